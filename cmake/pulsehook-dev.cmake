@@ -1,0 +1,33 @@
+# Developer-side helpers: warnings, sanitizers, test executables, compile-fail tests.
+# None of this reaches users of pulsehook::pulsehook.
+
+add_library(pulsehook_dev INTERFACE)
+target_link_libraries(pulsehook_dev INTERFACE pulsehook::pulsehook)
+target_compile_options(pulsehook_dev INTERFACE -Wall -Wextra -Wpedantic
+  $<$<BOOL:${PULSEHOOK_WERROR}>:-Werror>)
+if(PULSEHOOK_SANITIZE)
+  target_compile_options(pulsehook_dev INTERFACE -fsanitize=address,undefined
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(pulsehook_dev INTERFACE -fsanitize=address,undefined)
+endif()
+
+# pulsehook_add_test(<name> SOURCES a.cpp b.cpp ... [LIBS x y] [LABELS l])
+# One Boost.Test executable (shared Boost.Test runtime) registered with CTest.
+function(pulsehook_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE pulsehook_dev pulsehook_test_main ${ARG_LIBS})
+  add_test(NAME ${name} COMMAND ${name} --log_level=message --report_level=short)
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 900)
+endfunction()
+
+# pulsehook_add_compile_fail(<name> <source> <regex>)
+# Passes when compiling <source> fails AND the diagnostics match <regex>.
+function(pulsehook_add_compile_fail name source regex)
+  get_target_property(_inc pulsehook::pulsehook INTERFACE_INCLUDE_DIRECTORIES)
+  add_test(NAME compile_fail.${name}
+    COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only
+            -I${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}/${source})
+  set_tests_properties(compile_fail.${name} PROPERTIES
+    PASS_REGULAR_EXPRESSION "${regex}" LABELS compile_fail TIMEOUT 300)
+endfunction()

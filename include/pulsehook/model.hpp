@@ -1,0 +1,216 @@
+#ifndef PULSEHOOK_MODEL_HPP
+#define PULSEHOOK_MODEL_HPP
+
+/// @file
+/// The data model shared by storage, the delivery engine, transports and the simulator:
+/// endpoints, events, deliveries (event x endpoint) and attempts.
+///
+/// Delivery states and the UI filter:
+/// - `pending`  : no attempt has finished yet;
+/// - `retrying` : the last attempt failed and another is scheduled;
+/// - `sent`     : an attempt got a 2xx answer (final);
+/// - `failed`   : gave up: deadline passed, endpoint deleted, or a permanent rule (final).
+/// Filter **All** = every state; **Sent** = `sent`; **Failed** = `retrying` or `failed`.
+/// A final state changes only through an explicit manual resend, recorded as such.
+
+#include <pulsehook/time.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulsehook {
+
+/// A store-assigned delivery key, unique within one store.
+using delivery_id = std::uint64_t;
+
+/// The life-cycle state of one delivery.
+enum class delivery_state : std::uint8_t { pending = 0, retrying = 1, sent = 2, failed = 3 };
+
+/// The event log filter a user picks per endpoint.
+enum class log_filter : std::uint8_t { all, sent, failed };
+
+/// True when a delivery in state `s` is shown under filter `f`.
+constexpr bool matches(log_filter f, delivery_state s) noexcept {
+  switch (f) {
+  case log_filter::all: return true;
+  case log_filter::sent: return s == delivery_state::sent;
+  case log_filter::failed: return s == delivery_state::retrying || s == delivery_state::failed;
+  }
+  return false;
+}
+
+/// The text of a state, as stored and shown: "pending", "retrying", "sent", "failed".
+constexpr char const* to_string(delivery_state s) noexcept {
+  switch (s) {
+  case delivery_state::pending: return "pending";
+  case delivery_state::retrying: return "retrying";
+  case delivery_state::sent: return "sent";
+  case delivery_state::failed: return "failed";
+  }
+  return "?";
+}
+
+/// Why an attempt was made.
+enum class attempt_trigger : std::uint8_t { scheduled = 0, manual = 1 };
+
+/// One HTTP header, as sent or received.
+struct http_header {
+  std::string name;
+  std::string value;
+  friend bool operator==(http_header const&, http_header const&) = default;
+};
+
+/// Who triggered an event: shown in the log as "who".
+struct actor_info {
+  std::string type; ///< e.g. "member", "api_key", "system"
+  std::string id;   ///< e.g. "mem_42"
+  std::string name; ///< display name at the time of the event
+  friend bool operator==(actor_info const&, actor_info const&) = default;
+};
+
+/// A signing secret of an endpoint. The newest is current; older ones stay valid (for
+/// verification and multi-signature schemes) until `expires_at`.
+struct endpoint_secret {
+  std::string value;                     ///< the secret's text, exactly as revealed to the user
+  time_point created_at{};
+  std::optional<time_point> expires_at;  ///< empty: does not expire (the current secret)
+  friend bool operator==(endpoint_secret const&, endpoint_secret const&) = default;
+};
+
+/// A webhook endpoint of an organisation.
+struct endpoint_record {
+  std::string id;                       ///< "ep_..."
+  std::string organization_id;
+  std::string name;                     ///< required, <= 128 characters, valid UTF-8
+  std::string url;                      ///< http(s), no user-info, <= 2 KiB
+  std::string description;
+  std::vector<std::string> event_types; ///< exact wire names, sorted, unique, non-empty
+  std::vector<endpoint_secret> secrets; ///< newest first; secrets[0] is current
+  bool enabled = true;
+  std::string disabled_reason;
+  time_point created_at{};
+  time_point updated_at{};
+};
+
+/// An accepted event. `payload` holds the exact body bytes sent on every attempt (the JSON
+/// envelope); it is stored once however many endpoints receive it.
+struct event_record {
+  std::string id;              ///< "evt_...": unique, time-sortable; receivers de-duplicate on it
+  std::string organization_id;
+  std::string type;            ///< wire name, e.g. "objective.updated"
+  time_point created_at{};
+  actor_info actor;
+  std::string payload;
+};
+
+/// What accepting an event produced.
+struct accept_result {
+  bool duplicate = false;               ///< the event id was accepted before; nothing changed
+  std::vector<delivery_id> deliveries;  ///< one per subscribed, enabled endpoint
+};
+
+/// A delivery as the UI lists it.
+struct delivery_record {
+  delivery_id id = 0;
+  std::string event_id;
+  std::string endpoint_id;
+  delivery_state state = delivery_state::pending;
+  std::uint32_t attempts = 0;               ///< finished attempts
+  std::optional<time_point> next_attempt_at;
+  time_point give_up_at{};
+  std::string reason;                       ///< last error, or why it failed
+};
+
+/// One attempt to deliver, with what was sent and what came back.
+struct attempt_record {
+  delivery_id delivery = 0;
+  std::uint32_t number = 0;                 ///< 1-based, per delivery
+  attempt_trigger trigger = attempt_trigger::scheduled;
+  time_point started_at{};
+  duration elapsed{};
+  std::vector<http_header> request_headers;
+  int status = 0;                           ///< HTTP status; 0 when no response was received
+  std::vector<http_header> response_headers;
+  std::string response_body;                ///< first N bytes (cap configurable)
+  bool body_truncated = false;
+  std::string error;                        ///< empty on a response; else the reason, e.g. "timed out"
+};
+
+/// The state change that goes with an attempt, written in the same transaction.
+struct delivery_update {
+  delivery_id id = 0;
+  delivery_state state = delivery_state::retrying;  ///< retrying, sent or failed
+  std::optional<time_point> next_attempt_at;        ///< set when retrying
+  std::string reason;
+};
+
+/// Per-endpoint counts, maintained incrementally by every store (never by scanning).
+struct state_counts {
+  std::uint64_t pending = 0, retrying = 0, sent = 0, failed = 0;
+  constexpr std::uint64_t all() const noexcept { return pending + retrying + sent + failed; }
+  constexpr std::uint64_t count(log_filter f) const noexcept {
+    switch (f) {
+    case log_filter::all: return all();
+    case log_filter::sent: return sent;
+    case log_filter::failed: return retrying + failed;
+    }
+    return 0;
+  }
+  friend bool operator==(state_counts const&, state_counts const&) = default;
+};
+
+/// A delivery handed to the engine by `claim_due`: everything needed to sign and send it.
+struct due_delivery {
+  delivery_id id = 0;
+  std::string event_id;
+  std::string event_type;
+  std::string endpoint_id;
+  std::string url;
+  std::uint32_t attempts = 0;                 ///< finished attempts so far
+  attempt_trigger trigger = attempt_trigger::scheduled;
+  time_point event_created_at{};
+  time_point give_up_at{};
+  std::vector<endpoint_secret> secrets;       ///< the endpoint's active secrets, newest first
+  std::shared_ptr<std::string const> payload; ///< shared, not copied, across deliveries
+};
+
+/// What `claim_due` may hand out.
+struct claim_request {
+  time_point now{};                  ///< deliveries with next_attempt_at <= now are due
+  time_point lease_until{};          ///< claimed deliveries are not due again before this
+  std::size_t max = 64;              ///< at most this many in total
+  std::size_t max_per_endpoint = 0;  ///< at most this many per endpoint (0: no cap)
+  std::vector<std::string> skip_endpoints; ///< endpoints at their in-flight cap
+};
+
+/// A request for a transport to send.
+struct outgoing_request {
+  delivery_id delivery = 0;
+  std::string endpoint_id;
+  std::string url;
+  std::vector<http_header> headers;           ///< signature headers, Content-Type, User-Agent
+  std::shared_ptr<std::string const> body;
+  duration timeout{15000};
+};
+
+/// What a transport reports back. Success is a 2xx `status` with no `error`.
+struct transport_result {
+  int status = 0;                             ///< 0 when no response arrived
+  std::vector<http_header> headers;
+  std::string body;                           ///< at most the configured cap
+  bool body_truncated = false;
+  boost::system::error_code error;            ///< pulsehook::error on failure
+  std::string error_detail;                   ///< human text, e.g. "10.0.0.1 is private"
+  duration elapsed{};
+  std::optional<duration> retry_after;        ///< parsed Retry-After on 429 / 503
+  bool ok() const noexcept { return !error && status >= 200 && status < 300; }
+};
+
+} // namespace pulsehook
+
+#endif
