@@ -16,6 +16,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <ostream>
 #include <string>
 #include <type_traits>
 
@@ -175,6 +176,16 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 /// Makes an `error_condition` from a pulsehook condition (found by ADL).
 inline boost::system::error_condition make_error_condition(condition c) noexcept {
   return {static_cast<int>(c), detail::condition_category_instance()};
+}
+
+/// Writes the error's message, e.g. "timed out" (for logs and test diagnostics).
+inline std::ostream& operator<<(std::ostream& os, error e) {
+  return os << error_category().message(static_cast<int>(e));
+}
+
+/// Writes the condition's message, e.g. "retryable failure".
+inline std::ostream& operator<<(std::ostream& os, condition c) {
+  return os << detail::condition_category_instance().message(static_cast<int>(c));
 }
 
 /// Throws `boost::system::system_error` when `ec` holds an error. Used by throwing overloads.
