@@ -13,18 +13,38 @@ jobs=${PULSEHOOK_JOBS:-2}
 only=${1:-all}
 status=0
 summary=()
+total_passed=0
+total_failed=0
+log_dir=build/logs
+mkdir -p "$log_dir"
+
+count_ctest() {  # adds "N tests failed out of M" from a ctest log to the totals
+  local line failed total
+  line=$(grep -E '[0-9]+ tests failed out of [0-9]+' "$1" | tail -n 1 || true)
+  if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=${BASH_REMATCH[1]}; total=${BASH_REMATCH[2]}
+    total_failed=$((total_failed + failed)); total_passed=$((total_passed + total - failed))
+  else
+    total_failed=$((total_failed + 1))
+  fi
+}
 
 run_config() {  # name, then cmake args
   local name=$1; shift
   echo "=== [$name] configure + build"
-  cmake -S . -B "build/$name" -G Ninja -DPULSEHOOK_WERROR=ON "$@" >/dev/null
-  cmake --build "build/$name" -j "$jobs"
-  echo "=== [$name] test"
-  if ctest --test-dir "build/$name" -j "$jobs" --output-on-failure --timeout 1200; then
-    summary+=("$name: passed")
-  else
-    summary+=("$name: FAILED"); status=1
+  local t0=$SECONDS
+  if ! cmake -S . -B "build/$name" -G Ninja -DPULSEHOOK_WERROR=ON "$@" >"$log_dir/$name-configure.log" 2>&1 ||
+     ! cmake --build "build/$name" -j "$jobs"; then
+    cat "$log_dir/$name-configure.log" | tail -n 30
+    summary+=("$name: BUILD FAILED"); status=1; total_failed=$((total_failed + 1)); return
   fi
+  echo "=== [$name] test"
+  if ctest --test-dir "build/$name" -j "$jobs" --output-on-failure --timeout 1200 2>&1 | tee "$log_dir/$name-ctest.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+    summary+=("$name: passed ($((SECONDS - t0)) s)")
+  else
+    summary+=("$name: FAILED ($((SECONDS - t0)) s)"); status=1
+  fi
+  count_ctest "$log_dir/$name-ctest.log"
 }
 
 if [[ $only == all || $only == gcc ]]; then
@@ -41,13 +61,15 @@ if [[ $only == all || $only == asan ]]; then
 fi
 if [[ $only == all || $only == package ]]; then
   echo "=== [package] install + find_package + add_subdirectory"
-  if bash tests/packaging/run.sh; then summary+=("package: passed"); else summary+=("package: FAILED"); status=1; fi
+  if bash tests/packaging/run.sh; then
+    summary+=("package: passed"); total_passed=$((total_passed + 1))
+  else
+    summary+=("package: FAILED"); status=1; total_failed=$((total_failed + 1))
+  fi
 fi
 
 echo
 echo "=== summary"
 printf '  %s\n' "${summary[@]}"
-passed=0; failed=0
-for s in "${summary[@]}"; do [[ $s == *passed ]] && passed=$((passed+1)) || failed=$((failed+1)); done
-echo "$passed passed, $failed failed"
+echo "$total_passed passed, $total_failed failed"
 exit $status
