@@ -48,3 +48,29 @@ BOOST_AUTO_TEST_CASE(system_clock_is_near_the_c_clock) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- clock_source: a compiled exemplar and negative checks --------------------------------
+namespace {
+/// The smallest model of clock_source: docs/concepts/Clock.md shows this exemplar.
+struct exemplar_clock {
+  pulsehook::time_point now() { return pulsehook::from_unix_seconds(1764425077); }
+};
+struct wrong_return_clock {
+  std::int64_t now() { return 0; }
+};
+struct no_now_clock {};
+struct std_clock_is_not_enough {
+  std::chrono::system_clock::time_point now() { return {}; } // nanoseconds, not time_point
+};
+} // namespace
+
+static_assert(pulsehook::clock_source<exemplar_clock>);
+static_assert(!pulsehook::clock_source<wrong_return_clock>);
+static_assert(!pulsehook::clock_source<no_now_clock>);
+static_assert(!pulsehook::clock_source<std_clock_is_not_enough>);
+static_assert(!pulsehook::clock_source<int>);
+
+BOOST_AUTO_TEST_CASE(clock_exemplar_answers_now) {
+  exemplar_clock c;
+  BOOST_TEST(pulsehook::to_unix_seconds(c.now()) == 1764425077);
+}
