@@ -1,0 +1,18 @@
+// Lets Boost.Test print pulsehook's chrono types (libstdc++ 12 has no operator<< for sys_time).
+#ifndef PULSEHOOK_TESTS_ENGINE_PRINTING_HPP
+#define PULSEHOOK_TESTS_ENGINE_PRINTING_HPP
+
+#include <pulsehook/time.hpp>
+
+#include <ostream>
+
+namespace std::chrono {
+inline std::ostream& boost_test_print_type(std::ostream& os, pulsehook::time_point t) {
+  return os << pulsehook::format_rfc3339(t) << " (" << pulsehook::to_unix_millis(t) << " ms)";
+}
+inline std::ostream& boost_test_print_type(std::ostream& os, pulsehook::duration d) {
+  return os << d.count() << " ms";
+}
+} // namespace std::chrono
+
+#endif
