@@ -1,0 +1,56 @@
+#ifndef PULSEHOOK_DETAIL_STORE_CURSOR_HPP
+#define PULSEHOOK_DETAIL_STORE_CURSOR_HPP
+
+// Opaque keyset cursors for the event log: "c1" + 16 hex digits of the last delivery id shown
+// + 8 hex digits binding it to (endpoint, filter), so a cursor from another query is rejected.
+
+#include <pulsehook/model.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pulsehook::detail {
+
+inline std::uint32_t cursor_check(std::string_view endpoint, log_filter f, std::uint64_t id) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&](unsigned char c) { h = (h ^ c) * 0x100000001b3ULL; };
+  for (char c : endpoint) mix(static_cast<unsigned char>(c));
+  mix(0xff);
+  mix(static_cast<unsigned char>(f));
+  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(id >> (8 * i)));
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+inline std::string encode_cursor(std::string_view endpoint, log_filter f, std::uint64_t id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s = "c1";
+  s.resize(2 + 16 + 8);
+  for (int i = 0; i < 16; ++i) s[2 + i] = hex[(id >> (60 - 4 * i)) & 0xf];
+  std::uint32_t const c = cursor_check(endpoint, f, id);
+  for (int i = 0; i < 8; ++i) s[18 + i] = hex[(c >> (28 - 4 * i)) & 0xf];
+  return s;
+}
+
+inline bool decode_cursor(std::string_view s, std::string_view endpoint, log_filter f,
+                          std::uint64_t& id) noexcept {
+  if (s.size() != 26 || s[0] != 'c' || s[1] != '1') return false;
+  std::uint64_t v = 0;
+  for (std::size_t i = 2; i < 26; ++i) {
+    char const c = s[i];
+    unsigned d;
+    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+    else return false;
+    if (i == 18) {
+      id = v;
+      v = 0;
+    }
+    v = (v << 4) | d;
+  }
+  return id != 0 && static_cast<std::uint32_t>(v) == cursor_check(endpoint, f, id);
+}
+
+} // namespace pulsehook::detail
+
+#endif

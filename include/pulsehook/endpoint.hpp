@@ -1,0 +1,89 @@
+#ifndef PULSEHOOK_ENDPOINT_HPP
+#define PULSEHOOK_ENDPOINT_HPP
+
+/// @file
+/// Endpoint validation and the small pure helpers every store shares: what makes an
+/// `endpoint_record` acceptable, how a subscription is normalised, how a secret rotates.
+///
+/// Rules (defaults of `endpoint_rules`, storage.hpp):
+/// - `id`, `organization_id`: 1..128 bytes of printable ASCII;
+/// - `name`: required, valid UTF-8, at most 128 code points, no control characters;
+/// - `url`: parsed with Boost.URL as an absolute URI; scheme `http` or `https`; a host; no
+///   user-info; at most 2 KiB;
+/// - `description`: valid UTF-8, at most 4 KiB;
+/// - `event_types`: at least one; each a well-formed wire name (`[a-z0-9_-]` segments joined by
+///   `.`, at most 128 bytes) and, when `endpoint_rules::known_event_type` is set, a known one;
+///   stores keep them sorted and unique;
+/// - `secrets`: at least one, none empty; `secrets[0]` is the current one.
+
+#include <pulsehook/error.hpp>
+#include <pulsehook/model.hpp>
+#include <pulsehook/storage.hpp>
+#include <pulsehook/time.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook {
+
+/// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool is_valid_utf8(std::string_view s) noexcept;
+
+/// Checks an endpoint name.
+/// @param name the name
+/// @param rules the limits
+/// @param ec set to `error::invalid_name` when empty, too long, not UTF-8, or with controls
+void validate_endpoint_name(std::string_view name, endpoint_rules const& rules,
+                            boost::system::error_code& ec);
+
+/// Checks an endpoint URL with Boost.URL.
+/// @param ec set to `error::invalid_url` when unparsable, not http(s), without a host, with
+///        user-info, or longer than `rules.max_url_bytes`
+void validate_endpoint_url(std::string_view url, endpoint_rules const& rules,
+                           boost::system::error_code& ec);
+
+/// Checks the form of one event type wire name (not whether the registry knows it).
+/// @param ec set to `error::invalid_event_type_pattern` when malformed
+void validate_event_type_name(std::string_view type, boost::system::error_code& ec);
+
+/// Checks every field of an endpoint (see the file comment).
+/// @param ec set to the first failure: `invalid_argument` (ids, description, secrets count),
+///        `invalid_name`, `invalid_url`, `empty_subscription`, `invalid_event_type_pattern`,
+///        `unknown_event_type`, `no_secret`, `invalid_secret`
+/// @par Example
+/// @code
+/// boost::system::error_code ec;
+/// pulsehook::validate_endpoint(ep, pulsehook::endpoint_rules{}, ec);
+/// if (ec == pulsehook::error::invalid_url) show("The URL must be http(s)://host/...");
+/// @endcode
+void validate_endpoint(endpoint_record const& ep, endpoint_rules const& rules,
+                       boost::system::error_code& ec);
+
+/// Checks an event before it is accepted: ids and type present and bounded.
+/// @param ec set to `invalid_argument` or `invalid_event_type_pattern`
+void validate_event(event_record const& ev, boost::system::error_code& ec);
+
+/// Sorts and de-duplicates a subscription in place.
+void normalize_event_types(std::vector<std::string>& types);
+
+/// True when the (normalised) endpoint subscribes to `type`.
+bool subscribes_to(endpoint_record const& ep, std::string_view type) noexcept;
+
+/// Rotates: puts `fresh` first (current), gives every older secret that does not yet expire
+/// (or expires later) `expires_at = now + grace`, and drops secrets already expired at `now`.
+void rotate_secrets(std::vector<endpoint_secret>& secrets, endpoint_secret fresh, duration grace,
+                    time_point now);
+
+/// The secrets still valid at `now`, newest first.
+std::vector<endpoint_secret> active_secrets(std::span<endpoint_secret const> secrets,
+                                            time_point now);
+
+} // namespace pulsehook
+
+#include <pulsehook/impl/endpoint.hpp>
+
+#endif

@@ -1,0 +1,195 @@
+#ifndef PULSEHOOK_IMPL_ENDPOINT_HPP
+#define PULSEHOOK_IMPL_ENDPOINT_HPP
+
+#include <boost/url/parse.hpp>
+#include <boost/url/scheme.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <algorithm>
+
+namespace pulsehook {
+
+namespace detail {
+
+inline bool printable_ascii_id(std::string_view s, std::size_t max) noexcept {
+  if (s.empty() || s.size() > max) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// Counts code points of valid UTF-8; rejects C0 controls and DEL when `no_controls`.
+inline bool utf8_scan(std::string_view s, std::size_t& points, bool no_controls) noexcept {
+  points = 0;
+  auto const* p = reinterpret_cast<unsigned char const*>(s.data());
+  auto const* const end = p + s.size();
+  while (p < end) {
+    unsigned c = *p;
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      if (no_controls && (c < 0x20 || c == 0x7f)) return false;
+      ++p;
+      ++points;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
+    else return false;
+    if (static_cast<std::size_t>(end - p) <= n) return false;
+    for (std::size_t i = 1; i <= n; ++i) {
+      unsigned const cc = p[i];
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    if (no_controls && cp >= 0x80 && cp < 0xa0) return false;
+    p += n + 1;
+    ++points;
+  }
+  return true;
+}
+
+} // namespace detail
+
+inline bool is_valid_utf8(std::string_view s) noexcept {
+  std::size_t n = 0;
+  return detail::utf8_scan(s, n, false);
+}
+
+inline void validate_endpoint_name(std::string_view name, endpoint_rules const& rules,
+                                   boost::system::error_code& ec) {
+  ec = {};
+  std::size_t points = 0;
+  if (name.empty() || name.size() > rules.max_name_chars * 4 ||
+      !detail::utf8_scan(name, points, true) || points > rules.max_name_chars ||
+      name.find_first_not_of(' ') == std::string_view::npos)
+    ec = error::invalid_name;
+}
+
+inline void validate_endpoint_url(std::string_view url, endpoint_rules const& rules,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  if (url.empty() || url.size() > rules.max_url_bytes) {
+    ec = error::invalid_url;
+    return;
+  }
+  auto r = boost::urls::parse_absolute_uri(url);
+  if (!r) {
+    ec = error::invalid_url;
+    return;
+  }
+  boost::urls::url_view const u = *r;
+  auto const sid = u.scheme_id();
+  if ((sid != boost::urls::scheme::http && sid != boost::urls::scheme::https) ||
+      !u.has_authority() || u.encoded_host().empty() || u.has_userinfo())
+    ec = error::invalid_url;
+}
+
+inline void validate_event_type_name(std::string_view type, boost::system::error_code& ec) {
+  ec = {};
+  bool ok = !type.empty() && type.size() <= 128 && type.front() != '.' && type.back() != '.';
+  char prev = '.';
+  for (char c : type) {
+    if (!ok) break;
+    bool const word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (c == '.') ok = prev != '.';
+    else ok = word;
+    prev = c;
+  }
+  if (!ok) ec = error::invalid_event_type_pattern;
+}
+
+inline void validate_endpoint(endpoint_record const& ep, endpoint_rules const& rules,
+                              boost::system::error_code& ec) {
+  ec = {};
+  if (!detail::printable_ascii_id(ep.id, 128) || !detail::printable_ascii_id(ep.organization_id, 128)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  validate_endpoint_name(ep.name, rules, ec);
+  if (ec) return;
+  validate_endpoint_url(ep.url, rules, ec);
+  if (ec) return;
+  if (ep.description.size() > rules.max_description_bytes || !is_valid_utf8(ep.description) ||
+      ep.disabled_reason.size() > rules.max_description_bytes ||
+      !is_valid_utf8(ep.disabled_reason)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  if (ep.event_types.empty()) {
+    ec = error::empty_subscription;
+    return;
+  }
+  if (ep.event_types.size() > rules.max_event_types) {
+    ec = error::invalid_argument;
+    return;
+  }
+  for (auto const& t : ep.event_types) {
+    validate_event_type_name(t, ec);
+    if (ec) return;
+    if (rules.known_event_type && !rules.known_event_type(t)) {
+      ec = error::unknown_event_type;
+      return;
+    }
+  }
+  if (ep.secrets.empty()) {
+    ec = error::no_secret;
+    return;
+  }
+  if (ep.secrets.size() > 16) {
+    ec = error::invalid_argument;
+    return;
+  }
+  for (auto const& s : ep.secrets)
+    if (s.value.empty() || s.value.size() > 512) {
+      ec = error::invalid_secret;
+      return;
+    }
+}
+
+inline void validate_event(event_record const& ev, boost::system::error_code& ec) {
+  ec = {};
+  if (!detail::printable_ascii_id(ev.id, 128) ||
+      !detail::printable_ascii_id(ev.organization_id, 128) || ev.actor.type.size() > 128 ||
+      ev.actor.id.size() > 128 || ev.actor.name.size() > 1024) {
+    ec = error::invalid_argument;
+    return;
+  }
+  validate_event_type_name(ev.type, ec);
+}
+
+inline void normalize_event_types(std::vector<std::string>& types) {
+  std::sort(types.begin(), types.end());
+  types.erase(std::unique(types.begin(), types.end()), types.end());
+}
+
+inline bool subscribes_to(endpoint_record const& ep, std::string_view type) noexcept {
+  return std::binary_search(ep.event_types.begin(), ep.event_types.end(), type,
+                            [](auto const& a, auto const& b) {
+                              return std::string_view(a) < std::string_view(b);
+                            });
+}
+
+inline void rotate_secrets(std::vector<endpoint_secret>& secrets, endpoint_secret fresh,
+                           duration grace, time_point now) {
+  auto const until = now + grace;
+  std::erase_if(secrets, [&](endpoint_secret const& s) { return s.expires_at && *s.expires_at <= now; });
+  for (auto& s : secrets)
+    if (!s.expires_at || *s.expires_at > until) s.expires_at = until;
+  fresh.expires_at.reset();
+  secrets.insert(secrets.begin(), std::move(fresh));
+}
+
+inline std::vector<endpoint_secret> active_secrets(std::span<endpoint_secret const> secrets,
+                                                   time_point now) {
+  std::vector<endpoint_secret> out;
+  for (auto const& s : secrets)
+    if (!s.expires_at || *s.expires_at > now) out.push_back(s);
+  return out;
+}
+
+} // namespace pulsehook
+
+#endif

@@ -1,0 +1,840 @@
+#ifndef PULSEHOOK_IMPL_MEMORY_STORE_HPP
+#define PULSEHOOK_IMPL_MEMORY_STORE_HPP
+
+#include <pulsehook/detail/store_cursor.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace pulsehook {
+namespace detail {
+
+// Layout, chosen for bytes per delivery (target <= 160 B excluding the payload):
+// - deliveries live in a deque of 40-byte slots; delivery id = slot number + 1 (never reused);
+// - an event's deliveries are contiguous slots; org, type and actor are interned;
+// - each endpoint keeps its slot numbers in accept order (a u32 vector) plus three bitmaps over
+//   those positions (alive, sent, failed-class): a filtered page is a backward bit scan;
+// - the due queue is a binary heap of (next_attempt_at, slot) with lazy deletion: an entry is
+//   live only while it matches the slot's current next_attempt_at.
+
+inline constexpr std::int64_t mem_no_time = std::numeric_limits<std::int64_t>::min();
+
+struct mem_delivery {
+  std::int64_t next_at = mem_no_time;  // mem_no_time: final, or parked (endpoint disabled)
+  std::int64_t give_up_at = 0;
+  std::uint32_t event = 0;
+  std::uint32_t endpoint = 0;
+  std::uint32_t pos = 0;               // position in the endpoint's log
+  std::uint32_t attempts = 0;
+  std::uint8_t state = 0;
+  std::uint8_t flags = 0;              // 1 alive, 2 manual resend pending, 4 has a reason
+  static constexpr std::uint8_t alive = 1, manual = 2, has_reason = 4;
+};
+
+struct mem_event {
+  std::string id;
+  std::shared_ptr<std::string const> payload;
+  std::int64_t created_at = 0;
+  std::uint32_t org = 0, type = 0, actor = 0;
+  std::uint32_t first = 0;             // absolute slot of the first delivery
+  std::uint32_t count = 0;             // deliveries; 0 also for a purged event
+  bool alive = false;
+};
+
+struct mem_bitmap {
+  std::vector<std::uint64_t> w;
+  void grow(std::size_t n) { if (w.size() * 64 < n) w.resize((n + 63) / 64, 0); }
+  void set(std::size_t i, bool v) noexcept {
+    auto const m = std::uint64_t{1} << (i % 64);
+    if (v) w[i / 64] |= m; else w[i / 64] &= ~m;
+  }
+  bool get(std::size_t i) const noexcept { return (w[i / 64] >> (i % 64)) & 1u; }
+  // The last set bit strictly before `before`, or npos.
+  std::size_t prev(std::size_t before) const noexcept {
+    if (before == 0) return npos;
+    std::size_t i = before - 1;
+    std::size_t wi = i / 64;
+    std::uint64_t m = w[wi] & (~std::uint64_t{0} >> (63 - i % 64));
+    for (;;) {
+      if (m) return wi * 64 + 63 - static_cast<std::size_t>(std::countl_zero(m));
+      if (wi == 0) return npos;
+      m = w[--wi];
+    }
+  }
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+};
+
+struct mem_endpoint {
+  endpoint_record rec;
+  std::uint32_t org = 0;
+  bool deleted = false;
+  std::int64_t deleted_at = 0;
+  std::vector<std::uint32_t> log;      // absolute slots, ascending
+  mem_bitmap bits[3];                  // [0] alive (All), [1] sent, [2] retrying | failed
+  std::size_t dead = 0;
+  state_counts counts;
+};
+
+struct mem_interner {
+  std::vector<std::string> names;
+  std::unordered_map<std::string, std::uint32_t> ix;
+  std::uint32_t get(std::string const& s) {
+    auto [it, fresh] = ix.try_emplace(s, static_cast<std::uint32_t>(names.size()));
+    if (fresh) names.push_back(s);
+    return it->second;
+  }
+  std::optional<std::uint32_t> find(std::string const& s) const {
+    auto it = ix.find(s);
+    if (it == ix.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+struct memory_state {
+  std::mutex mu;
+  endpoint_rules rules;
+  memory_store_options opts;
+
+  std::deque<mem_delivery> slots;
+  std::uint32_t slot_base = 0;         // absolute number of slots[0]
+  std::deque<mem_event> events;
+  std::uint32_t event_base = 0;
+  std::unordered_map<std::string_view, std::uint32_t> event_ix;  // id -> absolute event
+
+  std::vector<std::unique_ptr<mem_endpoint>> endpoints;          // null once forgotten
+  std::unordered_map<std::string, std::uint32_t> endpoint_ix;
+  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> by_org;
+
+  mem_interner strings;                // org ids and type names
+  mem_interner actor_keys;
+  std::vector<actor_info> actors;
+
+  std::vector<std::pair<std::int64_t, std::uint32_t>> due;       // min-heap, lazy
+  std::size_t open = 0;                // deliveries with a due time (live heap entries)
+
+  std::unordered_map<std::uint32_t, std::vector<attempt_record>> attempts;
+  std::unordered_map<std::uint32_t, std::string> reasons;
+
+  static bool heap_after(std::pair<std::int64_t, std::uint32_t> const& a,
+                         std::pair<std::int64_t, std::uint32_t> const& b) noexcept {
+    return a > b;
+  }
+
+  mem_delivery* slot(std::uint64_t id) noexcept {
+    if (id == 0 || id - 1 < slot_base || id - 1 - slot_base >= slots.size()) return nullptr;
+    auto& d = slots[static_cast<std::size_t>(id - 1 - slot_base)];
+    return (d.flags & mem_delivery::alive) ? &d : nullptr;
+  }
+  mem_delivery& at(std::uint32_t abs) noexcept { return slots[abs - slot_base]; }
+  mem_event& event_at(std::uint32_t abs) noexcept { return events[abs - event_base]; }
+
+  mem_endpoint* endpoint(std::string_view id) noexcept {
+    auto it = endpoint_ix.find(std::string(id));
+    return it == endpoint_ix.end() ? nullptr : endpoints[it->second].get();
+  }
+
+  static std::uint64_t& counter(state_counts& c, std::uint8_t s) noexcept {
+    switch (static_cast<delivery_state>(s)) {
+    case delivery_state::pending: return c.pending;
+    case delivery_state::retrying: return c.retrying;
+    case delivery_state::sent: return c.sent;
+    case delivery_state::failed: break;
+    }
+    return c.failed;
+  }
+
+  static bool is_open(std::uint8_t s) noexcept { return s <= 1; }
+
+  void set_due(std::uint32_t abs, std::int64_t t) {
+    auto& d = at(abs);
+    if (d.next_at == t) return;
+    if (d.next_at == mem_no_time) ++open;
+    if (t == mem_no_time) --open;
+    d.next_at = t;
+    if (t != mem_no_time) {
+      due.emplace_back(t, abs);
+      std::push_heap(due.begin(), due.end(), heap_after);
+      if (due.size() > 2 * open + 1024) rebuild_heap();
+    }
+  }
+
+  void rebuild_heap() {
+    due.clear();
+    for (std::size_t i = 0; i < slots.size(); ++i)
+      if ((slots[i].flags & mem_delivery::alive) && slots[i].next_at != mem_no_time)
+        due.emplace_back(slots[i].next_at, static_cast<std::uint32_t>(i + slot_base));
+    std::make_heap(due.begin(), due.end(), heap_after);
+  }
+
+  bool live(std::pair<std::int64_t, std::uint32_t> const& e) noexcept {
+    if (e.second < slot_base || e.second - slot_base >= slots.size()) return false;
+    auto const& d = at(e.second);
+    return (d.flags & mem_delivery::alive) && d.next_at == e.first;
+  }
+
+  void drop_stale_top() {
+    while (!due.empty() && !live(due.front())) {
+      std::pop_heap(due.begin(), due.end(), heap_after);
+      due.pop_back();
+    }
+  }
+
+  void change_state(std::uint32_t abs, std::uint8_t to) {
+    auto& d = at(abs);
+    auto& ep = *endpoints[d.endpoint];
+    --counter(ep.counts, d.state);
+    ++counter(ep.counts, to);
+    d.state = to;
+    ep.bits[1].set(d.pos, to == static_cast<std::uint8_t>(delivery_state::sent));
+    ep.bits[2].set(d.pos, to == static_cast<std::uint8_t>(delivery_state::retrying) ||
+                              to == static_cast<std::uint8_t>(delivery_state::failed));
+  }
+
+  void set_reason(std::uint32_t abs, std::string const& r) {
+    auto& d = at(abs);
+    if (r.empty()) {
+      if (d.flags & mem_delivery::has_reason) reasons.erase(abs);
+      d.flags = static_cast<std::uint8_t>(d.flags & ~mem_delivery::has_reason);
+    } else {
+      reasons[abs] = r;
+      d.flags |= mem_delivery::has_reason;
+    }
+  }
+
+  delivery_record record_of(std::uint32_t abs) {
+    auto const& d = at(abs);
+    delivery_record r;
+    r.id = std::uint64_t{abs} + 1;
+    r.event_id = event_at(d.event).id;
+    r.endpoint_id = endpoints[d.endpoint]->rec.id;
+    r.state = static_cast<delivery_state>(d.state);
+    r.attempts = d.attempts;
+    if (d.next_at != mem_no_time) r.next_attempt_at = from_unix_millis(d.next_at);
+    r.give_up_at = from_unix_millis(d.give_up_at);
+    if (d.flags & mem_delivery::has_reason) r.reason = reasons[abs];
+    return r;
+  }
+
+  void compact_log(mem_endpoint& ep) {
+    std::vector<std::uint32_t> log;
+    log.reserve(ep.log.size() - ep.dead);
+    for (auto abs : ep.log)
+      if (abs >= slot_base && abs - slot_base < slots.size() &&
+          (at(abs).flags & mem_delivery::alive))
+        log.push_back(abs);
+    for (auto& b : ep.bits) b.w.assign((log.size() + 63) / 64, 0);
+    for (std::size_t i = 0; i < log.size(); ++i) {
+      auto& d = at(log[i]);
+      d.pos = static_cast<std::uint32_t>(i);
+      ep.bits[0].set(i, true);
+      ep.bits[1].set(i, d.state == static_cast<std::uint8_t>(delivery_state::sent));
+      ep.bits[2].set(i, d.state == static_cast<std::uint8_t>(delivery_state::retrying) ||
+                            d.state == static_cast<std::uint8_t>(delivery_state::failed));
+    }
+    ep.log = std::move(log);
+    ep.dead = 0;
+  }
+
+  // Removes one delivery (retention): counters, bitmaps, attempts, reason.
+  void drop_delivery(std::uint32_t abs, purge_result& res) {
+    auto& d = at(abs);
+    if (!(d.flags & mem_delivery::alive)) return;
+    auto& ep = *endpoints[d.endpoint];
+    --counter(ep.counts, d.state);
+    for (auto& b : ep.bits) b.set(d.pos, false);
+    ++ep.dead;
+    if (d.next_at != mem_no_time) --open;
+    d.next_at = mem_no_time;
+    if (auto it = attempts.find(abs); it != attempts.end()) {
+      res.attempts += it->second.size();
+      attempts.erase(it);
+    }
+    if (d.flags & mem_delivery::has_reason) reasons.erase(abs);
+    d.flags = 0;
+    ++res.deliveries;
+  }
+
+  void trim_fronts() {
+    while (!slots.empty() && !(slots.front().flags & mem_delivery::alive)) {
+      slots.pop_front();
+      ++slot_base;
+    }
+    while (!events.empty() && !events.front().alive) {
+      events.pop_front();
+      ++event_base;
+    }
+  }
+};
+
+inline bool mem_fail(boost::system::error_code& ec, error e) {
+  ec = e;
+  return false;
+}
+
+} // namespace detail
+
+inline memory_store::memory_store(endpoint_rules rules, memory_store_options options)
+    : s_(std::make_unique<detail::memory_state>()) {
+  s_->rules = std::move(rules);
+  s_->opts = options;
+}
+inline memory_store::memory_store(memory_store&&) noexcept = default;
+inline memory_store& memory_store::operator=(memory_store&&) noexcept = default;
+inline memory_store::~memory_store() = default;
+
+inline void memory_store::set_endpoint_rules(endpoint_rules rules) {
+  std::lock_guard lk(s_->mu);
+  s_->rules = std::move(rules);
+}
+
+inline void memory_store::accept(event_record const& ev, time_point give_up_at,
+                                 accept_result& result, boost::system::error_code& ec) {
+  result = {};
+  validate_event(ev, ec);
+  if (ec) return;
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  if (s.event_ix.contains(std::string_view(ev.id))) {
+    result.duplicate = true;
+    return;
+  }
+  if (s.slots.size() + s.slot_base >= std::numeric_limits<std::uint32_t>::max() - 1024 ||
+      s.events.size() + s.event_base >= std::numeric_limits<std::uint32_t>::max() - 1) {
+    ec = error::storage_failure;
+    return;
+  }
+  auto const org = s.strings.get(ev.organization_id);
+  auto const type = s.strings.get(ev.type);
+  std::string akey = ev.actor.type;
+  akey += '\x1f';
+  akey += ev.actor.id;
+  akey += '\x1f';
+  akey += ev.actor.name;
+  auto const actor = s.actor_keys.get(akey);
+  if (actor == s.actors.size()) s.actors.push_back(ev.actor);
+
+  auto const eabs = static_cast<std::uint32_t>(s.events.size() + s.event_base);
+  auto& e = s.events.emplace_back();
+  e.id = ev.id;
+  e.payload = std::make_shared<std::string const>(ev.payload);
+  e.created_at = to_unix_millis(ev.created_at);
+  e.org = org;
+  e.type = type;
+  e.actor = actor;
+  e.first = static_cast<std::uint32_t>(s.slots.size() + s.slot_base);
+  e.alive = true;
+  s.event_ix.emplace(std::string_view(e.id), eabs);
+
+  if (auto it = s.by_org.find(org); it != s.by_org.end()) {
+    for (auto const epi : it->second) {
+      auto& ep = *s.endpoints[epi];
+      if (ep.deleted || !ep.rec.enabled || !subscribes_to(ep.rec, ev.type)) continue;
+      auto const abs = static_cast<std::uint32_t>(s.slots.size() + s.slot_base);
+      auto& d = s.slots.emplace_back();
+      d.give_up_at = to_unix_millis(give_up_at);
+      d.event = eabs;
+      d.endpoint = epi;
+      d.pos = static_cast<std::uint32_t>(ep.log.size());
+      d.state = static_cast<std::uint8_t>(delivery_state::pending);
+      d.flags = detail::mem_delivery::alive;
+      ep.log.push_back(abs);
+      for (auto& b : ep.bits) b.grow(ep.log.size());
+      ep.bits[0].set(d.pos, true);
+      ++ep.counts.pending;
+      s.set_due(abs, e.created_at);
+      ++e.count;
+      result.deliveries.push_back(std::uint64_t{abs} + 1);
+    }
+  }
+}
+
+inline void memory_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  if (req.max == 0) return;
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto const now = to_unix_millis(req.now);
+  auto const lease = to_unix_millis(req.lease_until);
+  std::vector<std::pair<std::int64_t, std::uint32_t>> held;
+  std::unordered_map<std::uint32_t, std::size_t> per_ep;
+  std::vector<std::uint32_t> skip;
+  for (auto const& id : req.skip_endpoints)
+    if (auto it = s.endpoint_ix.find(id); it != s.endpoint_ix.end()) skip.push_back(it->second);
+  std::size_t claimed = 0;
+  std::vector<std::uint32_t> taken;
+  while (claimed < req.max) {
+    s.drop_stale_top();
+    if (s.due.empty() || s.due.front().first > now) break;
+    auto const top = s.due.front();
+    std::pop_heap(s.due.begin(), s.due.end(), detail::memory_state::heap_after);
+    s.due.pop_back();
+    auto& d = s.at(top.second);
+    if (std::find(skip.begin(), skip.end(), d.endpoint) != skip.end() ||
+        (req.max_per_endpoint != 0 && per_ep[d.endpoint] >= req.max_per_endpoint)) {
+      held.push_back(top);
+      continue;
+    }
+    ++per_ep[d.endpoint];
+    ++claimed;
+    taken.push_back(top.second);
+    auto const& ep = *s.endpoints[d.endpoint];
+    auto const& e = s.event_at(d.event);
+    due_delivery dd;
+    dd.id = std::uint64_t{top.second} + 1;
+    dd.event_id = e.id;
+    dd.event_type = s.strings.names[e.type];
+    dd.endpoint_id = ep.rec.id;
+    dd.url = ep.rec.url;
+    dd.attempts = d.attempts;
+    dd.trigger = (d.flags & detail::mem_delivery::manual) ? attempt_trigger::manual
+                                                          : attempt_trigger::scheduled;
+    dd.event_created_at = from_unix_millis(e.created_at);
+    dd.give_up_at = from_unix_millis(d.give_up_at);
+    dd.secrets = active_secrets(ep.rec.secrets, req.now);
+    dd.payload = e.payload;
+    out.push_back(std::move(dd));
+  }
+  for (auto const& h : held) {
+    s.due.push_back(h);
+    std::push_heap(s.due.begin(), s.due.end(), detail::memory_state::heap_after);
+  }
+  // The lease is applied after the scan so that a lease earlier than `now` cannot re-enter it.
+  for (auto abs : taken) {
+    s.at(abs).next_at = detail::mem_no_time;
+    --s.open;
+    s.set_due(abs, lease);
+  }
+}
+
+inline std::optional<time_point> memory_store::next_due_at(boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  s.drop_stale_top();
+  if (s.due.empty()) return std::nullopt;
+  return from_unix_millis(s.due.front().first);
+}
+
+inline void memory_store::record_attempt(attempt_record const& attempt,
+                                         delivery_update const& update,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  if (attempt.delivery != update.id || update.state == delivery_state::pending ||
+      static_cast<unsigned>(update.state) > 3 ||
+      (update.state == delivery_state::retrying && !update.next_attempt_at) ||
+      update.reason.size() > 4096) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* d = s.slot(update.id);
+  if (!d) {
+    ec = error::not_found;
+    return;
+  }
+  if (!detail::memory_state::is_open(d->state)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto const abs = static_cast<std::uint32_t>(update.id - 1);
+  auto const& ep = *s.endpoints[d->endpoint];
+  attempt_record a = attempt;
+  ++d->attempts;
+  if (a.number == 0) a.number = d->attempts;
+  if (a.response_body.size() > s.opts.max_response_body) {
+    a.response_body.resize(s.opts.max_response_body);
+    a.body_truncated = true;
+  }
+  if (a.error.size() > 4096) a.error.resize(4096);
+  s.attempts[abs].push_back(std::move(a));
+  s.change_state(abs, static_cast<std::uint8_t>(update.state));
+  d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
+  s.set_reason(abs, update.reason);
+  if (update.state == delivery_state::retrying && ep.rec.enabled)
+    s.set_due(abs, to_unix_millis(*update.next_attempt_at));
+  else
+    s.set_due(abs, detail::mem_no_time);
+}
+
+inline void memory_store::release(delivery_id id, time_point next_attempt_at,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* d = s.slot(id);
+  if (!d) {
+    ec = error::not_found;
+    return;
+  }
+  if (!detail::memory_state::is_open(d->state)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  if (s.endpoints[d->endpoint]->rec.enabled)
+    s.set_due(static_cast<std::uint32_t>(id - 1), to_unix_millis(next_attempt_at));
+}
+
+inline state_counts memory_store::counts(std::string_view endpoint_id,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  std::lock_guard lk(s_->mu);
+  auto* ep = s_->endpoint(endpoint_id);
+  if (!ep) {
+    ec = error::not_found;
+    return {};
+  }
+  return ep->counts;
+}
+
+inline void memory_store::create_endpoint(endpoint_record const& endpoint,
+                                          boost::system::error_code& ec) {
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  validate_endpoint(endpoint, s.rules, ec);
+  if (ec) return;
+  if (s.endpoint_ix.contains(endpoint.id)) {
+    ec = error::already_exists;
+    return;
+  }
+  auto ep = std::make_unique<detail::mem_endpoint>();
+  ep->rec = endpoint;
+  normalize_event_types(ep->rec.event_types);
+  if (ep->rec.enabled) ep->rec.disabled_reason.clear();
+  ep->org = s.strings.get(endpoint.organization_id);
+  auto const ix = static_cast<std::uint32_t>(s.endpoints.size());
+  s.by_org[ep->org].push_back(ix);
+  s.endpoint_ix.emplace(endpoint.id, ix);
+  s.endpoints.push_back(std::move(ep));
+}
+
+inline void memory_store::update_endpoint(endpoint_record const& endpoint,
+                                          boost::system::error_code& ec) {
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  ec = {};
+  auto* ep = s.endpoint(endpoint.id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  if (ep->rec.organization_id != endpoint.organization_id) {
+    ec = error::invalid_argument;
+    return;
+  }
+  // Validate the merged record so the secrets (unchanged here) do not have to be passed in.
+  endpoint_record merged = ep->rec;
+  merged.name = endpoint.name;
+  merged.url = endpoint.url;
+  merged.description = endpoint.description;
+  merged.event_types = endpoint.event_types;
+  merged.updated_at = endpoint.updated_at;
+  validate_endpoint(merged, s.rules, ec);
+  if (ec) return;
+  normalize_event_types(merged.event_types);
+  ep->rec = std::move(merged);
+}
+
+inline void memory_store::delete_endpoint(std::string_view id, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  static std::string const why = "endpoint deleted";
+  for (auto abs : ep->log) {
+    if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;
+    auto& d = s.at(abs);
+    if (!(d.flags & detail::mem_delivery::alive) || !detail::memory_state::is_open(d.state))
+      continue;
+    s.change_state(abs, static_cast<std::uint8_t>(delivery_state::failed));
+    s.set_due(abs, detail::mem_no_time);
+    d.flags = static_cast<std::uint8_t>(d.flags & ~detail::mem_delivery::manual);
+    s.set_reason(abs, why);
+  }
+  ep->deleted = true;
+  ep->deleted_at = to_unix_millis(now);
+  ep->rec.updated_at = now;
+}
+
+inline void memory_store::get_endpoint(std::string_view id, endpoint_record& out,
+                                       boost::system::error_code& ec) {
+  ec = {};
+  std::lock_guard lk(s_->mu);
+  auto* ep = s_->endpoint(id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  out = ep->rec;
+}
+
+inline void memory_store::list_endpoints(std::string_view organization_id,
+                                         std::vector<endpoint_record>& out,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto const org = s.strings.find(std::string(organization_id));
+  if (!org) return;
+  if (auto it = s.by_org.find(*org); it != s.by_org.end())
+    for (auto ix : it->second)
+      if (s.endpoints[ix] && !s.endpoints[ix]->deleted) out.push_back(s.endpoints[ix]->rec);
+}
+
+inline void memory_store::rotate_secret(std::string_view id, endpoint_secret const& fresh,
+                                        duration grace, time_point now,
+                                        boost::system::error_code& ec) {
+  ec = {};
+  if (fresh.value.empty() || fresh.value.size() > 512 || grace.count() < 0) {
+    ec = fresh.value.empty() || fresh.value.size() > 512 ? error::invalid_secret
+                                                         : error::invalid_argument;
+    return;
+  }
+  std::lock_guard lk(s_->mu);
+  auto* ep = s_->endpoint(id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  auto secrets = ep->rec.secrets;
+  rotate_secrets(secrets, fresh, grace, now);
+  if (secrets.size() > 16) secrets.resize(16);
+  ep->rec.secrets = std::move(secrets);
+  ep->rec.updated_at = now;
+}
+
+inline void memory_store::disable_endpoint(std::string_view id, std::string_view reason,
+                                           time_point now, boost::system::error_code& ec) {
+  ec = {};
+  if (reason.size() > s_->rules.max_description_bytes || !is_valid_utf8(reason)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  ep->rec.enabled = false;
+  ep->rec.disabled_reason = std::string(reason);
+  ep->rec.updated_at = now;
+  for (auto abs : ep->log) {
+    if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;
+    auto& d = s.at(abs);
+    if ((d.flags & detail::mem_delivery::alive) && detail::memory_state::is_open(d.state))
+      s.set_due(abs, detail::mem_no_time);
+  }
+}
+
+inline void memory_store::enable_endpoint(std::string_view id, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  if (ep->rec.enabled) return;
+  ep->rec.enabled = true;
+  ep->rec.disabled_reason.clear();
+  ep->rec.updated_at = now;
+  for (auto abs : ep->log) {
+    if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;
+    auto& d = s.at(abs);
+    if ((d.flags & detail::mem_delivery::alive) && detail::memory_state::is_open(d.state) &&
+        d.next_at == detail::mem_no_time)
+      s.set_due(abs, to_unix_millis(now));
+  }
+}
+
+inline void memory_store::list_log(log_query const& q, log_page& page,
+                                   boost::system::error_code& ec) {
+  ec = {};
+  page.entries.clear();
+  page.next_cursor.clear();
+  if (q.limit == 0 || q.limit > 1000 || static_cast<unsigned>(q.filter) > 2) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(q.endpoint_id);
+  if (!ep) {
+    ec = error::not_found;
+    return;
+  }
+  std::size_t pos = ep->log.size();
+  if (!q.cursor.empty()) {
+    std::uint64_t after = 0;
+    if (!detail::decode_cursor(q.cursor, q.endpoint_id, q.filter, after)) {
+      ec = error::invalid_cursor;
+      return;
+    }
+    auto const abs = after - 1;
+    pos = static_cast<std::size_t>(
+        std::lower_bound(ep->log.begin(), ep->log.end(), abs,
+                         [](std::uint32_t a, std::uint64_t b) { return a < b; }) -
+        ep->log.begin());
+  }
+  auto const& bits = ep->bits[q.filter == log_filter::all ? 0 : q.filter == log_filter::sent ? 1 : 2];
+  while (page.entries.size() < q.limit) {
+    pos = bits.prev(pos);
+    if (pos == detail::mem_bitmap::npos) return;
+    auto const abs = ep->log[pos];
+    auto const& d = s.at(abs);
+    auto const& e = s.event_at(d.event);
+    log_entry le;
+    le.delivery = s.record_of(abs);
+    le.event_type = s.strings.names[e.type];
+    le.event_created_at = from_unix_millis(e.created_at);
+    le.actor = s.actors[e.actor];
+    page.entries.push_back(std::move(le));
+  }
+  if (bits.prev(pos) != detail::mem_bitmap::npos)
+    page.next_cursor =
+        detail::encode_cursor(q.endpoint_id, q.filter, page.entries.back().delivery.id);
+}
+
+inline void memory_store::get_event(std::string_view event_id, event_detail& out,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto it = s.event_ix.find(event_id);
+  if (it == s.event_ix.end()) {
+    ec = error::not_found;
+    return;
+  }
+  auto const& e = s.event_at(it->second);
+  out = {};
+  out.event.id = e.id;
+  out.event.organization_id = s.strings.names[e.org];
+  out.event.type = s.strings.names[e.type];
+  out.event.created_at = from_unix_millis(e.created_at);
+  out.event.actor = s.actors[e.actor];
+  out.event.payload = *e.payload;
+  for (std::uint32_t i = 0; i < e.count; ++i) {
+    auto const abs = e.first + i;
+    if (!(s.at(abs).flags & detail::mem_delivery::alive)) continue;
+    out.deliveries.push_back(s.record_of(abs));
+    if (auto a = s.attempts.find(abs); a != s.attempts.end())
+      out.attempts.insert(out.attempts.end(), a->second.begin(), a->second.end());
+  }
+}
+
+inline void memory_store::get_delivery(delivery_id id, delivery_record& out,
+                                       boost::system::error_code& ec) {
+  ec = {};
+  std::lock_guard lk(s_->mu);
+  if (!s_->slot(id)) {
+    ec = error::not_found;
+    return;
+  }
+  out = s_->record_of(static_cast<std::uint32_t>(id - 1));
+}
+
+inline void memory_store::resend(delivery_id id, time_point now, boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* d = s.slot(id);
+  if (!d) {
+    ec = error::not_found;
+    return;
+  }
+  auto const& ep = *s.endpoints[d->endpoint];
+  if (ep.deleted) {
+    ec = error::endpoint_deleted;
+    return;
+  }
+  if (!ep.rec.enabled) {
+    ec = error::endpoint_disabled;
+    return;
+  }
+  auto const abs = static_cast<std::uint32_t>(id - 1);
+  s.change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
+  d->flags |= detail::mem_delivery::manual;
+  d->give_up_at = std::max(d->give_up_at, to_unix_millis(now));
+  s.set_due(abs, to_unix_millis(now));
+}
+
+inline void memory_store::purge(purge_request const& req, purge_result& out,
+                                boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (req.batch == 0 || req.events_older_than.count() < 0 || req.bodies_older_than.count() < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  auto const ev_cut = to_unix_millis(req.now - req.events_older_than);
+  auto const body_cut = to_unix_millis(req.now - req.bodies_older_than);
+  // Events, a batch per lock hold; the scan position survives between batches.
+  std::size_t next = 0;
+  for (bool more = true; more;) {
+    std::lock_guard lk(s.mu);
+    more = false;
+    std::size_t done = 0;
+    std::size_t i = next < s.event_base ? 0 : next - s.event_base;
+    for (; i < s.events.size() && done < req.batch; ++i) {
+      auto& e = s.events[i];
+      if (!e.alive || e.created_at >= ev_cut) continue;
+      for (std::uint32_t k = 0; k < e.count; ++k) s.drop_delivery(e.first + k, out);
+      s.event_ix.erase(std::string_view(e.id));
+      e.alive = false;
+      e.count = 0;
+      e.payload.reset();
+      std::string{}.swap(e.id);
+      ++out.events;
+      ++done;
+    }
+    next = i + s.event_base;
+    more = i < s.events.size();
+    s.trim_fronts();
+    for (auto& ep : s.endpoints)
+      if (ep && ep->dead > 64 && ep->dead * 2 > ep->log.size()) s.compact_log(*ep);
+  }
+  // Response bodies.
+  {
+    std::lock_guard lk(s.mu);
+    for (auto& [abs, list] : s.attempts)
+      for (auto& a : list)
+        if (!a.response_body.empty() && to_unix_millis(a.started_at) < body_cut) {
+          std::string{}.swap(a.response_body);
+          ++out.bodies;
+        }
+    // Deleted endpoints whose log is now empty and whose deletion is past retention.
+    for (std::size_t ix = 0; ix < s.endpoints.size(); ++ix) {
+      auto& ep = s.endpoints[ix];
+      if (!ep || !ep->deleted || ep->counts.all() != 0 || ep->deleted_at >= ev_cut) continue;
+      s.endpoint_ix.erase(ep->rec.id);
+      auto& v = s.by_org[ep->org];
+      std::erase(v, static_cast<std::uint32_t>(ix));
+      ep.reset();
+      ++out.endpoints;
+    }
+  }
+}
+
+} // namespace pulsehook
+
+#endif

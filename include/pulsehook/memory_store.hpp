@@ -1,0 +1,174 @@
+#ifndef PULSEHOOK_MEMORY_STORE_HPP
+#define PULSEHOOK_MEMORY_STORE_HPP
+
+/// @file
+/// `memory_store`: the in-memory model of `event_log_storage` (storage.hpp), for tests, the
+/// simulator and services that can lose their log on restart. Same behaviour as `sqlite_store`
+/// (one conformance suite runs against both), compact: about 100-130 bytes per delivery
+/// excluding the payload (docs/perf/storage.md), payload bytes held once per event and shared
+/// with every `due_delivery` by `shared_ptr`.
+///
+/// Every call comes as an `error_code&` overload (documented here) and a throwing overload with
+/// the same parameters minus the `error_code`, throwing `boost::system::system_error`.
+///
+/// @par Thread safety
+/// Every call locks an internal mutex: one store may be shared between the dispatcher and a UI
+/// thread.
+///
+/// @par Example
+/// @code
+/// pulsehook::memory_store store;
+/// store.create_endpoint(ep);                        // throws on invalid input
+/// pulsehook::accept_result r;
+/// store.accept(event, event.created_at + std::chrono::hours{72}, r);
+/// std::vector<pulsehook::due_delivery> due;
+/// store.claim_due({.now = t, .lease_until = t + std::chrono::minutes{1}}, due);
+/// @endcode
+
+#include <pulsehook/detail/store_facade.hpp>
+#include <pulsehook/endpoint.hpp>
+#include <pulsehook/error.hpp>
+#include <pulsehook/model.hpp>
+#include <pulsehook/storage.hpp>
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook {
+
+namespace detail {
+struct memory_state;
+} // namespace detail
+
+/// Tunables of `memory_store`.
+struct memory_store_options {
+  std::size_t max_response_body = 16 * 1024; ///< bodies longer than this are cut, `body_truncated` set
+};
+
+/// The in-memory store. Models `storage_policy` and `event_log_storage`.
+class memory_store : public detail::store_facade<memory_store> {
+  using facade = detail::store_facade<memory_store>;
+
+public:
+  PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
+
+  /// An empty store applying `rules` to endpoints.
+  explicit memory_store(endpoint_rules rules = {}, memory_store_options options = {});
+  memory_store(memory_store&&) noexcept;
+  memory_store& operator=(memory_store&&) noexcept;
+  ~memory_store();
+
+  /// Replaces the endpoint rules (e.g. the dispatcher installs its registry's type lookup).
+  void set_endpoint_rules(endpoint_rules rules);
+
+  // ---- storage_policy: what the engine uses ------------------------------------------------
+
+  /// Accepts an event and fans it out, atomically.
+  /// @param event the event; its payload is copied once and shared by every delivery
+  /// @param give_up_at the retry deadline of every delivery created
+  /// @param result `duplicate` when the id was accepted before (then nothing changes), and the
+  ///        ids of the deliveries created, one per enabled endpoint of the event's
+  ///        organisation subscribed to its type, each `pending` and due at `event.created_at`
+  /// @param ec `invalid_argument` / `invalid_event_type_pattern` for a malformed event
+  void accept(event_record const& event, time_point give_up_at, accept_result& result,
+              boost::system::error_code& ec);
+
+  /// Appends due deliveries (pending or retrying, `next_attempt_at <= req.now`) to `out`,
+  /// oldest due first, at most `req.max` in total and `req.max_per_endpoint` per endpoint,
+  /// none of `req.skip_endpoints`; each claimed delivery becomes due again at
+  /// `req.lease_until` unless an attempt or `release` is recorded first.
+  void claim_due(claim_request const& req, std::vector<due_delivery>& out,
+                 boost::system::error_code& ec);
+
+  /// @return the earliest `next_attempt_at` of an open delivery, or nothing when none is open.
+  std::optional<time_point> next_due_at(boost::system::error_code& ec);
+
+  /// Records an attempt and the delivery's new state, atomically, updating the counters.
+  /// @param ec `not_found` (no such delivery), `invalid_argument` (ids differ, the new state is
+  ///        `pending`, `retrying` without `next_attempt_at`, or the delivery is already `sent`
+  ///        or `failed`: only `resend` reopens a final delivery); nothing changes then
+  void record_attempt(attempt_record const& attempt, delivery_update const& update,
+                      boost::system::error_code& ec);
+
+  /// Gives a claimed, unsent delivery back, due at `next_attempt_at`.
+  /// @param ec `not_found`, or `invalid_argument` when the delivery is final
+  void release(delivery_id id, time_point next_attempt_at, boost::system::error_code& ec);
+
+  /// @return the per-state counts of an endpoint (also of a deleted one), in O(1).
+  /// @param ec `not_found` for an unknown endpoint
+  state_counts counts(std::string_view endpoint_id, boost::system::error_code& ec);
+
+  // ---- endpoints ------------------------------------------------------------------------------
+
+  /// Creates an endpoint; id and secrets are the caller's. Validated by `validate_endpoint`;
+  /// event types are stored sorted and unique.
+  /// @param ec a validation error, or `already_exists` (ids of deleted endpoints stay taken)
+  void create_endpoint(endpoint_record const& endpoint, boost::system::error_code& ec);
+
+  /// Replaces name, URL, description, event types and `updated_at` of an existing endpoint
+  /// (secrets change through `rotate_secret`, the enabled flag through `disable`/`enable`).
+  /// @param ec a validation error, `not_found`, or `invalid_argument` when the organisation differs
+  void update_endpoint(endpoint_record const& endpoint, boost::system::error_code& ec);
+
+  /// Deletes an endpoint: no new deliveries; open ones end `failed` with reason
+  /// "endpoint deleted"; its log and counts stay readable until purged.
+  void delete_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+
+  /// Reads an endpoint (secrets included: this is "reveal secret"). `not_found` when deleted.
+  void get_endpoint(std::string_view id, endpoint_record& out, boost::system::error_code& ec);
+
+  /// Replaces `out` with the organisation's endpoints, in creation order, deleted ones omitted.
+  void list_endpoints(std::string_view organization_id, std::vector<endpoint_record>& out,
+                      boost::system::error_code& ec);
+
+  /// Makes `fresh` the current secret; older ones stay valid until `now + grace`.
+  /// @param ec `not_found`, or `invalid_secret` for an empty secret
+  void rotate_secret(std::string_view id, endpoint_secret const& fresh, duration grace,
+                     time_point now, boost::system::error_code& ec);
+
+  /// Disables an endpoint: no new deliveries, open ones are parked (not due) until enabled.
+  void disable_endpoint(std::string_view id, std::string_view reason, time_point now,
+                        boost::system::error_code& ec);
+
+  /// Enables an endpoint; its parked deliveries become due at `now`.
+  void enable_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+
+  // ---- the event log --------------------------------------------------------------------------
+
+  /// One page of an endpoint's log, newest first, filtered. The cursor is a keyset position:
+  /// pages stay free of repeats and gaps while new events keep arriving.
+  /// @param ec `not_found` (endpoint), `invalid_cursor` (a cursor not issued for this endpoint
+  ///        and filter), `invalid_argument` (limit outside 1..1000)
+  void list_log(log_query const& query, log_page& page, boost::system::error_code& ec);
+
+  /// One event with its deliveries and all their attempts. `not_found` when unknown or purged.
+  void get_event(std::string_view event_id, event_detail& out, boost::system::error_code& ec);
+
+  /// One delivery. `not_found` when unknown or purged.
+  void get_delivery(delivery_id id, delivery_record& out, boost::system::error_code& ec);
+
+  /// Manual resend: the delivery becomes `pending`, due at `now`, and its next claim carries
+  /// `attempt_trigger::manual`; its deadline becomes at least `now`.
+  /// @param ec `not_found`, `endpoint_deleted`, `endpoint_disabled`
+  void resend(delivery_id id, time_point now, boost::system::error_code& ec);
+
+  /// Retention: removes events created before `now - events_older_than` with their deliveries
+  /// and attempts (counters follow), empties response bodies of attempts started before
+  /// `now - bodies_older_than`, and forgets deleted endpoints whose log became empty. Works in
+  /// batches of `req.batch`, releasing the lock between them.
+  void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
+
+private:
+  std::unique_ptr<detail::memory_state> s_;
+};
+
+static_assert(storage_policy<memory_store>);
+static_assert(event_log_storage<memory_store>);
+
+} // namespace pulsehook
+
+#include <pulsehook/impl/memory_store.hpp>
+
+#endif

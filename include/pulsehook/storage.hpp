@@ -1,0 +1,169 @@
+#ifndef PULSEHOOK_STORAGE_HPP
+#define PULSEHOOK_STORAGE_HPP
+
+/// @file
+/// The storage requirements: `storage_policy` (what the delivery engine uses) and
+/// `event_log_storage` (the full surface: endpoint management and the event log the UI shows),
+/// plus the vocabulary of the log queries. Shipped models: `memory_store` (memory_store.hpp)
+/// and `sqlite_store` (sqlite_store.hpp). The laws are in docs/concepts/Storage.md.
+///
+/// **StoragePolicy requirement.** For `S& s`, `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.accept(event_record const&, time_point give_up_at, accept_result&, ec)` | `void` | one transaction: the event (idempotent by id) and one `pending` delivery, due at `event.created_at`, per enabled endpoint of the event's organisation subscribed to its type |
+/// | `s.claim_due(claim_request const&, std::vector<due_delivery>& out, ec)` | `void` | appends due deliveries oldest-due first within the caps and leases them until `lease_until` |
+/// | `s.next_due_at(ec)` | `std::optional<time_point>` | the earliest `next_attempt_at` of an open delivery |
+/// | `s.record_attempt(attempt_record const&, delivery_update const&, ec)` | `void` | one transaction: the attempt, the new state, the counters |
+/// | `s.release(delivery_id, time_point, ec)` | `void` | hands a claim back unsent, due at the given instant |
+/// | `s.counts(std::string_view endpoint_id, ec)` | `state_counts` | per-state counts in O(1) |
+
+#include <pulsehook/error.hpp>
+#include <pulsehook/model.hpp>
+#include <pulsehook/time.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook {
+
+/// Rules a store applies to endpoints it creates or updates (see endpoint.hpp).
+struct endpoint_rules {
+  /// Answers whether a wire name is a known event type. Stores do not know the registry: the
+  /// dispatcher installs its registry's lookup here. Empty: any well-formed name is accepted.
+  std::function<bool(std::string_view)> known_event_type;
+  std::size_t max_name_chars = 128;         ///< in Unicode code points
+  std::size_t max_url_bytes = 2048;
+  std::size_t max_description_bytes = 4096;
+  std::size_t max_event_types = 256;
+};
+
+/// One page request of an endpoint's event log.
+struct log_query {
+  std::string endpoint_id;
+  log_filter filter = log_filter::all;
+  std::size_t limit = 50;   ///< 1..1000
+  std::string cursor;       ///< empty: the first page; else a `log_page::next_cursor`
+};
+
+/// One line of the event log: a delivery and who triggered its event, and when.
+struct log_entry {
+  delivery_record delivery;
+  std::string event_type;
+  time_point event_created_at{};
+  actor_info actor;
+};
+
+/// A page of the event log, newest first (most recently accepted first).
+struct log_page {
+  std::vector<log_entry> entries;
+  std::string next_cursor;  ///< empty when there is no further page
+};
+
+/// One event with every delivery it produced and every attempt of those deliveries.
+struct event_detail {
+  event_record event;
+  std::vector<delivery_record> deliveries;   ///< by delivery id
+  std::vector<attempt_record> attempts;      ///< by delivery id, then attempt number
+};
+
+/// What a retention purge removes. Each batch is its own short transaction.
+struct purge_request {
+  time_point now{};
+  duration events_older_than{std::chrono::days{30}};   ///< events, their deliveries and attempts
+  duration bodies_older_than{std::chrono::days{7}};    ///< response bodies of attempts
+  std::size_t batch = 500;                             ///< rows per transaction
+};
+
+/// What a purge removed.
+struct purge_result {
+  std::uint64_t events = 0;
+  std::uint64_t deliveries = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t bodies = 0;
+  std::uint64_t endpoints = 0;   ///< deleted endpoints whose log became empty
+};
+
+/// The requirement the delivery engine places on its storage (see the table above).
+template <class S>
+concept storage_policy = requires(S& s, event_record const& ev, time_point t, accept_result& ar,
+                                  claim_request const& cr, std::vector<due_delivery>& out,
+                                  attempt_record const& at, delivery_update const& up,
+                                  delivery_id id, std::string_view ep,
+                                  boost::system::error_code& ec) {
+  { s.accept(ev, t, ar, ec) } -> std::same_as<void>;
+  { s.claim_due(cr, out, ec) } -> std::same_as<void>;
+  { s.next_due_at(ec) } -> std::same_as<std::optional<time_point>>;
+  { s.record_attempt(at, up, ec) } -> std::same_as<void>;
+  { s.release(id, t, ec) } -> std::same_as<void>;
+  { s.counts(ep, ec) } -> std::same_as<state_counts>;
+};
+
+/// The full storage surface: `storage_policy` plus endpoint management and the event log.
+template <class S>
+concept event_log_storage =
+    storage_policy<S> &&
+    requires(S& s, endpoint_record const& epr, endpoint_record& epo,
+             std::vector<endpoint_record>& eps, endpoint_secret const& sec, std::string_view id,
+             time_point t, duration d, log_query const& q, log_page& page, event_detail& det,
+             delivery_record& dr, delivery_id did, purge_request const& pr, purge_result& res,
+             boost::system::error_code& ec) {
+      { s.create_endpoint(epr, ec) } -> std::same_as<void>;
+      { s.update_endpoint(epr, ec) } -> std::same_as<void>;
+      { s.delete_endpoint(id, t, ec) } -> std::same_as<void>;
+      { s.get_endpoint(id, epo, ec) } -> std::same_as<void>;
+      { s.list_endpoints(id, eps, ec) } -> std::same_as<void>;
+      { s.rotate_secret(id, sec, d, t, ec) } -> std::same_as<void>;
+      { s.disable_endpoint(id, id, t, ec) } -> std::same_as<void>;
+      { s.enable_endpoint(id, t, ec) } -> std::same_as<void>;
+      { s.list_log(q, page, ec) } -> std::same_as<void>;
+      { s.get_event(id, det, ec) } -> std::same_as<void>;
+      { s.get_delivery(did, dr, ec) } -> std::same_as<void>;
+      { s.resend(did, t, ec) } -> std::same_as<void>;
+      { s.purge(pr, res, ec) } -> std::same_as<void>;
+    };
+
+namespace detail {
+using ec_ = boost::system::error_code;
+template <class S> concept sp_accept_ = requires(S& s, event_record const& e, time_point t, accept_result& r, ec_& ec) { { s.accept(e, t, r, ec) } -> std::same_as<void>; };
+template <class S> concept sp_claim_ = requires(S& s, claim_request const& c, std::vector<due_delivery>& o, ec_& ec) { { s.claim_due(c, o, ec) } -> std::same_as<void>; };
+template <class S> concept sp_next_ = requires(S& s, ec_& ec) { { s.next_due_at(ec) } -> std::same_as<std::optional<time_point>>; };
+template <class S> concept sp_record_ = requires(S& s, attempt_record const& a, delivery_update const& u, ec_& ec) { { s.record_attempt(a, u, ec) } -> std::same_as<void>; };
+template <class S> concept sp_release_ = requires(S& s, delivery_id d, time_point t, ec_& ec) { { s.release(d, t, ec) } -> std::same_as<void>; };
+template <class S> concept sp_counts_ = requires(S& s, std::string_view e, ec_& ec) { { s.counts(e, ec) } -> std::same_as<state_counts>; };
+} // namespace detail
+
+/// Checks `storage_policy` member by member, naming the first missing member in the compiler
+/// error. Use it where a template takes a storage policy, so a user's mistake reads as a sentence:
+/// @code
+/// template <class StoragePolicy> class delivery_engine {
+///   static_assert(pulsehook::check_storage_policy<StoragePolicy>());
+/// };
+/// @endcode
+/// @return true when `S` models `storage_policy` (otherwise compilation fails).
+template <class S>
+consteval bool check_storage_policy() {
+  static_assert(detail::sp_accept_<S>,
+                "pulsehook: StoragePolicy is missing `void accept(event_record const&, time_point, accept_result&, error_code&)`");
+  static_assert(detail::sp_claim_<S>,
+                "pulsehook: StoragePolicy is missing `void claim_due(claim_request const&, std::vector<due_delivery>&, error_code&)`");
+  static_assert(detail::sp_next_<S>,
+                "pulsehook: StoragePolicy is missing `std::optional<time_point> next_due_at(error_code&)`");
+  static_assert(detail::sp_record_<S>,
+                "pulsehook: StoragePolicy is missing `void record_attempt(attempt_record const&, delivery_update const&, error_code&)`");
+  static_assert(detail::sp_release_<S>,
+                "pulsehook: StoragePolicy is missing `void release(delivery_id, time_point, error_code&)`");
+  static_assert(detail::sp_counts_<S>,
+                "pulsehook: StoragePolicy is missing `state_counts counts(std::string_view, error_code&)`");
+  return storage_policy<S>;
+}
+
+} // namespace pulsehook
+
+#endif
