@@ -1,0 +1,254 @@
+#ifndef PULSEHOOK_DETAIL_REGISTRY_NAMES_HPP
+#define PULSEHOOK_DETAIL_REGISTRY_NAMES_HPP
+
+// Compile-time strings, wire-name validation and the name -> id table of a registry.
+// Everything here is constexpr: a registry's table is built by the compiler.
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace pulsehook {
+
+/// A string usable as a template argument: `event_type<"objective.updated", ...>`.
+/// `N` counts the terminating zero. Users rarely name this type: string literals convert.
+template <std::size_t N>
+struct fixed_string {
+  char chars[N]{};
+
+  constexpr fixed_string() noexcept = default;
+  constexpr fixed_string(char const (&s)[N]) noexcept {  // NOLINT: implicit on purpose
+    for (std::size_t i = 0; i < N; ++i) chars[i] = s[i];
+  }
+  /// The length, without the terminating zero.
+  static constexpr std::size_t size() noexcept { return N - 1; }
+  /// The text.
+  constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
+  constexpr operator std::string_view() const noexcept { return view(); }
+};
+
+template <std::size_t N>
+fixed_string(char const (&)[N]) -> fixed_string<N>;
+
+namespace detail {
+
+constexpr bool is_name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// One segment: non-empty, [a-zA-Z0-9_]+.
+constexpr bool valid_segment(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_name_char(c)) return false;
+  return true;
+}
+
+// A wire name: dot-separated segments, at least two ("resource.action").
+constexpr bool valid_wire_name(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 255) return false;
+  std::size_t segments = 0, start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '.') {
+      if (!valid_segment(s.substr(start, i - start))) return false;
+      ++segments;
+      start = i + 1;
+    }
+  }
+  return segments >= 2;
+}
+
+// "a" + "." + "b" as a fixed_string, computed by the compiler.
+template <fixed_string A, fixed_string B>
+constexpr auto join_dot() noexcept {
+  fixed_string<A.size() + B.size() + 2> r;
+  std::size_t k = 0;
+  for (char c : A.view()) r.chars[k++] = c;
+  r.chars[k++] = '.';
+  for (char c : B.view()) r.chars[k++] = c;
+  r.chars[k] = '\0';
+  return r;
+}
+
+// Default description of a resource's action: "An objective was created."
+constexpr std::size_t default_description(std::string_view res, std::string_view act,
+                                          char* out) noexcept {
+  std::size_t k = 0;
+  auto put = [&](std::string_view s) {
+    for (char c : s) {
+      if (out) out[k] = c == '_' ? ' ' : c;
+      ++k;
+    }
+  };
+  bool const vowel = !res.empty() && std::string_view("aeiouAEIOU").find(res[0]) != std::string_view::npos;
+  put(vowel ? "An " : "A ");
+  put(res);
+  put(" was ");
+  put(act);
+  put(".");
+  return k;
+}
+
+template <fixed_string Resource, fixed_string Action>
+constexpr auto make_default_description() noexcept {
+  constexpr std::size_t n = default_description(Resource.view(), Action.view(), nullptr);
+  fixed_string<n + 1> r;
+  default_description(Resource.view(), Action.view(), r.chars);
+  r.chars[n] = '\0';
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The name -> id table: open addressing with linear probing, built at compile time. The hash
+// reads the first and last 8 bytes and the length (wire names are short and differ at the
+// ends: "graph.created" / "graph.updated"); the multiplier is the best of a few candidates, so
+// the longest probe sequence is known and small.
+
+constexpr std::uint64_t load_le(char const* p, std::size_t n) noexcept {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+constexpr std::uint64_t load8(char const* p) noexcept {
+  if (std::is_constant_evaluated()) return load_le(p, 8);
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+constexpr std::uint64_t name_hash(std::string_view s) noexcept {
+  std::uint64_t a, b;
+  if (s.size() >= 8) {
+    a = load8(s.data());
+    b = load8(s.data() + s.size() - 8);
+  } else {
+    a = load_le(s.data(), s.size());
+    b = 0;
+  }
+  std::uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+  h ^= (b + s.size()) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+constexpr std::size_t table_bits(std::size_t n) noexcept {
+  std::size_t bits = 4;
+  while ((std::size_t{1} << bits) < 4 * n) ++bits;
+  return bits;
+}
+
+inline constexpr std::uint16_t empty_slot = 0xffff;
+
+template <std::size_t N>
+struct name_table {
+  static constexpr std::size_t bits = table_bits(N);
+  static constexpr std::size_t slots = std::size_t{1} << bits;
+
+  std::array<std::string_view, N> names{};
+  std::array<std::uint16_t, slots> slot{};
+  std::uint64_t mul = 0;
+  std::size_t max_probe = 0;
+  std::size_t min_len = 0;
+  std::size_t max_len = 0;
+
+  constexpr std::size_t home(std::string_view s) const noexcept {
+    return static_cast<std::size_t>((name_hash(s) * mul) >> (64 - bits));
+  }
+
+  constexpr std::optional<std::size_t> find(std::string_view s) const noexcept {
+    if (s.size() < min_len || s.size() > max_len) return std::nullopt;
+    std::size_t i = home(s);
+    for (std::size_t p = 0; p <= max_probe; ++p, i = (i + 1) & (slots - 1)) {
+      std::uint16_t const id = slot[i];
+      if (id == empty_slot) return std::nullopt;
+      if (names[id] == s) return id;
+    }
+    return std::nullopt;
+  }
+};
+
+// Fills `t` for multiplier `mul`; returns the longest probe sequence and the total probes.
+template <std::size_t N>
+constexpr std::pair<std::size_t, std::size_t> fill_table(name_table<N>& t, std::uint64_t mul) noexcept {
+  t.mul = mul;
+  for (auto& s : t.slot) s = empty_slot;
+  std::size_t longest = 0, total = 0;
+  for (std::size_t id = 0; id < N; ++id) {
+    std::size_t i = t.home(t.names[id]), p = 0;
+    while (t.slot[i] != empty_slot) {
+      i = (i + 1) & (t.slots - 1);
+      ++p;
+    }
+    t.slot[i] = static_cast<std::uint16_t>(id);
+    longest = p > longest ? p : longest;
+    total += p;
+  }
+  return {longest, total};
+}
+
+template <std::size_t N>
+constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& names) noexcept {
+  name_table<N> t;
+  t.names = names;
+  t.min_len = N ? names[0].size() : 1;
+  for (auto n : names) {
+    t.min_len = n.size() < t.min_len ? n.size() : t.min_len;
+    t.max_len = n.size() > t.max_len ? n.size() : t.max_len;
+  }
+  // Try a few odd multipliers (a splitmix64 sequence); keep the one with the shortest probes.
+  std::uint64_t seed = 0x2545f4914f6cdd1dULL, best_mul = 0;
+  std::pair<std::size_t, std::size_t> best{~std::size_t{0}, ~std::size_t{0}};
+  for (int attempt = 0; attempt < 12 && best.first != 0; ++attempt) {
+    seed += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t z = seed;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    std::uint64_t const mul = (z ^ (z >> 31)) | 1;
+    auto const r = fill_table(t, mul);
+    if (r < best) {
+      best = r;
+      best_mul = mul;
+    }
+  }
+  fill_table(t, best_mul);
+  t.max_probe = best.first;
+  return t;
+}
+
+// Index of the first name equal to an earlier one (and that earlier one), or N.
+template <std::size_t N>
+constexpr std::pair<std::size_t, std::size_t> first_duplicate(
+    std::array<std::string_view, N> const& names) noexcept {
+  for (std::size_t j = 1; j < N; ++j)
+    for (std::size_t i = 0; i < j; ++i)
+      if (names[i] == names[j]) return {i, j};
+  return {N, N};
+}
+
+// Ids in wire-name order (what endpoint_record::event_types stores).
+template <std::size_t N>
+constexpr std::array<std::uint16_t, N> sorted_ids(std::array<std::string_view, N> const& names) noexcept {
+  std::array<std::uint16_t, N> ids{};
+  for (std::size_t i = 0; i < N; ++i) {
+    std::size_t j = i;
+    while (j > 0 && names[i] < names[ids[j - 1]]) {
+      ids[j] = ids[j - 1];
+      --j;
+    }
+    ids[j] = static_cast<std::uint16_t>(i);
+  }
+  return ids;
+}
+
+} // namespace detail
+} // namespace pulsehook
+
+#endif
