@@ -1,0 +1,167 @@
+#ifndef PULSEHOOK_IMPL_ENCODING_HPP
+#define PULSEHOOK_IMPL_ENCODING_HPP
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace pulsehook {
+namespace detail {
+
+// One 16-bit store per input byte: the two hex digits of every byte value, precomputed.
+struct hex_table {
+  char pairs[512];
+  constexpr hex_table() : pairs{} {
+    constexpr char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      pairs[2 * i] = digits[i >> 4];
+      pairs[2 * i + 1] = digits[i & 15];
+    }
+  }
+};
+inline constexpr hex_table hex_pairs{};
+
+// 0xff marks a character that is not in the alphabet.
+struct decode_table {
+  unsigned char v[256];
+  constexpr decode_table(bool base64) : v{} {
+    for (auto& x : v) x = 0xff;
+    if (base64) {
+      constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(a[i])] = static_cast<unsigned char>(i);
+    } else {
+      for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<unsigned char>(i);
+      for (int i = 0; i < 6; ++i) {
+        v['a' + i] = static_cast<unsigned char>(10 + i);
+        v['A' + i] = static_cast<unsigned char>(10 + i);
+      }
+    }
+  }
+};
+inline constexpr decode_table hex_values{false};
+inline constexpr decode_table base64_values{true};
+inline constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+} // namespace detail
+
+inline char* hex_encode(std::span<unsigned char const> in, char* out) noexcept {
+  for (unsigned char b : in) {
+    std::memcpy(out, detail::hex_pairs.pairs + 2 * b, 2);
+    out += 2;
+  }
+  return out;
+}
+
+inline std::string to_hex(std::span<unsigned char const> in) {
+  std::string s(hex_encoded_size(in.size()), '\0');
+  hex_encode(in, s.data());
+  return s;
+}
+
+inline std::optional<std::size_t> hex_decode(std::string_view in,
+                                             std::span<unsigned char> out) noexcept {
+  if (in.size() % 2 != 0 || in.size() / 2 > out.size()) return std::nullopt;
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < in.size() / 2; ++i) {
+    unsigned const hi = detail::hex_values.v[static_cast<unsigned char>(in[2 * i])];
+    unsigned const lo = detail::hex_values.v[static_cast<unsigned char>(in[2 * i + 1])];
+    bad |= (hi | lo) & 0x80u;  // no early exit: decoding time does not depend on content
+    out[i] = static_cast<unsigned char>((hi << 4) | (lo & 0x0f));
+  }
+  if (bad) return std::nullopt;
+  return in.size() / 2;
+}
+
+inline char* base64_encode(std::span<unsigned char const> in, char* out) noexcept {
+  auto const* a = detail::base64_alphabet;
+  std::size_t i = 0;
+  std::size_t const n = in.size();
+  for (; i + 3 <= n; i += 3) {
+    std::uint32_t const v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    out[0] = a[(v >> 18) & 63];
+    out[1] = a[(v >> 12) & 63];
+    out[2] = a[(v >> 6) & 63];
+    out[3] = a[v & 63];
+    out += 4;
+  }
+  if (n - i == 1) {
+    std::uint32_t const v = std::uint32_t{in[i]} << 16;
+    out[0] = a[(v >> 18) & 63];
+    out[1] = a[(v >> 12) & 63];
+    out[2] = '=';
+    out[3] = '=';
+    out += 4;
+  } else if (n - i == 2) {
+    std::uint32_t const v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8);
+    out[0] = a[(v >> 18) & 63];
+    out[1] = a[(v >> 12) & 63];
+    out[2] = a[(v >> 6) & 63];
+    out[3] = '=';
+    out += 4;
+  }
+  return out;
+}
+
+inline std::string to_base64(std::span<unsigned char const> in) {
+  std::string s(base64_encoded_size(in.size()), '\0');
+  base64_encode(in, s.data());
+  return s;
+}
+
+inline std::optional<std::size_t> base64_decode(std::string_view in,
+                                                std::span<unsigned char> out) noexcept {
+  if (in.size() % 4 != 0) return std::nullopt;
+  if (in.empty()) return std::size_t{0};
+  std::size_t pad = 0;
+  if (in.back() == '=') pad = (in[in.size() - 2] == '=') ? 2 : 1;
+  std::size_t const size = in.size() / 4 * 3 - pad;
+  if (size > out.size()) return std::nullopt;
+  auto const& t = detail::base64_values.v;
+  std::size_t o = 0;
+  std::size_t const full = in.size() / 4 - (pad ? 1 : 0);
+  unsigned bad = 0;
+  for (std::size_t q = 0; q < full; ++q) {
+    char const* p = in.data() + 4 * q;
+    unsigned const a = t[static_cast<unsigned char>(p[0])], b = t[static_cast<unsigned char>(p[1])],
+                   c = t[static_cast<unsigned char>(p[2])], d = t[static_cast<unsigned char>(p[3])];
+    bad |= (a | b | c | d) & 0x80u;
+    std::uint32_t const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = static_cast<unsigned char>(v >> 16);
+    out[o++] = static_cast<unsigned char>(v >> 8);
+    out[o++] = static_cast<unsigned char>(v);
+  }
+  if (pad) {
+    char const* p = in.data() + in.size() - 4;
+    unsigned const a = t[static_cast<unsigned char>(p[0])], b = t[static_cast<unsigned char>(p[1])];
+    unsigned const c = pad == 1 ? t[static_cast<unsigned char>(p[2])] : 0u;
+    bad |= (a | b | c) & 0x80u;
+    std::uint32_t const v = (a << 18) | (b << 12) | (c << 6);
+    // canonical form only: the bits padding discards must be zero
+    if (pad == 2) bad |= (v & 0xffffu) != 0;
+    else bad |= (v & 0xffu) != 0;
+    out[o++] = static_cast<unsigned char>(v >> 16);
+    if (pad == 1) out[o++] = static_cast<unsigned char>(v >> 8);
+  }
+  if (bad) return std::nullopt;
+  return o;
+}
+
+inline std::optional<std::vector<unsigned char>> from_base64(std::string_view in) {
+  std::vector<unsigned char> v(base64_max_decoded_size(in.size()));
+  auto const n = base64_decode(in, v);
+  if (!n) return std::nullopt;
+  v.resize(*n);
+  return v;
+}
+
+inline std::optional<std::vector<unsigned char>> from_hex(std::string_view in) {
+  std::vector<unsigned char> v(in.size() / 2);
+  auto const n = hex_decode(in, v);
+  if (!n) return std::nullopt;
+  return v;
+}
+
+} // namespace pulsehook
+
+#endif

@@ -1,0 +1,90 @@
+#ifndef PULSEHOOK_IMPL_SCHEMES_METAPULSE_HPP
+#define PULSEHOOK_IMPL_SCHEMES_METAPULSE_HPP
+
+namespace pulsehook {
+
+inline void metapulse_scheme::compute_signature(hmac_sha256 const& key, std::int64_t timestamp,
+                                                std::string_view body, char* hex,
+                                                boost::system::error_code& ec) noexcept {
+  if (timestamp < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  char ts[24];
+  auto const n = detail::format_timestamp_dot(timestamp, ts);
+  sha256_digest d;
+  // "<ts>." in one piece: one update fewer per message
+  key.compute({std::string_view(ts, n), body}, d, ec);
+  if (ec) return;
+  hex_encode(d, hex);
+}
+
+inline void metapulse_scheme::sign(secret_set const& secrets, signed_message const& m,
+                                   std::vector<http_header>& out,
+                                   boost::system::error_code& ec) const {
+  if (secrets.empty()) {
+    ec = error::no_secret;
+    return;
+  }
+  char hex[signature_size];
+  compute_signature(secrets.current().text_key(), m.timestamp, m.body, hex, ec);
+  if (ec) return;
+  char ts[24];
+  auto const n = detail::format_timestamp_dot(m.timestamp, ts);
+  out.push_back({std::string(timestamp_header), std::string(ts, n - 1)});
+  out.push_back({std::string(signature_header), std::string(hex, signature_size)});
+}
+
+inline void metapulse_scheme::sign(secret_set const& secrets, signed_message const& m,
+                                   std::vector<http_header>& out) const {
+  boost::system::error_code ec;
+  sign(secrets, m, out, ec);
+  throw_if(ec, "pulsehook::metapulse_scheme::sign");
+}
+
+inline verified_message metapulse_scheme::verify(headers_view const& headers,
+                                                 std::string_view body,
+                                                 secret_set const& secrets, time_point now,
+                                                 verify_options const& options,
+                                                 boost::system::error_code& ec) const {
+  ec = {};
+  if (secrets.empty()) {
+    ec = error::no_secret;
+    return {};
+  }
+  auto const ts = detail::required_header(headers, timestamp_header, options, ec);
+  if (!ts) return {};
+  auto const sig = detail::required_header(headers, signature_header, options, ec);
+  if (!sig) return {};
+  std::int64_t t = 0;
+  if (!detail::parse_timestamp(*ts, t)) {
+    ec = error::malformed_timestamp;
+    return {};
+  }
+  unsigned char want[sha256_size];
+  if (sig->size() != signature_size || !hex_decode(*sig, want)) {
+    ec = error::malformed_signature;
+    return {};
+  }
+  if (!detail::within_tolerance(t, now, options.tolerance)) {
+    ec = error::timestamp_out_of_tolerance;
+    return {};
+  }
+  // sign over the timestamp text as received (parse_timestamp bounds it to 19 digits)
+  char prefix[24];
+  std::copy(ts->begin(), ts->end(), prefix);
+  prefix[ts->size()] = '.';
+  std::string_view const head(prefix, ts->size() + 1);
+  sha256_digest d;
+  for (std::size_t i = 0; i < secrets.size(); ++i) {
+    secrets[i].text_key().compute({head, body}, d, ec);
+    if (ec) return {};
+    if (detail::digest_equal(d, want)) return {t, {}, i};
+  }
+  ec = error::no_signature_matched;
+  return {};
+}
+
+} // namespace pulsehook
+
+#endif

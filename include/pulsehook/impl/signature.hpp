@@ -1,0 +1,83 @@
+#ifndef PULSEHOOK_IMPL_SIGNATURE_HPP
+#define PULSEHOOK_IMPL_SIGNATURE_HPP
+
+#include <openssl/crypto.h>
+
+#include <charconv>
+
+namespace pulsehook {
+namespace detail {
+
+inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    unsigned x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x - unsigned{'A'} < 26u) x |= 0x20u;
+    if (y - unsigned{'A'} < 26u) y |= 0x20u;
+    if (x != y) return false;
+  }
+  return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Present, not too large, trimmed. Sets missing_header / header_too_large.
+inline std::optional<std::string_view> required_header(headers_view const& h, std::string_view name,
+                                                       verify_options const& o,
+                                                       boost::system::error_code& ec) {
+  auto v = h.find(name);
+  if (!v) {
+    ec = error::missing_header;
+    return std::nullopt;
+  }
+  if (v->size() > o.max_header_size) {
+    ec = error::header_too_large;
+    return std::nullopt;
+  }
+  return trim_ows(*v);
+}
+
+// Plain non-negative decimal that fits in int64: no sign, no space, 1 to 19 digits.
+inline bool parse_timestamp(std::string_view s, std::int64_t& out) noexcept {
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  auto const r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
+inline bool within_tolerance(std::int64_t ts, time_point now, duration tolerance) noexcept {
+  __extension__ typedef __int128 i128;
+  i128 const diff = static_cast<i128>(to_unix_seconds(now)) - static_cast<i128>(ts);
+  i128 const abs = diff < 0 ? -diff : diff;
+  i128 const tol_ms = tolerance.count() < 0 ? 0 : tolerance.count();
+  return abs * 1000 <= tol_ms;
+}
+
+// Writes "<ts>." and returns its length (at most 20 + 1).
+inline std::size_t format_timestamp_dot(std::int64_t ts, char (&buf)[24]) noexcept {
+  auto const r = std::to_chars(buf, buf + 22, ts);
+  *r.ptr = '.';
+  return static_cast<std::size_t>(r.ptr - buf) + 1;
+}
+
+inline bool digest_equal(sha256_digest const& a, unsigned char const* b) noexcept {
+  return CRYPTO_memcmp(a.data(), b, a.size()) == 0;
+}
+
+} // namespace detail
+
+inline std::optional<std::string_view> headers_view::find(std::string_view name) const {
+  if (fn_) return fn_(obj_, name);
+  for (auto const& h : list_)
+    if (detail::iequals_ascii(h.name, name)) return std::string_view(h.value);
+  return std::nullopt;
+}
+
+} // namespace pulsehook
+
+#endif
