@@ -157,10 +157,11 @@ retry_decision clamp_to_deadline(retry_decision d, attempt_info const& a) noexce
 /// attempt is at the deadline and none follows: with the defaults, 10 attempts over 72 h.
 class default_retry {
 public:
+  /// 72 hours, +-20 % jitter.
+  constexpr default_retry() noexcept : default_retry(std::chrono::hours{72}) {}
   /// @param window how long after the event's creation deliveries are retried (> 0).
   /// @param jitter the relative jitter of every step, in [0, 1].
-  explicit constexpr default_retry(duration window = std::chrono::hours{72},
-                                   double jitter = 0.2) noexcept
+  explicit constexpr default_retry(duration window, double jitter = 0.2) noexcept
       : window_(window.count() > 0 ? window : duration{0}),
         jitter_(jitter < 0 ? 0 : (jitter > 1 ? 1 : jitter)) {}
 

@@ -4,6 +4,7 @@
 
 #include <pulsehook/time.hpp>
 
+#include <optional>
 #include <ostream>
 
 namespace std::chrono {
@@ -14,5 +15,13 @@ inline std::ostream& boost_test_print_type(std::ostream& os, pulsehook::duration
   return os << d.count() << " ms";
 }
 } // namespace std::chrono
+
+namespace std {
+inline std::ostream& boost_test_print_type(std::ostream& os,
+                                           std::optional<pulsehook::time_point> const& t) {
+  if (!t) return os << "nullopt";
+  return std::chrono::boost_test_print_type(os, *t);
+}
+} // namespace std
 
 #endif

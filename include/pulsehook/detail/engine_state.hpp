@@ -1,0 +1,116 @@
+#ifndef PULSEHOOK_DETAIL_ENGINE_STATE_HPP
+#define PULSEHOOK_DETAIL_ENGINE_STATE_HPP
+
+// The delivery engine's in-memory bookkeeping: per-endpoint state and in-flight attempts.
+
+#include <pulsehook/metrics.hpp>
+#include <pulsehook/model.hpp>
+#include <pulsehook/secret.hpp>
+#include <pulsehook/time.hpp>
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook::detail {
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// Log-scale histogram, 4 buckets per power of two, in milliseconds: bounded memory, cheap add.
+class latency_histogram {
+public:
+  static constexpr std::size_t buckets = 4 * 40;
+
+  void add(duration d) noexcept {
+    auto const v = static_cast<std::uint64_t>(d.count() < 0 ? 0 : d.count());
+    ++counts_[index(v)];
+    ++total_;
+    if (v > max_) max_ = v;
+  }
+
+  std::uint64_t total() const noexcept { return total_; }
+
+  // Upper edge of the bucket holding the q-quantile (0 < q <= 1), capped at the maximum seen.
+  duration quantile(double q) const noexcept {
+    if (total_ == 0) return duration{0};
+    auto const rank = static_cast<std::uint64_t>(q * static_cast<double>(total_) + 0.999999);
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < buckets; ++i) {
+      seen += counts_[i];
+      if (seen >= rank && counts_[i] != 0) {
+        auto const edge = upper(i);
+        return duration{static_cast<duration::rep>(edge < max_ ? edge : max_)};
+      }
+    }
+    return duration{static_cast<duration::rep>(max_)};
+  }
+
+  duration max() const noexcept { return duration{static_cast<duration::rep>(max_)}; }
+
+private:
+  // Values 0..7 get exact buckets; above, the top 3 bits pick one of 4 buckets per octave.
+  static std::size_t index(std::uint64_t v) noexcept {
+    if (v < 8) return static_cast<std::size_t>(v);
+    auto const e = static_cast<std::size_t>(std::bit_width(v) - 1);  // >= 3
+    auto const sub = static_cast<std::size_t>((v >> (e - 2)) & 3);
+    auto const i = 8 + (e - 3) * 4 + sub;
+    return i < buckets ? i : buckets - 1;
+  }
+  static std::uint64_t upper(std::size_t i) noexcept {
+    if (i < 8) return i;
+    auto const e = (i - 8) / 4 + 3;
+    auto const sub = (i - 8) % 4;
+    if (e >= 62) return ~std::uint64_t{0};
+    return ((std::uint64_t{4} + sub + 1) << (e - 2)) - 1;
+  }
+
+  std::array<std::uint32_t, buckets> counts_{};
+  std::uint64_t total_ = 0;
+  std::uint64_t max_ = 0;
+};
+
+struct engine_endpoint {
+  std::string id;
+  std::size_t in_flight = 0;
+  std::size_t active_index = npos;            // position in the engine's list of busy endpoints
+  time_point paused_until{};                  // 429 / 503: no new attempt before this
+  std::uint32_t consecutive_failures = 0;
+  bool failing = false;
+  std::uint64_t attempts = 0, successes = 0, failures = 0;
+  latency_histogram latency;
+
+  // Signing keys, prepared once and reused while the stored secrets are unchanged.
+  std::vector<endpoint_secret> secrets_seen;
+  secret_set keys;
+  time_point keys_valid_until{};
+  bool keys_ready = false;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+};
+
+struct engine_in_flight {
+  engine_endpoint* endpoint = nullptr;
+  std::string event_id;
+  std::uint32_t attempts_before = 0;
+  attempt_trigger trigger = attempt_trigger::scheduled;
+  time_point started_at{};
+  time_point lease_until{};
+  time_point event_created_at{};
+  time_point give_up_at{};
+  std::vector<http_header> request_headers;
+};
+
+} // namespace pulsehook::detail
+
+#endif

@@ -1,0 +1,471 @@
+#ifndef PULSEHOOK_IMPL_ENGINE_HPP
+#define PULSEHOOK_IMPL_ENGINE_HPP
+
+#include <pulsehook/version.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <span>
+#include <utility>
+
+namespace pulsehook {
+
+namespace detail {
+
+template <class S>
+concept store_counts_due = requires(S& s, time_point t, boost::system::error_code& ec) {
+  { s.count_due(t, ec) } -> std::convertible_to<std::uint64_t>;
+};
+
+// The text recorded for a failed attempt: the transport's reason, or the HTTP status.
+inline std::string describe_failure(transport_result const& r) {
+  std::string s;
+  if (r.error) {
+    s = r.error.message();
+    if (!r.error_detail.empty()) {
+      s += ": ";
+      s += r.error_detail;
+    }
+  } else {
+    s = "HTTP ";
+    s += std::to_string(r.status);
+  }
+  return s;
+}
+
+inline std::shared_ptr<std::string const> const& empty_payload() {
+  static auto const p = std::make_shared<std::string const>();
+  return p;
+}
+
+constexpr std::size_t max_reason_bytes = 4096;  // what stores accept for delivery_update::reason
+
+} // namespace detail
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::delivery_engine(
+    StoragePolicy& store, engine_options options, RetryPolicy retry, SignatureScheme scheme)
+    : store_(store), opts_(options), lease_(options.effective_lease()), retry_(std::move(retry)),
+      scheme_(std::move(scheme)), prng_(options.seed) {
+  opts_.max_in_flight = std::max<std::size_t>(opts_.max_in_flight, 1);
+  opts_.max_in_flight_per_endpoint = std::max<std::size_t>(opts_.max_in_flight_per_endpoint, 1);
+  opts_.max_in_flight_failing_endpoint =
+      std::max<std::size_t>(opts_.max_in_flight_failing_endpoint, 1);
+  opts_.failing_after = std::max<std::uint32_t>(opts_.failing_after, 1);
+  opts_.claim_batch = std::max<std::size_t>(opts_.claim_batch, 1);
+  if (opts_.request_timeout.count() < 0) opts_.request_timeout = duration{0};
+  if (opts_.saturated_poll_interval.count() <= 0) opts_.saturated_poll_interval = duration{1};
+  opts_.lease = lease_;
+  claimed_.reserve(64);
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::publish(
+    event_record const& event, accept_result& result, boost::system::error_code& ec) {
+  ec = {};
+  store_.accept(event, retry_.deadline(event.created_at), result, ec);
+  if (!ec && !result.duplicate) ++published_;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+accept_result delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::publish(
+    event_record const& event) {
+  accept_result r;
+  boost::system::error_code ec;
+  publish(event, r, ec);
+  throw_if(ec, "pulsehook::delivery_engine::publish");
+  return r;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+auto delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::endpoint_for(
+    std::string const& id) -> endpoint_state& {
+  auto it = endpoints_.find(std::string_view{id});
+  if (it == endpoints_.end()) {
+    auto ep = std::make_unique<endpoint_state>();
+    ep->id = id;
+    it = endpoints_.emplace(id, std::move(ep)).first;
+  }
+  return *it->second;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+std::size_t delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::cap_of(
+    endpoint_state const& ep) const noexcept {
+  return ep.failing ? std::min(opts_.max_in_flight_failing_endpoint,
+                               opts_.max_in_flight_per_endpoint)
+                    : opts_.max_in_flight_per_endpoint;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::add_in_flight(
+    endpoint_state& ep) {
+  if (ep.in_flight++ == 0) {
+    ep.active_index = busy_.size();
+    busy_.push_back(&ep);
+  }
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::remove_in_flight(
+    endpoint_state& ep) {
+  if (ep.in_flight == 0) return;
+  if (--ep.in_flight == 0) {
+    // Swap-and-pop keeps removal O(1).
+    auto* last = busy_.back();
+    busy_[ep.active_index] = last;
+    last->active_index = ep.active_index;
+    busy_.pop_back();
+    ep.active_index = endpoint_state::npos;
+  }
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+secret_set const& delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::keys_for(
+    endpoint_state& ep, std::vector<endpoint_secret> const& secrets, time_point now,
+    boost::system::error_code& ec) {
+  ec = {};
+  // Preparing HMAC keys costs more than signing a small body: reuse them while the stored
+  // secrets are unchanged and none of them has expired since.
+  if (ep.keys_ready && now < ep.keys_valid_until && ep.secrets_seen == secrets) return ep.keys;
+  ep.keys = secret_set(std::span<endpoint_secret const>(secrets), now, ec);
+  ep.secrets_seen = secrets;
+  ep.keys_ready = !ec;
+  ep.keys_valid_until = time_point{duration{std::numeric_limits<duration::rep>::max()}};
+  for (auto const& s : secrets)
+    if (s.expires_at && *s.expires_at > now && *s.expires_at < ep.keys_valid_until)
+      ep.keys_valid_until = *s.expires_at;
+  return ep.keys;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
+    time_point now, std::vector<outgoing_request>& out, boost::system::error_code& ec) {
+  ec = {};
+  last_poll_ = now;
+  saturated_ = false;
+  if (in_flight_.size() >= opts_.max_in_flight) {
+    saturated_ = true;
+    return;
+  }
+  auto const room = std::min(opts_.max_in_flight - in_flight_.size(), opts_.claim_batch);
+
+  claim_.now = now;
+  claim_.lease_until = now + lease_;
+  claim_.max = room;
+  claim_.max_per_endpoint = opts_.max_in_flight_per_endpoint;
+  claim_.skip_endpoints.clear();
+  for (auto const* ep : busy_)
+    if (ep->in_flight >= cap_of(*ep)) claim_.skip_endpoints.push_back(ep->id);
+  if (!claim_.skip_endpoints.empty()) saturated_ = true;
+
+  claimed_.clear();
+  store_.claim_due(claim_, claimed_, ec);
+  if (ec) return;
+
+  boost::system::error_code ignored;
+  for (auto& d : claimed_) {
+    auto& ep = endpoint_for(d.endpoint_id);
+    if (auto it = in_flight_.find(d.id); it != in_flight_.end()) {
+      // The store handed out a claim that is still ours. While its lease runs, the live attempt
+      // owns it; past the lease its completion is overdue (a transport broke its bound):
+      // abandon it and attempt again.
+      if (now < it->second.lease_until) continue;
+      remove_in_flight(*it->second.endpoint);
+      in_flight_.erase(it);
+    }
+    if (ep.paused_until > now) {
+      store_.release(d.id, ep.paused_until, ignored);  // on failure the lease brings it back
+      ++deferred_;
+      continue;
+    }
+    if (ep.in_flight >= cap_of(ep)) {
+      store_.release(d.id, now, ignored);
+      ++deferred_;
+      saturated_ = true;
+      continue;
+    }
+
+    detail::engine_in_flight entry;
+    entry.endpoint = &ep;
+    entry.attempts_before = d.attempts;
+    entry.trigger = d.trigger;
+    entry.started_at = now;
+    entry.lease_until = claim_.lease_until;
+    entry.event_created_at = d.event_created_at;
+    entry.give_up_at = d.give_up_at;
+
+    outgoing_request r;
+    r.delivery = d.id;
+    r.endpoint_id = d.endpoint_id;
+    r.url = std::move(d.url);
+    r.body = d.payload ? std::move(d.payload) : detail::empty_payload();
+    r.timeout = opts_.request_timeout;
+    r.headers.reserve(4);
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.headers.push_back({"User-Agent", user_agent});
+
+    boost::system::error_code sign_ec;
+    auto const& keys = keys_for(ep, d.secrets, now, sign_ec);
+    if (!sign_ec)
+      scheme_.sign(keys, signed_message{d.event_id, to_unix_seconds(now), *r.body}, r.headers,
+                   sign_ec);
+    entry.request_headers = r.headers;
+    entry.event_id = std::move(d.event_id);
+    in_flight_.emplace(d.id, std::move(entry));
+    add_in_flight(ep);
+
+    if (sign_ec) {
+      // Nothing is sent unsigned: the attempt fails here, recorded like any other, and the
+      // retry policy decides (a secret fixed meanwhile is picked up on the next claim).
+      transport_result failed;
+      failed.error = sign_ec;
+      failed.error_detail = "signing failed; nothing was sent";
+      complete(d.id, failed, now, ignored);
+      continue;
+    }
+    out.push_back(std::move(r));
+  }
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
+    time_point now, std::vector<outgoing_request>& out) {
+  boost::system::error_code ec;
+  poll(now, out, ec);
+  throw_if(ec, "pulsehook::delivery_engine::poll");
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::pause(
+    endpoint_state& ep, transport_result const& r, time_point now) {
+  if (r.error || (r.status != 429 && r.status != 503)) return;
+  auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
+  if (d > opts_.max_pause) d = opts_.max_pause;
+  if (d.count() <= 0) return;
+  if (now + d > ep.paused_until) ep.paused_until = now + d;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
+    delivery_id id, transport_result const& result, time_point now,
+    boost::system::error_code& ec) {
+  ec = {};
+  auto it = in_flight_.find(id);
+  if (it == in_flight_.end()) {
+    ec = error::not_found;
+    return;
+  }
+  auto entry = std::move(it->second);
+  in_flight_.erase(it);
+  auto& ep = *entry.endpoint;
+  remove_in_flight(ep);
+
+  attempt_record a;
+  a.delivery = id;
+  a.number = entry.attempts_before + 1;
+  a.trigger = entry.trigger;
+  a.started_at = entry.started_at;
+  a.elapsed = result.elapsed.count() > 0 ? result.elapsed : now - entry.started_at;
+  if (a.elapsed.count() < 0) a.elapsed = duration{0};
+  a.request_headers = std::move(entry.request_headers);
+  a.status = result.status;
+  a.response_headers = result.headers;
+  auto const cap = opts_.response_body_cap;
+  a.response_body.assign(result.body, 0, std::min(result.body.size(), cap));
+  a.body_truncated = result.body_truncated || result.body.size() > cap;
+
+  bool const ok = result.ok();
+  delivery_update u;
+  u.id = id;
+  std::string failure;
+  if (ok) {
+    u.state = delivery_state::sent;
+  } else {
+    failure = detail::describe_failure(result);
+    if (result.error) a.error = failure;
+    if (!result.error && result.status == 410) {
+      u.state = delivery_state::failed;
+      u.reason = "HTTP 410 Gone: the receiver says this endpoint is gone; not retried";
+    } else if (result.error && result.error == condition::permanent) {
+      u.state = delivery_state::failed;
+      u.reason = failure + "; not retried";
+    } else {
+      attempt_info info;
+      info.attempt = a.number;
+      info.created_at = entry.event_created_at;
+      info.now = now;
+      info.deadline = entry.give_up_at;
+      info.status = result.status;
+      info.error = result.error;
+      info.retry_after = result.retry_after;
+      auto const d = clamp_to_deadline(retry_.next(info, prng_), info);
+      if (d.give_up) {
+        u.state = delivery_state::failed;
+        u.reason = "gave up (";
+        u.reason += to_string(d.reason);
+        u.reason += ") after ";
+        u.reason += std::to_string(a.number);
+        u.reason += a.number == 1 ? " attempt; last: " : " attempts; last: ";
+        u.reason += failure;
+      } else {
+        u.state = delivery_state::retrying;
+        u.next_attempt_at = d.at;
+        u.reason = failure;
+        if (d.reason != retry_reason::scheduled) {
+          u.reason += " (next attempt: ";
+          u.reason += to_string(d.reason);
+          u.reason += ')';
+        }
+      }
+    }
+  }
+  if (u.reason.size() > detail::max_reason_bytes) u.reason.resize(detail::max_reason_bytes);
+
+  store_.record_attempt(a, u, ec);
+
+  // Endpoint health counts every answer, recorded or not: it describes the receiver.
+  ++ep.attempts;
+  ++attempts_;
+  ep.latency.add(a.elapsed);
+  pause(ep, result, now);
+  bool became_failing = false, recovered = false;
+  if (ok) {
+    ++ep.successes;
+    recovered = ep.failing;
+    ep.failing = false;
+    ep.consecutive_failures = 0;
+  } else {
+    ++ep.failures;
+    ++ep.consecutive_failures;
+    if (!ep.failing && ep.consecutive_failures >= opts_.failing_after) {
+      ep.failing = true;
+      became_failing = true;
+    }
+  }
+
+  bool closed_meanwhile = false;
+  if (ec) {
+    // Our update is well-formed by construction, so these mean the delivery was closed or
+    // removed behind our back (endpoint deleted, purged): nothing is left to schedule.
+    if (ec == error::not_found || ec == error::endpoint_deleted ||
+        ec == error::invalid_argument) {
+      ec = {};
+      closed_meanwhile = true;
+    }
+  }
+
+  if (!ec && !closed_meanwhile) {
+    if (callbacks_.attempt_finished)
+      callbacks_.attempt_finished(attempt_finished_event{ep.id, entry.event_id, a, u});
+    if (u.state == delivery_state::sent) {
+      ++sent_;
+      if (callbacks_.delivery_sent)
+        callbacks_.delivery_sent(delivery_outcome{id, ep.id, entry.event_id,
+                                                  delivery_state::sent, a.number, now, {}});
+    } else if (u.state == delivery_state::failed) {
+      ++failed_;
+      if (callbacks_.delivery_failed)
+        callbacks_.delivery_failed(delivery_outcome{id, ep.id, entry.event_id,
+                                                    delivery_state::failed, a.number, now,
+                                                    u.reason});
+    } else {
+      ++retries_;
+    }
+  } else if (closed_meanwhile && callbacks_.delivery_failed) {
+    callbacks_.delivery_failed(delivery_outcome{id, ep.id, entry.event_id,
+                                                delivery_state::failed, a.number, now,
+                                                "endpoint deleted"});
+  }
+  if (became_failing && callbacks_.endpoint_failing)
+    callbacks_.endpoint_failing(endpoint_health{ep.id, ep.consecutive_failures, now, failure});
+  if (recovered && callbacks_.endpoint_recovered)
+    callbacks_.endpoint_recovered(endpoint_health{ep.id, 0, now, {}});
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
+    delivery_id id, transport_result const& result, time_point now) {
+  boost::system::error_code ec;
+  complete(id, result, now, ec);
+  throw_if(ec, "pulsehook::delivery_engine::complete");
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::release_all(
+    time_point next_attempt_at, boost::system::error_code& ec) {
+  ec = {};
+  for (auto const& [id, entry] : in_flight_) {
+    boost::system::error_code e;
+    store_.release(id, next_attempt_at, e);
+    if (e && !ec) ec = e;
+  }
+  in_flight_.clear();
+  for (auto* ep : busy_) {
+    ep->in_flight = 0;
+    ep->active_index = endpoint_state::npos;
+  }
+  busy_.clear();
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+std::optional<time_point> delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::next_wakeup(
+    boost::system::error_code& ec) {
+  ec = {};
+  auto due = store_.next_due_at(ec);
+  if (ec) return std::nullopt;
+  // Work due at the last poll that it could not take is waiting for in-flight room: without
+  // this, a driver would spin on an instant in the past.
+  if (due && *due <= last_poll_ && saturated_) return last_poll_ + opts_.saturated_poll_interval;
+  return due;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+std::optional<time_point>
+delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::next_wakeup() {
+  boost::system::error_code ec;
+  auto t = next_wakeup(ec);
+  throw_if(ec, "pulsehook::delivery_engine::next_wakeup");
+  return t;
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+engine_metrics delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::metrics() const {
+  engine_metrics m;
+  m.in_flight = in_flight_.size();
+  m.published = published_;
+  m.attempts = attempts_;
+  m.sent = sent_;
+  m.failed = failed_;
+  m.retries_scheduled = retries_;
+  m.deferred = deferred_;
+  if constexpr (detail::store_counts_due<StoragePolicy>) {
+    boost::system::error_code ec;
+    auto const n = store_.count_due(last_poll_, ec);
+    if (!ec) m.due = static_cast<std::uint64_t>(n);
+  }
+  m.endpoints.reserve(endpoints_.size());
+  for (auto const& [id, ep] : endpoints_) {
+    endpoint_metrics e;
+    e.endpoint_id = id;
+    e.in_flight = ep->in_flight;
+    e.attempts = ep->attempts;
+    e.successes = ep->successes;
+    e.failures = ep->failures;
+    e.consecutive_failures = ep->consecutive_failures;
+    e.failing = ep->failing;
+    if (ep->paused_until > last_poll_) e.paused_until = ep->paused_until;
+    e.latency.p50 = ep->latency.quantile(0.50);
+    e.latency.p90 = ep->latency.quantile(0.90);
+    e.latency.p99 = ep->latency.quantile(0.99);
+    e.latency.max = ep->latency.max();
+    m.endpoints.push_back(std::move(e));
+  }
+  std::sort(m.endpoints.begin(), m.endpoints.end(),
+            [](auto const& x, auto const& y) { return x.endpoint_id < y.endpoint_id; });
+  return m;
+}
+
+} // namespace pulsehook
+
+#endif

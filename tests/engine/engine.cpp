@@ -1,0 +1,668 @@
+// The sans-I/O delivery engine, stepped by hand through every transition with memory_store:
+// no sockets, no timers, no clock but the instants passed in.
+#include <pulsehook/engine.hpp>
+#include <pulsehook/hmac.hpp>
+#include <pulsehook/memory_store.hpp>
+
+#include "printing.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace pulsehook;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point const t0 = from_unix_seconds(1'800'000'000);
+
+std::string header(outgoing_request const& r, std::string_view name) {
+  for (auto const& h : r.headers)
+    if (h.name == name) return h.value;
+  return {};
+}
+
+std::string expected_signature(std::string_view secret, outgoing_request const& r) {
+  hmac_sha256 const k{secret};
+  auto const d = k.compute({header(r, "MetaPulse-Request-Timestamp"), ".", *r.body});
+  static char const hex[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : d) {
+    s += hex[b >> 4];
+    s += hex[b & 15];
+  }
+  return s;
+}
+
+transport_result answer(int status, std::string body = "ok") {
+  transport_result r;
+  r.status = status;
+  r.body = std::move(body);
+  r.elapsed = 12ms;
+  return r;
+}
+
+transport_result transport_error(error e, std::string detail = {}) {
+  transport_result r;
+  r.error = e;
+  r.error_detail = std::move(detail);
+  r.elapsed = 15s;
+  return r;
+}
+
+struct fixture {
+  memory_store store;
+  std::uint64_t next_event = 1;
+
+  explicit fixture(std::initializer_list<std::pair<std::string, std::string>> endpoints = {
+                       {"ep_1", "org_1"}}) {
+    for (auto const& [id, org] : endpoints) add_endpoint(id, org);
+  }
+
+  void add_endpoint(std::string const& id, std::string const& org,
+                    std::string secret = "s3cret-one") {
+    endpoint_record ep;
+    ep.id = id;
+    ep.organization_id = org;
+    ep.name = "Endpoint " + id;
+    ep.url = "https://" + id + ".example.com/hook";
+    ep.event_types = {"objective.updated"};
+    ep.secrets = {endpoint_secret{std::move(secret), t0 - 24h, std::nullopt}};
+    ep.created_at = t0 - 24h;
+    ep.updated_at = ep.created_at;
+    store.create_endpoint(ep);
+  }
+
+  event_record event(std::string const& org, time_point created = t0) {
+    event_record e;
+    e.id = "evt_" + std::to_string(next_event++);
+    e.organization_id = org;
+    e.type = "objective.updated";
+    e.created_at = created;
+    e.actor = {"member", "mem_1", "Ada"};
+    e.payload = R"({"id":")" + e.id + R"(","type":"objective.updated"})";
+    return e;
+  }
+
+  delivery_record delivery(delivery_id id) {
+    delivery_record d;
+    store.get_delivery(id, d);
+    return d;
+  }
+
+  std::vector<attempt_record> attempts(std::string const& event_id) {
+    event_detail det;
+    store.get_event(event_id, det);
+    return det.attempts;
+  }
+};
+
+using engine_t = delivery_engine<memory_store>;
+
+// Runs one delivery to its end, answering every attempt with `respond(n)`; returns the instants
+// of every attempt.
+template <class Respond>
+std::vector<time_point> drive(engine_t& engine, Respond respond, time_point start) {
+  std::vector<time_point> at;
+  std::vector<outgoing_request> out;
+  time_point now = start;
+  for (int guard = 0; guard < 1000; ++guard) {
+    out.clear();
+    engine.poll(now, out);
+    for (auto& r : out) {
+      at.push_back(now);
+      engine.complete(r.delivery, respond(at.size()), now + 1s);
+    }
+    auto const next = engine.next_wakeup();
+    if (!next) break;
+    now = std::max(*next, now + 1s);
+  }
+  return at;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(engine)
+
+BOOST_AUTO_TEST_CASE(options_derive_a_lease_never_shorter_than_a_request) {
+  engine_options o;
+  BOOST_TEST(o.effective_lease() >= o.request_timeout + o.min_lease_margin);
+  o.lease = 1s;
+  o.request_timeout = 60s;
+  BOOST_TEST(o.effective_lease() == duration{70s});
+  memory_store s;
+  engine_t e{s, o};
+  BOOST_TEST(e.options().lease == duration{70s});
+}
+
+BOOST_AUTO_TEST_CASE(pending_to_sent_with_signed_request) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const ev = f.event("org_1");
+  auto const acc = engine.publish(ev);
+  BOOST_TEST_REQUIRE(acc.deliveries.size() == 1u);
+  auto const id = acc.deliveries[0];
+  BOOST_TEST((f.delivery(id).state == delivery_state::pending));
+  BOOST_TEST(f.delivery(id).give_up_at == t0 + 72h);
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0});
+
+  std::vector<outgoing_request> out;
+  engine.poll(t0 + 250ms, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  auto const& r = out[0];
+  BOOST_TEST(r.delivery == id);
+  BOOST_TEST(r.endpoint_id == "ep_1");
+  BOOST_TEST(r.url == "https://ep_1.example.com/hook");
+  BOOST_TEST(*r.body == ev.payload);
+  BOOST_TEST(r.timeout == duration{15s});
+  BOOST_TEST(header(r, "Content-Type") == "application/json");
+  BOOST_TEST(header(r, "User-Agent") == std::string(user_agent));
+  BOOST_TEST(header(r, "MetaPulse-Request-Timestamp") == "1800000000");
+  BOOST_TEST(header(r, "MetaPulse-Signature") == expected_signature("s3cret-one", r));
+  BOOST_TEST(engine.in_flight() == 1u);
+  // Leased: due again only when the lease runs out (had the process died).
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 250ms + engine.options().lease});
+
+  out.clear();
+  engine.poll(t0 + 1s, out);
+  BOOST_TEST(out.empty());  // not handed out twice
+
+  engine.complete(id, answer(200, "thanks"), t0 + 1s);
+  BOOST_TEST(engine.in_flight() == 0u);
+  auto const d = f.delivery(id);
+  BOOST_TEST((d.state == delivery_state::sent));
+  BOOST_TEST(d.attempts == 1u);
+  auto const att = f.attempts(ev.id);
+  BOOST_TEST_REQUIRE(att.size() == 1u);
+  BOOST_TEST(att[0].number == 1u);
+  BOOST_TEST(att[0].status == 200);
+  BOOST_TEST(att[0].response_body == "thanks");
+  BOOST_TEST(att[0].started_at == t0 + 250ms);
+  BOOST_TEST(att[0].elapsed == duration{12ms});
+  BOOST_TEST(att[0].error.empty());
+  BOOST_TEST(att[0].request_headers.size() == 4u);
+  BOOST_TEST(f.store.counts("ep_1").sent == 1u);
+  BOOST_TEST(!engine.next_wakeup().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(pending_retrying_sent_with_a_fresh_timestamp) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const ev = f.event("org_1");
+  auto const id = engine.publish(ev).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  engine.complete(id, answer(500, "boom"), t0 + 1s);
+  auto d = f.delivery(id);
+  BOOST_TEST((d.state == delivery_state::retrying));
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at >= t0 + 1s + 4s);
+  BOOST_TEST(*d.next_attempt_at <= t0 + 1s + 6s);
+  BOOST_TEST(d.reason == "HTTP 500");
+  BOOST_TEST(f.store.counts("ep_1").retrying == 1u);
+  auto const next = engine.next_wakeup();
+  BOOST_TEST(next == d.next_attempt_at);
+
+  out.clear();
+  engine.poll(*next - 1ms, out);
+  BOOST_TEST(out.empty());  // not before it is due
+  engine.poll(*next + 30s, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(header(out[0], "MetaPulse-Request-Timestamp") ==
+             std::to_string(to_unix_seconds(*next + 30s)));
+  BOOST_TEST(header(out[0], "MetaPulse-Signature") == expected_signature("s3cret-one", out[0]));
+  engine.complete(id, answer(204, ""), *next + 31s);
+  d = f.delivery(id);
+  BOOST_TEST((d.state == delivery_state::sent));
+  auto const att = f.attempts(ev.id);
+  BOOST_TEST_REQUIRE(att.size() == 2u);
+  BOOST_TEST(att[0].status == 500);
+  BOOST_TEST(att[0].response_body == "boom");
+  BOOST_TEST(att[1].status == 204);
+  BOOST_TEST(att[1].number == 2u);
+  BOOST_TEST(f.store.counts("ep_1").sent == 1u);
+  BOOST_TEST(f.store.counts("ep_1").retrying == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(always_failing_ends_failed_with_the_last_attempt_at_the_deadline) {
+  for (std::uint64_t seed : {1u, 2u, 3u, 99u}) {
+    fixture f;
+    engine_options o;
+    o.seed = seed;
+    engine_t engine{f.store, o};
+    std::vector<std::string> failed_reasons;
+    engine_callbacks cb;
+    cb.delivery_failed = [&](delivery_outcome const& d) { failed_reasons.emplace_back(d.reason); };
+    engine.set_callbacks(cb);
+    auto const ev = f.event("org_1");
+    auto const id = engine.publish(ev).deliveries.at(0);
+    auto const at = drive(engine, [](std::size_t) { return answer(503, "down"); }, t0);
+    BOOST_TEST_REQUIRE(at.size() == 10u);
+    BOOST_TEST(at.front() == t0);
+    BOOST_TEST(at.back() == t0 + 72h);  // the last attempt AT the deadline
+    for (auto t : at) BOOST_TEST(t <= t0 + 72h);
+    auto const d = f.delivery(id);
+    BOOST_TEST((d.state == delivery_state::failed));
+    BOOST_TEST(d.attempts == 10u);
+    BOOST_TEST(d.reason.find("gave up (deadline reached) after 10 attempts") == 0u);
+    BOOST_TEST_REQUIRE(failed_reasons.size() == 1u);
+    BOOST_TEST(failed_reasons[0] == d.reason);
+    BOOST_TEST(f.attempts(ev.id).size() == 10u);
+    BOOST_TEST(f.store.counts("ep_1").failed == 1u);
+    BOOST_TEST(engine.metrics().failed == 1u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gone_410_fails_at_once_and_is_not_retried) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
+  auto const at = drive(engine, [](std::size_t) { return answer(410, "gone"); }, t0);
+  BOOST_TEST(at.size() == 1u);
+  auto const d = f.delivery(id);
+  BOOST_TEST((d.state == delivery_state::failed));
+  BOOST_TEST(d.reason.find("410") != std::string::npos);
+  // Other 4xx are retried.
+  auto const id2 = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  engine.complete(id2, answer(404, "nope"), t0);
+  BOOST_TEST((f.delivery(id2).state == delivery_state::retrying));
+}
+
+BOOST_AUTO_TEST_CASE(permanent_transport_errors_fail_at_once_retryable_ones_retry) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const a = engine.publish(f.event("org_1")).deliveries.at(0);
+  auto const b = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  engine.complete(a, transport_error(error::egress_denied, "10.0.0.1 is private"), t0 + 1s);
+  engine.complete(b, transport_error(error::timeout), t0 + 15s);
+  auto const da = f.delivery(a), db = f.delivery(b);
+  BOOST_TEST((da.state == delivery_state::failed));
+  BOOST_TEST(da.reason.find("10.0.0.1 is private") != std::string::npos);
+  BOOST_TEST((db.state == delivery_state::retrying));
+  event_detail det;
+  f.store.get_event(db.event_id, det);
+  BOOST_TEST_REQUIRE(det.attempts.size() == 1u);
+  BOOST_TEST(det.attempts[0].status == 0);
+  BOOST_TEST(det.attempts[0].error == "timed out");
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_is_honoured_clamped_to_the_deadline_and_pauses_the_endpoint) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const a = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  auto r = answer(429, "slow down");
+  r.retry_after = 10min;
+  engine.complete(a, r, t0 + 1s);
+  auto d = f.delivery(a);
+  BOOST_TEST(d.next_attempt_at == std::optional<time_point>{t0 + 1s + 10min});
+  BOOST_TEST(d.reason == "HTTP 429 (next attempt: retry-after)");
+  BOOST_TEST_REQUIRE(engine.metrics().endpoints.size() == 1u);
+  BOOST_TEST(engine.metrics().endpoints[0].paused_until.has_value());
+
+  // A fresh delivery to the paused endpoint waits for the pause; it is handed back, not lost.
+  auto const b = engine.publish(f.event("org_1", t0 + 2s)).deliveries.at(0);
+  out.clear();
+  engine.poll(t0 + 2s, out);
+  BOOST_TEST(out.empty());
+  BOOST_TEST(f.delivery(b).next_attempt_at == std::optional<time_point>{t0 + 1s + 10min});
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 1s + 10min});
+  engine.poll(t0 + 1s + 10min, out);
+  BOOST_TEST(out.size() == 2u);
+  for (auto& o : out) engine.complete(o.delivery, answer(200), t0 + 11min);
+
+  // A Retry-After beyond the deadline is clamped onto it.
+  auto const c = engine.publish(f.event("org_1", t0 + 11min)).deliveries.at(0);
+  out.clear();
+  engine.poll(t0 + 11min, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  auto far = answer(503, "maintenance");
+  far.retry_after = duration{std::chrono::days{30}};
+  engine.complete(c, far, t0 + 12min);
+  d = f.delivery(c);
+  BOOST_TEST(d.next_attempt_at == std::optional<time_point>{d.give_up_at});
+  BOOST_TEST(d.reason.find("clamped to deadline") != std::string::npos);
+  // ... while the endpoint as a whole is paused at most max_pause (1 h).
+  BOOST_TEST(*engine.metrics().endpoints[0].paused_until == t0 + 12min + 1h);
+}
+
+BOOST_AUTO_TEST_CASE(endpoint_deleted_mid_flight) {
+  fixture f;
+  engine_t engine{f.store};
+  std::vector<std::string> failed;
+  engine_callbacks cb;
+  cb.delivery_failed = [&](delivery_outcome const& d) { failed.emplace_back(d.reason); };
+  engine.set_callbacks(cb);
+  auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  f.store.delete_endpoint("ep_1", t0 + 1s);
+  boost::system::error_code ec;
+  engine.complete(id, answer(200), t0 + 2s, ec);
+  BOOST_TEST(!ec);
+  BOOST_TEST(engine.in_flight() == 0u);
+  BOOST_TEST((f.delivery(id).state == delivery_state::failed));
+  BOOST_TEST_REQUIRE(failed.size() == 1u);
+  BOOST_TEST(failed[0] == "endpoint deleted");
+  BOOST_TEST(!engine.next_wakeup().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(secrets_rotated_between_attempts_sign_with_the_new_one) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(header(out[0], "MetaPulse-Signature") == expected_signature("s3cret-one", out[0]));
+  engine.complete(id, answer(500), t0 + 1s);
+  f.store.rotate_secret("ep_1", endpoint_secret{"s3cret-two", t0 + 2s, std::nullopt}, 24h,
+                        t0 + 2s);
+  out.clear();
+  engine.poll(t0 + 1min, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(header(out[0], "MetaPulse-Signature") == expected_signature("s3cret-two", out[0]));
+  BOOST_TEST(header(out[0], "MetaPulse-Signature") != expected_signature("s3cret-one", out[0]));
+}
+
+BOOST_AUTO_TEST_CASE(lease_expiry_redelivers_a_crashed_engines_claims) {
+  fixture f;
+  auto const ev = f.event("org_1");
+  delivery_id id = 0;
+  {
+    engine_t crashed{f.store};
+    id = crashed.publish(ev).deliveries.at(0);
+    std::vector<outgoing_request> out;
+    crashed.poll(t0, out);
+    BOOST_TEST_REQUIRE(out.size() == 1u);
+    // ... and the process dies: no complete, no release.
+  }
+  engine_t fresh{f.store};
+  auto const lease = fresh.options().lease;
+  std::vector<outgoing_request> out;
+  fresh.poll(t0 + lease - 1ms, out);
+  BOOST_TEST(out.empty());  // the lease still holds: no duplicate while it could be in flight
+  BOOST_TEST(fresh.next_wakeup() == std::optional<time_point>{t0 + lease});
+  fresh.poll(t0 + lease, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].delivery == id);
+  fresh.complete(id, answer(200), t0 + lease + 1s);
+  BOOST_TEST((f.delivery(id).state == delivery_state::sent));
+}
+
+BOOST_AUTO_TEST_CASE(a_transport_that_never_completes_is_abandoned_after_its_lease) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  out.clear();
+  engine.poll(t0 + engine.options().lease, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(engine.in_flight() == 1u);
+  engine.complete(id, answer(200), t0 + engine.options().lease + 1s);
+  BOOST_TEST((f.delivery(id).state == delivery_state::sent));
+  boost::system::error_code ec;
+  engine.complete(id, answer(200), t0 + engine.options().lease + 2s, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE(in_flight_caps_total_and_per_endpoint) {
+  fixture f{{"ep_a", "org_a"}, {"ep_b", "org_b"}, {"ep_c", "org_c"}};
+  engine_options o;
+  o.max_in_flight = 10;
+  o.max_in_flight_per_endpoint = 4;
+  engine_t engine{f.store, o};
+  for (int i = 0; i < 20; ++i) {
+    engine.publish(f.event("org_a"));
+    engine.publish(f.event("org_b"));
+    engine.publish(f.event("org_c"));
+  }
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  std::map<std::string, int> per;
+  for (auto& r : out) ++per[r.endpoint_id];
+  BOOST_TEST(out.size() == 10u);
+  for (auto& [ep, n] : per) BOOST_TEST(n <= 4);
+  BOOST_TEST(engine.in_flight() == 10u);
+  // Nothing more while at the cap; the wake-up does not spin on a past instant.
+  std::vector<outgoing_request> more;
+  engine.poll(t0 + 1ms, more);
+  BOOST_TEST(more.empty());
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 1ms + 1s});
+  // A completion makes room for exactly one more, still within the endpoint caps.
+  engine.complete(out[0].delivery, answer(200), t0 + 2ms);
+  engine.poll(t0 + 3ms, more);
+  BOOST_TEST(more.size() == 1u);
+  std::map<std::string, std::size_t> live;
+  for (auto const& e : engine.metrics().endpoints) {
+    BOOST_TEST(e.in_flight <= 4u);
+    live[e.endpoint_id] = e.in_flight;
+  }
+  BOOST_TEST(engine.in_flight() == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_endpoint_with_ten_thousand_due_does_not_delay_others) {
+  fixture f{{"ep_slow", "org_slow"}, {"ep_fast", "org_fast"}};
+  engine_options o;
+  o.max_in_flight = 64;
+  o.max_in_flight_per_endpoint = 8;
+  engine_t engine{f.store, o};
+  for (int i = 0; i < 10'000; ++i) engine.publish(f.event("org_slow", t0 - 1h));  // older
+  std::vector<delivery_id> fast;
+  for (int i = 0; i < 20; ++i) fast.push_back(engine.publish(f.event("org_fast")).deliveries.at(0));
+  std::set<delivery_id> sent_fast;
+  std::vector<outgoing_request> out;
+  time_point now = t0;
+  // The slow endpoint never answers within these polls; the fast one answers at once.
+  for (int round = 0; round < 5; ++round) {
+    out.clear();
+    engine.poll(now, out);
+    std::size_t slow_open = 0;
+    for (auto& r : out) {
+      if (r.endpoint_id == "ep_fast") {
+        engine.complete(r.delivery, answer(200), now);
+        sent_fast.insert(r.delivery);
+      }
+    }
+    for (auto const& e : engine.metrics().endpoints)
+      if (e.endpoint_id == "ep_slow") slow_open = e.in_flight;
+    BOOST_TEST(slow_open <= 8u);
+    now += 10ms;
+  }
+  BOOST_TEST(sent_fast.size() == 20u);  // all fresh deliveries of the healthy endpoint went out
+  for (auto id : fast) BOOST_TEST((f.delivery(id).state == delivery_state::sent));
+}
+
+BOOST_AUTO_TEST_CASE(retries_of_a_failing_endpoint_do_not_starve_fresh_deliveries) {
+  fixture f{{"ep_bad", "org_bad"}, {"ep_good", "org_good"}};
+  engine_options o;
+  o.max_in_flight = 16;
+  o.max_in_flight_per_endpoint = 8;
+  o.max_in_flight_failing_endpoint = 2;
+  o.failing_after = 3;
+  engine_t engine{f.store, o};
+  int failing_events = 0;
+  engine_callbacks cb;
+  cb.endpoint_failing = [&](endpoint_health const& h) {
+    BOOST_TEST(h.endpoint_id == "ep_bad");
+    ++failing_events;
+  };
+  engine.set_callbacks(cb);
+  for (int i = 0; i < 500; ++i) engine.publish(f.event("org_bad", t0 - 2h));
+  // Make ep_bad's deliveries retries: every first attempt fails.
+  std::vector<outgoing_request> out;
+  time_point now = t0 - 2h;
+  for (int round = 0; round < 200 && failing_events == 0; ++round) {
+    out.clear();
+    engine.poll(now, out);
+    for (auto& r : out) engine.complete(r.delivery, answer(500), now);
+  }
+  BOOST_TEST(failing_events == 1);
+  // Later, many retries are due; fresh deliveries to a healthy endpoint arrive.
+  now = t0;
+  std::vector<delivery_id> fresh;
+  for (int i = 0; i < 10; ++i) fresh.push_back(engine.publish(f.event("org_good", t0)).deliveries.at(0));
+  out.clear();
+  engine.poll(now, out);
+  std::size_t bad = 0, good = 0;
+  for (auto& r : out) (r.endpoint_id == "ep_bad" ? bad : good)++;
+  BOOST_TEST(bad <= 2u);   // a failing endpoint's share is capped lower
+  BOOST_TEST(good == 8u);  // fresh work fills the healthy endpoint's cap in the same poll
+}
+
+BOOST_AUTO_TEST_CASE(failing_and_recovered_callbacks) {
+  fixture f;
+  engine_options o;
+  o.failing_after = 2;
+  engine_t engine{f.store, o};
+  std::vector<std::string> log;
+  engine_callbacks cb;
+  cb.attempt_finished = [&](attempt_finished_event const& e) {
+    log.push_back("attempt " + std::to_string(e.attempt.status) + " " +
+                  to_string(e.update.state));
+  };
+  cb.delivery_sent = [&](delivery_outcome const& d) {
+    log.push_back("sent after " + std::to_string(d.attempts));
+  };
+  cb.endpoint_failing = [&](endpoint_health const& h) {
+    log.push_back("failing " + std::to_string(h.consecutive_failures) + " " +
+                  std::string(h.last_error));
+  };
+  cb.endpoint_recovered = [&](endpoint_health const& h) {
+    log.push_back("recovered " + std::string(h.endpoint_id));
+  };
+  engine.set_callbacks(cb);
+  engine.publish(f.event("org_1"));
+  auto const at = drive(engine, [](std::size_t n) { return answer(n < 3 ? 502 : 200); }, t0);
+  BOOST_TEST(at.size() == 3u);
+  std::vector<std::string> const expected{"attempt 502 retrying", "attempt 502 retrying",
+                                          "failing 2 HTTP 502",   "attempt 200 sent",
+                                          "sent after 3",         "recovered ep_1"};
+  BOOST_TEST(log == expected, boost::test_tools::per_element());
+  auto const m = engine.metrics();
+  BOOST_TEST_REQUIRE(m.endpoints.size() == 1u);
+  BOOST_TEST(m.endpoints[0].attempts == 3u);
+  BOOST_TEST(m.endpoints[0].successes == 1u);
+  BOOST_TEST(!m.endpoints[0].failing);
+  BOOST_TEST(m.endpoints[0].success_rate() == 1.0 / 3.0, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(m.sent == 1u);
+  BOOST_TEST(m.retries_scheduled == 2u);
+  BOOST_TEST(m.attempts == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_latency_percentiles) {
+  fixture f;
+  engine_options o;
+  o.max_in_flight_per_endpoint = 200;
+  engine_t engine{f.store, o};
+  for (int i = 0; i < 100; ++i) engine.publish(f.event("org_1"));
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 100u);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto r = answer(200);
+    r.elapsed = duration{static_cast<long>(i + 1) * 10};  // 10 ms .. 1000 ms
+    engine.complete(out[i].delivery, r, t0 + 1s);
+  }
+  auto const m = engine.metrics();
+  auto const& lat = m.endpoints.at(0).latency;
+  BOOST_TEST(lat.max == duration{1000ms});
+  BOOST_TEST(lat.p50.count() >= 500);
+  BOOST_TEST(lat.p50.count() <= 500 * 119 / 100);
+  BOOST_TEST(lat.p99.count() >= 990);
+  BOOST_TEST(lat.p99.count() <= 1000);
+  BOOST_TEST(m.in_flight == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(response_bodies_are_capped) {
+  fixture f;
+  engine_options o;
+  o.response_body_cap = 8;
+  engine_t engine{f.store, o};
+  auto const ev = f.event("org_1");
+  auto const id = engine.publish(ev).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  engine.complete(id, answer(500, "0123456789abcdef"), t0);
+  auto const att = f.attempts(ev.id);
+  BOOST_TEST_REQUIRE(att.size() == 1u);
+  BOOST_TEST(att[0].response_body == "01234567");
+  BOOST_TEST(att[0].body_truncated);
+}
+
+BOOST_AUTO_TEST_CASE(errors_and_throwing_overloads) {
+  fixture f;
+  engine_t engine{f.store};
+  boost::system::error_code ec;
+  engine.complete(12345, answer(200), t0, ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_CHECK_THROW(engine.complete(12345, answer(200), t0), boost::system::system_error);
+  event_record bad;  // no id, no type
+  accept_result r;
+  engine.publish(bad, r, ec);
+  BOOST_TEST(!!ec);
+  BOOST_CHECK_THROW(engine.publish(bad), boost::system::system_error);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_publish_creates_nothing) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const ev = f.event("org_1");
+  auto const first = engine.publish(ev);
+  auto const again = engine.publish(ev);
+  BOOST_TEST(!first.duplicate);
+  BOOST_TEST(again.duplicate);
+  BOOST_TEST(engine.metrics().published == 1u);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST(out.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(release_all_hands_claims_back_without_an_attempt) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const ev = f.event("org_1");
+  auto const id = engine.publish(ev).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  boost::system::error_code ec;
+  engine.release_all(t0 + 1s, ec);
+  BOOST_TEST(!ec);
+  BOOST_TEST(engine.in_flight() == 0u);
+  BOOST_TEST(f.attempts(ev.id).empty());
+  BOOST_TEST((f.delivery(id).state == delivery_state::pending));
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 1s});
+  engine.complete(id, answer(200), t0 + 2s, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE(same_seed_same_schedule) {
+  auto schedule = [](std::uint64_t seed) {
+    fixture f;
+    engine_options o;
+    o.seed = seed;
+    engine_t engine{f.store, o};
+    engine.publish(f.event("org_1"));
+    return drive(engine, [](std::size_t) { return answer(500); }, t0);
+  };
+  BOOST_TEST(schedule(7) == schedule(7), boost::test_tools::per_element());
+  BOOST_TEST((schedule(7) != schedule(8)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
