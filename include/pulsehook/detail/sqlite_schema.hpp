@@ -1,0 +1,104 @@
+#ifndef PULSEHOOK_DETAIL_SQLITE_SCHEMA_HPP
+#define PULSEHOOK_DETAIL_SQLITE_SCHEMA_HPP
+
+// The sqlite_store schema, as forward migrations: migration i takes user_version i to i + 1.
+// Never edit a released migration; append one.
+//
+// Index design (the queries they serve):
+// - deliveries_log (endpoint, id)            : log page "All", newest first, keyset on id
+// - deliveries_cls (endpoint, cls, id)       : log pages "Sent" (cls 1) / "Failed" (cls 2)
+// - deliveries_due (next_at) WHERE NOT NULL  : claim_due / next_due_at; holds open ones only
+// - attempts_delivery (delivery)             : attempts of a delivery; purge by delivery range
+// - attempts_body_age (started_at) WHERE body: body retention without a scan
+// - events_created (created_at)              : event retention
+// An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
+// no index on deliveries(event) is needed.
+
+namespace pulsehook::detail {
+
+inline constexpr char const* sqlite_migrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE endpoints(
+  ix INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  org TEXT NOT NULL,
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL,
+  event_types TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  disabled_reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER);
+CREATE INDEX endpoints_org ON endpoints(org);
+CREATE TABLE endpoint_secrets(
+  endpoint INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  PRIMARY KEY(endpoint, seq)) WITHOUT ROWID;
+CREATE TABLE subscriptions(
+  org TEXT NOT NULL,
+  type TEXT NOT NULL,
+  endpoint INTEGER NOT NULL,
+  PRIMARY KEY(org, type, endpoint)) WITHOUT ROWID;
+CREATE TABLE endpoint_counts(
+  endpoint INTEGER PRIMARY KEY,
+  pending INTEGER NOT NULL DEFAULT 0,
+  retrying INTEGER NOT NULL DEFAULT 0,
+  sent INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE events(
+  ix INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  org TEXT NOT NULL,
+  type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  actor_name TEXT NOT NULL,
+  first_delivery INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  payload BLOB NOT NULL);
+CREATE INDEX events_created ON events(created_at);
+CREATE TABLE deliveries(
+  id INTEGER PRIMARY KEY,
+  event INTEGER NOT NULL,
+  endpoint INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  cls INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  give_up_at INTEGER NOT NULL,
+  manual INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX deliveries_log ON deliveries(endpoint, id);
+CREATE INDEX deliveries_cls ON deliveries(endpoint, cls, id);
+CREATE INDEX deliveries_due ON deliveries(next_at) WHERE next_at IS NOT NULL;
+CREATE TABLE attempts(
+  ix INTEGER PRIMARY KEY,
+  delivery INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  trigger INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  elapsed INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  truncated INTEGER NOT NULL,
+  request_headers BLOB NOT NULL,
+  response_headers BLOB NOT NULL,
+  body BLOB);
+CREATE INDEX attempts_delivery ON attempts(delivery);
+CREATE INDEX attempts_body_age ON attempts(started_at) WHERE body IS NOT NULL;
+)sql",
+};
+
+inline constexpr int sqlite_schema_version =
+    static_cast<int>(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
+
+} // namespace pulsehook::detail
+
+#endif

@@ -1,0 +1,1233 @@
+#ifndef PULSEHOOK_IMPL_SQLITE_STORE_HPP
+#define PULSEHOOK_IMPL_SQLITE_STORE_HPP
+
+#include <pulsehook/detail/sqlite_handle.hpp>
+#include <pulsehook/detail/sqlite_schema.hpp>
+#include <pulsehook/detail/store_cursor.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace pulsehook {
+namespace detail {
+
+struct sqlite_state {
+  std::mutex mu;
+  sqlite_connection db;
+  endpoint_rules rules;
+  sqlite_store_options opts;
+  bool in_batch = false;
+};
+
+// Filter class of a state: 0 pending, 1 sent, 2 retrying | failed ("Failed").
+constexpr std::int64_t sqlite_cls(delivery_state s) noexcept {
+  return s == delivery_state::pending ? 0 : s == delivery_state::sent ? 1 : 2;
+}
+
+// Headers as (u32 length, bytes) pairs: any byte may appear in a received value.
+inline std::string sqlite_encode_headers(std::vector<http_header> const& hs) {
+  std::string out;
+  auto put = [&](std::string const& s) {
+    auto n = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out += s;
+  };
+  for (auto const& h : hs) {
+    put(h.name);
+    put(h.value);
+  }
+  return out;
+}
+
+inline std::vector<http_header> sqlite_decode_headers(std::string_view in) {
+  std::vector<http_header> out;
+  auto get = [&](std::string& s) {
+    if (in.size() < 4) return false;
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n |= std::uint32_t{static_cast<unsigned char>(in[static_cast<std::size_t>(i)])} << (8 * i);
+    in.remove_prefix(4);
+    if (in.size() < n) return false;
+    s.assign(in.substr(0, n));
+    in.remove_prefix(n);
+    return true;
+  };
+  while (!in.empty()) {
+    http_header h;
+    if (!get(h.name) || !get(h.value)) break;
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+inline std::string sqlite_join_types(std::vector<std::string> const& ts) {
+  std::string out;
+  for (auto const& t : ts) {
+    if (!out.empty()) out += '\n';
+    out += t;
+  }
+  return out;
+}
+
+inline std::vector<std::string> sqlite_split_types(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto const n = s.find('\n');
+    out.emplace_back(s.substr(0, n));
+    if (n == std::string_view::npos) break;
+    s.remove_prefix(n + 1);
+  }
+  return out;
+}
+
+// Endpoint row ix by public id; deleted ones only when asked.
+inline std::optional<std::int64_t> sqlite_endpoint_ix(sqlite_state& s, std::string_view id,
+                                                      bool with_deleted,
+                                                      boost::system::error_code& ec) {
+  auto q = s.db.use("SELECT ix, deleted_at IS NOT NULL FROM endpoints WHERE id = ?1", ec);
+  if (ec) return std::nullopt;
+  q.bind(1, id);
+  if (!q.step(ec)) {
+    if (!ec) ec = error::not_found;
+    return std::nullopt;
+  }
+  if (q.i64(1) && !with_deleted) {
+    ec = error::not_found;
+    return std::nullopt;
+  }
+  return q.i64(0);
+}
+
+inline void sqlite_load_secrets(sqlite_state& s, std::int64_t ix, std::vector<endpoint_secret>& out,
+                                boost::system::error_code& ec) {
+  out.clear();
+  auto q = s.db.use(
+      "SELECT value, created_at, expires_at FROM endpoint_secrets WHERE endpoint = ?1 ORDER BY seq",
+      ec);
+  if (ec) return;
+  q.bind(1, ix);
+  while (q.step(ec)) {
+    endpoint_secret sec;
+    sec.value = std::string(q.text(0));
+    sec.created_at = from_unix_millis(q.i64(1));
+    if (!q.is_null(2)) sec.expires_at = from_unix_millis(q.i64(2));
+    out.push_back(std::move(sec));
+  }
+}
+
+inline void sqlite_store_secrets(sqlite_state& s, std::int64_t ix,
+                                 std::vector<endpoint_secret> const& secrets,
+                                 boost::system::error_code& ec) {
+  {
+    auto d = s.db.use("DELETE FROM endpoint_secrets WHERE endpoint = ?1", ec);
+    if (ec) return;
+    d.bind(1, ix).run(ec);
+    if (ec) return;
+  }
+  for (std::size_t i = 0; i < secrets.size(); ++i) {
+    auto q = s.db.use("INSERT INTO endpoint_secrets(endpoint, seq, value, created_at, expires_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+                      ec);
+    if (ec) return;
+    q.bind(1, ix).bind(2, static_cast<std::int64_t>(i)).bind(3, secrets[i].value)
+        .bind(4, to_unix_millis(secrets[i].created_at));
+    if (secrets[i].expires_at) q.bind(5, to_unix_millis(*secrets[i].expires_at));
+    q.run(ec);
+    if (ec) return;
+  }
+}
+
+inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_record& out,
+                                 boost::system::error_code& ec) {
+  {
+    auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
+                      "disabled_reason, created_at, updated_at FROM endpoints WHERE ix = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, ix);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    out.id = std::string(q.text(0));
+    out.organization_id = std::string(q.text(1));
+    out.name = std::string(q.text(2));
+    out.url = std::string(q.text(3));
+    out.description = std::string(q.text(4));
+    out.event_types = sqlite_split_types(q.text(5));
+    out.enabled = q.i64(6) != 0;
+    out.disabled_reason = std::string(q.text(7));
+    out.created_at = from_unix_millis(q.i64(8));
+    out.updated_at = from_unix_millis(q.i64(9));
+  }
+  sqlite_load_secrets(s, ix, out.secrets, ec);
+}
+
+inline void sqlite_bump(sqlite_state& s, std::int64_t endpoint, delivery_state from,
+                        delivery_state to, std::int64_t n, boost::system::error_code& ec) {
+  if (from == to || n == 0) return;
+  std::int64_t d[4] = {0, 0, 0, 0};
+  d[static_cast<int>(from)] -= n;
+  d[static_cast<int>(to)] += n;
+  auto q = s.db.use("UPDATE endpoint_counts SET pending = pending + ?2, retrying = retrying + ?3, "
+                    "sent = sent + ?4, failed = failed + ?5 WHERE endpoint = ?1",
+                    ec);
+  if (ec) return;
+  q.bind(1, endpoint).bind(2, d[0]).bind(3, d[1]).bind(4, d[2]).bind(5, d[3]).run(ec);
+}
+
+inline void sqlite_read_delivery(sqlite_use const& q, int c, delivery_record& r) {
+  // Columns from c: id, state, attempts, next_at, give_up_at, reason.
+  r.id = static_cast<delivery_id>(q.i64(c));
+  r.state = static_cast<delivery_state>(q.i64(c + 1));
+  r.attempts = static_cast<std::uint32_t>(q.i64(c + 2));
+  r.next_attempt_at.reset();
+  if (!q.is_null(c + 3)) r.next_attempt_at = from_unix_millis(q.i64(c + 3));
+  r.give_up_at = from_unix_millis(q.i64(c + 4));
+  r.reason = std::string(q.text(c + 5));
+}
+
+} // namespace detail
+
+inline sqlite_store::sqlite_store() : s_(std::make_unique<detail::sqlite_state>()) {}
+
+inline sqlite_store::sqlite_store(std::string const& path, endpoint_rules rules,
+                                  sqlite_store_options options)
+    : sqlite_store() {
+  boost::system::error_code ec;
+  open(path, std::move(rules), options, ec);
+  throw_if(ec, "pulsehook: sqlite_store open");
+}
+
+inline sqlite_store::sqlite_store(sqlite_store&&) noexcept = default;
+inline sqlite_store& sqlite_store::operator=(sqlite_store&&) noexcept = default;
+inline sqlite_store::~sqlite_store() = default;
+
+inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
+                               sqlite_store_options options, boost::system::error_code& ec) {
+  ec = {};
+  if (!s_) s_ = std::make_unique<detail::sqlite_state>();
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  s.db.close();
+  s.rules = std::move(rules);
+  s.opts = options;
+  s.in_batch = false;
+  s.db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, ec);
+  if (ec) return;
+  sqlite3_extended_result_codes(s.db.get(), 1);
+  sqlite3_busy_timeout(s.db.get(), static_cast<int>(std::clamp<std::int64_t>(
+                                        options.busy_timeout.count(), 0, 1 << 30)));
+  auto fail = [&] { s.db.close(); };
+  // journal_mode returns a row; WAL is refused only for :memory:, which is fine.
+  s.db.exec("PRAGMA journal_mode=WAL", ec);
+  if (!ec)
+    s.db.exec(options.synchronous == synchronous_mode::full ? "PRAGMA synchronous=FULL"
+                                                            : "PRAGMA synchronous=NORMAL",
+              ec);
+  if (!ec) s.db.exec("PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY", ec);
+  if (!ec) {
+    std::string const cache = "PRAGMA cache_size=-" + std::to_string(std::max<std::int64_t>(options.cache_kib, 64));
+    s.db.exec(cache.c_str(), ec);
+  }
+  if (ec) return fail();
+  int version = 0;
+  {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(s.db.get(), "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      ec = error::storage_failure;
+      return fail();
+    }
+    detail::sqlite_stmt_ptr st(raw);
+    int const rc = sqlite3_step(raw);
+    if (rc != SQLITE_ROW) {
+      ec = detail::sqlite_error_of(rc);
+      return fail();
+    }
+    version = sqlite3_column_int(raw, 0);
+  }
+  if (version > detail::sqlite_schema_version) {
+    ec = error::schema_mismatch;
+    return fail();
+  }
+  for (int v = version; v < detail::sqlite_schema_version; ++v) {
+    detail::sqlite_transaction tx(s.db, false, ec);
+    if (ec) return fail();
+    s.db.exec(detail::sqlite_migrations[v], ec);
+    if (ec) return fail();
+    std::string const set = "PRAGMA user_version=" + std::to_string(v + 1);
+    s.db.exec(set.c_str(), ec);
+    if (!ec) tx.commit(ec);
+    if (ec) return fail();
+  }
+}
+
+inline void sqlite_store::close() noexcept {
+  if (!s_) return;
+  std::lock_guard lk(s_->mu);
+  s_->db.close();
+}
+
+inline bool sqlite_store::is_open() const noexcept { return s_ && s_->db.get(); }
+
+inline void sqlite_store::set_endpoint_rules(endpoint_rules rules) {
+  std::lock_guard lk(s_->mu);
+  s_->rules = std::move(rules);
+}
+
+#define PULSEHOOK_DETAIL_SQLITE_READY(...)                                                         \
+  if (!s_ || !s_->db.get()) {                                                                      \
+    ec = error::storage_failure;                                                                   \
+    return __VA_ARGS__;                                                                            \
+  }                                                                                                \
+  auto& s = *s_;                                                                                   \
+  std::lock_guard lk(s.mu)
+
+inline void sqlite_store::begin_batch(boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  if (s.in_batch) {
+    ec = error::invalid_argument;
+    return;
+  }
+  s.db.exec("BEGIN IMMEDIATE", ec);
+  if (!ec) s.in_batch = true;
+}
+
+inline void sqlite_store::commit_batch(boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  if (!s.in_batch) {
+    ec = error::invalid_argument;
+    return;
+  }
+  s.db.exec("COMMIT", ec);
+  if (!ec) s.in_batch = false;
+}
+
+inline std::string sqlite_store::integrity_check(boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY({});
+  auto q = s.db.use("PRAGMA integrity_check", ec);
+  if (ec) return {};
+  if (!q.step(ec)) {
+    if (!ec) ec = error::storage_failure;
+    return {};
+  }
+  return std::string(q.text(0));
+}
+
+inline void sqlite_store::accept(event_record const& ev, time_point give_up_at,
+                                 accept_result& result, boost::system::error_code& ec) {
+  result = {};
+  validate_event(ev, ec);
+  if (ec) return;
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("SELECT 1 FROM events WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, ev.id);
+    if (q.step(ec)) {
+      result.duplicate = true;
+      return;  // rolls back the empty transaction
+    }
+    if (ec) return;
+  }
+  std::vector<std::int64_t> targets;
+  {
+    auto q = s.db.use("SELECT s.endpoint FROM subscriptions s JOIN endpoints e ON e.ix = s.endpoint "
+                      "WHERE s.org = ?1 AND s.type = ?2 AND e.enabled = 1 AND e.deleted_at IS NULL "
+                      "ORDER BY s.endpoint",
+                      ec);
+    if (ec) return;
+    q.bind(1, ev.organization_id).bind(2, ev.type);
+    while (q.step(ec)) targets.push_back(q.i64(0));
+    if (ec) return;
+  }
+  std::int64_t first = 1;
+  {
+    auto q = s.db.use("SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries", ec);
+    if (ec) return;
+    if (q.step(ec)) first = q.i64(0);
+    if (ec) return;
+  }
+  std::int64_t event_ix = 0;
+  {
+    auto q = s.db.use("INSERT INTO events(id, org, type, created_at, actor_type, actor_id, "
+                      "actor_name, first_delivery, deliveries, payload) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      ec);
+    if (ec) return;
+    q.bind(1, ev.id).bind(2, ev.organization_id).bind(3, ev.type)
+        .bind(4, to_unix_millis(ev.created_at)).bind(5, ev.actor.type).bind(6, ev.actor.id)
+        .bind(7, ev.actor.name).bind(8, first)
+        .bind(9, static_cast<std::int64_t>(targets.size())).bind_blob(10, ev.payload);
+    q.run(ec);
+    if (ec) return;
+    event_ix = s.db.last_rowid();
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto const id = first + static_cast<std::int64_t>(i);
+    {
+      auto q = s.db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
+                        "VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
+                        ec);
+      if (ec) return;
+      q.bind(1, id).bind(2, event_ix).bind(3, targets[i]).bind(4, to_unix_millis(ev.created_at))
+          .bind(5, to_unix_millis(give_up_at)).run(ec);
+      if (ec) return;
+    }
+    {
+      auto q = s.db.use("UPDATE endpoint_counts SET pending = pending + 1 WHERE endpoint = ?1", ec);
+      if (ec) return;
+      q.bind(1, targets[i]).run(ec);
+      if (ec) return;
+    }
+    result.deliveries.push_back(static_cast<delivery_id>(id));
+  }
+  tx.commit(ec);
+  if (ec) result = {};
+}
+
+inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  if (req.max == 0) return;
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  struct row {
+    std::int64_t id, event, endpoint, attempts, give_up_at, manual;
+  };
+  std::vector<row> rows;
+  std::vector<std::int64_t> skip;
+  for (auto const& e : req.skip_endpoints) {
+    boost::system::error_code ignore;
+    if (auto ix = detail::sqlite_endpoint_ix(s, e, true, ignore)) skip.push_back(*ix);
+  }
+  {
+    std::unordered_map<std::int64_t, std::size_t> per_ep;
+    auto q = s.db.use("SELECT id, event, endpoint, attempts, give_up_at, manual FROM deliveries "
+                      "INDEXED BY deliveries_due WHERE next_at IS NOT NULL AND next_at <= ?1 "
+                      "ORDER BY next_at, id",
+                      ec);
+    if (ec) return;
+    q.bind(1, to_unix_millis(req.now));
+    while (rows.size() < req.max && q.step(ec)) {
+      row r{q.i64(0), q.i64(1), q.i64(2), q.i64(3), q.i64(4), q.i64(5)};
+      if (std::find(skip.begin(), skip.end(), r.endpoint) != skip.end()) continue;
+      if (req.max_per_endpoint != 0 && per_ep[r.endpoint] >= req.max_per_endpoint) continue;
+      ++per_ep[r.endpoint];
+      rows.push_back(r);
+    }
+    if (ec) return;
+  }
+  std::unordered_map<std::int64_t, endpoint_record> eps;
+  struct ev_info {
+    std::string id, type;
+    time_point created_at;
+    std::shared_ptr<std::string const> payload;
+  };
+  std::unordered_map<std::int64_t, ev_info> evs;
+  std::vector<due_delivery> claimed;
+  claimed.reserve(rows.size());
+  for (auto const& r : rows) {
+    auto eit = eps.find(r.endpoint);
+    if (eit == eps.end()) {
+      endpoint_record rec;
+      detail::sqlite_load_endpoint(s, r.endpoint, rec, ec);
+      if (ec) return;
+      eit = eps.emplace(r.endpoint, std::move(rec)).first;
+    }
+    auto vit = evs.find(r.event);
+    if (vit == evs.end()) {
+      auto q = s.db.use("SELECT id, type, created_at, payload FROM events WHERE ix = ?1", ec);
+      if (ec) return;
+      q.bind(1, r.event);
+      if (!q.step(ec)) {
+        if (!ec) ec = error::storage_failure;
+        return;
+      }
+      ev_info info{std::string(q.text(0)), std::string(q.text(1)), from_unix_millis(q.i64(2)),
+                   std::make_shared<std::string const>(q.blob(3))};
+      vit = evs.emplace(r.event, std::move(info)).first;
+    }
+    {
+      auto q = s.db.use("UPDATE deliveries SET next_at = ?2 WHERE id = ?1", ec);
+      if (ec) return;
+      q.bind(1, r.id).bind(2, to_unix_millis(req.lease_until)).run(ec);
+      if (ec) return;
+    }
+    due_delivery d;
+    d.id = static_cast<delivery_id>(r.id);
+    d.event_id = vit->second.id;
+    d.event_type = vit->second.type;
+    d.endpoint_id = eit->second.id;
+    d.url = eit->second.url;
+    d.attempts = static_cast<std::uint32_t>(r.attempts);
+    d.trigger = r.manual ? attempt_trigger::manual : attempt_trigger::scheduled;
+    d.event_created_at = vit->second.created_at;
+    d.give_up_at = from_unix_millis(r.give_up_at);
+    d.secrets = active_secrets(eit->second.secrets, req.now);
+    d.payload = vit->second.payload;
+    claimed.push_back(std::move(d));
+  }
+  tx.commit(ec);
+  if (ec) return;
+  for (auto& d : claimed) out.push_back(std::move(d));
+}
+
+inline std::optional<time_point> sqlite_store::next_due_at(boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY(std::nullopt);
+  auto q = s.db.use("SELECT next_at FROM deliveries INDEXED BY deliveries_due "
+                    "WHERE next_at IS NOT NULL ORDER BY next_at LIMIT 1",
+                    ec);
+  if (ec) return std::nullopt;
+  if (!q.step(ec)) return std::nullopt;
+  return from_unix_millis(q.i64(0));
+}
+
+inline void sqlite_store::record_attempt(attempt_record const& a, delivery_update const& u,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  if (a.delivery != u.id || u.state == delivery_state::pending ||
+      static_cast<unsigned>(u.state) > 3 ||
+      (u.state == delivery_state::retrying && !u.next_attempt_at) || u.reason.size() > 4096) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  std::int64_t endpoint = 0, attempts = 0;
+  delivery_state from{};
+  bool enabled = true;
+  {
+    auto q = s.db.use("SELECT d.state, d.endpoint, d.attempts, e.enabled FROM deliveries d "
+                      "JOIN endpoints e ON e.ix = d.endpoint WHERE d.id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(u.id));
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    from = static_cast<delivery_state>(q.i64(0));
+    endpoint = q.i64(1);
+    attempts = q.i64(2) + 1;
+    enabled = q.i64(3) != 0;
+  }
+  if (from == delivery_state::sent || from == delivery_state::failed) {
+    ec = error::invalid_argument;
+    return;
+  }
+  {
+    auto const cap = s.opts.max_response_body;
+    std::string_view body = a.response_body;
+    bool truncated = a.body_truncated;
+    if (body.size() > cap) {
+      body = body.substr(0, cap);
+      truncated = true;
+    }
+    std::string_view err = a.error;
+    if (err.size() > 4096) err = err.substr(0, 4096);
+    auto const req_h = detail::sqlite_encode_headers(a.request_headers);
+    auto const resp_h = detail::sqlite_encode_headers(a.response_headers);
+    auto q = s.db.use("INSERT INTO attempts(delivery, number, trigger, started_at, elapsed, status, "
+                      "error, truncated, request_headers, response_headers, body) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(u.id))
+        .bind(2, a.number ? static_cast<std::int64_t>(a.number) : attempts)
+        .bind(3, static_cast<std::int64_t>(a.trigger)).bind(4, to_unix_millis(a.started_at))
+        .bind(5, static_cast<std::int64_t>(a.elapsed.count())).bind(6, a.status).bind(7, err)
+        .bind(8, truncated ? 1 : 0).bind_blob(9, req_h).bind_blob(10, resp_h);
+    if (!body.empty()) q.bind_blob(11, body);
+    q.run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("UPDATE deliveries SET state = ?2, cls = ?3, attempts = attempts + 1, "
+                      "next_at = ?4, manual = 0, reason = ?5 WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(u.id)).bind(2, static_cast<std::int64_t>(u.state))
+        .bind(3, detail::sqlite_cls(u.state)).bind(5, u.reason);
+    if (u.state == delivery_state::retrying && enabled)
+      q.bind(4, to_unix_millis(*u.next_attempt_at));
+    q.run(ec);
+    if (ec) return;
+  }
+  detail::sqlite_bump(s, endpoint, from, u.state, 1, ec);
+  if (ec) return;
+  tx.commit(ec);
+}
+
+inline void sqlite_store::release(delivery_id id, time_point next_attempt_at,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  bool enabled = true;
+  {
+    auto q = s.db.use("SELECT d.state, e.enabled FROM deliveries d JOIN endpoints e "
+                      "ON e.ix = d.endpoint WHERE d.id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(id));
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    if (q.i64(0) > 1) {
+      ec = error::invalid_argument;
+      return;
+    }
+    enabled = q.i64(1) != 0;
+  }
+  if (!enabled) return;
+  {
+    auto q = s.db.use("UPDATE deliveries SET next_at = ?2 WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(id)).bind(2, to_unix_millis(next_attempt_at)).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline state_counts sqlite_store::counts(std::string_view endpoint_id,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY({});
+  auto q = s.db.use("SELECT c.pending, c.retrying, c.sent, c.failed FROM endpoints e "
+                    "JOIN endpoint_counts c ON c.endpoint = e.ix WHERE e.id = ?1",
+                    ec);
+  if (ec) return {};
+  q.bind(1, endpoint_id);
+  if (!q.step(ec)) {
+    if (!ec) ec = error::not_found;
+    return {};
+  }
+  state_counts c;
+  c.pending = static_cast<std::uint64_t>(q.i64(0));
+  c.retrying = static_cast<std::uint64_t>(q.i64(1));
+  c.sent = static_cast<std::uint64_t>(q.i64(2));
+  c.failed = static_cast<std::uint64_t>(q.i64(3));
+  return c;
+}
+
+inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
+                                          boost::system::error_code& ec) {
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  validate_endpoint(endpoint, s.rules, ec);
+  if (ec) return;
+  endpoint_record ep = endpoint;
+  normalize_event_types(ep.event_types);
+  if (ep.enabled) ep.disabled_reason.clear();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("SELECT 1 FROM endpoints WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, ep.id);
+    if (q.step(ec)) {
+      ec = error::already_exists;
+      return;
+    }
+    if (ec) return;
+  }
+  std::int64_t ix = 0;
+  {
+    auto const types = detail::sqlite_join_types(ep.event_types);
+    auto q = s.db.use("INSERT INTO endpoints(id, org, name, url, description, event_types, enabled, "
+                      "disabled_reason, created_at, updated_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      ec);
+    if (ec) return;
+    q.bind(1, ep.id).bind(2, ep.organization_id).bind(3, ep.name).bind(4, ep.url)
+        .bind(5, ep.description).bind(6, types).bind(7, ep.enabled ? 1 : 0)
+        .bind(8, ep.disabled_reason).bind(9, to_unix_millis(ep.created_at))
+        .bind(10, to_unix_millis(ep.updated_at)).run(ec);
+    if (ec) return;
+    ix = s.db.last_rowid();
+  }
+  {
+    auto q = s.db.use("INSERT INTO endpoint_counts(endpoint) VALUES (?1)", ec);
+    if (ec) return;
+    q.bind(1, ix).run(ec);
+    if (ec) return;
+  }
+  for (auto const& t : ep.event_types) {
+    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint) VALUES (?1, ?2, ?3)", ec);
+    if (ec) return;
+    q.bind(1, ep.organization_id).bind(2, t).bind(3, ix).run(ec);
+    if (ec) return;
+  }
+  detail::sqlite_store_secrets(s, ix, ep.secrets, ec);
+  if (ec) return;
+  tx.commit(ec);
+}
+
+inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, endpoint.id, false, ec);
+  if (ec) return;
+  endpoint_record merged;
+  detail::sqlite_load_endpoint(s, *ix, merged, ec);
+  if (ec) return;
+  if (merged.organization_id != endpoint.organization_id) {
+    ec = error::invalid_argument;
+    return;
+  }
+  merged.name = endpoint.name;
+  merged.url = endpoint.url;
+  merged.description = endpoint.description;
+  merged.event_types = endpoint.event_types;
+  merged.updated_at = endpoint.updated_at;
+  validate_endpoint(merged, s.rules, ec);
+  if (ec) return;
+  normalize_event_types(merged.event_types);
+  {
+    auto const types = detail::sqlite_join_types(merged.event_types);
+    auto q = s.db.use("UPDATE endpoints SET name = ?2, url = ?3, description = ?4, "
+                      "event_types = ?5, updated_at = ?6 WHERE ix = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, merged.name).bind(3, merged.url).bind(4, merged.description)
+        .bind(5, types).bind(6, to_unix_millis(merged.updated_at)).run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("DELETE FROM subscriptions WHERE org = ?1 AND endpoint = ?2", ec);
+    if (ec) return;
+    q.bind(1, merged.organization_id).bind(2, *ix).run(ec);
+    if (ec) return;
+  }
+  for (auto const& t : merged.event_types) {
+    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint) VALUES (?1, ?2, ?3)", ec);
+    if (ec) return;
+    q.bind(1, merged.organization_id).bind(2, t).bind(3, *ix).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline void sqlite_store::delete_endpoint(std::string_view id, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("UPDATE deliveries SET state = 3, cls = 2, next_at = NULL, manual = 0, "
+                      "reason = 'endpoint deleted' "
+                      "WHERE endpoint = ?1 AND cls IN (0, 2) AND state IN (0, 1)",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("UPDATE endpoint_counts SET failed = failed + pending + retrying, "
+                      "pending = 0, retrying = 0 WHERE endpoint = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("UPDATE endpoints SET deleted_at = ?2, updated_at = ?2 WHERE ix = ?1", ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("DELETE FROM subscriptions WHERE endpoint = ?1 AND org = "
+                      "(SELECT org FROM endpoints WHERE ix = ?1)",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline void sqlite_store::get_endpoint(std::string_view id, endpoint_record& out,
+                                       boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return;
+  endpoint_record r;
+  detail::sqlite_load_endpoint(s, *ix, r, ec);
+  if (!ec) out = std::move(r);
+}
+
+inline void sqlite_store::list_endpoints(std::string_view organization_id,
+                                         std::vector<endpoint_record>& out,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  std::vector<std::int64_t> ixs;
+  {
+    auto q = s.db.use("SELECT ix FROM endpoints WHERE org = ?1 AND deleted_at IS NULL ORDER BY ix",
+                      ec);
+    if (ec) return;
+    q.bind(1, organization_id);
+    while (q.step(ec)) ixs.push_back(q.i64(0));
+    if (ec) return;
+  }
+  for (auto ix : ixs) {
+    endpoint_record r;
+    detail::sqlite_load_endpoint(s, ix, r, ec);
+    if (ec) {
+      out.clear();
+      return;
+    }
+    out.push_back(std::move(r));
+  }
+}
+
+inline void sqlite_store::rotate_secret(std::string_view id, endpoint_secret const& fresh,
+                                        duration grace, time_point now,
+                                        boost::system::error_code& ec) {
+  ec = {};
+  if (fresh.value.empty() || fresh.value.size() > 512) {
+    ec = error::invalid_secret;
+    return;
+  }
+  if (grace.count() < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return;
+  std::vector<endpoint_secret> secrets;
+  detail::sqlite_load_secrets(s, *ix, secrets, ec);
+  if (ec) return;
+  rotate_secrets(secrets, fresh, grace, now);
+  if (secrets.size() > 16) secrets.resize(16);
+  detail::sqlite_store_secrets(s, *ix, secrets, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("UPDATE endpoints SET updated_at = ?2 WHERE ix = ?1", ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline void sqlite_store::disable_endpoint(std::string_view id, std::string_view reason,
+                                           time_point now, boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  if (reason.size() > s.rules.max_description_bytes || !is_valid_utf8(reason)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("UPDATE endpoints SET enabled = 0, disabled_reason = ?2, updated_at = ?3 "
+                      "WHERE ix = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, reason).bind(3, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("UPDATE deliveries SET next_at = NULL "
+                      "WHERE endpoint = ?1 AND cls IN (0, 2) AND state IN (0, 1)",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("SELECT enabled FROM endpoints WHERE ix = ?1", ec);
+    if (ec) return;
+    q.bind(1, *ix);
+    if (q.step(ec) && q.i64(0)) return;
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("UPDATE endpoints SET enabled = 1, disabled_reason = '', updated_at = ?2 "
+                      "WHERE ix = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  {
+    auto q = s.db.use("UPDATE deliveries SET next_at = ?2 WHERE endpoint = ?1 AND cls IN (0, 2) "
+                      "AND state IN (0, 1) AND next_at IS NULL",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline void sqlite_store::list_log(log_query const& qy, log_page& page,
+                                   boost::system::error_code& ec) {
+  ec = {};
+  page.entries.clear();
+  page.next_cursor.clear();
+  if (qy.limit == 0 || qy.limit > 1000 || static_cast<unsigned>(qy.filter) > 2) {
+    ec = error::invalid_argument;
+    return;
+  }
+  std::uint64_t before = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (!qy.cursor.empty() && !detail::decode_cursor(qy.cursor, qy.endpoint_id, qy.filter, before)) {
+    ec = error::invalid_cursor;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  auto const ix = detail::sqlite_endpoint_ix(s, qy.endpoint_id, true, ec);
+  if (ec) return;
+  auto q = qy.filter == log_filter::all
+               ? s.db.use("SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, "
+                          "e.id, e.type, e.created_at, e.actor_type, e.actor_id, e.actor_name "
+                          "FROM deliveries d INDEXED BY deliveries_log "
+                          "JOIN events e ON e.ix = d.event "
+                          "WHERE d.endpoint = ?1 AND d.id < ?2 ORDER BY d.id DESC LIMIT ?3",
+                          ec)
+               : s.db.use("SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, "
+                          "e.id, e.type, e.created_at, e.actor_type, e.actor_id, e.actor_name "
+                          "FROM deliveries d INDEXED BY deliveries_cls "
+                          "JOIN events e ON e.ix = d.event "
+                          "WHERE d.endpoint = ?1 AND d.cls = ?4 AND d.id < ?2 "
+                          "ORDER BY d.id DESC LIMIT ?3",
+                          ec);
+  if (ec) return;
+  q.bind(1, *ix).bind(2, static_cast<std::int64_t>(before))
+      .bind(3, static_cast<std::int64_t>(qy.limit + 1));
+  if (qy.filter != log_filter::all) q.bind(4, qy.filter == log_filter::sent ? 1 : 2);
+  bool more = false;
+  while (q.step(ec)) {
+    if (page.entries.size() == qy.limit) {
+      more = true;
+      break;
+    }
+    log_entry le;
+    detail::sqlite_read_delivery(q, 0, le.delivery);
+    le.delivery.endpoint_id = qy.endpoint_id;
+    le.delivery.event_id = std::string(q.text(6));
+    le.event_type = std::string(q.text(7));
+    le.event_created_at = from_unix_millis(q.i64(8));
+    le.actor = {std::string(q.text(9)), std::string(q.text(10)), std::string(q.text(11))};
+    page.entries.push_back(std::move(le));
+  }
+  if (ec) {
+    page.entries.clear();
+    return;
+  }
+  if (more)
+    page.next_cursor =
+        detail::encode_cursor(qy.endpoint_id, qy.filter, page.entries.back().delivery.id);
+}
+
+inline void sqlite_store::get_event(std::string_view event_id, event_detail& out,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  event_detail det;
+  std::int64_t first = 0, n = 0;
+  {
+    auto q = s.db.use("SELECT id, org, type, created_at, actor_type, actor_id, actor_name, "
+                      "first_delivery, deliveries, payload FROM events WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, event_id);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    det.event.id = std::string(q.text(0));
+    det.event.organization_id = std::string(q.text(1));
+    det.event.type = std::string(q.text(2));
+    det.event.created_at = from_unix_millis(q.i64(3));
+    det.event.actor = {std::string(q.text(4)), std::string(q.text(5)), std::string(q.text(6))};
+    first = q.i64(7);
+    n = q.i64(8);
+    det.event.payload = std::string(q.blob(9));
+  }
+  if (n > 0) {
+    auto q = s.db.use("SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, p.id "
+                      "FROM deliveries d JOIN endpoints p ON p.ix = d.endpoint "
+                      "WHERE d.id BETWEEN ?1 AND ?2 ORDER BY d.id",
+                      ec);
+    if (ec) return;
+    q.bind(1, first).bind(2, first + n - 1);
+    while (q.step(ec)) {
+      delivery_record r;
+      detail::sqlite_read_delivery(q, 0, r);
+      r.event_id = det.event.id;
+      r.endpoint_id = std::string(q.text(6));
+      det.deliveries.push_back(std::move(r));
+    }
+    if (ec) return;
+  }
+  if (n > 0) {
+    auto q = s.db.use("SELECT delivery, number, trigger, started_at, elapsed, status, error, "
+                      "truncated, request_headers, response_headers, body FROM attempts "
+                      "WHERE delivery BETWEEN ?1 AND ?2 ORDER BY delivery, number, ix",
+                      ec);
+    if (ec) return;
+    q.bind(1, first).bind(2, first + n - 1);
+    while (q.step(ec)) {
+      attempt_record a;
+      a.delivery = static_cast<delivery_id>(q.i64(0));
+      a.number = static_cast<std::uint32_t>(q.i64(1));
+      a.trigger = static_cast<attempt_trigger>(q.i64(2));
+      a.started_at = from_unix_millis(q.i64(3));
+      a.elapsed = duration{q.i64(4)};
+      a.status = static_cast<int>(q.i64(5));
+      a.error = std::string(q.text(6));
+      a.body_truncated = q.i64(7) != 0;
+      a.request_headers = detail::sqlite_decode_headers(q.blob(8));
+      a.response_headers = detail::sqlite_decode_headers(q.blob(9));
+      a.response_body = std::string(q.blob(10));
+      det.attempts.push_back(std::move(a));
+    }
+    if (ec) return;
+  }
+  out = std::move(det);
+}
+
+inline void sqlite_store::get_delivery(delivery_id id, delivery_record& out,
+                                       boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  auto q = s.db.use("SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, p.id "
+                    "FROM deliveries d JOIN events e ON e.ix = d.event "
+                    "JOIN endpoints p ON p.ix = d.endpoint WHERE d.id = ?1",
+                    ec);
+  if (ec) return;
+  q.bind(1, static_cast<std::int64_t>(id));
+  if (!q.step(ec)) {
+    if (!ec) ec = error::not_found;
+    return;
+  }
+  delivery_record r;
+  detail::sqlite_read_delivery(q, 0, r);
+  r.event_id = std::string(q.text(6));
+  r.endpoint_id = std::string(q.text(7));
+  out = std::move(r);
+}
+
+inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  delivery_state from{};
+  std::int64_t endpoint = 0;
+  {
+    auto q = s.db.use("SELECT d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL "
+                      "FROM deliveries d JOIN endpoints e ON e.ix = d.endpoint WHERE d.id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(id));
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    from = static_cast<delivery_state>(q.i64(0));
+    endpoint = q.i64(1);
+    if (q.i64(3)) {
+      ec = error::endpoint_deleted;
+      return;
+    }
+    if (!q.i64(2)) {
+      ec = error::endpoint_disabled;
+      return;
+    }
+  }
+  {
+    auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
+                      "give_up_at = MAX(give_up_at, ?2) WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(id)).bind(2, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  detail::sqlite_bump(s, endpoint, from, delivery_state::pending, 1, ec);
+  if (ec) return;
+  tx.commit(ec);
+}
+
+inline void sqlite_store::purge(purge_request const& req, purge_result& out,
+                                boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (req.batch == 0 || req.events_older_than.count() < 0 || req.bodies_older_than.count() < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  if (!s_ || !s_->db.get()) {
+    ec = error::storage_failure;
+    return;
+  }
+  auto& s = *s_;
+  auto const ev_cut = to_unix_millis(req.now - req.events_older_than);
+  auto const body_cut = to_unix_millis(req.now - req.bodies_older_than);
+  auto const batch = static_cast<std::int64_t>(req.batch);
+  // Events: one short transaction per batch, the lock released in between.
+  for (;;) {
+    std::lock_guard lk(s.mu);
+    detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+    if (ec) return;
+    struct ev {
+      std::int64_t ix, first, n;
+    };
+    std::vector<ev> evs;
+    {
+      auto q = s.db.use("SELECT ix, first_delivery, deliveries FROM events "
+                        "WHERE created_at < ?1 ORDER BY created_at LIMIT ?2",
+                        ec);
+      if (ec) return;
+      q.bind(1, ev_cut).bind(2, batch);
+      while (q.step(ec)) evs.push_back({q.i64(0), q.i64(1), q.i64(2)});
+      if (ec) return;
+    }
+    if (evs.empty()) break;
+    purge_result part;
+    std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> drops;  // (endpoint, state) -> n
+    for (auto const& e : evs) {
+      if (e.n > 0) {
+        {
+          auto q = s.db.use("SELECT endpoint, state FROM deliveries WHERE id BETWEEN ?1 AND ?2", ec);
+          if (ec) return;
+          q.bind(1, e.first).bind(2, e.first + e.n - 1);
+          while (q.step(ec)) {
+            ++drops[{q.i64(0), q.i64(1)}];
+            ++part.deliveries;
+          }
+          if (ec) return;
+        }
+        {
+          auto q = s.db.use("DELETE FROM attempts WHERE delivery BETWEEN ?1 AND ?2", ec);
+          if (ec) return;
+          q.bind(1, e.first).bind(2, e.first + e.n - 1).run(ec);
+          if (ec) return;
+          part.attempts += static_cast<std::uint64_t>(s.db.changes());
+        }
+        {
+          auto q = s.db.use("DELETE FROM deliveries WHERE id BETWEEN ?1 AND ?2", ec);
+          if (ec) return;
+          q.bind(1, e.first).bind(2, e.first + e.n - 1).run(ec);
+          if (ec) return;
+        }
+      }
+      auto q = s.db.use("DELETE FROM events WHERE ix = ?1", ec);
+      if (ec) return;
+      q.bind(1, e.ix).run(ec);
+      if (ec) return;
+      ++part.events;
+    }
+    for (auto const& [key, n] : drops) {
+      std::int64_t d[4] = {0, 0, 0, 0};
+      d[key.second & 3] = -n;
+      auto q = s.db.use("UPDATE endpoint_counts SET pending = pending + ?2, retrying = retrying + ?3, "
+                        "sent = sent + ?4, failed = failed + ?5 WHERE endpoint = ?1",
+                        ec);
+      if (ec) return;
+      q.bind(1, key.first).bind(2, d[0]).bind(3, d[1]).bind(4, d[2]).bind(5, d[3]).run(ec);
+      if (ec) return;
+    }
+    tx.commit(ec);
+    if (ec) return;
+    out.events += part.events;
+    out.deliveries += part.deliveries;
+    out.attempts += part.attempts;
+    if (static_cast<std::int64_t>(evs.size()) < batch) break;
+  }
+  // Response bodies.
+  for (;;) {
+    std::lock_guard lk(s.mu);
+    detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+    if (ec) return;
+    auto q = s.db.use("UPDATE attempts SET body = NULL WHERE ix IN (SELECT ix FROM attempts "
+                      "INDEXED BY attempts_body_age WHERE body IS NOT NULL AND started_at < ?1 "
+                      "LIMIT ?2)",
+                      ec);
+    if (ec) return;
+    q.bind(1, body_cut).bind(2, batch).run(ec);
+    if (ec) return;
+    auto const n = s.db.changes();
+    tx.commit(ec);
+    if (ec) return;
+    out.bodies += static_cast<std::uint64_t>(n);
+    if (n < batch) break;
+  }
+  // Deleted endpoints whose log is empty and whose deletion is past retention.
+  {
+    std::lock_guard lk(s.mu);
+    detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+    if (ec) return;
+    std::vector<std::int64_t> gone;
+    {
+      auto q = s.db.use("SELECT e.ix FROM endpoints e JOIN endpoint_counts c ON c.endpoint = e.ix "
+                        "WHERE e.deleted_at IS NOT NULL AND e.deleted_at < ?1 AND c.pending = 0 "
+                        "AND c.retrying = 0 AND c.sent = 0 AND c.failed = 0",
+                        ec);
+      if (ec) return;
+      q.bind(1, ev_cut);
+      while (q.step(ec)) gone.push_back(q.i64(0));
+      if (ec) return;
+    }
+    for (auto ix : gone) {
+      for (char const* sql : {"DELETE FROM endpoint_secrets WHERE endpoint = ?1",
+                              "DELETE FROM endpoint_counts WHERE endpoint = ?1",
+                              "DELETE FROM endpoints WHERE ix = ?1"}) {
+        auto q = s.db.use(sql, ec);
+        if (ec) return;
+        q.bind(1, ix).run(ec);
+        if (ec) return;
+      }
+    }
+    tx.commit(ec);
+    if (ec) return;
+    out.endpoints = gone.size();
+  }
+}
+
+#undef PULSEHOOK_DETAIL_SQLITE_READY
+
+} // namespace pulsehook
+
+#endif

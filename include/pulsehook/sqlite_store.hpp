@@ -1,0 +1,149 @@
+#ifndef PULSEHOOK_SQLITE_STORE_HPP
+#define PULSEHOOK_SQLITE_STORE_HPP
+
+/// @file
+/// `sqlite_store`: the durable, embedded model of `event_log_storage` (storage.hpp), on the
+/// SQLite 3 C API.
+///
+/// - WAL journal; `synchronous=FULL` by default, so a step that returned is on disk even after
+///   power loss (with `synchronous_mode::normal` a SIGKILL still loses nothing, a power cut may
+///   lose the last steps: see docs/storage.md);
+/// - every logical step (accept + fan-out, an attempt + the new state + the counters, a claim, a
+///   purge batch) is one `BEGIN IMMEDIATE` transaction;
+/// - a versioned schema (`PRAGMA user_version`), migrated forward on open; a newer database is
+///   refused with `error::schema_mismatch`;
+/// - prepared statements are cached for the connection's lifetime;
+/// - payload bytes are stored once per event; per-endpoint counters live in their own table and
+///   change in the same transaction as the deliveries, so `counts` is two index lookups.
+///
+/// Calls have the semantics documented for `memory_store` and in docs/concepts/Storage.md; in
+/// addition any call may fail with `storage_busy` (another process holds the write lock longer
+/// than the busy timeout: retryable) or `storage_failure` (I/O error, full disk, corruption).
+/// Every call comes as an `error_code&` overload and a throwing overload without it.
+///
+/// @par Thread safety
+/// Calls are serialised by an internal mutex. Several processes may open one file; each write
+/// waits up to `busy_timeout` for the lock.
+///
+/// @par Example
+/// @code
+/// pulsehook::sqlite_store store("/var/lib/app/webhooks.db");
+/// store.create_endpoint(ep);
+/// pulsehook::accept_result r;
+/// store.accept(event, event.created_at + std::chrono::hours{72}, r);  // durable on return
+/// @endcode
+
+#include <pulsehook/detail/store_facade.hpp>
+#include <pulsehook/endpoint.hpp>
+#include <pulsehook/error.hpp>
+#include <pulsehook/model.hpp>
+#include <pulsehook/storage.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook {
+
+namespace detail {
+struct sqlite_state;
+} // namespace detail
+
+/// How hard SQLite syncs on commit (see the file comment).
+enum class synchronous_mode { normal, full };
+
+/// Tunables of `sqlite_store`.
+struct sqlite_store_options {
+  synchronous_mode synchronous = synchronous_mode::full;
+  duration busy_timeout{5000};                ///< how long a write waits for another writer
+  std::size_t max_response_body = 16 * 1024;  ///< longer bodies are cut, `body_truncated` set
+  std::int64_t cache_kib = 16 * 1024;         ///< page cache per connection
+};
+
+/// The SQLite store. Models `storage_policy` and `event_log_storage`.
+class sqlite_store : public detail::store_facade<sqlite_store> {
+  using facade = detail::store_facade<sqlite_store>;
+
+public:
+  PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
+
+  /// The schema version this library writes.
+  static constexpr int schema_version = 1;
+
+  /// A closed store; call `open`.
+  sqlite_store();
+  /// Opens (creating if needed) and migrates the database at `path`.
+  /// @throws boost::system::system_error with `storage_failure`, `storage_busy` or
+  ///         `schema_mismatch`
+  explicit sqlite_store(std::string const& path, endpoint_rules rules = {},
+                        sqlite_store_options options = {});
+  sqlite_store(sqlite_store&&) noexcept;
+  sqlite_store& operator=(sqlite_store&&) noexcept;
+  ~sqlite_store();
+
+  /// Opens (creating if needed) and migrates the database at `path` (":memory:" works too).
+  void open(std::string const& path, endpoint_rules rules, sqlite_store_options options,
+            boost::system::error_code& ec);
+  /// Closes the database; a closed store answers every call with `storage_failure`.
+  void close() noexcept;
+  /// True when open.
+  bool is_open() const noexcept;
+
+  /// Replaces the endpoint rules (e.g. the dispatcher installs its registry's type lookup).
+  void set_endpoint_rules(endpoint_rules rules);
+
+  /// Starts a batch: the following calls become savepoints of one transaction, committed by
+  /// `commit_batch`. For bulk imports from one thread; a crash loses the whole open batch.
+  void begin_batch(boost::system::error_code& ec);
+  /// Commits the open batch.
+  void commit_batch(boost::system::error_code& ec);
+
+  /// Runs `PRAGMA integrity_check`.
+  /// @return "ok", or SQLite's first complaint
+  std::string integrity_check(boost::system::error_code& ec);
+
+  // ---- storage_policy (semantics: memory_store.hpp, docs/concepts/Storage.md) ----------------
+  void accept(event_record const& event, time_point give_up_at, accept_result& result,
+              boost::system::error_code& ec);
+  void claim_due(claim_request const& req, std::vector<due_delivery>& out,
+                 boost::system::error_code& ec);
+  std::optional<time_point> next_due_at(boost::system::error_code& ec);
+  void record_attempt(attempt_record const& attempt, delivery_update const& update,
+                      boost::system::error_code& ec);
+  void release(delivery_id id, time_point next_attempt_at, boost::system::error_code& ec);
+  state_counts counts(std::string_view endpoint_id, boost::system::error_code& ec);
+
+  // ---- endpoints ------------------------------------------------------------------------------
+  void create_endpoint(endpoint_record const& endpoint, boost::system::error_code& ec);
+  void update_endpoint(endpoint_record const& endpoint, boost::system::error_code& ec);
+  void delete_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+  void get_endpoint(std::string_view id, endpoint_record& out, boost::system::error_code& ec);
+  void list_endpoints(std::string_view organization_id, std::vector<endpoint_record>& out,
+                      boost::system::error_code& ec);
+  void rotate_secret(std::string_view id, endpoint_secret const& fresh, duration grace,
+                     time_point now, boost::system::error_code& ec);
+  void disable_endpoint(std::string_view id, std::string_view reason, time_point now,
+                        boost::system::error_code& ec);
+  void enable_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+
+  // ---- the event log --------------------------------------------------------------------------
+  void list_log(log_query const& query, log_page& page, boost::system::error_code& ec);
+  void get_event(std::string_view event_id, event_detail& out, boost::system::error_code& ec);
+  void get_delivery(delivery_id id, delivery_record& out, boost::system::error_code& ec);
+  void resend(delivery_id id, time_point now, boost::system::error_code& ec);
+  void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
+
+private:
+  std::unique_ptr<detail::sqlite_state> s_;
+};
+
+static_assert(storage_policy<sqlite_store>);
+static_assert(event_log_storage<sqlite_store>);
+
+} // namespace pulsehook
+
+#include <pulsehook/impl/sqlite_store.hpp>
+
+#endif

@@ -1,0 +1,842 @@
+// The storage conformance suite: every test case runs against every store in `store_kinds`
+// (memory_store, sqlite_store), so both keep exactly the same behaviour.
+#include "fixtures.hpp"
+
+#include <pulsehook/random.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+using namespace storage_test;
+
+namespace {
+
+template <class Store>
+std::vector<delivery_id> claim_all(Store& s, time_point now, time_point lease,
+                                   std::vector<due_delivery>* keep = nullptr) {
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{now, lease, 1000, 0, {}}, out);
+  std::vector<delivery_id> ids;
+  for (auto const& d : out) ids.push_back(d.id);
+  if (keep) *keep = std::move(out);
+  return ids;
+}
+
+template <class Store>
+void seed_three_endpoints(Store& s) {
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.updated", "goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  auto c = make_endpoint("ep_c", "org_1", {"goal.created"});
+  c.enabled = false;
+  c.disabled_reason = "paused by admin";
+  s.create_endpoint(c);
+  s.create_endpoint(make_endpoint("ep_d", "org_2", {"goal.created"}));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(storage_conformance)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(accept_fans_out_to_enabled_subscribers_of_the_org, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_three_endpoints(s);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST(!r.duplicate);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 2u);  // a and b; c disabled, d other org
+  s.accept(make_event("evt_2", "org_1", "goal.updated", t0 + 1s), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+  s.accept(make_event("evt_3", "org_1", "goal.deleted", t0 + 2s), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.empty());
+
+  BOOST_TEST(s.counts("ep_a").pending == 2u);
+  BOOST_TEST(s.counts("ep_b").pending == 1u);
+  BOOST_TEST(s.counts("ep_c").all() == 0u);
+  BOOST_TEST(s.counts("ep_d").all() == 0u);
+
+  delivery_record d;
+  s.get_delivery(1, d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(d.event_id == "evt_1");
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at == t0);  // due at once: at the event's creation
+  BOOST_TEST(d.give_up_at == t0 + 72h);
+  BOOST_TEST(d.attempts == 0u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(accept_is_idempotent_by_event_id, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_three_endpoints(s);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const before_a = s.counts("ep_a");
+  // Same id, different content: still a duplicate, nothing changes.
+  s.accept(make_event("evt_1", "org_1", "goal.updated", t0 + 5s, "other"), t0 + 1h, r);
+  BOOST_TEST(r.duplicate);
+  BOOST_TEST(r.deliveries.empty());
+  BOOST_TEST(s.counts("ep_a") == before_a);
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.event.type == "goal.created");
+  BOOST_TEST(det.event.payload == R"({"id":"evt_1"})");
+  BOOST_TEST(det.deliveries.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_events_are_rejected_and_change_nothing, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_three_endpoints(s);
+  accept_result r;
+  boost::system::error_code ec;
+  s.accept(make_event("", "org_1", "goal.created", t0), t0 + 1h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.accept(make_event(std::string(129, 'e'), "org_1", "goal.created", t0), t0 + 1h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.accept(make_event("evt_x", "org_1", "Goal Created", t0), t0 + 1h, r, ec);
+  BOOST_TEST((ec == error::invalid_event_type_pattern));
+  BOOST_TEST((ec == condition::bad_input));
+  s.accept(make_event("evt_y", "", "goal.created", t0), t0 + 1h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  BOOST_TEST(!s.next_due_at(ec).has_value());
+  BOOST_TEST(s.counts("ep_a").all() == 0u);
+  event_detail det;
+  s.get_event("evt_x", det, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(claim_is_oldest_due_first_within_caps, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  std::vector<delivery_id> ids;  // (a, b) per event, events 10 s apart, accepted newest first
+  for (int i = 4; i >= 0; --i) {
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 10s),
+             t0 + 72h, r);
+  }
+  BOOST_TEST_REQUIRE(s.next_due_at().has_value());
+  BOOST_TEST(*s.next_due_at() == t0);
+
+  // Only what is due at t0 + 15 s: events 0 and 1, oldest first.
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 4u);
+  BOOST_TEST(out[0].event_id == "evt_0");
+  BOOST_TEST(out[1].event_id == "evt_0");
+  BOOST_TEST(out[2].event_id == "evt_1");
+  BOOST_TEST(out[3].event_id == "evt_1");
+  // Leased: not due again before the lease ends.
+  out.clear();
+  s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}}, out);
+  BOOST_TEST(out.empty());
+  BOOST_TEST(*s.next_due_at() == t0 + 20s);
+
+  // max and max_per_endpoint and skip_endpoints.
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 3, 0, {}}, out);
+  BOOST_TEST(out.size() == 3u);
+  out.clear();
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 0, {"ep_a"}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);  // the remaining ep_b deliveries of evt_3 / evt_4 ... less the 3 taken
+  for (auto const& d : out) BOOST_TEST(d.endpoint_id == "ep_b");
+  out.clear();
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 1, {}}, out);
+  BOOST_TEST(out.size() == 1u);  // only ep_a is left, one per endpoint
+  out.clear();
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 0, {}}, out);
+  BOOST_TEST(out.empty());  // everything is leased now
+
+  // A lease that runs out hands the work out again (at-least-once after a crash).
+  auto const again = claim_all(s, t0 + 61s, t0 + 200s);
+  BOOST_TEST(again.size() == 4u);
+  boost::system::error_code ec;
+  s.claim_due(claim_request{t0 + 1000s, t0 + 2000s, 0, 0, {}}, out, ec);
+  BOOST_TEST(!ec);
+  BOOST_TEST(out.empty());  // max 0: nothing
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto ep = make_endpoint("ep_a", "org_1", {"goal.created"});
+  ep.secrets = {endpoint_secret{"whsec_new", t0, std::nullopt},
+                endpoint_secret{"whsec_old", t0 - 24h, t0 + 1h}};
+  s.create_endpoint(ep);
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0, R"({"big":"payload"})"), t0 + 72h, r);
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  auto const& d = out[0];
+  BOOST_TEST(d.event_id == "evt_1");
+  BOOST_TEST(d.event_type == "goal.created");
+  BOOST_TEST(d.endpoint_id == "ep_a");
+  BOOST_TEST(d.url == "https://hooks.example.com/ep_a");
+  BOOST_TEST(d.attempts == 0u);
+  BOOST_TEST((d.trigger == attempt_trigger::scheduled));
+  BOOST_TEST(d.event_created_at == t0);
+  BOOST_TEST(d.give_up_at == t0 + 72h);
+  BOOST_TEST_REQUIRE(d.secrets.size() == 2u);
+  BOOST_TEST(d.secrets[0].value == "whsec_new");
+  BOOST_TEST_REQUIRE(d.payload != nullptr);
+  BOOST_TEST(*d.payload == R"({"big":"payload"})");
+  BOOST_TEST(out[0].payload.get() == out[1].payload.get());  // one copy for the fan-out
+  // After the old secret expires it is no longer handed out.
+  s.release(out[0].id, t0 + 2h);
+  out.clear();
+  s.claim_due(claim_request{t0 + 2h, t0 + 3h, 10, 0, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);  // the released one and the expired lease
+  auto const& a = out[0].endpoint_id == "ep_a" ? out[0] : out[1];
+  BOOST_TEST(a.endpoint_id == "ep_a");
+  BOOST_TEST_REQUIRE(a.secrets.size() == 1u);
+  BOOST_TEST(a.secrets[0].value == "whsec_new");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(record_attempt_moves_state_and_counts_together, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  claim_all(s, t0, t0 + 1min);
+
+  s.record_attempt(make_attempt(id, t0, 503, "busy"),
+                   to_state(id, delivery_state::retrying, t0 + 5s, "HTTP 503"));
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 0, 0}));
+  delivery_record d;
+  s.get_delivery(id, d);
+  BOOST_TEST(d.state == delivery_state::retrying);
+  BOOST_TEST(d.attempts == 1u);
+  BOOST_TEST(*d.next_attempt_at == t0 + 5s);
+  BOOST_TEST(d.reason == "HTTP 503");
+  BOOST_TEST(*s.next_due_at() == t0 + 5s);
+
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 5s, t0 + 65s, 10, 0, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].attempts == 1u);
+  auto a2 = make_attempt(id, t0 + 5s, 200, std::string(20000, 'x'));
+  s.record_attempt(a2, to_state(id, delivery_state::sent));
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 1, 0}));
+  BOOST_TEST(!s.next_due_at().has_value());
+
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+  BOOST_TEST(det.attempts[0].number == 1u);
+  BOOST_TEST(det.attempts[0].status == 503);
+  BOOST_TEST(det.attempts[0].response_body == "busy");
+  BOOST_TEST((det.attempts[0].request_headers == make_attempt(id, t0, 503).request_headers));
+  BOOST_TEST((det.attempts[0].response_headers == make_attempt(id, t0, 503).response_headers));
+  BOOST_TEST(det.attempts[0].elapsed.count() == 120);
+  BOOST_TEST(det.attempts[1].number == 2u);
+  BOOST_TEST(det.attempts[1].response_body.size() == 16u * 1024u);  // capped
+  BOOST_TEST(det.attempts[1].body_truncated);
+  BOOST_TEST(det.deliveries.at(0).state == delivery_state::sent);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(final_states_do_not_move_and_bad_updates_change_nothing, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  boost::system::error_code ec;
+
+  s.record_attempt(make_attempt(id, t0, 200), to_state(id, delivery_state::pending), ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.record_attempt(make_attempt(id, t0, 500), to_state(id, delivery_state::retrying), ec);
+  BOOST_TEST((ec == error::invalid_argument));  // retrying needs a next attempt time
+  s.record_attempt(make_attempt(id + 1, t0, 200), to_state(id, delivery_state::sent), ec);
+  BOOST_TEST((ec == error::invalid_argument));  // ids differ
+  s.record_attempt(make_attempt(999, t0, 200), to_state(999, delivery_state::sent), ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
+
+  s.record_attempt(make_attempt(id, t0, 410), to_state(id, delivery_state::failed, {}, "gone"), ec);
+  BOOST_TEST(!ec);
+  s.record_attempt(make_attempt(id, t0, 200), to_state(id, delivery_state::sent), ec);
+  BOOST_TEST((ec == error::invalid_argument));  // failed is final
+  s.release(id, t0, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.release(12345, t0, ec);
+  BOOST_TEST((ec == error::not_found));
+  delivery_record d;
+  s.get_delivery(id, d);
+  BOOST_TEST(d.state == delivery_state::failed);
+  BOOST_TEST(d.attempts == 1u);
+  BOOST_TEST(!d.next_attempt_at.has_value());
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 0, 1}));
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.attempts.size() == 1u);
+  BOOST_CHECK_THROW(s.record_attempt(make_attempt(id, t0, 200), to_state(id, delivery_state::sent)),
+                    boost::system::system_error);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(release_hands_a_claim_back, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST(claim_all(s, t0, t0 + 10min).size() == 1u);
+  s.release(r.deliveries[0], t0 + 1s);
+  BOOST_TEST(*s.next_due_at() == t0 + 1s);
+  BOOST_TEST(claim_all(s, t0 + 1s, t0 + 10min).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_validation_gives_clear_errors_and_changes_nothing, K, store_kinds) {
+  endpoint_rules rules;
+  rules.known_event_type = [](std::string_view t) { return t.starts_with("goal."); };
+  K k(rules);
+  auto& s = k.store;
+  auto good = make_endpoint("ep_a", "org_1", {"goal.created"});
+  boost::system::error_code ec;
+  auto expect = [&](endpoint_record const& ep, error e) {
+    s.create_endpoint(ep, ec);
+    BOOST_TEST((ec == e), "expected " << make_error_code(e).message() << ", got " << ec.message());
+    BOOST_TEST((ec == condition::bad_input));
+  };
+  auto with = [&](auto change) {
+    auto ep = good;
+    change(ep);
+    return ep;
+  };
+  expect(with([](auto& e) { e.name = ""; }), error::invalid_name);
+  expect(with([](auto& e) { e.name = "   "; }), error::invalid_name);
+  expect(with([](auto& e) { e.name = std::string(129, 'n'); }), error::invalid_name);
+  expect(with([](auto& e) { e.name = "bad \xff utf8"; }), error::invalid_name);
+  expect(with([](auto& e) { e.name = "over\xc0\xaflong"; }), error::invalid_name);
+  expect(with([](auto& e) { e.name = "tab\there"; }), error::invalid_name);
+  expect(with([](auto& e) { e.url = "ftp://hooks.example.com/x"; }), error::invalid_url);
+  expect(with([](auto& e) { e.url = "https://user:pw@hooks.example.com/x"; }), error::invalid_url);
+  expect(with([](auto& e) { e.url = "/relative/path"; }), error::invalid_url);
+  expect(with([](auto& e) { e.url = "https://"; }), error::invalid_url);
+  expect(with([](auto& e) { e.url = "https://hooks.example.com/" + std::string(2048, 'p'); }),
+         error::invalid_url);
+  expect(with([](auto& e) { e.url = "not a url"; }), error::invalid_url);
+  expect(with([](auto& e) { e.event_types.clear(); }), error::empty_subscription);
+  expect(with([](auto& e) { e.event_types = {"Goal Created"}; }), error::invalid_event_type_pattern);
+  expect(with([](auto& e) { e.event_types = {"goal..created"}; }), error::invalid_event_type_pattern);
+  expect(with([](auto& e) { e.event_types = {"meeting.created"}; }), error::unknown_event_type);
+  expect(with([](auto& e) { e.secrets.clear(); }), error::no_secret);
+  expect(with([](auto& e) { e.secrets[0].value.clear(); }), error::invalid_secret);
+  expect(with([](auto& e) { e.id.clear(); }), error::invalid_argument);
+  expect(with([](auto& e) { e.id = std::string(200, 'i'); }), error::invalid_argument);
+  expect(with([](auto& e) { e.description = std::string(5000, 'd'); }), error::invalid_argument);
+  expect(with([](auto& e) { e.description = "\xed\xa0\x80"; }), error::invalid_argument);  // surrogate
+  std::vector<endpoint_record> list;
+  s.list_endpoints("org_1", list);
+  BOOST_TEST(list.empty());
+
+  // 128 code points of 4 bytes each is a valid name; 129 is not.
+  std::string emoji;
+  for (int i = 0; i < 128; ++i) emoji += "\xf0\x9f\x98\x80";
+  s.create_endpoint(with([&](auto& e) { e.name = emoji; }), ec);
+  BOOST_TEST(!ec);
+  s.create_endpoint(good, ec);
+  BOOST_TEST((ec == error::already_exists));
+  s.list_endpoints("org_1", list);
+  BOOST_TEST(list.size() == 1u);
+  BOOST_CHECK_THROW(s.create_endpoint(with([](auto& e) { e.id = "ep_b"; e.url = "gopher://x"; })),
+                    boost::system::system_error);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_update_get_list, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto ep = make_endpoint("ep_a", "org_1", {"goal.updated", "goal.created", "goal.created"});
+  s.create_endpoint(ep);
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_z", "org_2", {"goal.created"}));
+  endpoint_record got;
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.name == ep.name);
+  BOOST_TEST(got.url == ep.url);
+  BOOST_TEST((got.event_types == std::vector<std::string>{"goal.created", "goal.updated"}));
+  BOOST_TEST(got.secrets.size() == 1u);
+  BOOST_TEST(got.secrets[0].value == "whsec_ep_a");  // reveal
+  BOOST_TEST(got.enabled);
+  BOOST_TEST(got.created_at == t0);
+
+  auto upd = got;
+  upd.name = "Renamed";
+  upd.url = "http://other.example.com:8080/h?x=1";
+  upd.event_types = {"goal.deleted"};
+  upd.updated_at = t0 + 1h;
+  upd.secrets.clear();  // ignored by update
+  s.update_endpoint(upd);
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.name == "Renamed");
+  BOOST_TEST(got.url == "http://other.example.com:8080/h?x=1");
+  BOOST_TEST((got.event_types == std::vector<std::string>{"goal.deleted"}));
+  BOOST_TEST(got.secrets.size() == 1u);
+  BOOST_TEST(got.updated_at == t0 + 1h);
+  BOOST_TEST(got.created_at == t0);
+
+  // The new subscription drives fan-out.
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0 + 2h), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.size() == 1u);  // ep_b only
+  s.accept(make_event("evt_2", "org_1", "goal.deleted", t0 + 2h), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.size() == 1u);  // ep_a
+
+  boost::system::error_code ec;
+  auto bad = got;
+  bad.name = std::string(300, 'x');
+  s.update_endpoint(bad, ec);
+  BOOST_TEST((ec == error::invalid_name));
+  bad = got;
+  bad.organization_id = "org_2";
+  s.update_endpoint(bad, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  bad.id = "ep_nope";
+  s.update_endpoint(bad, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.name == "Renamed");
+
+  std::vector<endpoint_record> list;
+  s.list_endpoints("org_1", list);
+  BOOST_TEST_REQUIRE(list.size() == 2u);
+  BOOST_TEST(list[0].id == "ep_a");
+  BOOST_TEST(list[1].id == "ep_b");
+  s.list_endpoints("org_unknown", list);
+  BOOST_TEST(list.empty());
+  s.get_endpoint("ep_nope", got, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(delete_fails_open_deliveries_and_keeps_the_log, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  std::vector<delivery_id> ids;
+  for (int i = 0; i < 3; ++i) {
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s),
+             t0 + 72h, r);
+    ids.push_back(r.deliveries.at(0));
+  }
+  claim_all(s, t0 + 10s, t0 + 1min);
+  s.record_attempt(make_attempt(ids[0], t0, 200), to_state(ids[0], delivery_state::sent));
+  s.record_attempt(make_attempt(ids[1], t0, 500), to_state(ids[1], delivery_state::retrying, t0 + 1h));
+  s.delete_endpoint("ep_a", t0 + 20s);
+
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 1, 2}));
+  BOOST_TEST(!s.next_due_at().has_value());
+  delivery_record d;
+  s.get_delivery(ids[1], d);
+  BOOST_TEST(d.state == delivery_state::failed);
+  BOOST_TEST(d.reason == "endpoint deleted");
+  s.get_delivery(ids[2], d);
+  BOOST_TEST(d.state == delivery_state::failed);
+  BOOST_TEST(d.reason == "endpoint deleted");
+  BOOST_TEST(whole_log(s, "ep_a", log_filter::all).size() == 3u);
+  BOOST_TEST(whole_log(s, "ep_a", log_filter::failed).size() == 2u);
+
+  boost::system::error_code ec;
+  endpoint_record got;
+  s.get_endpoint("ep_a", got, ec);
+  BOOST_TEST((ec == error::not_found));
+  std::vector<endpoint_record> list;
+  s.list_endpoints("org_1", list);
+  BOOST_TEST(list.empty());
+  s.accept(make_event("evt_9", "org_1", "goal.created", t0 + 30s), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.empty());
+  s.resend(ids[0], t0 + 40s, ec);
+  BOOST_TEST((ec == error::endpoint_deleted));
+  s.delete_endpoint("ep_a", t0 + 50s, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}), ec);
+  BOOST_TEST((ec == error::already_exists));
+  s.record_attempt(make_attempt(ids[2], t0, 200), to_state(ids[2], delivery_state::sent), ec);
+  BOOST_TEST((ec == error::invalid_argument));  // a late answer cannot revive it
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(rotate_secret_keeps_the_old_one_for_the_grace_period, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.rotate_secret("ep_a", endpoint_secret{"whsec_two", t0 + 1h, std::nullopt}, 24h, t0 + 1h);
+  endpoint_record got;
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST_REQUIRE(got.secrets.size() == 2u);
+  BOOST_TEST(got.secrets[0].value == "whsec_two");
+  BOOST_TEST(!got.secrets[0].expires_at.has_value());
+  BOOST_TEST(got.secrets[1].value == "whsec_ep_a");
+  BOOST_TEST(*got.secrets[1].expires_at == t0 + 25h);
+  BOOST_TEST(got.updated_at == t0 + 1h);
+  // A second rotation after the first grace ended drops the expired secret.
+  s.rotate_secret("ep_a", endpoint_secret{"whsec_three", t0 + 30h, std::nullopt}, 1h, t0 + 30h);
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST_REQUIRE(got.secrets.size() == 2u);
+  BOOST_TEST(got.secrets[0].value == "whsec_three");
+  BOOST_TEST(got.secrets[1].value == "whsec_two");
+  BOOST_TEST(*got.secrets[1].expires_at == t0 + 31h);
+
+  boost::system::error_code ec;
+  s.rotate_secret("ep_a", endpoint_secret{"", t0, std::nullopt}, 1h, t0 + 31h, ec);
+  BOOST_TEST((ec == error::invalid_secret));
+  s.rotate_secret("ep_x", endpoint_secret{"whsec_x", t0, std::nullopt}, 1h, t0 + 31h, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.secrets.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  claim_all(s, t0, t0 + 1min);
+  s.disable_endpoint("ep_a", "too many failures", t0 + 1s);
+  endpoint_record got;
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(!got.enabled);
+  BOOST_TEST(got.disabled_reason == "too many failures");
+  // An in-flight attempt finishing while disabled: recorded, but not scheduled.
+  s.record_attempt(make_attempt(id, t0, 500), to_state(id, delivery_state::retrying, t0 + 5s));
+  BOOST_TEST(!s.next_due_at().has_value());
+  BOOST_TEST(claim_all(s, t0 + 1h, t0 + 2h).empty());
+  s.accept(make_event("evt_2", "org_1", "goal.created", t0 + 2s), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.empty());
+  boost::system::error_code ec;
+  s.resend(id, t0 + 3s, ec);
+  BOOST_TEST((ec == error::endpoint_disabled));
+  s.disable_endpoint("ep_a", "bad \xff", t0 + 1s, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+
+  s.enable_endpoint("ep_a", t0 + 2h);
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.enabled);
+  BOOST_TEST(got.disabled_reason.empty());
+  BOOST_TEST(*s.next_due_at() == t0 + 2h);
+  BOOST_TEST(claim_all(s, t0 + 2h, t0 + 3h).size() == 1u);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 0, 0}));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(log_filters_and_pages, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  std::vector<delivery_id> a;  // ep_a's deliveries, oldest first
+  std::map<delivery_id, delivery_state> want;
+  for (int i = 0; i < 40; ++i) {
+    s.accept(make_event("evt_" + std::to_string(100 + i), "org_1", "goal.created", t0 + i * 1s),
+             t0 + 72h, r);
+    a.push_back(r.deliveries.at(0));
+  }
+  claim_all(s, t0 + 1h, t0 + 2h);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto const st = i % 4 == 0 ? delivery_state::sent
+                  : i % 4 == 1 ? delivery_state::retrying
+                  : i % 4 == 2 ? delivery_state::failed
+                               : delivery_state::pending;
+    want[a[i]] = st;
+    if (st == delivery_state::pending) continue;
+    s.record_attempt(make_attempt(a[i], t0, st == delivery_state::sent ? 200 : 500),
+                     to_state(a[i], st,
+                              st == delivery_state::retrying ? std::optional(t0 + 3h) : std::nullopt));
+  }
+  for (auto f : {log_filter::all, log_filter::sent, log_filter::failed}) {
+    for (std::size_t page : {1u, 3u, 7u, 10u, 40u, 1000u}) {
+      auto const got = whole_log(s, "ep_a", f, page);
+      std::vector<delivery_id> expect;
+      for (auto it = a.rbegin(); it != a.rend(); ++it)
+        if (matches(f, want[*it])) expect.push_back(*it);
+      std::vector<delivery_id> ids;
+      for (auto const& e : got) ids.push_back(e.delivery.id);
+      BOOST_TEST(ids == expect, "filter " << int(f) << " page " << page);
+      BOOST_TEST(got.size() == s.counts("ep_a").count(f));
+    }
+  }
+  // Entries show who triggered the event and when.
+  log_page p;
+  s.list_log(log_query{"ep_a", log_filter::all, 2, {}}, p);
+  BOOST_TEST_REQUIRE(p.entries.size() == 2u);
+  BOOST_TEST(p.entries[0].delivery.event_id == "evt_139");
+  BOOST_TEST(p.entries[0].delivery.endpoint_id == "ep_a");
+  BOOST_TEST(p.entries[0].event_type == "goal.created");
+  BOOST_TEST(p.entries[0].event_created_at == t0 + 39s);
+  BOOST_TEST(p.entries[0].actor.name == "Ada Lovelace");
+  BOOST_TEST(p.entries[0].actor.type == "member");
+  BOOST_TEST(p.entries[0].delivery.state == delivery_state::pending);
+  BOOST_TEST(!p.next_cursor.empty());
+  // An exact fit ends without a further cursor.
+  s.list_log(log_query{"ep_a", log_filter::sent, 10, {}}, p);
+  BOOST_TEST(p.entries.size() == 10u);
+  BOOST_TEST(p.next_cursor.empty());
+  // ep_b saw none of the state changes.
+  BOOST_TEST(whole_log(s, "ep_b", log_filter::failed).empty());
+  BOOST_TEST(whole_log(s, "ep_b", log_filter::all).size() == 40u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(pagination_is_stable_while_inserts_continue, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  int n = 0;
+  auto add = [&](int count) {
+    for (int i = 0; i < count; ++i, ++n)
+      s.accept(make_event("evt_" + std::to_string(n), "org_1", "goal.created", t0 + n * 1s),
+               t0 + 72h, r);
+  };
+  add(30);
+  auto const snapshot = whole_log(s, "ep_a", log_filter::all, 4);
+  std::vector<log_entry> seen;
+  log_query q{"ep_a", log_filter::all, 4, {}};
+  for (;;) {
+    log_page p;
+    s.list_log(q, p);
+    seen.insert(seen.end(), p.entries.begin(), p.entries.end());
+    add(3);  // new events arrive between page loads
+    if (p.next_cursor.empty()) break;
+    q.cursor = p.next_cursor;
+  }
+  BOOST_TEST_REQUIRE(seen.size() == snapshot.size());
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    BOOST_TEST(seen[i].delivery.id == snapshot[i].delivery.id);
+  // The new ones are on a fresh first page.
+  log_page p;
+  s.list_log(log_query{"ep_a", log_filter::all, 1, {}}, p);
+  BOOST_TEST(p.entries.at(0).delivery.event_id == "evt_" + std::to_string(n - 1));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_queries_get_clear_errors, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 5; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
+  log_page p;
+  s.list_log(log_query{"ep_a", log_filter::all, 2, {}}, p);
+  auto const cursor = p.next_cursor;
+  BOOST_TEST_REQUIRE(!cursor.empty());
+  boost::system::error_code ec;
+  auto expect = [&](log_query const& q, error e) {
+    log_page page;
+    page.entries.resize(3);
+    s.list_log(q, page, ec);
+    BOOST_TEST((ec == e), ec.message());
+    BOOST_TEST(page.entries.empty());
+  };
+  expect({"ep_a", log_filter::all, 2, "garbage"}, error::invalid_cursor);
+  expect({"ep_a", log_filter::all, 2, cursor + "0"}, error::invalid_cursor);
+  expect({"ep_a", log_filter::sent, 2, cursor}, error::invalid_cursor);   // other filter
+  expect({"ep_b", log_filter::all, 2, cursor}, error::invalid_cursor);    // other endpoint
+  auto tampered = cursor;
+  tampered[17] = tampered[17] == '0' ? '1' : '0';
+  expect({"ep_a", log_filter::all, 2, tampered}, error::invalid_cursor);
+  expect({"ep_a", log_filter::all, 0, {}}, error::invalid_argument);
+  expect({"ep_a", log_filter::all, 1001, {}}, error::invalid_argument);
+  expect({"ep_nope", log_filter::all, 2, {}}, error::not_found);
+  BOOST_TEST((make_error_code(error::invalid_cursor) == condition::bad_input));
+  s.counts("ep_nope", ec);
+  BOOST_TEST((ec == error::not_found));
+  delivery_record d;
+  s.get_delivery(0, d, ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_CHECK_THROW(s.counts("ep_nope"), boost::system::system_error);
+  // The good cursor still works after all that.
+  s.list_log(log_query{"ep_a", log_filter::all, 2, cursor}, p);
+  BOOST_TEST(p.entries.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(resend_reopens_a_final_delivery_as_manual, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  claim_all(s, t0, t0 + 1min);
+  s.record_attempt(make_attempt(id, t0, 200), to_state(id, delivery_state::sent));
+  s.resend(id, t0 + 100h);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
+  delivery_record d;
+  s.get_delivery(id, d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(d.give_up_at == t0 + 100h);  // the deadline is at least now
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 100h, t0 + 101h, 10, 0, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST((out[0].trigger == attempt_trigger::manual));
+  BOOST_TEST(out[0].attempts == 1u);
+  auto a = make_attempt(id, t0 + 100h, 200);
+  a.trigger = attempt_trigger::manual;
+  s.record_attempt(a, to_state(id, delivery_state::sent));
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+  BOOST_TEST((det.attempts[1].trigger == attempt_trigger::manual));
+  BOOST_TEST(det.attempts[1].number == 2u);
+  // The next claim is scheduled again.
+  s.resend(id, t0 + 200h);
+  s.release(id, t0 + 200h);
+  out.clear();
+  s.claim_due(claim_request{t0 + 200h, t0 + 201h, 10, 0, {}}, out);
+  BOOST_TEST((out.at(0).trigger == attempt_trigger::manual));
+  boost::system::error_code ec;
+  s.resend(777, t0, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(purge_removes_old_events_and_bodies_in_batches, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  // 12 old events (day 0), 5 recent (day 20); each delivery gets one attempt with a body.
+  for (int i = 0; i < 17; ++i) {
+    auto const at = i < 12 ? t0 + i * 1min : t0 + 20 * 24h + i * 1min;
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", at), at + 72h, r);
+    claim_all(s, at, at + 1min);
+    for (auto id : r.deliveries)
+      s.record_attempt(make_attempt(id, at, 200, "thanks"), to_state(id, delivery_state::sent));
+  }
+  s.delete_endpoint("ep_b", t0 + 1h);
+  purge_result res;
+  purge_request req;
+  req.now = t0 + 25 * 24h;
+  req.events_older_than = std::chrono::days{10};
+  req.bodies_older_than = std::chrono::days{3};
+  req.batch = 5;  // several batches
+  s.purge(req, res);
+  BOOST_TEST(res.events == 12u);
+  BOOST_TEST(res.deliveries == 24u);
+  BOOST_TEST(res.attempts == 24u);
+  BOOST_TEST(res.bodies == 10u);  // the recent ones are 5 days old
+  BOOST_TEST(res.endpoints == 0u);  // deleted ep_b still has recent log lines
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 5, 0}));
+  BOOST_TEST(s.counts("ep_a") == recount(s, "ep_a"));
+  BOOST_TEST(s.counts("ep_b") == (state_counts{0, 0, 5, 0}));
+  BOOST_TEST(s.counts("ep_b") == recount(s, "ep_b"));
+  boost::system::error_code ec;
+  event_detail det;
+  s.get_event("evt_0", det, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.get_event("evt_16", det);
+  BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+  BOOST_TEST(det.attempts[0].response_body.empty());
+  BOOST_TEST(det.attempts[0].status == 200);  // the rest of the attempt stays
+  BOOST_TEST(whole_log(s, "ep_a", log_filter::all, 3).size() == 5u);
+
+  // Later everything is past retention and the deleted endpoint is forgotten.
+  req.now = t0 + 40 * 24h;
+  s.purge(req, res);
+  BOOST_TEST(res.events == 5u);
+  BOOST_TEST(res.endpoints == 1u);
+  s.counts("ep_b", ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(s.counts("ep_a").all() == 0u);
+  BOOST_TEST(whole_log(s, "ep_a", log_filter::all).empty());
+  req.batch = 0;
+  s.purge(req, res, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(counts_equal_a_full_recount_after_random_operations, K, store_kinds) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    K k;
+    auto& s = k.store;
+    prng rng(seed);
+    std::vector<std::string> eps = {"ep_0", "ep_1", "ep_2", "ep_3"};
+    std::vector<std::string> types = {"goal.created", "goal.updated", "goal.deleted"};
+    for (std::size_t i = 0; i < eps.size(); ++i)
+      s.create_endpoint(make_endpoint(eps[i], "org_1", {types[i % 3], types[(i + 1) % 3]}));
+    std::set<std::string> deleted;
+    time_point now = t0;
+    int next_event = 0;
+    std::vector<delivery_id> known;
+    boost::system::error_code ec;
+    for (int step = 0; step < 600; ++step) {
+      now += duration{static_cast<std::int64_t>(rng.uniform(0, 5000))};
+      auto const op = rng.uniform(0, 99);
+      if (op < 35) {
+        accept_result r;
+        auto const id = rng.chance(0.05) && next_event > 0 ? next_event - 1 : next_event++;
+        s.accept(make_event("evt_" + std::to_string(id), "org_1", types[rng.uniform(0, 2)], now),
+                 now + 1h, r);
+        known.insert(known.end(), r.deliveries.begin(), r.deliveries.end());
+      } else if (op < 75) {
+        std::vector<due_delivery> out;
+        s.claim_due(claim_request{now, now + 30s, rng.uniform(1, 8), rng.uniform(0, 2), {}}, out);
+        for (auto const& d : out) {
+          auto const roll = rng.uniform(0, 9);
+          if (roll < 5) {
+            s.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent));
+          } else if (roll < 8) {
+            s.record_attempt(make_attempt(d.id, now, 500),
+                             to_state(d.id, delivery_state::retrying, now + 10s, "HTTP 500"));
+          } else if (roll < 9) {
+            s.record_attempt(make_attempt(d.id, now, 0), to_state(d.id, delivery_state::failed, {}, "deadline"));
+          } else {
+            s.release(d.id, now + 1s);
+          }
+        }
+      } else if (op < 83 && !known.empty()) {
+        auto const id = known[rng.uniform(0, known.size() - 1)];
+        s.resend(id, now, ec);  // may be refused (deleted / disabled endpoint)
+      } else if (op < 88) {
+        auto const& e = eps[rng.uniform(0, eps.size() - 1)];
+        if (!deleted.contains(e)) {
+          if (rng.chance(0.5)) s.disable_endpoint(e, "flaky", now);
+          else s.enable_endpoint(e, now);
+        }
+      } else if (op < 90) {
+        auto const& e = eps[rng.uniform(0, eps.size() - 1)];
+        if (!deleted.contains(e) && deleted.size() < 2) {
+          s.delete_endpoint(e, now);
+          deleted.insert(e);
+        }
+      } else if (op < 92) {
+        purge_result res;
+        s.purge(purge_request{now, 10min, 5min, 7}, res);
+      } else if (!known.empty()) {
+        // A bad write must change nothing.
+        auto const id = known[rng.uniform(0, known.size() - 1)];
+        s.record_attempt(make_attempt(id + 1, now, 200), to_state(id, delivery_state::sent), ec);
+        BOOST_TEST_REQUIRE(bool(ec));
+      }
+      if (step % 100 == 99)
+        for (auto const& e : eps) {
+          auto const c = s.counts(e, ec);
+          if (ec == error::not_found && deleted.contains(e)) continue;  // purged away
+          BOOST_TEST_REQUIRE(c == recount(s, e), "seed " << seed << " step " << step << " " << e);
+        }
+    }
+    for (auto const& e : eps) {
+      s.counts(e, ec);
+      if (ec == error::not_found && deleted.contains(e)) continue;
+      BOOST_TEST(s.counts(e) == recount(s, e), "seed " << seed << " " << e);
+      for (auto f : {log_filter::sent, log_filter::failed})
+        BOOST_TEST(whole_log(s, e, f, 5).size() == s.counts(e).count(f));
+    }
+    if constexpr (K::durable) {
+      std::map<std::string, state_counts> before;
+      for (auto const& e : eps) before[e] = s.counts(e, ec);
+      k.reopen();
+      for (auto const& e : eps) BOOST_TEST(s.counts(e, ec) == before[e]);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,176 @@
+// Store factories and builders shared by the storage tests. Every conformance test case is a
+// template over `store_kinds`: a Postgres store joins by adding one factory here.
+#ifndef PULSEHOOK_TESTS_STORAGE_FIXTURES_HPP
+#define PULSEHOOK_TESTS_STORAGE_FIXTURES_HPP
+
+#include <pulsehook/memory_store.hpp>
+#include <pulsehook/sqlite_store.hpp>
+
+#include <boost/mpl/list.hpp>
+#include <boost/test/tools/detail/print_helper.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <unistd.h>
+
+namespace pulsehook {
+inline std::ostream& operator<<(std::ostream& os, delivery_state s) { return os << to_string(s); }
+inline std::ostream& operator<<(std::ostream& os, state_counts const& c) {
+  return os << "{pending " << c.pending << ", retrying " << c.retrying << ", sent " << c.sent
+            << ", failed " << c.failed << "}";
+}
+} // namespace pulsehook
+
+// Boost.Test's documented customisation point for types whose namespace we do not own.
+template <>
+struct boost::test_tools::tt_detail::print_log_value<pulsehook::time_point> {
+  void operator()(std::ostream& os, pulsehook::time_point t) {
+    os << pulsehook::format_rfc3339(t) << " (" << pulsehook::to_unix_millis(t) << " ms)";
+  }
+};
+
+namespace storage_test {
+
+using namespace pulsehook;
+using namespace std::chrono_literals;
+
+inline time_point const t0 = from_unix_seconds(1'800'000'000);
+
+// A fresh directory under TMPDIR, removed with everything in it.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    auto base = std::filesystem::temp_directory_path() / "pulsehook-storage-XXXXXX";
+    std::string s = base.string();
+    if (!::mkdtemp(s.data())) throw std::runtime_error("mkdtemp failed");
+    path = s;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  temp_dir(temp_dir const&) = delete;
+  temp_dir& operator=(temp_dir const&) = delete;
+};
+
+struct memory_kind {
+  static constexpr char const* name = "memory_store";
+  memory_store store;
+  explicit memory_kind(endpoint_rules rules = {}) : store(std::move(rules)) {}
+  void reopen() {}  // nothing persists
+  static constexpr bool durable = false;
+};
+
+struct sqlite_kind {
+  static constexpr char const* name = "sqlite_store";
+  temp_dir dir;
+  endpoint_rules rules;
+  sqlite_store store;
+  // NORMAL keeps the suite fast on a shared disk; the crash test runs the default (FULL).
+  static sqlite_store_options options() {
+    sqlite_store_options o;
+    o.synchronous = synchronous_mode::normal;
+    o.max_response_body = 16 * 1024;
+    return o;
+  }
+  explicit sqlite_kind(endpoint_rules r = {})
+      : rules(r), store((dir.path / "log.db").string(), std::move(r), options()) {}
+  void reopen() {
+    store.close();
+    boost::system::error_code ec;
+    store.open((dir.path / "log.db").string(), rules, options(), ec);
+    if (ec) throw boost::system::system_error(ec);
+  }
+  static constexpr bool durable = true;
+};
+
+using store_kinds = boost::mpl::list<memory_kind, sqlite_kind>;
+
+inline endpoint_record make_endpoint(std::string id, std::string org,
+                                     std::vector<std::string> types) {
+  endpoint_record ep;
+  ep.id = std::move(id);
+  ep.organization_id = std::move(org);
+  ep.name = "Endpoint " + ep.id;
+  ep.url = "https://hooks.example.com/" + ep.id;
+  ep.description = "test endpoint";
+  ep.event_types = std::move(types);
+  ep.secrets = {endpoint_secret{"whsec_" + ep.id, t0, std::nullopt}};
+  ep.created_at = t0;
+  ep.updated_at = t0;
+  return ep;
+}
+
+inline event_record make_event(std::string id, std::string org, std::string type, time_point at,
+                               std::string payload = {}) {
+  event_record ev;
+  ev.id = std::move(id);
+  ev.organization_id = std::move(org);
+  ev.type = std::move(type);
+  ev.created_at = at;
+  ev.actor = {"member", "mem_7", "Ada Lovelace"};
+  ev.payload = payload.empty() ? R"({"id":")" + ev.id + R"("})" : std::move(payload);
+  return ev;
+}
+
+inline attempt_record make_attempt(delivery_id d, time_point at, int status,
+                                   std::string body = "ok") {
+  attempt_record a;
+  a.delivery = d;
+  a.started_at = at;
+  a.elapsed = 120ms;
+  a.status = status;
+  a.request_headers = {{"Content-Type", "application/json"}, {"MetaPulse-Signature", "abc"}};
+  a.response_headers = {{"Server", "test"}, {"X-Odd", std::string("a\0b\nc", 5)}};
+  a.response_body = std::move(body);
+  if (status == 0) a.error = "timed out";
+  return a;
+}
+
+inline delivery_update to_state(delivery_id d, delivery_state s,
+                                std::optional<time_point> next = std::nullopt,
+                                std::string reason = {}) {
+  delivery_update u;
+  u.id = d;
+  u.state = s;
+  u.next_attempt_at = next;
+  u.reason = std::move(reason);
+  return u;
+}
+
+// Every entry of an endpoint's log under `f`, page by page.
+template <class Store>
+std::vector<log_entry> whole_log(Store& s, std::string const& ep, log_filter f,
+                                 std::size_t page_size = 7) {
+  std::vector<log_entry> all;
+  log_query q{ep, f, page_size, {}};
+  for (int guard = 0; guard < 1'000'000; ++guard) {
+    log_page p;
+    s.list_log(q, p);
+    all.insert(all.end(), p.entries.begin(), p.entries.end());
+    if (p.next_cursor.empty()) break;
+    q.cursor = p.next_cursor;
+  }
+  return all;
+}
+
+// Counts by scanning the whole log: the oracle for the incremental counters.
+template <class Store>
+state_counts recount(Store& s, std::string const& ep) {
+  state_counts c;
+  for (auto const& e : whole_log(s, ep, log_filter::all, 100)) {
+    switch (e.delivery.state) {
+    case delivery_state::pending: ++c.pending; break;
+    case delivery_state::retrying: ++c.retrying; break;
+    case delivery_state::sent: ++c.sent; break;
+    case delivery_state::failed: ++c.failed; break;
+    }
+  }
+  return c;
+}
+
+} // namespace storage_test
+
+#endif

@@ -1,0 +1,150 @@
+// What only sqlite_store has: persistence across reopen, the schema version, batches, busy and
+// failure handling, integrity.
+#include "fixtures.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <sqlite3.h>
+
+using namespace storage_test;
+
+namespace {
+
+// A raw connection beside the store, for inspecting or locking the file.
+struct raw_db {
+  sqlite3* db = nullptr;
+  explicit raw_db(std::string const& path) { sqlite3_open(path.c_str(), &db); }
+  ~raw_db() { sqlite3_close_v2(db); }
+  int exec(char const* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }
+  std::string one(char const* sql) {
+    sqlite3_stmt* s = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+      out = reinterpret_cast<char const*>(sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(sqlite_store_specific)
+
+BOOST_AUTO_TEST_CASE(everything_survives_a_reopen) {
+  sqlite_kind k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0, "payload \x01\x02 bytes"), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}}, out);
+  s.record_attempt(make_attempt(id, t0, 500, "nope"), to_state(id, delivery_state::retrying, t0 + 5s, "HTTP 500"));
+  k.reopen();
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 0, 0}));
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.event.payload == "payload \x01\x02 bytes");
+  BOOST_TEST(det.event.actor.name == "Ada Lovelace");
+  BOOST_TEST_REQUIRE(det.attempts.size() == 1u);
+  BOOST_TEST(det.attempts[0].response_body == "nope");
+  BOOST_TEST(det.deliveries.at(0).reason == "HTTP 500");
+  BOOST_TEST(*s.next_due_at() == t0 + 5s);
+  endpoint_record ep;
+  s.get_endpoint("ep_a", ep);
+  BOOST_TEST(ep.secrets.at(0).value == "whsec_ep_a");
+  boost::system::error_code ec;
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(schema_is_versioned_and_a_newer_one_is_refused) {
+  temp_dir dir;
+  auto const path = (dir.path / "v.db").string();
+  {
+    sqlite_store s(path);
+  }
+  {
+    raw_db raw(path);
+    BOOST_TEST(raw.one("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
+    BOOST_TEST(raw.one("PRAGMA journal_mode") == "wal");
+    raw.exec("PRAGMA user_version = 99");
+  }
+  sqlite_store s;
+  boost::system::error_code ec;
+  s.open(path, {}, {}, ec);
+  BOOST_TEST((ec == error::schema_mismatch));
+  BOOST_TEST((ec == condition::permanent));
+  BOOST_TEST(!s.is_open());
+  BOOST_CHECK_THROW(sqlite_store{path}, boost::system::system_error);
+}
+
+BOOST_AUTO_TEST_CASE(failures_are_errors_not_crashes) {
+  sqlite_store s;
+  boost::system::error_code ec;
+  s.open("/nonexistent-dir/x/y.db", {}, {}, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0, r, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  s.counts("ep", ec);
+  BOOST_TEST((ec == error::storage_failure));
+  BOOST_TEST(!s.next_due_at(ec).has_value());
+  BOOST_TEST((ec == error::storage_failure));
+  log_page p;
+  s.list_log(log_query{"ep", log_filter::all, 10, {}}, p, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  temp_dir dir;
+  auto const garbage = (dir.path / "not-a-db").string();
+  { std::FILE* f = std::fopen(garbage.c_str(), "wb"); std::fputs(std::string(8192, 'z').c_str(), f); std::fclose(f); }
+  s.open(garbage, {}, {}, ec);
+  BOOST_TEST((ec == error::storage_failure));
+}
+
+BOOST_AUTO_TEST_CASE(a_held_write_lock_gives_storage_busy) {
+  sqlite_kind k;
+  auto const path = (k.dir.path / "log.db").string();
+  sqlite_store s;
+  sqlite_store_options o;
+  o.busy_timeout = duration{30};
+  boost::system::error_code ec;
+  s.open(path, {}, o, ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  raw_db other(path);
+  BOOST_TEST_REQUIRE(other.exec("BEGIN IMMEDIATE") == SQLITE_OK);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 1h, r, ec);
+  BOOST_TEST((ec == error::storage_busy));
+  BOOST_TEST((ec == condition::retryable));
+  BOOST_TEST(r.deliveries.empty());
+  BOOST_TEST(s.counts("ep_a").all() == 0u);  // reads still work
+  other.exec("COMMIT");
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 1h, r, ec);
+  BOOST_TEST(!ec);
+  BOOST_TEST(r.deliveries.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(batches_commit_together_and_failed_steps_roll_back_alone) {
+  sqlite_kind k;
+  auto& s = k.store;
+  boost::system::error_code ec;
+  s.commit_batch(ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.begin_batch(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.begin_batch(ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 100; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 1h, r);
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}), ec);
+  BOOST_TEST((ec == error::already_exists));
+  s.commit_batch(ec);
+  BOOST_TEST(!ec);
+  k.reopen();
+  BOOST_TEST(s.counts("ep_a").pending == 100u);
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
