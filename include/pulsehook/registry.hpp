@@ -200,11 +200,20 @@ struct registry_entry {
 template <class Indices, class... EventTypes>
 class registry_impl;
 
+template <class T>
+struct is_registry;
+
+// A class derived from a registry (`struct billing : pulsehook::registry<...> {};`, which keeps
+// type names and diagnostics short) contributes its event types.
 template <class Part>
 struct registry_parts {
   static constexpr auto get() noexcept {
-    static_assert(not_a_registry_part<Part>::value);
-    return boost::hana::tuple_t<>;
+    if constexpr (is_registry<Part>::value) {
+      return Part::event_types;
+    } else {
+      static_assert(not_a_registry_part<Part>::value);
+      return boost::hana::tuple_t<>;
+    }
   }
 };
 template <fixed_string N, class P, fixed_string D>
@@ -318,12 +327,12 @@ public:
   }
 };
 
-template <class T>
-struct is_registry : std::false_type {};
-template <class... P>
-struct is_registry<registry<P...>> : std::true_type {};
 template <class S, class... E>
-struct is_registry<registry_impl<S, E...>> : std::true_type {};
+std::true_type derives_from_registry_impl(registry_impl<S, E...> const*);
+std::false_type derives_from_registry_impl(void const*);
+
+template <class T>
+struct is_registry : decltype(derives_from_registry_impl(static_cast<T const*>(nullptr))) {};
 
 } // namespace detail
 
