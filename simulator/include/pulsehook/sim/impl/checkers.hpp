@@ -1,0 +1,149 @@
+#ifndef PULSEHOOK_SIM_IMPL_CHECKERS_HPP
+#define PULSEHOOK_SIM_IMPL_CHECKERS_HPP
+
+// The end-of-run checkers. The incremental ones (deadline, retry law, subscription at send
+// time, deleted endpoints, attempts after a final state) run inside the driver as attempts
+// happen; these read the store's event log back and compare it with what the receivers got.
+
+namespace pulsehook::sim::detail {
+
+template <class Store, class Engine>
+void driver<Store, Engine>::finish(time_point now) {
+  res_.virtual_elapsed = now - t0_;
+  boost::system::error_code ec;
+  std::vector<std::uint64_t> expected_per_ep(eps_.size(), 0);
+  for (auto const& ev : events_)
+    for (auto i = ev.expected_begin; i < ev.expected_end; ++i) ++expected_per_ep[expected_[i]];
+
+  for (std::uint32_t i = 0; i < eps_.size(); ++i) {
+    auto& ep = eps_[i];
+    res_.duplicates += ep.rx.duplicates();
+    res_.bad_signatures += ep.rx.bad_signatures();
+    if (ep.rx.bad_signatures() > 0)
+      violate("signature", ep.id + ": " + std::to_string(ep.rx.bad_signatures()) +
+                               " request(s) failed verification, first: " +
+                               ep.rx.first_bad_signature());
+    if (ep.rx.recount_duplicates() != ep.rx.duplicates())
+      violate("duplicates", ep.id + ": counted " + std::to_string(ep.rx.duplicates()) +
+                                " duplicates, the per-event tallies say " +
+                                std::to_string(ep.rx.recount_duplicates()));
+    if (ep.deleted) {
+      res_.endpoint_lines.push_back(ep.id + "  " + ep.rx.profile().name + "  deleted");
+      continue;
+    }
+    state_counts recount;
+    std::uint64_t found_expected = 0;
+    log_query q;
+    q.endpoint_id = ep.id;
+    q.filter = log_filter::all;
+    q.limit = 1000;
+    log_page page;
+    for (;;) {
+      store_.list_log(q, page, ec);
+      if (ec) { store_error("list_log", ec); break; }
+      for (auto const& le : page.entries) {
+        auto const& d = le.delivery;
+        switch (d.state) {
+        case delivery_state::pending: ++recount.pending; break;
+        case delivery_state::retrying: ++recount.retrying; break;
+        case delivery_state::sent: ++recount.sent; break;
+        case delivery_state::failed: ++recount.failed; break;
+        }
+        auto const f = event_index_.find(d.event_id);
+        if (f == event_index_.end()) {
+          violate("subscription", ep.id + " has delivery " + std::to_string(d.id) +
+                                      " of an event the simulator never published");
+          continue;
+        }
+        auto const& ev = events_[f->second];
+        if (!expected(ev, i)) {
+          violate("subscription", ep.id + " has delivery " + std::to_string(d.id) + " of " +
+                                      d.event_id + ", but was not subscribed when it was published");
+          continue;
+        }
+        ++found_expected;
+        bool const open = d.state == delivery_state::pending || d.state == delivery_state::retrying;
+        if (open && ep.enabled)
+          violate("final-state", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
+                                     " is still " + to_string(d.state) + " at the end (deadline " +
+                                     fmt_ms(since(ev.deadline).count()) + ", run ended " +
+                                     fmt_ms(since(now).count()) + ")");
+        if (d.state == delivery_state::sent &&
+            ep.rx.times_received(f->second) == 0)
+          violate("sent-received", ep.id + " delivery " + std::to_string(d.id) + " of " +
+                                       d.event_id + " is sent, but the receiver never got it");
+        std::uint32_t const tried = d.id < tracks_.size() ? tracks_[d.id].attempts : 0;
+        if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled)
+          violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
+                                    " failed (" + d.reason + ") without a single attempt, although "
+                                    "the endpoint was enabled throughout");
+        if (d.id < tracks_.size()) {
+          auto const& tk = tracks_[d.id];
+          if (d.state == delivery_state::sent && tk.attempts > 0 && !tk.received_2xx)
+            violate("sent-received", ep.id + " delivery " + std::to_string(d.id) +
+                                         " is sent, but no attempt got a 2xx");
+        }
+      }
+      if (page.next_cursor.empty()) break;
+      q.cursor = page.next_cursor;
+    }
+    res_.sent += recount.sent;
+    res_.failed += recount.failed;
+    res_.open += recount.pending + recount.retrying;
+    if (found_expected < expected_per_ep[i] && ep.enabled)
+      violate("final-state", ep.id + ": " + std::to_string(expected_per_ep[i] - found_expected) +
+                                 " of its " + std::to_string(expected_per_ep[i]) +
+                                 " expected deliveries are missing from its log");
+    auto const counts = store_.counts(ep.id, ec);
+    if (ec) { store_error("counts", ec); continue; }
+    for (auto f : {log_filter::all, log_filter::sent, log_filter::failed}) {
+      if (counts.count(f) != recount.count(f))
+        violate("counts", ep.id + ": counts() says " +
+                              std::string(f == log_filter::all ? "All" : f == log_filter::sent ? "Sent" : "Failed") +
+                              "=" + std::to_string(counts.count(f)) + ", the log has " +
+                              std::to_string(recount.count(f)));
+    }
+    if (!(counts == recount))
+      violate("counts", ep.id + ": per-state counts differ from the log (pending " +
+                            std::to_string(counts.pending) + "/" + std::to_string(recount.pending) +
+                            ", retrying " + std::to_string(counts.retrying) + "/" +
+                            std::to_string(recount.retrying) + ")");
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%-8s %-22s %-8s all=%-7llu sent=%-7llu failed=%-6llu open=%-5llu recv=%-7llu dup=%llu",
+                  ep.id.c_str(), ep.rx.profile().name.c_str(), ep.enabled ? "enabled" : "disabled",
+                  static_cast<unsigned long long>(recount.all()),
+                  static_cast<unsigned long long>(recount.sent),
+                  static_cast<unsigned long long>(recount.failed),
+                  static_cast<unsigned long long>(recount.pending + recount.retrying),
+                  static_cast<unsigned long long>(ep.rx.received()),
+                  static_cast<unsigned long long>(ep.rx.duplicates()));
+    res_.endpoint_lines.push_back(line);
+  }
+  for (auto const& ep : eps_) (void)ep;
+  std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());
+  res_.settled = res_.open == 0;
+  if (!res_.settled && q_.empty() && engine_->in_flight() == 0 && res_.open > 0 &&
+      violation_counts_.find("final-state") == violation_counts_.end())
+    violate("final-state", std::to_string(res_.open) + " deliveries are open at the end");
+  for (auto const& [name, n] : violation_counts_)
+    if (n > 20)
+      res_.violations.push_back({name, "... and " + std::to_string(n - 20) + " more"});
+  std::stable_sort(res_.violations.begin(), res_.violations.end(),
+                   [](auto const& a, auto const& b) { return a.checker < b.checker; });
+  trace(now, "END", -1, 0, 0,
+        "events=" + std::to_string(res_.events) + " deliveries=" + std::to_string(res_.deliveries) +
+            " attempts=" + std::to_string(res_.attempts) + " sent=" + std::to_string(res_.sent) +
+            " failed=" + std::to_string(res_.failed) + " open=" + std::to_string(res_.open) +
+            " dup=" + std::to_string(res_.duplicates));
+  for (auto const& v : res_.violations) trace(now, "CHECK", -1, 0, 0, v.checker + ": " + v.message);
+  if (res_.violations.empty()) trace(now, "CHECK", -1, 0, 0, "all checkers passed");
+  if (tr_) {
+    res_.trace_lines = tr_->lines();
+    tr_->flush();
+  }
+}
+
+} // namespace pulsehook::sim::detail
+
+#endif

@@ -1,0 +1,592 @@
+#ifndef PULSEHOOK_SIM_IMPL_SIMULATION_HPP
+#define PULSEHOOK_SIM_IMPL_SIMULATION_HPP
+
+#include <pulsehook/encoding.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string_view>
+#include <utility>
+
+namespace pulsehook::sim {
+namespace detail {
+
+enum class act : std::uint8_t { publish, endpoint_action, random_action, complete, wake };
+
+struct action {
+  act kind = act::wake;
+  std::uint32_t index = 0;
+};
+
+struct sim_endpoint {
+  std::string id;
+  std::size_t org = 0;
+  std::vector<std::string> types;
+  bool enabled = true;
+  bool deleted = false;
+  bool ever_disabled = false;  // disabled or deleted at some point: its deliveries may end unattempted
+  time_point deleted_at{};
+  std::uint32_t secrets = 0;
+  receiver rx;
+};
+
+struct sim_event {
+  time_point created{};
+  time_point deadline{};
+  std::uint32_t expected_begin = 0, expected_end = 0;
+};
+
+struct delivery_track {
+  static constexpr std::uint32_t none = 0xffffffffu;
+  std::uint32_t endpoint = none, event = none;
+  std::uint32_t attempts = 0;
+  std::int64_t last_end = -1;         // ms since start of the previous attempt's completion
+  std::int64_t retry_after = -1;
+  std::uint8_t final_state = 0;       // 0 open, 2 sent, 3 failed (delivery_state values)
+  bool received_2xx = false;
+};
+
+struct inflight {
+  delivery_id id = 0;
+  std::uint32_t endpoint = 0;
+  std::uint32_t attempt = 0;
+  time_point started{};
+  transport_result result;
+};
+
+inline std::string_view event_id_of(std::string const& body) {
+  // The envelope starts {"id":"evt_..."; fall back to a search for robustness.
+  constexpr std::string_view key = "\"id\":\"";
+  auto p = body.find(key);
+  if (p == std::string::npos) return {};
+  p += key.size();
+  auto const q = body.find('"', p);
+  if (q == std::string::npos) return {};
+  return std::string_view(body).substr(p, q - p);
+}
+
+inline std::string fmt_ms(std::int64_t ms) {
+  char buf[48];
+  if (ms < 1000) std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
+  else if (ms < 120000) std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
+  else if (ms < 7200000) std::snprintf(buf, sizeof buf, "%.1fm", static_cast<double>(ms) / 60000.0);
+  else std::snprintf(buf, sizeof buf, "%.1fh", static_cast<double>(ms) / 3600000.0);
+  return buf;
+}
+
+template <class Store, class Engine>
+class driver {
+public:
+  driver(scenario const& sc, Store& store, run_options const& opts, std::unique_ptr<Engine> engine,
+         prng rng)
+      : sc_(sc), store_(store), opts_(opts), engine_(std::move(engine)), rng_(rng) {
+    duration_ = opts.duration_override.value_or(sc.duration_);
+    events_total_ = opts.events_override.value_or(sc.events);
+    t0_ = sc.start;
+    res_.scenario = sc.name;
+    res_.seed = opts.seed;
+    res_.store = opts.store_name;
+    // Buckets: about 120 over the workload plus the settle time.
+    auto const span = duration_ + opts.retry_window + std::chrono::hours{24};
+    res_.series.bucket = std::max<duration>(duration{60000}, span / 120);
+  }
+
+  run_result run();
+
+private:
+  duration since(time_point t) const noexcept { return t - t0_; }
+  void violate(std::string_view checker, std::string msg) {
+    if (++violation_counts_[std::string(checker)] <= 20)
+      res_.violations.push_back({std::string(checker), std::move(msg)});
+  }
+  void trace(time_point t, std::string_view kind, std::int64_t ep, std::uint64_t dl,
+             std::uint32_t att, std::string_view detail) {
+    if (tr_) tr_->line(since(t), kind, ep, dl, att, detail);
+  }
+  std::size_t bucket(time_point t) {
+    auto const i = static_cast<std::size_t>(std::max<std::int64_t>(0, since(t).count()) /
+                                            res_.series.bucket.count());
+    res_.series.grow(i);
+    return i;
+  }
+  std::string new_secret();
+  void create_endpoint(endpoint_spec const& spec, time_point now);
+  void do_action(endpoint_action const& a, time_point now);
+  void random_action(time_point now);
+  void publish(time_point now);
+  void send(outgoing_request& req, time_point now);
+  void complete(std::uint32_t slot, time_point now);
+  void pump(time_point now);
+  void finish(time_point now);
+  delivery_track& track(delivery_id id) {
+    if (id >= tracks_.size()) tracks_.resize(std::max<std::size_t>(id + 1, tracks_.size() * 2));
+    return tracks_[id];
+  }
+  bool expected(sim_event const& ev, std::uint32_t ep) const {
+    auto const b = expected_.begin() + ev.expected_begin, e = expected_.begin() + ev.expected_end;
+    return std::binary_search(b, e, ep);
+  }
+  void store_error(char const* what, boost::system::error_code const& ec) {
+    violate("store", std::string(what) + " failed: " + ec.message());
+  }
+
+  scenario const& sc_;
+  Store& store_;
+  run_options const& opts_;
+  std::unique_ptr<Engine> engine_;
+  prng rng_;
+  trace_writer* tr_ = nullptr;
+  duration duration_{};
+  std::size_t events_total_ = 0;
+  time_point t0_{};
+  event_queue<action> q_;
+  std::optional<workload_generator> gen_;
+  prng action_rng_{0};
+  std::vector<std::int64_t> arrivals_;
+  std::size_t next_arrival_ = 0;
+  std::vector<sim_endpoint> eps_;
+  std::unordered_map<std::string, std::uint32_t> ep_index_;
+  std::vector<sim_event> events_;
+  std::unordered_map<std::string, std::uint32_t> event_index_;
+  std::vector<std::uint32_t> expected_;
+  std::vector<delivery_track> tracks_;
+  std::vector<inflight> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<outgoing_request> out_;
+  std::optional<time_point> wake_at_;
+  std::map<std::string, std::uint64_t> violation_counts_;
+  std::uint64_t actions_done_ = 0;
+  run_result res_;
+};
+
+template <class Store, class Engine>
+std::string driver<Store, Engine>::new_secret() {
+  // Deterministic secrets (from the run's seed) in the shipped format: whsec_ + base64 of 32
+  // bytes (secret.hpp draws those bytes from RAND_bytes; a simulation must not).
+  unsigned char bytes[32];
+  for (auto& b : bytes) b = static_cast<unsigned char>(action_rng_.uniform(0, 255));
+  return "whsec_" + to_base64(bytes);
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_point now) {
+  auto const idx = static_cast<std::uint32_t>(eps_.size());
+  char id[32];
+  std::snprintf(id, sizeof id, "ep_%04u", idx);
+  receiver_profile prof = spec.profile;
+  if (spec.swarm) prof = draw_profile(action_rng_, duration_);
+  sim_endpoint ep{id, spec.organization, spec.event_types, true, false, false, {}, 1,
+                  receiver(prof, rng_.fork(), t0_)};
+  endpoint_record rec;
+  rec.id = id;
+  rec.organization_id = gen_->organizations()[spec.organization].id;
+  rec.name = spec.name.empty() ? prof.name + " receiver " + std::to_string(idx) : spec.name;
+  rec.url = "https://e" + std::to_string(idx) + ".receivers.example/webhooks";
+  rec.description = "simulated receiver, profile " + prof.name;
+  rec.event_types = spec.event_types;
+  auto const secret = new_secret();
+  rec.secrets.push_back(endpoint_secret{secret, now, std::nullopt});
+  rec.created_at = rec.updated_at = now;
+  boost::system::error_code ec;
+  store_.create_endpoint(rec, ec);
+  if (ec) { store_error("create_endpoint", ec); return; }
+  ep.rx.learn_secret(secret);
+  ep_index_.emplace(ep.id, idx);
+  trace(now, "EP+", idx, 0, 0,
+        rec.organization_id + " " + prof.name + " types=" + std::to_string(rec.event_types.size()));
+  eps_.push_back(std::move(ep));
+  ++res_.endpoint_actions;
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::do_action(endpoint_action const& a, time_point now) {
+  if (a.kind == action_kind::create) { create_endpoint(a.spec, now); return; }
+  if (a.endpoint >= eps_.size()) {
+    violate("scenario", "action " + std::string(to_string(a.kind)) + " names endpoint #" +
+                            std::to_string(a.endpoint) + " which does not exist yet");
+    return;
+  }
+  auto& ep = eps_[a.endpoint];
+  auto const i = static_cast<std::int64_t>(a.endpoint);
+  if (ep.deleted) return;
+  boost::system::error_code ec;
+  ++res_.endpoint_actions;
+  switch (a.kind) {
+  case action_kind::create: break;
+  case action_kind::edit_subscriptions: {
+    endpoint_record rec;
+    store_.get_endpoint(ep.id, rec, ec);
+    if (ec) { store_error("get_endpoint", ec); return; }
+    rec.event_types = a.spec.event_types;
+    rec.updated_at = now;
+    store_.update_endpoint(rec, ec);
+    if (ec) { store_error("update_endpoint", ec); return; }
+    ep.types = a.spec.event_types;
+    trace(now, "EPSUB", i, 0, 0, "types=" + std::to_string(ep.types.size()));
+    break;
+  }
+  case action_kind::rotate_secret: {
+    auto const secret = new_secret();
+    store_.rotate_secret(ep.id, endpoint_secret{secret, now, std::nullopt}, a.grace, now, ec);
+    if (ec) { store_error("rotate_secret", ec); return; }
+    ep.rx.learn_secret(secret);
+    ++ep.secrets;
+    trace(now, "EPROT", i, 0, 0, "secret #" + std::to_string(ep.secrets) + " grace=" + fmt_ms(a.grace.count()));
+    break;
+  }
+  case action_kind::disable:
+    store_.disable_endpoint(ep.id, "disabled by the simulated user", now, ec);
+    if (ec) { store_error("disable_endpoint", ec); return; }
+    ep.enabled = false;
+    ep.ever_disabled = true;
+    trace(now, "EPOFF", i, 0, 0, "disabled");
+    break;
+  case action_kind::enable:
+    store_.enable_endpoint(ep.id, now, ec);
+    if (ec) { store_error("enable_endpoint", ec); return; }
+    ep.enabled = true;
+    trace(now, "EPON", i, 0, 0, "enabled");
+    break;
+  case action_kind::remove:
+    store_.delete_endpoint(ep.id, now, ec);
+    if (ec) { store_error("delete_endpoint", ec); return; }
+    ep.deleted = true;
+    ep.enabled = false;
+    ep.deleted_at = now;
+    trace(now, "EPDEL", i, 0, 0, "deleted");
+    break;
+  }
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::random_action(time_point now) {
+  endpoint_action a;
+  double const x = action_rng_.uniform01();
+  a.kind = x < 0.35 ? action_kind::rotate_secret
+         : x < 0.6  ? action_kind::edit_subscriptions
+         : x < 0.72 ? action_kind::disable
+         : x < 0.84 ? action_kind::enable
+         : x < 0.92 ? action_kind::create
+                    : action_kind::remove;
+  a.endpoint = static_cast<std::size_t>(action_rng_.uniform(0, eps_.size() - 1));
+  auto const& all = all_event_types();
+  if (a.kind == action_kind::edit_subscriptions || a.kind == action_kind::create) {
+    std::vector<std::string> pick;
+    for (auto const& t : all)
+      if (action_rng_.chance(0.5)) pick.push_back(t);
+    if (pick.empty()) pick.push_back(all[action_rng_.uniform(0, all.size() - 1)]);
+    a.spec.event_types = std::move(pick);
+    a.spec.organization = static_cast<std::size_t>(
+        action_rng_.uniform(0, gen_->organizations().size() - 1));
+    a.spec.swarm = true;
+  }
+  // Never delete or disable the last live endpoint: the run would have nothing to deliver to.
+  if (a.kind == action_kind::remove || a.kind == action_kind::disable) {
+    std::size_t live = 0;
+    for (auto const& e : eps_) live += e.enabled && !e.deleted;
+    if (live <= 1) a.kind = action_kind::rotate_secret;
+  }
+  if (a.kind == action_kind::enable && (eps_[a.endpoint].enabled || eps_[a.endpoint].deleted))
+    a.kind = action_kind::rotate_secret;
+  do_action(a, now);
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::publish(time_point now) {
+  event_record ev = gen_->step(now);
+  sim_event se;
+  se.created = ev.created_at;
+  se.deadline = ev.created_at + opts_.retry_window;
+  se.expected_begin = static_cast<std::uint32_t>(expected_.size());
+  auto const& org_id = gen_->organizations()[0].id;
+  (void)org_id;
+  for (std::uint32_t i = 0; i < eps_.size(); ++i) {
+    auto const& ep = eps_[i];
+    if (!ep.enabled || ep.deleted) continue;
+    if (gen_->organizations()[ep.org].id != ev.organization_id) continue;
+    if (std::binary_search(ep.types.begin(), ep.types.end(), ev.type)) expected_.push_back(i);
+  }
+  se.expected_end = static_cast<std::uint32_t>(expected_.size());
+  accept_result ar;
+  boost::system::error_code ec;
+  engine_->publish(ev, ar, ec);
+  if (ec) {
+    store_error("publish", ec);
+    expected_.resize(se.expected_begin);
+    return;
+  }
+  auto const idx = static_cast<std::uint32_t>(events_.size());
+  event_index_.emplace(ev.id, idx);
+  events_.push_back(se);
+  ++res_.events;
+  res_.deliveries += ar.deliveries.size();
+  ++res_.series.published[bucket(now)];
+  if (ar.deliveries.size() != se.expected_end - se.expected_begin)
+    violate("subscription", ev.id + " (" + ev.type + ") fanned out to " +
+                                std::to_string(ar.deliveries.size()) + " deliveries, but " +
+                                std::to_string(se.expected_end - se.expected_begin) +
+                                " endpoints were subscribed at publish time");
+  if (tr_)
+    trace(now, "PUB", -1, 0, 0,
+          ev.id + " " + ev.type + " " + ev.organization_id + " by " + ev.actor.id + " fanout=" +
+              std::to_string(ar.deliveries.size()));
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
+  ++res_.attempts;
+  auto const b = bucket(now);
+  ++res_.series.attempts[b];
+  auto const it = ep_index_.find(req.endpoint_id);
+  if (it == ep_index_.end()) {
+    violate("subscription", "delivery " + std::to_string(req.delivery) +
+                                " was sent to unknown endpoint \"" + req.endpoint_id + "\"");
+    return;
+  }
+  std::uint32_t const e = it->second;
+  auto& ep = eps_[e];
+  auto& tk = track(req.delivery);
+  if (tk.event == delivery_track::none) {
+    auto const id = req.body ? event_id_of(*req.body) : std::string_view{};
+    auto const f = event_index_.find(std::string(id));
+    if (f != event_index_.end()) tk.event = f->second;
+    tk.endpoint = e;
+  }
+  if (tk.attempts > 0) ++res_.series.retries[b];
+  std::int64_t const now_ms = since(now).count();
+  if (tk.event != delivery_track::none) {
+    auto const& ev = events_[tk.event];
+    if (!expected(ev, e))
+      violate("subscription", "delivery " + std::to_string(req.delivery) + " went to " + ep.id +
+                                  ", which was not subscribed when its event was published");
+    if (now > ev.deadline)
+      violate("deadline", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
+                              ": attempt " + std::to_string(tk.attempts + 1) + " at " +
+                              fmt_ms(since(now).count()) + ", " +
+                              fmt_ms((now - ev.deadline).count()) + " after its deadline");
+    if (tk.attempts > 0 && tk.last_end >= 0) {
+      auto const n = std::min<std::size_t>(tk.attempts, opts_.retry_steps.size());
+      auto const step = n > 0 ? opts_.retry_steps[n - 1].count() : 0;
+      std::int64_t lower = tk.last_end + static_cast<std::int64_t>(
+                                             std::floor(static_cast<double>(step) * (1.0 - opts_.retry_jitter)));
+      if (tk.retry_after >= 0) lower = std::max(lower, tk.last_end + tk.retry_after);
+      lower = std::min(lower, since(ev.deadline).count());
+      if (now_ms + 1 < lower)
+        violate("retry-law", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
+                                 ": attempt " + std::to_string(tk.attempts + 1) + " came " +
+                                 fmt_ms(now_ms - tk.last_end) + " after the previous one ended; "
+                                 "the policy allows no sooner than " + fmt_ms(lower - tk.last_end));
+    }
+  } else {
+    violate("subscription", "delivery " + std::to_string(req.delivery) +
+                                " carries an event the simulator never published");
+  }
+  if (ep.deleted && now >= ep.deleted_at)
+    violate("deleted", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
+                           " after it was deleted");
+  if (tk.final_state != 0)
+    violate("final-state", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
+                               " was attempted again after it ended " +
+                               to_string(static_cast<delivery_state>(tk.final_state)));
+  ++tk.attempts;
+  if (opts_.tamper) opts_.tamper(req);
+  auto const ev_idx = tk.event == delivery_track::none ? std::int64_t{-1} : std::int64_t{tk.event};
+  auto o = ep.rx.handle(req, ev_idx, now, sc_.engine.request_timeout, sc_.engine.response_body_cap);
+  if (o.arrived) ++res_.received;
+  if (tr_) {
+    std::string d;
+    if (tk.event != delivery_track::none && req.body) d.append(event_id_of(*req.body));
+    if (!o.arrived) d += " lost";
+    else {
+      d += o.signature_ok ? " sig=ok" : " sig=BAD(" + o.verify_error.message() + ")";
+      if (ev_idx >= 0 && ep.rx.times_received(static_cast<std::size_t>(ev_idx)) > 1) d += " dup";
+    }
+    trace(now, "SEND", e, req.delivery, tk.attempts, d);
+  }
+  std::uint32_t slot;
+  if (!free_slots_.empty()) { slot = free_slots_.back(); free_slots_.pop_back(); }
+  else { slot = static_cast<std::uint32_t>(slots_.size()); slots_.emplace_back(); }
+  auto& s = slots_[slot];
+  s.id = req.delivery;
+  s.endpoint = e;
+  s.attempt = tk.attempts;
+  s.started = now;
+  s.result = std::move(o.result);
+  q_.push(now + o.latency, action{act::complete, slot});
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
+  auto& s = slots_[slot];
+  boost::system::error_code ec;
+  engine_->complete(s.id, s.result, now, ec);
+  if (ec) store_error("complete", ec);
+  auto& tk = track(s.id);
+  tk.last_end = since(now).count();
+  tk.retry_after = s.result.retry_after ? s.result.retry_after->count() : -1;
+  auto const b = bucket(now);
+  std::string state;
+  if (tk.event != delivery_track::none &&
+      now > events_[tk.event].deadline + sc_.engine.request_timeout + duration{1})
+    violate("deadline", "delivery " + std::to_string(s.id) + " to " + eps_[s.endpoint].id +
+                            " had an attempt still running " +
+                            fmt_ms((now - events_[tk.event].deadline).count()) +
+                            " after its deadline");
+  if (s.result.ok()) {
+    ++res_.series.sent[b];
+    if (!tk.received_2xx && tk.event != delivery_track::none)
+      res_.time_to_delivery_ms.push_back((now - events_[tk.event].created).count());
+    tk.received_2xx = true;
+    tk.final_state = static_cast<std::uint8_t>(delivery_state::sent);
+    state = "sent";
+  } else {
+    ++res_.failed_attempts;
+    ++res_.series.failed_attempts[b];
+    delivery_record dr;
+    store_.get_delivery(s.id, dr, ec);
+    if (!ec) {
+      if (dr.state == delivery_state::failed) {
+        ++res_.series.failed[b];
+        tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+      }
+      if (tr_) {
+        state = to_string(dr.state);
+        if (dr.state == delivery_state::retrying && dr.next_attempt_at)
+          state += " next=+" + fmt_ms((*dr.next_attempt_at - now).count());
+        if (dr.state == delivery_state::failed && !dr.reason.empty()) state += " (" + dr.reason + ")";
+      }
+    }
+  }
+  if (tr_) {
+    std::string d;
+    if (s.result.error && s.result.error != error::http_status) d = s.result.error.message();
+    else d = std::to_string(s.result.status);
+    if (s.result.retry_after) d += " retry-after=" + fmt_ms(s.result.retry_after->count());
+    d += " " + fmt_ms((now - s.started).count()) + " -> " + state;
+    trace(now, "DONE", s.endpoint, s.id, s.attempt, d);
+  }
+  s.result = transport_result{};
+  free_slots_.push_back(slot);
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::pump(time_point now) {
+  boost::system::error_code ec;
+  for (int round = 0; round < 64; ++round) {
+    out_.clear();
+    engine_->poll(now, out_, ec);
+    if (ec) { store_error("poll", ec); break; }
+    for (auto& r : out_) send(r, now);
+    if (out_.empty()) break;
+  }
+  auto const nw = engine_->next_wakeup(ec);
+  if (ec) { store_error("next_wakeup", ec); return; }
+  if (!nw) return;
+  time_point at = *nw;
+  if (at <= now) {
+    // Due work the engine did not hand out: it is at its in-flight caps (a completion will
+    // poll again), or the work waits on something else; look again a little later.
+    if (engine_->in_flight() > 0) return;
+    at = now + duration{60000};
+  }
+  if (!wake_at_ || at < *wake_at_ || *wake_at_ <= now) {
+    wake_at_ = at;
+    q_.push(at, action{act::wake, 0});
+  }
+}
+
+template <class Store, class Engine>
+run_result driver<Store, Engine>::run() {
+  tr_ = opts_.trace;
+  // Streams, each forked from the one seed, in a fixed order.
+  prng workload_rng = rng_.fork();
+  action_rng_ = rng_.fork();
+  prng arrival_rng = rng_.fork();
+  gen_.emplace(sc_.workload, workload_rng);
+  trace(t0_, "START", -1, 0, 0,
+        "scenario=" + sc_.name + " seed=" + std::to_string(opts_.seed) + " store=" +
+            opts_.store_name + " events=" + std::to_string(events_total_) + " duration=" +
+            fmt_ms(duration_.count()));
+  for (auto const& spec : sc_.endpoints) create_endpoint(spec, t0_);
+
+  arrivals_.resize(events_total_);
+  auto const span = static_cast<std::uint64_t>(std::max<std::int64_t>(duration_.count() - 1, 0));
+  for (auto& a : arrivals_) a = static_cast<std::int64_t>(arrival_rng.uniform(0, span));
+  std::sort(arrivals_.begin(), arrivals_.end());
+  if (!arrivals_.empty()) q_.push(t0_ + duration{arrivals_[0]}, action{act::publish, 0});
+  for (std::uint32_t i = 0; i < sc_.actions.size(); ++i)
+    q_.push(t0_ + sc_.actions[i].at, action{act::endpoint_action, i});
+  if (sc_.random_actions_per_day > 0) {
+    double const mean = 86400000.0 / sc_.random_actions_per_day;
+    double t = 0;
+    for (;;) {
+      t += -std::log(1.0 - arrival_rng.uniform01()) * mean;
+      if (t >= static_cast<double>(duration_.count())) break;
+      q_.push(t0_ + duration{static_cast<std::int64_t>(t)}, action{act::random_action, 0});
+    }
+  }
+
+  time_point const hard_stop = t0_ + duration_ + sc_.settle_limit;
+  time_point now = t0_;
+  while (!q_.empty()) {
+    auto const e = q_.pop();
+    if (e.when > hard_stop) break;
+    now = e.when;
+    switch (e.action.kind) {
+    case act::publish:
+      publish(now);
+      if (++next_arrival_ < arrivals_.size())
+        q_.push(t0_ + duration{arrivals_[next_arrival_]}, action{act::publish, 0});
+      break;
+    case act::endpoint_action: do_action(sc_.actions[e.action.index], now); break;
+    case act::random_action: random_action(now); break;
+    case act::complete: complete(e.action.index, now); break;
+    case act::wake:
+      if (wake_at_ && *wake_at_ == now) wake_at_.reset();
+      break;
+    }
+    if (q_.empty() || q_.top().when != now) pump(now);
+    if (opts_.progress && (++actions_done_ & 0xffff) == 0)
+      opts_.progress(progress_info{since(now), duration_, res_.events, res_.attempts,
+                                   engine_->in_flight()});
+  }
+  finish(now);
+  return std::move(res_);
+}
+
+} // namespace detail
+
+template <class Store, class EngineFactory>
+run_result run_scenario(scenario const& sc, Store& store, run_options const& opts,
+                        EngineFactory&& make_engine) {
+  prng root{opts.seed};
+  engine_config cfg;
+  cfg.max_in_flight = sc.engine.max_in_flight;
+  cfg.max_in_flight_per_endpoint = sc.engine.max_in_flight_per_endpoint;
+  cfg.request_timeout = sc.engine.request_timeout;
+  cfg.lease = sc.engine.request_timeout * 4;
+  cfg.response_body_cap = sc.engine.response_body_cap;
+  cfg.seed = root();
+  auto engine = make_engine(store, cfg);
+  using engine_type = typename decltype(engine)::element_type;
+  detail::driver<Store, engine_type> d(sc, store, opts, std::move(engine), root.fork());
+  return d.run();
+}
+
+inline std::string reproduce_command(run_result const& r, std::string const& scenario_arg,
+                                     run_options const& opts) {
+  std::string cmd = "pulsehook-sim --scenario " + scenario_arg + " --seed " + std::to_string(r.seed);
+  if (opts.duration_override)
+    cmd += " --duration " + std::to_string(opts.duration_override->count()) + "ms";
+  if (opts.events_override) cmd += " --events " + std::to_string(*opts.events_override);
+  cmd += " --store " + opts.store_name;
+  return cmd;
+}
+
+} // namespace pulsehook::sim
+
+#include <pulsehook/sim/impl/checkers.hpp>
+
+#endif

@@ -1,0 +1,103 @@
+#ifndef PULSEHOOK_SIM_ORG_HPP
+#define PULSEHOOK_SIM_ORG_HPP
+
+/// @file
+/// The fake MetaPulse: organisations with members, teams, positions, objectives, graphs, data
+/// points, calendar events and knowledge items, and a workload generator that changes them and
+/// produces the resulting typed events (real envelope JSON, the wire format of docs/design.md).
+///
+/// Each step picks a resource kind (by weight), an operation (create / update / delete, by the
+/// kind's mix; an update or delete of a kind with no live item becomes a create), an actor (a
+/// live member of the organisation) and applies the change to the model. The event carries the
+/// resource after the change in `data`, the changed fields before it in `previous` (updates),
+/// and the last state for deletions.
+
+#include <pulsehook/model.hpp>
+#include <pulsehook/random.hpp>
+#include <pulsehook/time.hpp>
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook::sim {
+
+/// The eight MetaPulse resource kinds, in wire order.
+enum class resource_kind : std::uint8_t {
+  member, team, position, objective, graph, data_point, calendar_event, knowledge_item
+};
+inline constexpr std::size_t resource_kind_count = 8;
+
+/// The wire prefix of a kind, e.g. "data_point".
+constexpr std::string_view wire_name(resource_kind k) noexcept {
+  constexpr std::string_view names[] = {"member",    "team",       "position",       "objective",
+                                        "graph",     "data_point", "calendar_event", "knowledge_item"};
+  return names[static_cast<std::size_t>(k)];
+}
+
+/// Every event type the fake MetaPulse emits: `<kind>.created|updated|deleted`, 24 in all.
+std::vector<std::string> const& all_event_types();
+
+/// Expands subscription entries ("objective.updated", "objective.*", "*") into sorted, unique
+/// wire names. Returns false (and names the bad entry in `bad`) on an unknown entry.
+bool expand_event_types(std::vector<std::string> const& entries, std::vector<std::string>& out,
+                        std::string& bad);
+
+/// How often each operation happens on one kind (relative weights).
+struct operation_mix {
+  double create = 1, update = 3, remove = 0.5;
+};
+
+/// The workload: what changes and how often.
+struct workload_config {
+  std::size_t organizations = 1;
+  std::size_t initial_members = 8;           ///< per organisation, created silently at start
+  std::array<double, resource_kind_count> kind_weight{1, 0.5, 0.5, 2, 1, 3, 1, 1};
+  std::array<operation_mix, resource_kind_count> mix{};
+};
+
+/// One organisation's live state.
+struct organization {
+  struct item {
+    std::string id;
+    boost::json::object fields;
+  };
+  std::string id;
+  std::array<std::vector<item>, resource_kind_count> live;
+  std::uint64_t next_id = 1;
+};
+
+/// Changes the fake organisations and emits the typed events those changes produce.
+class workload_generator {
+public:
+  /// @param cfg the workload
+  /// @param rng the generator's own stream (forked from the run's seed)
+  workload_generator(workload_config cfg, prng rng);
+
+  std::vector<organization> const& organizations() const noexcept { return orgs_; }
+
+  /// Applies one random change at `now` and returns its event.
+  event_record step(time_point now);
+
+private:
+  std::string new_event_id(time_point now);
+  boost::json::object fresh_fields(organization& org, resource_kind k, time_point now);
+  void mutate(organization& org, resource_kind k, boost::json::object& fields,
+              boost::json::object& previous, time_point now);
+  std::string random_word();
+
+  workload_config cfg_;
+  prng rng_;
+  std::vector<organization> orgs_;
+  std::uint64_t event_counter_ = 0;
+};
+
+} // namespace pulsehook::sim
+
+#include <pulsehook/sim/impl/org.hpp>
+
+#endif

@@ -1,0 +1,145 @@
+#ifndef PULSEHOOK_SIM_SIMULATION_HPP
+#define PULSEHOOK_SIM_SIMULATION_HPP
+
+/// @file
+/// The discrete-event driver: runs a scenario against a store and the delivery engine, in
+/// integer virtual time, from one seed.
+///
+/// The simulation is a second *driver* of the production `delivery_engine` (the Asio
+/// dispatcher is the first): at every instant something happens it calls `engine.poll(now)`,
+/// hands each signed request to the simulated transport, where the target flaky receiver
+/// decides the outcome and the latency, and schedules `engine.complete(id, result, now +
+/// latency)`. It sleeps until the engine's `next_wakeup()`. Everything random (workload,
+/// receivers, engine jitter, swarm parameters) is forked from one `prng` seeded by the run's
+/// seed; nothing reads the wall clock; nothing iterates an unordered container into output.
+/// So the same scenario and seed give the same trace, byte for byte.
+///
+/// After the run the checkers (checkers.hpp) compare what the store says with what the
+/// receivers got and what the simulator expected.
+///
+/// @par Example
+/// @code
+/// pulsehook::memory_store store;
+/// pulsehook::sim::run_options opts;
+/// opts.seed = 7;
+/// auto result = pulsehook::sim::run_scenario(scenario, store, opts);
+/// if (!result.ok()) std::puts(result.violations.front().message.c_str());
+/// @endcode
+
+#include <pulsehook/sim/event_queue.hpp>
+#include <pulsehook/sim/org.hpp>
+#include <pulsehook/sim/receiver.hpp>
+#include <pulsehook/sim/scenario.hpp>
+#include <pulsehook/sim/trace.hpp>
+
+#include <pulsehook/model.hpp>
+#include <pulsehook/random.hpp>
+#include <pulsehook/retry.hpp>
+#include <pulsehook/storage.hpp>
+#include <pulsehook/time.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pulsehook::sim {
+
+/// One broken invariant.
+struct violation {
+  std::string checker;   ///< e.g. "final-state", "signature", "counts"
+  std::string message;   ///< one sentence naming the endpoint / delivery / event
+};
+
+/// Time series over virtual time, one bucket per `bucket` of virtual time.
+struct time_series {
+  duration bucket{std::chrono::hours{1}};
+  std::vector<std::uint64_t> published, attempts, retries, failed_attempts, sent, failed;
+  void grow(std::size_t i) {
+    if (i < attempts.size()) return;
+    for (auto* v : {&published, &attempts, &retries, &failed_attempts, &sent, &failed})
+      v->resize(i + 1, 0);
+  }
+};
+
+/// What a run produced: figures for the report and the checkers' verdict.
+struct run_result {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  std::string store;
+  duration virtual_elapsed{};
+  bool settled = false;                 ///< no open delivery remained
+  std::uint64_t events = 0;             ///< accepted events
+  std::uint64_t deliveries = 0;         ///< deliveries created (event x subscribed endpoint)
+  std::uint64_t attempts = 0;           ///< requests the engine sent
+  std::uint64_t failed_attempts = 0;
+  std::uint64_t sent = 0;               ///< deliveries in state sent at the end (store's log)
+  std::uint64_t failed = 0;             ///< deliveries in state failed at the end
+  std::uint64_t open = 0;               ///< pending or retrying at the end
+  std::uint64_t received = 0;           ///< requests that reached a receiver
+  std::uint64_t duplicates = 0;         ///< arrivals of an event the receiver already had
+  std::uint64_t bad_signatures = 0;
+  std::uint64_t endpoint_actions = 0;
+  std::uint64_t trace_lines = 0;
+  std::vector<std::int64_t> time_to_delivery_ms; ///< per sent delivery, sorted
+  time_series series;
+  std::vector<std::string> endpoint_lines;       ///< per endpoint: id, profile, counts
+  std::vector<violation> violations;
+  bool ok() const noexcept { return violations.empty(); }
+};
+
+/// The engine settings handed to an engine factory.
+struct engine_config {
+  std::size_t max_in_flight = 256;
+  std::size_t max_in_flight_per_endpoint = 8;
+  duration request_timeout{15000};
+  duration lease{60000};
+  std::size_t response_body_cap = 16 * 1024;
+  std::uint64_t seed = 0;
+};
+
+/// Progress, reported every few thousand actions (for a progress line; not part of the trace).
+struct progress_info {
+  duration virtual_now{};
+  duration virtual_total{};             ///< the workload duration
+  std::uint64_t events = 0, attempts = 0;
+  std::size_t in_flight = 0;
+};
+
+/// How to run a scenario.
+struct run_options {
+  std::uint64_t seed = 1;
+  std::optional<duration> duration_override;      ///< --duration
+  std::optional<std::size_t> events_override;     ///< --events
+  std::string store_name = "memory";              ///< shown in the report and reproduce line
+  trace_writer* trace = nullptr;                  ///< nullptr: no trace
+  std::function<void(progress_info const&)> progress;
+  /// Fault injection for tests: may change a request after the engine signed it, before the
+  /// receiver sees it.
+  std::function<void(outgoing_request&)> tamper;
+  /// The retry law checker's bounds: `steps` after attempt n (default_retry's) and jitter.
+  std::vector<duration> retry_steps{default_retry::steps.begin(), default_retry::steps.end()};
+  double retry_jitter = 0.2;
+  duration retry_window{std::chrono::hours{72}};
+};
+
+/// Runs `sc` against `store` with engines made by `make_engine(store, engine_config)`, which
+/// returns a `std::unique_ptr` to an object with the delivery engine's interface
+/// (`publish`, `poll`, `complete`, `next_wakeup`, `in_flight`).
+template <class Store, class EngineFactory>
+run_result run_scenario(scenario const& sc, Store& store, run_options const& opts,
+                        EngineFactory&& make_engine);
+
+/// The command line that reproduces a run.
+std::string reproduce_command(run_result const& r, std::string const& scenario_arg,
+                              run_options const& opts);
+
+} // namespace pulsehook::sim
+
+#include <pulsehook/sim/impl/simulation.hpp>
+
+#endif
