@@ -1,0 +1,208 @@
+#ifndef PULSEHOOK_DISPATCHER_HPP
+#define PULSEHOOK_DISPATCHER_HPP
+
+/// @file
+/// `basic_dispatcher`: the Asio driver of the delivery engine, and `metapulse_dispatcher`, the
+/// ready alias (MetaPulse registry, `sqlite_store`, `http_transport`, `metapulse_scheme`,
+/// `default_retry`, `system_clock`).
+///
+/// The dispatcher runs the sans-I/O `delivery_engine` (engine.hpp) on an executor: a
+/// `steady_timer` wakes it at the engine's next due instant (earlier when an event is
+/// published), each request the engine hands out goes to `transport.async_send`, and each result
+/// goes back to the engine, which records the attempt and the next state. Everything the engine
+/// promises holds: durable publishing, deadline-bounded retries, per-endpoint caps, leases.
+///
+/// **Lifecycle.** `start()` resumes from storage: due deliveries go out at once, and claims
+/// left by a process that died come back by themselves when their lease runs out (at-least-once).
+/// `async_stop()` stops claiming new work, lets attempts in flight finish for at most
+/// `dispatcher_settings::shutdown_timeout`, then hands the rest back to the store (due at once,
+/// for the next process) and completes. Destroying a running dispatcher abandons its claims:
+/// they come back after their lease.
+///
+/// **Threads.** The engine runs on a strand of the executor. `publish`, `async_publish`,
+/// `wake`, `start`, `stop`, `metrics` may be called from any thread: publishing writes through
+/// the store directly, so the storage policy must be thread-safe (`memory_store` and
+/// `sqlite_store` are). Callbacks run on the strand.
+///
+/// @par Example
+/// @code
+/// boost::asio::io_context io;
+/// pulsehook::sqlite_store store{"webhooks.db"};
+/// pulsehook::metapulse_dispatcher d{io.get_executor(), store};
+/// d.start();
+/// pulsehook::envelope_context ctx{pulsehook::make_event_id(now, rng), "org_7", now,
+///                                 {"member", "mem_42", "Ada"}};
+/// d.publish(ctx, pulsehook::metapulse::objective_updated, objective, before);  // durable
+/// io.run();
+/// @endcode
+
+#include <pulsehook/callbacks.hpp>
+#include <pulsehook/engine.hpp>
+#include <pulsehook/envelope.hpp>
+#include <pulsehook/error.hpp>
+#include <pulsehook/http_transport.hpp>
+#include <pulsehook/metapulse/registry.hpp>
+#include <pulsehook/metrics.hpp>
+#include <pulsehook/model.hpp>
+#include <pulsehook/options.hpp>
+#include <pulsehook/registry.hpp>
+#include <pulsehook/retry.hpp>
+#include <pulsehook/schemes/metapulse.hpp>
+#include <pulsehook/sqlite_store.hpp>
+#include <pulsehook/time.hpp>
+#include <pulsehook/transport.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+namespace pulsehook {
+
+/// Run-time settings of a `basic_dispatcher`.
+struct dispatcher_settings {
+  /// The engine's tuning (caps, timeout, lease, seed ...).
+  engine_options engine;
+  /// How long `async_stop` lets attempts in flight finish before releasing them.
+  duration shutdown_timeout{std::chrono::seconds{10}};
+  /// After a storage error in the delivery loop, try again this much later.
+  duration storage_retry_delay{std::chrono::seconds{1}};
+  /// Errors of the background loop (storage failures, a throwing callback), with where they
+  /// happened. Called on the strand. Empty: ignored (the loop retries by itself).
+  std::function<void(boost::system::error_code const&, std::string_view where)> on_error;
+};
+
+namespace detail {
+struct dispatcher_defaults {
+  using retry_type = default_retry;
+  using storage_type = sqlite_store;
+  using transport_type = http_transport;
+  using scheme_type = metapulse_scheme;
+  using clock_type = system_clock;
+};
+
+template <class Registry, class Resolved>
+struct dispatcher_state;
+} // namespace detail
+
+/// Sends a registry's events: the Asio driver of `delivery_engine`, composed from named options.
+///
+/// @tparam Registry the event registry (e.g. `metapulse::registry`): typed `publish` checks
+///         event types and payloads against it at compile time.
+/// @tparam Options any of `retry<P>`, `storage<S>`, `transport<T>`, `signature<S>`,
+///         `clock<C>` (options.hpp), in any order; each replaces one default.
+template <class Registry, class... Options>
+class basic_dispatcher {
+  static_assert(detail::check_dispatcher_options<Options...>());
+  using resolved = typename detail::pack_options<detail::dispatcher_defaults, Options...>::type;
+
+public:
+  using registry_type = Registry;
+  using retry_type = typename resolved::retry_type;
+  using storage_type = typename resolved::storage_type;
+  using transport_type = typename resolved::transport_type;
+  using scheme_type = typename resolved::scheme_type;
+  using clock_type = typename resolved::clock_type;
+  using engine_type = delivery_engine<storage_type, retry_type, scheme_type>;
+  using executor_type = boost::asio::any_io_executor;
+
+private:
+  static_assert(check_retry_policy<retry_type>());
+  static_assert(check_storage_policy<storage_type>());
+  static_assert(check_transport_policy<transport_type>());
+  static_assert(check_signature_scheme<scheme_type>());
+  static_assert(detail::check_clock_source<clock_type>());
+
+public:
+  /// @param ex        the executor the delivery loop runs on (a strand of it).
+  /// @param store     the storage; must outlive the dispatcher; thread-safe (see above).
+  /// @param transport the transport, moved in.
+  /// @param settings  run-time settings.
+  /// @param retry     the retry policy.
+  /// @param scheme    the signature scheme.
+  /// @param clock     the clock ("now" for attempts and timestamps).
+  basic_dispatcher(executor_type ex, storage_type& store, transport_type transport,
+                   dispatcher_settings settings = {}, retry_type retry = retry_type(),
+                   scheme_type scheme = scheme_type(), clock_type clock = clock_type());
+
+  /// As above, with a transport constructed from the executor (e.g. `http_transport`).
+  basic_dispatcher(executor_type ex, storage_type& store, dispatcher_settings settings = {})
+    requires std::constructible_from<transport_type, executor_type>;
+
+  basic_dispatcher(basic_dispatcher const&) = delete;
+  basic_dispatcher& operator=(basic_dispatcher const&) = delete;
+
+  /// Abandons the loop without waiting: claims in flight come back after their lease.
+  ~basic_dispatcher();
+
+  /// Starts (or restarts after a stop) the delivery loop: resumes from storage at once.
+  void start();
+
+  /// Stops claiming work; attempts in flight finish within `shutdown_timeout`, the rest are
+  /// handed back to the store. Completes with `void()` once stopped.
+  template <class CompletionToken>
+  auto async_stop(CompletionToken&& token);
+
+  /// `async_stop` without waiting for it.
+  void stop();
+
+  /// Polls now instead of at the next wake-up (e.g. after moving a `manual_clock` forward).
+  void wake();
+
+  /// Publishes an accepted event record: stores it and its fan-out (one transaction), then
+  /// wakes the loop. Durable when it returns without error.
+  /// @param ec `unknown_event_type` when `event.type` is not in the registry; the store's
+  ///        error otherwise
+  void publish(event_record const& event, accept_result& result, boost::system::error_code& ec);
+  /// As above. @throws boost::system::system_error on failure.
+  accept_result publish(event_record const& event);
+
+  /// Builds the event with `make_event<Registry>` (checked at compile time: the type must be in
+  /// the registry and `data` its payload type) and publishes it.
+  /// @throws boost::system::system_error on a storage failure.
+  template <fixed_string Name, class Payload>
+  accept_result publish(envelope_context const& ctx, event_tag<Name> tag, Payload const& data);
+  /// The ".updated" form: `previous` is the resource before the change.
+  template <fixed_string Name, class Payload>
+  accept_result publish(envelope_context const& ctx, event_tag<Name> tag, Payload const& data,
+                        Payload const& previous);
+
+  /// Publishes asynchronously: the store call runs on the executor, and the token completes
+  /// with `void(boost::system::error_code, accept_result)` once the event is durable.
+  template <class CompletionToken>
+  auto async_publish(event_record event, CompletionToken&& token);
+
+  /// Replaces the engine's callbacks (callbacks.hpp). They run on the strand.
+  void set_callbacks(engine_callbacks callbacks);
+
+  /// A snapshot of the engine's metrics (metrics.hpp).
+  engine_metrics metrics() const;
+
+  /// True between `start()` and the end of a stop.
+  bool running() const noexcept;
+
+  executor_type get_executor() const noexcept;
+  storage_type& store() noexcept;
+  transport_type& get_transport() noexcept;
+  /// The clock; a `manual_clock` is moved through this (then call `wake()`).
+  clock_type& get_clock() noexcept;
+
+private:
+  using state_type = detail::dispatcher_state<Registry, resolved>;
+  std::shared_ptr<state_type> state_;
+};
+
+/// The ready dispatcher for MetaPulse: `metapulse::registry`, `sqlite_store`, `http_transport`,
+/// `metapulse_scheme`, `default_retry` (72 h), `system_clock`.
+using metapulse_dispatcher = basic_dispatcher<metapulse::registry>;
+
+} // namespace pulsehook
+
+#include <pulsehook/impl/dispatcher.hpp>
+
+#endif

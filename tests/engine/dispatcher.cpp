@@ -1,0 +1,291 @@
+// basic_dispatcher: option folding, the Asio loop over a function transport and a manual clock,
+// typed and async publishing, graceful shutdown.
+#include <pulsehook/dispatcher.hpp>
+#include <pulsehook/memory_store.hpp>
+#include <pulsehook/metapulse/payloads.hpp>
+
+#include "printing.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+using namespace pulsehook;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point const t0 = from_unix_seconds(1'800'000'000);
+
+void add_endpoint(memory_store& store, std::string const& id, std::string const& org) {
+  endpoint_record ep;
+  ep.id = id;
+  ep.organization_id = org;
+  ep.name = id;
+  ep.url = "https://" + id + ".example.com/hook";
+  ep.event_types = {"objective.updated", "objective.created"};
+  ep.secrets = {endpoint_secret{"s3cret-one", t0 - 24h, std::nullopt}};
+  store.create_endpoint(ep);
+}
+
+event_record make_record(std::string id, std::string org = "org_1", time_point at = t0) {
+  event_record e;
+  e.id = std::move(id);
+  e.organization_id = std::move(org);
+  e.type = "objective.updated";
+  e.created_at = at;
+  e.actor = {"member", "mem_1", "Ada"};
+  e.payload = R"({"id":")" + e.id + R"("})";
+  return e;
+}
+
+// A transport answering from a script, keyed by how many times a delivery was seen.
+struct scripted {
+  std::map<delivery_id, int> seen;
+  std::function<int(outgoing_request const&, int)> status = [](auto const&, int) { return 200; };
+  std::vector<outgoing_request> requests;
+  transport_result operator()(outgoing_request const& r) {
+    requests.push_back(r);
+    transport_result res;
+    res.status = status(r, ++seen[r.delivery]);
+    res.body = "answer";
+    res.elapsed = 5ms;
+    return res;
+  }
+};
+
+using scripted_transport = function_transport<std::function<transport_result(outgoing_request const&)>>;
+
+using test_dispatcher =
+    basic_dispatcher<metapulse::registry, pulsehook::clock<manual_clock>, transport<scripted_transport>,
+                     storage<memory_store>>;
+
+// Runs the io_context until the dispatcher has nothing in flight and no work due at the
+// manual clock's current instant.
+void settle(boost::asio::io_context& io, test_dispatcher& d) {
+  for (int i = 0; i < 1000; ++i) {
+    io.restart();
+    io.poll();
+    if (d.metrics().in_flight == 0) {
+      io.restart();
+      if (io.poll() == 0) return;
+    }
+  }
+}
+
+// Moves the manual clock through every wake-up until nothing is open.
+void run_to_completion(boost::asio::io_context& io, test_dispatcher& d, memory_store& store) {
+  for (int guard = 0; guard < 10'000; ++guard) {
+    settle(io, d);
+    auto const next = store.next_due_at();
+    if (!next) return;
+    d.get_clock().set(*next);
+    d.wake();
+  }
+  BOOST_FAIL("did not settle");
+}
+
+// A transport that never answers (until destroyed with the io_context).
+struct silent {
+  std::vector<std::function<void(transport_result)>> parked;
+  template <class Token>
+  auto async_send(outgoing_request, Token&& token) {
+    return boost::asio::async_initiate<Token, void(transport_result)>(
+        [this](auto h) {
+          parked.push_back([hp = std::make_shared<decltype(h)>(std::move(h))](
+                               transport_result r) { (*hp)(std::move(r)); });
+        },
+        token);
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(dispatcher)
+
+BOOST_AUTO_TEST_CASE(named_options_in_any_order_over_defaults) {
+  using defaults = basic_dispatcher<metapulse::registry>;
+  static_assert(std::is_same_v<defaults, metapulse_dispatcher>);
+  static_assert(std::is_same_v<defaults::retry_type, default_retry>);
+  static_assert(std::is_same_v<defaults::storage_type, sqlite_store>);
+  static_assert(std::is_same_v<defaults::transport_type, http_transport>);
+  static_assert(std::is_same_v<defaults::scheme_type, metapulse_scheme>);
+  static_assert(std::is_same_v<defaults::clock_type, system_clock>);
+
+  using a = basic_dispatcher<metapulse::registry, retry<exponential_backoff>,
+                             storage<memory_store>, pulsehook::clock<manual_clock>>;
+  using b = basic_dispatcher<metapulse::registry, pulsehook::clock<manual_clock>, storage<memory_store>,
+                             retry<exponential_backoff>>;
+  static_assert(std::is_same_v<a::retry_type, b::retry_type>);
+  static_assert(std::is_same_v<a::storage_type, b::storage_type>);
+  static_assert(std::is_same_v<a::clock_type, b::clock_type>);
+  static_assert(std::is_same_v<a::retry_type, exponential_backoff>);
+  static_assert(std::is_same_v<a::transport_type, http_transport>);  // untouched default
+  static_assert(std::is_same_v<a::engine_type,
+                               delivery_engine<memory_store, exponential_backoff, metapulse_scheme>>);
+  // Empty policies take no room in the engine.
+  static_assert(sizeof(delivery_engine<memory_store, no_retry>) <
+                sizeof(delivery_engine<memory_store, exponential_backoff>));
+  BOOST_TEST(true);
+}
+
+BOOST_AUTO_TEST_CASE(delivers_retries_and_records_through_the_loop) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  add_endpoint(store, "ep_2", "org_1");
+  scripted script;
+  // ep_2 fails twice, then recovers.
+  script.status = [](outgoing_request const& r, int n) {
+    return r.endpoint_id == "ep_2" && n <= 2 ? 500 : 200;
+  };
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  std::vector<std::string> sent;
+  engine_callbacks cb;
+  cb.delivery_sent = [&](delivery_outcome const& o) { sent.emplace_back(o.endpoint_id); };
+  d.set_callbacks(cb);
+  d.start();
+  auto const r = d.publish(make_record("evt_1"));
+  BOOST_TEST(r.deliveries.size() == 2u);
+  run_to_completion(io, d, store);
+  BOOST_TEST(sent.size() == 2u);
+  BOOST_TEST(script.requests.size() == 4u);  // 1 + 3
+  BOOST_TEST(store.counts("ep_1").sent == 1u);
+  BOOST_TEST(store.counts("ep_2").sent == 1u);
+  event_detail det;
+  store.get_event("evt_1", det);
+  BOOST_TEST(det.attempts.size() == 4u);
+  for (auto const& a : det.attempts) BOOST_TEST(a.response_body == "answer");
+  // The retries came at the schedule's instants of the manual clock, not the wall clock.
+  BOOST_TEST(d.get_clock().now() > t0 + 4s);
+  BOOST_TEST(d.get_clock().now() < t0 + 10min);
+  auto const m = d.metrics();
+  BOOST_TEST(m.published == 1u);
+  BOOST_TEST(m.sent == 2u);
+  BOOST_TEST(m.retries_scheduled == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(publish_checks_the_registry_and_typed_publish_builds_the_envelope) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  scripted script;
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  auto unknown = make_record("evt_x");
+  unknown.type = "no.such_type";
+  accept_result r;
+  boost::system::error_code ec;
+  d.publish(unknown, r, ec);
+  BOOST_TEST((ec == error::unknown_event_type));
+  BOOST_CHECK_THROW(d.publish(unknown), boost::system::system_error);
+
+  metapulse::objective now_o, before_o;
+  now_o.id = before_o.id = "obj_1";
+  now_o.title = "Ship it";
+  before_o.title = "Ship";
+  envelope_context ctx{"evt_typed", "org_1", t0, {"member", "mem_1", "Ada"}};
+  auto const acc = d.publish(ctx, metapulse::objective_updated, now_o, before_o);
+  BOOST_TEST(acc.deliveries.size() == 1u);
+  d.start();
+  settle(io, d);
+  BOOST_TEST_REQUIRE(script.requests.size() == 1u);
+  auto const& body = *script.requests[0].body;
+  BOOST_TEST(body.find(R"("type":"objective.updated")") != std::string::npos);
+  BOOST_TEST(body.find(R"("previous":{"title":"Ship"})") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(async_publish_completes_once_durable) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  scripted script;
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  bool called = false;
+  d.async_publish(make_record("evt_a"), [&](boost::system::error_code ec, accept_result r) {
+    called = true;
+    BOOST_TEST(!ec);
+    BOOST_TEST(r.deliveries.size() == 1u);
+    delivery_record rec;
+    store.get_delivery(r.deliveries.at(0), rec);  // committed before the completion
+    BOOST_TEST((rec.state == delivery_state::pending));
+  });
+  BOOST_TEST(!called);  // never from inside the initiating call
+  io.run();
+  BOOST_TEST(called);
+  bool failed = false;
+  auto bad = make_record("evt_b");
+  bad.type = "nope.nope";
+  d.async_publish(bad, [&](boost::system::error_code ec, accept_result) {
+    failed = (ec == error::unknown_event_type);
+  });
+  io.restart();
+  io.run();
+  BOOST_TEST(failed);
+}
+
+BOOST_AUTO_TEST_CASE(graceful_stop_releases_what_does_not_finish) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  using silent_dispatcher = basic_dispatcher<metapulse::registry, transport<silent>,
+                                             storage<memory_store>, pulsehook::clock<manual_clock>>;
+  dispatcher_settings s;
+  s.shutdown_timeout = 50ms;
+  silent_dispatcher d{io.get_executor(), store, silent{}, s, default_retry{}, metapulse_scheme{},
+                      manual_clock{t0}};
+  auto const id = d.publish(make_record("evt_1")).deliveries.at(0);
+  d.start();
+  io.restart();
+  io.poll();
+  BOOST_TEST(d.metrics().in_flight == 1u);
+  bool stopped = false;
+  d.async_stop([&] { stopped = true; });
+  io.restart();
+  io.run_for(2s);
+  BOOST_TEST(stopped);
+  BOOST_TEST(!d.running());
+  BOOST_TEST(d.metrics().in_flight == 0u);
+  delivery_record rec;
+  store.get_delivery(id, rec);
+  BOOST_TEST((rec.state == delivery_state::pending));  // released, not attempted
+  BOOST_TEST(rec.next_attempt_at == std::optional<time_point>{t0});  // due again at once
+  // A late answer for a released claim changes nothing.
+  transport_result late;
+  late.status = 200;
+  d.get_transport().parked.at(0)(late);
+  io.restart();
+  io.poll();
+  store.get_delivery(id, rec);
+  BOOST_TEST((rec.state == delivery_state::pending));
+}
+
+BOOST_AUTO_TEST_CASE(stop_with_nothing_in_flight_completes_at_once) {
+  boost::asio::io_context io;
+  memory_store store;
+  scripted script;
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  d.start();
+  auto fut = d.async_stop(boost::asio::use_future);
+  io.run_for(1s);
+  BOOST_TEST((fut.wait_for(0s) == std::future_status::ready));
+  BOOST_TEST(!d.running());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
