@@ -41,6 +41,8 @@
 #include <pulsehook/detail/envelope_writer.hpp>
 #include <pulsehook/time.hpp>
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
 #include <boost/describe/enumerators.hpp>
 #include <boost/describe/members.hpp>
 #include <boost/describe/modifiers.hpp>

@@ -27,6 +27,7 @@ namespace pulsehook::metapulse {
 struct member_ref {
   std::string id;    ///< "mem_…"
   std::string name;  ///< display name at the time of the event
+  friend bool operator==(member_ref const&, member_ref const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(member_ref, (), (id, name))
 
@@ -34,6 +35,7 @@ BOOST_DESCRIBE_STRUCT(member_ref, (), (id, name))
 struct graph_ref {
   std::string id;    ///< "gr_…"
   std::string name;  ///< e.g. "Monthly recurring revenue"
+  friend bool operator==(graph_ref const&, graph_ref const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(graph_ref, (), (id, name))
 
@@ -41,6 +43,7 @@ BOOST_DESCRIBE_STRUCT(graph_ref, (), (id, name))
 struct team_ref {
   std::string id;    ///< "team_…"
   std::string name;  ///< e.g. "Growth"
+  friend bool operator==(team_ref const&, team_ref const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(team_ref, (), (id, name))
 
@@ -59,6 +62,7 @@ struct graph_settings {
   bool higher_is_better = true;              ///< colours progress towards the target
   std::int32_t decimals = 0;                 ///< digits shown after the decimal point
   std::optional<double> target;              ///< the value aimed at, if any
+  friend bool operator==(graph_settings const&, graph_settings const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(graph_settings, (), (aggregate, cumulative, higher_is_better, decimals, target))
 
@@ -69,6 +73,7 @@ struct data_point {
   std::chrono::year_month_day date{};  ///< the period the value is for (its first day)
   double value = 0;                  ///< in the graph's unit
   std::optional<std::string> comment;  ///< a note shown next to the value
+  friend bool operator==(data_point const&, data_point const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(data_point, (), (id, graph, date, value, comment))
 
@@ -79,6 +84,7 @@ struct event {
   std::optional<std::string> description;
   std::chrono::year_month_day date{};  ///< the day it happened
   std::vector<graph_ref> graphs;     ///< graphs it is shown on (empty: all)
+  friend bool operator==(event const&, event const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(event, (), (id, title, description, date, graphs))
 
@@ -93,6 +99,7 @@ struct graph {
   graph_settings settings;
   std::optional<member_ref> owner;  ///< who is responsible for the numbers
   std::optional<team_ref> team;
+  friend bool operator==(graph const&, graph const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(graph, (), (id, name, description, unit, frequency, settings, owner, team))
 
@@ -105,6 +112,7 @@ struct knowledge_item {
   std::optional<graph_ref> graph; ///< the graph it documents, if any
   member_ref author;              ///< who last edited it
   time_point updated_at{};        ///< when it was last edited
+  friend bool operator==(knowledge_item const&, knowledge_item const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(knowledge_item, (), (id, title, body, tags, graph, author, updated_at))
 
@@ -121,6 +129,7 @@ struct member {
   std::optional<std::string> position_id;  ///< "pos_…": their place in the org chart
   std::vector<team_ref> teams;
   bool active = true;                  ///< false once they left (deactivated, not deleted)
+  friend bool operator==(member const&, member const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(member, (), (id, name, email, role, position_id, teams, active))
 
@@ -132,6 +141,7 @@ BOOST_DESCRIBE_ENUM(objective_status, not_started, on_track, at_risk, off_track,
 struct period {
   std::chrono::year_month_day start{};
   std::chrono::year_month_day end{};
+  friend bool operator==(period const&, period const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(period, (), (start, end))
 
@@ -147,6 +157,7 @@ struct objective {
   objective_status status = objective_status::not_started;
   std::vector<graph_ref> key_results;        ///< graphs that measure it
   std::optional<std::string> parent_id;      ///< "obj_…" of the objective it contributes to
+  friend bool operator==(objective const&, objective const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(objective, (),
                       (id, title, description, owner, team, period, progress, status, key_results,
@@ -159,6 +170,7 @@ struct position {
   std::optional<member_ref> holder;         ///< empty: vacant
   std::optional<std::string> reports_to_id; ///< "pos_…" of the manager's position
   std::optional<team_ref> team;
+  friend bool operator==(position const&, position const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(position, (), (id, title, holder, reports_to_id, team))
 
@@ -170,6 +182,7 @@ struct team {
   std::optional<member_ref> lead;
   std::vector<member_ref> members;
   std::optional<std::string> parent_id;    ///< "team_…" of the enclosing team
+  friend bool operator==(team const&, team const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(team, (), (id, name, description, lead, members, parent_id))
 
