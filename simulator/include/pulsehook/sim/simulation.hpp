@@ -72,7 +72,7 @@ struct run_result {
   std::uint64_t seed = 0;
   std::string store;
   duration virtual_elapsed{};
-  bool settled = false;                 ///< no open delivery remained
+  bool settled = false;                 ///< no open delivery remained (but parked ones)
   std::uint64_t events = 0;             ///< accepted events
   std::uint64_t deliveries = 0;         ///< deliveries created (event x subscribed endpoint)
   std::uint64_t attempts = 0;           ///< requests the engine sent
@@ -80,6 +80,7 @@ struct run_result {
   std::uint64_t sent = 0;               ///< deliveries in state sent at the end (store's log)
   std::uint64_t failed = 0;             ///< deliveries in state failed at the end
   std::uint64_t open = 0;               ///< pending or retrying at the end
+  std::uint64_t parked = 0;             ///< of which: waiting on a disabled endpoint
   std::uint64_t received = 0;           ///< requests that reached a receiver
   std::uint64_t duplicates = 0;         ///< arrivals of an event the receiver already had
   std::uint64_t bad_signatures = 0;

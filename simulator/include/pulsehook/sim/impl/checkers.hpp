@@ -90,6 +90,7 @@ void driver<Store, Engine>::finish(time_point now) {
     res_.sent += recount.sent;
     res_.failed += recount.failed;
     res_.open += recount.pending + recount.retrying;
+    if (!ep.enabled) res_.parked += recount.pending + recount.retrying;
     if (found_expected < expected_per_ep[i] && ep.enabled)
       violate("final-state", ep.id + ": " + std::to_string(expected_per_ep[i] - found_expected) +
                                  " of its " + std::to_string(expected_per_ep[i]) +
@@ -122,10 +123,11 @@ void driver<Store, Engine>::finish(time_point now) {
   }
   for (auto const& ep : eps_) (void)ep;
   std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());
-  res_.settled = res_.open == 0;
-  if (!res_.settled && q_.empty() && engine_->in_flight() == 0 && res_.open > 0 &&
+  res_.settled = res_.open == res_.parked;
+  if (!res_.settled && q_.empty() && engine_->in_flight() == 0 &&
       violation_counts_.find("final-state") == violation_counts_.end())
-    violate("final-state", std::to_string(res_.open) + " deliveries are open at the end");
+    violate("final-state", std::to_string(res_.open - res_.parked) +
+                               " deliveries of enabled endpoints are open at the end");
   for (auto const& [name, n] : violation_counts_)
     if (n > 20)
       res_.violations.push_back({name, "... and " + std::to_string(n - 20) + " more"});

@@ -34,6 +34,7 @@ inline std::string summary_text(run_result const& r) {
   row(s, "sent", n(r.sent));
   row(s, "failed", n(r.failed));
   row(s, "open (pending/retrying)", n(r.open));
+  if (r.parked) row(s, "  parked (endpoint disabled)", n(r.parked));
   row(s, "received by receivers", n(r.received));
   row(s, "duplicates", n(r.duplicates));
   char apd[32];

@@ -1,0 +1,111 @@
+// Test doubles for the simulator's checker tests: a store and an engine that forward to the
+// real ones and break exactly one invariant when asked, so each checker is seen to fail.
+#ifndef PULSEHOOK_TESTS_SIMULATOR_DOUBLES_HPP
+#define PULSEHOOK_TESTS_SIMULATOR_DOUBLES_HPP
+
+#include <pulsehook/sim/run.hpp>
+
+#include <pulsehook/engine.hpp>
+#include <pulsehook/memory_store.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pulsehook::sim::test {
+
+using ec_t = boost::system::error_code;
+
+/// Forwards everything to a memory_store; the hooks let a test break one thing.
+class faulty_store {
+public:
+  explicit faulty_store(endpoint_rules rules = sim_endpoint_rules()) : inner_(std::move(rules)) {}
+
+  bool lie_about_sent = false;           // counts() reports one more Sent than the log has
+  std::string starve_endpoint;           // claim_due never hands out this endpoint's deliveries
+  std::string break_secrets_of;          // claim_due hands out this endpoint's work with an unusable secret
+
+  void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) { inner_.accept(e, t, r, ec); }
+  void claim_due(claim_request const& c, std::vector<due_delivery>& out, ec_t& ec) {
+    if (!break_secrets_of.empty()) {
+      auto const first = out.size();
+      inner_.claim_due(c, out, ec);
+      for (auto i = first; i < out.size(); ++i)
+        if (out[i].endpoint_id == break_secrets_of)
+          for (auto& s : out[i].secrets) s.value = "not a\nsecret";
+      return;
+    }
+    if (starve_endpoint.empty()) return inner_.claim_due(c, out, ec);
+    claim_request c2 = c;
+    c2.skip_endpoints.push_back(starve_endpoint);
+    inner_.claim_due(c2, out, ec);
+  }
+  std::optional<time_point> next_due_at(ec_t& ec) { return inner_.next_due_at(ec); }
+  void record_attempt(attempt_record const& a, delivery_update const& u, ec_t& ec) { inner_.record_attempt(a, u, ec); }
+  void release(delivery_id id, time_point t, ec_t& ec) { inner_.release(id, t, ec); }
+  state_counts counts(std::string_view ep, ec_t& ec) {
+    auto c = inner_.counts(ep, ec);
+    if (lie_about_sent) ++c.sent;
+    return c;
+  }
+  void create_endpoint(endpoint_record const& e, ec_t& ec) { inner_.create_endpoint(e, ec); }
+  void update_endpoint(endpoint_record const& e, ec_t& ec) { inner_.update_endpoint(e, ec); }
+  void delete_endpoint(std::string_view id, time_point t, ec_t& ec) { inner_.delete_endpoint(id, t, ec); }
+  void get_endpoint(std::string_view id, endpoint_record& out, ec_t& ec) { inner_.get_endpoint(id, out, ec); }
+  void rotate_secret(std::string_view id, endpoint_secret const& s, duration g, time_point t, ec_t& ec) {
+    inner_.rotate_secret(id, s, g, t, ec);
+  }
+  void disable_endpoint(std::string_view id, std::string_view why, time_point t, ec_t& ec) {
+    inner_.disable_endpoint(id, why, t, ec);
+  }
+  void enable_endpoint(std::string_view id, time_point t, ec_t& ec) { inner_.enable_endpoint(id, t, ec); }
+  void list_log(log_query const& q, log_page& p, ec_t& ec) { inner_.list_log(q, p, ec); }
+  void get_delivery(delivery_id id, delivery_record& out, ec_t& ec) { inner_.get_delivery(id, out, ec); }
+
+private:
+  memory_store inner_;
+};
+
+/// Wraps the real engine; `misroute` sends one request to another endpoint, `fake_success`
+/// reports a 2xx for one request the receiver never gets.
+template <class Store>
+class faulty_engine {
+public:
+  using inner_type = delivery_engine<Store>;
+  faulty_engine(Store& s, engine_config const& c) : inner_(s, to_engine_options(c)) {}
+
+  bool misroute = false;
+  bool fake_success = false;
+
+  void publish(event_record const& e, accept_result& r, ec_t& ec) { inner_.publish(e, r, ec); }
+  void poll(time_point now, std::vector<outgoing_request>& out, ec_t& ec) {
+    auto const first = out.size();
+    inner_.poll(now, out, ec);
+    if (out.size() == first) return;
+    if (misroute && !done_) {
+      done_ = true;
+      out[first].endpoint_id = out[first].endpoint_id == "ep_0000" ? "ep_0001" : "ep_0000";
+    }
+    if (fake_success && !done_) {
+      done_ = true;
+      transport_result ok;
+      ok.status = 200;
+      inner_.complete(out[first].delivery, ok, now, ec);
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(first));
+    }
+  }
+  void complete(delivery_id id, transport_result const& r, time_point now, ec_t& ec) {
+    inner_.complete(id, r, now, ec);
+  }
+  std::optional<time_point> next_wakeup(ec_t& ec) { return inner_.next_wakeup(ec); }
+  std::size_t in_flight() const noexcept { return inner_.in_flight(); }
+
+private:
+  inner_type inner_;
+  bool done_ = false;
+};
+
+} // namespace pulsehook::sim::test
+
+#endif

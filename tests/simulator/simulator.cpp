@@ -1,0 +1,395 @@
+// The simulator: agenda ordering, scenario parsing, determinism (byte-identical traces),
+// checkers that fail when a test double breaks an invariant, and a seed sweep (label `sweep`).
+
+#include "doubles.hpp"
+
+#include <pulsehook/sim/event_queue.hpp>
+#include <pulsehook/sim/report.hpp>
+#include <pulsehook/sim/run.hpp>
+#include <pulsehook/sim/scenario.hpp>
+
+#include <pulsehook/memory_store.hpp>
+#include <pulsehook/sqlite_store.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace sim = pulsehook::sim;
+namespace utf = boost::unit_test;
+using pulsehook::duration;
+
+namespace {
+
+sim::scenario parse(std::string const& json) {
+  sim::scenario sc;
+  boost::system::error_code ec;
+  std::string why;
+  sim::parse_scenario(json, sc, ec, why);
+  BOOST_TEST_REQUIRE(!ec, why);
+  return sc;
+}
+
+std::string parse_error(std::string const& json) {
+  sim::scenario sc;
+  boost::system::error_code ec;
+  std::string why;
+  sim::parse_scenario(json, sc, ec, why);
+  BOOST_TEST(!!ec);
+  return why;
+}
+
+// Small but busy: flaky receivers, endpoint actions, retries over the 72 h deadline.
+std::string const small = R"({
+  "name": "small", "duration": "2h", "events": 120,
+  "endpoints": [
+    {"profile": "healthy", "subscribe": ["objective.*", "member.*"]},
+    {"profile": "errors", "error_rate": 0.5, "subscribe": ["*"]},
+    {"profile": "timeouts", "timeout_rate": 0.3, "subscribe": ["*"]},
+    {"profile": "rate-limited", "rate_limit_rate": 0.3, "retry_after": "40s", "subscribe": ["data_point.*", "graph.*"]},
+    {"profile": "down", "down": [["10m", "5h"]], "subscribe": ["*"]},
+    {"profile": "gone", "subscribe": ["team.*"]}
+  ],
+  "actions": [
+    {"at": "20m", "action": "rotate_secret", "endpoint": 1, "grace": "5m"},
+    {"at": "30m", "action": "edit_subscriptions", "endpoint": 0, "subscribe": ["knowledge_item.*"]},
+    {"at": "40m", "action": "disable", "endpoint": 5},
+    {"at": "50m", "action": "create", "profile": "slow", "subscribe": ["*"]},
+    {"at": "60m", "action": "delete", "endpoint": 2}
+  ]
+})";
+
+template <class Store>
+sim::run_result run_traced(sim::scenario const& sc, Store& store, std::uint64_t seed,
+                           std::string& trace_out) {
+  sim::trace_writer tw;
+  tw.capture();
+  sim::run_options o;
+  o.seed = seed;
+  o.trace = &tw;
+  auto r = sim::run(sc, store, o);
+  trace_out = tw.captured();
+  return r;
+}
+
+bool has_violation(sim::run_result const& r, std::string const& checker) {
+  return std::any_of(r.violations.begin(), r.violations.end(),
+                     [&](auto const& v) { return v.checker == checker; });
+}
+
+std::string violations_text(sim::run_result const& r) {
+  std::string s;
+  for (auto const& v : r.violations) s += "[" + v.checker + "] " + v.message + "\n";
+  return s;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(simulator)
+
+BOOST_AUTO_TEST_CASE(agenda_orders_by_time_then_fifo) {
+  sim::event_queue<int> q;
+  auto const t = pulsehook::from_unix_millis(1000);
+  q.push(t + duration{5}, 1);
+  q.push(t, 2);
+  q.push(t + duration{5}, 3);
+  q.push(t, 4);
+  q.push(t - duration{1}, 5);
+  std::vector<int> order;
+  while (!q.empty()) order.push_back(q.pop().action);
+  BOOST_TEST((order == std::vector<int>{5, 2, 4, 1, 3}));
+}
+
+BOOST_AUTO_TEST_CASE(durations_parse_and_reject) {
+  duration d{};
+  BOOST_TEST(sim::parse_duration("250ms", d));
+  BOOST_TEST(d.count() == 250);
+  BOOST_TEST(sim::parse_duration("3h30m", d));
+  BOOST_TEST(d.count() == 3 * 3600000 + 30 * 60000);
+  BOOST_TEST(sim::parse_duration("1500", d));
+  BOOST_TEST(d.count() == 1500);
+  BOOST_TEST(!sim::parse_duration("", d));
+  BOOST_TEST(!sim::parse_duration("5x", d));
+  BOOST_TEST(!sim::parse_duration("-5s", d));
+  BOOST_TEST(!sim::parse_duration("h", d));
+  BOOST_TEST(!sim::parse_duration("99999999999999999d", d));
+}
+
+BOOST_AUTO_TEST_CASE(scenario_errors_name_the_key) {
+  BOOST_TEST(parse_error("{").find("not valid JSON") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": [], "bogus": 1})").find("\"bogus\"") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": []})").find("at least one endpoint") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": [{"profile": "grumpy"}]})").find("grumpy") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": [{"subscribe": ["objective.exploded"]}]})")
+                 .find("objective.exploded") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": [{"error_rate": 2}]})").find("error_rate") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"duration": "soon", "endpoints": [{}]})").find("duration") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": [{}], "actions": [{"at": "1h", "action": "delete", "endpoint": 3}]})")
+                 .find("endpoint #3") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"endpoints": [{}], "actions": [{"at": "1h", "action": "explode", "endpoint": 0}]})")
+                 .find("action") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(subscription_patterns_expand) {
+  std::vector<std::string> out;
+  std::string bad;
+  BOOST_TEST(sim::expand_event_types({"*"}, out, bad));
+  BOOST_TEST(out.size() == 24u);
+  BOOST_TEST(sim::expand_event_types({"data_point.*", "member.created", "data_point.updated"}, out, bad));
+  BOOST_TEST((out == std::vector<std::string>{"data_point.created", "data_point.deleted",
+                                              "data_point.updated", "member.created"}));
+  BOOST_TEST(!sim::expand_event_types({"data.*"}, out, bad));
+  BOOST_TEST(bad == "data.*");
+}
+
+BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
+  for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
+                           "secret-rotation", "retry-storm", "speed"}) {
+    sim::scenario sc;
+    boost::system::error_code ec;
+    std::string why;
+    sim::load_scenario(name, PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
+    BOOST_TEST(!ec, name << ": " << why);
+    BOOST_TEST(sc.name == name);
+  }
+  sim::scenario sc;
+  boost::system::error_code ec;
+  std::string why;
+  sim::load_scenario("no-such-scenario", PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
+  BOOST_TEST(ec == pulsehook::error::not_found);
+  BOOST_TEST(why.find("no-such-scenario") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(workload_emits_real_envelopes) {
+  sim::workload_generator gen({}, pulsehook::prng{3});
+  auto const t = pulsehook::from_unix_seconds(1796083200);
+  std::size_t updated = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto ev = gen.step(t + duration{i * 1000});
+    auto const v = boost::json::parse(ev.payload);
+    auto const& o = v.as_object();
+    BOOST_TEST(o.at("id").as_string() == ev.id);
+    BOOST_TEST(o.at("type").as_string() == ev.type);
+    BOOST_TEST(o.at("actor").as_object().at("id").as_string() == ev.actor.id);
+    BOOST_TEST(o.at("organization").as_object().at("id").as_string() == "org_1");
+    bool const is_update = ev.type.ends_with(".updated");
+    BOOST_TEST(o.contains("previous") == is_update);
+    updated += is_update;
+    BOOST_TEST(std::binary_search(sim::all_event_types().begin(), sim::all_event_types().end(), ev.type));
+  }
+  BOOST_TEST(updated > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(same_seed_same_trace_byte_for_byte) {
+  auto const sc = parse(small);
+  std::string a, b, c;
+  {
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    auto r = run_traced(sc, s, 11, a);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.attempts > r.deliveries);   // the flaky receivers made it retry
+  }
+  {
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    run_traced(sc, s, 11, b);
+  }
+  {
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    run_traced(sc, s, 12, c);
+  }
+  BOOST_TEST(a.size() > 10000u);
+  BOOST_TEST(a == b);   // byte-identical
+  BOOST_TEST(a != c);   // and the seed matters
+}
+
+BOOST_AUTO_TEST_CASE(trace_lines_have_fixed_columns) {
+  auto const sc = parse(small);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  std::string t;
+  run_traced(sc, s, 5, t);
+  std::size_t lines = 0, pos = 0;
+  while (pos < t.size()) {
+    auto const nl = t.find('\n', pos);
+    std::string_view const line(t.data() + pos, nl - pos);
+    BOOST_TEST_REQUIRE(line.size() > 42u);
+    BOOST_TEST(line[2] == 'd');
+    BOOST_TEST(line[15] == ' ');
+    BOOST_TEST(line[21] == ' ');
+    BOOST_TEST(line[27] == ' ');
+    BOOST_TEST(line[37] == ' ');
+    BOOST_TEST(line[41] == ' ');
+    pos = nl + 1;
+    ++lines;
+  }
+  BOOST_TEST(lines > 100u);
+}
+
+BOOST_AUTO_TEST_CASE(sqlite_store_passes_the_checkers) {
+  auto const sc = parse(small);
+  auto const path = (std::filesystem::temp_directory_path() / "pulsehook-sim-test.db").string();
+  for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  sim::run_result r;
+  {
+    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules());
+    sim::run_options o;
+    o.seed = 3;
+    o.store_name = "sqlite";
+    r = sim::run(sc, s, o);
+  }
+  for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.sent + r.failed + r.open <= r.deliveries);  // a deleted endpoint's log is gone
+  BOOST_TEST(r.open == r.parked);
+}
+
+BOOST_AUTO_TEST_CASE(down_for_four_days_fails_at_the_deadline) {
+  sim::scenario sc;
+  boost::system::error_code ec;
+  std::string why;
+  sim::load_scenario("down-four-days", PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
+  BOOST_TEST_REQUIRE(!ec, why);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  o.events_override = 50;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.sent == 50u);
+  BOOST_TEST(r.failed == 50u);
+  BOOST_TEST(r.virtual_elapsed >= std::chrono::hours{72});
+}
+
+// ---- checkers fail when a double breaks an invariant ------------------------------------
+
+BOOST_AUTO_TEST_CASE(checker_counts_catches_a_lying_store) {
+  auto const sc = parse(small);
+  sim::test::faulty_store s;
+  s.lie_about_sent = true;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "counts"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_signature_catches_a_tampered_request) {
+  auto const sc = parse(small);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  int n = 0;
+  o.tamper = [&](pulsehook::outgoing_request& req) {
+    if (++n == 7)
+      for (auto& h : req.headers)
+        if (h.name == "MetaPulse-Signature") h.value[0] = h.value[0] == 'a' ? 'b' : 'a';
+  };
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "signature"), violations_text(r));
+  BOOST_TEST(r.bad_signatures == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(checker_starvation_catches_a_store_that_never_hands_out_work) {
+  auto const sc = parse(small);
+  sim::test::faulty_store s;
+  s.starve_endpoint = "ep_0001";
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "final-state"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_starvation_catches_deliveries_failed_unattempted) {
+  auto const sc = parse(small);
+  sim::test::faulty_store s;
+  s.break_secrets_of = "ep_0001";   // the engine cannot sign: nothing is ever sent there
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "starvation"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_subscription_catches_a_misrouted_request) {
+  auto const sc = parse(R"({"duration": "1h", "events": 50, "endpoints": [
+      {"subscribe": ["objective.*"]}, {"subscribe": ["member.*"]}]})");
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  auto const r = sim::run_scenario(sc, s, o, [](pulsehook::memory_store& st, sim::engine_config const& c) {
+    auto e = std::make_unique<sim::test::faulty_engine<pulsehook::memory_store>>(st, c);
+    e->misroute = true;
+    return e;
+  });
+  BOOST_TEST(has_violation(r, "subscription"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_sent_received_catches_a_success_nobody_received) {
+  auto const sc = parse(small);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  auto const r = sim::run_scenario(sc, s, o, [](pulsehook::memory_store& st, sim::engine_config const& c) {
+    auto e = std::make_unique<sim::test::faulty_engine<pulsehook::memory_store>>(st, c);
+    e->fake_success = true;
+    return e;
+  });
+  BOOST_TEST(has_violation(r, "sent-received"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_retry_law_and_deadline_catch_a_policy_mismatch) {
+  auto const sc = parse(small);
+  {
+    // The checker is told the schedule waits at least 1 h: the real 5 s retry breaks that law.
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    o.retry_steps = {std::chrono::hours{1}};
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(has_violation(r, "retry-law"), violations_text(r));
+  }
+  {
+    // The checker is told deliveries end after 1 h: the real 72 h schedule attempts later.
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    o.retry_window = std::chrono::hours{1};
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(has_violation(r, "deadline"), violations_text(r));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(report_has_summary_and_inline_svg) {
+  auto const sc = parse(small);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  auto const text = sim::summary_text(r);
+  for (char const* k : {"events", "deliveries", "attempts", "sent", "failed", "duplicates",
+                        "attempts per delivery", "time to delivery p50", "p90", "p99"})
+    BOOST_TEST(text.find(k) != std::string::npos, k);
+  auto const html = sim::html_report(r, sim::reproduce_command(r, "small", o));
+  BOOST_TEST(html.find("<svg") != std::string::npos);
+  BOOST_TEST(html.find("http://www.w3.org/2000/svg") != std::string::npos);
+  BOOST_TEST(html.find("<script") == std::string::npos);
+  BOOST_TEST(html.find("src=") == std::string::npos);   // no external assets
+  BOOST_TEST(sim::reproduce_command(r, "small", o) == "pulsehook-sim --scenario small --seed 1 --store memory");
+  std::vector<std::int64_t> v{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  BOOST_TEST(sim::percentile(v, 50) == 5);
+  BOOST_TEST(sim::percentile(v, 90) == 9);
+  BOOST_TEST(sim::percentile(v, 99) == 10);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Many seeds of a small scenario in swarm mode: the seed also draws every receiver's faults
+// and extra endpoint actions. Disabled in the plain run; `ctest -L sweep` runs it.
+BOOST_AUTO_TEST_SUITE(sweep, *utf::label("sweep") * utf::disabled())
+
+BOOST_AUTO_TEST_CASE(swarm_seeds) {
+  auto sc = parse(R"({"name": "sweep", "duration": "3h", "events": 60, "random_actions_per_day": 24,
+    "endpoints": [{"count": 5, "profile": "swarm"}, {"profile": "healthy", "subscribe": ["objective.*"]}]})");
+  for (std::uint64_t seed = 1; seed <= 128; ++seed) {
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    o.seed = seed;
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(r.ok(), "reproduce: " << sim::reproduce_command(r, "sweep", o) << "\n"
+                                      << violations_text(r));
+    BOOST_TEST(r.sent + r.failed + r.open <= r.deliveries);
+    BOOST_TEST(r.open == r.parked);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
