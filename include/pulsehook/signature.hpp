@@ -178,6 +178,16 @@ private:
   std::optional<std::string_view> (*fn_)(void const*, std::string_view) = nullptr;
 };
 
+/// A scheme that can also check received requests (every scheme pulsehook ships has
+/// `verify(headers_view const&, std::string_view body, secret_set const&, time_point now,
+/// verify_options const&, error_code&) const -> verified_message`).
+template <class S>
+concept verifying_scheme = requires(S const& s, headers_view const& h, std::string_view body,
+                                    secret_set const& k, time_point now,
+                                    verify_options const& o, boost::system::error_code& ec) {
+  { s.verify(h, body, k, now, o, ec) } -> std::same_as<verified_message>;
+};
+
 } // namespace pulsehook
 
 #include <pulsehook/impl/signature.hpp>

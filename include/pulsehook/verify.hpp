@@ -39,14 +39,6 @@
 
 namespace pulsehook {
 
-/// A scheme that can check received requests (every scheme pulsehook ships).
-template <class S>
-concept verifying_scheme = requires(S const& s, headers_view const& h, std::string_view body,
-                                    secret_set const& k, time_point now,
-                                    verify_options const& o, boost::system::error_code& ec) {
-  { s.verify(h, body, k, now, o, ec) } -> std::same_as<verified_message>;
-};
-
 /// Verifies a request signed with `scheme`.
 /// @param scheme e.g. `pulsehook::standard_webhooks_scheme{}`
 /// @param headers the request's headers

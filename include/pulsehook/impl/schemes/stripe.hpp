@@ -20,9 +20,10 @@ inline void stripe_scheme::sign(secret_set const& secrets, signed_message const&
   v.reserve(2 + n + secrets.size() * (4 + hex_encoded_size(sha256_size)));
   v += "t=";
   v.append(ts, n - 1);
+  detail::joined_input const in(std::string_view(ts, n), m.body);
   sha256_digest d;
   for (auto const& s : secrets) {
-    s.text_key().compute({std::string_view(ts, n), m.body}, d, ec);
+    s.text_key().compute({in.first(), in.second()}, d, ec);
     if (ec) return;
     v += ",v1=";
     auto const at = v.size();
@@ -86,10 +87,10 @@ inline verified_message stripe_scheme::verify(headers_view const& headers, std::
   char prefix[24];
   std::copy(ts.begin(), ts.end(), prefix);
   prefix[ts.size()] = '.';
-  std::string_view const head(prefix, ts.size() + 1);
+  detail::joined_input const in(std::string_view(prefix, ts.size() + 1), body);
   sha256_digest d;
   for (std::size_t i = 0; i < secrets.size(); ++i) {
-    secrets[i].text_key().compute({head, body}, d, ec);
+    secrets[i].text_key().compute({in.first(), in.second()}, d, ec);
     if (ec) return {};
     bool match = false;
     for (auto const& w : want) match |= detail::digest_equal(d, w.data());
