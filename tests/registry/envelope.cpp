@@ -2,6 +2,7 @@
 #include <pulsehook/envelope.hpp>
 #include <pulsehook/json.hpp>
 #include <pulsehook/metapulse/registry.hpp>
+#include <pulsehook/random.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -63,7 +64,7 @@ BOOST_AUTO_TEST_CASE(previous_marks_fields_that_were_empty_with_null) {
   BOOST_TEST(rec.payload.ends_with(R"("previous":{"parent_id":null}})"));
   auto const ev = ph::parse_event<mp::registry>(rec.payload);
   auto const& e = std::get<mp::registry::id_of<"objective.updated">>(ev.payload);
-  BOOST_TEST(e.data.parent_id == std::optional<std::string>("obj_0"));
+  BOOST_TEST((e.data.parent_id == std::optional<std::string>("obj_0")));
   BOOST_TEST_REQUIRE(e.previous.has_value());
   BOOST_TEST(!e.previous->parent_id.has_value());
   BOOST_TEST((*e.previous == before));

@@ -5,6 +5,7 @@
 #include <pulsehook/metapulse/payloads.hpp>
 #include <pulsehook/random.hpp>
 
+#include <charconv>
 #include <string>
 
 namespace gen {
@@ -26,10 +27,11 @@ inline std::string text(prng& r, std::size_t max_len = 24) {
 
 // A decimal with at most 15 significant digits (what people type; see docs/event-types.md).
 inline double number(prng& r) {
-  auto const mantissa = static_cast<std::int64_t>(r.uniform(0, 999999999999999ULL));
-  int const scale = static_cast<int>(r.uniform(0, 12));
-  double v = static_cast<double>(mantissa);
-  for (int i = 0; i < scale; ++i) v /= 10;
+  // mantissa * 10^-scale, read from its decimal text (the nearest double, as a parser would)
+  std::string const text = std::to_string(r.uniform(0, 999999999999999ULL)) + "e-" +
+                           std::to_string(r.uniform(0, 12));
+  double v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
   return r.chance(0.3) ? -v : v;
 }
 

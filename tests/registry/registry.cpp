@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(merge_keeps_order_and_gives_dense_ids) {
   BOOST_TEST(t[28].name == "refund.issued");
   for (std::size_t i = 0; i < merged::size; ++i) {
     BOOST_TEST(merged::info(i).id == i);
-    BOOST_TEST(merged::find(merged::name(i)) == std::optional<std::size_t>(i));
+    BOOST_TEST((merged::find(merged::name(i)) == std::optional<std::size_t>(i)));
   }
 }
 
@@ -97,14 +97,14 @@ BOOST_AUTO_TEST_CASE(find_is_exact) {
     BOOST_TEST(!billing::find(bad), bad);
   }
   BOOST_TEST(!billing::find(std::string_view("invoice.paid\0", 13)));
-  BOOST_TEST(billing::find("invoice.paid") == std::optional<std::size_t>(3));
+  BOOST_TEST((billing::find("invoice.paid") == std::optional<std::size_t>(3)));
 }
 
 BOOST_AUTO_TEST_CASE(find_in_a_large_registry) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < big::size; ++i) {
     names.emplace(big::name(i));
-    BOOST_TEST(big::find(big::name(i)) == std::optional<std::size_t>(i));
+    BOOST_TEST((big::find(big::name(i)) == std::optional<std::size_t>(i)));
   }
   BOOST_TEST(names.size() == big::size);  // all distinct
   BOOST_TEST(big::name(95) == "r9.sub.a5");
@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(find_in_a_large_registry) {
 BOOST_AUTO_TEST_CASE(sorted_ids_follow_wire_name_order) {
   auto const ids = merged::sorted();
   BOOST_TEST_REQUIRE(ids.size() == merged::size);
-  for (std::size_t i = 1; i < ids.size(); ++i) BOOST_TEST(merged::name(ids[i - 1]) < merged::name(ids[i]));
+  for (std::size_t i = 1; i < ids.size(); ++i) BOOST_TEST((merged::name(ids[i - 1]) < merged::name(ids[i])));
 }
 
 BOOST_AUTO_TEST_CASE(for_each_type_visits_every_type_in_id_order) {
