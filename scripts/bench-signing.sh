@@ -3,16 +3,18 @@
 # pulsehook's signing benchmark in one go, for the same input lengths (the length of
 # "<timestamp>.<body>"), and prints pulsehook / OpenSSL per size.
 #
-#   scripts/bench-signing.sh [rounds]      (default 3; the best round of each is kept)
+#   scripts/bench-signing.sh [rounds]      (default 5)
 #
-# Environment: PULSEHOOK_BENCH_DIR (build dir, default build/signing-rel),
-# PULSEHOOK_BENCH_SECONDS (whole seconds per measurement, default 1).
-# Rounds alternate OpenSSL and pulsehook, so both see the same machine load; on a shared
-# machine the best round is the one least disturbed by others, for both sides alike.
+# Environment: PULSEHOOK_BENCH_DIR (build dir, default build/signing-rel, configured as a
+# Release build with -O2 if absent), PULSEHOOK_BENCH_SECONDS (whole seconds per measurement,
+# default 1).
+# For each round and size, `openssl speed` and the benchmark run back to back, so both see the
+# same machine load; a ratio is taken within a round and the median over rounds is reported
+# (throughputs shown are the best round). Both sides measure CPU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${PULSEHOOK_BENCH_DIR:-build/signing-rel}
-rounds=${1:-3}
+rounds=${1:-5}
 secs=${PULSEHOOK_BENCH_SECONDS:-1}
 [[ $secs =~ ^[1-9][0-9]*$ ]] || { echo "PULSEHOOK_BENCH_SECONDS must be a whole number of seconds" >&2; exit 2; }
 sizes=(64 256 1024 16384 1048576)
@@ -29,45 +31,49 @@ trap 'rm -rf "$tmp"' EXIT
 echo "openssl: $(openssl version)   rounds: $rounds   seconds per run: $secs" >&2
 for ((r = 1; r <= rounds; r++)); do
   for n in "${sizes[@]}"; do
-    echo "round $r/$rounds: openssl speed -bytes $n" >&2
+    # back to back for one size, so both sides see the same machine load
+    echo "round $r/$rounds, $n bytes: openssl speed, then pulsehook_signing_bench" >&2
     openssl speed -mr -seconds "$secs" -bytes "$n" -hmac sha256 2>/dev/null |
-      sed -n "s/^+F:[0-9]*:hmac(sha256):/$n /p" >>"$tmp/openssl.txt"
+      sed -n "s/^+F:[0-9]*:hmac(sha256):/$r $n /p" >>"$tmp/openssl.txt"
+    "$bench" --benchmark_min_time="$secs" --benchmark_format=json \
+      --benchmark_filter="^(oneshot_HMAC|openssl_speed_loop|metapulse_signature|metapulse_sign|metapulse_verify)/$n\$" \
+      >"$tmp/bench-$r-$n.json" 2>/dev/null
   done
-  echo "round $r/$rounds: pulsehook_signing_bench" >&2
-  "$bench" --benchmark_min_time="$secs" --benchmark_format=json \
-    --benchmark_filter='^(oneshot_HMAC|openssl_speed_loop|metapulse_signature|metapulse_sign|metapulse_verify|standard_webhooks_sign)/' \
-    >"$tmp/bench$r.json" 2>/dev/null
 done
 
-python3 - "$tmp" "${sizes[@]}" <<'PY'
-import json, sys, glob
-tmp, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
-ossl = {}
+python3 - "$tmp" "$rounds" "${sizes[@]}" <<'PY'
+import json, sys, statistics
+tmp, rounds, sizes = sys.argv[1], int(sys.argv[2]), [int(s) for s in sys.argv[3:]]
+ossl = {}                       # (round, size) -> bytes/s
 for line in open(f"{tmp}/openssl.txt"):
-    n, v = line.split()
-    ossl[int(n)] = max(ossl.get(int(n), 0.0), float(v))
-best = {}
-for f in glob.glob(f"{tmp}/bench*.json"):
-    for b in json.load(open(f))["benchmarks"]:
-        name, n = b["name"].split("/")
-        key = (name, int(n))
-        best[key] = max(best.get(key, 0.0), b["bytes_per_second"])
-def mbs(v): return f"{v / 1e6:9.1f}"
-def ratio(name, n, base): return f"{best[(name, n)] / base:6.2f}x"
-print("throughput in MB/s (1e6 bytes/s), best round; ratios are pulsehook / reference")
-print(f"{'input':>8} | {'openssl speed':>13} | {'signature+hex':>13} {'ratio':>7} | {'sign (headers)':>14} {'ratio':>7} | "
-      f"{'verify':>9} {'ratio':>7} | {'one-shot HMAC()':>15} {'sig/1shot':>9} | {'in-proc loop':>12}")
+    r, n, v = line.split()
+    ossl[(int(r), int(n))] = float(v)
+ours = {}                       # (round, name, size) -> bytes/s
+for r in range(1, rounds + 1):
+    for n in sizes:
+        for b in json.load(open(f"{tmp}/bench-{r}-{n}.json"))["benchmarks"]:
+            ours[(r, b["name"].split("/")[0], n)] = b["bytes_per_second"]
+names = ["metapulse_signature", "metapulse_sign", "metapulse_verify", "oneshot_HMAC", "openssl_speed_loop"]
+def best(name, n): return max(ours[(r, name, n)] for r in range(1, rounds + 1))
+def best_ossl(n): return max(ossl[(r, n)] for r in range(1, rounds + 1))
+def ratio(name, n, base=None):
+    # median over rounds of the ratio within a round (paired: same load on both sides)
+    return statistics.median(ours[(r, name, n)] / (ossl[(r, n)] if base is None else ours[(r, base, n)])
+                             for r in range(1, rounds + 1))
+print("MB/s = 1e6 bytes/s, best of the rounds; ratio = median over rounds of pulsehook / reference in that round")
+print(f"{'input B':>8} | {'openssl speed':>13} | {'signature+hex':>13} {'ratio':>6} | {'sign(headers)':>13} {'ratio':>6} | "
+      f"{'verify':>8} {'ratio':>6} | {'HMAC() 1-shot':>13} {'sig/1shot':>9} | {'same loop in-proc':>17} {'ratio':>6}")
 for n in sizes:
-    o = ossl[n]
-    print(f"{n:>8} | {mbs(o):>13} | {mbs(best[('metapulse_signature', n)]):>13} {ratio('metapulse_signature', n, o):>7} | "
-          f"{mbs(best[('metapulse_sign', n)]):>14} {ratio('metapulse_sign', n, o):>7} | "
-          f"{mbs(best[('metapulse_verify', n)]):>9} {ratio('metapulse_verify', n, o):>7} | "
-          f"{mbs(best[('oneshot_HMAC', n)]):>15} {ratio('metapulse_signature', n, best[('oneshot_HMAC', n)]):>9} | "
-          f"{mbs(best[('openssl_speed_loop', n)]):>12}")
-targets = [("signature+hex >= 0.85x at 256 B", best[('metapulse_signature', 256)] / ossl[256] >= 0.85),
-           ("signature+hex >= 0.95x at >= 1 KiB", all(best[('metapulse_signature', n)] / ossl[n] >= 0.95 for n in sizes if n >= 1024)),
-           ("verify >= 0.85x at 256 B", best[('metapulse_verify', 256)] / ossl[256] >= 0.85),
-           ("signature+hex >= 3x one-shot HMAC() at 256 B", best[('metapulse_signature', 256)] / best[('oneshot_HMAC', 256)] >= 3)]
+    print(f"{n:>8} | {best_ossl(n)/1e6:>13.1f} | {best('metapulse_signature', n)/1e6:>13.1f} {ratio('metapulse_signature', n):>6.2f} | "
+          f"{best('metapulse_sign', n)/1e6:>13.1f} {ratio('metapulse_sign', n):>6.2f} | "
+          f"{best('metapulse_verify', n)/1e6:>8.1f} {ratio('metapulse_verify', n):>6.2f} | "
+          f"{best('oneshot_HMAC', n)/1e6:>13.1f} {ratio('metapulse_signature', n, 'oneshot_HMAC'):>9.2f} | "
+          f"{best('openssl_speed_loop', n)/1e6:>17.1f} {ratio('openssl_speed_loop', n):>6.2f}")
+targets = [("signature incl. hex >= 0.85x openssl speed at 256 B", ratio('metapulse_signature', 256) >= 0.85),
+           ("signature incl. hex >= 0.95x openssl speed at 1 KiB and above",
+            all(ratio('metapulse_signature', n) >= 0.95 for n in sizes if n >= 1024)),
+           ("verification >= 0.85x openssl speed at 256 B", ratio('metapulse_verify', 256) >= 0.85),
+           ("signature incl. hex >= 3x one-shot HMAC() at 256 B", ratio('metapulse_signature', 256, 'oneshot_HMAC') >= 3)]
 for t, ok in targets:
-    print(f"  {'met    ' if ok else 'NOT MET'}  {t}")
+    print(f"  {'met:    ' if ok else 'NOT MET:'} {t}")
 PY
