@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_ENDPOINT_HPP
 #define PULSEHOOK_IMPL_ENDPOINT_HPP
 
+#include <pulsehook/endpoint.hpp>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
 #include <boost/url/url_view.hpp>

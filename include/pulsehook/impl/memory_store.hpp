@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_MEMORY_STORE_HPP
 #define PULSEHOOK_IMPL_MEMORY_STORE_HPP
 
+#include <pulsehook/memory_store.hpp>
+
 #include <pulsehook/detail/store_cursor.hpp>
 
 #include <algorithm>

@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_SQLITE_STORE_HPP
 #define PULSEHOOK_IMPL_SQLITE_STORE_HPP
 
+#include <pulsehook/sqlite_store.hpp>
+
 #include <pulsehook/detail/sqlite_handle.hpp>
 #include <pulsehook/detail/sqlite_schema.hpp>
 #include <pulsehook/detail/store_cursor.hpp>
