@@ -3,8 +3,10 @@
 
 /// @file
 /// The fake MetaPulse: organisations with members, teams, positions, objectives, graphs, data
-/// points, calendar events and knowledge items, and a workload generator that changes them and
-/// produces the resulting typed events (real envelope JSON, the wire format of docs/design.md).
+/// points, (calendar) events and knowledge items, held as the typed payloads of the bundled
+/// MetaPulse registry (metapulse/payloads.hpp), and a workload generator that changes them and
+/// publishes the resulting typed events through `make_event<metapulse::registry>` (real
+/// envelope JSON, the wire format of docs/design.md).
 ///
 /// Each step picks a resource kind (by weight), an operation (create / update / delete, by the
 /// kind's mix; an update or delete of a kind with no live item becomes a create), an actor (a
@@ -16,7 +18,9 @@
 #include <pulsehook/random.hpp>
 #include <pulsehook/time.hpp>
 
-#include <boost/json.hpp>
+#include <pulsehook/envelope.hpp>
+#include <pulsehook/metapulse/payloads.hpp>
+#include <pulsehook/metapulse/registry.hpp>
 
 #include <array>
 #include <cstdint>
@@ -28,18 +32,19 @@ namespace pulsehook::sim {
 
 /// The eight MetaPulse resource kinds, in wire order.
 enum class resource_kind : std::uint8_t {
-  member, team, position, objective, graph, data_point, calendar_event, knowledge_item
+  member, team, position, objective, graph, data_point, event, knowledge_item
 };
 inline constexpr std::size_t resource_kind_count = 8;
 
 /// The wire prefix of a kind, e.g. "data_point".
 constexpr std::string_view wire_name(resource_kind k) noexcept {
-  constexpr std::string_view names[] = {"member",    "team",       "position",       "objective",
-                                        "graph",     "data_point", "calendar_event", "knowledge_item"};
+  constexpr std::string_view names[] = {"member", "team",       "position", "objective",
+                                        "graph",  "data_point", "event",    "knowledge_item"};
   return names[static_cast<std::size_t>(k)];
 }
 
-/// Every event type the fake MetaPulse emits: `<kind>.created|updated|deleted`, 24 in all.
+/// Every event type of `metapulse::registry` (`<kind>.created|updated|deleted`, 24 in all),
+/// sorted by wire name.
 std::vector<std::string> const& all_event_types();
 
 /// Expands subscription entries ("objective.updated", "objective.*", "*") into sorted, unique
@@ -60,15 +65,20 @@ struct workload_config {
   std::array<operation_mix, resource_kind_count> mix{};
 };
 
-/// One organisation's live state.
+/// One organisation's live state, as MetaPulse payloads.
 struct organization {
-  struct item {
-    std::string id;
-    boost::json::object fields;
-  };
   std::string id;
-  std::array<std::vector<item>, resource_kind_count> live;
+  std::vector<metapulse::member> members;
+  std::vector<metapulse::team> teams;
+  std::vector<metapulse::position> positions;
+  std::vector<metapulse::objective> objectives;
+  std::vector<metapulse::graph> graphs;
+  std::vector<metapulse::data_point> data_points;
+  std::vector<metapulse::event> events;
+  std::vector<metapulse::knowledge_item> knowledge_items;
   std::uint64_t next_id = 1;
+  /// How many live items of kind `k`.
+  std::size_t live(resource_kind k) const noexcept;
 };
 
 /// Changes the fake organisations and emits the typed events those changes produce.
@@ -85,10 +95,32 @@ public:
 
 private:
   std::string new_event_id(time_point now);
-  boost::json::object fresh_fields(organization& org, resource_kind k, time_point now);
-  void mutate(organization& org, resource_kind k, boost::json::object& fields,
-              boost::json::object& previous, time_point now);
+  std::string new_id(organization& org, char const* prefix);
   std::string random_word();
+  std::string title();
+  metapulse::member_ref some_member(organization const& org);
+  template <class T> T const* some(std::vector<T> const& v);
+  template <class T, class Created, class Updated, class Deleted>
+  event_record change(organization& org, std::vector<T>& live, int op, envelope_context const& ctx,
+                      Created, Updated, Deleted, time_point now);
+
+  // A new item of each kind, and a change of one or two of its fields.
+  void fresh(organization&, metapulse::member&, time_point);
+  void fresh(organization&, metapulse::team&, time_point);
+  void fresh(organization&, metapulse::position&, time_point);
+  void fresh(organization&, metapulse::objective&, time_point);
+  void fresh(organization&, metapulse::graph&, time_point);
+  void fresh(organization&, metapulse::data_point&, time_point);
+  void fresh(organization&, metapulse::event&, time_point);
+  void fresh(organization&, metapulse::knowledge_item&, time_point);
+  void mutate(organization&, metapulse::member&, time_point);
+  void mutate(organization&, metapulse::team&, time_point);
+  void mutate(organization&, metapulse::position&, time_point);
+  void mutate(organization&, metapulse::objective&, time_point);
+  void mutate(organization&, metapulse::graph&, time_point);
+  void mutate(organization&, metapulse::data_point&, time_point);
+  void mutate(organization&, metapulse::event&, time_point);
+  void mutate(organization&, metapulse::knowledge_item&, time_point);
 
   workload_config cfg_;
   prng rng_;

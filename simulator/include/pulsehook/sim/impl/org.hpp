@@ -1,8 +1,6 @@
 #ifndef PULSEHOOK_SIM_IMPL_ORG_HPP
 #define PULSEHOOK_SIM_IMPL_ORG_HPP
 
-#include <pulsehook/sim/detail/bindings.hpp>
-
 #include <algorithm>
 #include <utility>
 
@@ -11,9 +9,8 @@ namespace pulsehook::sim {
 inline std::vector<std::string> const& all_event_types() {
   static std::vector<std::string> const types = [] {
     std::vector<std::string> v;
-    for (std::size_t k = 0; k < resource_kind_count; ++k)
-      for (char const* op : {"created", "updated", "deleted"})
-        v.push_back(std::string(wire_name(static_cast<resource_kind>(k))) + "." + op);
+    for (std::size_t i = 0; i < metapulse::registry::size; ++i)
+      v.emplace_back(metapulse::registry::name(i));
     std::sort(v.begin(), v.end());
     return v;
   }();
@@ -45,38 +42,62 @@ inline bool expand_event_types(std::vector<std::string> const& entries,
   return true;
 }
 
+inline std::size_t organization::live(resource_kind k) const noexcept {
+  switch (k) {
+  case resource_kind::member: return members.size();
+  case resource_kind::team: return teams.size();
+  case resource_kind::position: return positions.size();
+  case resource_kind::objective: return objectives.size();
+  case resource_kind::graph: return graphs.size();
+  case resource_kind::data_point: return data_points.size();
+  case resource_kind::event: return events.size();
+  case resource_kind::knowledge_item: return knowledge_items.size();
+  }
+  return 0;
+}
+
 namespace detail {
 inline constexpr std::string_view words[] = {
     "alpha", "beacon", "cobalt", "delta", "ember",  "fjord",  "garnet", "harbor",
     "iris",  "juniper", "kepler", "lumen", "meadow", "nimbus", "orbit",  "prism",
     "quartz", "riven",  "sierra", "tundra", "umber", "vertex", "willow", "zephyr"};
-inline constexpr std::string_view id_prefix[] = {"mem", "team", "pos", "obj",
-                                                 "graph", "dp", "cal", "kb"};
 inline void hex(std::string& s, std::uint64_t v, int digits) {
   static constexpr char d[] = "0123456789abcdef";
   for (int i = digits - 1; i >= 0; --i) s.push_back(d[(v >> (4 * i)) & 15]);
+}
+inline std::chrono::year_month_day day_of(time_point t) {
+  return std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(t)};
 }
 } // namespace detail
 
 inline workload_generator::workload_generator(workload_config cfg, prng rng)
     : cfg_(std::move(cfg)), rng_(rng) {
   if (cfg_.organizations == 0) cfg_.organizations = 1;
-  if (cfg_.initial_members < 1) cfg_.initial_members = 1;
+  if (cfg_.initial_members < 2) cfg_.initial_members = 2;
   orgs_.resize(cfg_.organizations);
   for (std::size_t o = 0; o < orgs_.size(); ++o) {
     auto& org = orgs_[o];
     org.id = "org_" + std::to_string(o + 1);
     for (std::size_t m = 0; m < cfg_.initial_members; ++m) {
-      organization::item it;
-      it.id = "mem_" + std::to_string(org.next_id++);
-      it.fields = fresh_fields(org, resource_kind::member, time_point{});
-      org.live[0].push_back(std::move(it));
+      metapulse::member x;
+      fresh(org, x, time_point{});
+      org.members.push_back(std::move(x));
     }
   }
 }
 
 inline std::string workload_generator::random_word() {
   return std::string(detail::words[rng_.uniform(0, std::size(detail::words) - 1)]);
+}
+
+inline std::string workload_generator::title() {
+  auto t = random_word();
+  t[0] = static_cast<char>(t[0] - 'a' + 'A');
+  return t + " " + random_word();
+}
+
+inline std::string workload_generator::new_id(organization& org, char const* prefix) {
+  return std::string(prefix) + "_" + std::to_string(org.next_id++);
 }
 
 inline std::string workload_generator::new_event_id(time_point now) {
@@ -87,79 +108,144 @@ inline std::string workload_generator::new_event_id(time_point now) {
   return id;
 }
 
-inline boost::json::object workload_generator::fresh_fields(organization& org, resource_kind k,
-                                                            time_point now) {
-  namespace json = boost::json;
-  auto member_id = [&]() -> std::string {
-    auto const& ms = org.live[0];
-    return ms.empty() ? std::string("mem_0") : ms[rng_.uniform(0, ms.size() - 1)].id;
-  };
-  auto const title = random_word() + " " + random_word();
-  switch (k) {
-  case resource_kind::member: {
-    auto const first = random_word(), last = random_word();
-    return json::object{{"name", first + " " + last},
-                        {"email", first + "." + last + "@example.com"},
-                        {"role", rng_.chance(0.2) ? "admin" : "member"}};
-  }
-  case resource_kind::team:
-    return json::object{{"name", title}, {"lead_id", member_id()},
-                        {"size", static_cast<std::int64_t>(rng_.uniform(1, 30))}};
-  case resource_kind::position:
-    return json::object{{"title", title}, {"holder_id", member_id()},
-                        {"level", static_cast<std::int64_t>(rng_.uniform(1, 8))}};
-  case resource_kind::objective:
-    return json::object{{"title", title}, {"owner_id", member_id()},
-                        {"progress", static_cast<std::int64_t>(rng_.uniform(0, 100))},
-                        {"status", "on_track"}};
-  case resource_kind::graph:
-    return json::object{{"title", title}, {"kind", rng_.chance(0.5) ? "line" : "bar"},
-                        {"unit", rng_.chance(0.5) ? "EUR" : "%"}};
-  case resource_kind::data_point: {
-    auto const& gs = org.live[static_cast<std::size_t>(resource_kind::graph)];
-    return json::object{{"graph_id", gs.empty() ? std::string("graph_0")
-                                                : gs[rng_.uniform(0, gs.size() - 1)].id},
-                        {"value", static_cast<double>(rng_.uniform(0, 100000)) / 100.0},
-                        {"recorded_at", format_rfc3339(now)}};
-  }
-  case resource_kind::calendar_event: {
-    auto const start = now + std::chrono::hours{static_cast<std::int64_t>(rng_.uniform(1, 240))};
-    return json::object{{"title", title}, {"starts_at", format_rfc3339(start)},
-                        {"ends_at", format_rfc3339(start + std::chrono::minutes{30})},
-                        {"organizer_id", member_id()}};
-  }
-  case resource_kind::knowledge_item:
-    return json::object{{"title", title},
-                        {"body", random_word() + " " + random_word() + " " + random_word()},
-                        {"author_id", member_id()}};
-  }
-  return {};
+inline metapulse::member_ref workload_generator::some_member(organization const& org) {
+  auto const& m = org.members[rng_.uniform(0, org.members.size() - 1)];
+  return {m.id, m.name};
 }
 
-inline void workload_generator::mutate(organization& org, resource_kind k,
-                                       boost::json::object& fields, boost::json::object& previous,
-                                       time_point now) {
-  // Change one or two fields; `previous` gets their old values.
-  auto fresh = fresh_fields(org, k, now);
-  std::size_t const n = fresh.size();
-  std::size_t const first = rng_.uniform(0, n - 1);
-  std::size_t const count = 1 + rng_.uniform(0, 1);
-  std::size_t i = 0;
-  for (auto& kv : fresh) {
-    bool const pick = (i + n - first) % n < count;
-    ++i;
-    if (!pick) continue;
-    if (auto* old = fields.if_contains(kv.key())) previous[kv.key()] = *old;
-    fields[kv.key()] = kv.value();
+template <class T>
+T const* workload_generator::some(std::vector<T> const& v) {
+  return v.empty() ? nullptr : &v[rng_.uniform(0, v.size() - 1)];
+}
+
+// ---- new items ---------------------------------------------------------------------------
+
+inline void workload_generator::fresh(organization& org, metapulse::member& x, time_point) {
+  auto const first = random_word(), last = random_word();
+  x.id = new_id(org, "mem");
+  x.name = first + " " + last;
+  x.name[0] = static_cast<char>(x.name[0] - 'a' + 'A');
+  x.email = first + "." + last + "@example.com";
+  x.role = rng_.chance(0.2) ? metapulse::member_role::admin : metapulse::member_role::editor;
+}
+inline void workload_generator::fresh(organization& org, metapulse::team& x, time_point) {
+  x.id = new_id(org, "team");
+  x.name = title();
+  x.lead = some_member(org);
+  x.members = {some_member(org), some_member(org)};
+}
+inline void workload_generator::fresh(organization& org, metapulse::position& x, time_point) {
+  x.id = new_id(org, "pos");
+  x.title = "Head of " + title();
+  if (rng_.chance(0.8)) x.holder = some_member(org);
+  if (auto const* p = some(org.positions)) x.reports_to_id = p->id;
+}
+inline void workload_generator::fresh(organization& org, metapulse::objective& x, time_point now) {
+  x.id = new_id(org, "obj");
+  x.title = "Grow " + title();
+  x.owner = some_member(org);
+  x.period = {detail::day_of(now), detail::day_of(now + std::chrono::days{90})};
+  x.progress = static_cast<double>(rng_.uniform(0, 100)) / 100.0;
+  x.status = metapulse::objective_status::on_track;
+  if (auto const* g = some(org.graphs)) x.key_results.push_back({g->id, g->name});
+}
+inline void workload_generator::fresh(organization& org, metapulse::graph& x, time_point) {
+  x.id = new_id(org, "gr");
+  x.name = title();
+  x.unit = rng_.chance(0.5) ? "EUR" : "%";
+  x.frequency = rng_.chance(0.5) ? metapulse::frequency::monthly : metapulse::frequency::weekly;
+  x.owner = some_member(org);
+}
+inline void workload_generator::fresh(organization& org, metapulse::data_point& x, time_point now) {
+  x.id = new_id(org, "dp");
+  if (auto const* g = some(org.graphs)) x.graph = {g->id, g->name};
+  else x.graph = {"gr_0", "Revenue"};
+  x.date = detail::day_of(now);
+  x.value = static_cast<double>(rng_.uniform(0, 1000000)) / 100.0;
+}
+inline void workload_generator::fresh(organization& org, metapulse::event& x, time_point now) {
+  x.id = new_id(org, "ev");
+  x.title = title() + " launch";
+  x.date = detail::day_of(now + std::chrono::days{static_cast<int>(rng_.uniform(0, 30))});
+  if (auto const* g = some(org.graphs)) x.graphs.push_back({g->id, g->name});
+}
+inline void workload_generator::fresh(organization& org, metapulse::knowledge_item& x, time_point now) {
+  x.id = new_id(org, "kn");
+  x.title = "How we " + random_word();
+  x.body = "# " + x.title + "\n\n" + random_word() + " " + random_word() + " " + random_word() + ".";
+  x.tags = {random_word()};
+  x.author = some_member(org);
+  x.updated_at = now;
+}
+
+// ---- changes -----------------------------------------------------------------------------
+
+inline void workload_generator::mutate(organization&, metapulse::member& x, time_point) {
+  if (rng_.chance(0.5)) x.role = rng_.chance(0.5) ? metapulse::member_role::viewer : metapulse::member_role::admin;
+  else x.email = random_word() + "@example.com";
+}
+inline void workload_generator::mutate(organization& org, metapulse::team& x, time_point) {
+  if (rng_.chance(0.5)) x.lead = some_member(org);
+  else x.members.push_back(some_member(org));
+}
+inline void workload_generator::mutate(organization& org, metapulse::position& x, time_point) {
+  if (rng_.chance(0.7)) x.holder = some_member(org);
+  else x.title = "Head of " + title();
+}
+inline void workload_generator::mutate(organization&, metapulse::objective& x, time_point) {
+  x.progress = std::min(1.0, x.progress + static_cast<double>(rng_.uniform(1, 20)) / 100.0);
+  static constexpr metapulse::objective_status st[] = {
+      metapulse::objective_status::on_track, metapulse::objective_status::at_risk,
+      metapulse::objective_status::off_track, metapulse::objective_status::achieved};
+  if (rng_.chance(0.3)) x.status = st[rng_.uniform(0, 3)];
+}
+inline void workload_generator::mutate(organization& org, metapulse::graph& x, time_point) {
+  if (rng_.chance(0.5)) x.name = title();
+  else x.owner = some_member(org);
+}
+inline void workload_generator::mutate(organization&, metapulse::data_point& x, time_point) {
+  x.value = static_cast<double>(rng_.uniform(0, 1000000)) / 100.0;
+  if (rng_.chance(0.3)) x.comment = random_word();
+}
+inline void workload_generator::mutate(organization&, metapulse::event& x, time_point) {
+  if (rng_.chance(0.5)) x.title = title() + " review";
+  else x.description = random_word() + " " + random_word();
+}
+inline void workload_generator::mutate(organization& org, metapulse::knowledge_item& x, time_point now) {
+  x.body += "\n" + random_word() + ".";
+  x.author = some_member(org);
+  x.updated_at = now;
+}
+
+template <class T, class Created, class Updated, class Deleted>
+event_record workload_generator::change(organization& org, std::vector<T>& live, int op,
+                                        envelope_context const& ctx, Created created,
+                                        Updated updated, Deleted deleted, time_point now) {
+  using R = metapulse::registry;
+  if (op == 0) {
+    T x;
+    fresh(org, x, now);
+    live.push_back(x);
+    return make_event<R>(ctx, created, live.back());
   }
+  std::size_t const i = rng_.uniform(0, live.size() - 1);
+  if (op == 1) {
+    T const before = live[i];
+    mutate(org, live[i], now);
+    return make_event<R>(ctx, updated, live[i], before);
+  }
+  T last = std::move(live[i]);
+  live[i] = std::move(live.back());
+  live.pop_back();
+  return make_event<R>(ctx, deleted, last);
 }
 
 inline event_record workload_generator::step(time_point now) {
+  namespace mp = metapulse;
   auto& org = orgs_[rng_.uniform(0, orgs_.size() - 1)];
-  // Pick a kind by weight.
   double total = 0;
   for (double w : cfg_.kind_weight) total += std::max(w, 0.0);
-  double x = rng_.uniform01() * total;
+  double x = rng_.uniform01() * (total > 0 ? total : 1);
   std::size_t k = 0;
   for (; k + 1 < resource_kind_count; ++k) {
     double const w = std::max(cfg_.kind_weight[k], 0.0);
@@ -167,50 +253,36 @@ inline event_record workload_generator::step(time_point now) {
     x -= w;
   }
   auto const kind = static_cast<resource_kind>(k);
-  auto& live = org.live[k];
   auto const& mix = cfg_.mix[k];
-  double const mt = std::max(mix.create, 0.0) + std::max(mix.update, 0.0) + std::max(mix.remove, 0.0);
-  double y = rng_.uniform01() * (mt > 0 ? mt : 1);
-  int op = y < std::max(mix.create, 0.0) ? 0 : (y < std::max(mix.create, 0.0) + std::max(mix.update, 0.0) ? 1 : 2);
-  if (live.empty()) op = 0;
+  double const c = std::max(mix.create, 0.0), u = std::max(mix.update, 0.0),
+               d = std::max(mix.remove, 0.0);
+  double const y = rng_.uniform01() * (c + u + d > 0 ? c + u + d : 1);
+  int op = y < c ? 0 : (y < c + u ? 1 : 2);
+  if (org.live(kind) == 0) op = 0;
   // Keep at least two members: someone has to act.
-  if (kind == resource_kind::member && op == 2 && live.size() <= 2) op = 1;
+  if (kind == resource_kind::member && op == 2 && org.members.size() <= 2) op = 1;
 
-  auto const& members = org.live[0];
-  auto const& actor_item = members[rng_.uniform(0, members.size() - 1)];
-  actor_info actor{"member", actor_item.id, std::string(actor_item.fields.at("name").as_string())};
-
-  std::string type(wire_name(kind));
-  boost::json::object data;
-  boost::json::object previous;
-  bool with_previous = false;
-  if (op == 0) {
-    organization::item it;
-    it.id = std::string(detail::id_prefix[k]) + "_" + std::to_string(org.next_id++);
-    it.fields = fresh_fields(org, kind, now);
-    data = it.fields;
-    data["id"] = it.id;
-    live.push_back(std::move(it));
-    type += ".created";
-  } else {
-    std::size_t const idx = rng_.uniform(0, live.size() - 1);
-    auto& it = live[idx];
-    if (op == 1) {
-      mutate(org, kind, it.fields, previous, now);
-      data = it.fields;
-      data["id"] = it.id;
-      with_previous = true;
-      type += ".updated";
-    } else {
-      data = it.fields;
-      data["id"] = it.id;
-      live[idx] = std::move(live.back());
-      live.pop_back();
-      type += ".deleted";
-    }
+  auto const& actor = org.members[rng_.uniform(0, org.members.size() - 1)];
+  envelope_context ctx{new_event_id(now), org.id, now, actor_info{"member", actor.id, actor.name}};
+  switch (kind) {
+  case resource_kind::member:
+    return change(org, org.members, op, ctx, mp::member_created, mp::member_updated, mp::member_deleted, now);
+  case resource_kind::team:
+    return change(org, org.teams, op, ctx, mp::team_created, mp::team_updated, mp::team_deleted, now);
+  case resource_kind::position:
+    return change(org, org.positions, op, ctx, mp::position_created, mp::position_updated, mp::position_deleted, now);
+  case resource_kind::objective:
+    return change(org, org.objectives, op, ctx, mp::objective_created, mp::objective_updated, mp::objective_deleted, now);
+  case resource_kind::graph:
+    return change(org, org.graphs, op, ctx, mp::graph_created, mp::graph_updated, mp::graph_deleted, now);
+  case resource_kind::data_point:
+    return change(org, org.data_points, op, ctx, mp::data_point_created, mp::data_point_updated, mp::data_point_deleted, now);
+  case resource_kind::event:
+    return change(org, org.events, op, ctx, mp::event_created, mp::event_updated, mp::event_deleted, now);
+  case resource_kind::knowledge_item:
+    return change(org, org.knowledge_items, op, ctx, mp::knowledge_item_created, mp::knowledge_item_updated, mp::knowledge_item_deleted, now);
   }
-  return detail::make_sim_event(new_event_id(now), org.id, std::move(type), now, std::move(actor),
-                                std::move(data), with_previous ? &previous : nullptr);
+  return {};
 }
 
 } // namespace pulsehook::sim
