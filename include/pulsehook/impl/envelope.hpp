@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_ENVELOPE_HPP
 #define PULSEHOOK_IMPL_ENVELOPE_HPP
 
+#include <pulsehook/envelope.hpp>
+
 namespace pulsehook {
 
 namespace detail {

@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_EVENT_TYPE_SET_HPP
 #define PULSEHOOK_IMPL_EVENT_TYPE_SET_HPP
 
+#include <pulsehook/event_type_set.hpp>
+
 #include <boost/system/system_error.hpp>
 
 namespace pulsehook {

@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_JSON_HPP
 #define PULSEHOOK_IMPL_JSON_HPP
 
+#include <pulsehook/json.hpp>
+
 #include <cmath>
 #include <limits>
 

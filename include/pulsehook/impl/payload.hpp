@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_PAYLOAD_HPP
 #define PULSEHOOK_IMPL_PAYLOAD_HPP
 
+#include <pulsehook/payload.hpp>
+
 namespace pulsehook {
 
 namespace detail {
