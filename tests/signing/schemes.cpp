@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 using namespace std::chrono_literals;
 using pulsehook::http_header;
 
@@ -119,6 +121,32 @@ BOOST_AUTO_TEST_CASE(standard_webhooks_matches_python_and_signs_with_every_secre
   auto const expect = oracle::python_hmac_batch(py, true);
   for (std::size_t i = 0; i < got.size(); ++i)
     BOOST_TEST(got[i] == "v1," + expect[2 * i] + " v1," + expect[2 * i + 1], "case " << i);
+}
+
+BOOST_AUTO_TEST_CASE(standard_webhooks_long_ids_and_large_bodies_take_the_piecewise_path) {
+  // ids too long to assemble with the timestamp, and bodies above the copy threshold
+  pulsehook::prng g{0x1d};
+  auto const secret = pulsehook::generate_secret();
+  pulsehook::secret_set const k{secret};
+  std::vector<std::pair<std::string, std::string>> py;
+  std::vector<std::string> got;
+  for (std::size_t id_len : {std::size_t{1}, std::size_t{84}, std::size_t{85}, std::size_t{300}})
+    for (std::size_t n : {std::size_t{0}, std::size_t{1024}, std::size_t{1025}}) {
+      auto id = oracle::random_printable(g, id_len);
+      std::replace(id.begin(), id.end(), '.', '_');
+      auto const body = oracle::random_bytes(g, n);
+      std::vector<http_header> out;
+      pulsehook::standard_webhooks_scheme{}.sign(k, {.id = id, .timestamp = 1764425077, .body = body}, out);
+      got.push_back(header(out, "webhook-signature"));
+      py.emplace_back(secret.substr(6), id + ".1764425077." + body);
+      // and it verifies through the receiver's path
+      boost::system::error_code ec;
+      pulsehook::verify(pulsehook::standard_webhooks_scheme{}, out, body, k,
+                        pulsehook::from_unix_seconds(1764425077), ec);
+      BOOST_TEST(!ec);
+    }
+  auto const expect = oracle::python_hmac_batch(py, true);
+  for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(got[i] == "v1," + expect[i]);
 }
 
 BOOST_AUTO_TEST_CASE(github_matches_python_and_openssl) {

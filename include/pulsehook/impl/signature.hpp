@@ -74,7 +74,7 @@ public:
   static constexpr std::size_t max_head = 96, max_copied_body = 1024;
   joined_input(std::string_view head, std::string_view body) noexcept {
     if (head.size() <= max_head && body.size() <= max_copied_body) {
-      std::memcpy(buf_, head.data(), head.size());
+      if (!head.empty()) std::memcpy(buf_, head.data(), head.size());
       if (!body.empty()) std::memcpy(buf_ + head.size(), body.data(), body.size());
       first_ = std::string_view(buf_, head.size() + body.size());
     } else {
