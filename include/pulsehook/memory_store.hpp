@@ -33,6 +33,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -74,6 +75,14 @@ public:
   /// @param ec `invalid_argument` / `invalid_event_type_pattern` for a malformed event
   void accept(event_record const& event, time_point give_up_at, accept_result& result,
               boost::system::error_code& ec);
+
+  /// Accepts several events, all or nothing (the in-memory twin of
+  /// `sqlite_store::accept_many`, whose point is one fsync for the group).
+  /// @param give_up_at one deadline per event
+  /// @param results one per event, in order (empty on error)
+  /// @param ec `invalid_argument` when the spans differ in size or an event is malformed
+  void accept_many(std::span<event_record const> events, std::span<time_point const> give_up_at,
+                   std::vector<accept_result>& results, boost::system::error_code& ec);
 
   /// Appends due deliveries (pending or retrying, `next_attempt_at <= req.now`) to `out`,
   /// oldest due first, at most `req.max` in total and `req.max_per_endpoint` per endpoint,

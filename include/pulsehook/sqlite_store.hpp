@@ -41,6 +41,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,6 +108,13 @@ public:
   // ---- storage_policy (semantics: memory_store.hpp, docs/concepts/Storage.md) ----------------
   void accept(event_record const& event, time_point give_up_at, accept_result& result,
               boost::system::error_code& ec);
+  /// Group commit: accepts several events in ONE transaction (one fsync), all or nothing.
+  /// Same semantics per event as `accept`; an id repeated within `events` is a duplicate.
+  /// @param give_up_at one deadline per event
+  /// @param results one per event, in order (empty on error)
+  /// @param ec `invalid_argument` when the spans differ in size or an event is malformed
+  void accept_many(std::span<event_record const> events, std::span<time_point const> give_up_at,
+                   std::vector<accept_result>& results, boost::system::error_code& ec);
   void claim_due(claim_request const& req, std::vector<due_delivery>& out,
                  boost::system::error_code& ec);
   std::optional<time_point> next_due_at(boost::system::error_code& ec);

@@ -87,6 +87,37 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(accept_is_idempotent_by_event_id, K, store_kinds) 
   BOOST_TEST(det.deliveries.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(accept_many_is_all_or_nothing, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_three_endpoints(s);
+  std::vector<event_record> evs = {make_event("evt_1", "org_1", "goal.created", t0),
+                                   make_event("evt_2", "org_1", "goal.updated", t0 + 1s),
+                                   make_event("evt_1", "org_1", "goal.created", t0 + 2s)};
+  std::vector<time_point> deadlines(3, t0 + 72h);
+  std::vector<accept_result> res;
+  s.accept_many(evs, deadlines, res);
+  BOOST_TEST_REQUIRE(res.size() == 3u);
+  BOOST_TEST(res[0].deliveries.size() == 2u);
+  BOOST_TEST(res[1].deliveries.size() == 1u);
+  BOOST_TEST(res[2].duplicate);  // repeated within the group
+  BOOST_TEST(s.counts("ep_a").pending == 2u);
+
+  boost::system::error_code ec;
+  evs = {make_event("evt_3", "org_1", "goal.created", t0), make_event("", "org_1", "goal.created", t0)};
+  deadlines.resize(2);
+  s.accept_many(evs, deadlines, res, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  BOOST_TEST(res.empty());
+  event_detail det;
+  s.get_event("evt_3", det, ec);
+  BOOST_TEST((ec == error::not_found));  // the good one was not accepted either
+  deadlines.resize(1);
+  s.accept_many(evs, deadlines, res, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  BOOST_TEST(s.counts("ep_a").pending == 2u);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(bad_events_are_rejected_and_change_nothing, K, store_kinds) {
   K k;
   auto& s = k.store;

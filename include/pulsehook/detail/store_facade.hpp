@@ -10,6 +10,7 @@
 #include <pulsehook/storage.hpp>
 
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,10 @@ class store_facade {
 public:
   void accept(event_record const& ev, time_point give_up_at, accept_result& r) {
     ec_t ec; self().accept(ev, give_up_at, r, ec); throw_if(ec, "pulsehook: accept");
+  }
+  void accept_many(std::span<event_record const> evs, std::span<time_point const> give_up_at,
+                   std::vector<accept_result>& r) {
+    ec_t ec; self().accept_many(evs, give_up_at, r, ec); throw_if(ec, "pulsehook: accept_many");
   }
   void claim_due(claim_request const& req, std::vector<due_delivery>& out) {
     ec_t ec; self().claim_due(req, out, ec); throw_if(ec, "pulsehook: claim_due");
@@ -83,7 +88,7 @@ public:
 } // namespace pulsehook::detail
 
 #define PULSEHOOK_DETAIL_STORE_USING_FACADE(base)                                                  \
-  using base::accept; using base::claim_due; using base::next_due_at; using base::record_attempt; \
+  using base::accept; using base::accept_many; using base::claim_due; using base::next_due_at; using base::record_attempt; \
   using base::release; using base::counts; using base::create_endpoint; using base::update_endpoint; \
   using base::delete_endpoint; using base::get_endpoint; using base::list_endpoints;               \
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \

@@ -358,6 +358,29 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
   }
 }
 
+inline void memory_store::accept_many(std::span<event_record const> events,
+                                      std::span<time_point const> give_up_at,
+                                      std::vector<accept_result>& results,
+                                      boost::system::error_code& ec) {
+  results.clear();
+  ec = {};
+  if (events.size() != give_up_at.size()) {
+    ec = error::invalid_argument;
+    return;
+  }
+  for (auto const& ev : events) {
+    validate_event(ev, ec);
+    if (ec) return;
+  }
+  // Validated up front, so the per-event accepts below cannot fail on input.
+  std::vector<accept_result> out(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    accept(events[i], give_up_at[i], out[i], ec);
+    if (ec) return;
+  }
+  results = std::move(out);
+}
+
 inline void memory_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
                                     boost::system::error_code& ec) {
   ec = {};

@@ -193,6 +193,77 @@ inline void sqlite_read_delivery(sqlite_use const& q, int c, delivery_record& r)
 
 } // namespace detail
 
+namespace detail {
+// accept's work inside the caller's transaction (one event; `ev` already validated).
+inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_point give_up_at,
+                              accept_result& result, boost::system::error_code& ec) {
+  result = {};
+  {
+    auto q = s.db.use("SELECT 1 FROM events WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, ev.id);
+    if (q.step(ec)) {
+      result.duplicate = true;
+      return;
+    }
+    if (ec) return;
+  }
+  std::vector<std::int64_t> targets;
+  {
+    auto q = s.db.use("SELECT s.endpoint FROM subscriptions s JOIN endpoints e ON e.ix = s.endpoint "
+                      "WHERE s.org = ?1 AND s.type = ?2 AND e.enabled = 1 AND e.deleted_at IS NULL "
+                      "ORDER BY s.endpoint",
+                      ec);
+    if (ec) return;
+    q.bind(1, ev.organization_id).bind(2, ev.type);
+    while (q.step(ec)) targets.push_back(q.i64(0));
+    if (ec) return;
+  }
+  std::int64_t first = 1;
+  {
+    auto q = s.db.use("SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries", ec);
+    if (ec) return;
+    if (q.step(ec)) first = q.i64(0);
+    if (ec) return;
+  }
+  std::int64_t event_ix = 0;
+  {
+    auto q = s.db.use("INSERT INTO events(id, org, type, created_at, actor_type, actor_id, "
+                      "actor_name, first_delivery, deliveries, payload) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      ec);
+    if (ec) return;
+    q.bind(1, ev.id).bind(2, ev.organization_id).bind(3, ev.type)
+        .bind(4, to_unix_millis(ev.created_at)).bind(5, ev.actor.type).bind(6, ev.actor.id)
+        .bind(7, ev.actor.name).bind(8, first)
+        .bind(9, static_cast<std::int64_t>(targets.size())).bind_blob(10, ev.payload);
+    q.run(ec);
+    if (ec) return;
+    event_ix = s.db.last_rowid();
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto const id = first + static_cast<std::int64_t>(i);
+    {
+      auto q = s.db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
+                        "VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
+                        ec);
+      if (ec) return;
+      q.bind(1, id).bind(2, event_ix).bind(3, targets[i]).bind(4, to_unix_millis(ev.created_at))
+          .bind(5, to_unix_millis(give_up_at)).run(ec);
+      if (ec) return;
+    }
+    {
+      auto q = s.db.use("UPDATE endpoint_counts SET pending = pending + 1 WHERE endpoint = ?1", ec);
+      if (ec) return;
+      q.bind(1, targets[i]).run(ec);
+      if (ec) return;
+    }
+    result.deliveries.push_back(static_cast<delivery_id>(id));
+  }
+}
+} // namespace detail
+
+
 inline sqlite_store::sqlite_store() : s_(std::make_unique<detail::sqlite_state>()) {}
 
 inline sqlite_store::sqlite_store(std::string const& path, endpoint_rules rules,
@@ -330,70 +401,35 @@ inline void sqlite_store::accept(event_record const& ev, time_point give_up_at,
   PULSEHOOK_DETAIL_SQLITE_READY();
   detail::sqlite_transaction tx(s.db, s.in_batch, ec);
   if (ec) return;
-  {
-    auto q = s.db.use("SELECT 1 FROM events WHERE id = ?1", ec);
-    if (ec) return;
-    q.bind(1, ev.id);
-    if (q.step(ec)) {
-      result.duplicate = true;
-      return;  // rolls back the empty transaction
-    }
+  detail::sqlite_accept_one(s, ev, give_up_at, result, ec);
+  if (!ec && !result.duplicate) tx.commit(ec);  // a duplicate rolls back an empty transaction
+  if (ec) result = {};
+}
+
+inline void sqlite_store::accept_many(std::span<event_record const> events,
+                                      std::span<time_point const> give_up_at,
+                                      std::vector<accept_result>& results,
+                                      boost::system::error_code& ec) {
+  results.clear();
+  ec = {};
+  if (events.size() != give_up_at.size()) {
+    ec = error::invalid_argument;
+    return;
+  }
+  for (auto const& ev : events) {
+    validate_event(ev, ec);
     if (ec) return;
   }
-  std::vector<std::int64_t> targets;
-  {
-    auto q = s.db.use("SELECT s.endpoint FROM subscriptions s JOIN endpoints e ON e.ix = s.endpoint "
-                      "WHERE s.org = ?1 AND s.type = ?2 AND e.enabled = 1 AND e.deleted_at IS NULL "
-                      "ORDER BY s.endpoint",
-                      ec);
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  std::vector<accept_result> out(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    detail::sqlite_accept_one(s, events[i], give_up_at[i], out[i], ec);
     if (ec) return;
-    q.bind(1, ev.organization_id).bind(2, ev.type);
-    while (q.step(ec)) targets.push_back(q.i64(0));
-    if (ec) return;
-  }
-  std::int64_t first = 1;
-  {
-    auto q = s.db.use("SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries", ec);
-    if (ec) return;
-    if (q.step(ec)) first = q.i64(0);
-    if (ec) return;
-  }
-  std::int64_t event_ix = 0;
-  {
-    auto q = s.db.use("INSERT INTO events(id, org, type, created_at, actor_type, actor_id, "
-                      "actor_name, first_delivery, deliveries, payload) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                      ec);
-    if (ec) return;
-    q.bind(1, ev.id).bind(2, ev.organization_id).bind(3, ev.type)
-        .bind(4, to_unix_millis(ev.created_at)).bind(5, ev.actor.type).bind(6, ev.actor.id)
-        .bind(7, ev.actor.name).bind(8, first)
-        .bind(9, static_cast<std::int64_t>(targets.size())).bind_blob(10, ev.payload);
-    q.run(ec);
-    if (ec) return;
-    event_ix = s.db.last_rowid();
-  }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    auto const id = first + static_cast<std::int64_t>(i);
-    {
-      auto q = s.db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
-                        "VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
-                        ec);
-      if (ec) return;
-      q.bind(1, id).bind(2, event_ix).bind(3, targets[i]).bind(4, to_unix_millis(ev.created_at))
-          .bind(5, to_unix_millis(give_up_at)).run(ec);
-      if (ec) return;
-    }
-    {
-      auto q = s.db.use("UPDATE endpoint_counts SET pending = pending + 1 WHERE endpoint = ?1", ec);
-      if (ec) return;
-      q.bind(1, targets[i]).run(ec);
-      if (ec) return;
-    }
-    result.deliveries.push_back(static_cast<delivery_id>(id));
   }
   tx.commit(ec);
-  if (ec) result = {};
+  if (!ec) results = std::move(out);
 }
 
 inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
