@@ -32,6 +32,7 @@
 #include <pulsehook/sim/scenario.hpp>
 #include <pulsehook/sim/trace.hpp>
 
+#include <pulsehook/callbacks.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/random.hpp>
 #include <pulsehook/retry.hpp>

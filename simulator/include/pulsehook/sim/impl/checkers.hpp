@@ -49,13 +49,14 @@ void driver<Store, Engine>::finish(time_point now) {
         case delivery_state::sent: ++recount.sent; break;
         case delivery_state::failed: ++recount.failed; break;
         }
-        auto const f = event_index_.find(d.event_id);
-        if (f == event_index_.end()) {
+        std::uint32_t ev_idx = d.id < tracks_.size() ? tracks_[d.id].event : delivery_track::none;
+        if (ev_idx == delivery_track::none || events_[ev_idx].id != d.event_id) ev_idx = event_of(d.event_id);
+        if (ev_idx == delivery_track::none) {
           violate("subscription", ep.id + " has delivery " + std::to_string(d.id) +
                                       " of an event the simulator never published");
           continue;
         }
-        auto const& ev = events_[f->second];
+        auto const& ev = events_[ev_idx];
         if (!expected(ev, i)) {
           violate("subscription", ep.id + " has delivery " + std::to_string(d.id) + " of " +
                                       d.event_id + ", but was not subscribed when it was published");
@@ -69,7 +70,7 @@ void driver<Store, Engine>::finish(time_point now) {
                                      fmt_ms(since(ev.deadline).count()) + ", run ended " +
                                      fmt_ms(since(now).count()) + ")");
         if (d.state == delivery_state::sent &&
-            ep.rx.times_received(f->second) == 0)
+            ep.rx.times_received(ev_idx) == 0)
           violate("sent-received", ep.id + " delivery " + std::to_string(d.id) + " of " +
                                        d.event_id + " is sent, but the receiver never got it");
         std::uint32_t const tried = d.id < tracks_.size() ? tracks_[d.id].attempts : 0;

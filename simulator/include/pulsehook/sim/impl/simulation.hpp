@@ -4,6 +4,7 @@
 #include <pulsehook/encoding.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -33,6 +34,7 @@ struct sim_endpoint {
 };
 
 struct sim_event {
+  std::string id;
   time_point created{};
   time_point deadline{};
   std::uint32_t expected_begin = 0, expected_end = 0;
@@ -124,6 +126,30 @@ private:
     if (id >= tracks_.size()) tracks_.resize(std::max<std::size_t>(id + 1, tracks_.size() * 2));
     return tracks_[id];
   }
+  // Endpoint ids are "ep_NNNN" (the index): parse, then confirm; a map is the fallback.
+  std::uint32_t endpoint_of(std::string const& id) const {
+    if (id.size() > 3 && id.compare(0, 3, "ep_") == 0) {
+      std::uint32_t n = 0;
+      auto [p, e] = std::from_chars(id.data() + 3, id.data() + id.size(), n);
+      if (e == std::errc{} && p == id.data() + id.size() && n < eps_.size() && eps_[n].id == id)
+        return n;
+    }
+    auto const it = ep_index_.find(id);
+    return it == ep_index_.end() ? delivery_track::none : it->second;
+  }
+  // Event ids end with the publication counter (1-based, 8 hex digits): parse, then confirm.
+  std::uint32_t event_of(std::string_view id) const {
+    if (id.size() >= 8) {
+      std::uint64_t n = 0;
+      auto const tail = id.substr(id.size() - 8);
+      auto [p, e] = std::from_chars(tail.data(), tail.data() + 8, n, 16);
+      if (e == std::errc{} && p == tail.data() + 8 && n >= 1 && n <= events_.size() &&
+          events_[n - 1].id == id)
+        return static_cast<std::uint32_t>(n - 1);
+    }
+    auto const it = event_index_.find(std::string(id));
+    return it == event_index_.end() ? delivery_track::none : it->second;
+  }
   bool expected(sim_event const& ev, std::uint32_t ep) const {
     auto const b = expected_.begin() + ev.expected_begin, e = expected_.begin() + ev.expected_end;
     return std::binary_search(b, e, ep);
@@ -158,6 +184,8 @@ private:
   std::optional<time_point> wake_at_;
   std::map<std::string, std::uint64_t> violation_counts_;
   std::uint64_t actions_done_ = 0;
+  bool update_seen_ = false;
+  delivery_update last_update_;
   run_result res_;
 };
 
@@ -297,6 +325,7 @@ template <class Store, class Engine>
 void driver<Store, Engine>::publish(time_point now) {
   event_record ev = gen_->step(now);
   sim_event se;
+  se.id = ev.id;
   se.created = ev.created_at;
   se.deadline = ev.created_at + opts_.retry_window;
   se.expected_begin = static_cast<std::uint32_t>(expected_.size());
@@ -339,19 +368,16 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
   ++res_.attempts;
   auto const b = bucket(now);
   ++res_.series.attempts[b];
-  auto const it = ep_index_.find(req.endpoint_id);
-  if (it == ep_index_.end()) {
+  std::uint32_t const e = endpoint_of(req.endpoint_id);
+  if (e == delivery_track::none) {
     violate("subscription", "delivery " + std::to_string(req.delivery) +
                                 " was sent to unknown endpoint \"" + req.endpoint_id + "\"");
     return;
   }
-  std::uint32_t const e = it->second;
   auto& ep = eps_[e];
   auto& tk = track(req.delivery);
   if (tk.event == delivery_track::none) {
-    auto const id = req.body ? event_id_of(*req.body) : std::string_view{};
-    auto const f = event_index_.find(std::string(id));
-    if (f != event_index_.end()) tk.event = f->second;
+    tk.event = event_of(req.body ? event_id_of(*req.body) : std::string_view{});
     tk.endpoint = e;
   }
   if (tk.attempts > 0) ++res_.series.retries[b];
@@ -421,6 +447,7 @@ template <class Store, class Engine>
 void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
   auto& s = slots_[slot];
   boost::system::error_code ec;
+  update_seen_ = false;
   engine_->complete(s.id, s.result, now, ec);
   if (ec) store_error("complete", ec);
   auto& tk = track(s.id);
@@ -445,7 +472,14 @@ void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
     ++res_.failed_attempts;
     ++res_.series.failed_attempts[b];
     delivery_record dr;
-    store_.get_delivery(s.id, dr, ec);
+    if (update_seen_) {
+      // The engine told us through its attempt_finished callback.
+      dr.state = last_update_.state;
+      dr.next_attempt_at = last_update_.next_attempt_at;
+      dr.reason = last_update_.reason;
+    } else {
+      store_.get_delivery(s.id, dr, ec);
+    }
     if (!ec) {
       if (dr.state == delivery_state::failed) {
         ++res_.series.failed[b];
@@ -500,6 +534,16 @@ void driver<Store, Engine>::pump(time_point now) {
 template <class Store, class Engine>
 run_result driver<Store, Engine>::run() {
   tr_ = opts_.trace;
+  if constexpr (requires(Engine& e, engine_callbacks cb) { e.set_callbacks(std::move(cb)); }) {
+    engine_callbacks cb;
+    cb.attempt_finished = [this](attempt_finished_event const& a) {
+      update_seen_ = true;
+      last_update_.state = a.update.state;
+      last_update_.next_attempt_at = a.update.next_attempt_at;
+      if (tr_) last_update_.reason = a.update.reason;
+    };
+    engine_->set_callbacks(std::move(cb));
+  }
   // Streams, each forked from the one seed, in a fixed order.
   prng workload_rng = rng_.fork();
   action_rng_ = rng_.fork();
