@@ -14,14 +14,19 @@
 // Which behaviour answers a request: the next queued one (push), else the rule for its path
 // (on_path, exact target match without the query), else the default (set_default; 200 "ok").
 // HTTPS: pass `options::tls` (a server ssl::context, e.g. from test_tls.hpp's test_ca).
-// Verification: pass `options::verify`, called on the receiver thread for each request; its
-// answer is stored in `received_request::verified` and, with `options::reject_unverified`,
-// a request that fails it is answered 401.
+// Verification: pass `options::secret` to check every request's MetaPulse signature with
+// pulsehook::verify (against `options::clock`, default the system clock: pass the engine's
+// manual clock in manual-time tests), or `options::verify` for any other check. The answer is
+// stored in `received_request::verified` (+ `verify_error`) and, with
+// `options::reject_unverified`, a request that fails is answered 401.
 //
 // Everything is bounded: delays are timers, and the destructor stops the server and joins its
 // thread whatever is pending. Thread-safe: configure and inspect from any thread.
 
 #include <pulsehook/model.hpp>
+#include <pulsehook/secret.hpp>
+#include <pulsehook/time.hpp>
+#include <pulsehook/verify.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -135,7 +140,8 @@ struct received_request {
   std::vector<http_header> headers;
   std::string body;
   std::size_t connection = 0;      ///< 1-based index of the accepted connection it came on
-  std::optional<bool> verified;    ///< the verify hook's answer, when one was given
+  std::optional<bool> verified;    ///< the verification's answer, when one was asked for
+  boost::system::error_code verify_error; ///< why pulsehook::verify refused (with `secret`)
   std::chrono::steady_clock::time_point received_at{};
 
   /// The first header named `name` (case-insensitive), or empty.
@@ -151,7 +157,12 @@ public:
   struct options {
     /// Server TLS context (certificate + key loaded); null: plain HTTP.
     std::shared_ptr<boost::asio::ssl::context> tls;
-    /// Called for every request on the receiver thread; the answer goes in `verified`.
+    /// Verify each request's MetaPulse signature with this secret (pulsehook::verify).
+    std::optional<std::string> secret;
+    /// "Now" for the signature's timestamp tolerance; default: the system clock.
+    std::function<time_point()> clock;
+    /// Called for every request on the receiver thread (after `secret`'s check, if any);
+    /// the answer goes in `verified`.
     std::function<bool(received_request const&)> verify;
     /// With `verify`: answer 401 to requests that fail it (instead of the behaviour).
     bool reject_unverified = false;
@@ -332,7 +343,17 @@ private:
       got.body = std::move(req.body());
       got.connection = id;
       got.received_at = std::chrono::steady_clock::now();
-      if (opt_.verify) got.verified = opt_.verify(got);
+      if (opt_.secret) {
+        try {
+          pulsehook::secret_set const secrets{std::string_view(*opt_.secret)};
+          auto const now = opt_.clock ? opt_.clock() : system_clock{}.now();
+          pulsehook::verify(got.headers, got.body, secrets, now, got.verify_error);
+        } catch (boost::system::system_error const& e) {
+          got.verify_error = e.code(); // e.g. a malformed secret
+        }
+        got.verified = !got.verify_error;
+      }
+      if (opt_.verify) got.verified = got.verified.value_or(true) && opt_.verify(got);
       bool const reject = opt_.reject_unverified && got.verified == false;
       std::string const target = got.target;
       {

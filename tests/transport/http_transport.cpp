@@ -361,13 +361,17 @@ BOOST_AUTO_TEST_CASE(waiting_for_a_busy_pool_is_bounded_by_the_timeout) {
   o.max_connections_per_origin = 1;
   pulsehook::http_transport t{io.get_executor(), o};
   std::vector<pulsehook::transport_result> results;
-  for (int i = 0; i < 2; ++i)
-    t.async_send(make_request(rx.url("/"), "{}", 600ms),
+  // the first holds the only connection; the second waits for it and gives up at its own
+  // (shorter) deadline
+  for (auto timeout : {900ms, 400ms})
+    t.async_send(make_request(rx.url("/"), "{}", timeout),
                  [&](pulsehook::transport_result r) { results.push_back(std::move(r)); });
   auto const t0 = std::chrono::steady_clock::now();
   io.run_for(60s);
   BOOST_REQUIRE(results.size() == 2u);
   for (auto const& r : results) BOOST_TEST(r.error == error::timeout);
+  BOOST_TEST(results[0].error_detail.find("connections to this origin stayed busy") != std::string::npos);
+  BOOST_TEST(results[0].error_detail.find("400 ms") != std::string::npos);
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
   BOOST_TEST(rx.connections_accepted() == 1u);
 }

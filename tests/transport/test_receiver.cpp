@@ -1,6 +1,8 @@
 // The loopback test receiver itself, exercised with a bare Beast client.
 #include <test_receiver.hpp>
 
+#include <pulsehook/schemes/metapulse.hpp>
+
 #include <boost/asio/connect.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -120,6 +122,37 @@ BOOST_AUTO_TEST_CASE(verify_hook_marks_and_rejects) {
   BOOST_REQUIRE(reqs.size() == 2u);
   BOOST_TEST((reqs[0].verified == std::optional<bool>(true)));
   BOOST_TEST((reqs[1].verified == std::optional<bool>(false)));
+}
+
+BOOST_AUTO_TEST_CASE(verifies_metapulse_signatures_with_a_secret) {
+  auto const now = pulsehook::from_unix_seconds(1795964400);
+  test_receiver::options o;
+  o.secret = "mp-test-secret-2026";
+  o.clock = [now] { return now; };
+  o.reject_unverified = true;
+  test_receiver rx{o};
+  std::string const body = R"({"id":"evt_1"})";
+  std::vector<pulsehook::http_header> headers;
+  pulsehook::metapulse_scheme{}.sign(pulsehook::secret_set{std::string_view("mp-test-secret-2026")},
+                                     pulsehook::signed_message{"evt_1", 1795964400, body}, headers);
+  raw_client c{rx.port()};
+  auto send = [&](std::vector<pulsehook::http_header> const& hs, std::string const& b) {
+    http::request<http::string_body> req{http::verb::post, "/", 11};
+    for (auto const& h : hs) req.set(h.name, h.value);
+    req.body() = b;
+    req.prepare_payload();
+    http::write(c.stream, req);
+    http::response<http::string_body> res;
+    http::read(c.stream, c.buf, res);
+    return res.result_int();
+  };
+  BOOST_TEST(send(headers, body) == 200u);
+  BOOST_TEST(send(headers, body + " ") == 401u); // tampered body
+  auto reqs = rx.requests();
+  BOOST_REQUIRE(reqs.size() == 2u);
+  BOOST_TEST((reqs[0].verified == std::optional<bool>(true)));
+  BOOST_TEST((reqs[1].verified == std::optional<bool>(false)));
+  BOOST_TEST(reqs[1].verify_error == pulsehook::error::no_signature_matched);
 }
 
 BOOST_AUTO_TEST_CASE(stops_cleanly_with_a_request_pending) {

@@ -238,10 +238,14 @@ private:
   awaitable<bool> acquire(origin_pool& pool, std::unique_ptr<http_connection>& out,
                           steady::time_point deadline, transport_result& res,
                           detail::http_target const& t, duration timeout) {
-    for (;;) {
+    for (bool waited = false;; waited = true) {
       if (closed_) {
         fail(res, error::shutting_down, "the transport is closed");
         co_return false;
+      }
+      if (waited && steady::now() >= deadline) {
+        notify_one(pool); // woken too late to use the free slot: pass it on
+        break;
       }
       while (!pool.idle.empty()) {
         auto c = std::move(pool.idle.back());
@@ -263,13 +267,14 @@ private:
       auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
       if (!ec) {
         std::erase(pool.waiters, timer);
-        fail(res, error::timeout,
-             t.origin + ": no complete answer within " + duration_text(timeout) +
-                 " (every one of the " + std::to_string(opt_.max_connections_per_origin) +
-                 " connections to this origin stayed busy)");
-        co_return false;
+        break;
       }
     }
+    fail(res, error::timeout,
+         t.origin + ": no complete answer within " + duration_text(timeout) + " (all " +
+             std::to_string(opt_.max_connections_per_origin) +
+             " connections to this origin stayed busy)");
+    co_return false;
   }
 
   awaitable<bool> open_connection(detail::http_target const& t, std::unique_ptr<http_connection>& out,
