@@ -284,7 +284,8 @@ BOOST_AUTO_TEST_CASE(stop_with_nothing_in_flight_completes_at_once) {
   d.start();
   auto fut = d.async_stop(boost::asio::use_future);
   io.run_for(1s);
-  BOOST_TEST((fut.wait_for(0s) == std::future_status::ready));
+  // use_future completes on its own (system) executor: allow it a moment.
+  BOOST_TEST((fut.wait_for(5s) == std::future_status::ready));
   BOOST_TEST(!d.running());
 }
 

@@ -320,3 +320,26 @@ BOOST_AUTO_TEST_CASE(clamp_to_deadline_rules) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The exemplar of docs/concepts/RetryPolicy.md, compiled and exercised.
+namespace {
+struct every_minute {
+  pulsehook::time_point deadline(pulsehook::time_point created) const {
+    return created + std::chrono::hours{1};
+  }
+  pulsehook::retry_decision next(pulsehook::attempt_info const& a, pulsehook::prng& g) const {
+    auto const d = pulsehook::jittered(std::chrono::minutes{1}, 0.1, g);
+    return pulsehook::clamp_to_deadline(pulsehook::retry_decision::retry_at(a.now + d), a);
+  }
+};
+static_assert(pulsehook::retry_policy<every_minute>);
+} // namespace
+
+BOOST_AUTO_TEST_CASE(retry_policy_exemplar_covers_its_hour) {
+  every_minute const p;
+  prng g{5};
+  auto const starts = run_to_end(p, g);
+  BOOST_TEST(starts.back() == t0 + 1h);
+  BOOST_TEST(starts.size() >= 55u);
+  BOOST_TEST(starts.size() <= 68u);
+}
