@@ -46,6 +46,8 @@
 #include <string_view>
 #include <vector>
 
+struct sqlite3;
+
 namespace pulsehook {
 
 namespace detail {
@@ -100,6 +102,11 @@ public:
   void begin_batch(boost::system::error_code& ec);
   /// Commits the open batch.
   void commit_batch(boost::system::error_code& ec);
+
+  /// The underlying connection, for diagnostics and fault-injection tests (e.g. `PRAGMA
+  /// max_page_count` to simulate a full disk). Null when closed. Do not use it concurrently
+  /// with a call on the store, and do not leave a transaction open on it.
+  sqlite3* native_handle() const noexcept;
 
   /// Runs `PRAGMA integrity_check`.
   /// @return "ok", or SQLite's first complaint

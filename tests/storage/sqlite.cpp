@@ -148,3 +148,81 @@ BOOST_AUTO_TEST_CASE(batches_commit_together_and_failed_steps_roll_back_alone) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sqlite_store_faults)
+
+// A full disk at every write step: the step fails with storage_failure and changes nothing;
+// once space is back the same step succeeds. `PRAGMA max_page_count` caps the file at its
+// current size, so any step that needs a new page fails inside its transaction.
+BOOST_AUTO_TEST_CASE(a_full_disk_fails_each_step_cleanly) {
+  sqlite_kind k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 20; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
+  auto* db = s.native_handle();
+  BOOST_TEST_REQUIRE(db != nullptr);
+  auto pragma = [&](std::string const& sql) {
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  };
+  auto page_count = [&] {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr);
+    sqlite3_step(st);
+    auto const n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  auto full = [&] { pragma("PRAGMA max_page_count = " + std::to_string(page_count())); };
+  auto space = [&] { pragma("PRAGMA max_page_count = 1073741823"); };
+  auto const before_a = s.counts("ep_a");
+  boost::system::error_code ec;
+
+  // accept with a payload that needs new pages
+  full();
+  s.accept(make_event("evt_big", "org_1", "goal.created", t0, std::string(200'000, 'p')), t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  BOOST_TEST(r.deliveries.empty());
+  BOOST_TEST(s.counts("ep_a") == before_a);
+  event_detail det;
+  s.get_event("evt_big", det, ec);
+  BOOST_TEST((ec == error::not_found));
+  space();
+  s.accept(make_event("evt_big", "org_1", "goal.created", t0, std::string(200'000, 'p')), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.size() == 2u);
+  auto const id = r.deliveries[0];
+
+  // record_attempt with a body that needs new pages
+  full();
+  s.record_attempt(make_attempt(id, t0, 500, std::string(16'000, 'b')),
+                   to_state(id, delivery_state::retrying, t0 + 5s), ec);
+  BOOST_TEST((ec == error::storage_failure));
+  delivery_record d;
+  s.get_delivery(id, d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(d.attempts == 0u);
+  BOOST_TEST(s.counts("ep_a").pending == before_a.pending + 1);
+  space();
+  s.record_attempt(make_attempt(id, t0, 500, std::string(16'000, 'b')),
+                   to_state(id, delivery_state::retrying, t0 + 5s));
+  s.get_event("evt_big", det);
+  BOOST_TEST(det.attempts.size() == 1u);
+
+  // creating an endpoint with many subscriptions
+  full();
+  auto many = make_endpoint("ep_many", "org_1", {});
+  for (int i = 0; i < 200; ++i) many.event_types.push_back("type.n" + std::to_string(i) + std::string(100, 'x'));
+  s.create_endpoint(many, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  endpoint_record got;
+  s.get_endpoint("ep_many", got, ec);
+  BOOST_TEST((ec == error::not_found));
+  space();
+
+  for (char const* e : {"ep_a", "ep_b"}) BOOST_TEST(s.counts(e) == recount(s, e));
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -346,6 +346,8 @@ inline void sqlite_store::close() noexcept {
 
 inline bool sqlite_store::is_open() const noexcept { return s_ && s_->db.get(); }
 
+inline sqlite3* sqlite_store::native_handle() const noexcept { return s_ ? s_->db.get() : nullptr; }
+
 inline void sqlite_store::set_endpoint_rules(endpoint_rules rules) {
   std::lock_guard lk(s_->mu);
   s_->rules = std::move(rules);
