@@ -100,6 +100,9 @@ inline bool digest_equal(sha256_digest const& a, unsigned char const* b) noexcep
 
 inline std::optional<std::string_view> headers_view::find(std::string_view name) const {
   if (fn_) return fn_(obj_, name);
+  // the sender's own spelling is the common case: an exact match first, then any case
+  for (auto const& h : list_)
+    if (h.name == name) return std::string_view(h.value);
   for (auto const& h : list_)
     if (detail::iequals_ascii(h.name, name)) return std::string_view(h.value);
   return std::nullopt;

@@ -3,6 +3,18 @@
 
 namespace pulsehook {
 
+namespace detail {
+// "<ts>." is formatted by the caller, once.
+inline void metapulse_hex(hmac_sha256 const& key, std::string_view ts_dot, std::string_view body,
+                          char* hex, boost::system::error_code& ec) noexcept {
+  joined_input const in(ts_dot, body);
+  sha256_digest d;
+  key.compute({in.first(), in.second()}, d, ec);
+  if (ec) return;
+  hex_encode(d, hex);
+}
+} // namespace detail
+
 inline void metapulse_scheme::compute_signature(hmac_sha256 const& key, std::int64_t timestamp,
                                                 std::string_view body, char* hex,
                                                 boost::system::error_code& ec) noexcept {
@@ -12,11 +24,7 @@ inline void metapulse_scheme::compute_signature(hmac_sha256 const& key, std::int
   }
   char ts[24];
   auto const n = detail::format_timestamp_dot(timestamp, ts);
-  detail::joined_input const in(std::string_view(ts, n), body);
-  sha256_digest d;
-  key.compute({in.first(), in.second()}, d, ec);
-  if (ec) return;
-  hex_encode(d, hex);
+  detail::metapulse_hex(key, std::string_view(ts, n), body, hex, ec);
 }
 
 inline void metapulse_scheme::sign(secret_set const& secrets, signed_message const& m,
@@ -26,11 +34,15 @@ inline void metapulse_scheme::sign(secret_set const& secrets, signed_message con
     ec = error::no_secret;
     return;
   }
-  char hex[signature_size];
-  compute_signature(secrets.current().text_key(), m.timestamp, m.body, hex, ec);
-  if (ec) return;
+  if (m.timestamp < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
   char ts[24];
   auto const n = detail::format_timestamp_dot(m.timestamp, ts);
+  char hex[signature_size];
+  detail::metapulse_hex(secrets.current().text_key(), std::string_view(ts, n), m.body, hex, ec);
+  if (ec) return;
   out.push_back({std::string(timestamp_header), std::string(ts, n - 1)});
   out.push_back({std::string(signature_header), std::string(hex, signature_size)});
 }
