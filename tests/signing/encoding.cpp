@@ -101,4 +101,35 @@ BOOST_AUTO_TEST_CASE(decoders_survive_every_byte_value) {
         }
 }
 
+BOOST_AUTO_TEST_CASE(hex_decoder_word_path_checks_every_byte_at_every_position) {
+  // the decoder validates 8 digits at a time: every byte value, at every position of long
+  // inputs, must be accepted exactly when it is a hex digit, with the right value
+  auto digit_value = [](unsigned char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  pulsehook::prng g{0x4e};
+  for (std::size_t len : {std::size_t{8}, std::size_t{16}, std::size_t{24}, std::size_t{64}, std::size_t{70}}) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        std::string text(len, '0');
+        for (auto& ch : text) ch = "0123456789abcdefABCDEF"[g.uniform(0, 21)];
+        text[pos] = static_cast<char>(c);
+        unsigned char out[40];
+        auto const n = pulsehook::hex_decode(text, out);
+        bool const valid = digit_value(static_cast<unsigned char>(c)) >= 0;
+        BOOST_TEST_REQUIRE(n.has_value() == valid, "len " << len << " pos " << pos << " byte " << c);
+        if (!n) continue;
+        for (std::size_t i = 0; i < len / 2; ++i) {
+          int const expect = digit_value(static_cast<unsigned char>(text[2 * i])) * 16 +
+                             digit_value(static_cast<unsigned char>(text[2 * i + 1]));
+          BOOST_TEST_REQUIRE(int{out[i]} == expect);
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
