@@ -871,3 +871,99 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(counts_equal_a_full_recount_after_random_operation
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(storage_differential)
+
+// The same random sequence of operations on both stores, in lockstep: every answer must be
+// identical (claims, states, pages, cursors, counts), not merely plausible on each.
+BOOST_AUTO_TEST_CASE(memory_and_sqlite_answer_identically) {
+  memory_kind m;
+  sqlite_kind q;
+  prng rng(42);
+  std::vector<std::string> const eps = {"ep_0", "ep_1", "ep_2"};
+  std::vector<std::string> const types = {"goal.created", "goal.updated"};
+  for (std::size_t i = 0; i < eps.size(); ++i) {
+    auto ep = make_endpoint(eps[i], "org_1", {types[i % 2], i == 0 ? types[1] : types[i % 2]});
+    m.store.create_endpoint(ep);
+    q.store.create_endpoint(ep);
+  }
+  time_point now = t0;
+  int next_event = 0;
+  auto same_claims = [&](claim_request const& req) {
+    std::vector<due_delivery> a, b;
+    m.store.claim_due(req, a);
+    q.store.claim_due(req, b);
+    BOOST_TEST_REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      BOOST_TEST(a[i].id == b[i].id);
+      BOOST_TEST(a[i].event_id == b[i].event_id);
+      BOOST_TEST(a[i].endpoint_id == b[i].endpoint_id);
+      BOOST_TEST(a[i].attempts == b[i].attempts);
+      BOOST_TEST((a[i].trigger == b[i].trigger));
+      BOOST_TEST(*a[i].payload == *b[i].payload);
+    }
+    return a;
+  };
+  for (int step = 0; step < 400; ++step) {
+    now += duration{static_cast<std::int64_t>(rng.uniform(0, 4000))};
+    auto const op = rng.uniform(0, 9);
+    if (op < 4) {
+      auto const ev = make_event("evt_" + std::to_string(next_event++), "org_1",
+                                 types[rng.uniform(0, 1)], now);
+      accept_result a, b;
+      m.store.accept(ev, now + 1h, a);
+      q.store.accept(ev, now + 1h, b);
+      BOOST_TEST(a.deliveries == b.deliveries);
+    } else if (op < 8) {
+      claim_request const req{now, now + 20s, rng.uniform(1, 6), rng.uniform(0, 2), {}};
+      for (auto const& d : same_claims(req)) {
+        auto const roll = rng.uniform(0, 3);
+        auto const a = make_attempt(d.id, now, roll == 0 ? 200 : 503);
+        auto const u = roll == 0   ? to_state(d.id, delivery_state::sent)
+                       : roll == 1 ? to_state(d.id, delivery_state::failed, {}, "gave up")
+                                   : to_state(d.id, delivery_state::retrying, now + 7s, "HTTP 503");
+        if (roll == 3) {
+          m.store.release(d.id, now + 1s);
+          q.store.release(d.id, now + 1s);
+        } else {
+          m.store.record_attempt(a, u);
+          q.store.record_attempt(a, u);
+        }
+      }
+    } else if (next_event > 0) {
+      auto const id = static_cast<delivery_id>(rng.uniform(1, 3 * static_cast<std::uint64_t>(next_event)));
+      boost::system::error_code e1, e2;
+      m.store.resend(id, now, e1);
+      q.store.resend(id, now, e2);
+      BOOST_TEST(e1 == e2);
+    }
+    boost::system::error_code e1, e2;
+    BOOST_TEST(m.store.next_due_at(e1) == q.store.next_due_at(e2));
+  }
+  for (auto const& e : eps) {
+    BOOST_TEST(m.store.counts(e) == q.store.counts(e));
+    for (auto f : {log_filter::all, log_filter::sent, log_filter::failed}) {
+      log_query qy{e, f, 9, {}};
+      for (;;) {
+        log_page a, b;
+        m.store.list_log(qy, a);
+        q.store.list_log(qy, b);
+        BOOST_TEST_REQUIRE(a.entries.size() == b.entries.size());
+        for (std::size_t i = 0; i < a.entries.size(); ++i) {
+          auto const& x = a.entries[i].delivery;
+          auto const& y = b.entries[i].delivery;
+          BOOST_TEST(x.id == y.id);
+          BOOST_TEST(x.state == y.state);
+          BOOST_TEST(x.attempts == y.attempts);
+          BOOST_TEST(x.next_attempt_at == y.next_attempt_at);
+          BOOST_TEST(x.reason == y.reason);
+        }
+        BOOST_TEST(a.next_cursor == b.next_cursor);
+        if (a.next_cursor.empty()) break;
+        qy.cursor = a.next_cursor;
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -31,6 +31,14 @@ struct boost::test_tools::tt_detail::print_log_value<pulsehook::time_point> {
   }
 };
 
+template <>
+struct boost::test_tools::tt_detail::print_log_value<std::optional<pulsehook::time_point>> {
+  void operator()(std::ostream& os, std::optional<pulsehook::time_point> const& t) {
+    if (t) print_log_value<pulsehook::time_point>()(os, *t);
+    else os << "nullopt";
+  }
+};
+
 namespace storage_test {
 
 using namespace pulsehook;
