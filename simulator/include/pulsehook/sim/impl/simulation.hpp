@@ -185,6 +185,9 @@ private:
   std::map<std::string, std::uint64_t> violation_counts_;
   std::uint64_t actions_done_ = 0;
   bool update_seen_ = false;
+  bool need_poll_ = true;     // see pump()
+  bool need_wakeup_ = true;
+  bool capped_ = false;
   delivery_update last_update_;
   run_result res_;
 };
@@ -469,6 +472,7 @@ void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
     tk.final_state = static_cast<std::uint8_t>(delivery_state::sent);
     state = "sent";
   } else {
+    need_wakeup_ = true;  // a retry may now be due before the next planned wake-up
     ++res_.failed_attempts;
     ++res_.series.failed_attempts[b];
     delivery_record dr;
@@ -507,22 +511,35 @@ void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
 
 template <class Store, class Engine>
 void driver<Store, Engine>::pump(time_point now) {
+  // Poll only when there can be new work: something was published, a wake-up came, an
+  // endpoint changed, or a completion freed room while due work was held back by the caps.
+  // A completion alone changes at most the next wake-up (a retry was scheduled).
   boost::system::error_code ec;
-  for (int round = 0; round < 64; ++round) {
-    out_.clear();
-    engine_->poll(now, out_, ec);
-    if (ec) { store_error("poll", ec); break; }
-    for (auto& r : out_) send(r, now);
-    if (out_.empty()) break;
+  if (need_poll_) {
+    need_poll_ = false;
+    for (int round = 0; round < 64; ++round) {
+      out_.clear();
+      engine_->poll(now, out_, ec);
+      if (ec) { store_error("poll", ec); break; }
+      for (auto& r : out_) send(r, now);
+      if (out_.empty()) break;
+    }
+  } else if (!need_wakeup_) {
+    return;
   }
+  need_wakeup_ = false;
   auto const nw = engine_->next_wakeup(ec);
   if (ec) { store_error("next_wakeup", ec); return; }
+  capped_ = false;
   if (!nw) return;
   time_point at = *nw;
   if (at <= now) {
-    // Due work the engine did not hand out: it is at its in-flight caps (a completion will
-    // poll again), or the work waits on something else; look again a little later.
-    if (engine_->in_flight() > 0) return;
+    // Due work the engine did not hand out: it is at its in-flight caps (the next completion
+    // polls again), or the work waits on something else; look again a little later.
+    if (engine_->in_flight() > 0) {
+      capped_ = true;
+      return;
+    }
     at = now + duration{60000};
   }
   if (!wake_at_ || at < *wake_at_ || *wake_at_ <= now) {
@@ -580,14 +597,25 @@ run_result driver<Store, Engine>::run() {
     now = e.when;
     switch (e.action.kind) {
     case act::publish:
+      need_poll_ = true;
       publish(now);
       if (++next_arrival_ < arrivals_.size())
         q_.push(t0_ + duration{arrivals_[next_arrival_]}, action{act::publish, 0});
       break;
-    case act::endpoint_action: do_action(sc_.actions[e.action.index], now); break;
-    case act::random_action: random_action(now); break;
-    case act::complete: complete(e.action.index, now); break;
+    case act::endpoint_action:
+      need_poll_ = true;
+      do_action(sc_.actions[e.action.index], now);
+      break;
+    case act::random_action:
+      need_poll_ = true;
+      random_action(now);
+      break;
+    case act::complete:
+      complete(e.action.index, now);
+      if (capped_) need_poll_ = true;
+      break;
     case act::wake:
+      need_poll_ = true;
       if (wake_at_ && *wake_at_ == now) wake_at_.reset();
       break;
     }
