@@ -94,6 +94,10 @@ public:
   /// @return the earliest `next_attempt_at` of an open delivery, or nothing when none is open.
   std::optional<time_point> next_due_at(boost::system::error_code& ec);
 
+  /// @return how many open deliveries are due at `now` (for metrics: the engine's backlog).
+  /// O(open deliveries).
+  std::uint64_t count_due(time_point now, boost::system::error_code& ec);
+
   /// Records an attempt and the delivery's new state, atomically, updating the counters.
   /// @param ec `not_found` (no such delivery), `invalid_argument` (ids differ, the new state is
   ///        `pending`, `retrying` without `next_attempt_at`, or the delivery is already `sent`

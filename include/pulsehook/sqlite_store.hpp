@@ -125,6 +125,9 @@ public:
   void claim_due(claim_request const& req, std::vector<due_delivery>& out,
                  boost::system::error_code& ec);
   std::optional<time_point> next_due_at(boost::system::error_code& ec);
+  /// @return how many open deliveries are due at `now` (metrics); a range count on the
+  /// due index, O(due deliveries).
+  std::uint64_t count_due(time_point now, boost::system::error_code& ec);
   void record_attempt(attempt_record const& attempt, delivery_update const& update,
                       boost::system::error_code& ec);
   void release(delivery_id id, time_point next_attempt_at, boost::system::error_code& ec);

@@ -153,6 +153,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claim_is_oldest_due_first_within_caps, K, store_ki
   }
   BOOST_TEST_REQUIRE(s.next_due_at().has_value());
   BOOST_TEST(*s.next_due_at() == t0);
+  BOOST_TEST(s.count_due(t0 - 1ms) == 0u);
+  BOOST_TEST(s.count_due(t0 + 15s) == 4u);
+  BOOST_TEST(s.count_due(t0 + 1h) == 10u);
 
   // Only what is due at t0 + 15 s: events 0 and 1, oldest first.
   std::vector<due_delivery> out;
@@ -167,6 +170,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claim_is_oldest_due_first_within_caps, K, store_ki
   s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}}, out);
   BOOST_TEST(out.empty());
   BOOST_TEST(*s.next_due_at() == t0 + 20s);
+  BOOST_TEST(s.count_due(t0 + 15s) == 0u);  // leased ones are not due
+  BOOST_TEST(s.count_due(t0 + 1h) == 10u);
 
   // max and max_per_endpoint and skip_endpoints.
   s.claim_due(claim_request{t0 + 45s, t0 + 90s, 3, 0, {}}, out);
@@ -939,6 +944,7 @@ BOOST_AUTO_TEST_CASE(memory_and_sqlite_answer_identically) {
     }
     boost::system::error_code e1, e2;
     BOOST_TEST(m.store.next_due_at(e1) == q.store.next_due_at(e2));
+    BOOST_TEST(m.store.count_due(now, e1) == q.store.count_due(now, e2));
   }
   for (auto const& e : eps) {
     BOOST_TEST(m.store.counts(e) == q.store.counts(e));

@@ -35,6 +35,9 @@ public:
   std::optional<time_point> next_due_at() {
     ec_t ec; auto r = self().next_due_at(ec); throw_if(ec, "pulsehook: next_due_at"); return r;
   }
+  std::uint64_t count_due(time_point now) {
+    ec_t ec; auto r = self().count_due(now, ec); throw_if(ec, "pulsehook: count_due"); return r;
+  }
   void record_attempt(attempt_record const& a, delivery_update const& u) {
     ec_t ec; self().record_attempt(a, u, ec); throw_if(ec, "pulsehook: record_attempt");
   }
@@ -88,7 +91,7 @@ public:
 } // namespace pulsehook::detail
 
 #define PULSEHOOK_DETAIL_STORE_USING_FACADE(base)                                                  \
-  using base::accept; using base::accept_many; using base::claim_due; using base::next_due_at; using base::record_attempt; \
+  using base::accept; using base::accept_many; using base::claim_due; using base::next_due_at; using base::count_due; using base::record_attempt; \
   using base::release; using base::counts; using base::create_endpoint; using base::update_endpoint; \
   using base::delete_endpoint; using base::get_endpoint; using base::list_endpoints;               \
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \

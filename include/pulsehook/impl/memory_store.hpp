@@ -449,6 +449,18 @@ inline std::optional<time_point> memory_store::next_due_at(boost::system::error_
   return from_unix_millis(s.due.front().first);
 }
 
+inline std::uint64_t memory_store::count_due(time_point now, boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto const t = to_unix_millis(now);
+  std::vector<std::uint32_t> due;
+  for (auto const& e : s.due)
+    if (e.first <= t && s.live(e)) due.push_back(e.second);
+  std::sort(due.begin(), due.end());  // a slot can have two live entries with the same time
+  return static_cast<std::uint64_t>(std::unique(due.begin(), due.end()) - due.begin());
+}
+
 inline void memory_store::record_attempt(attempt_record const& attempt,
                                          delivery_update const& update,
                                          boost::system::error_code& ec) {

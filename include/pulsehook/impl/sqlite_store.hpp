@@ -533,6 +533,18 @@ inline std::optional<time_point> sqlite_store::next_due_at(boost::system::error_
   return from_unix_millis(q.i64(0));
 }
 
+inline std::uint64_t sqlite_store::count_due(time_point now, boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY(0);
+  auto q = s.db.use("SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_due "
+                    "WHERE next_at IS NOT NULL AND next_at <= ?1",
+                    ec);
+  if (ec) return 0;
+  q.bind(1, to_unix_millis(now));
+  if (!q.step(ec)) return 0;
+  return static_cast<std::uint64_t>(q.i64(0));
+}
+
 inline void sqlite_store::record_attempt(attempt_record const& a, delivery_update const& u,
                                          boost::system::error_code& ec) {
   ec = {};
