@@ -98,7 +98,7 @@ gen_registry() {
   echo '}'
 } > "$work/gen240_publish.cpp"
 
-tus="empty vocabulary mp_registry mp_publish_all gen240_registry gen240_publish"
+tus=${TUS:-"empty vocabulary mp_registry mp_publish_all gen240_registry gen240_publish"}
 declare -A best_cpu best_wall
 for tu in $tus; do best_cpu[$tu]=999999; best_wall[$tu]=999999; done
 

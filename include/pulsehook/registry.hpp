@@ -294,7 +294,7 @@ public:
   static constexpr std::string_view name(std::size_t id) noexcept { return infos_[id].name; }
 
   /// The id of wire name `name`, or nothing: O(1), no allocation, exact (case-sensitive).
-  static constexpr std::optional<std::size_t> find(std::string_view name) noexcept {
+  [[gnu::always_inline]] static constexpr std::optional<std::size_t> find(std::string_view name) noexcept {
     return table_.find(name);
   }
 

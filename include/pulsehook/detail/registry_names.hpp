@@ -125,7 +125,24 @@ constexpr std::uint64_t load8(char const* p) noexcept {
   return v;
 }
 
-constexpr std::uint64_t name_hash(std::string_view s) noexcept {
+// Equality of two texts of the same length `n`, inline and without a call to memcmp. Wire
+// names are short: for 8 <= n <= 32, four overlapping 8-byte words at 0, k, 2k and n-8 with
+// k = (n-8)/3 cover the text, so the compare has no length-dependent loop (no mispredicted
+// branches when names of different lengths are looked up in turn).
+[[gnu::always_inline]] constexpr bool same_text(char const* a, char const* b, std::size_t n) noexcept {
+  if (!std::is_constant_evaluated() && n >= 8 && n <= 32) {
+    std::size_t const k = (n - 8) / 3;
+    std::uint64_t const x = (load8(a) ^ load8(b)) | (load8(a + k) ^ load8(b + k)) |
+                            (load8(a + 2 * k) ^ load8(b + 2 * k)) |
+                            (load8(a + n - 8) ^ load8(b + n - 8));
+    return x == 0;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+[[gnu::always_inline]] constexpr std::uint64_t name_hash(std::string_view s) noexcept {
   std::uint64_t a, b;
   if (s.size() >= 8) {
     a = load8(s.data());
@@ -134,9 +151,8 @@ constexpr std::uint64_t name_hash(std::string_view s) noexcept {
     a = load_le(s.data(), s.size());
     b = 0;
   }
-  std::uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
-  h ^= (b + s.size()) * 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
+  std::uint64_t const h = a ^ (b * 0x9e3779b97f4a7c15ULL) ^ s.size();
+  return h ^ (h >> 29);  // the table multiplies and keeps the top bits
 }
 
 constexpr std::size_t table_bits(std::size_t n) noexcept {
@@ -159,17 +175,18 @@ struct name_table {
   std::size_t min_len = 0;
   std::size_t max_len = 0;
 
-  constexpr std::size_t home(std::string_view s) const noexcept {
+  [[gnu::always_inline]] constexpr std::size_t home(std::string_view s) const noexcept {
     return static_cast<std::size_t>((name_hash(s) * mul) >> (64 - bits));
   }
 
-  constexpr std::optional<std::size_t> find(std::string_view s) const noexcept {
+  // Always inlined: a handful of instructions, and a call would cost as much as the lookup.
+  [[gnu::always_inline]] constexpr std::optional<std::size_t> find(std::string_view s) const noexcept {
     if (s.size() < min_len || s.size() > max_len) return std::nullopt;
     std::size_t i = home(s);
     for (std::size_t p = 0; p <= max_probe; ++p, i = (i + 1) & (slots - 1)) {
       std::uint16_t const id = slot[i];
       if (id == empty_slot) return std::nullopt;
-      if (names[id] == s) return id;
+      if (names[id].size() == s.size() && same_text(names[id].data(), s.data(), s.size())) return id;
     }
     return std::nullopt;
   }
