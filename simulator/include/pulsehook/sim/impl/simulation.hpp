@@ -87,6 +87,7 @@ public:
     duration_ = opts.duration_override.value_or(sc.duration_);
     events_total_ = opts.events_override.value_or(sc.events);
     t0_ = sc.start;
+    clock_.set(t0_);
     res_.scenario = sc.name;
     res_.seed = opts.seed;
     res_.store = opts.store_name;
@@ -163,6 +164,7 @@ private:
   run_options const& opts_;
   std::unique_ptr<Engine> engine_;
   prng rng_;
+  manual_clock clock_;        // virtual time: moved only by the agenda
   trace_writer* tr_ = nullptr;
   duration duration_{};
   std::size_t events_total_ = 0;
@@ -594,7 +596,8 @@ run_result driver<Store, Engine>::run() {
   while (!q_.empty()) {
     auto const e = q_.pop();
     if (e.when > hard_stop) break;
-    now = e.when;
+    clock_.set(e.when);  // the agenda never goes back, so neither does the clock
+    now = clock_.now();
     switch (e.action.kind) {
     case act::publish:
       need_poll_ = true;
