@@ -7,6 +7,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <map>
 #include <set>
 
@@ -873,6 +875,43 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(counts_equal_a_full_recount_after_random_operation
       for (auto const& e : eps) BOOST_TEST(s.counts(e, ec) == before[e]);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_writer_and_a_ui_reader_can_share_the_store, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  std::atomic<bool> done{false};
+  std::atomic<int> errors{0};
+  std::thread writer([&] {
+    boost::system::error_code ec;
+    for (int i = 0; i < 300; ++i) {
+      accept_result r;
+      s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s),
+               t0 + 72h, r, ec);
+      if (ec) ++errors;
+      std::vector<due_delivery> out;
+      s.claim_due(claim_request{t0 + 1000s, t0 + 2000s, 4, 0, {}}, out, ec);
+      for (auto const& d : out) {
+        s.record_attempt(make_attempt(d.id, t0, 200), to_state(d.id, delivery_state::sent), ec);
+        if (ec) ++errors;
+      }
+    }
+    done = true;
+  });
+  // The UI thread pages and counts while the writer runs.
+  boost::system::error_code ec;
+  while (!done) {
+    log_page p;
+    s.list_log(log_query{"ep_a", log_filter::sent, 20, {}}, p, ec);
+    if (ec) ++errors;
+    auto const c = s.counts("ep_a", ec);
+    if (ec || c.all() > 300) ++errors;
+  }
+  writer.join();
+  BOOST_TEST(errors.load() == 0);
+  BOOST_TEST(s.counts("ep_a").all() == 300u);
+  BOOST_TEST(s.counts("ep_a") == recount(s, "ep_a"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
