@@ -122,7 +122,6 @@ void driver<Store, Engine>::finish(time_point now) {
                   static_cast<unsigned long long>(ep.rx.duplicates()));
     res_.endpoint_lines.push_back(line);
   }
-  for (auto const& ep : eps_) (void)ep;
   std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());
   res_.settled = res_.open == res_.parked;
   if (!res_.settled && q_.empty() && engine_->in_flight() == 0 &&

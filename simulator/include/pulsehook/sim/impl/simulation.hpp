@@ -334,8 +334,6 @@ void driver<Store, Engine>::publish(time_point now) {
   se.created = ev.created_at;
   se.deadline = ev.created_at + opts_.retry_window;
   se.expected_begin = static_cast<std::uint32_t>(expected_.size());
-  auto const& org_id = gen_->organizations()[0].id;
-  (void)org_id;
   for (std::uint32_t i = 0; i < eps_.size(); ++i) {
     auto const& ep = eps_[i];
     if (!ep.enabled || ep.deleted) continue;
