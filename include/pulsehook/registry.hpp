@@ -40,12 +40,8 @@
 #include <pulsehook/detail/registry_names.hpp>
 
 #include <boost/hana/at.hpp>
-#include <boost/hana/at_key.hpp>
-#include <boost/hana/contains.hpp>
 #include <boost/hana/flatten.hpp>
 #include <boost/hana/integral_constant.hpp>
-#include <boost/hana/map.hpp>
-#include <boost/hana/pair.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
 #include <boost/hana/unpack.hpp>
@@ -191,12 +187,6 @@ struct registry;
 
 namespace detail {
 
-template <std::size_t I, class EventType>
-struct registry_entry {
-  static constexpr std::size_t id = I;
-  using type = EventType;
-};
-
 template <class Indices, class... EventTypes>
 class registry_impl;
 
@@ -250,7 +240,8 @@ constexpr bool check_registry() noexcept {
   static_assert(n > 0, "pulsehook: a registry needs at least one event type");
   static_assert(n < empty_slot, "pulsehook: a registry holds at most 65534 event types");
   constexpr auto types = boost::hana::tuple_t<E...>;
-  constexpr auto dup = first_duplicate(std::array<std::string_view, n>{E::name...});
+  constexpr auto dup = first_duplicate(std::array<std::string_view, n>{E::name...},
+                                       sorted_ids(std::array<std::string_view, n>{E::name...}));
   if constexpr (dup.second != n) {
     using first = typename decltype(+boost::hana::at_c<dup.first>(types))::type;
     using second = typename decltype(+boost::hana::at_c<dup.second>(types))::type;
@@ -271,11 +262,6 @@ class registry_impl<std::index_sequence<I...>, E...> {
       event_type_info{I, E::name, E::resource, E::action, E::description}...};
   static constexpr name_table<sizeof...(E)> table_ = make_name_table(names_);
   static constexpr std::array<std::uint16_t, sizeof...(E)> sorted_ = sorted_ids(names_);
-
-  static constexpr auto by_tag() noexcept {
-    return boost::hana::make_map(boost::hana::make_pair(
-        boost::hana::type_c<event_tag<E::wire_name>>, boost::hana::type_c<registry_entry<I, E>>)...);
-  }
 
 public:
   /// The number of event types.
@@ -301,24 +287,25 @@ public:
   /// Ids ordered by wire name (the order endpoint_record::event_types is stored in).
   static constexpr std::span<std::uint16_t const> sorted() noexcept { return sorted_; }
 
+  // Compile-time lookups go through the same constexpr table as run-time ones: a Hana map
+  // keyed by tag types was tried first, but building it is quadratic in template
+  // instantiations (a 240-type registry took tens of seconds to compile).
+
   /// True when `Name` is in the registry (a compile-time constant).
   template <fixed_string Name>
-  static constexpr bool contains =
-      decltype(boost::hana::contains(by_tag(), boost::hana::type_c<event_tag<Name>>))::value;
-
-  /// The `event_type<...>` of wire name `Name` (which must be in the registry).
-  template <fixed_string Name>
-  using type_of = typename decltype(+boost::hana::at_key(
-      by_tag(), boost::hana::type_c<event_tag<Name>>))::type::type;
+  static constexpr bool contains = table_.find(Name.view()).has_value();
 
   /// The id of wire name `Name` (which must be in the registry).
   template <fixed_string Name>
-  static constexpr std::size_t id_of =
-      decltype(+boost::hana::at_key(by_tag(), boost::hana::type_c<event_tag<Name>>))::type::id;
+  static constexpr std::size_t id_of = *table_.find(Name.view());
 
   /// The `event_type<...>` of id `Id`.
   template <std::size_t Id>
   using type_at = typename decltype(+boost::hana::at_c<Id>(event_types))::type;
+
+  /// The `event_type<...>` of wire name `Name` (which must be in the registry).
+  template <fixed_string Name>
+  using type_of = type_at<id_of<Name>>;
 
   /// Calls `f(boost::hana::type_c<EventType>)` for every event type, in id order.
   template <class F>

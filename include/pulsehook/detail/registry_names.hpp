@@ -4,6 +4,7 @@
 // Compile-time strings, wire-name validation and the name -> id table of a registry.
 // Everything here is constexpr: a registry's table is built by the compiler.
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -223,7 +224,7 @@ constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& n
   // Try a few odd multipliers (a splitmix64 sequence); keep the one with the shortest probes.
   std::uint64_t seed = 0x2545f4914f6cdd1dULL, best_mul = 0;
   std::pair<std::size_t, std::size_t> best{~std::size_t{0}, ~std::size_t{0}};
-  for (int attempt = 0; attempt < 12 && best.first != 0; ++attempt) {
+  for (int attempt = 0; attempt < 6 && best.first > 1; ++attempt) {
     seed += 0x9e3779b97f4a7c15ULL;
     std::uint64_t z = seed;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -240,29 +241,25 @@ constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& n
   return t;
 }
 
-// Index of the first name equal to an earlier one (and that earlier one), or N.
-template <std::size_t N>
-constexpr std::pair<std::size_t, std::size_t> first_duplicate(
-    std::array<std::string_view, N> const& names) noexcept {
-  for (std::size_t j = 1; j < N; ++j)
-    for (std::size_t i = 0; i < j; ++i)
-      if (names[i] == names[j]) return {i, j};
-  return {N, N};
-}
-
-// Ids in wire-name order (what endpoint_record::event_types stores).
+// Ids in wire-name order (what endpoint_record::event_types is stored in). std::sort keeps the
+// compiler's constexpr evaluation at O(N log N) comparisons for large registries.
 template <std::size_t N>
 constexpr std::array<std::uint16_t, N> sorted_ids(std::array<std::string_view, N> const& names) noexcept {
   std::array<std::uint16_t, N> ids{};
-  for (std::size_t i = 0; i < N; ++i) {
-    std::size_t j = i;
-    while (j > 0 && names[i] < names[ids[j - 1]]) {
-      ids[j] = ids[j - 1];
-      --j;
-    }
-    ids[j] = static_cast<std::uint16_t>(i);
-  }
+  for (std::size_t i = 0; i < N; ++i) ids[i] = static_cast<std::uint16_t>(i);
+  std::sort(ids.begin(), ids.end(), [&](std::uint16_t a, std::uint16_t b) {
+    return names[a] < names[b] || (names[a] == names[b] && a < b);
+  });
   return ids;
+}
+
+// A pair of ids (first < second) with equal names, or {N, N}: neighbours in sorted order.
+template <std::size_t N>
+constexpr std::pair<std::size_t, std::size_t> first_duplicate(
+    std::array<std::string_view, N> const& names, std::array<std::uint16_t, N> const& sorted) noexcept {
+  for (std::size_t k = 1; k < N; ++k)
+    if (names[sorted[k - 1]] == names[sorted[k]]) return {sorted[k - 1], sorted[k]};
+  return {N, N};
 }
 
 } // namespace detail
