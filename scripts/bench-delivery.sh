@@ -61,6 +61,7 @@ PULSEHOOK_BENCH_SQLITE_EVENTS=$sqlite_events PULSEHOOK_BENCH_DB_DIR=$db_dir \
 wrk -t1 -c"$conns" -d"${wrk_secs}s" -s "$tmp/post.lua" "$url/hook" >"$tmp/wrk2.txt"
 wrk_rps2=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk2.txt")
 
+cp "$tmp/bench.json" "$build/bench-delivery-last.json"  # kept for inspection
 python3 - "$tmp/bench.json" "$wrk_rps" "$wrk_rps2" "$conns" <<'PY'
 import json, sys, statistics
 data = json.load(open(sys.argv[1]))
@@ -70,15 +71,16 @@ for b in data["benchmarks"]:
     if b.get("run_type") == "aggregate" or b.get("error_occurred"):
         if b.get("error_occurred"): print(f"{b['name']}: ERROR {b.get('error_message')}")
         continue
-    runs.setdefault(b["run_name"], []).append(b)
+    runs.setdefault(b["run_name"].split("/iterations:")[0], []).append(b)
 print(f"wrk requests/s: {wrk:,.0f} before, {wrk2:,.0f} after (connections {conns})")
 base = min(wrk, wrk2)
-targets = {"transport_only": None, "dispatcher/memory_store": 0.5, "dispatcher/sqlite_store": 0.3}
+targets = {"transport_only": None, "dispatcher/memory_store": 0.5, "dispatcher/sqlite_store": 0.3,
+           "dispatcher/sqlite_store_sync_normal": None}
 for name, target in targets.items():
     if name not in runs: continue
     ips = [r["items_per_second"] for r in runs[name]]
     med = statistics.median(ips)
-    line = f"{name:26s} {med:10,.0f} deliveries/s (median of {len(ips)}; best {max(ips):,.0f})  ratio {med/wrk:.2f}x wrk-before, {med/wrk2:.2f}x wrk-after"
+    line = f"{name:36s} {med:10,.0f} deliveries/s (median of {len(ips)}; best {max(ips):,.0f})  ratio {med/wrk:.2f}x wrk-before, {med/wrk2:.2f}x wrk-after"
     if target: line += f"   target >= {target}x: {'MET' if med/base >= target else 'NOT MET'} (vs the lower wrk)"
     pub = runs[name][0].get("publish_per_s")
     if pub: line += f"   [publish {statistics.median(r['publish_per_s'] for r in runs[name]):,.0f}/s]"

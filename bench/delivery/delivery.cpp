@@ -77,7 +77,7 @@ std::string const& base_url() {
 
 constexpr char secret[] = "pulsehook-bench-secret-0123456789abcdef";
 
-// A realistic MetaPulse envelope (about 450 bytes).
+// A realistic MetaPulse envelope (558 bytes).
 std::string envelope(std::string const& id) {
   return R"({"id":")" + id +
          R"(","type":"objective.updated","created_at":"2026-11-29T14:04:37Z",)"
@@ -200,17 +200,23 @@ struct memory_kind {
   using store_type = ph::memory_store;
   static std::unique_ptr<store_type> make(std::string&) { return std::make_unique<store_type>(); }
 };
-struct sqlite_kind {
-  static constexpr char const* name = "sqlite_store";
+template <ph::synchronous_mode Sync>
+struct basic_sqlite_kind {
   using store_type = ph::sqlite_store;
   static std::unique_ptr<store_type> make(std::string& path) {
     static int k = 0;
     path = env("PULSEHOOK_BENCH_DB_DIR", "/tmp") + "/pulsehook-bench-" +
            std::to_string(::getpid()) + "-" + std::to_string(k++) + ".db";
     std::filesystem::remove(path);
-    return std::make_unique<store_type>(path);
+    ph::sqlite_store_options o;
+    o.synchronous = Sync;
+    return std::make_unique<store_type>(path, ph::endpoint_rules{}, o);
   }
 };
+// synchronous=FULL (the default: an fsync per transaction, durable against power loss)
+using sqlite_kind = basic_sqlite_kind<ph::synchronous_mode::full>;
+// synchronous=NORMAL in WAL (durable against a process crash, not a power cut)
+using sqlite_normal_kind = basic_sqlite_kind<ph::synchronous_mode::normal>;
 
 template <class Kind>
 using dispatcher_for =
@@ -224,6 +230,7 @@ void remove_db(std::string const& path) {
 template <class Kind>
 void dispatcher_throughput(benchmark::State& state) {
   auto const n = std::is_same_v<Kind, sqlite_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 300)
+               : std::is_same_v<Kind, sqlite_normal_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 300) * 5
                                                    : env_n("PULSEHOOK_BENCH_EVENTS", 20000);
   double publish_seconds = 0;
   for (auto _ : state) {
@@ -368,6 +375,7 @@ void memory_per_pending_retry(benchmark::State& state) {
 BENCHMARK(transport_only)->Name("transport_only")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(dispatcher_throughput<memory_kind>)->Name("dispatcher/memory_store")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(dispatcher_throughput<sqlite_kind>)->Name("dispatcher/sqlite_store")->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(dispatcher_throughput<sqlite_normal_kind>)->Name("dispatcher/sqlite_store_sync_normal")->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(publish_to_2xx_latency<memory_kind>)->Name("latency/memory_store")->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(publish_to_2xx_latency<sqlite_kind>)->Name("latency/sqlite_store")->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(memory_per_pending_retry)->Name("memory_per_pending_retry")->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
