@@ -6,6 +6,7 @@
 
 #include <pulsehook/time.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>

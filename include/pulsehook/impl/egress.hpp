@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
