@@ -132,7 +132,8 @@ public:
 
   /// As above, with a transport constructed from the executor (e.g. `http_transport`).
   basic_dispatcher(executor_type ex, storage_type& store, dispatcher_settings settings = {})
-    requires std::constructible_from<transport_type, executor_type>;
+    requires std::constructible_from<transport_type, executor_type>
+      : basic_dispatcher(ex, store, transport_type(ex), std::move(settings)) {}
 
   basic_dispatcher(basic_dispatcher const&) = delete;
   basic_dispatcher& operator=(basic_dispatcher const&) = delete;

@@ -116,6 +116,11 @@ BOOST_AUTO_TEST_CASE(named_options_in_any_order_over_defaults) {
   static_assert(std::is_same_v<defaults::transport_type, http_transport>);
   static_assert(std::is_same_v<defaults::scheme_type, metapulse_scheme>);
   static_assert(std::is_same_v<defaults::clock_type, system_clock>);
+  // The ready alias builds its http_transport from the executor.
+  static_assert(std::is_constructible_v<metapulse_dispatcher, boost::asio::any_io_executor,
+                                        sqlite_store&>);
+  static_assert(!std::is_constructible_v<test_dispatcher, boost::asio::any_io_executor,
+                                         memory_store&>);  // a function_transport needs its function
 
   using a = basic_dispatcher<metapulse::registry, retry<exponential_backoff>,
                              storage<memory_store>, pulsehook::clock<manual_clock>>;

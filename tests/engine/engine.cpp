@@ -339,6 +339,36 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured_clamped_to_the_deadline_and_pauses_
   BOOST_TEST(*engine.metrics().endpoints[0].paused_until == t0 + 12min + 1h);
 }
 
+BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline) {
+  fixture f;
+  engine_t engine{f.store, engine_options{}, default_retry{10min}};
+  auto const a = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  auto r = answer(429, "later");
+  r.retry_after = 1h;
+  engine.complete(a, r, t0 + 1s);
+  BOOST_TEST(f.delivery(a).next_attempt_at == std::optional<time_point>{t0 + 10min});
+  // Another delivery to the paused endpoint: held back, but only up to its own deadline.
+  auto const b = engine.publish(f.event("org_1", t0 + 2s)).deliveries.at(0);
+  out.clear();
+  engine.poll(t0 + 2s, out);
+  BOOST_TEST(out.empty());
+  BOOST_TEST(f.delivery(b).next_attempt_at == std::optional<time_point>{t0 + 2s + 10min});
+  // At a's deadline the endpoint is still paused, yet the last attempt goes out.
+  out.clear();
+  engine.poll(t0 + 10min, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].delivery == a);
+  engine.complete(a, r, t0 + 10min + 1s);
+  BOOST_TEST((f.delivery(a).state == delivery_state::failed));
+  out.clear();
+  engine.poll(t0 + 2s + 10min, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].delivery == b);
+}
+
 BOOST_AUTO_TEST_CASE(endpoint_deleted_mid_flight) {
   fixture f;
   engine_t engine{f.store};

@@ -51,6 +51,7 @@ struct dispatcher_state
   std::vector<std::function<void()>> stop_waiters;
   std::size_t outstanding = 0;  // transport operations not yet completed
   bool stopping = false;
+  bool turn_posted = false;     // a run_once is queued: completions arriving meanwhile share it
   std::atomic<bool> running{false};
   std::atomic<bool> abandoned{false};
   std::atomic<std::uint64_t> published{0};
@@ -73,6 +74,17 @@ struct dispatcher_state
     timer.expires_after(d);
     timer.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->run_once();
+    });
+  }
+
+  // Queues one turn of the loop unless one is already queued: a burst of completions (or of
+  // publishes) then costs one claim query instead of one each.
+  void post_turn() {
+    if (turn_posted) return;
+    turn_posted = true;
+    boost::asio::post(strand, [self = this->shared_from_this()] {
+      self->turn_posted = false;
+      self->run_once();
     });
   }
 
@@ -127,7 +139,7 @@ struct dispatcher_state
     if (stopping) {
       if (outstanding == 0) finish_stop();
     } else {
-      run_once();
+      post_turn();
     }
   }
 
@@ -179,7 +191,7 @@ struct dispatcher_state
     store.accept(event, engine.retry_policy().deadline(event.created_at), result, ec);
     if (ec) return;
     if (!result.duplicate) ++published;
-    boost::asio::post(strand, [self = this->shared_from_this()] { self->run_once(); });
+    boost::asio::post(strand, [self = this->shared_from_this()] { self->post_turn(); });
   }
 };
 
@@ -203,12 +215,6 @@ basic_dispatcher<Registry, Options...>::basic_dispatcher(executor_type ex, stora
     : state_(std::make_shared<state_type>(std::move(ex), store, std::move(transport),
                                           std::move(settings), std::move(retry),
                                           std::move(scheme), std::move(clock))) {}
-
-template <class Registry, class... Options>
-basic_dispatcher<Registry, Options...>::basic_dispatcher(executor_type ex, storage_type& store,
-                                                         dispatcher_settings settings)
-  requires std::constructible_from<transport_type, executor_type>
-    : basic_dispatcher(ex, store, transport_type(ex), std::move(settings)) {}
 
 template <class Registry, class... Options>
 basic_dispatcher<Registry, Options...>::~basic_dispatcher() {

@@ -57,6 +57,7 @@ delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::delivery_engine(
   if (opts_.saturated_poll_interval.count() <= 0) opts_.saturated_poll_interval = duration{1};
   opts_.lease = lease_;
   claimed_.reserve(64);
+  in_flight_.reserve(opts_.max_in_flight);
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
@@ -174,8 +175,10 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
       remove_in_flight(*it->second.endpoint);
       in_flight_.erase(it);
     }
-    if (ep.paused_until > now) {
-      store_.release(d.id, ep.paused_until, ignored);  // on failure the lease brings it back
+    // A pause never pushes an attempt past the delivery's deadline: the last one is due AT it.
+    if (ep.paused_until > now && now < d.give_up_at) {
+      auto const until = std::min(ep.paused_until, d.give_up_at);
+      store_.release(d.id, until, ignored);  // on failure the lease brings it back
       ++deferred_;
       continue;
     }
