@@ -378,8 +378,10 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(sweep, *utf::label("sweep") * utf::disabled())
 
 BOOST_AUTO_TEST_CASE(swarm_seeds) {
-  auto sc = parse(R"({"name": "sweep", "duration": "3h", "events": 60, "random_actions_per_day": 24,
-    "endpoints": [{"count": 5, "profile": "swarm"}, {"profile": "healthy", "subscribe": ["objective.*"]}]})");
+  auto sc = parse(R"({"name": "sweep", "duration": "3h", "events": 80, "random_actions_per_day": 160,
+    "workload": {"organizations": 2},
+    "endpoints": [{"count": 4, "profile": "swarm"}, {"count": 2, "profile": "swarm", "organization": 2},
+                  {"profile": "healthy", "subscribe": ["objective.*"]}]})");
   for (std::uint64_t seed = 1; seed <= 128; ++seed) {
     pulsehook::memory_store s{sim::sim_endpoint_rules()};
     sim::run_options o;

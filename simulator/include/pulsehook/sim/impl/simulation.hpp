@@ -28,6 +28,7 @@ struct sim_endpoint {
   bool enabled = true;
   bool deleted = false;
   bool ever_disabled = false;  // disabled or deleted at some point: its deliveries may end unattempted
+  std::int64_t enabled_at = -1; // ms since start of the last re-enable: parked work is due at once
   time_point deleted_at{};
   std::uint32_t secrets = 0;
   receiver rx;
@@ -210,8 +211,11 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   std::snprintf(id, sizeof id, "ep_%04u", idx);
   receiver_profile prof = spec.profile;
   if (spec.swarm) prof = draw_profile(action_rng_, duration_);
-  sim_endpoint ep{id, spec.organization, spec.event_types, true, false, false, {}, 1,
-                  receiver(prof, rng_.fork(), t0_)};
+  sim_endpoint ep{.id = id,
+                  .org = spec.organization,
+                  .types = spec.event_types,
+                  .secrets = 1,
+                  .rx = receiver(prof, rng_.fork(), t0_)};
   endpoint_record rec;
   rec.id = id;
   rec.organization_id = gen_->organizations()[spec.organization].id;
@@ -280,6 +284,7 @@ void driver<Store, Engine>::do_action(endpoint_action const& a, time_point now) 
     store_.enable_endpoint(ep.id, now, ec);
     if (ec) { store_error("enable_endpoint", ec); return; }
     ep.enabled = true;
+    ep.enabled_at = since(now).count();
     trace(now, "EPON", i, 0, 0, "enabled");
     break;
   case action_kind::remove:
@@ -395,7 +400,9 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
                               ": attempt " + std::to_string(tk.attempts + 1) + " at " +
                               fmt_ms(since(now).count()) + ", " +
                               fmt_ms((now - ev.deadline).count()) + " after its deadline");
-    if (tk.attempts > 0 && tk.last_end >= 0) {
+    // Re-enabling an endpoint makes its parked deliveries due at once (a user's decision, not
+    // the policy's), so the law restarts from there.
+    if (tk.attempts > 0 && tk.last_end >= 0 && ep.enabled_at < tk.last_end) {
       auto const n = std::min<std::size_t>(tk.attempts, opts_.retry_steps.size());
       auto const step = n > 0 ? opts_.retry_steps[n - 1].count() : 0;
       std::int64_t lower = tk.last_end + static_cast<std::int64_t>(
