@@ -7,9 +7,12 @@
 /// Keying an HMAC costs two SHA-256 compressions (the padded key XOR ipad and opad) plus
 /// OpenSSL's context setup. A signer that keys afresh for every message (what one-shot
 /// `HMAC()` does) pays that on each request; `hmac_sha256` pays it once per secret, and each
-/// message then costs only its own compression blocks. It holds an OpenSSL 3 `EVP_MAC_CTX`
-/// keyed at construction and re-initialised with a null key per message, which restores the
-/// precomputed inner and outer states.
+/// message then costs only its own compression blocks. It holds the two SHA-256 states of
+/// RFC 2104, computed once at construction (OpenSSL 3 `EVP_MD_CTX`s after hashing the key
+/// XOR ipad and XOR opad), and per message copies the inner state into a working context,
+/// hashes the message, then copies the outer state and hashes the inner tag. This is the work
+/// OpenSSL's own `EVP_MAC` HMAC does on re-initialisation, minus the `EVP_MAC` and `HMAC_CTX`
+/// layers around it (measured in docs/perf/signing.md).
 ///
 /// @par Thread safety
 /// Distinct objects: safe. Shared object: unsafe, **including const calls** (`compute` reuses
@@ -28,6 +31,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <initializer_list>
 #include <span>
 #include <string_view>
@@ -66,7 +70,7 @@ public:
   ~hmac_sha256() = default;
 
   /// True once keyed.
-  bool has_key() const noexcept { return ctx_ != nullptr; }
+  bool has_key() const noexcept { return inner_ != nullptr; }
 
   /// Computes the tag of the concatenation of `parts` (no copy is made of them).
   /// @param parts the message, in pieces, e.g. `{timestamp, ".", body}`
@@ -84,7 +88,9 @@ public:
                boost::system::error_code& ec) const noexcept;
 
 private:
-  detail::evp_mac_ctx_ptr ctx_;
+  detail::evp_md_ctx_ptr inner_;  // SHA-256 state after (key XOR ipad)
+  detail::evp_md_ctx_ptr outer_;  // SHA-256 state after (key XOR opad)
+  detail::evp_md_ctx_ptr work_;   // per-message working state (why const calls share state)
 };
 
 } // namespace pulsehook

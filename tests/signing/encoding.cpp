@@ -111,13 +111,14 @@ BOOST_AUTO_TEST_CASE(hex_decoder_word_path_checks_every_byte_at_every_position) 
     return -1;
   };
   pulsehook::prng g{0x4e};
-  for (std::size_t len : {std::size_t{8}, std::size_t{16}, std::size_t{24}, std::size_t{64}, std::size_t{70}}) {
+  for (std::size_t len : {std::size_t{8}, std::size_t{16}, std::size_t{24}, std::size_t{32}, std::size_t{64},
+                          std::size_t{70}, std::size_t{96}}) {
     for (std::size_t pos = 0; pos < len; ++pos) {
       for (int c = 0; c < 256; ++c) {
         std::string text(len, '0');
         for (auto& ch : text) ch = "0123456789abcdefABCDEF"[g.uniform(0, 21)];
         text[pos] = static_cast<char>(c);
-        unsigned char out[40];
+        unsigned char out[48];
         auto const n = pulsehook::hex_decode(text, out);
         bool const valid = digit_value(static_cast<unsigned char>(c)) >= 0;
         BOOST_TEST_REQUIRE(n.has_value() == valid, "len " << len << " pos " << pos << " byte " << c);

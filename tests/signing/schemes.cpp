@@ -22,7 +22,7 @@ std::string header(std::vector<http_header> const& hs, std::string_view name) {
   return {};
 }
 
-std::size_t const body_sizes[] = {0, 1, 63, 64, 65, 300, std::size_t{1} << 20};
+std::size_t const body_sizes[] = {0, 1, 63, 64, 65, 127, 128, 129, 300, 1024, std::size_t{1} << 20};
 
 } // namespace
 

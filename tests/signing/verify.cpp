@@ -7,7 +7,24 @@
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <map>
+#include <new>
+
+// Counts this program's C++ heap allocations, so a test can show the verify path makes none.
+// (OpenSSL allocates with malloc, which this does not see: see verify_allocates_nothing.)
+namespace {
+std::atomic<long> allocations{0};
+}
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace std::chrono_literals;
 using pulsehook::error;
@@ -177,6 +194,64 @@ BOOST_AUTO_TEST_CASE(throwing_overloads_carry_the_code) {
   }
   BOOST_CHECK_THROW(pulsehook::verify(pulsehook::github_scheme{}, std::vector<http_header>{}, "b", k, now0),
                     boost::system::system_error);
+}
+
+BOOST_AUTO_TEST_CASE(verify_allocates_nothing) {
+  // pulsehook's verify path (lookup, parse, decode, HMAC input assembly, compare) makes no C++
+  // allocation, for small and large bodies and for the failure paths. OpenSSL 3.0's digest
+  // copies malloc internally (its provider contexts); that is outside this count.
+  pulsehook::prng g{7};
+  pulsehook::secret_set const k{pulsehook::generate_secret()};
+  for (std::size_t n : {std::size_t{0}, std::size_t{256}, std::size_t{5000}}) {
+    auto const body = oracle::random_bytes(g, n);
+    auto const hs = metapulse_headers(k, body);
+    auto bad = hs;
+    set(bad, "MetaPulse-Signature", std::string(64, 'f'));
+    boost::system::error_code ec, ec_bad;
+    long const before = allocations.load();
+    auto const r = pulsehook::verify(hs, body, k, now0, ec);
+    pulsehook::verify(bad, body, k, now0, ec_bad);
+    long const after = allocations.load();
+    BOOST_TEST(!ec);
+    BOOST_TEST(r.timestamp.value_or(0) == ts0);
+    BOOST_TEST(ec_bad == error::no_signature_matched);
+    BOOST_TEST(after - before == 0, "size " << n);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(timestamp_texts_of_every_length_and_bodies_around_the_copy_limits) {
+  // The HMAC input is assembled from the timestamp text as received, ".", and the body,
+  // copying the head and either the whole (small) body or just enough of it to reach a block
+  // boundary: every head length and body sizes around those limits, against Python's hmac.
+  pulsehook::prng g{1129};
+  auto const key = oracle::random_printable(g, 40);
+  pulsehook::secret_set const k{key};
+  std::size_t const sizes[] = {0, 1, 52, 53, 54, 63, 64, 117, 127, 128, 129, 130, 200, 1000};
+  std::vector<std::string> ts_texts = {"5", "0", "1764425077"};
+  for (std::size_t len = 11; len <= 19; ++len)
+    ts_texts.push_back(std::string(len - 10, '0') + "1764425077");  // leading zeros
+  std::vector<std::pair<std::string, std::string>> cases;
+  std::vector<std::string> bodies;
+  for (auto const& t : ts_texts)
+    for (std::size_t n : sizes) {
+      bodies.push_back(oracle::random_bytes(g, n));
+      cases.emplace_back(key, t + "." + bodies.back());
+    }
+  auto const expect = oracle::python_hmac_batch(cases);
+  std::size_t i = 0;
+  for (auto const& t : ts_texts)
+    for (std::size_t n : sizes) {
+      std::vector<http_header> hs = {{"MetaPulse-Request-Timestamp", t},
+                                     {"MetaPulse-Signature", expect[i]}};
+      auto const now = pulsehook::from_unix_seconds(t.size() == 1 ? t[0] - '0' : ts0);
+      BOOST_TEST(!check(hs, bodies[i], k, now), "timestamp " << t << " body " << n);
+      // upper-case hex is the same signature
+      for (auto& c : hs[1].value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      BOOST_TEST(!check(hs, bodies[i], k, now), "upper, timestamp " << t << " body " << n);
+      hs[1].value[63] = hs[1].value[63] == '0' ? '1' : '0';
+      BOOST_TEST(check(hs, bodies[i], k, now) == error::no_signature_matched);
+      ++i;
+    }
 }
 
 BOOST_AUTO_TEST_CASE(bodies_of_any_size) {

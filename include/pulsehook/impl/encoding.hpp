@@ -6,6 +6,11 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define PULSEHOOK_DETAIL_HEX_SSE2 1
+#endif
+
 namespace pulsehook {
 namespace detail {
 
@@ -48,6 +53,24 @@ inline constexpr char base64_alphabet[] =
 
 inline char* hex_encode(std::span<unsigned char const> in, char* out) noexcept {
   std::size_t i = 0;
+#if defined(PULSEHOOK_DETAIL_HEX_SSE2)
+  // 16 bytes -> 32 digits per step: nibbles interleaved high first, then '0' + n, plus 39
+  // more where n > 9 (SSE2 is part of x86-64, so this path has no runtime dispatch)
+  for (; i + 16 <= in.size(); i += 16) {
+    __m128i const b = _mm_loadu_si128(reinterpret_cast<__m128i const*>(in.data() + i));
+    __m128i const mask = _mm_set1_epi8(0x0f);
+    __m128i const hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+    __m128i const lo = _mm_and_si128(b, mask);
+    auto ascii = [](__m128i n) {
+      __m128i const letter = _mm_cmpgt_epi8(n, _mm_set1_epi8(9));
+      return _mm_add_epi8(_mm_add_epi8(n, _mm_set1_epi8('0')),
+                          _mm_and_si128(letter, _mm_set1_epi8('a' - '0' - 10)));
+    };
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), ascii(_mm_unpacklo_epi8(hi, lo)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), ascii(_mm_unpackhi_epi8(hi, lo)));
+    out += 32;
+  }
+#endif
   if constexpr (std::endian::native == std::endian::little) {
     // 4 bytes -> 8 digits per step in one 64-bit word: nibbles spread one per byte, then
     // '0' + n, plus 39 more where n >= 10 ('a' - '0' - 10); no lane can carry into the next
@@ -79,6 +102,35 @@ inline std::optional<std::size_t> hex_decode(std::string_view in,
   if (in.size() % 2 != 0 || in.size() / 2 > out.size()) return std::nullopt;
   unsigned bad = 0;
   std::size_t i = 0;
+#if defined(PULSEHOOK_DETAIL_HEX_SSE2)
+  {
+    // 32 digits -> 16 bytes per step. Signed byte compares: bytes >= 0x80 are negative and
+    // fail both ranges. A digit's value is its low nibble; a letter's (a-f or A-F) is its
+    // low nibble + 9. Pairs (high digit first) are combined within 16-bit lanes and packed.
+    __m128i bad_lanes = _mm_setzero_si128();
+    auto nibbles = [&bad_lanes](__m128i x) {
+      __m128i const digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                          _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+      __m128i const l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+      __m128i const letter = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                           _mm_cmplt_epi8(l, _mm_set1_epi8('f' + 1)));
+      bad_lanes = _mm_or_si128(bad_lanes, _mm_andnot_si128(_mm_or_si128(digit, letter),
+                                                           _mm_set1_epi8(-1)));
+      __m128i const n = _mm_add_epi8(_mm_and_si128(x, _mm_set1_epi8(0x0f)),
+                                     _mm_and_si128(letter, _mm_set1_epi8(9)));
+      // lane = first | second << 8  ->  (first << 4) | second in the low byte
+      return _mm_or_si128(_mm_and_si128(_mm_slli_epi16(n, 4), _mm_set1_epi16(0x00f0)),
+                          _mm_srli_epi16(n, 8));
+    };
+    for (; 2 * i + 32 <= in.size(); i += 16) {
+      auto const* p = reinterpret_cast<__m128i const*>(in.data() + 2 * i);
+      __m128i const a = nibbles(_mm_loadu_si128(p));
+      __m128i const b = nibbles(_mm_loadu_si128(p + 1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.data() + i), _mm_packus_epi16(a, b));
+    }
+    bad |= _mm_movemask_epi8(bad_lanes) != 0;
+  }
+#endif
   if constexpr (std::endian::native == std::endian::little) {
     // 8 digits -> 4 bytes per step, validated and converted within one 64-bit word. For
     // bytes below 0x80, b + (0x80 - lo) has its top bit set iff b >= lo, and b + (0x7f - hi)

@@ -4,47 +4,77 @@
 namespace pulsehook {
 namespace detail {
 
-inline evp_mac_ctx_ptr make_hmac_ctx(std::span<unsigned char const> key) noexcept {
-  EVP_MAC* mac = hmac_algorithm();
-  if (!mac) return nullptr;
-  evp_mac_ctx_ptr ctx{EVP_MAC_CTX_new(mac)};
+inline constexpr std::size_t sha256_block_size = 64;
+
+// A context holding SHA-256 after one block: the padded key XOR `pad_byte` (RFC 2104).
+inline evp_md_ctx_ptr make_hmac_state(unsigned char const (&key_block)[sha256_block_size],
+                                      unsigned char pad_byte) noexcept {
+  EVP_MD* md = sha256_algorithm();
+  if (!md) return nullptr;
+  evp_md_ctx_ptr ctx{EVP_MD_CTX_new()};
   if (!ctx) return nullptr;
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end(),
-  };
-  // A null key means "re-init with the current key" to OpenSSL; an empty key must still be
-  // a key, so it gets a valid pointer.
-  static unsigned char const empty = 0;
-  unsigned char const* k = key.empty() ? &empty : key.data();
-  if (!EVP_MAC_init(ctx.get(), k, key.size(), params)) return nullptr;
+  unsigned char block[sha256_block_size];
+  for (std::size_t i = 0; i < sha256_block_size; ++i)
+    block[i] = static_cast<unsigned char>(key_block[i] ^ pad_byte);
+  bool const ok = EVP_DigestInit_ex2(ctx.get(), md, nullptr) &&
+                  EVP_DigestUpdate(ctx.get(), block, sizeof block);
+  OPENSSL_cleanse(block, sizeof block);
+  if (!ok) return nullptr;
   return ctx;
 }
 
+// The key schedule: both states, and an empty working context. False if OpenSSL fails.
+inline bool hmac_key_schedule(std::span<unsigned char const> key, evp_md_ctx_ptr& inner,
+                              evp_md_ctx_ptr& outer, evp_md_ctx_ptr& work) noexcept {
+  unsigned char key_block[sha256_block_size] = {};
+  bool ok = true;
+  if (key.size() > sha256_block_size) {
+    // RFC 2104: a key longer than a block is replaced by its hash
+    EVP_MD* md = sha256_algorithm();
+    ok = md && EVP_Digest(key.data(), key.size(), key_block, nullptr, md, nullptr);
+  } else if (!key.empty()) {
+    std::memcpy(key_block, key.data(), key.size());
+  }
+  if (ok) {
+    inner = make_hmac_state(key_block, 0x36);
+    outer = make_hmac_state(key_block, 0x5c);
+    work.reset(EVP_MD_CTX_new());
+    ok = inner && outer && work;
+  }
+  OPENSSL_cleanse(key_block, sizeof key_block);
+  if (!ok) {
+    inner.reset();
+    outer.reset();
+    work.reset();
+  }
+  return ok;
+}
+
+inline evp_md_ctx_ptr copy_md_ctx(EVP_MD_CTX const* from) noexcept {
+  evp_md_ctx_ptr to{EVP_MD_CTX_new()};
+  if (to && !EVP_MD_CTX_copy_ex(to.get(), from)) to.reset();
+  return to;
+}
+
 template <class Parts>
-void hmac_run(EVP_MAC_CTX* ctx, Parts const& parts, sha256_digest& out,
-              boost::system::error_code& ec) noexcept {
-  if (!ctx) {
+void hmac_run(EVP_MD_CTX const* inner, EVP_MD_CTX const* outer, EVP_MD_CTX* work,
+              Parts const& parts, sha256_digest& out, boost::system::error_code& ec) noexcept {
+  if (!inner) {
     ec = error::no_secret;
     return;
   }
-  // Re-init with a null key restores the inner/outer states computed when the key was set.
-  if (!EVP_MAC_init(ctx, nullptr, 0, nullptr)) {
-    clear_openssl_errors();
-    ec = error::crypto_failure;
-    return;
-  }
+  // inner hash: the precomputed state after key XOR ipad, then the message
+  bool ok = EVP_MD_CTX_copy_ex(work, inner);
   for (std::string_view p : parts) {
-    if (p.empty()) continue;
-    if (!EVP_MAC_update(ctx, reinterpret_cast<unsigned char const*>(p.data()), p.size())) {
-      clear_openssl_errors();
-      ec = error::crypto_failure;
-      return;
-    }
+    if (!ok) break;
+    if (!p.empty()) ok = EVP_DigestUpdate(work, p.data(), p.size());
   }
-  std::size_t len = 0;
-  if (!EVP_MAC_final(ctx, out.data(), &len, out.size()) || len != out.size()) {
+  unsigned len = 0;
+  ok = ok && EVP_DigestFinal_ex(work, out.data(), &len) && len == out.size();
+  // outer hash: the state after key XOR opad, then the inner tag
+  ok = ok && EVP_MD_CTX_copy_ex(work, outer) && EVP_DigestUpdate(work, out.data(), out.size()) &&
+       EVP_DigestFinal_ex(work, out.data(), &len) && len == out.size();
+  if (!ok) {
     clear_openssl_errors();
     ec = error::crypto_failure;
     return;
@@ -55,9 +85,8 @@ void hmac_run(EVP_MAC_CTX* ctx, Parts const& parts, sha256_digest& out,
 } // namespace detail
 
 inline hmac_sha256::hmac_sha256(std::span<unsigned char const> key,
-                                boost::system::error_code& ec) noexcept
-    : ctx_(detail::make_hmac_ctx(key)) {
-  if (ctx_) {
+                                boost::system::error_code& ec) noexcept {
+  if (detail::hmac_key_schedule(key, inner_, outer_, work_)) {
     ec = {};
   } else {
     detail::clear_openssl_errors();
@@ -76,9 +105,11 @@ inline hmac_sha256::hmac_sha256(std::string_view key)
           reinterpret_cast<unsigned char const*>(key.data()), key.size())) {}
 
 inline hmac_sha256::hmac_sha256(hmac_sha256 const& other) {
-  if (!other.ctx_) return;
-  ctx_.reset(EVP_MAC_CTX_dup(other.ctx_.get()));
-  if (!ctx_) {
+  if (!other.inner_) return;
+  inner_ = detail::copy_md_ctx(other.inner_.get());
+  outer_ = detail::copy_md_ctx(other.outer_.get());
+  work_.reset(EVP_MD_CTX_new());
+  if (!inner_ || !outer_ || !work_) {
     detail::clear_openssl_errors();
     throw boost::system::system_error(error::crypto_failure, "pulsehook::hmac_sha256 copy");
   }
@@ -92,12 +123,12 @@ inline hmac_sha256& hmac_sha256::operator=(hmac_sha256 const& other) {
 inline void hmac_sha256::compute(std::initializer_list<std::string_view> parts,
                                  sha256_digest& out,
                                  boost::system::error_code& ec) const noexcept {
-  detail::hmac_run(ctx_.get(), parts, out, ec);
+  detail::hmac_run(inner_.get(), outer_.get(), work_.get(), parts, out, ec);
 }
 
 inline void hmac_sha256::compute(std::span<std::string_view const> parts, sha256_digest& out,
                                  boost::system::error_code& ec) const noexcept {
-  detail::hmac_run(ctx_.get(), parts, out, ec);
+  detail::hmac_run(inner_.get(), outer_.get(), work_.get(), parts, out, ec);
 }
 
 inline sha256_digest hmac_sha256::compute(std::initializer_list<std::string_view> parts) const {

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 namespace pulsehook {
 namespace detail {
@@ -42,13 +43,20 @@ inline std::optional<std::string_view> required_header(headers_view const& h, st
   return trim_ows(*v);
 }
 
-// Plain non-negative decimal that fits in int64: no sign, no space, 1 to 19 digits.
+// Plain non-negative decimal that fits in int64: no sign, no space, 1 to 19 digits. One pass,
+// no locale: 19 digits stay below 10^19 < 2^64, so the unsigned sum cannot wrap.
 inline bool parse_timestamp(std::string_view s, std::int64_t& out) noexcept {
   if (s.empty() || s.size() > 19) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  auto const r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
+  std::uint64_t v = 0;
+  bool ok = true;
+  for (char c : s) {
+    unsigned const d = static_cast<unsigned char>(c) - unsigned{'0'};
+    ok &= d < 10u;
+    v = v * 10 + d;
+  }
+  if (!ok || v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+  out = static_cast<std::int64_t>(v);
+  return true;
 }
 
 inline bool within_tolerance(std::int64_t ts, time_point now, duration tolerance) noexcept {
@@ -66,30 +74,45 @@ inline std::size_t format_timestamp_dot(std::int64_t ts, char* buf) noexcept {
   return static_cast<std::size_t>(r.ptr - buf) + 1;
 }
 
-// "<head><body>" for the HMAC: one piece when small, since each EVP_MAC_update is a trip
-// through OpenSSL's provider layers that costs about as much as hashing 100 bytes; two
-// pieces (no copy) when large.
+// "<head><body>" for the HMAC as at most two pieces, with little copying. The head (and, for
+// small bodies, the whole body) is copied into one buffer; for larger bodies only the first
+// bytes of the body are, enough to end the first piece on a SHA-256 block boundary (the keyed
+// state is block-aligned), so the second piece is hashed straight from the caller's memory
+// without passing through the digest's partial-block buffer. The head can be given in two
+// parts (e.g. a received timestamp and ".") so callers need not join it first.
 class joined_input {
 public:
-  static constexpr std::size_t max_head = 96, max_copied_body = 1024;
-  joined_input(std::string_view head, std::string_view body) noexcept {
-    if (head.size() <= max_head && body.size() <= max_copied_body) {
-      if (!head.empty()) std::memcpy(buf_, head.data(), head.size());
-      if (!body.empty()) std::memcpy(buf_ + head.size(), body.data(), body.size());
-      first_ = std::string_view(buf_, head.size() + body.size());
-    } else {
-      first_ = head;
-      second_ = body;
+  static constexpr std::size_t max_head = 96, max_copied_body = 128, block = 64;
+  joined_input(std::string_view head, std::string_view body) noexcept
+      : joined_input(head, {}, body) {}
+  joined_input(std::string_view head1, std::string_view head2, std::string_view body) noexcept {
+    std::size_t const head = head1.size() + head2.size();
+    if (head > max_head) {
+      // the schemes bound their heads, but stay correct without copying: three pieces
+      first_ = head1;
+      second_ = head2;
+      third_ = body;
+      return;
     }
+    if (!head1.empty()) std::memcpy(buf_, head1.data(), head1.size());
+    if (!head2.empty()) std::memcpy(buf_ + head1.size(), head2.data(), head2.size());
+    std::size_t const n = head;
+    std::size_t take = body.size();
+    if (take > max_copied_body) take = (n + block - 1) / block * block - n;
+    if (take) std::memcpy(buf_ + n, body.data(), take);
+    first_ = std::string_view(buf_, n + take);
+    second_ = body.substr(take);
   }
   joined_input(joined_input const&) = delete;
   joined_input& operator=(joined_input const&) = delete;
   std::string_view first() const noexcept { return first_; }
   std::string_view second() const noexcept { return second_; }
+  /// Empty unless built from two head parts longer together than `max_head`.
+  std::string_view third() const noexcept { return third_; }
 
 private:
-  char buf_[max_head + max_copied_body];
-  std::string_view first_, second_;
+  char buf_[max_head + (max_copied_body > block ? max_copied_body : block)];
+  std::string_view first_, second_, third_;
 };
 
 inline bool digest_equal(sha256_digest const& a, unsigned char const* b) noexcept {

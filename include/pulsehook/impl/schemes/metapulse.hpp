@@ -83,13 +83,10 @@ inline verified_message metapulse_scheme::verify(headers_view const& headers,
     return {};
   }
   // sign over the timestamp text as received (parse_timestamp bounds it to 19 digits)
-  char prefix[24];
-  std::copy(ts->begin(), ts->end(), prefix);
-  prefix[ts->size()] = '.';
-  detail::joined_input const in(std::string_view(prefix, ts->size() + 1), body);
+  detail::joined_input const in(*ts, ".", body);
   sha256_digest d;
   for (std::size_t i = 0; i < secrets.size(); ++i) {
-    secrets[i].text_key().compute({in.first(), in.second()}, d, ec);
+    secrets[i].text_key().compute({in.first(), in.second(), in.third()}, d, ec);
     if (ec) return {};
     if (detail::digest_equal(d, want)) return {t, {}, i};
   }
