@@ -7,6 +7,8 @@
 //  - oneshot_HMAC: OpenSSL's one-shot HMAC() per message plus hex: the baseline of a signer
 //    that keys per message.
 //  - evp_mac_dup: the other keyed-once strategy (duplicate a keyed template per message).
+//  - evp_md_copy: pulsehook's HMAC core on its own (precomputed inner/outer EVP_MD_CTX states
+//    copied per message), over the same contiguous input as openssl_speed_loop.
 //  - metapulse_signature: pulsehook's signature incl. hex, no allocation.
 //  - metapulse_sign: the two headers appended to a vector (what the engine calls).
 //  - metapulse_verify: pulsehook::verify on those headers (parse, tolerance, HMAC, compare).
