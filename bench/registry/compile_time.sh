@@ -3,9 +3,11 @@
 #
 #   bench/registry/compile_time.sh [runs]      (default 5 runs per TU; CXX=... to change compiler)
 #
-# Every TU is compiled `runs` times in this one script run, interleaved, and the minimum CPU time
-# (user + sys) and minimum wall time are reported, with the difference to the empty TU and to the
-# "vocabulary" TU (pulsehook/model.hpp: event_record, which every publishing TU includes anyway).
+# Every TU is compiled `runs` times in this one script run, interleaved, and the median CPU time
+# (user + sys) and median wall time are reported (with every run's CPU time), with the
+# difference to the empty TU and to the "vocabulary" TU (pulsehook/model.hpp: event_record,
+# which every publishing TU includes anyway). TUS="empty vocabulary ..." picks the TUs; keep
+# empty and vocabulary in the list, the differences are taken against them.
 #
 # TUs:
 #   empty            an empty file (the baseline the target is stated against)
@@ -99,27 +101,34 @@ gen_registry() {
 } > "$work/gen240_publish.cpp"
 
 tus=${TUS:-"empty vocabulary mp_registry mp_publish_all gen240_registry gen240_publish"}
-declare -A best_cpu best_wall
-for tu in $tus; do best_cpu[$tu]=999999; best_wall[$tu]=999999; done
+declare -A cpus walls
+for tu in $tus; do cpus[$tu]=""; walls[$tu]=""; done
 
 echo "compiler: $($cxx --version | head -1)"
-echo "command:  $cxx -std=c++20 -O2 -I$root/include -c <tu>.cpp -o <tu>.o   (min of $runs runs)"
+echo "command:  $cxx -std=c++20 -O2 -I$root/include -c <tu>.cpp -o <tu>.o   (median of $runs runs)"
 echo "machine:  $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq 1 "$runs"); do
   for tu in $tus; do
     out=$( { /usr/bin/time -f "%e %U %S" "$cxx" -std=c++20 -O2 -I"$root/include" \
              -c "$work/$tu.cpp" -o "$work/$tu.o"; } 2>&1 | tail -1 )
     read -r wall user sys <<< "$out"
-    cpu=$(echo "$user + $sys" | bc)
-    if (( $(echo "$cpu < ${best_cpu[$tu]}" | bc) )); then best_cpu[$tu]=$cpu; fi
-    if (( $(echo "$wall < ${best_wall[$tu]}" | bc) )); then best_wall[$tu]=$wall; fi
+    cpus[$tu]+="$(echo "$user + $sys" | bc) "
+    walls[$tu]+="$wall "
   done
 done
 
-printf '\n| TU | CPU s (min) | wall s (min) | CPU vs empty | CPU vs vocabulary |\n|---|---|---|---|---|\n'
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+declare -A med_cpu med_wall
 for tu in $tus; do
-  printf '| %s | %.2f | %.2f | %+.2f | %+.2f |\n' "$tu" "${best_cpu[$tu]}" "${best_wall[$tu]}" \
-    "$(echo "${best_cpu[$tu]} - ${best_cpu[empty]}" | bc)" \
-    "$(echo "${best_cpu[$tu]} - ${best_cpu[vocabulary]}" | bc)"
+  med_cpu[$tu]=$(echo "${cpus[$tu]}" | median)
+  med_wall[$tu]=$(echo "${walls[$tu]}" | median)
+done
+
+printf '\n| TU | CPU s (median) | wall s (median) | CPU runs | CPU vs empty | CPU vs vocabulary |\n|---|---|---|---|---|---|\n'
+for tu in $tus; do
+  printf '| %s | %.2f | %.2f | %s | %+.2f | %+.2f |\n' "$tu" "${med_cpu[$tu]}" "${med_wall[$tu]}" \
+    "${cpus[$tu]% }" \
+    "$(echo "${med_cpu[$tu]} - ${med_cpu[empty]:-0}" | bc)" \
+    "$(echo "${med_cpu[$tu]} - ${med_cpu[vocabulary]:-0}" | bc)"
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,7 +8,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -64,7 +66,31 @@ void lookup_unordered_map(benchmark::State& state) {
   }
 }
 
+// The fairest std baseline: C++20 heterogeneous lookup (transparent hash and equal_to), so a
+// std::string_view query is hashed and compared in place, with no std::string built.
+struct sv_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+template <class Registry>
+void lookup_unordered_map_sv(benchmark::State& state) {
+  std::unordered_map<std::string, std::size_t, sv_hash, std::equal_to<>> m;
+  for (auto const& t : Registry::types()) m.emplace(std::string(t.name), t.id);
+  auto const q = query_names<Registry>();
+  std::vector<std::string_view> qv(q.begin(), q.end());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto it = m.find(qv[i++ & 1023]);
+    benchmark::DoNotOptimize(it);
+  }
+}
+
 void lookup_registry_metapulse(benchmark::State& s) { lookup_registry<mp::registry>(s); }
+void lookup_unordered_map_sv_metapulse(benchmark::State& s) { lookup_unordered_map_sv<mp::registry>(s); }
+void lookup_unordered_map_sv_100(benchmark::State& s) { lookup_unordered_map_sv<big>(s); }
+BENCHMARK(lookup_unordered_map_sv_metapulse);
+BENCHMARK(lookup_unordered_map_sv_100);
 void lookup_unordered_map_metapulse(benchmark::State& s) { lookup_unordered_map<mp::registry>(s); }
 void lookup_registry_100(benchmark::State& s) { lookup_registry<big>(s); }
 void lookup_unordered_map_100(benchmark::State& s) { lookup_unordered_map<big>(s); }

@@ -261,6 +261,8 @@ class registry_impl<std::index_sequence<I...>, E...> {
   static constexpr std::array<event_type_info, sizeof...(E)> infos_{
       event_type_info{I, E::name, E::resource, E::action, E::description}...};
   static constexpr name_table<sizeof...(E)> table_ = make_name_table(names_);
+  static_assert(!check_registry<E...>() || table_.built,
+                "pulsehook: no perfect hash found for this registry's wire names (please report)");
   static constexpr std::array<std::uint16_t, sizeof...(E)> sorted_ = sorted_ids(names_);
 
 public:

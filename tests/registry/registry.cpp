@@ -5,7 +5,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <array>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -121,6 +124,74 @@ BOOST_AUTO_TEST_CASE(find_in_a_large_registry) {
     auto const id = big::find(s);
     BOOST_TEST((id ? names.count(s) == 1 && big::name(*id) == s : names.count(s) == 0));
   }
+}
+
+// The name table's three build strategies, each forced and checked: a single level (up to 128
+// names), buckets with displacements (more names), and the every-byte hash (names the quick
+// hash cannot tell apart: same length, same first and last 8 bytes).
+namespace table_strategies {
+struct store {
+  std::array<std::array<char, 16>, 200> text{};
+};
+constexpr store make_store() {
+  store s;
+  for (std::size_t i = 0; i < 200; ++i) {
+    char* t = s.text[i].data();
+    t[0] = 'r';
+    t[1] = static_cast<char>('0' + i / 100);
+    t[2] = static_cast<char>('0' + i / 10 % 10);
+    t[3] = static_cast<char>('0' + i % 10);
+    t[4] = '.', t[5] = 'm', t[6] = 'o', t[7] = 'v', t[8] = 'e', t[9] = 'd';
+  }
+  return s;
+}
+inline constexpr store many_text = make_store();
+template <std::size_t N>
+constexpr std::array<std::string_view, N> many() {
+  std::array<std::string_view, N> r{};
+  for (std::size_t i = 0; i < N; ++i) r[i] = std::string_view(many_text.text[i].data(), 10);
+  return r;
+}
+inline constexpr auto small_names = many<100>();
+inline constexpr auto big_names = many<200>();
+// Same length and ends, different middles: the quick hash collides, the 3-word one does not.
+inline constexpr std::array<std::string_view, 4> alike{
+    "organization_a_settings.changed", "organization_b_settings.changed",
+    "organization_c_settings.changed", "organization_d_settings.changed"};
+// Different only in bytes none of the quick hashes reads (8-10 and 19-22 of 31).
+inline constexpr std::array<std::string_view, 3> sneaky{
+    "organizatxon_a_settings.changed", "organizatyon_a_settings.changed",
+    "organization_a_settixgs.changed"};
+inline constexpr auto small = ph::detail::make_name_table(small_names);
+inline constexpr auto big = ph::detail::make_name_table(big_names);
+inline constexpr auto same_ends = ph::detail::make_name_table(alike);
+inline constexpr auto same_words = ph::detail::make_name_table(sneaky);
+static_assert(small.built && small.mul != 0 && small.hash_kind == 0);
+static_assert(big.built && big.mul == 0 && big.hash_kind == 0);
+static_assert(ph::detail::name_hash(alike[0]) == ph::detail::name_hash(alike[1]));
+static_assert(same_ends.built && same_ends.hash_kind == 1);
+static_assert(ph::detail::name_hash3(sneaky[0]) == ph::detail::name_hash3(sneaky[1]));
+static_assert(same_words.built && same_words.hash_kind == 2);
+static_assert(big.find("r199.moved") == 199 && !big.find("r200.moved"));
+} // namespace table_strategies
+
+BOOST_AUTO_TEST_CASE(every_table_strategy_finds_exactly_its_names) {
+  using namespace table_strategies;
+  auto check = [](auto const& table, auto const& names) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      std::string const s(names[i]);  // not a constant: the run-time path
+      BOOST_TEST((table.find(s) == std::optional<std::size_t>(i)), s);
+      std::string miss = s;
+      miss[miss.size() / 2] ^= 0x20;
+      BOOST_TEST(!table.find(miss), miss);
+    }
+  };
+  check(small, small_names);
+  check(big, big_names);
+  check(same_ends, alike);
+  check(same_words, sneaky);
+  BOOST_TEST(!big.find(""));
+  BOOST_TEST(!same_ends.find("organization_e_settings.changed"));
 }
 
 BOOST_AUTO_TEST_CASE(sorted_ids_follow_wire_name_order) {

@@ -106,10 +106,19 @@ constexpr auto make_default_description() noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The name -> id table: open addressing with linear probing, built at compile time. The hash
-// reads the first and last 8 bytes and the length (wire names are short and differ at the
-// ends: "graph.created" / "graph.updated"); the multiplier is the best of a few candidates, so
-// the longest probe sequence is known and small.
+// The name -> id table: a perfect hash built at compile time (hash and displace). A name's
+// 64-bit hash picks a bucket; the bucket's displacement, chosen by the compiler so that no two
+// names of the registry share a slot, picks the one slot the name can be in. A lookup is
+// therefore: one hash, one displacement load, one slot load and one compare of the candidate,
+// with no probe loop and no data-dependent branch before the final compare.
+//
+// Registries of up to 128 types first try a single level (8N slots, one multiplier searched by
+// the compiler, no displacement load): slot = (hash * mul) >> shift.
+//
+// The quick hash reads the first and last 8 bytes and the length (wire names are short and
+// differ at the ends: "graph.created" / "graph.updated"). Two names longer than 16 bytes may
+// agree on all of those; then the table is built on a hash of every byte instead. These choices
+// are constants of the table, so the paths not taken are folded away.
 
 constexpr std::uint64_t load_le(char const* p, std::size_t n) noexcept {
   std::uint64_t v = 0;
@@ -153,91 +162,188 @@ constexpr std::uint64_t load8(char const* p) noexcept {
     b = 0;
   }
   std::uint64_t const h = a ^ (b * 0x9e3779b97f4a7c15ULL) ^ s.size();
-  return h ^ (h >> 29);  // the table multiplies and keeps the top bits
+  return h ^ (h >> 29);
 }
 
+// The quick hash plus the middle 8 bytes: tells apart names that share their ends
+// ("resource_12.created" / "resource_13.created").
+[[gnu::always_inline]] constexpr std::uint64_t name_hash3(std::string_view s) noexcept {
+  std::uint64_t const m = s.size() >= 8 ? load8(s.data() + (s.size() - 8) / 2) : 0;
+  std::uint64_t const h = name_hash(s) ^ (m * 0xc2b2ae3d27d4eb4fULL);
+  return h ^ (h >> 31);
+}
+
+// FNV-1a over every byte: the fallback when neither quick hash tells two names apart.
+constexpr std::uint64_t full_name_hash(std::string_view s) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  return h ^ (h >> 29);
+}
+
+// Slots: a power of two >= 8N up to 128 types (for the single level), >= 2N above (at least
+// 16). Buckets: a power of two >= N/2 (at least 2).
+inline constexpr std::size_t single_level_max = 128;
 constexpr std::size_t table_bits(std::size_t n) noexcept {
   std::size_t bits = 4;
-  while ((std::size_t{1} << bits) < 4 * n) ++bits;
+  while ((std::size_t{1} << bits) < (n <= single_level_max ? 8 : 2) * n) ++bits;
+  return bits;
+}
+constexpr std::size_t bucket_bits(std::size_t n) noexcept {
+  std::size_t bits = 1;
+  while ((std::size_t{1} << bits) < n / 2) ++bits;
   return bits;
 }
 
 inline constexpr std::uint16_t empty_slot = 0xffff;
 
+// One slot: the name that hashes there (or none: len is never a name's length).
+struct name_slot {
+  char const* data = nullptr;
+  std::uint32_t len = 0xffffffffU;
+  std::uint32_t id = empty_slot;
+};
+
 template <std::size_t N>
 struct name_table {
   static constexpr std::size_t bits = table_bits(N);
   static constexpr std::size_t slots = std::size_t{1} << bits;
+  static constexpr std::size_t bbits = bucket_bits(N);
+  static constexpr std::size_t buckets = std::size_t{1} << bbits;
 
-  std::array<std::string_view, N> names{};
-  std::array<std::uint16_t, slots> slot{};
-  std::uint64_t mul = 0;
-  std::size_t max_probe = 0;
-  std::size_t min_len = 0;
-  std::size_t max_len = 0;
+  std::array<name_slot, slots> slot{};
+  std::array<std::uint16_t, buckets> disp{};
+  std::uint64_t mul = 0;   // the single level's multiplier, 0 when the table uses buckets
+  int hash_kind = 0;       // 0: name_hash, 1: name_hash3, 2: full_name_hash (see above)
+  bool built = false;      // false only when two names are equal (the registry check says so)
 
-  [[gnu::always_inline]] constexpr std::size_t home(std::string_view s) const noexcept {
-    return static_cast<std::size_t>((name_hash(s) * mul) >> (64 - bits));
+  static constexpr std::size_t bucket_of(std::uint64_t h) noexcept {
+    return static_cast<std::size_t>((h * 0x9e3779b97f4a7c15ULL) >> (64 - bbits));
+  }
+  static constexpr std::size_t slot_of(std::uint64_t h, std::uint64_t d) noexcept {
+    return static_cast<std::size_t>(((h ^ ((d + 1) * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL) >>
+                                    (64 - bits));
+  }
+  [[gnu::always_inline]] constexpr std::uint64_t hash(std::string_view s) const noexcept {
+    return hash_kind == 0 ? name_hash(s) : hash_kind == 1 ? name_hash3(s) : full_name_hash(s);
   }
 
   // Always inlined: a handful of instructions, and a call would cost as much as the lookup.
   [[gnu::always_inline]] constexpr std::optional<std::size_t> find(std::string_view s) const noexcept {
-    if (s.size() < min_len || s.size() > max_len) return std::nullopt;
-    std::size_t i = home(s);
-    for (std::size_t p = 0; p <= max_probe; ++p, i = (i + 1) & (slots - 1)) {
-      std::uint16_t const id = slot[i];
-      if (id == empty_slot) return std::nullopt;
-      if (names[id].size() == s.size() && same_text(names[id].data(), s.data(), s.size())) return id;
-    }
+    std::uint64_t const h = hash(s);
+    std::size_t const i = mul != 0 ? static_cast<std::size_t>((h * mul) >> (64 - bits))
+                                   : slot_of(h, disp[bucket_of(h)]);
+    name_slot const& e = slot[i];
+    if (e.len == s.size() && same_text(e.data, s.data(), s.size())) return e.id;
     return std::nullopt;
   }
 };
 
-// Fills `t` for multiplier `mul`; returns the longest probe sequence and the total probes.
+// Builds the buckets of `t` for `names` with hash `t.hash_kind`; false when some bucket found
+// no displacement.
 template <std::size_t N>
-constexpr std::pair<std::size_t, std::size_t> fill_table(name_table<N>& t, std::uint64_t mul) noexcept {
-  t.mul = mul;
-  for (auto& s : t.slot) s = empty_slot;
-  std::size_t longest = 0, total = 0;
-  for (std::size_t id = 0; id < N; ++id) {
-    std::size_t i = t.home(t.names[id]), p = 0;
-    while (t.slot[i] != empty_slot) {
-      i = (i + 1) & (t.slots - 1);
-      ++p;
-    }
-    t.slot[i] = static_cast<std::uint16_t>(id);
-    longest = p > longest ? p : longest;
-    total += p;
+constexpr bool build_buckets(name_table<N>& t, std::array<std::string_view, N> const& names) noexcept {
+  using table = name_table<N>;
+  for (auto& e : t.slot) e = name_slot{};
+  for (auto& d : t.disp) d = 0;
+  std::array<std::uint64_t, N> h{};
+  std::array<std::uint16_t, N> order{};  // ids grouped by bucket, biggest buckets first
+  std::array<std::uint16_t, table::buckets> count{};
+  for (std::size_t i = 0; i < N; ++i) {
+    h[i] = t.hash(names[i]);
+    ++count[table::bucket_of(h[i])];
+    order[i] = static_cast<std::uint16_t>(i);
   }
-  return {longest, total};
+  std::sort(order.begin(), order.end(), [&](std::uint16_t a, std::uint16_t b) {
+    std::size_t const ba = table::bucket_of(h[a]), bb = table::bucket_of(h[b]);
+    return count[ba] != count[bb] ? count[ba] > count[bb] : ba != bb ? ba < bb : a < b;
+  });
+  std::array<std::size_t, table::slots> taken{};  // the bucket (+1) that holds a slot, or 0
+  for (std::size_t k = 0; k < N;) {
+    std::size_t const b = table::bucket_of(h[order[k]]);
+    std::size_t const n = count[b];
+    bool placed = false;
+    for (std::uint64_t d = 0; d < 1024 && !placed; ++d) {
+      placed = true;
+      for (std::size_t j = 0; j < n && placed; ++j) {
+        std::size_t const s = table::slot_of(h[order[k + j]], d);
+        if (taken[s] != 0) placed = false;
+        else taken[s] = b + 1;
+      }
+      if (!placed) {  // undo this attempt's claims
+        for (std::size_t j = 0; j < n; ++j) {
+          std::size_t const s = table::slot_of(h[order[k + j]], d);
+          if (taken[s] == b + 1) taken[s] = 0;
+        }
+      } else {
+        t.disp[b] = static_cast<std::uint16_t>(d);
+        for (std::size_t j = 0; j < n; ++j) {
+          std::uint16_t const id = order[k + j];
+          t.slot[table::slot_of(h[id], d)] =
+              name_slot{names[id].data(), static_cast<std::uint32_t>(names[id].size()), id};
+        }
+      }
+    }
+    if (!placed) return false;
+    k += n;
+  }
+  return true;
 }
 
+// Builds the single level of `t` with hash `t.hash_kind`; false when none of the multipliers
+// tried is injective on `names`.
 template <std::size_t N>
-constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& names) noexcept {
-  name_table<N> t;
-  t.names = names;
-  t.min_len = N ? names[0].size() : 1;
-  for (auto n : names) {
-    t.min_len = n.size() < t.min_len ? n.size() : t.min_len;
-    t.max_len = n.size() > t.max_len ? n.size() : t.max_len;
-  }
-  // Try a few odd multipliers (a splitmix64 sequence); keep the one with the shortest probes.
-  std::uint64_t seed = 0x2545f4914f6cdd1dULL, best_mul = 0;
-  std::pair<std::size_t, std::size_t> best{~std::size_t{0}, ~std::size_t{0}};
-  for (int attempt = 0; attempt < 6 && best.first > 1; ++attempt) {
+constexpr bool build_single_level(name_table<N>& t, std::array<std::string_view, N> const& names) noexcept {
+  using table = name_table<N>;
+  std::array<std::uint64_t, N> h{};
+  for (std::size_t i = 0; i < N; ++i) h[i] = t.hash(names[i]);
+  std::uint64_t seed = 0x2545f4914f6cdd1dULL;
+  for (int attempt = 0; attempt < 512; ++attempt) {
     seed += 0x9e3779b97f4a7c15ULL;
     std::uint64_t z = seed;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     std::uint64_t const mul = (z ^ (z >> 31)) | 1;
-    auto const r = fill_table(t, mul);
-    if (r < best) {
-      best = r;
-      best_mul = mul;
+    std::array<bool, table::slots> taken{};
+    bool ok = true;
+    for (std::size_t i = 0; i < N && ok; ++i) {
+      std::size_t const s = static_cast<std::size_t>((h[i] * mul) >> (64 - table::bits));
+      ok = !taken[s];
+      taken[s] = true;
+    }
+    if (ok) {
+      t.mul = mul;
+      for (auto& e : t.slot) e = name_slot{};
+      for (std::size_t i = 0; i < N; ++i)
+        t.slot[static_cast<std::size_t>((h[i] * mul) >> (64 - table::bits))] =
+            name_slot{names[i].data(), static_cast<std::uint32_t>(names[i].size()),
+                      static_cast<std::uint32_t>(i)};
+      return true;
     }
   }
-  fill_table(t, best_mul);
-  t.max_probe = best.first;
+  return false;
+}
+
+// True when hash `kind` gives every name a different 64-bit value (sorted, neighbours differ).
+template <std::size_t N>
+constexpr bool distinct_hashes(name_table<N> const& t, std::array<std::string_view, N> const& names) noexcept {
+  std::array<std::uint64_t, N> h{};
+  for (std::size_t i = 0; i < N; ++i) h[i] = t.hash(names[i]);
+  std::sort(h.begin(), h.end());
+  for (std::size_t i = 1; i < N; ++i)
+    if (h[i - 1] == h[i]) return false;
+  return true;
+}
+
+// The cheapest hash that tells all names apart, then the single level (up to 128 names) or the
+// buckets. `built` stays false only when two names are equal (the registry check reports it).
+template <std::size_t N>
+constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& names) noexcept {
+  name_table<N> t;
+  for (int kind = 0; kind < 3 && !t.built; ++kind) {
+    t.hash_kind = kind;
+    if (!distinct_hashes(t, names)) continue;
+    t.built = (N <= single_level_max && build_single_level(t, names)) || build_buckets(t, names);
+  }
   return t;
 }
 
