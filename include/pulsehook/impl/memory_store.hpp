@@ -36,10 +36,80 @@ struct mem_delivery {
   std::uint32_t endpoint = 0;
   std::uint32_t pos = 0;               // position in the endpoint's log
   std::uint32_t attempts = 0;
+  std::uint32_t last_attempt = 0xffffffffu;  // index in memory_state::attempts, or none
   std::uint8_t state = 0;
   std::uint8_t flags = 0;              // 1 alive, 2 manual resend pending, 4 has a reason
   static constexpr std::uint8_t alive = 1, manual = 2, has_reason = 4;
 };
+
+static_assert(sizeof(mem_delivery) <= 40, "a delivery slot must stay at 40 bytes");
+
+// One recorded attempt. The request headers are packed into one string (name length, name,
+// value length, value, ...): one allocation instead of a vector and a string per header.
+// Attempts of one delivery form a backward chain through `prev`.
+struct mem_attempt {
+  static constexpr std::uint32_t none = 0xffffffffu;
+  std::uint32_t delivery = none;       // absolute slot; none once purged
+  std::uint32_t prev = none;
+  std::uint32_t number = 0;
+  int status = 0;
+  attempt_trigger trigger = attempt_trigger::scheduled;
+  bool body_truncated = false;
+  time_point started_at{};
+  duration elapsed{};
+  std::string request_headers;         // packed, see pack_headers
+  std::vector<http_header> response_headers;
+  std::string response_body;
+  std::string error;
+};
+
+inline void mem_put_len(std::string& out, std::size_t n) {
+  // Little-endian base-128 length.
+  do {
+    auto b = static_cast<unsigned char>(n & 0x7f);
+    n >>= 7;
+    if (n) b |= 0x80;
+    out.push_back(static_cast<char>(b));
+  } while (n);
+}
+
+inline std::size_t mem_get_len(std::string_view s, std::size_t& i) {
+  std::size_t n = 0;
+  for (int shift = 0; i < s.size(); shift += 7) {
+    auto const b = static_cast<unsigned char>(s[i++]);
+    n |= static_cast<std::size_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  return n;
+}
+
+inline void mem_pack_headers(std::vector<http_header> const& hs, std::string& out) {
+  std::size_t n = 0;
+  for (auto const& h : hs) n += h.name.size() + h.value.size() + 4;
+  out.clear();
+  out.reserve(n);
+  for (auto const& h : hs) {
+    mem_put_len(out, h.name.size());
+    out += h.name;
+    mem_put_len(out, h.value.size());
+    out += h.value;
+  }
+}
+
+inline void mem_unpack_headers(std::string_view s, std::vector<http_header>& out) {
+  out.clear();
+  std::size_t i = 0;
+  while (i < s.size()) {
+    http_header h;
+    auto n = mem_get_len(s, i);
+    h.name.assign(s.substr(i, n));
+    i += n;
+    n = mem_get_len(s, i);
+    h.value.assign(s.substr(i, n));
+    i += n;
+    out.push_back(std::move(h));
+  }
+}
 
 struct mem_event {
   std::string id;
@@ -122,7 +192,12 @@ struct memory_state {
   std::vector<std::pair<std::int64_t, std::uint32_t>> due;       // min-heap, lazy
   std::size_t open = 0;                // deliveries with a due time (live heap entries)
 
-  std::unordered_map<std::uint32_t, std::vector<attempt_record>> attempts;
+  std::deque<mem_attempt> attempts;     // in recording order; chained per delivery
+  std::size_t dead_attempts = 0;         // purged entries still in `attempts`
+
+  // claim_due's scratch, reused between calls.
+  std::vector<std::pair<std::int64_t, std::uint32_t>> claim_held;
+  std::vector<std::uint32_t> claim_per_ep, claim_skip, claim_taken;
   std::unordered_map<std::uint32_t, std::string> reasons;
 
   static bool heap_after(std::pair<std::int64_t, std::uint32_t> const& a,
@@ -211,17 +286,24 @@ struct memory_state {
     }
   }
 
-  delivery_record record_of(std::uint32_t abs) {
+  // Assigns into `r`, reusing its strings' storage (list_log refills the caller's page).
+  void fill_record(std::uint32_t abs, delivery_record& r) {
     auto const& d = at(abs);
-    delivery_record r;
     r.id = std::uint64_t{abs} + 1;
     r.event_id = event_at(d.event).id;
     r.endpoint_id = endpoints[d.endpoint]->rec.id;
     r.state = static_cast<delivery_state>(d.state);
     r.attempts = d.attempts;
     if (d.next_at != mem_no_time) r.next_attempt_at = from_unix_millis(d.next_at);
+    else r.next_attempt_at.reset();
     r.give_up_at = from_unix_millis(d.give_up_at);
     if (d.flags & mem_delivery::has_reason) r.reason = reasons[abs];
+    else r.reason.clear();
+  }
+
+  delivery_record record_of(std::uint32_t abs) {
+    delivery_record r;
+    fill_record(abs, r);
     return r;
   }
 
@@ -255,13 +337,56 @@ struct memory_state {
     ++ep.dead;
     if (d.next_at != mem_no_time) --open;
     d.next_at = mem_no_time;
-    if (auto it = attempts.find(abs); it != attempts.end()) {
-      res.attempts += it->second.size();
-      attempts.erase(it);
+    for (auto i = d.last_attempt; i != mem_attempt::none;) {
+      auto& a = attempts[i];
+      i = a.prev;
+      a = mem_attempt{};
+      ++dead_attempts;
+      ++res.attempts;
     }
+    d.last_attempt = mem_attempt::none;
     if (d.flags & mem_delivery::has_reason) reasons.erase(abs);
     d.flags = 0;
     ++res.deliveries;
+  }
+
+  // Drops purged attempts once they are the majority, renumbering the chains.
+  void compact_attempts() {
+    if (dead_attempts < 1024 || dead_attempts * 2 < attempts.size()) return;
+    std::vector<std::uint32_t> moved(attempts.size(), mem_attempt::none);
+    std::deque<mem_attempt> kept;
+    for (std::size_t i = 0; i < attempts.size(); ++i) {
+      auto& a = attempts[i];
+      if (a.delivery == mem_attempt::none) continue;
+      moved[i] = static_cast<std::uint32_t>(kept.size());
+      if (a.prev != mem_attempt::none) a.prev = moved[a.prev];
+      kept.push_back(std::move(a));
+    }
+    for (auto& d : slots)
+      if (d.last_attempt != mem_attempt::none) d.last_attempt = moved[d.last_attempt];
+    attempts = std::move(kept);
+    dead_attempts = 0;
+  }
+
+  void append_attempts(std::uint32_t abs, std::vector<attempt_record>& out) {
+    auto const from = out.size();
+    for (auto i = at(abs).last_attempt; i != mem_attempt::none; i = attempts[i].prev) {
+      auto const& a = attempts[i];
+      attempt_record r;
+      r.delivery = std::uint64_t{abs} + 1;
+      r.number = a.number;
+      r.trigger = a.trigger;
+      r.started_at = a.started_at;
+      r.elapsed = a.elapsed;
+      mem_unpack_headers(a.request_headers, r.request_headers);
+      r.status = a.status;
+      r.response_headers = a.response_headers;
+      r.response_body = a.response_body;
+      r.body_truncated = a.body_truncated;
+      r.error = a.error;
+      out.push_back(std::move(r));
+    }
+    std::reverse(out.begin() + static_cast<std::ptrdiff_t>(from), out.end());
   }
 
   void trim_fronts() {
@@ -389,13 +514,18 @@ inline void memory_store::claim_due(claim_request const& req, std::vector<due_de
   std::lock_guard lk(s.mu);
   auto const now = to_unix_millis(req.now);
   auto const lease = to_unix_millis(req.lease_until);
-  std::vector<std::pair<std::int64_t, std::uint32_t>> held;
-  std::unordered_map<std::uint32_t, std::size_t> per_ep;
-  std::vector<std::uint32_t> skip;
+  // Scratch kept in the state between calls (cleared here): no allocation per claim.
+  auto& held = s.claim_held;
+  auto& per_ep = s.claim_per_ep;
+  auto& skip = s.claim_skip;
+  auto& taken = s.claim_taken;
+  held.clear();
+  skip.clear();
+  taken.clear();
+  if (per_ep.size() < s.endpoints.size()) per_ep.resize(s.endpoints.size(), 0);  // all zero
   for (auto const& id : req.skip_endpoints)
     if (auto it = s.endpoint_ix.find(id); it != s.endpoint_ix.end()) skip.push_back(it->second);
   std::size_t claimed = 0;
-  std::vector<std::uint32_t> taken;
   while (claimed < req.max) {
     s.drop_stale_top();
     if (s.due.empty() || s.due.front().first > now) break;
@@ -434,6 +564,7 @@ inline void memory_store::claim_due(claim_request const& req, std::vector<due_de
   }
   // The lease is applied after the scan so that a lease earlier than `now` cannot re-enter it.
   for (auto abs : taken) {
+    per_ep[s.at(abs).endpoint] = 0;  // back to all zero for the next call
     s.at(abs).next_at = detail::mem_no_time;
     --s.open;
     s.set_due(abs, lease);
@@ -485,15 +616,30 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
   }
   auto const abs = static_cast<std::uint32_t>(update.id - 1);
   auto const& ep = *s.endpoints[d->endpoint];
-  attempt_record a = attempt;
-  ++d->attempts;
-  if (a.number == 0) a.number = d->attempts;
-  if (a.response_body.size() > s.opts.max_response_body) {
-    a.response_body.resize(s.opts.max_response_body);
-    a.body_truncated = true;
+  if (s.attempts.size() >= detail::mem_attempt::none - 1) {
+    ec = error::storage_failure;
+    return;
   }
-  if (a.error.size() > 4096) a.error.resize(4096);
-  s.attempts[abs].push_back(std::move(a));
+  ++d->attempts;
+  auto& a = s.attempts.emplace_back();
+  a.delivery = abs;
+  a.prev = d->last_attempt;
+  d->last_attempt = static_cast<std::uint32_t>(s.attempts.size() - 1);
+  a.number = attempt.number == 0 ? d->attempts : attempt.number;
+  a.trigger = attempt.trigger;
+  a.started_at = attempt.started_at;
+  a.elapsed = attempt.elapsed;
+  detail::mem_pack_headers(attempt.request_headers, a.request_headers);
+  a.status = attempt.status;
+  a.response_headers = attempt.response_headers;
+  a.body_truncated = attempt.body_truncated;
+  if (attempt.response_body.size() > s.opts.max_response_body) {
+    a.response_body.assign(attempt.response_body, 0, s.opts.max_response_body);
+    a.body_truncated = true;
+  } else {
+    a.response_body = attempt.response_body;
+  }
+  a.error.assign(attempt.error, 0, std::min<std::size_t>(attempt.error.size(), 4096));
   s.change_state(abs, static_cast<std::uint8_t>(update.state));
   d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
   s.set_reason(abs, update.reason);
@@ -706,7 +852,14 @@ inline void memory_store::enable_endpoint(std::string_view id, time_point now,
 inline void memory_store::list_log(log_query const& q, log_page& page,
                                    boost::system::error_code& ec) {
   ec = {};
-  page.entries.clear();
+  // The page's entries are refilled in place: a caller paging through a log reuses their
+  // strings' storage instead of allocating every field of every entry again.
+  std::size_t n = 0;
+  struct trim {
+    log_page& p;
+    std::size_t& n;
+    ~trim() { if (p.entries.size() > n) p.entries.resize(n); }
+  } const trim_on_exit{page, n};
   page.next_cursor.clear();
   if (q.limit == 0 || q.limit > 1000 || static_cast<unsigned>(q.filter) > 2) {
     ec = error::invalid_argument;
@@ -733,22 +886,22 @@ inline void memory_store::list_log(log_query const& q, log_page& page,
         ep->log.begin());
   }
   auto const& bits = ep->bits[q.filter == log_filter::all ? 0 : q.filter == log_filter::sent ? 1 : 2];
-  while (page.entries.size() < q.limit) {
+  while (n < q.limit) {
     pos = bits.prev(pos);
     if (pos == detail::mem_bitmap::npos) return;
     auto const abs = ep->log[pos];
     auto const& d = s.at(abs);
     auto const& e = s.event_at(d.event);
-    log_entry le;
-    le.delivery = s.record_of(abs);
+    if (n == page.entries.size()) page.entries.emplace_back();
+    auto& le = page.entries[n++];
+    s.fill_record(abs, le.delivery);
     le.event_type = s.strings.names[e.type];
     le.event_created_at = from_unix_millis(e.created_at);
     le.actor = s.actors[e.actor];
-    page.entries.push_back(std::move(le));
   }
   if (bits.prev(pos) != detail::mem_bitmap::npos)
     page.next_cursor =
-        detail::encode_cursor(q.endpoint_id, q.filter, page.entries.back().delivery.id);
+        detail::encode_cursor(q.endpoint_id, q.filter, page.entries[n - 1].delivery.id);
 }
 
 inline void memory_store::get_event(std::string_view event_id, event_detail& out,
@@ -773,8 +926,7 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
     auto const abs = e.first + i;
     if (!(s.at(abs).flags & detail::mem_delivery::alive)) continue;
     out.deliveries.push_back(s.record_of(abs));
-    if (auto a = s.attempts.find(abs); a != s.attempts.end())
-      out.attempts.insert(out.attempts.end(), a->second.begin(), a->second.end());
+    s.append_attempts(abs, out.attempts);
   }
 }
 
@@ -853,12 +1005,12 @@ inline void memory_store::purge(purge_request const& req, purge_result& out,
   // Response bodies.
   {
     std::lock_guard lk(s.mu);
-    for (auto& [abs, list] : s.attempts)
-      for (auto& a : list)
-        if (!a.response_body.empty() && to_unix_millis(a.started_at) < body_cut) {
-          std::string{}.swap(a.response_body);
-          ++out.bodies;
-        }
+    s.compact_attempts();
+    for (auto& a : s.attempts)
+      if (!a.response_body.empty() && to_unix_millis(a.started_at) < body_cut) {
+        std::string{}.swap(a.response_body);
+        ++out.bodies;
+      }
     // Deleted endpoints whose log is now empty and whose deletion is past retention.
     for (std::size_t ix = 0; ix < s.endpoints.size(); ++ix) {
       auto& ep = s.endpoints[ix];
