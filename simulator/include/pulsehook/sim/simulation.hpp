@@ -120,6 +120,9 @@ struct run_options {
   std::string store_name = "memory";              ///< shown in the report and reproduce line
   trace_writer* trace = nullptr;                  ///< nullptr: no trace
   std::function<void(progress_info const&)> progress;
+  /// Called once when the simulation proper ends and the end-of-run checkers start reading the
+  /// store back (a timing hook: the program reports the two phases separately).
+  std::function<void()> checkers_starting;
   /// Fault injection for tests: may change a request after the engine signed it, before the
   /// receiver sees it.
   std::function<void(outgoing_request&)> tamper;

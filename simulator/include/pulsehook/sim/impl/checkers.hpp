@@ -9,6 +9,7 @@ namespace pulsehook::sim::detail {
 
 template <class Store, class Engine>
 void driver<Store, Engine>::finish(time_point now) {
+  if (opts_.checkers_starting) opts_.checkers_starting();
   res_.virtual_elapsed = now - t0_;
   boost::system::error_code ec;
   std::vector<std::uint64_t> expected_per_ep(eps_.size(), 0);
