@@ -15,16 +15,31 @@
 
 // Counts this program's C++ heap allocations, so a test can show the verify path makes none.
 // (OpenSSL allocates with malloc, which this does not see: see verify_allocates_nothing.)
+// Every non-aligned form is replaced, so that each allocation and its release pair up (the
+// sanitizers check that they do); the aligned forms keep the library's own pair.
 namespace {
 std::atomic<long> allocations{0};
-}
-void* operator new(std::size_t n) {
+void* counted_alloc(std::size_t n) noexcept {
   allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
+  return std::malloc(n ? n : 1);
+}
+} // namespace
+void* operator new(std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::nothrow_t const&) noexcept { std::free(p); }
+void operator delete[](void* p, std::nothrow_t const&) noexcept { std::free(p); }
 
 using namespace std::chrono_literals;
 using pulsehook::error;
