@@ -72,12 +72,18 @@ bool parse_u64(char const* s, std::uint64_t& out) {
 // slower bins and their consolidation: a third of the run's time (docs/perf/simulator.md).
 // glibc reads its tunables only at start-up, so the program re-executes itself once with a
 // larger cache. Skipped when GLIBC_TUNABLES is already set (set it to anything, even empty, to
-// run on the default allocator settings).
+// run on the default allocator settings) and under LD_PRELOAD (valgrind, heap profilers: they
+// must keep the process they started).
 static void tune_allocator(char** argv) {
 #if defined(__linux__) && defined(__GLIBC__)
   if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  if (char const* pre = std::getenv("LD_PRELOAD"); pre != nullptr && *pre != '\0') return;
+  char self[4096];
+  auto const n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0 || static_cast<std::size_t>(n) >= sizeof self - 1) return;
+  self[n] = '\0';
   if (::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=1024", 1) != 0) return;
-  ::execv("/proc/self/exe", argv);
+  ::execv(self, argv);
   ::unsetenv("GLIBC_TUNABLES");  // exec failed: carry on with the defaults
 #else
   (void)argv;
