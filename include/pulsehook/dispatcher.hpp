@@ -49,6 +49,7 @@
 #include <pulsehook/retry.hpp>
 #include <pulsehook/schemes/metapulse.hpp>
 #include <pulsehook/sqlite_store.hpp>
+#include <pulsehook/storage.hpp>
 #include <pulsehook/time.hpp>
 #include <pulsehook/transport.hpp>
 
@@ -75,6 +76,11 @@ struct dispatcher_settings {
   /// Errors of the background loop (storage failures, a throwing callback), with where they
   /// happened. Called on the strand. Empty: ignored (the loop retries by itself).
   std::function<void(boost::system::error_code const&, std::string_view where)> on_error;
+  /// Endpoint validation rules the dispatcher installs on its store (when the store offers
+  /// `set_endpoint_rules`). If `known_event_type` is empty, the dispatcher fills it with its
+  /// registry's lookup, so endpoints subscribing to a type the registry does not have are
+  /// refused with `error::unknown_event_type`. Replaces rules set on the store before.
+  endpoint_rules endpoints;
 };
 
 namespace detail {

@@ -295,3 +295,35 @@ BOOST_AUTO_TEST_CASE(stop_with_nothing_in_flight_completes_at_once) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(dispatcher_endpoint_rules)
+
+BOOST_AUTO_TEST_CASE(the_store_refuses_endpoints_with_types_the_registry_lacks) {
+  boost::asio::io_context io;
+  memory_store store;
+  endpoint_record ep;
+  ep.id = "ep_typo";
+  ep.organization_id = "org_1";
+  ep.name = "typo";
+  ep.url = "https://typo.example.com/hook";
+  ep.event_types = {"objective.updatd"};  // a typo: well-formed, but not a MetaPulse type
+  ep.secrets = {endpoint_secret{"s3cret-one", t0, std::nullopt}};
+  boost::system::error_code ec;
+  store.create_endpoint(ep, ec);
+  BOOST_TEST(!ec, "a bare store cannot know the registry: " << ec.message());
+  store.delete_endpoint(ep.id, t0, ec);
+
+  scripted script;
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  ep.id = "ep_typo2";
+  store.create_endpoint(ep, ec);
+  BOOST_TEST((ec == error::unknown_event_type), ec.message());
+  ep.event_types = {"objective.updated"};
+  store.create_endpoint(ep, ec);
+  BOOST_TEST(!ec, ec.message());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

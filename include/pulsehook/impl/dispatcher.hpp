@@ -212,9 +212,20 @@ basic_dispatcher<Registry, Options...>::basic_dispatcher(executor_type ex, stora
                                                          dispatcher_settings settings,
                                                          retry_type retry, scheme_type scheme,
                                                          clock_type clock)
-    : state_(std::make_shared<state_type>(std::move(ex), store, std::move(transport),
-                                          std::move(settings), std::move(retry),
-                                          std::move(scheme), std::move(clock))) {}
+    : state_(nullptr) {
+  // Stores do not know the registry: teach this one which event types exist, so an endpoint
+  // subscribing to an unknown type is refused instead of silently never receiving anything.
+  if constexpr (requires { store.set_endpoint_rules(settings.endpoints); }) {
+    if (!settings.endpoints.known_event_type)
+      settings.endpoints.known_event_type = [](std::string_view name) {
+        return Registry::find(name).has_value();
+      };
+    store.set_endpoint_rules(settings.endpoints);
+  }
+  state_ = std::make_shared<state_type>(std::move(ex), store, std::move(transport),
+                                        std::move(settings), std::move(retry), std::move(scheme),
+                                        std::move(clock));
+}
 
 template <class Registry, class... Options>
 basic_dispatcher<Registry, Options...>::~basic_dispatcher() {
