@@ -1,5 +1,5 @@
 // sqlite_store at real size (1,000,000 events x 3 endpoints on disk) and memory_store's
-// footprint. Usage and recorded figures: docs/perf/storage.md.
+// footprint. Usage and recorded figures: docs/performance.md#storage.
 //
 //   PULSEHOOK_BENCH_DB   the database file (default ./pulsehook-storage-1m.db); populated on first
 //                        use and reused afterwards

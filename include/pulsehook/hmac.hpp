@@ -12,7 +12,7 @@
 /// XOR ipad and XOR opad), and per message copies the inner state into a working context,
 /// hashes the message, then copies the outer state and hashes the inner tag. This is the work
 /// OpenSSL's own `EVP_MAC` HMAC does on re-initialisation, minus the `EVP_MAC` and `HMAC_CTX`
-/// layers around it (measured in docs/perf/signing.md).
+/// layers around it (measured in docs/performance.md#signing).
 ///
 /// @par Thread safety
 /// Distinct objects: safe. Shared object: unsafe, **including const calls** (`compute` reuses

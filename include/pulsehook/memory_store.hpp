@@ -5,7 +5,7 @@
 /// `memory_store`: the in-memory model of `event_log_storage` (storage.hpp), for tests, the
 /// simulator and services that can lose their log on restart. Same behaviour as `sqlite_store`
 /// (one conformance suite runs against both), compact: about 145 bytes per delivery
-/// excluding the payload (docs/perf/storage.md), payload bytes held once per event and shared
+/// excluding the payload (docs/performance.md#storage), payload bytes held once per event and shared
 /// with every `due_delivery` by `shared_ptr`.
 ///
 /// Every call comes as an `error_code&` overload (documented here) and a throwing overload with

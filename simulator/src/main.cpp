@@ -69,7 +69,7 @@ bool parse_u64(char const* s, std::uint64_t& out) {
 
 // glibc's per-thread cache keeps 7 freed blocks per size class; a simulation frees a whole
 // poll's worth of requests (dozens of same-sized strings) at once, so the rest go through the
-// slower bins and their consolidation: a third of the run's time (docs/perf/simulator.md).
+// slower bins and their consolidation: a third of the run's time (docs/performance.md#simulator).
 // glibc reads its tunables only at start-up, so the program re-executes itself once with a
 // larger cache. Skipped when GLIBC_TUNABLES is already set (set it to anything, even empty, to
 // run on the default allocator settings) and under LD_PRELOAD (valgrind, heap profilers: they
