@@ -9,6 +9,12 @@ if(PULSEHOOK_SANITIZE)
   target_compile_options(pulsehook_dev INTERFACE -fsanitize=address,undefined
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(pulsehook_dev INTERFACE -fsanitize=address,undefined)
+  # GCC's flow-based -Wmaybe-uninitialized misfires on sanitizer-instrumented code inlined
+  # from Boost.Asio (use_future's `completion`); GCC documents such false positives under
+  # -fsanitize. The warning stays on, as an error, in the un-instrumented -Werror builds.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(pulsehook_dev INTERFACE -Wno-maybe-uninitialized)
+  endif()
 endif()
 
 # pulsehook_add_test(<name> SOURCES a.cpp b.cpp ... [LIBS x y] [LABELS l])
