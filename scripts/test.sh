@@ -57,7 +57,7 @@ if [[ $only == all || $only == clang ]]; then
     -DPULSEHOOK_BUILD_BENCH=OFF
 fi
 if [[ $only == all || $only == asan ]]; then
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # -O1 without debug info: sanitizer reports still name functions, builds stay short.
   run_config asan -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_CXX_COMPILER=g++ -DPULSEHOOK_SANITIZE=ON \
     -DPULSEHOOK_BUILD_BENCH=OFF -DPULSEHOOK_BUILD_EXAMPLES=OFF

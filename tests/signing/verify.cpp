@@ -2,44 +2,15 @@
 #include <pulsehook/schemes.hpp>
 #include <pulsehook/verify.hpp>
 
+#include "alloc_counter.hpp"
 #include "oracle.hpp"
 
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <map>
-#include <new>
-
-// Counts this program's C++ heap allocations, so a test can show the verify path makes none.
-// (OpenSSL allocates with malloc, which this does not see: see verify_allocates_nothing.)
-// Every non-aligned form is replaced, so that each allocation and its release pair up (the
-// sanitizers check that they do); the aligned forms keep the library's own pair.
-namespace {
-std::atomic<long> allocations{0};
-void* counted_alloc(std::size_t n) noexcept {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-} // namespace
-void* operator new(std::size_t n) {
-  if (void* p = counted_alloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  if (void* p = counted_alloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete[](void* p, std::nothrow_t const&) noexcept { std::free(p); }
 
 using namespace std::chrono_literals;
 using pulsehook::error;
@@ -223,10 +194,10 @@ BOOST_AUTO_TEST_CASE(verify_allocates_nothing) {
     auto bad = hs;
     set(bad, "MetaPulse-Signature", std::string(64, 'f'));
     boost::system::error_code ec, ec_bad;
-    long const before = allocations.load();
+    long const before = test_support::heap_allocations();
     auto const r = pulsehook::verify(hs, body, k, now0, ec);
     pulsehook::verify(bad, body, k, now0, ec_bad);
-    long const after = allocations.load();
+    long const after = test_support::heap_allocations();
     BOOST_TEST(!ec);
     BOOST_TEST(r.timestamp.value_or(0) == ts0);
     BOOST_TEST(ec_bad == error::no_signature_matched);
