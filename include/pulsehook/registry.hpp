@@ -39,12 +39,8 @@
 #include <pulsehook/detail/registry_errors.hpp>
 #include <pulsehook/detail/registry_names.hpp>
 
-#include <boost/hana/at.hpp>
-#include <boost/hana/flatten.hpp>
-#include <boost/hana/integral_constant.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
-#include <boost/hana/unpack.hpp>
 
 #include <array>
 #include <concepts>
@@ -152,20 +148,71 @@ struct is_action : std::false_type {};
 template <fixed_string N, fixed_string D>
 struct is_action<action<N, D>> : std::true_type {};
 
+// The event type a resource's action declares. Class templates (not constexpr functions) do
+// the type computations of registries: a function instantiated over a registry's types gets a
+// mangled name spelling every wire name, and GCC's mangler is quadratic in such names.
+template <fixed_string Resource, class Payload, class Action, bool = is_action<Action>::value>
+struct resource_event {
+  static_assert(not_an_action<Action>::value);
+  using type = void;
+};
 template <fixed_string Resource, class Payload, class Action>
-constexpr auto resource_event() noexcept {
-  if constexpr (!is_action<Action>::value) {
-    static_assert(not_an_action<Action>::value);
-    return boost::hana::type_c<void>;
-  } else if constexpr (Action::action_description.size() == 0) {
-    return boost::hana::type_c<
-        event_type<join_dot<Resource, Action::action_name>(), Payload,
-                   make_default_description<Resource, Action::action_name>()>>;
-  } else {
-    return boost::hana::type_c<event_type<join_dot<Resource, Action::action_name>(), Payload,
-                                          Action::action_description>>;
+struct resource_event<Resource, Payload, Action, true> {
+  static constexpr auto description() noexcept {
+    if constexpr (Action::action_description.size() == 0)
+      return make_default_description<Resource, Action::action_name>();
+    else
+      return Action::action_description;
   }
-}
+  using type = event_type<join_dot<Resource, Action::action_name>(), Payload, description()>;
+};
+
+template <class... T>
+struct type_list {};
+
+// Concatenation of type_lists, four at a time (recursion depth n/3 for n lists).
+template <class... Lists>
+struct concat;
+template <>
+struct concat<> {
+  using type = type_list<>;
+};
+template <class... A>
+struct concat<type_list<A...>> {
+  using type = type_list<A...>;
+};
+template <class... A, class... B>
+struct concat<type_list<A...>, type_list<B...>> {
+  using type = type_list<A..., B...>;
+};
+template <class... A, class... B, class... C>
+struct concat<type_list<A...>, type_list<B...>, type_list<C...>> {
+  using type = type_list<A..., B..., C...>;
+};
+template <class... A, class... B, class... C, class... D, class... Rest>
+struct concat<type_list<A...>, type_list<B...>, type_list<C...>, type_list<D...>, Rest...>
+    : concat<type_list<A..., B..., C..., D...>, Rest...> {};
+
+// The I-th type of a list, found by overload resolution in an unevaluated operand (no function
+// is instantiated, so nothing is mangled).
+template <std::size_t I, class T>
+struct indexed {
+  using type = T;
+};
+template <class Indices, class... T>
+struct indexer;
+template <std::size_t... I, class... T>
+struct indexer<std::index_sequence<I...>, T...> : indexed<I, T>... {};
+template <std::size_t I, class T>
+indexed<I, T> select_index(indexed<I, T> const*);
+template <std::size_t I, class List>
+struct list_element;
+template <std::size_t I, class... T>
+struct list_element<I, type_list<T...>> {
+  static_assert(I < sizeof...(T), "pulsehook: event type id out of range");
+  using type = typename decltype(select_index<I>(
+      static_cast<indexer<std::index_sequence_for<T...>, T...> const*>(nullptr)))::type;
+};
 } // namespace detail
 
 /// Several event types of one resource at once: `resource<"graph", graph, created, updated,
@@ -177,9 +224,12 @@ struct resource {
                 "pulsehook: resource<\"name\", Payload, actions...> needs at least one action: "
                 "add created, updated, deleted or action<\"name\">");
   static_assert(detail::check_resource_name<Name>());
+  /// The event types, as a type list (used by registries).
+  using event_type_list =
+      detail::type_list<typename detail::resource_event<Name, Payload, Actions>::type...>;
   /// The event types, as a Hana tuple of types.
   static constexpr auto event_types =
-      boost::hana::make_tuple(detail::resource_event<Name, Payload, Actions>()...);
+      boost::hana::tuple_t<typename detail::resource_event<Name, Payload, Actions>::type...>;
 };
 
 template <class... Parts>
@@ -187,90 +237,108 @@ struct registry;
 
 namespace detail {
 
-template <class Indices, class... EventTypes>
+template <class Key>
 class registry_impl;
 
 template <class T>
 struct is_registry;
 
-// A class derived from a registry (`struct billing : pulsehook::registry<...> {};`, which keeps
-// type names and diagnostics short) contributes its event types.
-template <class Part>
+// The event types an argument of registry<...> contributes, as a type_list. A class derived
+// from a registry (`struct billing : pulsehook::registry<...> {};`, which keeps type names and
+// diagnostics short) contributes its event types.
+template <class Part, bool = is_registry<Part>::value>
 struct registry_parts {
-  static constexpr auto get() noexcept {
-    if constexpr (is_registry<Part>::value) {
-      return Part::event_types;
-    } else {
-      static_assert(not_a_registry_part<Part>::value);
-      return boost::hana::tuple_t<>;
-    }
-  }
+  static_assert(not_a_registry_part<Part>::value);
+  using type = type_list<>;
+};
+template <class Part>
+struct registry_parts<Part, true> {
+  using type = typename Part::event_type_list;
 };
 template <fixed_string N, class P, fixed_string D>
-struct registry_parts<event_type<N, P, D>> {
-  static constexpr auto get() noexcept { return boost::hana::tuple_t<event_type<N, P, D>>; }
+struct registry_parts<event_type<N, P, D>, false> {
+  using type = type_list<event_type<N, P, D>>;
 };
 template <fixed_string N, class P, class... A>
-struct registry_parts<resource<N, P, A...>> {
-  static constexpr auto get() noexcept { return resource<N, P, A...>::event_types; }
+struct registry_parts<resource<N, P, A...>, false> {
+  using type = typename resource<N, P, A...>::event_type_list;
 };
+
+// The flat list of registry<Parts...> (which may be incomplete: it is the base's key).
+template <class Registry>
+struct registry_list;
 template <class... Parts>
-struct registry_parts<registry<Parts...>> {
-  static constexpr auto get() noexcept {
-    return boost::hana::flatten(boost::hana::make_tuple(registry_parts<Parts>::get()...));
-  }
+struct registry_list<registry<Parts...>> {
+  using type = typename concat<typename registry_parts<Parts>::type...>::type;
 };
 
-struct make_registry_impl {
-  template <class... T>
-  constexpr auto operator()(T...) const noexcept {
-    return boost::hana::type_c<
-        registry_impl<std::index_sequence_for<typename T::type...>, typename T::type...>>;
-  }
+// Numbers the entries 0..N-1 (a function of N only: short mangled name).
+template <std::size_t N>
+constexpr std::array<event_type_info, N> numbered(std::array<event_type_info, N> infos) noexcept {
+  for (std::size_t i = 0; i < N; ++i) infos[i].id = i;
+  return infos;
+}
+
+// Diagnoses the duplicate pair (First, Second) of a list, if any.
+template <class List, std::size_t First, std::size_t Second, bool Found>
+struct registry_check {
+  static constexpr bool value = true;
 };
-
-template <class... Parts>
-using flat_registry_t = typename decltype(boost::hana::unpack(
-    boost::hana::flatten(boost::hana::make_tuple(registry_parts<Parts>::get()...)),
-    make_registry_impl{}))::type;
-
-template <class... E>
-constexpr bool check_registry() noexcept {
-  constexpr std::size_t n = sizeof...(E);
-  static_assert(n > 0, "pulsehook: a registry needs at least one event type");
-  static_assert(n < empty_slot, "pulsehook: a registry holds at most 65534 event types");
-  constexpr auto types = boost::hana::tuple_t<E...>;
-  constexpr auto dup = first_duplicate(std::array<std::string_view, n>{E::name...},
-                                       sorted_ids(std::array<std::string_view, n>{E::name...}));
-  if constexpr (dup.second != n) {
-    using first = typename decltype(+boost::hana::at_c<dup.first>(types))::type;
-    using second = typename decltype(+boost::hana::at_c<dup.second>(types))::type;
+template <class List, std::size_t First, std::size_t Second>
+struct registry_check<List, First, Second, true> {
+  using first = typename list_element<First, List>::type;
+  using second = typename list_element<Second, List>::type;
+  static constexpr bool diagnose() noexcept {
     if constexpr (std::is_same_v<first, second>)
       return duplicate_event_type<second::wire_name>::value;
     else
       return duplicate_wire_name<second::wire_name>::value;
-  } else {
-    return true;
   }
-}
+  static constexpr bool value = diagnose();
+};
 
-template <std::size_t... I, class... E>
-class registry_impl<std::index_sequence<I...>, E...> {
-  static constexpr std::array<std::string_view, sizeof...(E)> names_{E::name...};
-  static_assert(check_registry<E...>());
-  static constexpr std::array<event_type_info, sizeof...(E)> infos_{
-      event_type_info{I, E::name, E::resource, E::action, E::description}...};
-  static constexpr name_table<sizeof...(E)> table_ = make_name_table(names_);
-  static_assert(!check_registry<E...>() || table_.built,
+// What the compiler computes once per list of event types: constants only, no member
+// function, so the long name of this class is never mangled.
+template <class List>
+struct registry_data;
+template <class... E>
+struct registry_data<type_list<E...>> {
+  static constexpr std::size_t size = sizeof...(E);
+  static_assert(size > 0, "pulsehook: a registry needs at least one event type");
+  static_assert(size < empty_slot, "pulsehook: a registry holds at most 65534 event types");
+  static constexpr std::array<std::string_view, size> names{E::name...};
+  static constexpr std::array<std::uint16_t, size> sorted = sorted_ids(names);
+  static constexpr std::pair<std::size_t, std::size_t> dup = first_duplicate(names, sorted);
+  static constexpr bool ok =
+      registry_check<type_list<E...>, dup.first, dup.second, dup.second != size>::value;
+  static constexpr std::array<event_type_info, size> infos =
+      numbered(std::array<event_type_info, size>{
+          event_type_info{0, E::name, E::resource, E::action, E::description}...});
+  using hana_tuple = boost::hana::tuple<boost::hana::type<E>...>;
+};
+
+template <class Key>
+class registry_impl {
+  using list_ = typename registry_list<Key>::type;
+  using data_ = registry_data<list_>;
+  static_assert(data_::ok);
+  // The run-time tables are members of this class, whose name is the registry's declaration
+  // (`registry<resource<"graph", ...>, ...>`), not the list of every event type it expands to.
+  static constexpr std::array<event_type_info, data_::size> infos_ = data_::infos;
+  static constexpr name_table<data_::size> table_ = make_name_table(data_::names);
+  static_assert(!data_::ok || table_.built,
                 "pulsehook: no perfect hash found for this registry's wire names (please report)");
-  static constexpr std::array<std::uint16_t, sizeof...(E)> sorted_ = sorted_ids(names_);
+  static constexpr std::array<std::uint16_t, data_::size> sorted_ = data_::sorted;
 
 public:
+  /// The event types in id order, as a type list (used when registries are merged).
+  using event_type_list = list_;
+
   /// The number of event types.
-  static constexpr std::size_t size = sizeof...(E);
+  static constexpr std::size_t size = data_::size;
 
   /// The event types in id order, as a Hana tuple of types (for compile-time folds).
-  static constexpr auto event_types = boost::hana::tuple_t<E...>;
+  static constexpr typename data_::hana_tuple event_types{};
 
   /// Every event type, in id order.
   static constexpr std::span<event_type_info const> types() noexcept { return infos_; }
@@ -303,7 +371,7 @@ public:
 
   /// The `event_type<...>` of id `Id`.
   template <std::size_t Id>
-  using type_at = typename decltype(+boost::hana::at_c<Id>(event_types))::type;
+  using type_at = typename list_element<Id, list_>::type;
 
   /// The `event_type<...>` of wire name `Name` (which must be in the registry).
   template <fixed_string Name>
@@ -312,12 +380,14 @@ public:
   /// Calls `f(boost::hana::type_c<EventType>)` for every event type, in id order.
   template <class F>
   static constexpr void for_each_type(F&& f) {
-    (f(boost::hana::type_c<E>), ...);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f(boost::hana::type_c<type_at<I>>), ...);
+    }(std::make_index_sequence<size>{});
   }
 };
 
-template <class S, class... E>
-std::true_type derives_from_registry_impl(registry_impl<S, E...> const*);
+template <class K>
+std::true_type derives_from_registry_impl(registry_impl<K> const*);
 std::false_type derives_from_registry_impl(void const*);
 
 template <class T>
@@ -329,7 +399,7 @@ struct is_registry : decltype(derives_from_registry_impl(static_cast<T const*>(n
 /// `event_type<...>`, a `resource<...>` or another `registry<...>` (whose types are merged in).
 /// See the file comment for the static interface and docs/concepts/Registry.md.
 template <class... Parts>
-struct registry : detail::flat_registry_t<Parts...> {};
+struct registry : detail::registry_impl<registry<Parts...>> {};
 
 /// The registry holding the event types of `A` and then those of `B`; a wire name in both is
 /// a compile error naming it.
