@@ -91,6 +91,14 @@ public:
   void claim_due(claim_request const& req, std::vector<due_delivery>& out,
                  boost::system::error_code& ec);
 
+  /// `claim_due` writing over `out` instead of appending: the claimed deliveries are
+  /// `out[0, count)`, assigned into the elements already there (their strings and secret
+  /// vectors keep their storage), `out` grown when needed and never shrunk. What the delivery
+  /// engine uses: a poll then allocates nothing for its claims once `out` has been warm.
+  /// @param count set to the number of deliveries claimed
+  void refill_due(claim_request const& req, std::vector<due_delivery>& out, std::size_t& count,
+                  boost::system::error_code& ec);
+
   /// @return the earliest `next_attempt_at` of an open delivery, or nothing when none is open.
   std::optional<time_point> next_due_at(boost::system::error_code& ec);
 
@@ -174,6 +182,9 @@ public:
   void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
 
 private:
+  template <class Next>
+  void claim_into(claim_request const& req, Next&& next, boost::system::error_code& ec);
+
   std::unique_ptr<detail::memory_state> s_;
 };
 

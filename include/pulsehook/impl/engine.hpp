@@ -40,6 +40,47 @@ inline std::shared_ptr<std::string const> const& empty_payload() {
 
 constexpr std::size_t max_reason_bytes = 4096;  // what stores accept for delivery_update::reason
 
+// A store that can refill the engine's claim vector in place (reusing the strings of the
+// previous poll's claims) instead of appending fresh ones; memory_store::refill_due.
+template <class S>
+concept store_refills_due = requires(S& s, claim_request const& r, std::vector<due_delivery>& out,
+                                     std::size_t& n, boost::system::error_code& ec) {
+  s.refill_due(r, out, n, ec);
+};
+
+inline bool flight_index::erase(delivery_id id) noexcept {
+  if (cells_.empty()) return false;
+  auto i = home(id);
+  for (;; i = (i + 1) & mask_) {
+    if (cells_[i].slot == npos) return false;
+    if (cells_[i].id == id) break;
+  }
+  // Backward shift: pull later entries of the probe run into the hole unless their home lies
+  // cyclically in (hole, entry], so every remaining entry stays reachable from its home.
+  for (auto j = i;;) {
+    j = (j + 1) & mask_;
+    if (cells_[j].slot == npos) break;
+    auto const k = home(cells_[j].id);
+    bool const stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+    if (stays) continue;
+    cells_[i] = cells_[j];
+    i = j;
+  }
+  cells_[i].slot = npos;
+  --size_;
+  return true;
+}
+
+inline void flight_index::grow() {
+  std::vector<cell> old = std::move(cells_);
+  auto const n = old.empty() ? std::size_t{16} : old.size() * 2;
+  cells_.assign(n, cell{});
+  mask_ = n - 1;
+  size_ = 0;
+  for (auto const& c : old)
+    if (c.slot != npos) insert(c.id, c.slot);
+}
+
 } // namespace detail
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
@@ -57,7 +98,7 @@ delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::delivery_engine(
   if (opts_.saturated_poll_interval.count() <= 0) opts_.saturated_poll_interval = duration{1};
   opts_.lease = lease_;
   claimed_.reserve(64);
-  in_flight_.reserve(opts_.max_in_flight);
+  in_flight_.reserve(std::min<std::size_t>(opts_.max_in_flight, 4096));
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
@@ -160,20 +201,21 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     if (ep->in_flight >= cap_of(*ep)) claim_.skip_endpoints.push_back(ep->id);
   if (!claim_.skip_endpoints.empty()) saturated_ = true;
 
-  claimed_.clear();
-  store_.claim_due(claim_, claimed_, ec);
+  claim(ec);
   if (ec) return;
 
   boost::system::error_code ignored;
-  for (auto& d : claimed_) {
+  for (std::size_t k = 0; k < claimed_count_; ++k) {
+    auto& d = claimed_[k];
     auto& ep = endpoint_for(d.endpoint_id);
-    if (auto it = in_flight_.find(d.id); it != in_flight_.end()) {
+    if (auto const f = in_flight_.find(d.id); f != detail::flight_index::npos) {
       // The store handed out a claim that is still ours. While its lease runs, the live attempt
       // owns it; past the lease its completion is overdue (a transport broke its bound):
       // abandon it and attempt again.
-      if (now < it->second.lease_until) continue;
-      remove_in_flight(*it->second.endpoint);
-      in_flight_.erase(it);
+      if (now < flights_[f].lease_until) continue;
+      remove_in_flight(*flights_[f].endpoint);
+      in_flight_.erase(d.id);
+      free_flights_.push_back(f);
     }
     // A pause never pushes an attempt past the delivery's deadline: the last one is due AT it.
     if (ep.paused_until > now && now < d.give_up_at) {
@@ -189,7 +231,8 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
       continue;
     }
 
-    detail::engine_in_flight entry;
+    auto const slot = take_flight();
+    auto& entry = flights_[slot];
     entry.endpoint = &ep;
     entry.attempts_before = d.attempts;
     entry.trigger = d.trigger;
@@ -197,30 +240,42 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     entry.lease_until = claim_.lease_until;
     entry.event_created_at = d.event_created_at;
     entry.give_up_at = d.give_up_at;
+    entry.event_id = d.event_id;  // assignments into pooled storage: no allocation once warm
 
     outgoing_request r;
+    if (!spare_requests_.empty()) {
+      r = std::move(spare_requests_.back());
+      spare_requests_.pop_back();
+    }
     r.delivery = d.id;
     r.endpoint_id = d.endpoint_id;
-    r.url = std::move(d.url);
+    r.url = d.url;
     r.body = d.payload ? std::move(d.payload) : detail::empty_payload();
     r.timeout = opts_.request_timeout;
-    r.headers.reserve(4);
-    r.headers.push_back({"Content-Type", "application/json"});
-    r.headers.push_back({"User-Agent", user_agent});
 
+    scratch_headers_.clear();
     boost::system::error_code sign_ec;
     auto const& keys = keys_for(ep, d.secrets, now, sign_ec);
     if (!sign_ec)
-      scheme_.sign(keys, signed_message{d.event_id, to_unix_seconds(now), *r.body}, r.headers,
-                   sign_ec);
+      scheme_.sign(keys, signed_message{d.event_id, to_unix_seconds(now), *r.body},
+                   scratch_headers_, sign_ec);
+    if (sign_ec) scratch_headers_.clear();
+    // Content-Type, User-Agent, then the scheme's headers.
+    r.headers.resize(2 + scratch_headers_.size());
+    r.headers[0].name = "Content-Type";
+    r.headers[0].value = "application/json";
+    r.headers[1].name = "User-Agent";
+    r.headers[1].value = user_agent;
+    for (std::size_t i = 0; i < scratch_headers_.size(); ++i)
+      r.headers[2 + i] = std::move(scratch_headers_[i]);
     entry.request_headers = r.headers;
-    entry.event_id = std::move(d.event_id);
-    in_flight_.emplace(d.id, std::move(entry));
+    in_flight_.insert(d.id, slot);
     add_in_flight(ep);
 
     if (sign_ec) {
       // Nothing is sent unsigned: the attempt fails here, recorded like any other, and the
       // retry policy decides (a secret fixed meanwhile is picked up on the next claim).
+      if (spare_requests_.size() < opts_.claim_batch) spare_requests_.push_back(std::move(r));
       transport_result failed;
       failed.error = sign_ec;
       failed.error_detail = "signing failed; nothing was sent";
@@ -229,6 +284,41 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     }
     out.push_back(std::move(r));
   }
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::claim(
+    boost::system::error_code& ec) {
+  claimed_count_ = 0;
+  if constexpr (detail::store_refills_due<StoragePolicy>) {
+    store_.refill_due(claim_, claimed_, claimed_count_, ec);
+  } else {
+    claimed_.clear();
+    store_.claim_due(claim_, claimed_, ec);
+    claimed_count_ = claimed_.size();
+  }
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+std::uint32_t delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::take_flight() {
+  if (!free_flights_.empty()) {
+    auto const i = free_flights_.back();
+    free_flights_.pop_back();
+    return i;
+  }
+  flights_.emplace_back();
+  return static_cast<std::uint32_t>(flights_.size() - 1);
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::recycle(
+    std::vector<outgoing_request>& spent) {
+  for (auto& r : spent) {
+    if (spare_requests_.size() >= opts_.claim_batch) break;
+    r.body.reset();  // do not keep a payload alive
+    spare_requests_.push_back(std::move(r));
+  }
+  spent.clear();
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
@@ -254,24 +344,37 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
     delivery_id id, transport_result const& result, time_point now,
     boost::system::error_code& ec) {
   ec = {};
-  auto it = in_flight_.find(id);
-  if (it == in_flight_.end()) {
+  auto const slot = in_flight_.find(id);
+  if (slot == detail::flight_index::npos) {
     ec = error::not_found;
     return;
   }
-  auto entry = std::move(it->second);
-  in_flight_.erase(it);
+  in_flight_.erase(id);
+  auto& entry = flights_[slot];
   auto& ep = *entry.endpoint;
   remove_in_flight(ep);
 
   attempt_record a;
+  // The request headers travel to the store and back into the pooled entry, which keeps their
+  // storage for its next attempt; the slot is free again only when this call ends (a callback
+  // may poll, and flights_ is a deque: the entry stays where it is meanwhile).
+  struct give_back {
+    delivery_engine& self;
+    std::uint32_t slot;
+    attempt_record& a;
+    ~give_back() {
+      a.request_headers.swap(self.flights_[slot].request_headers);
+      self.free_flights_.push_back(slot);
+    }
+  } const give_back_on_exit{*this, slot, a};
+
   a.delivery = id;
   a.number = entry.attempts_before + 1;
   a.trigger = entry.trigger;
   a.started_at = entry.started_at;
   a.elapsed = result.elapsed.count() > 0 ? result.elapsed : now - entry.started_at;
   if (a.elapsed.count() < 0) a.elapsed = duration{0};
-  a.request_headers = std::move(entry.request_headers);
+  a.request_headers.swap(entry.request_headers);
   a.status = result.status;
   a.response_headers = result.headers;
   auto const cap = opts_.response_body_cap;
@@ -398,11 +501,12 @@ template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
 void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::release_all(
     time_point next_attempt_at, boost::system::error_code& ec) {
   ec = {};
-  for (auto const& [id, entry] : in_flight_) {
+  in_flight_.for_each([&](delivery_id id, std::uint32_t slot) {
     boost::system::error_code e;
     store_.release(id, next_attempt_at, e);
     if (e && !ec) ec = e;
-  }
+    free_flights_.push_back(slot);
+  });
   in_flight_.clear();
   for (auto* ep : busy_) {
     ep->in_flight = 0;

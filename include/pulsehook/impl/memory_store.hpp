@@ -44,8 +44,11 @@ struct mem_delivery {
 
 static_assert(sizeof(mem_delivery) <= 40, "a delivery slot must stay at 40 bytes");
 
-// One recorded attempt. The request headers are packed into one string (name length, name,
-// value length, value, ...): one allocation instead of a vector and a string per header.
+// One recorded attempt. Its variable-length parts live in the store's attempt arena
+// (mem_arena), one record after the other: request headers and response headers packed
+// (name length, name, value length, value, ...), then the error text, then the response body
+// (last, so that retention can drop it by shortening the record). Recording an attempt thus
+// allocates nothing but, now and then, a new arena chunk.
 // Attempts of one delivery form a backward chain through `prev`.
 struct mem_attempt {
   static constexpr std::uint32_t none = 0xffffffffu;
@@ -57,22 +60,40 @@ struct mem_attempt {
   bool body_truncated = false;
   time_point started_at{};
   duration elapsed{};
-  std::string request_headers;         // packed, see pack_headers
-  std::vector<http_header> response_headers;
-  std::string response_body;
-  std::string error;
+  std::uint32_t chunk = 0, offset = 0;  // where the record starts in the arena
+  std::uint32_t request_len = 0, response_headers_len = 0, error_len = 0, body_len = 0;
+  std::size_t bytes() const noexcept {
+    return std::size_t{request_len} + response_headers_len + error_len + body_len;
+  }
 };
 
-inline void mem_put_len(std::string& out, std::size_t n) {
-  // Little-endian base-128 length.
-  do {
-    auto b = static_cast<unsigned char>(n & 0x7f);
-    n >>= 7;
-    if (n) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (n);
-}
+// Append-only byte storage in chunks that never move (a chunk is reserved up front and never
+// grows past its capacity), so a record is a (chunk, offset) pair and a string_view into it
+// stays valid.
+struct mem_arena {
+  static constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
+  std::vector<std::string> chunks;
+  std::size_t used = 0;                 // bytes in all chunks
+  std::size_t dead = 0;                 // bytes of purged records and dropped bodies
 
+  // Room for `n` bytes; returns where they go.
+  char* reserve(std::size_t n, std::uint32_t& chunk, std::uint32_t& offset) {
+    if (chunks.empty() || chunks.back().capacity() - chunks.back().size() < n) {
+      chunks.emplace_back().reserve(std::max(chunk_bytes, n));
+    }
+    auto& c = chunks.back();
+    chunk = static_cast<std::uint32_t>(chunks.size() - 1);
+    offset = static_cast<std::uint32_t>(c.size());
+    c.resize(c.size() + n);  // within capacity: no reallocation
+    used += n;
+    return c.data() + offset;
+  }
+  std::string_view view(std::uint32_t chunk, std::uint32_t offset, std::size_t n) const noexcept {
+    return std::string_view(chunks[chunk].data() + offset, n);
+  }
+};
+
+// Lengths are little-endian base-128.
 inline std::size_t mem_get_len(std::string_view s, std::size_t& i) {
   std::size_t n = 0;
   for (int shift = 0; i < s.size(); shift += 7) {
@@ -83,17 +104,38 @@ inline std::size_t mem_get_len(std::string_view s, std::size_t& i) {
   return n;
 }
 
-inline void mem_pack_headers(std::vector<http_header> const& hs, std::string& out) {
+inline std::size_t mem_len_size(std::size_t n) noexcept {
+  std::size_t k = 1;
+  while (n >>= 7) ++k;
+  return k;
+}
+
+inline char* mem_put_len(char* p, std::size_t n) noexcept {
+  do {
+    auto b = static_cast<unsigned char>(n & 0x7f);
+    n >>= 7;
+    if (n) b |= 0x80;
+    *p++ = static_cast<char>(b);
+  } while (n);
+  return p;
+}
+
+inline std::size_t mem_packed_size(std::vector<http_header> const& hs) noexcept {
   std::size_t n = 0;
-  for (auto const& h : hs) n += h.name.size() + h.value.size() + 4;
-  out.clear();
-  out.reserve(n);
+  for (auto const& h : hs)
+    n += mem_len_size(h.name.size()) + h.name.size() + mem_len_size(h.value.size()) +
+         h.value.size();
+  return n;
+}
+
+inline char* mem_pack_headers(std::vector<http_header> const& hs, char* p) noexcept {
   for (auto const& h : hs) {
-    mem_put_len(out, h.name.size());
-    out += h.name;
-    mem_put_len(out, h.value.size());
-    out += h.value;
+    p = mem_put_len(p, h.name.size());
+    p = std::copy(h.name.begin(), h.name.end(), p);
+    p = mem_put_len(p, h.value.size());
+    p = std::copy(h.value.begin(), h.value.end(), p);
   }
+  return p;
 }
 
 inline void mem_unpack_headers(std::string_view s, std::vector<http_header>& out) {
@@ -153,6 +195,14 @@ struct mem_endpoint {
   mem_bitmap bits[3];                  // [0] alive (All), [1] sent, [2] retrying | failed
   std::size_t dead = 0;
   state_counts counts;
+  // Whether the endpoint subscribes to an interned type: 0 not known yet, 1 no, 2 yes. Filled
+  // by accept, emptied whenever event_types change, so fan-out is one lookup per endpoint.
+  std::vector<std::uint8_t> subscribed;
+  bool subscribes(std::uint32_t type, std::string_view name) {
+    if (type >= subscribed.size()) subscribed.resize(type + 1, 0);
+    if (subscribed[type] == 0) subscribed[type] = subscribes_to(rec, name) ? 2 : 1;
+    return subscribed[type] == 2;
+  }
 };
 
 struct mem_interner {
@@ -194,16 +244,21 @@ struct memory_state {
 
   std::deque<mem_attempt> attempts;     // in recording order; chained per delivery
   std::size_t dead_attempts = 0;         // purged entries still in `attempts`
+  mem_arena arena;                      // the attempts' headers, errors and bodies
 
   // claim_due's scratch, reused between calls.
   std::vector<std::pair<std::int64_t, std::uint32_t>> claim_held;
   std::vector<std::uint32_t> claim_per_ep, claim_skip, claim_taken;
   std::unordered_map<std::uint32_t, std::string> reasons;
 
-  static bool heap_after(std::pair<std::int64_t, std::uint32_t> const& a,
-                         std::pair<std::int64_t, std::uint32_t> const& b) noexcept {
-    return a > b;
-  }
+  // A function object, not a function pointer: the heap operations inline the comparison.
+  struct heap_after_t {
+    bool operator()(std::pair<std::int64_t, std::uint32_t> const& a,
+                    std::pair<std::int64_t, std::uint32_t> const& b) const noexcept {
+      return a > b;
+    }
+  };
+  static constexpr heap_after_t heap_after{};
 
   mem_delivery* slot(std::uint64_t id) noexcept {
     if (id == 0 || id - 1 < slot_base || id - 1 - slot_base >= slots.size()) return nullptr;
@@ -340,6 +395,7 @@ struct memory_state {
     for (auto i = d.last_attempt; i != mem_attempt::none;) {
       auto& a = attempts[i];
       i = a.prev;
+      arena.dead += a.bytes();
       a = mem_attempt{};
       ++dead_attempts;
       ++res.attempts;
@@ -350,18 +406,25 @@ struct memory_state {
     ++res.deliveries;
   }
 
-  // Drops purged attempts once they are the majority, renumbering the chains.
+  // Drops purged attempts once they are the majority (or their arena bytes are), renumbering
+  // the chains and copying the live records into a fresh arena.
   void compact_attempts() {
-    if (dead_attempts < 1024 || dead_attempts * 2 < attempts.size()) return;
+    bool const many = dead_attempts >= 1024 && dead_attempts * 2 >= attempts.size();
+    bool const big = arena.dead >= mem_arena::chunk_bytes && arena.dead * 2 >= arena.used;
+    if (!many && !big) return;
     std::vector<std::uint32_t> moved(attempts.size(), mem_attempt::none);
     std::deque<mem_attempt> kept;
+    mem_arena fresh;
     for (std::size_t i = 0; i < attempts.size(); ++i) {
       auto& a = attempts[i];
       if (a.delivery == mem_attempt::none) continue;
       moved[i] = static_cast<std::uint32_t>(kept.size());
       if (a.prev != mem_attempt::none) a.prev = moved[a.prev];
+      auto const old = arena.view(a.chunk, a.offset, a.bytes());
+      std::copy(old.begin(), old.end(), fresh.reserve(old.size(), a.chunk, a.offset));
       kept.push_back(std::move(a));
     }
+    arena = std::move(fresh);
     for (auto& d : slots)
       if (d.last_attempt != mem_attempt::none) d.last_attempt = moved[d.last_attempt];
     attempts = std::move(kept);
@@ -378,12 +441,17 @@ struct memory_state {
       r.trigger = a.trigger;
       r.started_at = a.started_at;
       r.elapsed = a.elapsed;
-      mem_unpack_headers(a.request_headers, r.request_headers);
+      auto const rec = arena.view(a.chunk, a.offset, a.bytes());
+      std::size_t p = 0;
+      mem_unpack_headers(rec.substr(p, a.request_len), r.request_headers);
+      p += a.request_len;
       r.status = a.status;
-      r.response_headers = a.response_headers;
-      r.response_body = a.response_body;
+      mem_unpack_headers(rec.substr(p, a.response_headers_len), r.response_headers);
+      p += a.response_headers_len;
+      r.error.assign(rec.substr(p, a.error_len));
+      p += a.error_len;
+      r.response_body.assign(rec.substr(p, a.body_len));
       r.body_truncated = a.body_truncated;
-      r.error = a.error;
       out.push_back(std::move(r));
     }
     std::reverse(out.begin() + static_cast<std::ptrdiff_t>(from), out.end());
@@ -463,7 +531,7 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
   if (auto it = s.by_org.find(org); it != s.by_org.end()) {
     for (auto const epi : it->second) {
       auto& ep = *s.endpoints[epi];
-      if (ep.deleted || !ep.rec.enabled || !subscribes_to(ep.rec, ev.type)) continue;
+      if (ep.deleted || !ep.rec.enabled || !ep.subscribes(type, ev.type)) continue;
       auto const abs = static_cast<std::uint32_t>(s.slots.size() + s.slot_base);
       auto& d = s.slots.emplace_back();
       d.give_up_at = to_unix_millis(give_up_at);
@@ -508,6 +576,24 @@ inline void memory_store::accept_many(std::span<event_record const> events,
 
 inline void memory_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
                                     boost::system::error_code& ec) {
+  claim_into(req, [&]() -> due_delivery& { return out.emplace_back(); }, ec);
+}
+
+inline void memory_store::refill_due(claim_request const& req, std::vector<due_delivery>& out,
+                                     std::size_t& count, boost::system::error_code& ec) {
+  count = 0;
+  claim_into(
+      req,
+      [&]() -> due_delivery& {
+        if (count == out.size()) out.emplace_back();
+        return out[count++];
+      },
+      ec);
+}
+
+template <class Next>
+void memory_store::claim_into(claim_request const& req, Next&& next,
+                              boost::system::error_code& ec) {
   ec = {};
   if (req.max == 0) return;
   auto& s = *s_;
@@ -543,7 +629,8 @@ inline void memory_store::claim_due(claim_request const& req, std::vector<due_de
     taken.push_back(top.second);
     auto const& ep = *s.endpoints[d.endpoint];
     auto const& e = s.event_at(d.event);
-    due_delivery dd;
+    due_delivery& dd = next();
+    // Assignments, not constructions: a refilled element reuses its strings' storage.
     dd.id = std::uint64_t{top.second} + 1;
     dd.event_id = e.id;
     dd.event_type = s.strings.names[e.type];
@@ -554,9 +641,15 @@ inline void memory_store::claim_due(claim_request const& req, std::vector<due_de
                                                           : attempt_trigger::scheduled;
     dd.event_created_at = from_unix_millis(e.created_at);
     dd.give_up_at = from_unix_millis(d.give_up_at);
-    dd.secrets = active_secrets(ep.rec.secrets, req.now);
+    std::size_t k = 0;  // the active secrets, as active_secrets() selects them
+    for (auto const& sec : ep.rec.secrets) {
+      if (sec.expires_at && *sec.expires_at <= req.now) continue;
+      if (k < dd.secrets.size()) dd.secrets[k] = sec;
+      else dd.secrets.push_back(sec);
+      ++k;
+    }
+    if (dd.secrets.size() > k) dd.secrets.resize(k);
     dd.payload = e.payload;
-    out.push_back(std::move(dd));
   }
   for (auto const& h : held) {
     s.due.push_back(h);
@@ -620,6 +713,21 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
     ec = error::storage_failure;
     return;
   }
+  auto const request_len = detail::mem_packed_size(attempt.request_headers);
+  auto const response_headers_len = detail::mem_packed_size(attempt.response_headers);
+  std::size_t body = attempt.response_body.size();
+  bool truncated = attempt.body_truncated;
+  if (body > s.opts.max_response_body) {
+    body = s.opts.max_response_body;
+    truncated = true;
+  }
+  auto const error = std::min<std::size_t>(attempt.error.size(), 4096);
+  constexpr std::size_t max_part = 0x7fffffff;  // a record's parts are 32-bit lengths
+  if (request_len > max_part || response_headers_len > max_part || body > max_part ||
+      request_len + response_headers_len + body > max_part) {
+    ec = error::invalid_argument;
+    return;
+  }
   ++d->attempts;
   auto& a = s.attempts.emplace_back();
   a.delivery = abs;
@@ -629,17 +737,17 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
   a.trigger = attempt.trigger;
   a.started_at = attempt.started_at;
   a.elapsed = attempt.elapsed;
-  detail::mem_pack_headers(attempt.request_headers, a.request_headers);
   a.status = attempt.status;
-  a.response_headers = attempt.response_headers;
-  a.body_truncated = attempt.body_truncated;
-  if (attempt.response_body.size() > s.opts.max_response_body) {
-    a.response_body.assign(attempt.response_body, 0, s.opts.max_response_body);
-    a.body_truncated = true;
-  } else {
-    a.response_body = attempt.response_body;
-  }
-  a.error.assign(attempt.error, 0, std::min<std::size_t>(attempt.error.size(), 4096));
+  a.body_truncated = truncated;
+  a.request_len = static_cast<std::uint32_t>(request_len);
+  a.response_headers_len = static_cast<std::uint32_t>(response_headers_len);
+  a.error_len = static_cast<std::uint32_t>(error);
+  a.body_len = static_cast<std::uint32_t>(body);
+  auto* p = s.arena.reserve(a.bytes(), a.chunk, a.offset);
+  p = detail::mem_pack_headers(attempt.request_headers, p);
+  p = detail::mem_pack_headers(attempt.response_headers, p);
+  p = std::copy_n(attempt.error.data(), error, p);
+  std::copy_n(attempt.response_body.data(), body, p);
   s.change_state(abs, static_cast<std::uint8_t>(update.state));
   d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
   s.set_reason(abs, update.reason);
@@ -725,6 +833,7 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   if (ec) return;
   normalize_event_types(merged.event_types);
   ep->rec = std::move(merged);
+  ep->subscribed.clear();
 }
 
 inline void memory_store::delete_endpoint(std::string_view id, time_point now,
@@ -1007,8 +1116,9 @@ inline void memory_store::purge(purge_request const& req, purge_result& out,
     std::lock_guard lk(s.mu);
     s.compact_attempts();
     for (auto& a : s.attempts)
-      if (!a.response_body.empty() && to_unix_millis(a.started_at) < body_cut) {
-        std::string{}.swap(a.response_body);
+      if (a.body_len != 0 && to_unix_millis(a.started_at) < body_cut) {
+        s.arena.dead += a.body_len;
+        a.body_len = 0;  // the body is the record's tail; compaction reclaims its bytes
         ++out.bodies;
       }
     // Deleted endpoints whose log is now empty and whose deletion is past retention.

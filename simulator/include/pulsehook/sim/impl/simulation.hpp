@@ -32,6 +32,9 @@ struct sim_endpoint {
   time_point deleted_at{};
   std::uint32_t secrets = 0;
   receiver rx;
+  // Whether `types` holds the event type of that number (driver::type_ix_): 0 not known yet,
+  // 1 no, 2 yes; emptied when `types` changes.
+  std::vector<std::uint8_t> subscribed{};
 };
 
 struct sim_event {
@@ -180,6 +183,7 @@ private:
   std::vector<sim_event> events_;
   std::unordered_map<std::string, std::uint32_t> event_index_;
   std::vector<std::uint32_t> expected_;
+  std::unordered_map<std::string, std::uint32_t> type_ix_;  // event type -> number
   std::vector<delivery_track> tracks_;
   std::vector<inflight> slots_;
   std::vector<std::uint32_t> free_slots_;
@@ -261,6 +265,7 @@ void driver<Store, Engine>::do_action(endpoint_action const& a, time_point now) 
     store_.update_endpoint(rec, ec);
     if (ec) { store_error("update_endpoint", ec); return; }
     ep.types = a.spec.event_types;
+    ep.subscribed.clear();
     trace(now, "EPSUB", i, 0, 0, "types=" + std::to_string(ep.types.size()));
     break;
   }
@@ -339,11 +344,17 @@ void driver<Store, Engine>::publish(time_point now) {
   se.created = ev.created_at;
   se.deadline = ev.created_at + opts_.retry_window;
   se.expected_begin = static_cast<std::uint32_t>(expected_.size());
+  auto const type =
+      type_ix_.try_emplace(ev.type, static_cast<std::uint32_t>(type_ix_.size())).first->second;
   for (std::uint32_t i = 0; i < eps_.size(); ++i) {
-    auto const& ep = eps_[i];
+    auto& ep = eps_[i];
     if (!ep.enabled || ep.deleted) continue;
     if (gen_->organizations()[ep.org].id != ev.organization_id) continue;
-    if (std::binary_search(ep.types.begin(), ep.types.end(), ev.type)) expected_.push_back(i);
+    if (type >= ep.subscribed.size()) ep.subscribed.resize(type + 1, 0);
+    if (ep.subscribed[type] == 0)
+      ep.subscribed[type] =
+          std::binary_search(ep.types.begin(), ep.types.end(), ev.type) ? 2 : 1;
+    if (ep.subscribed[type] == 2) expected_.push_back(i);
   }
   se.expected_end = static_cast<std::uint32_t>(expected_.size());
   accept_result ar;
@@ -525,7 +536,11 @@ void driver<Store, Engine>::pump(time_point now) {
   if (need_poll_) {
     need_poll_ = false;
     for (int round = 0; round < 64; ++round) {
-      out_.clear();
+      // Spent requests go back to the engine, whose next poll refills their storage.
+      if constexpr (requires(Engine& en, std::vector<outgoing_request>& v) { en.recycle(v); })
+        engine_->recycle(out_);
+      else
+        out_.clear();
       engine_->poll(now, out_, ec);
       if (ec) { store_error("poll", ec); break; }
       for (auto& r : out_) send(r, now);
