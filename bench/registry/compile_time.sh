@@ -12,7 +12,9 @@
 # TUs:
 #   empty            an empty file (the baseline the target is stated against)
 #   vocabulary       #include <pulsehook/model.hpp> (std strings/chrono + boost/system)
+#   mp_lookup        include the MetaPulse registry only; find(), for_each_type, contains, type_of
 #   mp_registry      include the MetaPulse registry; find(), for_each_type, an event_type_set
+#                    parsed from text (event_type_set.hpp brings pulsehook/error.hpp: Boost.System)
 #   mp_publish_all   include envelope.hpp + the MetaPulse registry; make_event for all 24 types
 #   gen240_registry  a generated registry of 240 types (80 resources x 3 actions, 80 payload
 #                    structs); find(), an event_type_set
@@ -27,6 +29,18 @@ trap 'rm -rf "$work"' EXIT
 
 : > "$work/empty.cpp"
 echo '#include <pulsehook/model.hpp>' > "$work/vocabulary.cpp"
+
+cat > "$work/mp_lookup.cpp" <<'EOF'
+#include <pulsehook/metapulse/registry.hpp>
+namespace mp = pulsehook::metapulse;
+std::size_t use(std::string_view name) {
+  std::size_t n = mp::registry::find(name).value_or(0);
+  mp::registry::for_each_type([&](auto t) { n += decltype(t)::type::name.size(); });
+  static_assert(mp::registry::contains<"graph.updated">);
+  using graph_updated = mp::registry::type_of<"graph.updated">;
+  return n + sizeof(graph_updated::payload_type) + mp::registry::info(3).description.size();
+}
+EOF
 
 cat > "$work/mp_registry.cpp" <<'EOF'
 #include <pulsehook/event_type_set.hpp>
@@ -100,7 +114,7 @@ gen_registry() {
   echo '}'
 } > "$work/gen240_publish.cpp"
 
-tus=${TUS:-"empty vocabulary mp_registry mp_publish_all gen240_registry gen240_publish"}
+tus=${TUS:-"empty vocabulary mp_lookup mp_registry mp_publish_all gen240_registry gen240_publish"}
 declare -A cpus walls
 for tu in $tus; do cpus[$tu]=""; walls[$tu]=""; done
 

@@ -158,20 +158,24 @@ inline constexpr auto big_names = many<200>();
 inline constexpr std::array<std::string_view, 4> alike{
     "organization_a_settings.changed", "organization_b_settings.changed",
     "organization_c_settings.changed", "organization_d_settings.changed"};
-// Different only in bytes none of the quick hashes reads (8-10 and 19-22 of 31).
+// Longer than 32 bytes and different only in bytes 24-31, which none of the four words reads.
 inline constexpr std::array<std::string_view, 3> sneaky{
-    "organizatxon_a_settings.changed", "organizatyon_a_settings.changed",
-    "organization_a_settixgs.changed"};
+    "organization_settings_00xxxxxxxx.changed", "organization_settings_00xxxyxxxx.changed",
+    "organization_settings_00xxxxxxxz.changed"};
+// Shorter than 8 bytes: one word, from overlapping loads.
+inline constexpr std::array<std::string_view, 6> tiny{"a.b", "a.c", "ab.c", "a.bc", "abc.d", "ab.cdef"};
 inline constexpr auto small = ph::detail::make_name_table(small_names);
 inline constexpr auto big = ph::detail::make_name_table(big_names);
 inline constexpr auto same_ends = ph::detail::make_name_table(alike);
 inline constexpr auto same_words = ph::detail::make_name_table(sneaky);
+inline constexpr auto short_names = ph::detail::make_name_table(tiny);
 static_assert(small.built && small.mul != 0 && small.hash_kind == 0);
 static_assert(big.built && big.mul == 0 && big.hash_kind == 0);
 static_assert(ph::detail::name_hash(alike[0]) == ph::detail::name_hash(alike[1]));
 static_assert(same_ends.built && same_ends.hash_kind == 1);
 static_assert(ph::detail::name_hash3(sneaky[0]) == ph::detail::name_hash3(sneaky[1]));
 static_assert(same_words.built && same_words.hash_kind == 2);
+static_assert(short_names.built && short_names.find("ab.c") == 2 && !short_names.find("ab.d"));
 static_assert(big.find("r199.moved") == 199 && !big.find("r200.moved"));
 } // namespace table_strategies
 
@@ -190,6 +194,12 @@ BOOST_AUTO_TEST_CASE(every_table_strategy_finds_exactly_its_names) {
   check(big, big_names);
   check(same_ends, alike);
   check(same_words, sneaky);
+  check(short_names, tiny);
+  for (std::string_view const name : sneaky) {  // a difference only in bytes no word covers
+    std::string s(name);
+    s[28] = 'q';
+    BOOST_TEST(!same_words.find(s), s);
+  }
   BOOST_TEST(!big.find(""));
   BOOST_TEST(!same_ends.find("organization_e_settings.changed"));
 }

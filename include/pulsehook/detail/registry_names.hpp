@@ -4,7 +4,6 @@
 // Compile-time strings, wire-name validation and the name -> id table of a registry.
 // Everything here is constexpr: a registry's table is built by the compiler.
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -105,20 +104,52 @@ constexpr auto make_default_description() noexcept {
   return r;
 }
 
+// Heapsort of a[0..n) by `less`, for the compiler's constant evaluation: O(n log n), and it
+// keeps <algorithm> (a third of a second of compile time per TU) out of the registry headers.
+template <class T, class Less>
+constexpr void heap_sort(T* a, std::size_t n, Less less) noexcept {
+  auto sift = [&](std::size_t root, std::size_t end) {
+    while (2 * root + 1 < end) {
+      std::size_t child = 2 * root + 1;
+      if (child + 1 < end && less(a[child], a[child + 1])) ++child;
+      if (!less(a[root], a[child])) return;
+      T const t = a[root];
+      a[root] = a[child];
+      a[child] = t;
+      root = child;
+    }
+  };
+  for (std::size_t i = n / 2; i-- > 0;) sift(i, n);
+  for (std::size_t end = n; end > 1; --end) {
+    T const t = a[0];
+    a[0] = a[end - 1];
+    a[end - 1] = t;
+    sift(0, end - 1);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
-// The name -> id table: a perfect hash built at compile time (hash and displace). A name's
-// 64-bit hash picks a bucket; the bucket's displacement, chosen by the compiler so that no two
-// names of the registry share a slot, picks the one slot the name can be in. A lookup is
-// therefore: one hash, one displacement load, one slot load and one compare of the candidate,
-// with no probe loop and no data-dependent branch before the final compare.
+// The name -> id table: a perfect hash built at compile time. A lookup reads the query's words
+// once, hashes them, loads one byte-wide slot (the entry index) and compares the candidate
+// entry's stored words with the query's: no probe loop, no pointer chase to the candidate's
+// text (names up to 32 bytes are compared entirely from the entry), and no data-dependent
+// branch before the final compare.
+//
+// A name of n >= 8 bytes is read as four overlapping 8-byte words at 0, min(8, n-8),
+// min(16, n-8) and n-8: together with the length they determine a name of up to 32 bytes. A
+// shorter name is read as one word (see small_word); longer ones also compare their bytes
+// [24, n-8) through the entry's text pointer.
 //
 // Registries of up to 128 types first try a single level (8N slots, one multiplier searched by
-// the compiler, no displacement load): slot = (hash * mul) >> shift.
+// the compiler): slot = (hash * mul) >> shift. Larger ones (or when no multiplier works) hash
+// and displace: the hash picks a bucket, whose displacement (chosen by the compiler so that no
+// two names share a slot) picks the slot.
 //
-// The quick hash reads the first and last 8 bytes and the length (wire names are short and
-// differ at the ends: "graph.created" / "graph.updated"). Two names longer than 16 bytes may
-// agree on all of those; then the table is built on a hash of every byte instead. These choices
-// are constants of the table, so the paths not taken are folded away.
+// Three hashes, the cheapest that gives every name a distinct 64-bit value is used: the first
+// and last words and the length (wire names differ at the ends: "graph.created" /
+// "graph.updated"); all four words ("resource_12.created" / "resource_13.created"); every
+// byte (FNV-1a: names longer than 32 bytes differing only in bytes none of the words covers).
+// These choices are constants of the table, so the paths not taken are folded away.
 
 constexpr std::uint64_t load_le(char const* p, std::size_t n) noexcept {
   std::uint64_t v = 0;
@@ -135,42 +166,63 @@ constexpr std::uint64_t load8(char const* p) noexcept {
   return v;
 }
 
-// Equality of two texts of the same length `n`, inline and without a call to memcmp. Wire
-// names are short: for 8 <= n <= 32, four overlapping 8-byte words at 0, k, 2k and n-8 with
-// k = (n-8)/3 cover the text, so the compare has no length-dependent loop (no mispredicted
-// branches when names of different lengths are looked up in turn).
-[[gnu::always_inline]] constexpr bool same_text(char const* a, char const* b, std::size_t n) noexcept {
-  if (!std::is_constant_evaluated() && n >= 8 && n <= 32) {
-    std::size_t const k = (n - 8) / 3;
-    std::uint64_t const x = (load8(a) ^ load8(b)) | (load8(a + k) ^ load8(b + k)) |
-                            (load8(a + 2 * k) ^ load8(b + 2 * k)) |
-                            (load8(a + n - 8) ^ load8(b + n - 8));
-    return x == 0;
-  }
-  for (std::size_t i = 0; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+constexpr std::uint64_t load4(char const* p) noexcept {
+  if (std::is_constant_evaluated()) return load_le(p, 4);
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  return v;
 }
 
-[[gnu::always_inline]] constexpr std::uint64_t name_hash(std::string_view s) noexcept {
-  std::uint64_t a, b;
-  if (s.size() >= 8) {
-    a = load8(s.data());
-    b = load8(s.data() + s.size() - 8);
-  } else {
-    a = load_le(s.data(), s.size());
-    b = 0;
-  }
-  std::uint64_t const h = a ^ (b * 0x9e3779b97f4a7c15ULL) ^ s.size();
-  return h ^ (h >> 29);
+// The one word of a name shorter than 8 bytes (with its length, it determines the name).
+constexpr std::uint64_t small_word(char const* p, std::size_t n) noexcept {
+  if (n >= 4) return load4(p) | (load4(p + n - 4) << 32);
+  if (n == 0) return 0;
+  return static_cast<std::uint64_t>(static_cast<unsigned char>(p[0])) |
+         (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
+         (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
 }
 
-// The quick hash plus the middle 8 bytes: tells apart names that share their ends
-// ("resource_12.created" / "resource_13.created").
-[[gnu::always_inline]] constexpr std::uint64_t name_hash3(std::string_view s) noexcept {
-  std::uint64_t const m = s.size() >= 8 ? load8(s.data() + (s.size() - 8) / 2) : 0;
-  std::uint64_t const h = name_hash(s) ^ (m * 0xc2b2ae3d27d4eb4fULL);
+// The four words of a name (see above); for n < 8: small_word and three zeros.
+struct name_words {
+  std::uint64_t w[4];
+};
+[[gnu::always_inline]] constexpr name_words words_of(char const* p, std::size_t n) noexcept {
+  if (n < 8) return {{small_word(p, n), 0, 0, 0}};
+  std::size_t const last = n - 8;
+  std::size_t const o1 = last < 8 ? last : 8;
+  std::size_t const o2 = last < 16 ? last : 16;
+  return {{load8(p), load8(p + o1), load8(p + o2), load8(p + last)}};
+}
+
+// Equality of the bytes no word covers ([24, n-8) of a name longer than 32 bytes).
+constexpr bool same_rest(char const* a, char const* b, std::size_t n) noexcept {
+  if (std::is_constant_evaluated()) {
+    for (std::size_t i = 24; i + 8 < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  return std::memcmp(a + 24, b + 24, n - 32) == 0;
+}
+
+[[gnu::always_inline]] constexpr std::uint64_t hash_words(name_words const& w, std::size_t n) noexcept {
+  return w.w[0] ^ (w.w[3] * 0x9e3779b97f4a7c15ULL) ^ n;
+}
+[[gnu::always_inline]] constexpr std::uint64_t hash_words3(name_words const& w, std::size_t n) noexcept {
+  std::uint64_t const h =
+      hash_words(w, n) ^ (w.w[1] * 0xc2b2ae3d27d4eb4fULL) ^ (w.w[2] * 0x165667b19e3779f9ULL);
   return h ^ (h >> 31);
+}
+
+// The quick hash: first and last words and the length.
+constexpr std::uint64_t name_hash(std::string_view s) noexcept {
+  return hash_words(words_of(s.data(), s.size()), s.size());
+}
+
+// All four words: tells apart names that share their ends ("resource_12.created" /
+// "resource_13.created").
+constexpr std::uint64_t name_hash3(std::string_view s) noexcept {
+  return hash_words3(words_of(s.data(), s.size()), s.size());
 }
 
 // FNV-1a over every byte: the fallback when neither quick hash tells two names apart.
@@ -196,24 +248,23 @@ constexpr std::size_t bucket_bits(std::size_t n) noexcept {
 
 inline constexpr std::uint16_t empty_slot = 0xffff;
 
-// One slot: the name that hashes there (or none: len is never a name's length).
-struct name_slot {
-  char const* data = nullptr;
-  std::uint32_t len = 0xffffffffU;
-  std::uint32_t id = empty_slot;
-};
-
 template <std::size_t N>
 struct name_table {
   static constexpr std::size_t bits = table_bits(N);
   static constexpr std::size_t slots = std::size_t{1} << bits;
   static constexpr std::size_t bbits = bucket_bits(N);
   static constexpr std::size_t buckets = std::size_t{1} << bbits;
+  // Slots hold ids (N: the empty slot), one byte each up to 255 names. Id i's words, length
+  // and text are words[i], len[i] and text[i]; index N holds a length no string_view has.
+  using index_type = std::conditional_t<(N < 255), std::uint8_t, std::uint16_t>;
 
-  std::array<name_slot, slots> slot{};
+  std::array<index_type, slots> slot{};
+  std::array<name_words, N + 1> words{};
+  std::array<std::size_t, N + 1> len{};
+  std::array<char const*, N + 1> text{};
   std::array<std::uint16_t, buckets> disp{};
   std::uint64_t mul = 0;   // the single level's multiplier, 0 when the table uses buckets
-  int hash_kind = 0;       // 0: name_hash, 1: name_hash3, 2: full_name_hash (see above)
+  int hash_kind = 0;       // 0: hash_words, 1: hash_words3, 2: full_name_hash (see above)
   bool built = false;      // false only when two names are equal (the registry check says so)
 
   static constexpr std::size_t bucket_of(std::uint64_t h) noexcept {
@@ -223,18 +274,42 @@ struct name_table {
     return static_cast<std::size_t>(((h ^ ((d + 1) * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL) >>
                                     (64 - bits));
   }
-  [[gnu::always_inline]] constexpr std::uint64_t hash(std::string_view s) const noexcept {
-    return hash_kind == 0 ? name_hash(s) : hash_kind == 1 ? name_hash3(s) : full_name_hash(s);
+  [[gnu::always_inline]] constexpr std::uint64_t hash(name_words const& w, std::string_view s) const noexcept {
+    return hash_kind == 0 ? hash_words(w, s.size())
+           : hash_kind == 1 ? hash_words3(w, s.size())
+                            : full_name_hash(s);
+  }
+  constexpr std::uint64_t hash(std::string_view s) const noexcept {
+    return hash(words_of(s.data(), s.size()), s);
+  }
+  [[gnu::always_inline]] constexpr std::size_t slot_index(std::uint64_t h) const noexcept {
+    return mul != 0 ? static_cast<std::size_t>((h * mul) >> (64 - bits)) : slot_of(h, disp[bucket_of(h)]);
   }
 
   // Always inlined: a handful of instructions, and a call would cost as much as the lookup.
   [[gnu::always_inline]] constexpr std::optional<std::size_t> find(std::string_view s) const noexcept {
-    std::uint64_t const h = hash(s);
-    std::size_t const i = mul != 0 ? static_cast<std::size_t>((h * mul) >> (64 - bits))
-                                   : slot_of(h, disp[bucket_of(h)]);
-    name_slot const& e = slot[i];
-    if (e.len == s.size() && same_text(e.data, s.data(), s.size())) return e.id;
+    name_words const q = words_of(s.data(), s.size());
+    std::size_t const id = slot[slot_index(hash(q, s))];
+    name_words const& e = words[id];
+    std::uint64_t const diff =
+        (e.w[0] ^ q.w[0]) | (e.w[1] ^ q.w[1]) | (e.w[2] ^ q.w[2]) | (e.w[3] ^ q.w[3]);
+    if (len[id] == s.size() && diff == 0 && (s.size() <= 32 || same_rest(text[id], s.data(), s.size())))
+      return id;
     return std::nullopt;
+  }
+
+  constexpr void set(std::size_t slot_number, std::string_view name, std::size_t id) noexcept {
+    slot[slot_number] = static_cast<index_type>(id);
+    words[id] = words_of(name.data(), name.size());
+    len[id] = name.size();
+    text[id] = name.data();
+  }
+  constexpr void clear() noexcept {
+    for (auto& s : slot) s = static_cast<index_type>(N);
+    for (auto& w : words) w = name_words{};
+    for (auto& l : len) l = ~std::size_t{0};
+    for (auto& t : text) t = nullptr;
+    for (auto& d : disp) d = 0;
   }
 };
 
@@ -243,8 +318,8 @@ struct name_table {
 template <std::size_t N>
 constexpr bool build_buckets(name_table<N>& t, std::array<std::string_view, N> const& names) noexcept {
   using table = name_table<N>;
-  for (auto& e : t.slot) e = name_slot{};
-  for (auto& d : t.disp) d = 0;
+  t.clear();
+  t.mul = 0;
   std::array<std::uint64_t, N> h{};
   std::array<std::uint16_t, N> order{};  // ids grouped by bucket, biggest buckets first
   std::array<std::uint16_t, table::buckets> count{};
@@ -253,7 +328,7 @@ constexpr bool build_buckets(name_table<N>& t, std::array<std::string_view, N> c
     ++count[table::bucket_of(h[i])];
     order[i] = static_cast<std::uint16_t>(i);
   }
-  std::sort(order.begin(), order.end(), [&](std::uint16_t a, std::uint16_t b) {
+  heap_sort(order.data(), N, [&](std::uint16_t a, std::uint16_t b) {
     std::size_t const ba = table::bucket_of(h[a]), bb = table::bucket_of(h[b]);
     return count[ba] != count[bb] ? count[ba] > count[bb] : ba != bb ? ba < bb : a < b;
   });
@@ -278,8 +353,7 @@ constexpr bool build_buckets(name_table<N>& t, std::array<std::string_view, N> c
         t.disp[b] = static_cast<std::uint16_t>(d);
         for (std::size_t j = 0; j < n; ++j) {
           std::uint16_t const id = order[k + j];
-          t.slot[table::slot_of(h[id], d)] =
-              name_slot{names[id].data(), static_cast<std::uint32_t>(names[id].size()), id};
+          t.set(table::slot_of(h[id], d), names[id], id);
         }
       }
     }
@@ -311,12 +385,10 @@ constexpr bool build_single_level(name_table<N>& t, std::array<std::string_view,
       taken[s] = true;
     }
     if (ok) {
+      t.clear();
       t.mul = mul;
-      for (auto& e : t.slot) e = name_slot{};
       for (std::size_t i = 0; i < N; ++i)
-        t.slot[static_cast<std::size_t>((h[i] * mul) >> (64 - table::bits))] =
-            name_slot{names[i].data(), static_cast<std::uint32_t>(names[i].size()),
-                      static_cast<std::uint32_t>(i)};
+        t.set(static_cast<std::size_t>((h[i] * mul) >> (64 - table::bits)), names[i], i);
       return true;
     }
   }
@@ -328,7 +400,7 @@ template <std::size_t N>
 constexpr bool distinct_hashes(name_table<N> const& t, std::array<std::string_view, N> const& names) noexcept {
   std::array<std::uint64_t, N> h{};
   for (std::size_t i = 0; i < N; ++i) h[i] = t.hash(names[i]);
-  std::sort(h.begin(), h.end());
+  heap_sort(h.data(), N, [](std::uint64_t a, std::uint64_t b) { return a < b; });
   for (std::size_t i = 1; i < N; ++i)
     if (h[i - 1] == h[i]) return false;
   return true;
@@ -339,6 +411,7 @@ constexpr bool distinct_hashes(name_table<N> const& t, std::array<std::string_vi
 template <std::size_t N>
 constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& names) noexcept {
   name_table<N> t;
+  t.clear();
   for (int kind = 0; kind < 3 && !t.built; ++kind) {
     t.hash_kind = kind;
     if (!distinct_hashes(t, names)) continue;
@@ -347,13 +420,13 @@ constexpr name_table<N> make_name_table(std::array<std::string_view, N> const& n
   return t;
 }
 
-// Ids in wire-name order (what endpoint_record::event_types is stored in). std::sort keeps the
-// compiler's constexpr evaluation at O(N log N) comparisons for large registries.
+// Ids in wire-name order (what endpoint_record::event_types is stored in). A heapsort keeps
+// the compiler's constexpr evaluation at O(N log N) comparisons for large registries.
 template <std::size_t N>
 constexpr std::array<std::uint16_t, N> sorted_ids(std::array<std::string_view, N> const& names) noexcept {
   std::array<std::uint16_t, N> ids{};
   for (std::size_t i = 0; i < N; ++i) ids[i] = static_cast<std::uint16_t>(i);
-  std::sort(ids.begin(), ids.end(), [&](std::uint16_t a, std::uint16_t b) {
+  heap_sort(ids.data(), N, [&](std::uint16_t a, std::uint16_t b) {
     return names[a] < names[b] || (names[a] == names[b] && a < b);
   });
   return ids;
