@@ -103,6 +103,23 @@ public:
   /// Commits the open batch.
   void commit_batch(boost::system::error_code& ec);
 
+  /// Group commit (`group_commit_storage`, storage.hpp): starts one transaction that the
+  /// calling thread's following calls join (each still all-or-nothing, as a savepoint) until
+  /// `commit_group`, which makes them all durable with ONE sync. The calling thread holds the
+  /// store for the whole group: other threads' calls wait until it ends, so nothing they do is
+  /// ever reported durable before it is. Nothing of the group is durable before
+  /// `commit_group` returns without error: a caller must not announce results (e.g. "sent")
+  /// until then. The delivery dispatcher uses it to record a burst of attempts and the next
+  /// claim per sync.
+  /// @param ec `invalid_argument` when a group or a `begin_batch` is already open,
+  ///        `storage_failure` / `storage_busy` otherwise (no group is open then)
+  void begin_group(boost::system::error_code& ec);
+  /// Ends the group of the calling thread: commits it, or, when the commit fails, rolls the
+  /// whole group back (`ec` says so: then none of its calls took effect). The store is
+  /// released to other threads either way.
+  /// @param ec `invalid_argument` when this thread has no open group
+  void commit_group(boost::system::error_code& ec);
+
   /// The underlying connection, for diagnostics and fault-injection tests (e.g. `PRAGMA
   /// max_page_count` to simulate a full disk). Null when closed. Do not use it concurrently
   /// with a call on the store, and do not leave a transaction open on it.

@@ -105,6 +105,23 @@ concept storage_policy = requires(S& s, event_record const& ev, time_point t, ac
   { s.counts(ep, ec) } -> std::same_as<state_counts>;
 };
 
+/// Optional extension of `storage_policy`: group commit. For `S& s`, `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.begin_group(ec)` | `void` | opens one transaction that the calling thread's following calls join, each still all-or-nothing; other threads' calls wait until the group ends |
+/// | `s.commit_group(ec)` | `void` | ends the calling thread's group: commits every call made in it with one sync, or, on failure (`ec` set), none of them |
+///
+/// Nothing done inside a group is durable before `commit_group` returns without error, so a
+/// driver announces nothing of it (no "sent" callback) before then. `basic_dispatcher` uses a
+/// store's groups when it has them (records a burst of attempts and the next claim per sync)
+/// and calls each step on its own otherwise. Shipped model: `sqlite_store`.
+template <class S>
+concept group_commit_storage =
+    storage_policy<S> && requires(S& s, boost::system::error_code& ec) {
+      { s.begin_group(ec) } -> std::same_as<void>;
+      { s.commit_group(ec) } -> std::same_as<void>;
+    };
+
 /// The full storage surface: `storage_policy` plus endpoint management and the event log.
 template <class S>
 concept event_log_storage =

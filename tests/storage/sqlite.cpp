@@ -6,6 +6,10 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 using namespace storage_test;
 
 namespace {
@@ -145,6 +149,87 @@ BOOST_AUTO_TEST_CASE(batches_commit_together_and_failed_steps_roll_back_alone) {
   k.reopen();
   BOOST_TEST(s.counts("ep_a").pending == 100u);
   BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+// Group commit: the calling thread's steps join one transaction; nothing of it is visible to
+// another connection (so nothing is durable) before commit_group; a failed step inside rolls
+// back alone; another thread's call waits for the group instead of joining it.
+BOOST_AUTO_TEST_CASE(groups_commit_together_and_hold_other_threads_back) {
+  static_assert(group_commit_storage<sqlite_store>);
+  static_assert(!group_commit_storage<memory_store>);
+  sqlite_kind k;
+  auto& s = k.store;
+  auto const path = (k.dir.path / "log.db").string();
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_0", "org_1", "goal.created", t0), t0 + 1h, r);
+  auto const first = r.deliveries.at(0);
+
+  boost::system::error_code ec;
+  s.commit_group(ec);
+  BOOST_TEST((ec == error::invalid_argument));  // no group open
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.begin_group(ec);
+  BOOST_TEST((ec == error::invalid_argument));  // groups do not nest
+  s.begin_batch(ec);
+  BOOST_TEST((ec == error::invalid_argument));
+
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent));
+  s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent), ec);
+  BOOST_TEST(!!ec);  // closed already: this step fails and rolls back alone
+
+  // Another thread's accept waits for the group (it must not be reported durable inside it).
+  std::atomic<bool> accepted{false};
+  std::thread other([&] {
+    accept_result r2;
+    s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 1h, r2);
+    accepted = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_TEST(!accepted.load());
+  {
+    raw_db raw(path);  // another connection sees nothing of the open group
+    BOOST_TEST(raw.one("SELECT count(*) FROM attempts") == "0");
+  }
+  BOOST_TEST(s.counts("ep_a").sent == 1u);  // the group's own thread sees its steps
+
+  s.commit_group(ec);
+  BOOST_TEST(!ec);
+  other.join();
+  BOOST_TEST(accepted.load());
+  {
+    raw_db raw(path);
+    BOOST_TEST(raw.one("SELECT count(*) FROM attempts") == "1");
+  }
+  k.reopen();
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 1, 0}));
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+// A group whose thread dies before commit_group changes nothing (the crash case: the store is
+// closed with the group open; the SIGKILL tests in tests/engine cover a real process death).
+BOOST_AUTO_TEST_CASE(an_uncommitted_group_changes_nothing) {
+  sqlite_kind k;
+  auto& s = k.store;
+  auto const path = (k.dir.path / "log.db").string();
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  boost::system::error_code ec;
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 1h, r);
+  BOOST_TEST(r.deliveries.size() == 1u);
+  s.close();  // the open transaction is rolled back
+  s.commit_group(ec);
+  BOOST_TEST((ec == error::storage_failure));  // nothing was committed, and the group is over
+  k.reopen();
+  BOOST_TEST(s.counts("ep_a").all() == 0u);
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 1h, r);  // the store works on
+  BOOST_TEST(s.counts("ep_a").pending == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,9 +8,11 @@
 #include <pulsehook/detail/store_cursor.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 namespace pulsehook {
@@ -18,10 +20,27 @@ namespace detail {
 
 struct sqlite_state {
   std::mutex mu;
+  // The thread holding `mu` for a group commit (begin_group .. commit_group); its own calls
+  // meanwhile run inside the group without locking again. Only that thread ever stores its id
+  // here, so a thread reading its own id is certain to hold the group.
+  std::atomic<std::thread::id> group_owner{};
+  std::unique_lock<std::mutex> group_lock;  // held from begin_group to commit_group
   sqlite_connection db;
   endpoint_rules rules;
   sqlite_store_options opts;
   bool in_batch = false;
+};
+
+// Serialises a call: locks the store's mutex, unless this thread already holds it for a group.
+class sqlite_lock {
+public:
+  explicit sqlite_lock(sqlite_state& s) {
+    if (s.group_owner.load(std::memory_order_relaxed) != std::this_thread::get_id())
+      lk_ = std::unique_lock<std::mutex>(s.mu);
+  }
+
+private:
+  std::unique_lock<std::mutex> lk_;
 };
 
 // Filter class of a state: 0 pending, 1 sent, 2 retrying | failed ("Failed").
@@ -283,7 +302,7 @@ inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
   ec = {};
   if (!s_) s_ = std::make_unique<detail::sqlite_state>();
   auto& s = *s_;
-  std::lock_guard lk(s.mu);
+  detail::sqlite_lock lk(s);
   s.db.close();
   s.rules = std::move(rules);
   s.opts = options;
@@ -340,7 +359,7 @@ inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
 
 inline void sqlite_store::close() noexcept {
   if (!s_) return;
-  std::lock_guard lk(s_->mu);
+  detail::sqlite_lock lk(*s_);
   s_->db.close();
 }
 
@@ -349,7 +368,7 @@ inline bool sqlite_store::is_open() const noexcept { return s_ && s_->db.get(); 
 inline sqlite3* sqlite_store::native_handle() const noexcept { return s_ ? s_->db.get() : nullptr; }
 
 inline void sqlite_store::set_endpoint_rules(endpoint_rules rules) {
-  std::lock_guard lk(s_->mu);
+  detail::sqlite_lock lk(*s_);
   s_->rules = std::move(rules);
 }
 
@@ -359,7 +378,7 @@ inline void sqlite_store::set_endpoint_rules(endpoint_rules rules) {
     return __VA_ARGS__;                                                                            \
   }                                                                                                \
   auto& s = *s_;                                                                                   \
-  std::lock_guard lk(s.mu)
+  detail::sqlite_lock lk(s)
 
 inline void sqlite_store::begin_batch(boost::system::error_code& ec) {
   ec = {};
@@ -381,6 +400,54 @@ inline void sqlite_store::commit_batch(boost::system::error_code& ec) {
   }
   s.db.exec("COMMIT", ec);
   if (!ec) s.in_batch = false;
+}
+
+inline void sqlite_store::begin_group(boost::system::error_code& ec) {
+  ec = {};
+  if (!s_) {
+    ec = error::storage_failure;
+    return;
+  }
+  auto& s = *s_;
+  if (s.group_owner.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    ec = error::invalid_argument;  // groups do not nest
+    return;
+  }
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (!s.db.get()) {
+    ec = error::storage_failure;
+    return;
+  }
+  if (s.in_batch) {
+    ec = error::invalid_argument;  // a begin_batch is open
+    return;
+  }
+  s.db.exec("BEGIN IMMEDIATE", ec);
+  if (ec) return;
+  s.in_batch = true;
+  s.group_lock = std::move(lk);
+  s.group_owner.store(std::this_thread::get_id(), std::memory_order_relaxed);
+}
+
+inline void sqlite_store::commit_group(boost::system::error_code& ec) {
+  ec = {};
+  if (!s_ || s_->group_owner.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  if (!s.db.get()) {
+    ec = error::storage_failure;  // closed inside the group: nothing was committed
+  } else {
+    s.db.exec("COMMIT", ec);
+    if (ec) {
+      boost::system::error_code ignored;
+      s.db.exec("ROLLBACK", ignored);
+    }
+  }
+  s.in_batch = false;
+  s.group_owner.store(std::thread::id{}, std::memory_order_relaxed);
+  auto lk = std::move(s.group_lock);  // unlocks on return: other threads' calls go on
 }
 
 inline std::string sqlite_store::integrity_check(boost::system::error_code& ec) {
@@ -458,12 +525,34 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
                       ec);
     if (ec) return;
     q.bind(1, to_unix_millis(req.now));
+    auto blocked = [&](std::int64_t ep) {
+      if (std::find(skip.begin(), skip.end(), ep) != skip.end()) return true;
+      if (req.max_per_endpoint == 0) return false;
+      auto it = per_ep.find(ep);
+      return it != per_ep.end() && it->second >= req.max_per_endpoint;
+    };
+    std::size_t blocked_run = 0;
+    bool looked = false;
     while (rows.size() < req.max && q.step(ec)) {
       row r{q.i64(0), q.i64(1), q.i64(2), q.i64(3), q.i64(4), q.i64(5)};
-      if (std::find(skip.begin(), skip.end(), r.endpoint) != skip.end()) continue;
-      if (req.max_per_endpoint != 0 && per_ep[r.endpoint] >= req.max_per_endpoint) continue;
-      ++per_ep[r.endpoint];
-      rows.push_back(r);
+      if (!blocked(r.endpoint)) {
+        ++per_ep[r.endpoint];
+        rows.push_back(r);
+        blocked_run = 0;
+        continue;
+      }
+      // A long run of rows of blocked endpoints (an endpoint at its cap with a large backlog):
+      // once per claim, stop if every endpoint with open deliveries is blocked, since the rest
+      // of the scan could only skip. Without this a claim would walk the whole backlog.
+      if (++blocked_run < 64 || looked) continue;
+      looked = true;
+      bool all_blocked = true;
+      auto open = s.db.use("SELECT endpoint FROM endpoint_counts WHERE pending + retrying > 0", ec);
+      if (ec) return;
+      while (all_blocked && open.step(ec))
+        if (!blocked(open.i64(0))) all_blocked = false;
+      if (ec) return;
+      if (all_blocked) break;
     }
     if (ec) return;
   }
@@ -1160,7 +1249,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   auto const batch = static_cast<std::int64_t>(req.batch);
   // Events: one short transaction per batch, the lock released in between.
   for (;;) {
-    std::lock_guard lk(s.mu);
+    detail::sqlite_lock lk(s);
     detail::sqlite_transaction tx(s.db, s.in_batch, ec);
     if (ec) return;
     struct ev {
@@ -1230,7 +1319,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   }
   // Response bodies.
   for (;;) {
-    std::lock_guard lk(s.mu);
+    detail::sqlite_lock lk(s);
     detail::sqlite_transaction tx(s.db, s.in_batch, ec);
     if (ec) return;
     auto q = s.db.use("UPDATE attempts SET body = NULL WHERE ix IN (SELECT ix FROM attempts "
@@ -1248,7 +1337,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   }
   // Deleted endpoints whose log is empty and whose deletion is past retention.
   {
-    std::lock_guard lk(s.mu);
+    detail::sqlite_lock lk(s);
     detail::sqlite_transaction tx(s.db, s.in_batch, ec);
     if (ec) return;
     std::vector<std::int64_t> gone;
