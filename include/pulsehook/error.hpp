@@ -81,7 +81,8 @@ enum class error {
 enum class condition {
   retryable = 1,  ///< transient: the same request may succeed later
   permanent,      ///< the request will not succeed as it is
-  bad_input,      ///< the caller's input is wrong (verification rejects, validation errors)
+  bad_input,      ///< the caller's input is wrong (verification rejects, validation errors,
+                  ///< an id already taken); not `not_found` or `endpoint_disabled`
 };
 
 namespace detail {
@@ -209,8 +210,21 @@ inline bool detail::error_category::equivalent(
            e == error::deadline_exceeded || e == error::endpoint_deleted ||
            e == error::permanent_failure || e == error::schema_mismatch;
   case condition::bad_input:
-    return (ev >= 1 && ev < 20) || e == error::invalid_secret ||
-           (ev >= 40 && ev < 60) || (ev >= 60 && ev <= 67);
+    // Listed one by one, so that a new error value is classified on purpose. `not_found` and
+    // `endpoint_disabled` describe the stored state, not the request, and are not listed.
+    switch (e) {
+    case error::missing_header: case error::malformed_timestamp:
+    case error::malformed_signature: case error::timestamp_out_of_tolerance:
+    case error::no_signature_matched: case error::no_secret: case error::header_too_large:
+    case error::invalid_secret:
+    case error::unknown_event_type: case error::invalid_event_type_pattern:
+    case error::invalid_json: case error::invalid_envelope: case error::invalid_payload:
+    case error::invalid_argument: case error::invalid_name: case error::invalid_url:
+    case error::empty_subscription: case error::already_exists: case error::invalid_cursor:
+      return true;
+    default:
+      return false;
+    }
   }
   return false;
 }

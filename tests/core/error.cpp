@@ -39,6 +39,16 @@ BOOST_AUTO_TEST_CASE(conditions_classify_what_to_do) {
   BOOST_TEST((boost::system::error_code(error::malformed_signature) == condition::bad_input));
   BOOST_TEST((boost::system::error_code(error::invalid_url) == condition::bad_input));
   BOOST_TEST((boost::system::error_code(error::storage_failure) != condition::bad_input));
+  // State answers are not bad input, and no code is in two conditions.
+  BOOST_TEST((boost::system::error_code(error::not_found) != condition::bad_input));
+  BOOST_TEST((boost::system::error_code(error::endpoint_disabled) != condition::bad_input));
+  BOOST_TEST((boost::system::error_code(error::already_exists) == condition::bad_input));
+  for (int v = 1; v <= static_cast<int>(error::permanent_failure); ++v) {
+    boost::system::error_code const ec(static_cast<error>(v));
+    int const in = int(ec == condition::retryable) + int(ec == condition::permanent) +
+                   int(ec == condition::bad_input);
+    BOOST_TEST(in <= 1, "error value " << v << " is in " << in << " conditions");
+  }
   // A foreign code is never one of ours.
   BOOST_TEST((boost::system::error_code(boost::system::errc::make_error_code(
                   boost::system::errc::timed_out)) != condition::retryable));

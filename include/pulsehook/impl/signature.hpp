@@ -119,6 +119,34 @@ inline bool digest_equal(sha256_digest const& a, unsigned char const* b) noexcep
   return CRYPTO_memcmp(a.data(), b, a.size()) == 0;
 }
 
+// Is `d` one of the digests a signature header carried? Every candidate is compared, in
+// constant time, whatever matches first.
+inline bool digest_in(sha256_digest const& d, std::vector<sha256_digest> const& want) noexcept {
+  bool match = false;
+  for (auto const& w : want) match |= digest_equal(d, w.data());
+  return match;
+}
+
+// The verify loop every scheme shares: the index of the first secret whose tag over `parts`
+// satisfies `matches`. Reports error::no_signature_matched when none does, or the key's own
+// error (crypto_failure) when computing fails. `key_of` picks the key form the scheme uses.
+template <class KeyOf, class Matches>
+std::optional<std::size_t> matching_secret(secret_set const& secrets, KeyOf key_of,
+                                           std::initializer_list<std::string_view> parts,
+                                           Matches matches, boost::system::error_code& ec) {
+  sha256_digest d;
+  for (std::size_t i = 0; i < secrets.size(); ++i) {
+    key_of(secrets[i]).compute(parts, d, ec);
+    if (ec) return std::nullopt;
+    if (matches(d)) return i;
+  }
+  ec = error::no_signature_matched;
+  return std::nullopt;
+}
+inline constexpr auto text_key_of = [](prepared_secret const& s) -> hmac_sha256 const& {
+  return s.text_key();
+};
+
 } // namespace detail
 
 inline std::optional<std::string_view> headers_view::find(std::string_view name) const {

@@ -46,14 +46,11 @@ inline verified_message github_scheme::verify(headers_view const& headers, std::
   std::string_view id;
   if (auto const d = headers.find(delivery_header); d && d->size() <= options.max_header_size)
     id = detail::trim_ows(*d);
-  sha256_digest d;
-  for (std::size_t i = 0; i < secrets.size(); ++i) {
-    secrets[i].text_key().compute({body}, d, ec);
-    if (ec) return {};
-    if (detail::digest_equal(d, want)) return {std::nullopt, id, i};
-  }
-  ec = error::no_signature_matched;
-  return {};
+  auto const i = detail::matching_secret(
+      secrets, detail::text_key_of, {body},
+      [&](sha256_digest const& d) { return detail::digest_equal(d, want); }, ec);
+  if (!i) return {};
+  return {std::nullopt, id, *i};
 }
 
 } // namespace pulsehook

@@ -84,14 +84,11 @@ inline verified_message metapulse_scheme::verify(headers_view const& headers,
   }
   // sign over the timestamp text as received (parse_timestamp bounds it to 19 digits)
   detail::joined_input const in(*ts, ".", body);
-  sha256_digest d;
-  for (std::size_t i = 0; i < secrets.size(); ++i) {
-    secrets[i].text_key().compute({in.first(), in.second(), in.third()}, d, ec);
-    if (ec) return {};
-    if (detail::digest_equal(d, want)) return {t, {}, i};
-  }
-  ec = error::no_signature_matched;
-  return {};
+  auto const i = detail::matching_secret(
+      secrets, detail::text_key_of, {in.first(), in.second(), in.third()},
+      [&](sha256_digest const& d) { return detail::digest_equal(d, want); }, ec);
+  if (!i) return {};
+  return {t, {}, *i};
 }
 
 } // namespace pulsehook

@@ -106,16 +106,12 @@ inline verified_message standard_webhooks_scheme::verify(headers_view const& hea
   }
   std::string head(*ts);
   head += '.';
-  sha256_digest d;
-  for (std::size_t i = 0; i < secrets.size(); ++i) {
-    secrets[i].standard_key().compute({*id, ".", head, body}, d, ec);
-    if (ec) return {};
-    bool match = false;
-    for (auto const& w : want) match |= detail::digest_equal(d, w.data());
-    if (match) return {t, *id, i};
-  }
-  ec = error::no_signature_matched;
-  return {};
+  auto const i = detail::matching_secret(
+      secrets, [](prepared_secret const& s) -> hmac_sha256 const& { return s.standard_key(); },
+      {*id, ".", head, body},
+      [&](sha256_digest const& d) { return detail::digest_in(d, want); }, ec);
+  if (!i) return {};
+  return {t, *id, *i};
 }
 
 } // namespace pulsehook

@@ -88,16 +88,11 @@ inline verified_message stripe_scheme::verify(headers_view const& headers, std::
   std::copy(ts.begin(), ts.end(), prefix);
   prefix[ts.size()] = '.';
   detail::joined_input const in(std::string_view(prefix, ts.size() + 1), body);
-  sha256_digest d;
-  for (std::size_t i = 0; i < secrets.size(); ++i) {
-    secrets[i].text_key().compute({in.first(), in.second()}, d, ec);
-    if (ec) return {};
-    bool match = false;
-    for (auto const& w : want) match |= detail::digest_equal(d, w.data());
-    if (match) return {t, {}, i};
-  }
-  ec = error::no_signature_matched;
-  return {};
+  auto const i = detail::matching_secret(
+      secrets, detail::text_key_of, {in.first(), in.second()},
+      [&](sha256_digest const& d) { return detail::digest_in(d, want); }, ec);
+  if (!i) return {};
+  return {t, {}, *i};
 }
 
 } // namespace pulsehook
