@@ -33,6 +33,9 @@ endfunction()
 # text, so a check that names the culprit by its text may give clang its own pattern (usually:
 # the message, then the user's offending file in the instantiation notes).
 function(pulsehook_add_compile_fail name source regex)
+  if(NOT PULSEHOOK_COMPILE_FAIL_TESTS)
+    return()
+  endif()
   cmake_parse_arguments(PARSE_ARGV 3 _cf "" "CLANG" "")
   if(_cf_CLANG AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     set(regex "${_cf_CLANG}")
