@@ -228,8 +228,9 @@ struct resource {
   using event_type_list =
       detail::type_list<typename detail::resource_event<Name, Payload, Actions>::type...>;
   /// The event types, as a Hana tuple of types.
-  static constexpr auto event_types =
-      boost::hana::tuple_t<typename detail::resource_event<Name, Payload, Actions>::type...>;
+  static constexpr boost::hana::tuple<
+      boost::hana::type<typename detail::resource_event<Name, Payload, Actions>::type>...>
+      event_types{};
 };
 
 template <class... Parts>
