@@ -21,14 +21,18 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -37,13 +41,59 @@ namespace detail {
 
 using steady = std::chrono::steady_clock;
 
+// What a connection's watchdog timer may touch when it fires: shared with the timer's handler,
+// so a handler that runs after the connection is gone finds `stream` null instead of freed memory.
+struct http_watch {
+  boost::beast::tcp_stream* stream = nullptr;  // null once the connection is destroyed
+  std::uint64_t generation = 0;                // which request the armed wait belongs to
+  bool fired = false;                          // the current request ran out of time
+};
+
 // One pooled connection: plain or TLS, with its read buffer (bytes past one response stay
-// with the connection).
+// with the connection), and its watchdog: ONE timer per request bounds the whole exchange
+// (write, header, body) instead of Beast arming and cancelling a timer around every read and
+// write.
 struct http_connection {
   std::unique_ptr<boost::beast::tcp_stream> plain;
   std::unique_ptr<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
   boost::beast::flat_buffer buffer;
   steady::time_point idle_since{};
+  std::optional<boost::asio::steady_timer> watchdog;
+  std::shared_ptr<http_watch> watch;
+
+  http_connection() = default;
+  http_connection(http_connection const&) = delete;
+  http_connection& operator=(http_connection const&) = delete;
+  ~http_connection() {
+    if (watch) watch->stream = nullptr;
+  }
+
+  // Arms the watchdog for one request: at `deadline` the socket is closed, which ends whatever
+  // read or write is pending; `disarm` tells whether that happened.
+  template <class Executor>
+  void arm(Executor const& ex, steady::time_point deadline) {
+    if (!watchdog) {
+      watchdog.emplace(ex);
+      watch = std::make_shared<http_watch>();
+    }
+    watch->stream = &tcp();
+    watch->fired = false;
+    auto const gen = ++watch->generation;
+    watchdog->expires_at(deadline);
+    watchdog->async_wait([w = watch, gen](boost::system::error_code ec) {
+      if (ec || w->generation != gen || !w->stream) return;
+      w->fired = true;
+      w->stream->close();
+    });
+  }
+
+  // Ends the request's watch. @return true when the deadline closed the socket.
+  bool disarm() noexcept {
+    if (!watchdog) return false;
+    ++watch->generation;  // a wait already completed but not yet run is now stale
+    watchdog->cancel();
+    return watch->fired;
+  }
 
   boost::beast::tcp_stream& tcp() noexcept {
     return tls ? boost::beast::get_lowest_layer(*tls) : *plain;
@@ -54,15 +104,11 @@ struct http_connection {
   bool looks_alive() noexcept {
     auto& s = tcp().socket();
     if (!s.is_open()) return false;
-    boost::system::error_code ec;
-    s.non_blocking(true, ec);
-    if (ec) return false;
+    // One non-blocking peek (MSG_DONTWAIT): toggling the socket's blocking mode around a
+    // receive would cost three more syscalls per reused connection.
     char probe;
-    boost::system::error_code peek;
-    auto const n = s.receive(boost::asio::buffer(&probe, 1),
-                             boost::asio::socket_base::message_peek, peek);
-    s.non_blocking(false, ec);
-    return n == 0 && peek == boost::asio::error::would_block && !ec;
+    ssize_t const n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   void close() noexcept {
@@ -389,8 +435,8 @@ private:
 
   template <class Stream>
   awaitable<void> exchange(Stream& s, http_connection& conn, outgoing_request const& req,
-                           detail::http_target const& t, steady::time_point deadline,
-                           transport_result& res, exchange_outcome& out) {
+                           detail::http_target const& t, transport_result& res,
+                           exchange_outcome& out) {
     namespace net = boost::asio;
     namespace http = boost::beast::http;
     static std::string const empty;
@@ -417,7 +463,7 @@ private:
     msg.prepare_payload();
 
     auto& tcp = conn.tcp();
-    tcp.expires_at(deadline);
+    tcp.expires_never();  // the connection's watchdog bounds the exchange (see run)
     auto [wec, wn] = co_await http::async_write(s, msg, net::as_tuple(net::use_awaitable));
     (void)wn;
     if (wec) {
@@ -501,10 +547,16 @@ private:
         ++reused_;
       }
       exchange_outcome out;
+      conn->arm(strand_, deadline);
       if (conn->tls)
-        co_await exchange(*conn->tls, *conn, req, t, deadline, res, out);
+        co_await exchange(*conn->tls, *conn, req, t, res, out);
       else
-        co_await exchange(*conn->plain, *conn, req, t, deadline, res, out);
+        co_await exchange(*conn->plain, *conn, req, t, res, out);
+      if (conn->disarm()) {
+        // The deadline closed the socket: whatever read or write was pending failed by it.
+        out.reusable = false;
+        if (out.ec) out.ec = boost::beast::error::timeout;
+      }
 
       if (out.ec && reused && round == 0 && out.nothing_received &&
           out.ec != boost::beast::error::timeout && steady::now() < deadline) {
