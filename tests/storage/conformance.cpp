@@ -1012,3 +1012,129 @@ BOOST_AUTO_TEST_CASE(memory_and_sqlite_answer_identically) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// memory_store's own layout: the attempt arena (records copied when purged attempts or dropped
+// bodies dominate) and refill_due (claims written over a caller's vector in place).
+BOOST_AUTO_TEST_SUITE(memory_store_layout)
+
+BOOST_AUTO_TEST_CASE(attempts_survive_arena_compaction_after_purges) {
+  memory_store s;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  // 3,000 old events whose attempts are purged (enough dead records to compact), then 100
+  // recent ones with two attempts each: big bodies, an error text, response headers with odd
+  // bytes.
+  for (int i = 0; i < 3100; ++i) {
+    bool const old = i < 3000;
+    auto const at = old ? t0 + i * 1s : t0 + 20 * 24h + i * 1s;
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", at), at + 72h, r);
+    claim_all(s, at, at + 1min);
+    auto const id = r.deliveries.at(0);
+    if (!old) {
+      auto first = make_attempt(id, at, 0, "");
+      first.error = "timed out after " + std::to_string(i) + " ms";
+      s.record_attempt(first, to_state(id, delivery_state::retrying, at + 1min, "timed out"));
+    }
+    s.record_attempt(make_attempt(id, at + 1min, 200, std::string(old ? 10 : 16000, 'b')),
+                     to_state(id, delivery_state::sent));
+  }
+  purge_result res;
+  purge_request req;
+  req.now = t0 + 25 * 24h;
+  req.events_older_than = std::chrono::days{10};
+  req.bodies_older_than = std::chrono::days{30};
+  req.batch = 500;
+  s.purge(req, res);  // drops 3,000 attempts: compaction on the next purge
+  BOOST_TEST(res.attempts == 3000u);
+  s.purge(req, res);
+  for (int i = 3000; i < 3100; ++i) {
+    event_detail det;
+    s.get_event("evt_" + std::to_string(i), det);
+    BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+    BOOST_TEST(det.attempts[0].error == "timed out after " + std::to_string(i) + " ms");
+    BOOST_TEST(det.attempts[0].response_body.empty());
+    BOOST_TEST(det.attempts[1].error.empty());
+    BOOST_TEST(det.attempts[1].response_body == std::string(16000, 'b'));
+    BOOST_TEST(det.attempts[1].number == 2u);
+    BOOST_TEST((det.attempts[1].request_headers == make_attempt(1, t0, 200).request_headers));
+    BOOST_TEST((det.attempts[1].response_headers == make_attempt(1, t0, 200).response_headers));
+  }
+  // Dropping the bodies (1.6 MB of 16,000-byte tails, most of the arena) shortens the records;
+  // the next purge compacts by bytes and every other part stays intact.
+  req.bodies_older_than = std::chrono::days{1};
+  s.purge(req, res);
+  BOOST_TEST(res.bodies == 100u);
+  s.purge(req, res);
+  for (int i = 3000; i < 3100; ++i) {
+    event_detail det;
+    s.get_event("evt_" + std::to_string(i), det);
+    BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+    BOOST_TEST(det.attempts[0].error == "timed out after " + std::to_string(i) + " ms");
+    BOOST_TEST(det.attempts[1].response_body.empty());
+    BOOST_TEST(det.attempts[1].body_truncated == false);
+    BOOST_TEST((det.attempts[1].response_headers == make_attempt(1, t0, 200).response_headers));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(refill_due_overwrites_in_place_what_claim_due_appends) {
+  // Two identical stores: one claimed by appending, one by refilling a vector whose stale
+  // elements carry more secrets, longer strings and a payload of their own.
+  auto seed = [](memory_store& s) {
+    auto a = make_endpoint("ep_a", "org_1", {"goal.created"});
+    a.secrets.push_back(endpoint_secret{"whsec_old", t0 - 1h, t0 + 30s});  // expires mid-test
+    s.create_endpoint(a);
+    s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+    accept_result r;
+    for (int i = 0; i < 6; ++i)
+      s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s),
+               t0 + 72h, r);
+  };
+  memory_store appended, refilled;
+  seed(appended);
+  seed(refilled);
+  due_delivery stale;
+  stale.id = 999;
+  stale.event_id = std::string(100, 'x');
+  stale.event_type = std::string(100, 'y');
+  stale.endpoint_id = std::string(100, 'z');
+  stale.url = std::string(100, 'u');
+  stale.attempts = 9;
+  stale.trigger = attempt_trigger::manual;
+  stale.secrets.assign(5, endpoint_secret{std::string(80, 's'), t0, t0});
+  stale.payload = std::make_shared<std::string const>("stale");
+  std::vector<due_delivery> mine(3, stale);
+  for (auto now : {t0 + 10s, t0 + 40s}) {
+    claim_request const req{now, now + 1min, 4, 0, {}};
+    std::vector<due_delivery> want;
+    appended.claim_due(req, want);
+    std::size_t n = 99;
+    refilled.refill_due(req, mine, n);
+    BOOST_TEST_REQUIRE(n == want.size());
+    BOOST_TEST(mine.size() >= n);  // grown, never shrunk
+    for (std::size_t i = 0; i < n; ++i) {
+      BOOST_TEST(mine[i].id == want[i].id);
+      BOOST_TEST(mine[i].event_id == want[i].event_id);
+      BOOST_TEST(mine[i].event_type == want[i].event_type);
+      BOOST_TEST(mine[i].endpoint_id == want[i].endpoint_id);
+      BOOST_TEST(mine[i].url == want[i].url);
+      BOOST_TEST(mine[i].attempts == want[i].attempts);
+      BOOST_TEST((mine[i].trigger == want[i].trigger));
+      BOOST_TEST(mine[i].event_created_at == want[i].event_created_at);
+      BOOST_TEST(mine[i].give_up_at == want[i].give_up_at);
+      BOOST_TEST((mine[i].secrets == want[i].secrets));
+      BOOST_TEST_REQUIRE(mine[i].payload);
+      BOOST_TEST(*mine[i].payload == *want[i].payload);
+    }
+    // Release everything so the second round claims the same deliveries again.
+    for (auto const& d : want) {
+      appended.release(d.id, now);
+      refilled.release(d.id, now);
+    }
+  }
+  // At t0 + 40s ep_a's second secret has expired: only the current one is handed out.
+  std::size_t n = 0;
+  refilled.refill_due(claim_request{t0 + 40s, t0 + 2min, 100, 0, {}}, mine, n);
+  for (std::size_t i = 0; i < n; ++i) BOOST_TEST(mine[i].secrets.size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
