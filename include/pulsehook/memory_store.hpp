@@ -98,6 +98,8 @@ public:
   /// @param count set to the number of deliveries claimed
   void refill_due(claim_request const& req, std::vector<due_delivery>& out, std::size_t& count,
                   boost::system::error_code& ec);
+  /// As above. @throws boost::system::system_error on failure.
+  void refill_due(claim_request const& req, std::vector<due_delivery>& out, std::size_t& count);
 
   /// @return the earliest `next_attempt_at` of an open delivery, or nothing when none is open.
   std::optional<time_point> next_due_at(boost::system::error_code& ec);

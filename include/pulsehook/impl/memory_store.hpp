@@ -591,6 +591,13 @@ inline void memory_store::refill_due(claim_request const& req, std::vector<due_d
       ec);
 }
 
+inline void memory_store::refill_due(claim_request const& req, std::vector<due_delivery>& out,
+                                     std::size_t& count) {
+  boost::system::error_code ec;
+  refill_due(req, out, count, ec);
+  throw_if(ec, "pulsehook: refill_due");
+}
+
 template <class Next>
 void memory_store::claim_into(claim_request const& req, Next&& next,
                               boost::system::error_code& ec) {
