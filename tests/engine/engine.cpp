@@ -695,4 +695,143 @@ BOOST_AUTO_TEST_CASE(same_seed_same_schedule) {
   BOOST_TEST((schedule(7) != schedule(8)));
 }
 
+// A store with only the storage_policy surface: the engine appends its claims (claim_due)
+// instead of refilling them in place (memory_store::refill_due).
+struct append_only_store {
+  memory_store& s;
+  void accept(event_record const& ev, time_point t, accept_result& r, boost::system::error_code& ec) {
+    s.accept(ev, t, r, ec);
+  }
+  void claim_due(claim_request const& req, std::vector<due_delivery>& out,
+                 boost::system::error_code& ec) {
+    s.claim_due(req, out, ec);
+  }
+  std::optional<time_point> next_due_at(boost::system::error_code& ec) { return s.next_due_at(ec); }
+  void record_attempt(attempt_record const& a, delivery_update const& u,
+                      boost::system::error_code& ec) {
+    s.record_attempt(a, u, ec);
+  }
+  void release(delivery_id id, time_point t, boost::system::error_code& ec) { s.release(id, t, ec); }
+  state_counts counts(std::string_view ep, boost::system::error_code& ec) { return s.counts(ep, ec); }
+};
+static_assert(!detail::store_refills_due<append_only_store>);
+static_assert(detail::store_refills_due<memory_store>);
+
+// Hundreds of attempts in flight at once, completed in a scrambled order, half of them failing
+// and retried, requests recycled between polls: every attempt recorded carries the headers of
+// its own request, and the pooled path (refill_due, recycled requests, pooled in-flight
+// entries) sends exactly what the plain path (claim_due, fresh requests) sends.
+template <class Store>
+std::vector<std::string> scrambled_run(fixture& f, Store& store, bool recycle) {
+  engine_options o;
+  o.max_in_flight = 300;
+  o.max_in_flight_per_endpoint = 200;
+  o.claim_batch = 64;
+  delivery_engine<Store> engine{store, o};
+  std::vector<std::string> log;
+  std::vector<std::string> event_ids;
+  for (int i = 0; i < 150; ++i)
+    for (char const* org : {"org_a", "org_b", "org_c"}) {
+      auto const ev = f.event(org);
+      event_ids.push_back(ev.id);
+      engine.publish(ev);
+    }
+  std::map<std::pair<delivery_id, std::uint32_t>, std::vector<http_header>> sent_headers;
+  std::map<delivery_id, std::uint32_t> tries;
+  std::vector<outgoing_request> out, open;
+  time_point now = t0;
+  for (int round = 0; round < 400 && (round == 0 || engine.next_wakeup()); ++round) {
+    for (;;) {
+      if (recycle) engine.recycle(out);
+      else out.clear();
+      engine.poll(now, out);
+      if (out.empty()) break;
+      for (auto& r : out) {
+        log.push_back(std::to_string(r.delivery) + " " + r.endpoint_id + " " + r.url + " " +
+                      header(r, "MetaPulse-Signature") + " " + *r.body);
+        sent_headers[{r.delivery, ++tries[r.delivery]}] = r.headers;
+        open.push_back(r);
+      }
+    }
+    // Complete in a scrambled order: odd positions from the back first, then the rest.
+    std::vector<outgoing_request> order;
+    for (std::size_t i = open.size(); i-- > 0;)
+      if (i % 2 == 1) order.push_back(open[i]);
+    for (std::size_t i = 0; i < open.size(); i += 2) order.push_back(open[i]);
+    for (auto const& r : order)
+      engine.complete(r.delivery, answer(r.delivery % 3 == 0 && tries[r.delivery] == 1 ? 500 : 200),
+                      now + 5ms);
+    BOOST_TEST(engine.in_flight() == 0u);
+    for (auto const& r : order) {
+      boost::system::error_code ec;
+      engine.complete(r.delivery, answer(200), now + 6ms, ec);
+      BOOST_TEST((ec == error::not_found));
+    }
+    open.clear();
+    auto const next = engine.next_wakeup();
+    if (!next) break;
+    now = std::max(*next, now + 1s);
+  }
+  // Every attempt's recorded request headers are those of its own request.
+  std::size_t attempts = 0;
+  for (auto const& id : event_ids) {
+    event_detail det;
+    f.store.get_event(id, det);
+    for (auto const& d : det.deliveries) BOOST_TEST((d.state == delivery_state::sent));
+    for (auto const& a : det.attempts) {
+      ++attempts;
+      BOOST_TEST_REQUIRE(sent_headers.contains({a.delivery, a.number}));
+      BOOST_TEST((a.request_headers == sent_headers[{a.delivery, a.number}]));
+      BOOST_TEST(a.request_headers.size() == 4u);
+    }
+  }
+  BOOST_TEST(attempts == 450u + 150u);  // one failed first attempt for every third delivery
+  return log;
+}
+
+BOOST_AUTO_TEST_CASE(pooled_in_flight_entries_and_recycled_requests_send_what_fresh_ones_do) {
+  fixture pooled{{"ep_a", "org_a"}, {"ep_b", "org_b"}, {"ep_c", "org_c"}};
+  auto const a = scrambled_run(pooled, pooled.store, true);
+  fixture plain{{"ep_a", "org_a"}, {"ep_b", "org_b"}, {"ep_c", "org_c"}};
+  append_only_store wrapped{plain.store};
+  auto const b = scrambled_run(plain, wrapped, false);
+  BOOST_TEST(a.size() == 600u);
+  BOOST_TEST(a == b, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(flight_index_finds_every_live_id_through_collisions_and_deletions) {
+  detail::flight_index ix;
+  std::map<delivery_id, std::uint32_t> model;
+  prng rng(11);
+  for (int step = 0; step < 20000; ++step) {
+    // Ids from a small range (many collisions and re-insertions) and a few huge ones.
+    delivery_id const id = rng.chance(0.05) ? ~delivery_id{0} - rng.uniform(0, 3)
+                                            : rng.uniform(0, 700);
+    if (model.contains(id)) {
+      BOOST_TEST_REQUIRE(ix.erase(id));
+      model.erase(id);
+    } else {
+      auto const slot = static_cast<std::uint32_t>(step);
+      ix.insert(id, slot);
+      model[id] = slot;
+    }
+    if (step % 97 == 0) {
+      BOOST_TEST_REQUIRE(ix.size() == model.size());
+      for (auto const& [k, v] : model) BOOST_TEST_REQUIRE(ix.find(k) == v);
+      std::size_t seen = 0;
+      ix.for_each([&](delivery_id k, std::uint32_t v) {
+        ++seen;
+        BOOST_TEST_REQUIRE(model.at(k) == v);
+      });
+      BOOST_TEST_REQUIRE(seen == model.size());
+    }
+  }
+  BOOST_TEST(!ix.erase(123456789u));
+  BOOST_TEST(ix.find(123456789u) == detail::flight_index::npos);
+  ix.clear();
+  BOOST_TEST(ix.size() == 0u);
+  for (auto const& [k, v] : model) BOOST_TEST_REQUIRE(ix.find(k) == detail::flight_index::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+
