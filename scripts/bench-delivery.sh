@@ -9,7 +9,7 @@
 #   4. prints each figure as a ratio of wrk's requests/s.
 #
 #   scripts/bench-delivery.sh            (env: CONNECTIONS=16 SECONDS_WRK=10 EVENTS=20000
-#                                          SQLITE_EVENTS=300 DB_DIR=<repo>/build/delivery-rel)
+#                                          SQLITE_EVENTS=3000 DB_DIR=<repo>/build/delivery-rel)
 #
 # PULSEHOOK_BENCH_DIR: build dir (default build/delivery-rel, configured Release -O2 if absent).
 # PULSEHOOK_SRC: source tree to configure (default: this repository).
@@ -21,7 +21,7 @@ src=${PULSEHOOK_SRC:-$root}
 conns=${CONNECTIONS:-16}
 wrk_secs=${SECONDS_WRK:-10}
 events=${EVENTS:-20000}
-sqlite_events=${SQLITE_EVENTS:-300}
+sqlite_events=${SQLITE_EVENTS:-3000}
 db_dir=${DB_DIR:-$root/$build}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 

@@ -13,7 +13,7 @@
 //
 // Environment: PULSEHOOK_BENCH_URL (base URL of the receiver, e.g. http://127.0.0.1:8080; when
 // empty an in-process receiver is started), PULSEHOOK_BENCH_CONNECTIONS (default 16),
-// PULSEHOOK_BENCH_EVENTS (per run, default 20000), PULSEHOOK_BENCH_SQLITE_EVENTS (default 300),
+// PULSEHOOK_BENCH_EVENTS (per run, default 20000), PULSEHOOK_BENCH_SQLITE_EVENTS (default 3000),
 // PULSEHOOK_BENCH_DB_DIR (where sqlite files go, default /tmp; on disk, not tmpfs, for the
 // figure that matters), latency runs: PULSEHOOK_BENCH_LATENCY_EVENTS / PULSEHOOK_BENCH_RATE
 // (memory_store, default 1000 at 500/s), PULSEHOOK_BENCH_SQLITE_LATENCY_EVENTS /
@@ -229,8 +229,8 @@ void remove_db(std::string const& path) {
 
 template <class Kind>
 void dispatcher_throughput(benchmark::State& state) {
-  auto const n = std::is_same_v<Kind, sqlite_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 300)
-               : std::is_same_v<Kind, sqlite_normal_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 300) * 5
+  auto const n = std::is_same_v<Kind, sqlite_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 3000)
+               : std::is_same_v<Kind, sqlite_normal_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 3000) * 5
                                                    : env_n("PULSEHOOK_BENCH_EVENTS", 20000);
   double publish_seconds = 0;
   for (auto _ : state) {

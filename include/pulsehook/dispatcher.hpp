@@ -24,6 +24,11 @@
 /// the store directly, so the storage policy must be thread-safe (`memory_store` and
 /// `sqlite_store` are). Callbacks run on the strand.
 ///
+/// **Group commit.** With a store modelling `group_commit_storage` (`sqlite_store`), each turn
+/// of the loop (the results that came in, their records, the next claim) is one transaction and
+/// one sync, and the callbacks of its attempts run only after it is committed: nothing is
+/// announced before it is durable. See `dispatcher_settings::group_commit_window`.
+///
 /// @par Example
 /// @code
 /// boost::asio::io_context io;
@@ -73,6 +78,12 @@ struct dispatcher_settings {
   duration shutdown_timeout{std::chrono::seconds{10}};
   /// After a storage error in the delivery loop, try again this much later.
   duration storage_retry_delay{std::chrono::seconds{1}};
+  /// Results wait for each other at most this long: a turn of the loop records them together
+  /// once at least as many have come in as are still in flight (or none is left in flight),
+  /// and refills the freed room with one claim. With a group-commit store (`sqlite_store`,
+  /// `group_commit_storage`) their records and the claim share one transaction, one sync, and
+  /// callbacks run after its commit. 0: every burst of results is recorded as it comes.
+  duration group_commit_window{std::chrono::milliseconds{2}};
   /// Errors of the background loop (storage failures, a throwing callback), with where they
   /// happened. Called on the strand. Empty: ignored (the loop retries by itself).
   std::function<void(boost::system::error_code const&, std::string_view where)> on_error;

@@ -1,5 +1,6 @@
 // The dispatcher process the crash test kills: opens the sqlite database, creates the endpoint,
-// publishes N events durably, says "published" on stdout, then delivers until SIGKILLed.
+// publishes N events durably, says "published" on stdout, then delivers until SIGKILLed,
+// saying "sent <event id>" for each delivery_sent callback.
 //   pulsehook_engine_crash_child <db> <receiver url> <events>
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
@@ -54,6 +55,12 @@ int main(int argc, char** argv) {
       d.publish(e);  // durable when it returns
     }
     std::cout << "published" << std::endl;
+    // Every delivery announced as sent must be on disk: the parent checks these after the kill.
+    engine_callbacks cb;
+    cb.delivery_sent = [](delivery_outcome const& o) {
+      std::cout << "sent " << o.event_id << std::endl;
+    };
+    d.set_callbacks(cb);
     d.start();
     io.run();
   } catch (std::exception const& e) {

@@ -10,6 +10,10 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -292,6 +296,91 @@ BOOST_AUTO_TEST_CASE(stop_with_nothing_in_flight_completes_at_once) {
   // use_future completes on its own (system) executor: allow it a moment.
   BOOST_TEST((fut.wait_for(5s) == std::future_status::ready));
   BOOST_TEST(!d.running());
+}
+
+// With a group-commit store (sqlite_store) a burst of results and the next claim share one
+// transaction, and nothing is announced before it is committed: when `delivery_sent` runs,
+// another connection already sees the attempt on disk.
+BOOST_AUTO_TEST_CASE(group_commit_records_bursts_together_and_announces_only_committed_results) {
+  namespace fs = std::filesystem;
+  auto const dir = fs::temp_directory_path() / ("pulsehook-group-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto const path = (dir / "webhooks.db").string();
+  {
+    boost::asio::io_context io;
+    sqlite_store_options so;
+    so.synchronous = synchronous_mode::normal;  // visibility is what is checked, not the disk
+    sqlite_store store{path, {}, so};
+    endpoint_record ep;
+    ep.id = "ep_1";
+    ep.organization_id = "org_1";
+    ep.name = "ep_1";
+    ep.url = "https://ep-1.example.com/hook";
+    ep.event_types = {"objective.updated"};
+    ep.secrets = {endpoint_secret{"s3cret-one", t0 - 24h, std::nullopt}};
+    store.create_endpoint(ep);
+
+    using sqlite_dispatcher = basic_dispatcher<metapulse::registry, pulsehook::clock<manual_clock>,
+                                               transport<scripted_transport>, storage<sqlite_store>>;
+    scripted script;
+    scripted_transport t{io.get_executor(),
+                         std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+    dispatcher_settings ds;
+    ds.engine.max_in_flight_per_endpoint = 8;
+    ds.group_commit_window = 10s;  // groups close on the results alone, never on the timer
+    sqlite_dispatcher d{io.get_executor(), store, std::move(t), ds, default_retry{},
+                        metapulse_scheme{}, manual_clock{t0}};
+    int const events = 20;
+    for (int i = 0; i < events; ++i) d.publish(make_record("evt_" + std::to_string(i)));
+
+    sqlite3* reader = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open(path.c_str(), &reader) == SQLITE_OK);
+    auto committed_attempts = [&](delivery_id id) {
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(reader, "SELECT count(*) FROM attempts WHERE delivery = ?1", -1, &st,
+                         nullptr);
+      sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(id));
+      int n = -1;
+      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+      sqlite3_finalize(st);
+      return n;
+    };
+    int sent = 0, announced_before_commit = 0;
+    engine_callbacks cb;
+    cb.delivery_sent = [&](delivery_outcome const& o) {
+      ++sent;
+      if (committed_attempts(o.delivery) != 1) ++announced_before_commit;
+    };
+    int attempts_seen = 0;
+    cb.attempt_finished = [&](attempt_finished_event const& a) {
+      ++attempts_seen;
+      BOOST_TEST(a.attempt.status == 200);  // the held-back copy is intact
+      BOOST_TEST(a.endpoint_id == "ep_1");
+    };
+    d.set_callbacks(cb);
+
+    int commits = 0;
+    sqlite3_commit_hook(
+        store.native_handle(), [](void* n) { ++*static_cast<int*>(n); return 0; }, &commits);
+    d.start();
+    for (int i = 0; i < 200 && sent < events; ++i) {
+      io.restart();
+      io.run_for(20ms);
+    }
+    sqlite3_commit_hook(store.native_handle(), nullptr, nullptr);
+    BOOST_TEST(sent == events);
+    BOOST_TEST(attempts_seen == events);
+    BOOST_TEST(announced_before_commit == 0);
+    BOOST_TEST(store.counts("ep_1").sent == static_cast<std::uint64_t>(events));
+    // 20 attempts, 8 in flight: a handful of groups, not one transaction per attempt and claim.
+    BOOST_TEST(commits <= 6, commits << " commits for " << events << " deliveries");
+    sqlite3_close(reader);
+    d.stop();
+    io.restart();
+    io.run_for(100ms);
+  }
+  fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,7 +35,11 @@ struct dispatcher_state
                    retry_type r, scheme_type sc, clock_type c)
       : ex(std::move(e)), strand(boost::asio::make_strand(ex)), timer(strand),
         stop_timer(strand), store(s), transport(std::move(t)), clock(std::move(c)),
-        settings(std::move(st)), engine(s, settings.engine, std::move(r), std::move(sc)) {}
+        settings(std::move(st)), engine(s, settings.engine, std::move(r), std::move(sc)),
+        group_timer(strand) {
+    done.reserve(64);
+    batch.reserve(64);
+  }
 
   executor_type ex;
   boost::asio::strand<executor_type> strand;
@@ -52,6 +56,25 @@ struct dispatcher_state
   std::size_t outstanding = 0;  // transport operations not yet completed
   bool stopping = false;
   bool turn_posted = false;     // a run_once is queued: completions arriving meanwhile share it
+
+  // Transport results waiting for the next turn, which records them all at once (with a
+  // group-commit store: in one transaction, one sync, together with the next claim).
+  struct finished {
+    delivery_id id;
+    transport_result result;
+  };
+  std::vector<finished> done, batch;
+  boost::asio::steady_timer group_timer;  // bounds how long a result waits for its group
+  std::uint64_t group_generation = 0;
+  bool group_armed = false;
+
+  // The user's callbacks. With a group-commit store the engine gets wrappers that hold each
+  // notification back until the group is committed (nothing is announced before it is durable).
+  engine_callbacks user_callbacks;
+  std::vector<std::function<void()>> deferred;
+  bool deferring = false;
+
+  static constexpr bool groups = group_commit_storage<storage_type>;
   std::atomic<bool> running{false};
   std::atomic<bool> abandoned{false};
   std::atomic<std::uint64_t> published{0};
@@ -88,19 +111,169 @@ struct dispatcher_state
     });
   }
 
-  // One turn of the loop (on the strand): send what is due, then sleep until the next instant.
-  void run_once() {
-    if (!running || stopping || abandoned) return;
-    boost::system::error_code ec, wake_ec;
+  // A result came in: record it with the next turn. Results wait for each other (at most
+  // `group_commit_window`) until at least as many have come in as are still in flight, or none
+  // is left in flight: a turn then records about half the window of attempts at once (with a
+  // group-commit store: one sync for all of them and the next claim) and refills it with one
+  // claim, while the other half keeps the receiver busy.
+  void schedule_results() {
+    if (outstanding > 0 && done.size() < outstanding && settings.group_commit_window.count() > 0) {
+      if (group_armed) return;
+      group_armed = true;
+      auto const gen = ++group_generation;
+      group_timer.expires_after(settings.group_commit_window);
+      group_timer.async_wait([self = this->shared_from_this(), gen](boost::system::error_code ec) {
+        if (ec || gen != self->group_generation) return;
+        self->group_armed = false;
+        self->post_turn();
+      });
+      return;
+    }
+    post_turn();
+  }
+
+  // Wraps the user's callbacks for the engine: called at once outside a group, held back until
+  // the group's commit inside one (the engine's views are copied into owned strings).
+  void install_callbacks(engine_callbacks cb) {
+    user_callbacks = std::move(cb);
+    if constexpr (!groups) {
+      engine.set_callbacks(user_callbacks);
+    } else {
+      engine_callbacks w;
+      auto* self = this;  // the engine lives in this state: the wrappers never outlive it
+      if (user_callbacks.attempt_finished)
+        w.attempt_finished = [self](attempt_finished_event const& e) {
+          if (!self->deferring) return self->user_callbacks.attempt_finished(e);
+          self->deferred.push_back([self, ep = std::string(e.endpoint_id),
+                                    ev = std::string(e.event_id), a = e.attempt, u = e.update] {
+            if (self->user_callbacks.attempt_finished)
+              self->user_callbacks.attempt_finished(attempt_finished_event{ep, ev, a, u});
+          });
+        };
+      auto outcome = [self](std::function<void(delivery_outcome const&)> engine_callbacks::*which) {
+        return [self, which](delivery_outcome const& o) {
+          if (!self->deferring) return (self->user_callbacks.*which)(o);
+          self->deferred.push_back([self, which, o, ep = std::string(o.endpoint_id),
+                                    ev = std::string(o.event_id), why = std::string(o.reason)] {
+            auto copy = o;
+            copy.endpoint_id = ep;
+            copy.event_id = ev;
+            copy.reason = why;
+            if (self->user_callbacks.*which) (self->user_callbacks.*which)(copy);
+          });
+        };
+      };
+      if (user_callbacks.delivery_sent) w.delivery_sent = outcome(&engine_callbacks::delivery_sent);
+      if (user_callbacks.delivery_failed)
+        w.delivery_failed = outcome(&engine_callbacks::delivery_failed);
+      auto health = [self](std::function<void(endpoint_health const&)> engine_callbacks::*which) {
+        return [self, which](endpoint_health const& h) {
+          if (!self->deferring) return (self->user_callbacks.*which)(h);
+          self->deferred.push_back([self, which, h, ep = std::string(h.endpoint_id),
+                                    why = std::string(h.last_error)] {
+            auto copy = h;
+            copy.endpoint_id = ep;
+            copy.last_error = why;
+            if (self->user_callbacks.*which) (self->user_callbacks.*which)(copy);
+          });
+        };
+      };
+      if (user_callbacks.endpoint_failing)
+        w.endpoint_failing = health(&engine_callbacks::endpoint_failing);
+      if (user_callbacks.endpoint_recovered)
+        w.endpoint_recovered = health(&engine_callbacks::endpoint_recovered);
+      engine.set_callbacks(std::move(w));
+    }
+  }
+
+  void complete_one(finished& f, time_point t) {
+    boost::system::error_code ec;
+    try {
+      engine.complete(f.id, f.result, t, ec);
+    } catch (std::exception const&) {
+      report(make_error_code(error::invalid_argument), "callback threw");
+    }
+    // not_found: released at shutdown meanwhile; nothing to do.
+    if (ec && ec != error::not_found) report(ec, "complete");
+  }
+
+  // One turn of the loop (on the strand): record the results that came in, claim and send what
+  // is due, then sleep until the next instant. With a group-commit store the records and the
+  // claim share one transaction, and callbacks run once it is committed.
+  void turn(bool poll) {
+    if (abandoned) return;
+    if (!running) {
+      done.clear();
+      return;
+    }
+    if (stopping) poll = false;
+    if (done.empty() && !poll) return;
+    if (group_armed) {
+      group_armed = false;
+      ++group_generation;
+      group_timer.cancel();
+    }
+    batch.swap(done);
+    boost::system::error_code ec, wake_ec, commit_ec;
     std::optional<time_point> next;
     {
       std::lock_guard lk(mu);
+      [[maybe_unused]] bool grouped = false;
+      if constexpr (groups) {
+        boost::system::error_code gec;
+        store.begin_group(gec);  // on failure every step commits by itself, as without groups
+        grouped = !gec;
+        deferring = grouped;
+      }
+      // Should anything below throw (allocation failure), the group still ends: the store is
+      // never left held. Its notifications are dropped, never announced early.
+      struct group_end {
+        dispatcher_state* self;
+        bool* open;
+        ~group_end() {
+          if constexpr (groups) {
+            if (!*open) return;
+            boost::system::error_code ignored;
+            self->store.commit_group(ignored);
+            self->deferring = false;
+            self->deferred.clear();
+          }
+        }
+      } end_guard{this, &grouped};
+      auto const t = clock.now();
+      for (auto& f : batch) complete_one(f, t);
+      batch.clear();
       out.clear();
-      engine.poll(clock.now(), out, ec);
-      next = engine.next_wakeup(wake_ec);
+      if (poll) {
+        engine.poll(t, out, ec);
+        next = engine.next_wakeup(wake_ec);
+      }
+      if constexpr (groups) {
+        if (grouped) {
+          grouped = false;  // the guard above has nothing left to end
+          store.commit_group(commit_ec);
+          deferring = false;
+          auto notes = std::move(deferred);
+          deferred.clear();
+          // A failed commit rolled the records back: nothing of them is announced; their claims
+          // come back after the lease and are attempted again (at-least-once).
+          if (!commit_ec)
+            for (auto& n : notes) {
+              try {
+                n();
+              } catch (std::exception const&) {
+                report(make_error_code(error::invalid_argument), "callback threw");
+              }
+            }
+        }
+      }
     }
+    if (commit_ec) report(commit_ec, "commit");
+    // Requests claimed in a group whose commit failed still go out: the engine holds them in
+    // flight, and an unrecorded claim only means the store may hand the delivery out again.
     for (auto& r : out) send(std::move(r));
     out.clear();
+    if (!poll) return;
     if (ec || wake_ec) {
       report(ec ? ec : wake_ec, ec ? "poll" : "next_wakeup");
       arm(settings.storage_retry_delay);
@@ -110,6 +283,11 @@ struct dispatcher_state
       arm(*next - now());
     else
       timer.cancel();
+  }
+
+  void run_once() {
+    if (!running || stopping || abandoned) return;
+    turn(true);
   }
 
   void send(outgoing_request r) {
@@ -124,22 +302,13 @@ struct dispatcher_state
 
   void on_result(delivery_id id, transport_result res) {
     --outstanding;
-    if (abandoned) return;
-    if (running) {
-      boost::system::error_code ec;
-      try {
-        std::lock_guard lk(mu);
-        engine.complete(id, res, clock.now(), ec);
-      } catch (std::exception const&) {
-        report(make_error_code(error::invalid_argument), "callback threw");
-      }
-      // not_found: released at shutdown meanwhile; nothing to do.
-      if (ec && ec != error::not_found) report(ec, "complete");
-    }
+    if (abandoned || !running) return;
+    done.push_back(finished{id, std::move(res)});
     if (stopping) {
+      turn(false);
       if (outstanding == 0) finish_stop();
     } else {
-      post_turn();
+      schedule_results();
     }
   }
 
@@ -151,6 +320,7 @@ struct dispatcher_state
     if (stopping) return;
     stopping = true;
     timer.cancel();
+    turn(false);  // results waiting for their group are recorded now
     if (outstanding == 0) {
       finish_stop();
       return;
@@ -234,6 +404,7 @@ basic_dispatcher<Registry, Options...>::~basic_dispatcher() {
   boost::asio::post(state_->strand, [s = state_] {
     s->timer.cancel();
     s->stop_timer.cancel();
+    s->group_timer.cancel();
     s->running = false;
     s->finish_waiters();
   });
@@ -327,7 +498,7 @@ auto basic_dispatcher<Registry, Options...>::async_publish(event_record event,
 template <class Registry, class... Options>
 void basic_dispatcher<Registry, Options...>::set_callbacks(engine_callbacks callbacks) {
   std::lock_guard lk(state_->mu);
-  state_->engine.set_callbacks(std::move(callbacks));
+  state_->install_callbacks(std::move(callbacks));
 }
 
 template <class Registry, class... Options>
