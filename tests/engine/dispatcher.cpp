@@ -280,6 +280,9 @@ BOOST_AUTO_TEST_CASE(graceful_stop_releases_what_does_not_finish) {
   io.poll();
   store.get_delivery(id, rec);
   BOOST_TEST((rec.state == delivery_state::pending));
+  // The parked handlers hold the dispatcher's state, which holds this transport: drop them so
+  // the state is freed (LeakSanitizer).
+  d.get_transport().parked.clear();
 }
 
 BOOST_AUTO_TEST_CASE(stop_with_nothing_in_flight_completes_at_once) {
