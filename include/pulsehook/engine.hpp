@@ -224,7 +224,10 @@ public:
 
   /// Claims due deliveries within the in-flight caps and appends one signed request per claim
   /// to `out` (timestamp = `now`, headers: Content-Type, User-Agent, the scheme's). Each is in
-  /// flight until `complete` is called with its delivery id.
+  /// flight until `complete` is called with its delivery id. No attempt starts after a
+  /// delivery's deadline: one claimed later than its `give_up_at` (its last attempt waited
+  /// behind the endpoint's in-flight cap, or nothing was running at the deadline) is closed as
+  /// `failed` without an attempt (`store.give_up`) and reported through `delivery_failed`.
   /// @param ec the store's error; requests already appended stay valid and in flight
   void poll(time_point now, std::vector<outgoing_request>& out, boost::system::error_code& ec);
   /// As above. @throws boost::system::system_error on failure.
@@ -286,6 +289,7 @@ private:
                              time_point now, boost::system::error_code& ec);
   void pause(endpoint_state& ep, transport_result const& r, time_point now);
   void claim(boost::system::error_code& ec);
+  void give_up_unattempted(endpoint_state const& ep, due_delivery const& d, time_point now);
   std::uint32_t take_flight();
 
   StoragePolicy& store_;

@@ -119,6 +119,12 @@ public:
   /// @param ec `not_found`, or `invalid_argument` when the delivery is final
   void release(delivery_id id, time_point next_attempt_at, boost::system::error_code& ec);
 
+  /// Closes an open delivery as `failed` with `reason` and no attempt: the engine's answer to a
+  /// delivery whose deadline passed before its next attempt could start.
+  /// @param ec `not_found`, or `invalid_argument` when the delivery is final or `reason` is
+  ///        longer than 4096 bytes
+  void give_up(delivery_id id, std::string_view reason, boost::system::error_code& ec);
+
   /// @return the per-state counts of an endpoint (also of a deleted one), in O(1).
   /// @param ec `not_found` for an unknown endpoint
   state_counts counts(std::string_view endpoint_id, boost::system::error_code& ec);

@@ -148,6 +148,8 @@ public:
   void record_attempt(attempt_record const& attempt, delivery_update const& update,
                       boost::system::error_code& ec);
   void release(delivery_id id, time_point next_attempt_at, boost::system::error_code& ec);
+  /// Closes an open delivery as `failed` with `reason`, recording no attempt (see storage.hpp).
+  void give_up(delivery_id id, std::string_view reason, boost::system::error_code& ec);
   state_counts counts(std::string_view endpoint_id, boost::system::error_code& ec);
 
   // ---- endpoints ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 /// | `s.next_due_at(ec)` | `std::optional<time_point>` | the earliest `next_attempt_at` of an open delivery |
 /// | `s.record_attempt(attempt_record const&, delivery_update const&, ec)` | `void` | one transaction: the attempt, the new state, the counters |
 /// | `s.release(delivery_id, time_point, ec)` | `void` | hands a claim back unsent, due at the given instant |
+/// | `s.give_up(delivery_id, std::string_view reason, ec)` | `void` | closes an open delivery as `failed` with the reason and no attempt (its deadline passed before the next attempt could start) |
 /// | `s.counts(std::string_view endpoint_id, ec)` | `state_counts` | per-state counts in O(1) |
 
 #include <pulsehook/error.hpp>
@@ -102,6 +103,7 @@ concept storage_policy = requires(S& s, event_record const& ev, time_point t, ac
   { s.next_due_at(ec) } -> std::same_as<std::optional<time_point>>;
   { s.record_attempt(at, up, ec) } -> std::same_as<void>;
   { s.release(id, t, ec) } -> std::same_as<void>;
+  { s.give_up(id, ep, ec) } -> std::same_as<void>;
   { s.counts(ep, ec) } -> std::same_as<state_counts>;
 };
 
@@ -153,6 +155,7 @@ template <class S> concept sp_claim_ = requires(S& s, claim_request const& c, st
 template <class S> concept sp_next_ = requires(S& s, ec_& ec) { { s.next_due_at(ec) } -> std::same_as<std::optional<time_point>>; };
 template <class S> concept sp_record_ = requires(S& s, attempt_record const& a, delivery_update const& u, ec_& ec) { { s.record_attempt(a, u, ec) } -> std::same_as<void>; };
 template <class S> concept sp_release_ = requires(S& s, delivery_id d, time_point t, ec_& ec) { { s.release(d, t, ec) } -> std::same_as<void>; };
+template <class S> concept sp_give_up_ = requires(S& s, delivery_id d, std::string_view r, ec_& ec) { { s.give_up(d, r, ec) } -> std::same_as<void>; };
 template <class S> concept sp_counts_ = requires(S& s, std::string_view e, ec_& ec) { { s.counts(e, ec) } -> std::same_as<state_counts>; };
 } // namespace detail
 
@@ -176,6 +179,8 @@ consteval bool check_storage_policy() {
                 "pulsehook: StoragePolicy is missing `void record_attempt(attempt_record const&, delivery_update const&, error_code&)`");
   static_assert(detail::sp_release_<S>,
                 "pulsehook: StoragePolicy is missing `void release(delivery_id, time_point, error_code&)`");
+  static_assert(detail::sp_give_up_<S>,
+                "pulsehook: StoragePolicy is missing `void give_up(delivery_id, std::string_view reason, error_code&)`");
   static_assert(detail::sp_counts_<S>,
                 "pulsehook: StoragePolicy is missing `state_counts counts(std::string_view, error_code&)`");
   return storage_policy<S>;

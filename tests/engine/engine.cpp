@@ -369,6 +369,69 @@ BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline
   BOOST_TEST(out[0].delivery == b);
 }
 
+// A delivery whose last attempt is due at its deadline while its endpoint is at its in-flight
+// cap is claimed only after the deadline: it is given up there, with no attempt after it.
+BOOST_AUTO_TEST_CASE(a_delivery_claimed_after_its_deadline_is_given_up_without_an_attempt) {
+  fixture f;
+  engine_options o;
+  o.max_in_flight_per_endpoint = 1;
+  // Deadline 10 min after creation; one retry, 10 min after the first attempt: clamped onto
+  // the deadline.
+  delivery_engine<memory_store, explicit_schedule> engine{f.store, o, explicit_schedule{10min}};
+  struct outcome {  // the callback's views are valid during the call only: copied
+    delivery_id delivery;
+    std::uint32_t attempts;
+    std::string endpoint_id, event_id, reason;
+  };
+  std::vector<outcome> failed;
+  std::size_t attempts_seen = 0;
+  engine_callbacks cb;
+  cb.attempt_finished = [&](attempt_finished_event const&) { ++attempts_seen; };
+  cb.delivery_failed = [&](delivery_outcome const& d) {
+    failed.push_back({d.delivery, d.attempts, std::string(d.endpoint_id), std::string(d.event_id),
+                      std::string(d.reason)});
+  };
+  engine.set_callbacks(cb);
+  auto const ev_a = f.event("org_1");
+  auto const a = engine.publish(ev_a).deliveries.at(0);
+  auto const ev_b = f.event("org_1", t0 + 10min - 1s);  // its deadline is 1 s after a's
+  auto const b = engine.publish(ev_b).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  engine.complete(a, answer(500), t0 + 1s);  // a: retrying, last attempt at t0 + 10 min
+  BOOST_TEST(f.delivery(a).next_attempt_at == std::optional<time_point>{t0 + 10min});
+  // b goes out at its creation and hangs past a's deadline, holding the endpoint's only slot.
+  out.clear();
+  engine.poll(t0 + 10min - 1s, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].delivery == b);
+  out.clear();
+  engine.poll(t0 + 10min, out);  // a is due, at its deadline, but the endpoint is at its cap
+  BOOST_TEST(out.empty());
+  BOOST_TEST((f.delivery(a).state == delivery_state::retrying));
+  engine.complete(b, answer(200), t0 + 10min + 2s);
+  out.clear();
+  engine.poll(t0 + 10min + 2s, out);  // room again, but a's deadline has passed
+  BOOST_TEST(out.empty());
+  auto const d = f.delivery(a);
+  BOOST_TEST((d.state == delivery_state::failed));
+  BOOST_TEST(d.attempts == 1u);
+  BOOST_TEST(f.attempts(ev_a.id).size() == 1u);  // no attempt recorded after the deadline
+  BOOST_TEST(d.reason == "gave up (deadline reached) after 1 attempt: the deadline passed "
+                         "before the next attempt could start");
+  BOOST_TEST_REQUIRE(failed.size() == 1u);
+  BOOST_TEST(failed[0].delivery == a);
+  BOOST_TEST(failed[0].attempts == 1u);
+  BOOST_TEST(failed[0].endpoint_id == "ep_1");
+  BOOST_TEST(failed[0].event_id == ev_a.id);
+  BOOST_TEST(failed[0].reason == d.reason);
+  BOOST_TEST(attempts_seen == 2u);  // a's first attempt and b's: none for the give-up
+  BOOST_TEST(engine.metrics().failed == 1u);
+  BOOST_TEST((f.store.counts("ep_1") == state_counts{0, 0, 1, 1}));
+  BOOST_TEST(!engine.next_wakeup().has_value());
+}
+
 BOOST_AUTO_TEST_CASE(endpoint_deleted_mid_flight) {
   fixture f;
   engine_t engine{f.store};
@@ -712,6 +775,7 @@ struct append_only_store {
     s.record_attempt(a, u, ec);
   }
   void release(delivery_id id, time_point t, boost::system::error_code& ec) { s.release(id, t, ec); }
+  void give_up(delivery_id id, std::string_view r, boost::system::error_code& ec) { s.give_up(id, r, ec); }
   state_counts counts(std::string_view ep, boost::system::error_code& ec) { return s.counts(ep, ec); }
 };
 static_assert(!detail::store_refills_due<append_only_store>);

@@ -44,6 +44,7 @@ public:
   std::optional<time_point> next_due_at(ec_t& ec) { return inner_.next_due_at(ec); }
   void record_attempt(attempt_record const& a, delivery_update const& u, ec_t& ec) { inner_.record_attempt(a, u, ec); }
   void release(delivery_id id, time_point t, ec_t& ec) { inner_.release(id, t, ec); }
+  void give_up(delivery_id id, std::string_view r, ec_t& ec) { inner_.give_up(id, r, ec); }
   state_counts counts(std::string_view ep, ec_t& ec) {
     auto c = inner_.counts(ep, ec);
     if (lie_about_sent) ++c.sent;

@@ -394,4 +394,22 @@ BOOST_AUTO_TEST_CASE(swarm_seeds) {
   }
 }
 
+// Found by this sweep's big brother (`pulsehook-sim --scenario retry-storm --swarm --seed 3`):
+// a last attempt due at its deadline waited behind its endpoint's in-flight cap and went out
+// 1 s after the deadline. The engine now gives such a delivery up without an attempt.
+BOOST_AUTO_TEST_CASE(retry_storm_swarm_seed_3_never_attempts_after_a_deadline) {
+  sim::scenario sc;
+  boost::system::error_code ec;
+  std::string why;
+  sim::load_scenario("retry-storm", PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
+  BOOST_TEST_REQUIRE(!ec, why);
+  for (auto& e : sc.endpoints) e.swarm = true;
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  o.seed = 3;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.sent + r.failed == r.deliveries);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

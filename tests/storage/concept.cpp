@@ -34,6 +34,9 @@ public:
   void release(pulsehook::delivery_id id, pulsehook::time_point t, error_code& ec) {
     inner_.release(id, t, ec);
   }
+  void give_up(pulsehook::delivery_id id, std::string_view reason, error_code& ec) {
+    inner_.give_up(id, reason, ec);
+  }
   pulsehook::state_counts counts(std::string_view endpoint, error_code& ec) {
     return inner_.counts(endpoint, ec);
   }

@@ -332,6 +332,55 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(release_hands_a_claim_back, K, store_kinds) {
   BOOST_TEST(claim_all(s, t0 + 1s, t0 + 10min).size() == 1u);
 }
 
+// give_up: the engine closes a delivery claimed after its deadline, with no attempt recorded.
+BOOST_AUTO_TEST_CASE_TEMPLATE(give_up_closes_a_delivery_without_an_attempt, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r1, r2;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r1);
+  s.accept(make_event("evt_2", "org_1", "goal.created", t0), t0 + 72h, r2);
+  auto const id = r1.deliveries.at(0), other = r2.deliveries.at(0);
+  s.record_attempt(make_attempt(id, t0, 500), to_state(id, delivery_state::retrying, t0 + 72h));
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 1, 0, 0}));
+  auto const claimed = claim_all(s, t0 + 72h + 1s, t0 + 73h);
+  BOOST_TEST(claimed.size() == 2u);
+
+  boost::system::error_code ec;
+  s.give_up(other, std::string(5000, 'x'), ec);  // over-long reason: nothing changes
+  BOOST_TEST((ec == error::invalid_argument));
+  s.give_up(12345, "late", ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 1, 0, 0}));
+
+  s.give_up(id, "gave up (deadline reached) after 1 attempt", ec);
+  BOOST_TEST(!ec);
+  delivery_record d;
+  s.get_delivery(id, d);
+  BOOST_TEST(d.state == delivery_state::failed);
+  BOOST_TEST(d.attempts == 1u);  // no attempt was added
+  BOOST_TEST(d.reason == "gave up (deadline reached) after 1 attempt");
+  BOOST_TEST(!d.next_attempt_at.has_value());
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.attempts.size() == 1u);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 1}));
+  log_page page;
+  s.list_log(log_query{"ep_a", log_filter::failed, 50, {}}, page);
+  BOOST_TEST_REQUIRE(page.entries.size() == 1u);
+  BOOST_TEST(page.entries[0].delivery.id == id);
+
+  s.give_up(id, "again", ec);  // final is final
+  BOOST_TEST((ec == error::invalid_argument));
+  // Never due again: only the other delivery comes back once its lease ends.
+  BOOST_TEST(claim_all(s, t0 + 200h, t0 + 201h) == std::vector<delivery_id>{other});
+  s.give_up(other, "never attempted", ec);  // a pending delivery can be given up too
+  BOOST_TEST(!ec);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 0, 2}));
+  BOOST_TEST(!s.next_due_at().has_value());
+  BOOST_CHECK_THROW(s.give_up(other, "again"), boost::system::system_error);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_validation_gives_clear_errors_and_changes_nothing, K, store_kinds) {
   endpoint_rules rules;
   rules.known_event_type = [](std::string_view t) { return t.starts_with("goal."); };

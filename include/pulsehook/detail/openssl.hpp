@@ -3,24 +3,14 @@
 
 // RAII for the few OpenSSL 3 objects the signing code holds.
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <memory>
 
 namespace pulsehook::detail {
 
-struct evp_mac_deleter {
-  void operator()(EVP_MAC* p) const noexcept { EVP_MAC_free(p); }
-};
-struct evp_mac_ctx_deleter {
-  void operator()(EVP_MAC_CTX* p) const noexcept { EVP_MAC_CTX_free(p); }
-};
-using evp_mac_ptr = std::unique_ptr<EVP_MAC, evp_mac_deleter>;
-using evp_mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, evp_mac_ctx_deleter>;
 struct evp_md_deleter {
   void operator()(EVP_MD* p) const noexcept { EVP_MD_free(p); }
 };
@@ -30,15 +20,9 @@ struct evp_md_ctx_deleter {
 using evp_md_ptr = std::unique_ptr<EVP_MD, evp_md_deleter>;
 using evp_md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, evp_md_ctx_deleter>;
 
-// Fetching an algorithm walks the provider tables and takes locks: do it once per process.
-// May be null if the default provider lacks HMAC (a broken install); callers report it.
-inline EVP_MAC* hmac_algorithm() noexcept {
-  static evp_mac_ptr const mac{EVP_MAC_fetch(nullptr, "HMAC", nullptr)};
-  return mac.get();
-}
-
-// SHA-256, fetched once per process for the same reason (and so that copies between contexts
-// holding it never touch its reference count). Null on a broken install; callers report it.
+// SHA-256, fetched once per process: fetching walks the provider tables and takes locks (and
+// copies between contexts holding one fetched object never touch its reference count). Null on
+// a broken install; callers report it.
 inline EVP_MD* sha256_algorithm() noexcept {
   static evp_md_ptr const md{EVP_MD_fetch(nullptr, "SHA256", nullptr)};
   return md.get();

@@ -44,6 +44,9 @@ public:
   void release(delivery_id id, time_point next_attempt_at) {
     ec_t ec; self().release(id, next_attempt_at, ec); throw_if(ec, "pulsehook: release");
   }
+  void give_up(delivery_id id, std::string_view reason) {
+    ec_t ec; self().give_up(id, reason, ec); throw_if(ec, "pulsehook: give_up");
+  }
   state_counts counts(std::string_view endpoint_id) {
     ec_t ec; auto r = self().counts(endpoint_id, ec); throw_if(ec, "pulsehook: counts"); return r;
   }
@@ -92,7 +95,7 @@ public:
 
 #define PULSEHOOK_DETAIL_STORE_USING_FACADE(base)                                                  \
   using base::accept; using base::accept_many; using base::claim_due; using base::next_due_at; using base::count_due; using base::record_attempt; \
-  using base::release; using base::counts; using base::create_endpoint; using base::update_endpoint; \
+  using base::release; using base::give_up; using base::counts; using base::create_endpoint; using base::update_endpoint; \
   using base::delete_endpoint; using base::get_endpoint; using base::list_endpoints;               \
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \
   using base::list_log; using base::get_event; using base::get_delivery; using base::resend;       \

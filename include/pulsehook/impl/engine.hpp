@@ -217,6 +217,13 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
       in_flight_.erase(d.id);
       free_flights_.push_back(f);
     }
+    // No attempt starts after the deadline. A delivery is claimed past it when its last
+    // attempt, due at the deadline, waited behind the endpoint's in-flight cap, or when the
+    // dispatcher was not running then: it is given up without an attempt.
+    if (now > d.give_up_at) {
+      give_up_unattempted(ep, d, now);
+      continue;
+    }
     // A pause never pushes an attempt past the delivery's deadline: the last one is due AT it.
     if (ep.paused_until > now && now < d.give_up_at) {
       auto const until = std::min(ep.paused_until, d.give_up_at);
@@ -284,6 +291,24 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     }
     out.push_back(std::move(r));
   }
+}
+
+template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::give_up_unattempted(
+    endpoint_state const& ep, due_delivery const& d, time_point now) {
+  std::string reason = "gave up (deadline reached) after ";
+  reason += std::to_string(d.attempts);
+  reason += d.attempts == 1 ? " attempt: " : " attempts: ";
+  reason += "the deadline passed before the next attempt could start";
+  boost::system::error_code ec;
+  store_.give_up(d.id, reason, ec);
+  // On a storage failure the claim's lease brings the delivery back, and this runs again; a
+  // delivery closed meanwhile (deleted endpoint, purge) has nothing left to announce.
+  if (ec) return;
+  ++failed_;
+  if (callbacks_.delivery_failed)
+    callbacks_.delivery_failed(delivery_outcome{d.id, ep.id, d.event_id, delivery_state::failed,
+                                                d.attempts, now, reason});
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>

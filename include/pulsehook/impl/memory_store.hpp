@@ -24,10 +24,33 @@ namespace detail {
 // - an event's deliveries are contiguous slots; org, type and actor are interned;
 // - each endpoint keeps its slot numbers in accept order (a u32 vector) plus three bitmaps over
 //   those positions (alive, sent, failed-class): a filtered page is a backward bit scan;
-// - the due queue is a binary heap of (next_attempt_at, slot) with lazy deletion: an entry is
-//   live only while it matches the slot's current next_attempt_at.
+// - the due queue has two levels: each endpoint keeps a binary heap of (next_attempt_at, slot)
+//   with lazy deletion (an entry is live only while it matches the slot's current
+//   next_attempt_at), and the store keeps a heap of endpoints keyed by their earliest entry.
+//   A claim costs log(endpoints) + log(that endpoint's open deliveries) per delivery, and an
+//   endpoint at its cap is set aside once, not once per backlogged delivery.
 
 inline constexpr std::int64_t mem_no_time = std::numeric_limits<std::int64_t>::min();
+
+using mem_due = std::pair<std::int64_t, std::uint32_t>;  // (next_attempt_at, slot)
+inline constexpr mem_due mem_no_due{mem_no_time, 0};
+
+// A function object, not a function pointer: the heap operations inline the comparison.
+struct mem_due_after {
+  bool operator()(mem_due const& a, mem_due const& b) const noexcept { return a > b; }
+};
+
+// An endpoint in the store's queue of endpoints with due work, keyed by its earliest delivery.
+struct mem_due_endpoint {
+  mem_due key;
+  std::uint32_t endpoint = 0;
+};
+
+struct mem_due_endpoint_after {
+  bool operator()(mem_due_endpoint const& a, mem_due_endpoint const& b) const noexcept {
+    return a.key > b.key;
+  }
+};
 
 struct mem_delivery {
   std::int64_t next_at = mem_no_time;  // mem_no_time: final, or parked (endpoint disabled)
@@ -198,6 +221,12 @@ struct mem_endpoint {
   // Whether the endpoint subscribes to an interned type: 0 not known yet, 1 no, 2 yes. Filled
   // by accept, emptied whenever event_types change, so fan-out is one lookup per endpoint.
   std::vector<std::uint8_t> subscribed;
+  // Its deliveries with a due time: a min-heap with lazy deletion (see the layout above).
+  std::vector<mem_due> due;
+  std::size_t open = 0;                // live entries in `due`
+  // Its entry in memory_state::due_endpoints: never later than the earliest live entry of
+  // `due`; mem_no_due when it has none there.
+  mem_due queued = mem_no_due;
   bool subscribes(std::uint32_t type, std::string_view name) {
     if (type >= subscribed.size()) subscribed.resize(type + 1, 0);
     if (subscribed[type] == 0) subscribed[type] = subscribes_to(rec, name) ? 2 : 1;
@@ -239,26 +268,18 @@ struct memory_state {
   mem_interner actor_keys;
   std::vector<actor_info> actors;
 
-  std::vector<std::pair<std::int64_t, std::uint32_t>> due;       // min-heap, lazy
-  std::size_t open = 0;                // deliveries with a due time (live heap entries)
+  // Endpoints with due work, one live entry each (the one equal to its `queued`), min-heap.
+  std::vector<mem_due_endpoint> due_endpoints;
+  std::size_t open = 0;                // deliveries with a due time
 
   std::deque<mem_attempt> attempts;     // in recording order; chained per delivery
   std::size_t dead_attempts = 0;         // purged entries still in `attempts`
   mem_arena arena;                      // the attempts' headers, errors and bodies
 
   // claim_due's scratch, reused between calls.
-  std::vector<std::pair<std::int64_t, std::uint32_t>> claim_held;
+  std::vector<mem_due_endpoint> claim_held;
   std::vector<std::uint32_t> claim_per_ep, claim_skip, claim_taken;
   std::unordered_map<std::uint32_t, std::string> reasons;
-
-  // A function object, not a function pointer: the heap operations inline the comparison.
-  struct heap_after_t {
-    bool operator()(std::pair<std::int64_t, std::uint32_t> const& a,
-                    std::pair<std::int64_t, std::uint32_t> const& b) const noexcept {
-      return a > b;
-    }
-  };
-  static constexpr heap_after_t heap_after{};
 
   mem_delivery* slot(std::uint64_t id) noexcept {
     if (id == 0 || id - 1 < slot_base || id - 1 - slot_base >= slots.size()) return nullptr;
@@ -288,34 +309,75 @@ struct memory_state {
   void set_due(std::uint32_t abs, std::int64_t t) {
     auto& d = at(abs);
     if (d.next_at == t) return;
-    if (d.next_at == mem_no_time) ++open;
-    if (t == mem_no_time) --open;
+    auto const ei = d.endpoint;
+    auto& ep = *endpoints[ei];
+    if (d.next_at == mem_no_time) ++open, ++ep.open;
+    if (t == mem_no_time) --open, --ep.open;
     d.next_at = t;
-    if (t != mem_no_time) {
-      due.emplace_back(t, abs);
-      std::push_heap(due.begin(), due.end(), heap_after);
-      if (due.size() > 2 * open + 1024) rebuild_heap();
+    if (t == mem_no_time) return;
+    mem_due const e{t, abs};
+    ep.due.push_back(e);
+    std::push_heap(ep.due.begin(), ep.due.end(), mem_due_after{});
+    if (ep.due.size() > 2 * ep.open + 64) {
+      std::erase_if(ep.due, [this](mem_due const& x) { return !live(x); });
+      std::make_heap(ep.due.begin(), ep.due.end(), mem_due_after{});
+    }
+    if (ep.queued == mem_no_due || e < ep.queued) {
+      queue_endpoint(ei, ep, e);
+      if (due_endpoints.size() > 2 * endpoints.size() + 64) rebuild_due_endpoints();
     }
   }
 
-  void rebuild_heap() {
-    due.clear();
-    for (std::size_t i = 0; i < slots.size(); ++i)
-      if ((slots[i].flags & mem_delivery::alive) && slots[i].next_at != mem_no_time)
-        due.emplace_back(slots[i].next_at, static_cast<std::uint32_t>(i + slot_base));
-    std::make_heap(due.begin(), due.end(), heap_after);
+  void queue_endpoint(std::uint32_t ei, mem_endpoint& ep, mem_due key) {
+    ep.queued = key;
+    due_endpoints.push_back({key, ei});
+    std::push_heap(due_endpoints.begin(), due_endpoints.end(), mem_due_endpoint_after{});
   }
 
-  bool live(std::pair<std::int64_t, std::uint32_t> const& e) noexcept {
+  void pop_due_endpoint() {
+    std::pop_heap(due_endpoints.begin(), due_endpoints.end(), mem_due_endpoint_after{});
+    due_endpoints.pop_back();
+  }
+
+  // One entry per endpoint with due work, stale entries gone.
+  void rebuild_due_endpoints() {
+    due_endpoints.clear();
+    for (std::size_t i = 0; i < endpoints.size(); ++i)
+      if (endpoints[i] && endpoints[i]->queued != mem_no_due)
+        due_endpoints.push_back({endpoints[i]->queued, static_cast<std::uint32_t>(i)});
+    std::make_heap(due_endpoints.begin(), due_endpoints.end(), mem_due_endpoint_after{});
+  }
+
+  bool live(mem_due const& e) noexcept {
     if (e.second < slot_base || e.second - slot_base >= slots.size()) return false;
     auto const& d = at(e.second);
     return (d.flags & mem_delivery::alive) && d.next_at == e.first;
   }
 
-  void drop_stale_top() {
-    while (!due.empty() && !live(due.front())) {
-      std::pop_heap(due.begin(), due.end(), heap_after);
-      due.pop_back();
+  // The endpoint's earliest live entry (stale ones above it dropped), or mem_no_due.
+  mem_due front(mem_endpoint& ep) {
+    while (!ep.due.empty() && !live(ep.due.front())) {
+      std::pop_heap(ep.due.begin(), ep.due.end(), mem_due_after{});
+      ep.due.pop_back();
+    }
+    return ep.due.empty() ? mem_no_due : ep.due.front();
+  }
+
+  // Until the top of due_endpoints is live and its key is exactly that endpoint's earliest
+  // due delivery: then it is the store's earliest due delivery.
+  void settle_due_top() {
+    while (!due_endpoints.empty()) {
+      auto const top = due_endpoints.front();
+      auto* ep = endpoints[top.endpoint].get();
+      if (ep && ep->queued == top.key) {
+        auto const f = front(*ep);
+        if (f == top.key) return;
+        pop_due_endpoint();
+        if (f == mem_no_due) ep->queued = mem_no_due;
+        else queue_endpoint(top.endpoint, *ep, f);  // later than the key it had
+        continue;
+      }
+      pop_due_endpoint();  // stale: the endpoint was queued again with an earlier key, or is gone
     }
   }
 
@@ -390,7 +452,7 @@ struct memory_state {
     --counter(ep.counts, d.state);
     for (auto& b : ep.bits) b.set(d.pos, false);
     ++ep.dead;
-    if (d.next_at != mem_no_time) --open;
+    if (d.next_at != mem_no_time) --open, --ep.open;
     d.next_at = mem_no_time;
     for (auto i = d.last_attempt; i != mem_attempt::none;) {
       auto& a = attempts[i];
@@ -620,25 +682,35 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     if (auto it = s.endpoint_ix.find(id); it != s.endpoint_ix.end()) skip.push_back(it->second);
   std::size_t claimed = 0;
   while (claimed < req.max) {
-    s.drop_stale_top();
-    if (s.due.empty() || s.due.front().first > now) break;
-    auto const top = s.due.front();
-    std::pop_heap(s.due.begin(), s.due.end(), detail::memory_state::heap_after);
-    s.due.pop_back();
-    auto& d = s.at(top.second);
-    if (std::find(skip.begin(), skip.end(), d.endpoint) != skip.end() ||
-        (req.max_per_endpoint != 0 && per_ep[d.endpoint] >= req.max_per_endpoint)) {
-      held.push_back(top);
+    s.settle_due_top();
+    if (s.due_endpoints.empty() || s.due_endpoints.front().key.first > now) break;
+    auto const top = s.due_endpoints.front();
+    s.pop_due_endpoint();
+    auto const ei = top.endpoint;
+    auto& ep = *s.endpoints[ei];
+    if (std::find(skip.begin(), skip.end(), ei) != skip.end() ||
+        (req.max_per_endpoint != 0 && per_ep[ei] >= req.max_per_endpoint)) {
+      held.push_back(top);  // set aside with its whole backlog, until the scan is over
       continue;
     }
-    ++per_ep[d.endpoint];
+    // settle_due_top made top.key the endpoint's earliest live entry: take it.
+    auto const abs = top.key.second;
+    std::pop_heap(ep.due.begin(), ep.due.end(), detail::mem_due_after{});
+    ep.due.pop_back();
+    auto& d = s.at(abs);
+    // Not due until the lease below: a second heap entry for it is stale from here on.
+    d.next_at = detail::mem_no_time;
+    --s.open;
+    --ep.open;
+    if (auto const f = s.front(ep); f == detail::mem_no_due) ep.queued = detail::mem_no_due;
+    else s.queue_endpoint(ei, ep, f);
+    ++per_ep[ei];
     ++claimed;
-    taken.push_back(top.second);
-    auto const& ep = *s.endpoints[d.endpoint];
+    taken.push_back(abs);
     auto const& e = s.event_at(d.event);
     due_delivery& dd = next();
     // Assignments, not constructions: a refilled element reuses its strings' storage.
-    dd.id = std::uint64_t{top.second} + 1;
+    dd.id = std::uint64_t{abs} + 1;
     dd.event_id = e.id;
     dd.event_type = s.strings.names[e.type];
     dd.endpoint_id = ep.rec.id;
@@ -658,15 +730,14 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     if (dd.secrets.size() > k) dd.secrets.resize(k);
     dd.payload = e.payload;
   }
-  for (auto const& h : held) {
-    s.due.push_back(h);
-    std::push_heap(s.due.begin(), s.due.end(), detail::memory_state::heap_after);
+  for (auto const& h : held) {  // untouched since set aside: their keys are still current
+    s.due_endpoints.push_back(h);
+    std::push_heap(s.due_endpoints.begin(), s.due_endpoints.end(),
+                   detail::mem_due_endpoint_after{});
   }
   // The lease is applied after the scan so that a lease earlier than `now` cannot re-enter it.
   for (auto abs : taken) {
     per_ep[s.at(abs).endpoint] = 0;  // back to all zero for the next call
-    s.at(abs).next_at = detail::mem_no_time;
-    --s.open;
     s.set_due(abs, lease);
   }
 }
@@ -675,9 +746,9 @@ inline std::optional<time_point> memory_store::next_due_at(boost::system::error_
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  s.drop_stale_top();
-  if (s.due.empty()) return std::nullopt;
-  return from_unix_millis(s.due.front().first);
+  s.settle_due_top();
+  if (s.due_endpoints.empty()) return std::nullopt;
+  return from_unix_millis(s.due_endpoints.front().key.first);
 }
 
 inline std::uint64_t memory_store::count_due(time_point now, boost::system::error_code& ec) {
@@ -686,8 +757,10 @@ inline std::uint64_t memory_store::count_due(time_point now, boost::system::erro
   std::lock_guard lk(s.mu);
   auto const t = to_unix_millis(now);
   std::vector<std::uint32_t> due;
-  for (auto const& e : s.due)
-    if (e.first <= t && s.live(e)) due.push_back(e.second);
+  for (auto const& ep : s.endpoints)
+    if (ep)
+      for (auto const& e : ep->due)
+        if (e.first <= t && s.live(e)) due.push_back(e.second);
   std::sort(due.begin(), due.end());  // a slot can have two live entries with the same time
   return static_cast<std::uint64_t>(std::unique(due.begin(), due.end()) - due.begin());
 }
@@ -780,6 +853,31 @@ inline void memory_store::release(delivery_id id, time_point next_attempt_at,
   }
   if (s.endpoints[d->endpoint]->rec.enabled)
     s.set_due(static_cast<std::uint32_t>(id - 1), to_unix_millis(next_attempt_at));
+}
+
+inline void memory_store::give_up(delivery_id id, std::string_view reason,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  if (reason.size() > 4096) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* d = s.slot(id);
+  if (!d) {
+    ec = error::not_found;
+    return;
+  }
+  if (!detail::memory_state::is_open(d->state)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto const abs = static_cast<std::uint32_t>(id - 1);
+  s.change_state(abs, static_cast<std::uint8_t>(delivery_state::failed));
+  d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
+  s.set_reason(abs, std::string(reason));
+  s.set_due(abs, detail::mem_no_time);
 }
 
 inline state_counts memory_store::counts(std::string_view endpoint_id,

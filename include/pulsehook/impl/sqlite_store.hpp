@@ -711,6 +711,49 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
   tx.commit(ec);
 }
 
+inline void sqlite_store::give_up(delivery_id id, std::string_view reason,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  if (reason.size() > 4096) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  if (ec) return;
+  std::int64_t endpoint = 0;
+  delivery_state from{};
+  {
+    auto q = s.db.use("SELECT state, endpoint FROM deliveries WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(id));
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    from = static_cast<delivery_state>(q.i64(0));
+    endpoint = q.i64(1);
+  }
+  if (from == delivery_state::sent || from == delivery_state::failed) {
+    ec = error::invalid_argument;
+    return;
+  }
+  {
+    auto q = s.db.use("UPDATE deliveries SET state = ?2, cls = ?3, next_at = NULL, manual = 0, "
+                      "reason = ?4 WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, static_cast<std::int64_t>(id))
+        .bind(2, static_cast<std::int64_t>(delivery_state::failed))
+        .bind(3, detail::sqlite_cls(delivery_state::failed)).bind(4, reason);
+    q.run(ec);
+    if (ec) return;
+  }
+  detail::sqlite_bump(s, endpoint, from, delivery_state::failed, 1, ec);
+  if (ec) return;
+  tx.commit(ec);
+}
+
 inline void sqlite_store::release(delivery_id id, time_point next_attempt_at,
                                   boost::system::error_code& ec) {
   ec = {};

@@ -10,6 +10,7 @@ struct counts_as_int {
   std::optional<pulsehook::time_point> next_due_at(ec&) { return {}; }
   void record_attempt(pulsehook::attempt_record const&, pulsehook::delivery_update const&, ec&) {}
   void release(pulsehook::delivery_id, pulsehook::time_point, ec&) {}
+  void give_up(pulsehook::delivery_id, std::string_view, ec&) {}
   std::uint64_t counts(std::string_view, ec&) { return 0; }
 };
 

@@ -7,6 +7,7 @@ struct no_claim {
   std::optional<pulsehook::time_point> next_due_at(ec&) { return {}; }
   void record_attempt(pulsehook::attempt_record const&, pulsehook::delivery_update const&, ec&) {}
   void release(pulsehook::delivery_id, pulsehook::time_point, ec&) {}
+  void give_up(pulsehook::delivery_id, std::string_view, ec&) {}
   pulsehook::state_counts counts(std::string_view, ec&) { return {}; }
 };
 

@@ -192,6 +192,7 @@ private:
   std::map<std::string, std::uint64_t> violation_counts_;
   std::uint64_t actions_done_ = 0;
   bool update_seen_ = false;
+  bool completing_ = false;            // inside engine_->complete (which reports its own ends)
   bool need_poll_ = true;     // see pump()
   bool need_wakeup_ = true;
   bool capped_ = false;
@@ -469,7 +470,9 @@ void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
   auto& s = slots_[slot];
   boost::system::error_code ec;
   update_seen_ = false;
+  completing_ = true;
   engine_->complete(s.id, s.result, now, ec);
+  completing_ = false;
   if (ec) store_error("complete", ec);
   auto& tk = track(s.id);
   tk.last_end = since(now).count();
@@ -580,6 +583,15 @@ run_result driver<Store, Engine>::run() {
       last_update_.state = a.update.state;
       last_update_.next_attempt_at = a.update.next_attempt_at;
       if (tr_) last_update_.reason = a.update.reason;
+    };
+    // A delivery the engine closes without an attempt (claimed after its deadline).
+    cb.delivery_failed = [this](delivery_outcome const& o) {
+      if (completing_) return;  // complete() accounts for the attempts' own outcomes
+      auto& tk = track(o.delivery);
+      tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+      ++res_.series.failed[bucket(o.at)];
+      trace(o.at, "GIVE", endpoint_of(std::string(o.endpoint_id)), o.delivery, tk.attempts,
+            "-> failed (" + std::string(o.reason) + ")");
     };
     engine_->set_callbacks(std::move(cb));
   }
