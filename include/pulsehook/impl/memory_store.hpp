@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -90,29 +91,34 @@ struct mem_attempt {
   }
 };
 
-// Append-only byte storage in chunks that never move (a chunk is reserved up front and never
-// grows past its capacity), so a record is a (chunk, offset) pair and a string_view into it
-// stays valid.
+// Append-only byte storage in chunks that never move (a chunk is allocated once at its full
+// size and filled from the front), so a record is a (chunk, offset) pair and a string_view into
+// it stays valid. The bytes are not zeroed first: every reserved byte is written at once.
 struct mem_arena {
   static constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
-  std::vector<std::string> chunks;
+  struct chunk_t {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0, capacity = 0;
+  };
+  std::vector<chunk_t> chunks;
   std::size_t used = 0;                 // bytes in all chunks
   std::size_t dead = 0;                 // bytes of purged records and dropped bodies
 
-  // Room for `n` bytes; returns where they go.
+  // Room for `n` bytes, which the caller writes; returns where they go.
   char* reserve(std::size_t n, std::uint32_t& chunk, std::uint32_t& offset) {
-    if (chunks.empty() || chunks.back().capacity() - chunks.back().size() < n) {
-      chunks.emplace_back().reserve(std::max(chunk_bytes, n));
+    if (chunks.empty() || chunks.back().capacity - chunks.back().size < n) {
+      auto const cap = std::max(chunk_bytes, n);
+      chunks.push_back({std::unique_ptr<char[]>(new char[cap]), 0, cap});  // uninitialised
     }
     auto& c = chunks.back();
     chunk = static_cast<std::uint32_t>(chunks.size() - 1);
-    offset = static_cast<std::uint32_t>(c.size());
-    c.resize(c.size() + n);  // within capacity: no reallocation
+    offset = static_cast<std::uint32_t>(c.size);
+    c.size += n;
     used += n;
-    return c.data() + offset;
+    return c.data.get() + offset;
   }
   std::string_view view(std::uint32_t chunk, std::uint32_t offset, std::size_t n) const noexcept {
-    return std::string_view(chunks[chunk].data() + offset, n);
+    return std::string_view(chunks[chunk].data.get() + offset, n);
   }
 };
 
