@@ -11,12 +11,54 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
 namespace pulsehook {
 
 namespace detail {
+
+// A callback's event with everything it views copied, so that it can run after the group
+// commit: get() rebuilds the event over the copies (valid while the holder lives).
+struct kept_attempt {
+  std::string endpoint_id, event_id;
+  attempt_record attempt;
+  delivery_update update;
+  attempt_finished_event get() const { return {endpoint_id, event_id, attempt, update}; }
+};
+inline kept_attempt keep(attempt_finished_event const& e) {
+  return {std::string(e.endpoint_id), std::string(e.event_id), e.attempt, e.update};
+}
+
+struct kept_outcome {
+  delivery_outcome outcome;
+  std::string endpoint_id, event_id, reason;
+  delivery_outcome get() const {
+    auto o = outcome;
+    o.endpoint_id = endpoint_id;
+    o.event_id = event_id;
+    o.reason = reason;
+    return o;
+  }
+};
+inline kept_outcome keep(delivery_outcome const& o) {
+  return {o, std::string(o.endpoint_id), std::string(o.event_id), std::string(o.reason)};
+}
+
+struct kept_health {
+  endpoint_health health;
+  std::string endpoint_id, last_error;
+  endpoint_health get() const {
+    auto h = health;
+    h.endpoint_id = endpoint_id;
+    h.last_error = last_error;
+    return h;
+  }
+};
+inline kept_health keep(endpoint_health const& h) {
+  return {h, std::string(h.endpoint_id), std::string(h.last_error)};
+}
 
 // Shared by the dispatcher and every pending handler, so a handler that completes after the
 // dispatcher is gone finds live (abandoned) state instead of freed memory.
@@ -141,47 +183,24 @@ struct dispatcher_state
     } else {
       engine_callbacks w;
       auto* self = this;  // the engine lives in this state: the wrappers never outlive it
-      if (user_callbacks.attempt_finished)
-        w.attempt_finished = [self](attempt_finished_event const& e) {
-          if (!self->deferring) return self->user_callbacks.attempt_finished(e);
-          self->deferred.push_back([self, ep = std::string(e.endpoint_id),
-                                    ev = std::string(e.event_id), a = e.attempt, u = e.update] {
-            if (self->user_callbacks.attempt_finished)
-              self->user_callbacks.attempt_finished(attempt_finished_event{ep, ev, a, u});
-          });
-        };
-      auto outcome = [self](std::function<void(delivery_outcome const&)> engine_callbacks::*which) {
-        return [self, which](delivery_outcome const& o) {
-          if (!self->deferring) return (self->user_callbacks.*which)(o);
-          self->deferred.push_back([self, which, o, ep = std::string(o.endpoint_id),
-                                    ev = std::string(o.event_id), why = std::string(o.reason)] {
-            auto copy = o;
-            copy.endpoint_id = ep;
-            copy.event_id = ev;
-            copy.reason = why;
-            if (self->user_callbacks.*which) (self->user_callbacks.*which)(copy);
+      // Runs the user's callback now, or, inside a group, once it is committed: then on a
+      // copy of the event that owns what the original only viewed (detail::keep).
+      auto defer = [self]<class Event>(std::function<void(Event const&)> engine_callbacks::*which) {
+        return [self, which](Event const& e) {
+          if (!self->deferring) return (self->user_callbacks.*which)(e);
+          self->deferred.push_back([self, which, kept = detail::keep(e)] {
+            if (self->user_callbacks.*which) (self->user_callbacks.*which)(kept.get());
           });
         };
       };
-      if (user_callbacks.delivery_sent) w.delivery_sent = outcome(&engine_callbacks::delivery_sent);
-      if (user_callbacks.delivery_failed)
-        w.delivery_failed = outcome(&engine_callbacks::delivery_failed);
-      auto health = [self](std::function<void(endpoint_health const&)> engine_callbacks::*which) {
-        return [self, which](endpoint_health const& h) {
-          if (!self->deferring) return (self->user_callbacks.*which)(h);
-          self->deferred.push_back([self, which, h, ep = std::string(h.endpoint_id),
-                                    why = std::string(h.last_error)] {
-            auto copy = h;
-            copy.endpoint_id = ep;
-            copy.last_error = why;
-            if (self->user_callbacks.*which) (self->user_callbacks.*which)(copy);
-          });
-        };
+      auto wrap = [&](auto which) {
+        if (user_callbacks.*which) w.*which = defer(which);
       };
-      if (user_callbacks.endpoint_failing)
-        w.endpoint_failing = health(&engine_callbacks::endpoint_failing);
-      if (user_callbacks.endpoint_recovered)
-        w.endpoint_recovered = health(&engine_callbacks::endpoint_recovered);
+      wrap(&engine_callbacks::attempt_finished);
+      wrap(&engine_callbacks::delivery_sent);
+      wrap(&engine_callbacks::delivery_failed);
+      wrap(&engine_callbacks::endpoint_failing);
+      wrap(&engine_callbacks::endpoint_recovered);
       engine.set_callbacks(std::move(w));
     }
   }
