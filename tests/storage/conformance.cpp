@@ -1093,36 +1093,34 @@ BOOST_AUTO_TEST_CASE(attempts_survive_arena_compaction_after_purges) {
   req.events_older_than = std::chrono::days{10};
   req.bodies_older_than = std::chrono::days{30};
   req.batch = 500;
+  // The 100 recent events' attempts, every part intact; `bodies` says whether the 16,000-byte
+  // response bodies are still kept.
+  auto check_recent = [&](bool bodies) {
+    for (int i = 3000; i < 3100; ++i) {
+      event_detail det;
+      s.get_event("evt_" + std::to_string(i), det);
+      BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+      BOOST_TEST(det.attempts[0].error == "timed out after " + std::to_string(i) + " ms");
+      BOOST_TEST(det.attempts[0].response_body.empty());
+      BOOST_TEST(det.attempts[1].error.empty());
+      BOOST_TEST(det.attempts[1].response_body == (bodies ? std::string(16000, 'b') : std::string()));
+      BOOST_TEST(det.attempts[1].body_truncated == false);
+      BOOST_TEST(det.attempts[1].number == 2u);
+      BOOST_TEST((det.attempts[1].request_headers == make_attempt(1, t0, 200).request_headers));
+      BOOST_TEST((det.attempts[1].response_headers == make_attempt(1, t0, 200).response_headers));
+    }
+  };
   s.purge(req, res);  // drops 3,000 attempts: compaction on the next purge
   BOOST_TEST(res.attempts == 3000u);
   s.purge(req, res);
-  for (int i = 3000; i < 3100; ++i) {
-    event_detail det;
-    s.get_event("evt_" + std::to_string(i), det);
-    BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
-    BOOST_TEST(det.attempts[0].error == "timed out after " + std::to_string(i) + " ms");
-    BOOST_TEST(det.attempts[0].response_body.empty());
-    BOOST_TEST(det.attempts[1].error.empty());
-    BOOST_TEST(det.attempts[1].response_body == std::string(16000, 'b'));
-    BOOST_TEST(det.attempts[1].number == 2u);
-    BOOST_TEST((det.attempts[1].request_headers == make_attempt(1, t0, 200).request_headers));
-    BOOST_TEST((det.attempts[1].response_headers == make_attempt(1, t0, 200).response_headers));
-  }
+  check_recent(true);
   // Dropping the bodies (1.6 MB of 16,000-byte tails, most of the arena) shortens the records;
   // the next purge compacts by bytes and every other part stays intact.
   req.bodies_older_than = std::chrono::days{1};
   s.purge(req, res);
   BOOST_TEST(res.bodies == 100u);
   s.purge(req, res);
-  for (int i = 3000; i < 3100; ++i) {
-    event_detail det;
-    s.get_event("evt_" + std::to_string(i), det);
-    BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
-    BOOST_TEST(det.attempts[0].error == "timed out after " + std::to_string(i) + " ms");
-    BOOST_TEST(det.attempts[1].response_body.empty());
-    BOOST_TEST(det.attempts[1].body_truncated == false);
-    BOOST_TEST((det.attempts[1].response_headers == make_attempt(1, t0, 200).response_headers));
-  }
+  check_recent(false);
 }
 
 BOOST_AUTO_TEST_CASE(refill_due_overwrites_in_place_what_claim_due_appends) {
