@@ -15,6 +15,13 @@ if(PULSEHOOK_SANITIZE)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(pulsehook_dev INTERFACE -Wno-maybe-uninitialized)
   endif()
+  # clang 14's -fsanitize=function (part of `undefined`) cannot compile C++20 coroutines, which
+  # http_transport uses: the backend stops with "Cannot represent a difference across sections"
+  # (llvm/llvm-project#49689). Only that one check (calls through a function pointer of the
+  # wrong type) is left out; every other UBSan check stays.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    target_compile_options(pulsehook_dev INTERFACE -fno-sanitize=function)
+  endif()
 endif()
 
 # pulsehook_add_test(<name> SOURCES a.cpp b.cpp ... [LIBS x y] [LABELS l])
