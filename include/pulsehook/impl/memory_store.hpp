@@ -292,6 +292,14 @@ struct memory_state {
     auto& d = slots[static_cast<std::size_t>(id - 1 - slot_base)];
     return (d.flags & mem_delivery::alive) ? &d : nullptr;
   }
+  // The delivery a write may change: `not_found` when there is none, `invalid_argument` when
+  // it is final (only resend reopens one).
+  mem_delivery* open_slot(std::uint64_t id, boost::system::error_code& ec) noexcept {
+    auto* d = slot(id);
+    if (!d) ec = error::not_found;
+    else if (!is_open(d->state)) ec = error::invalid_argument;
+    return ec ? nullptr : d;
+  }
   mem_delivery& at(std::uint32_t abs) noexcept { return slots[abs - slot_base]; }
   mem_event& event_at(std::uint32_t abs) noexcept { return events[abs - event_base]; }
 
@@ -784,15 +792,8 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
   }
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* d = s.slot(update.id);
-  if (!d) {
-    ec = error::not_found;
-    return;
-  }
-  if (!detail::memory_state::is_open(d->state)) {
-    ec = error::invalid_argument;
-    return;
-  }
+  auto* d = s.open_slot(update.id, ec);
+  if (!d) return;
   auto const abs = static_cast<std::uint32_t>(update.id - 1);
   auto const& ep = *s.endpoints[d->endpoint];
   if (s.attempts.size() >= detail::mem_attempt::none - 1) {
@@ -848,15 +849,8 @@ inline void memory_store::release(delivery_id id, time_point next_attempt_at,
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* d = s.slot(id);
-  if (!d) {
-    ec = error::not_found;
-    return;
-  }
-  if (!detail::memory_state::is_open(d->state)) {
-    ec = error::invalid_argument;
-    return;
-  }
+  auto* d = s.open_slot(id, ec);
+  if (!d) return;
   if (s.endpoints[d->endpoint]->rec.enabled)
     s.set_due(static_cast<std::uint32_t>(id - 1), to_unix_millis(next_attempt_at));
 }
@@ -870,15 +864,8 @@ inline void memory_store::give_up(delivery_id id, std::string_view reason,
   }
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* d = s.slot(id);
-  if (!d) {
-    ec = error::not_found;
-    return;
-  }
-  if (!detail::memory_state::is_open(d->state)) {
-    ec = error::invalid_argument;
-    return;
-  }
+  auto* d = s.open_slot(id, ec);
+  if (!d) return;
   auto const abs = static_cast<std::uint32_t>(id - 1);
   s.change_state(abs, static_cast<std::uint8_t>(delivery_state::failed));
   d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
