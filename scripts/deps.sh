@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages pulsehook needs, idempotently: packages already present are
 # not fetched again, so a second run does no network work at all.
 set -euo pipefail
-want=(g++ clang-14 cmake ninja-build python3 openssl
+# libclang-rt-14-dev holds clang's sanitizer runtimes (only recommended by clang-14, and
+# recommends are not installed here): the clang-asan test configuration links against them.
+want=(g++ clang-14 libclang-rt-14-dev cmake ninja-build python3 openssl
       libboost1.81-dev libboost-test1.81-dev libboost-json1.81-dev libboost-url1.81-dev
       libssl-dev libsqlite3-dev sqlite3 libbenchmark-dev wrk "$@")
 missing=()
