@@ -33,6 +33,16 @@ sim::scenario parse(std::string const& json) {
   return sc;
 }
 
+// A shipped scenario (simulator/scenarios), which must load.
+sim::scenario shipped(std::string const& name) {
+  sim::scenario sc;
+  boost::system::error_code ec;
+  std::string why;
+  sim::load_scenario(name, PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
+  BOOST_TEST_REQUIRE(!ec, name << ": " << why);
+  return sc;
+}
+
 std::string parse_error(std::string const& json) {
   sim::scenario sc;
   boost::system::error_code ec;
@@ -246,11 +256,7 @@ BOOST_AUTO_TEST_CASE(sqlite_store_passes_the_checkers) {
 }
 
 BOOST_AUTO_TEST_CASE(down_for_four_days_fails_at_the_deadline) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::load_scenario("down-four-days", PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
-  BOOST_TEST_REQUIRE(!ec, why);
+  auto const sc = shipped("down-four-days");
   pulsehook::memory_store s{sim::sim_endpoint_rules()};
   sim::run_options o;
   o.events_override = 50;
@@ -398,11 +404,7 @@ BOOST_AUTO_TEST_CASE(swarm_seeds) {
 // a last attempt due at its deadline waited behind its endpoint's in-flight cap and went out
 // 1 s after the deadline. The engine now gives such a delivery up without an attempt.
 BOOST_AUTO_TEST_CASE(retry_storm_swarm_seed_3_never_attempts_after_a_deadline) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::load_scenario("retry-storm", PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
-  BOOST_TEST_REQUIRE(!ec, why);
+  auto sc = shipped("retry-storm");
   for (auto& e : sc.endpoints) e.swarm = true;
   pulsehook::memory_store s{sim::sim_endpoint_rules()};
   sim::run_options o;

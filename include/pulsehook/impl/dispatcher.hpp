@@ -205,6 +205,18 @@ struct dispatcher_state
     }
   }
 
+  // Commits the open group and hands back the notifications it held. None when the commit
+  // failed: it rolled the records back, so nothing of them is announced; their claims come
+  // back after the lease and are attempted again (at-least-once).
+  std::vector<std::function<void()>> end_group(boost::system::error_code& ec) {
+    store.commit_group(ec);
+    deferring = false;
+    auto notes = std::move(deferred);
+    deferred.clear();
+    if (ec) notes.clear();
+    return notes;
+  }
+
   void complete_one(finished& f, time_point t) {
     boost::system::error_code ec;
     try {
@@ -251,11 +263,8 @@ struct dispatcher_state
         bool* open;
         ~group_end() {
           if constexpr (groups) {
-            if (!*open) return;
             boost::system::error_code ignored;
-            self->store.commit_group(ignored);
-            self->deferring = false;
-            self->deferred.clear();
+            if (*open) self->end_group(ignored);
           }
         }
       } end_guard{this, &grouped};
@@ -270,20 +279,13 @@ struct dispatcher_state
       if constexpr (groups) {
         if (grouped) {
           grouped = false;  // the guard above has nothing left to end
-          store.commit_group(commit_ec);
-          deferring = false;
-          auto notes = std::move(deferred);
-          deferred.clear();
-          // A failed commit rolled the records back: nothing of them is announced; their claims
-          // come back after the lease and are attempted again (at-least-once).
-          if (!commit_ec)
-            for (auto& n : notes) {
-              try {
-                n();
-              } catch (std::exception const&) {
-                report(make_error_code(error::invalid_argument), "callback threw");
-              }
+          for (auto& n : end_group(commit_ec)) {
+            try {
+              n();
+            } catch (std::exception const&) {
+              report(make_error_code(error::invalid_argument), "callback threw");
             }
+          }
         }
       }
     }

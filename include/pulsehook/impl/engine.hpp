@@ -296,7 +296,9 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
 void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::give_up_unattempted(
     endpoint_state const& ep, due_delivery const& d, time_point now) {
-  std::string reason = "gave up (deadline reached) after ";
+  std::string reason = "gave up (";
+  reason += to_string(retry_reason::deadline_reached);
+  reason += ") after ";
   reason += std::to_string(d.attempts);
   reason += d.attempts == 1 ? " attempt: " : " attempts: ";
   reason += "the deadline passed before the next attempt could start";

@@ -348,6 +348,12 @@ struct memory_state {
     std::push_heap(due_endpoints.begin(), due_endpoints.end(), mem_due_endpoint_after{});
   }
 
+  // Queues the endpoint again under its earliest live entry (none: it leaves the queue).
+  void requeue(std::uint32_t ei, mem_endpoint& ep) {
+    if (auto const f = front(ep); f == mem_no_due) ep.queued = mem_no_due;
+    else queue_endpoint(ei, ep, f);
+  }
+
   void pop_due_endpoint() {
     std::pop_heap(due_endpoints.begin(), due_endpoints.end(), mem_due_endpoint_after{});
     due_endpoints.pop_back();
@@ -384,11 +390,9 @@ struct memory_state {
       auto const top = due_endpoints.front();
       auto* ep = endpoints[top.endpoint].get();
       if (ep && ep->queued == top.key) {
-        auto const f = front(*ep);
-        if (f == top.key) return;
+        if (front(*ep) == top.key) return;
         pop_due_endpoint();
-        if (f == mem_no_due) ep->queued = mem_no_due;
-        else queue_endpoint(top.endpoint, *ep, f);  // later than the key it had
+        requeue(top.endpoint, *ep);  // later than the key it had
         continue;
       }
       pop_due_endpoint();  // stale: the endpoint was queued again with an earlier key, or is gone
@@ -406,7 +410,18 @@ struct memory_state {
                               to == static_cast<std::uint8_t>(delivery_state::failed));
   }
 
-  void set_reason(std::uint32_t abs, std::string const& r) {
+  // A delivery's new state, reason and due time, as an attempt or a give-up leaves them (a
+  // pending manual resend is consumed). `next_at`: mem_no_time unless it is due again.
+  void move_to(std::uint32_t abs, delivery_state to, std::string_view reason,
+               std::int64_t next_at) {
+    change_state(abs, static_cast<std::uint8_t>(to));
+    auto& d = at(abs);
+    d.flags = static_cast<std::uint8_t>(d.flags & ~mem_delivery::manual);
+    set_reason(abs, reason);
+    set_due(abs, next_at);
+  }
+
+  void set_reason(std::uint32_t abs, std::string_view r) {
     auto& d = at(abs);
     if (r.empty()) {
       if (d.flags & mem_delivery::has_reason) reasons.erase(abs);
@@ -716,8 +731,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     d.next_at = detail::mem_no_time;
     --s.open;
     --ep.open;
-    if (auto const f = s.front(ep); f == detail::mem_no_due) ep.queued = detail::mem_no_due;
-    else s.queue_endpoint(ei, ep, f);
+    s.requeue(ei, ep);
     ++per_ep[ei];
     ++claimed;
     taken.push_back(abs);
@@ -744,11 +758,8 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     if (dd.secrets.size() > k) dd.secrets.resize(k);
     dd.payload = e.payload;
   }
-  for (auto const& h : held) {  // untouched since set aside: their keys are still current
-    s.due_endpoints.push_back(h);
-    std::push_heap(s.due_endpoints.begin(), s.due_endpoints.end(),
-                   detail::mem_due_endpoint_after{});
-  }
+  for (auto const& h : held)  // untouched since set aside: their keys are still current
+    s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
   // The lease is applied after the scan so that a lease earlier than `now` cannot re-enter it.
   for (auto abs : taken) {
     per_ep[s.at(abs).endpoint] = 0;  // back to all zero for the next call
@@ -835,13 +846,10 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
   p = detail::mem_pack_headers(attempt.response_headers, p);
   p = std::copy_n(attempt.error.data(), error, p);
   std::copy_n(attempt.response_body.data(), body, p);
-  s.change_state(abs, static_cast<std::uint8_t>(update.state));
-  d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
-  s.set_reason(abs, update.reason);
-  if (update.state == delivery_state::retrying && ep.rec.enabled)
-    s.set_due(abs, to_unix_millis(*update.next_attempt_at));
-  else
-    s.set_due(abs, detail::mem_no_time);
+  s.move_to(abs, update.state, update.reason,
+            update.state == delivery_state::retrying && ep.rec.enabled
+                ? to_unix_millis(*update.next_attempt_at)
+                : detail::mem_no_time);
 }
 
 inline void memory_store::release(delivery_id id, time_point next_attempt_at,
@@ -866,11 +874,8 @@ inline void memory_store::give_up(delivery_id id, std::string_view reason,
   std::lock_guard lk(s.mu);
   auto* d = s.open_slot(id, ec);
   if (!d) return;
-  auto const abs = static_cast<std::uint32_t>(id - 1);
-  s.change_state(abs, static_cast<std::uint8_t>(delivery_state::failed));
-  d->flags = static_cast<std::uint8_t>(d->flags & ~detail::mem_delivery::manual);
-  s.set_reason(abs, std::string(reason));
-  s.set_due(abs, detail::mem_no_time);
+  s.move_to(static_cast<std::uint32_t>(id - 1), delivery_state::failed, reason,
+            detail::mem_no_time);
 }
 
 inline state_counts memory_store::counts(std::string_view endpoint_id,
@@ -1103,17 +1108,25 @@ inline void memory_store::list_log(log_query const& q, log_page& page,
     if (c != npos) c = bits.prev(c);
     return c != npos;
   };
-  for (int k = 0; k < 12; ++k)
+  auto event_of = [&](std::size_t p) -> auto& { return s.event_at(s.at(ep->log[p]).event); };
+  auto prefetch_slot = [&] {
     if (advance(ahead_slot)) __builtin_prefetch(&s.at(ep->log[ahead_slot]));
-  for (int k = 0; k < 6; ++k)
-    if (advance(ahead_event)) __builtin_prefetch(&s.event_at(s.at(ep->log[ahead_event]).event));
+  };
+  auto prefetch_event = [&] {
+    if (advance(ahead_event)) __builtin_prefetch(&event_of(ahead_event));
+  };
+  auto prefetch_id = [&] {
+    if (advance(ahead_id)) __builtin_prefetch(event_of(ahead_id).id.data());
+  };
+  for (int k = 0; k < 12; ++k) prefetch_slot();
+  for (int k = 0; k < 6; ++k) prefetch_event();
   for (int k = 0; k < 3; ++k) advance(ahead_id);
   while (n < q.limit) {
     pos = bits.prev(pos);
     if (pos == npos) return;
-    if (advance(ahead_slot)) __builtin_prefetch(&s.at(ep->log[ahead_slot]));
-    if (advance(ahead_event)) __builtin_prefetch(&s.event_at(s.at(ep->log[ahead_event]).event));
-    if (advance(ahead_id)) __builtin_prefetch(s.event_at(s.at(ep->log[ahead_id]).event).id.data());
+    prefetch_slot();
+    prefetch_event();
+    prefetch_id();
     auto const abs = ep->log[pos];
     auto const& d = s.at(abs);
     auto const& e = s.event_at(d.event);

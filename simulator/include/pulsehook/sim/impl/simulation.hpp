@@ -590,8 +590,9 @@ run_result driver<Store, Engine>::run() {
       auto& tk = track(o.delivery);
       tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
       ++res_.series.failed[bucket(o.at)];
-      trace(o.at, "GIVE", endpoint_of(std::string(o.endpoint_id)), o.delivery, tk.attempts,
-            "-> failed (" + std::string(o.reason) + ")");
+      if (tr_)
+        trace(o.at, "GIVE", endpoint_of(std::string(o.endpoint_id)), o.delivery, tk.attempts,
+              "-> failed (" + std::string(o.reason) + ")");
     };
     engine_->set_callbacks(std::move(cb));
   }
