@@ -9,7 +9,7 @@
 #   4. prints each figure as a ratio of wrk's requests/s.
 #
 #   scripts/bench-delivery.sh            (env: CONNECTIONS=16 SECONDS_WRK=10 EVENTS=20000
-#                                          SQLITE_EVENTS=3000 DB_DIR=<repo>/build/delivery-rel)
+#                                          SQLITE_EVENTS=12000 DB_DIR=<repo>/build/delivery-rel)
 #
 # PULSEHOOK_BENCH_DIR: build dir (default build/delivery-rel, configured Release -O2 if absent).
 # PULSEHOOK_SRC: source tree to configure (default: this repository).
@@ -21,7 +21,7 @@ src=${PULSEHOOK_SRC:-$root}
 conns=${CONNECTIONS:-16}
 wrk_secs=${SECONDS_WRK:-10}
 events=${EVENTS:-20000}
-sqlite_events=${SQLITE_EVENTS:-3000}
+sqlite_events=${SQLITE_EVENTS:-12000}
 db_dir=${DB_DIR:-$root/$build}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 
@@ -82,6 +82,8 @@ for name, target in targets.items():
     med = statistics.median(ips)
     line = f"{name:36s} {med:10,.0f} deliveries/s (median of {len(ips)}; best {max(ips):,.0f})  ratio {med/wrk:.2f}x wrk-before, {med/wrk2:.2f}x wrk-after"
     if target: line += f"   target >= {target}x: {'MET' if med/base >= target else 'NOT MET'} (vs the lower wrk)"
+    r0 = runs[name][0]
+    if "in_flight" in r0: line += f"   [{r0['io_threads']:.0f} io thread(s), {r0['in_flight']:.0f} in flight]"
     pub = runs[name][0].get("publish_per_s")
     if pub: line += f"   [publish {statistics.median(r['publish_per_s'] for r in runs[name]):,.0f}/s]"
     print(line)

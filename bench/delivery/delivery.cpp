@@ -13,7 +13,9 @@
 //
 // Environment: PULSEHOOK_BENCH_URL (base URL of the receiver, e.g. http://127.0.0.1:8080; when
 // empty an in-process receiver is started), PULSEHOOK_BENCH_CONNECTIONS (default 16),
-// PULSEHOOK_BENCH_EVENTS (per run, default 20000), PULSEHOOK_BENCH_SQLITE_EVENTS (default 3000),
+// PULSEHOOK_BENCH_EVENTS (per run, default 20000), PULSEHOOK_BENCH_SQLITE_EVENTS (default 12000),
+// PULSEHOOK_BENCH_THREADS / PULSEHOOK_BENCH_IN_FLIGHT (io threads and deliveries in flight in the
+// throughput runs; default per store, see memory_kind),
 // PULSEHOOK_BENCH_DB_DIR (where sqlite files go, default /tmp; on disk, not tmpfs, for the
 // figure that matters), latency runs: PULSEHOOK_BENCH_LATENCY_EVENTS / PULSEHOOK_BENCH_RATE
 // (memory_store, default 1000 at 500/s), PULSEHOOK_BENCH_SQLITE_LATENCY_EVENTS /
@@ -187,21 +189,31 @@ ph::event_record bench_event(std::string const& id) {
   return e;
 }
 
-ph::dispatcher_settings bench_settings() {
+// `in_flight` deliveries may be open to the one endpoint; with more than `connections()` the
+// rest wait in the transport for a free connection.
+ph::dispatcher_settings bench_settings(std::size_t in_flight = connections()) {
   ph::dispatcher_settings s;
-  s.engine.max_in_flight = std::max<std::size_t>(256, connections());
-  s.engine.max_in_flight_per_endpoint = connections();
+  s.engine.max_in_flight = std::max<std::size_t>(256, in_flight);
+  s.engine.max_in_flight_per_endpoint = in_flight;
   s.engine.claim_batch = 256;
   return s;
 }
 
+// How each store is run in the throughput benchmark (the configuration docs/sending.md
+// recommends for it; PULSEHOOK_BENCH_THREADS / PULSEHOOK_BENCH_IN_FLIGHT override):
+// - memory_store: one thread, one delivery in flight per connection; a turn costs microseconds.
+// - sqlite_store: the io_context on two threads and 16 deliveries in flight per connection.
+//   A turn's group commit takes milliseconds; on the second thread the transport keeps the
+//   connections busy with the queued requests meanwhile, and the next group is larger.
 struct memory_kind {
   static constexpr char const* name = "memory_store";
+  static constexpr std::size_t threads = 1, in_flight_per_connection = 1;
   using store_type = ph::memory_store;
   static std::unique_ptr<store_type> make(std::string&) { return std::make_unique<store_type>(); }
 };
 template <ph::synchronous_mode Sync>
 struct basic_sqlite_kind {
+  static constexpr std::size_t threads = 2, in_flight_per_connection = 16;
   using store_type = ph::sqlite_store;
   static std::unique_ptr<store_type> make(std::string& path) {
     static int k = 0;
@@ -229,19 +241,21 @@ void remove_db(std::string const& path) {
 
 template <class Kind>
 void dispatcher_throughput(benchmark::State& state) {
-  auto const n = std::is_same_v<Kind, sqlite_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 3000)
-               : std::is_same_v<Kind, sqlite_normal_kind> ? env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 3000) * 5
-                                                   : env_n("PULSEHOOK_BENCH_EVENTS", 20000);
+  auto const n = std::is_same_v<Kind, memory_kind> ? env_n("PULSEHOOK_BENCH_EVENTS", 20000)
+                                                   : env_n("PULSEHOOK_BENCH_SQLITE_EVENTS", 12000);
+  auto const threads = env_n("PULSEHOOK_BENCH_THREADS", Kind::threads);
+  auto const in_flight =
+      env_n("PULSEHOOK_BENCH_IN_FLIGHT", Kind::in_flight_per_connection * connections());
   double publish_seconds = 0;
   for (auto _ : state) {
     state.PauseTiming();
     std::string path;
     auto store = Kind::make(path);
     store->create_endpoint(bench_endpoint(base_url() + "/hook"));
-    boost::asio::io_context io{1};
+    boost::asio::io_context io{static_cast<int>(threads)};
     dispatcher_for<Kind> d{io.get_executor(), *store,
                            ph::http_transport{io.get_executor(), transport_options()},
-                           bench_settings()};
+                           bench_settings(in_flight)};
     std::size_t sent = 0, failed = 0;
     ph::engine_callbacks cb;
     auto finish = [&] { d.async_stop([&io] { io.stop(); }); };
@@ -258,7 +272,11 @@ void dispatcher_throughput(benchmark::State& state) {
     state.ResumeTiming();
 
     d.start();
-    io.run_for(600s);
+    {
+      std::vector<std::jthread> more;
+      for (std::size_t i = 1; i < threads; ++i) more.emplace_back([&io] { io.run_for(600s); });
+      io.run_for(600s);
+    }
 
     state.PauseTiming();
     if (sent != n) state.SkipWithError("not every delivery was sent");
@@ -270,6 +288,8 @@ void dispatcher_throughput(benchmark::State& state) {
   state.counters["publish_per_s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * n) / publish_seconds);
   state.counters["connections"] = static_cast<double>(connections());
+  state.counters["io_threads"] = static_cast<double>(threads);
+  state.counters["in_flight"] = static_cast<double>(in_flight);
 }
 
 template <class Kind>
@@ -374,7 +394,7 @@ void memory_per_pending_retry(benchmark::State& state) {
 
 BENCHMARK(transport_only)->Name("transport_only")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(dispatcher_throughput<memory_kind>)->Name("dispatcher/memory_store")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(dispatcher_throughput<sqlite_kind>)->Name("dispatcher/sqlite_store")->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(dispatcher_throughput<sqlite_kind>)->Name("dispatcher/sqlite_store")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(dispatcher_throughput<sqlite_normal_kind>)->Name("dispatcher/sqlite_store_sync_normal")->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(publish_to_2xx_latency<memory_kind>)->Name("latency/memory_store")->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(publish_to_2xx_latency<sqlite_kind>)->Name("latency/sqlite_store")->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

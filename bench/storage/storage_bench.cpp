@@ -316,7 +316,7 @@ void BM_sqlite_claim_due(benchmark::State& st) {
   for (auto _ : st) {
     out.clear();
     // Due "now" = the pending tail; a lease in the past leaves them due for the next iteration.
-    s.claim_due(claim_request{t0 + 10'000'000s, t0, 64, 0, {}}, out);
+    s.claim_due(claim_request{t0 + 10'000'000s, t0, 64, 0, {}, {}}, out);
     benchmark::DoNotOptimize(out.data());
   }
   st.counters["claimed"] = static_cast<double>(out.size());
@@ -351,7 +351,7 @@ void BM_memory_bytes_per_delivery(benchmark::State& st) {
       std::vector<due_delivery> out;
       for (;;) {
         out.clear();
-        s.claim_due(claim_request{t0 + 10'000'000s, t0 + 10'000'001s, 4096, 0, {}}, out);
+        s.claim_due(claim_request{t0 + 10'000'000s, t0 + 10'000'001s, 4096, 0, {}, {}}, out);
         if (out.empty()) break;
         for (auto const& d : out) {
           delivery_update u;

@@ -179,6 +179,12 @@ struct due_delivery {
   std::shared_ptr<std::string const> payload; ///< shared, not copied, across deliveries
 };
 
+/// An endpoint with attempts in flight and how many more of its deliveries one claim may take.
+struct endpoint_room {
+  std::string endpoint_id;
+  std::size_t room = 0;
+};
+
 /// What `claim_due` may hand out.
 struct claim_request {
   time_point now{};                  ///< deliveries with next_attempt_at <= now are due
@@ -186,6 +192,9 @@ struct claim_request {
   std::size_t max = 64;              ///< at most this many in total
   std::size_t max_per_endpoint = 0;  ///< at most this many per endpoint (0: no cap)
   std::vector<std::string> skip_endpoints; ///< endpoints at their in-flight cap
+  /// Endpoints part-way to their in-flight cap: at most `room` of each (below
+  /// `max_per_endpoint`). A store that hands out more only costs the engine a `release` each.
+  std::vector<endpoint_room> endpoint_rooms;
 };
 
 /// A request for a transport to send.

@@ -550,6 +550,25 @@ BOOST_AUTO_TEST_CASE(in_flight_caps_total_and_per_endpoint) {
   BOOST_TEST(engine.in_flight() == 10u);
 }
 
+BOOST_AUTO_TEST_CASE(a_busy_endpoint_claims_only_its_room_and_hands_nothing_back) {
+  fixture f{{"ep_a", "org_a"}};
+  engine_options o;
+  o.max_in_flight_per_endpoint = 4;
+  engine_t engine{f.store, o};
+  for (int i = 0; i < 10; ++i) engine.publish(f.event("org_a"));
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 4u);
+  engine.complete(out[0].delivery, answer(200), t0 + 1ms);
+  engine.complete(out[1].delivery, answer(200), t0 + 1ms);
+  std::vector<outgoing_request> more;
+  engine.poll(t0 + 2ms, more);
+  BOOST_TEST(more.size() == 2u);                // exactly the room left
+  BOOST_TEST(engine.metrics().deferred == 0u);  // nothing claimed past the cap and released
+  // At the cap with work still due: the wake-up waits for room instead of spinning.
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 2ms + 1s});
+}
+
 BOOST_AUTO_TEST_CASE(a_slow_endpoint_with_ten_thousand_due_does_not_delay_others) {
   fixture f{{"ep_slow", "org_slow"}, {"ep_fast", "org_fast"}};
   engine_options o;

@@ -20,7 +20,7 @@ template <class Store>
 std::vector<delivery_id> claim_all(Store& s, time_point now, time_point lease,
                                    std::vector<due_delivery>* keep = nullptr) {
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{now, lease, 1000, 0, {}}, out);
+  s.claim_due(claim_request{now, lease, 1000, 0, {}, {}}, out);
   std::vector<delivery_id> ids;
   for (auto const& d : out) ids.push_back(d.id);
   if (keep) *keep = std::move(out);
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claim_is_oldest_due_first_within_caps, K, store_ki
 
   // Only what is due at t0 + 15 s: events 0 and 1, oldest first.
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 4u);
   BOOST_TEST(out[0].event_id == "evt_0");
   BOOST_TEST(out[1].event_id == "evt_0");
@@ -169,33 +169,62 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claim_is_oldest_due_first_within_caps, K, store_ki
   BOOST_TEST(out[3].event_id == "evt_1");
   // Leased: not due again before the lease ends.
   out.clear();
-  s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 15s, t0 + 60s, 100, 0, {}, {}}, out);
   BOOST_TEST(out.empty());
   BOOST_TEST(*s.next_due_at() == t0 + 20s);
   BOOST_TEST(s.count_due(t0 + 15s) == 0u);  // leased ones are not due
   BOOST_TEST(s.count_due(t0 + 1h) == 10u);
 
   // max and max_per_endpoint and skip_endpoints.
-  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 3, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 3, 0, {}, {}}, out);
   BOOST_TEST(out.size() == 3u);
   out.clear();
-  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 0, {"ep_a"}}, out);
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 0, {"ep_a"}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 2u);  // the remaining ep_b deliveries of evt_3 / evt_4 ... less the 3 taken
   for (auto const& d : out) BOOST_TEST(d.endpoint_id == "ep_b");
   out.clear();
-  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 1, {}}, out);
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 1, {}, {}}, out);
   BOOST_TEST(out.size() == 1u);  // only ep_a is left, one per endpoint
   out.clear();
-  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 45s, t0 + 90s, 100, 0, {}, {}}, out);
   BOOST_TEST(out.empty());  // everything is leased now
 
   // A lease that runs out hands the work out again (at-least-once after a crash).
   auto const again = claim_all(s, t0 + 61s, t0 + 200s);
   BOOST_TEST(again.size() == 4u);
   boost::system::error_code ec;
-  s.claim_due(claim_request{t0 + 1000s, t0 + 2000s, 0, 0, {}}, out, ec);
+  s.claim_due(claim_request{t0 + 1000s, t0 + 2000s, 0, 0, {}, {}}, out, ec);
   BOOST_TEST(!ec);
   BOOST_TEST(out.empty());  // max 0: nothing
+}
+
+// The engine passes each busy endpoint's room: a store that takes more only costs releases.
+BOOST_AUTO_TEST_CASE_TEMPLATE(claim_takes_at_most_the_room_of_a_busy_endpoint, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  for (auto const* id : {"ep_a", "ep_b", "ep_c"})
+    s.create_endpoint(make_endpoint(id, "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 6; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s),
+             t0 + 72h, r);
+  claim_request q{t0 + 1h, t0 + 2h, 100, 4, {"ep_c"}, {{"ep_a", 1}, {"ep_b", 9}}};
+  std::vector<due_delivery> out;
+  s.claim_due(q, out);
+  std::map<std::string, int> per;
+  for (auto const& d : out) ++per[d.endpoint_id];
+  BOOST_TEST(per["ep_a"] == 1);  // its room
+  BOOST_TEST(per["ep_b"] == 4);  // a room above max_per_endpoint does not raise it
+  BOOST_TEST(per["ep_c"] == 0);  // skipped
+  BOOST_TEST(out[0].event_id == "evt_0");  // still oldest due first
+  // The next claim without rooms takes what those left, up to the caps again.
+  out.clear();
+  s.claim_due(claim_request{t0 + 1h, t0 + 2h, 100, 4, {}, {}}, out);
+  per.clear();
+  for (auto const& d : out) ++per[d.endpoint_id];
+  BOOST_TEST(per["ep_a"] == 4);
+  BOOST_TEST(per["ep_b"] == 2);
+  BOOST_TEST(per["ep_c"] == 4);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_kinds) {
@@ -209,7 +238,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
   accept_result r;
   s.accept(make_event("evt_1", "org_1", "goal.created", t0, R"({"big":"payload"})"), t0 + 72h, r);
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 2u);
   auto const& d = out[0];
   BOOST_TEST(d.event_id == "evt_1");
@@ -228,7 +257,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
   // After the old secret expires it is no longer handed out.
   s.release(out[0].id, t0 + 2h);
   out.clear();
-  s.claim_due(claim_request{t0 + 2h, t0 + 3h, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 2h, t0 + 3h, 10, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 2u);  // the released one and the expired lease
   auto const& a = out[0].endpoint_id == "ep_a" ? out[0] : out[1];
   BOOST_TEST(a.endpoint_id == "ep_a");
@@ -257,7 +286,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(record_attempt_moves_state_and_counts_together, K,
   BOOST_TEST(*s.next_due_at() == t0 + 5s);
 
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0 + 5s, t0 + 65s, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 5s, t0 + 65s, 10, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 1u);
   BOOST_TEST(out[0].attempts == 1u);
   auto a2 = make_attempt(id, t0 + 5s, 200, std::string(20000, 'x'));
@@ -762,7 +791,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resend_reopens_a_final_delivery_as_manual, K, stor
   BOOST_TEST(d.state == delivery_state::pending);
   BOOST_TEST(d.give_up_at == t0 + 100h);  // the deadline is at least now
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0 + 100h, t0 + 101h, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 100h, t0 + 101h, 10, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 1u);
   BOOST_TEST((out[0].trigger == attempt_trigger::manual));
   BOOST_TEST(out[0].attempts == 1u);
@@ -778,7 +807,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resend_reopens_a_final_delivery_as_manual, K, stor
   s.resend(id, t0 + 200h);
   s.release(id, t0 + 200h);
   out.clear();
-  s.claim_due(claim_request{t0 + 200h, t0 + 201h, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0 + 200h, t0 + 201h, 10, 0, {}, {}}, out);
   BOOST_TEST((out.at(0).trigger == attempt_trigger::manual));
   boost::system::error_code ec;
   s.resend(777, t0, ec);
@@ -865,7 +894,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(counts_equal_a_full_recount_after_random_operation
         known.insert(known.end(), r.deliveries.begin(), r.deliveries.end());
       } else if (op < 75) {
         std::vector<due_delivery> out;
-        s.claim_due(claim_request{now, now + 30s, rng.uniform(1, 8), rng.uniform(0, 2), {}}, out);
+        s.claim_due(claim_request{now, now + 30s, rng.uniform(1, 8), rng.uniform(0, 2), {}, {}}, out);
         for (auto const& d : out) {
           auto const roll = rng.uniform(0, 9);
           if (roll < 5) {
@@ -940,7 +969,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_writer_and_a_ui_reader_can_share_the_store, K, s
                t0 + 72h, r, ec);
       if (ec) ++errors;
       std::vector<due_delivery> out;
-      s.claim_due(claim_request{t0 + 1000s, t0 + 2000s, 4, 0, {}}, out, ec);
+      s.claim_due(claim_request{t0 + 1000s, t0 + 2000s, 4, 0, {}, {}}, out, ec);
       for (auto const& d : out) {
         s.record_attempt(make_attempt(d.id, t0, 200), to_state(d.id, delivery_state::sent), ec);
         if (ec) ++errors;
@@ -1008,7 +1037,7 @@ BOOST_AUTO_TEST_CASE(memory_and_sqlite_answer_identically) {
       q.store.accept(ev, now + 1h, b);
       BOOST_TEST(a.deliveries == b.deliveries);
     } else if (op < 8) {
-      claim_request const req{now, now + 20s, rng.uniform(1, 6), rng.uniform(0, 2), {}};
+      claim_request const req{now, now + 20s, rng.uniform(1, 6), rng.uniform(0, 2), {}, {}};
       for (auto const& d : same_claims(req)) {
         auto const roll = rng.uniform(0, 3);
         auto const a = make_attempt(d.id, now, roll == 0 ? 200 : 503);
@@ -1151,7 +1180,7 @@ BOOST_AUTO_TEST_CASE(refill_due_overwrites_in_place_what_claim_due_appends) {
   stale.payload = std::make_shared<std::string const>("stale");
   std::vector<due_delivery> mine(3, stale);
   for (auto now : {t0 + 10s, t0 + 40s}) {
-    claim_request const req{now, now + 1min, 4, 0, {}};
+    claim_request const req{now, now + 1min, 4, 0, {}, {}};
     std::vector<due_delivery> want;
     appended.claim_due(req, want);
     std::size_t n = 99;
@@ -1180,7 +1209,7 @@ BOOST_AUTO_TEST_CASE(refill_due_overwrites_in_place_what_claim_due_appends) {
   }
   // At t0 + 40s ep_a's second secret has expired: only the current one is handed out.
   std::size_t n = 0;
-  refilled.refill_due(claim_request{t0 + 40s, t0 + 2min, 100, 0, {}}, mine, n);
+  refilled.refill_due(claim_request{t0 + 40s, t0 + 2min, 100, 0, {}, {}}, mine, n);
   for (std::size_t i = 0; i < n; ++i) BOOST_TEST(mine[i].secrets.size() == 1u);
 }
 

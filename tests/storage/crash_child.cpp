@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     store.accept(ev, ev.created_at + 72h, r);
     say("E " + ev.id);
     std::vector<due_delivery> due;
-    store.claim_due(claim_request{t0 + 1000h, t0 + 1001h, 4, 0, {}}, due);
+    store.claim_due(claim_request{t0 + 1000h, t0 + 1001h, 4, 0, {}, {}}, due);
     for (auto const& d : due) {
       attempt_record a;
       a.delivery = d.id;

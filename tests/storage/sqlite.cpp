@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(everything_survives_a_reopen) {
   s.accept(make_event("evt_1", "org_1", "goal.created", t0, "payload \x01\x02 bytes"), t0 + 72h, r);
   auto const id = r.deliveries.at(0);
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
   s.record_attempt(make_attempt(id, t0, 500, "nope"), to_state(id, delivery_state::retrying, t0 + 5s, "HTTP 500"));
   k.reopen();
   BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 0, 0}));
@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(groups_commit_together_and_hold_other_threads_back) {
   BOOST_TEST((ec == error::invalid_argument));
 
   std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}}, out);
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 1u);
   s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent));
   s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent), ec);

@@ -122,6 +122,13 @@ public:
     if (rc != SQLITE_OK) ec = sqlite_error_of(rc);
   }
 
+  // Runs one statement that returns no rows through the statement cache: no parse per call
+  // (transaction control runs several times per delivery inside a group).
+  void run(char const* sql, boost::system::error_code& ec) {
+    auto q = use(sql, ec);
+    if (!ec) q.run(ec);
+  }
+
   // The cached statement for `sql` (keyed by the literal's address: every call site passes a
   // string literal). Prepared once with SQLITE_PREPARE_PERSISTENT.
   sqlite_use use(char const* sql, boost::system::error_code& ec) {
@@ -159,7 +166,7 @@ class sqlite_transaction {
 public:
   sqlite_transaction(sqlite_connection& c, bool nested, boost::system::error_code& ec)
       : c_(c), nested_(nested) {
-    c_.exec(nested_ ? "SAVEPOINT step" : "BEGIN IMMEDIATE", ec);
+    c_.run(nested_ ? "SAVEPOINT step" : "BEGIN IMMEDIATE", ec);
     open_ = !ec;
   }
   sqlite_transaction(sqlite_transaction const&) = delete;
@@ -167,10 +174,19 @@ public:
   ~sqlite_transaction() {
     if (!open_) return;
     boost::system::error_code ignored;
-    c_.exec(nested_ ? "ROLLBACK TO step; RELEASE step" : "ROLLBACK", ignored);
+    try {
+      if (nested_) {
+        c_.run("ROLLBACK TO step", ignored);
+        c_.run("RELEASE step", ignored);
+      } else {
+        c_.run("ROLLBACK", ignored);
+      }
+    } catch (...) {  // no memory to prepare the statement: fall back to a one-off parse
+      c_.exec(nested_ ? "ROLLBACK TO step; RELEASE step" : "ROLLBACK", ignored);
+    }
   }
   void commit(boost::system::error_code& ec) {
-    c_.exec(nested_ ? "RELEASE step" : "COMMIT", ec);
+    c_.run(nested_ ? "RELEASE step" : "COMMIT", ec);
     if (!ec) open_ = false;
   }
 

@@ -197,8 +197,21 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
   claim_.max = room;
   claim_.max_per_endpoint = opts_.max_in_flight_per_endpoint;
   claim_.skip_endpoints.clear();
-  for (auto const* ep : busy_)
-    if (ep->in_flight >= cap_of(*ep)) claim_.skip_endpoints.push_back(ep->id);
+  // Busy endpoints take only what is left of their cap: a claim beyond it would be released
+  // again at once, two writes for nothing. (Assigned in place: no allocation once warm.)
+  auto& rooms = claim_.endpoint_rooms;
+  std::size_t n_rooms = 0;
+  for (auto const* ep : busy_) {
+    auto const cap = cap_of(*ep);
+    if (ep->in_flight >= cap) {
+      claim_.skip_endpoints.push_back(ep->id);
+    } else if (cap - ep->in_flight < opts_.max_in_flight_per_endpoint) {
+      if (n_rooms == rooms.size()) rooms.emplace_back();
+      rooms[n_rooms].endpoint_id = ep->id;
+      rooms[n_rooms++].room = cap - ep->in_flight;
+    }
+  }
+  rooms.resize(n_rooms);
   if (!claim_.skip_endpoints.empty()) saturated_ = true;
 
   claim(ec);
@@ -291,6 +304,14 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     }
     out.push_back(std::move(r));
   }
+  // A claim short of its batch left nothing due that it could take; if an endpoint reached
+  // its cap meanwhile, what is still due waits for that room (see next_wakeup).
+  if (!saturated_ && claimed_count_ < room)
+    for (auto const* ep : busy_)
+      if (ep->in_flight >= cap_of(*ep)) {
+        saturated_ = true;
+        break;
+      }
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>

@@ -284,7 +284,8 @@ struct memory_state {
 
   // claim_due's scratch, reused between calls.
   std::vector<mem_due_endpoint> claim_held;
-  std::vector<std::uint32_t> claim_per_ep, claim_skip, claim_taken;
+  std::vector<std::uint32_t> claim_per_ep, claim_limited, claim_taken;
+  std::vector<std::size_t> claim_cap;  // per endpoint; npos: req.max_per_endpoint
   std::unordered_map<std::uint32_t, std::string> reasons;
 
   mem_delivery* slot(std::uint64_t id) noexcept {
@@ -701,14 +702,27 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
   // Scratch kept in the state between calls (cleared here): no allocation per claim.
   auto& held = s.claim_held;
   auto& per_ep = s.claim_per_ep;
-  auto& skip = s.claim_skip;
+  auto& cap = s.claim_cap;
+  auto& limited = s.claim_limited;
   auto& taken = s.claim_taken;
+  constexpr auto no_cap = static_cast<std::size_t>(-1);
   held.clear();
-  skip.clear();
+  limited.clear();
   taken.clear();
   if (per_ep.size() < s.endpoints.size()) per_ep.resize(s.endpoints.size(), 0);  // all zero
-  for (auto const& id : req.skip_endpoints)
-    if (auto it = s.endpoint_ix.find(id); it != s.endpoint_ix.end()) skip.push_back(it->second);
+  if (cap.size() < s.endpoints.size()) cap.resize(s.endpoints.size(), no_cap);  // all no_cap
+  auto limit = [&](std::string const& id, std::size_t room) {
+    if (auto it = s.endpoint_ix.find(id); it != s.endpoint_ix.end()) {
+      cap[it->second] = std::min(cap[it->second], room);
+      limited.push_back(it->second);
+    }
+  };
+  for (auto const& id : req.skip_endpoints) limit(id, 0);
+  for (auto const& r : req.endpoint_rooms) limit(r.endpoint_id, r.room);
+  auto const full = [&](std::uint32_t ei) {
+    return per_ep[ei] >= cap[ei] ||
+           (req.max_per_endpoint != 0 && per_ep[ei] >= req.max_per_endpoint);
+  };
   std::size_t claimed = 0;
   while (claimed < req.max) {
     s.settle_due_top();
@@ -717,8 +731,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     s.pop_due_endpoint();
     auto const ei = top.endpoint;
     auto& ep = *s.endpoints[ei];
-    if (std::find(skip.begin(), skip.end(), ei) != skip.end() ||
-        (req.max_per_endpoint != 0 && per_ep[ei] >= req.max_per_endpoint)) {
+    if (full(ei)) {
       held.push_back(top);  // set aside with its whole backlog, until the scan is over
       continue;
     }
@@ -760,6 +773,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
   }
   for (auto const& h : held)  // untouched since set aside: their keys are still current
     s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
+  for (auto ei : limited) cap[ei] = no_cap;  // back to all no_cap for the next call
   // The lease is applied after the scan so that a lease earlier than `now` cannot re-enter it.
   for (auto abs : taken) {
     per_ep[s.at(abs).endpoint] = 0;  // back to all zero for the next call

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,6 +30,7 @@ struct sqlite_state {
   endpoint_rules rules;
   sqlite_store_options opts;
   bool in_batch = false;
+  std::string scratch_request_headers, scratch_response_headers;  // record_attempt's encoding
 };
 
 // Serialises a call: locks the store's mutex, unless this thread already holds it for a group.
@@ -48,19 +50,23 @@ constexpr std::int64_t sqlite_cls(delivery_state s) noexcept {
   return s == delivery_state::pending ? 0 : s == delivery_state::sent ? 1 : 2;
 }
 
-// Headers as (u32 length, bytes) pairs: any byte may appear in a received value.
-inline std::string sqlite_encode_headers(std::vector<http_header> const& hs) {
-  std::string out;
-  auto put = [&](std::string const& s) {
-    auto n = static_cast<std::uint32_t>(s.size());
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    out += s;
+// Headers as (u32 little-endian length, bytes) pairs: any byte may appear in a received
+// value. Written over `out` (a buffer kept by the caller: no allocation once warm).
+inline void sqlite_encode_headers(std::vector<http_header> const& hs, std::string& out) {
+  std::size_t size = 0;
+  for (auto const& h : hs) size += 8 + h.name.size() + h.value.size();
+  out.resize(size);
+  char* p = out.data();
+  auto put = [&p](std::string const& s) {
+    auto const n = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) *p++ = static_cast<char>((n >> (8 * i)) & 0xff);
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
   };
   for (auto const& h : hs) {
     put(h.name);
     put(h.value);
   }
-  return out;
 }
 
 inline std::vector<http_header> sqlite_decode_headers(std::string_view in) {
@@ -422,7 +428,7 @@ inline void sqlite_store::begin_group(boost::system::error_code& ec) {
     ec = error::invalid_argument;  // a begin_batch is open
     return;
   }
-  s.db.exec("BEGIN IMMEDIATE", ec);
+  s.db.run("BEGIN IMMEDIATE", ec);
   if (ec) return;
   s.in_batch = true;
   s.group_lock = std::move(lk);
@@ -439,7 +445,7 @@ inline void sqlite_store::commit_group(boost::system::error_code& ec) {
   if (!s.db.get()) {
     ec = error::storage_failure;  // closed inside the group: nothing was committed
   } else {
-    s.db.exec("COMMIT", ec);
+    s.db.run("COMMIT", ec);
     if (ec) {
       boost::system::error_code ignored;
       s.db.exec("ROLLBACK", ignored);
@@ -512,13 +518,19 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     std::int64_t id, event, endpoint, attempts, give_up_at, manual;
   };
   std::vector<row> rows;
-  std::vector<std::int64_t> skip;
-  for (auto const& e : req.skip_endpoints) {
+  // Per endpoint: how many this claim took, and its own cap when the request gives one.
+  struct taken_of {
+    std::size_t taken = 0, cap = static_cast<std::size_t>(-1);
+  };
+  std::unordered_map<std::int64_t, taken_of> per_ep;
+  auto limit = [&](std::string const& id, std::size_t room) {
     boost::system::error_code ignore;
-    if (auto ix = detail::sqlite_endpoint_ix(s, e, true, ignore)) skip.push_back(*ix);
-  }
+    if (auto ix = detail::sqlite_endpoint_ix(s, id, true, ignore))
+      per_ep[*ix].cap = std::min(per_ep[*ix].cap, room);
+  };
+  for (auto const& e : req.skip_endpoints) limit(e, 0);
+  for (auto const& r : req.endpoint_rooms) limit(r.endpoint_id, r.room);
   {
-    std::unordered_map<std::int64_t, std::size_t> per_ep;
     auto q = s.db.use("SELECT id, event, endpoint, attempts, give_up_at, manual FROM deliveries "
                       "INDEXED BY deliveries_due WHERE next_at IS NOT NULL AND next_at <= ?1 "
                       "ORDER BY next_at, id",
@@ -526,17 +538,17 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     if (ec) return;
     q.bind(1, to_unix_millis(req.now));
     auto blocked = [&](std::int64_t ep) {
-      if (std::find(skip.begin(), skip.end(), ep) != skip.end()) return true;
-      if (req.max_per_endpoint == 0) return false;
       auto it = per_ep.find(ep);
-      return it != per_ep.end() && it->second >= req.max_per_endpoint;
+      if (it == per_ep.end()) return false;
+      return it->second.taken >= it->second.cap ||
+             (req.max_per_endpoint != 0 && it->second.taken >= req.max_per_endpoint);
     };
     std::size_t blocked_run = 0;
     bool looked = false;
     while (rows.size() < req.max && q.step(ec)) {
       row r{q.i64(0), q.i64(1), q.i64(2), q.i64(3), q.i64(4), q.i64(5)};
       if (!blocked(r.endpoint)) {
-        ++per_ep[r.endpoint];
+        ++per_ep[r.endpoint].taken;
         rows.push_back(r);
         blocked_run = 0;
         continue;
@@ -678,8 +690,10 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
     }
     std::string_view err = a.error;
     if (err.size() > 4096) err = err.substr(0, 4096);
-    auto const req_h = detail::sqlite_encode_headers(a.request_headers);
-    auto const resp_h = detail::sqlite_encode_headers(a.response_headers);
+    auto& req_h = s.scratch_request_headers;
+    auto& resp_h = s.scratch_response_headers;
+    detail::sqlite_encode_headers(a.request_headers, req_h);
+    detail::sqlite_encode_headers(a.response_headers, resp_h);
     auto q = s.db.use("INSERT INTO attempts(delivery, number, trigger, started_at, elapsed, status, "
                       "error, truncated, request_headers, response_headers, body) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
