@@ -864,6 +864,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(purge_removes_old_events_and_bodies_in_batches, K,
   BOOST_TEST((ec == error::not_found));
   BOOST_TEST(s.counts("ep_a").all() == 0u);
   BOOST_TEST(whole_log(s, "ep_a", log_filter::all).empty());
+  // A delivery id names one delivery for ever: after the purge removed even the newest ones,
+  // new deliveries do not take their ids again.
+  s.accept(make_event("evt_after", "org_1", "goal.created", req.now), req.now + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+  BOOST_TEST(r.deliveries[0] > delivery_id{34});  // 17 events x 2 endpoints were ids 1..34
   req.batch = 0;
   s.purge(req, res, ec);
   BOOST_TEST((ec == error::invalid_argument));

@@ -82,6 +82,29 @@ BOOST_AUTO_TEST_CASE(schema_is_versioned_and_a_newer_one_is_refused) {
   BOOST_CHECK_THROW(sqlite_store{path}, boost::system::system_error);
 }
 
+// Schema 1 took MAX(id) + 1 for a new delivery; schema 2 keeps the next id in `sequences`.
+// Opening a version-1 file migrates it and carries on after its highest delivery id.
+BOOST_AUTO_TEST_CASE(a_version_1_file_is_migrated_and_keeps_counting_delivery_ids) {
+  temp_dir dir;
+  auto const path = (dir.path / "v1.db").string();
+  {
+    raw_db raw(path);
+    BOOST_TEST_REQUIRE(raw.exec(pulsehook::detail::sqlite_migrations[0]) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec("PRAGMA user_version = 1") == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec("INSERT INTO deliveries(id, event, endpoint, state, cls, give_up_at) "
+                                "VALUES (41, 1, 1, 2, 1, 0)") == SQLITE_OK);
+  }
+  sqlite_store s(path);
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+  BOOST_TEST(r.deliveries[0] == delivery_id{42});
+  raw_db raw(path);
+  BOOST_TEST(raw.one("PRAGMA user_version") == "2");
+  BOOST_TEST(raw.one("SELECT next FROM sequences WHERE name = 'delivery'") == "43");
+}
+
 BOOST_AUTO_TEST_CASE(failures_are_errors_not_crashes) {
   sqlite_store s;
   boost::system::error_code ec;

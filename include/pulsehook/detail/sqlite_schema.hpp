@@ -11,6 +11,7 @@
 // - attempts_delivery (delivery)             : attempts of a delivery; purge by delivery range
 // - attempts_body_age (started_at) WHERE body: body retention without a scan
 // - events_created (created_at)              : event retention
+// sequences('delivery') holds the next delivery id: ids are never reused after a purge.
 // An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
 // no index on deliveries(event) is needed.
 
@@ -93,6 +94,14 @@ CREATE TABLE attempts(
   body BLOB);
 CREATE INDEX attempts_delivery ON attempts(delivery);
 CREATE INDEX attempts_body_age ON attempts(started_at) WHERE body IS NOT NULL;
+)sql",
+    // 1 -> 2: delivery ids are never reused. MAX(id) + 1 handed out again the ids of the
+    // newest deliveries once a purge had removed them; the next id is kept here instead.
+    R"sql(
+CREATE TABLE sequences(
+  name TEXT PRIMARY KEY,
+  next INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO sequences(name, next) SELECT 'delivery', COALESCE(MAX(id), 0) + 1 FROM deliveries;
 )sql",
 };
 

@@ -246,9 +246,18 @@ inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_poin
   }
   std::int64_t first = 1;
   {
-    auto q = s.db.use("SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries", ec);
+    auto q = s.db.use("SELECT next FROM sequences WHERE name = 'delivery'", ec);
     if (ec) return;
-    if (q.step(ec)) first = q.i64(0);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::storage_failure;  // the row is made by the schema migration
+      return;
+    }
+    first = q.i64(0);
+  }
+  if (!targets.empty()) {
+    auto q = s.db.use("UPDATE sequences SET next = ?1 WHERE name = 'delivery'", ec);
+    if (ec) return;
+    q.bind(1, first + static_cast<std::int64_t>(targets.size())).run(ec);
     if (ec) return;
   }
   std::int64_t event_ix = 0;
@@ -407,6 +416,9 @@ inline void sqlite_store::commit_batch(boost::system::error_code& ec) {
   s.db.exec("COMMIT", ec);
   if (!ec) s.in_batch = false;
 }
+
+static_assert(sqlite_store::schema_version == detail::sqlite_schema_version,
+              "sqlite_store::schema_version must name the last migration in sqlite_schema.hpp");
 
 inline void sqlite_store::begin_group(boost::system::error_code& ec) {
   ec = {};
