@@ -86,8 +86,9 @@ public:
 
   /// Appends due deliveries (pending or retrying, `next_attempt_at <= req.now`) to `out`,
   /// oldest due first, at most `req.max` in total and `req.max_per_endpoint` per endpoint,
-  /// none of `req.skip_endpoints`; each claimed delivery becomes due again at
-  /// `req.lease_until` unless an attempt or `release` is recorded first.
+  /// none of `req.skip_endpoints` and at most `room` of an `req.endpoint_rooms` entry; each
+  /// claimed delivery becomes due again at `req.lease_until` unless an attempt or `release`
+  /// is recorded first.
   void claim_due(claim_request const& req, std::vector<due_delivery>& out,
                  boost::system::error_code& ec);
 
