@@ -3,6 +3,7 @@
 
 // The delivery engine's in-memory bookkeeping: per-endpoint state and in-flight attempts.
 
+#include <pulsehook/detail/string_hash.hpp>
 #include <pulsehook/metrics.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/secret.hpp>
@@ -19,13 +20,6 @@
 #include <vector>
 
 namespace pulsehook::detail {
-
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 
 // Log-scale histogram, 4 buckets per power of two, in milliseconds: bounded memory, cheap add.
 class latency_histogram {

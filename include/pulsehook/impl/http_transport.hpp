@@ -3,6 +3,7 @@
 
 #include <pulsehook/detail/http_date.hpp>
 #include <pulsehook/detail/http_url.hpp>
+#include <pulsehook/detail/string_hash.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/compose.hpp>
@@ -514,18 +515,31 @@ private:
     out.reusable = p.get().keep_alive();
   }
 
+  // The parsed form of `url`, from a cache of the URLs sent to lately (a webhook system sends
+  // to the same few URLs again and again); null with `why` set when it does not parse.
+  // Shared: a request keeps its entry alive even if the cache is cleared meanwhile.
+  std::shared_ptr<detail::http_target const> target_of(std::string const& url, std::string& why) {
+    if (auto it = targets_.find(std::string_view(url)); it != targets_.end()) return it->second;
+    auto t = std::make_shared<detail::http_target>();
+    if (!detail::parse_http_target(url, *t, why)) return nullptr;
+    if (targets_.size() >= max_cached_targets) targets_.clear();
+    targets_.emplace(url, t);
+    return t;
+  }
+
   awaitable<void> run(outgoing_request const& req, transport_result& res, steady::time_point start) {
     ++requests_;
     if (closed_) {
       fail(res, error::shutting_down, "the transport is closed");
       co_return;
     }
-    detail::http_target t;
     std::string why;
-    if (!detail::parse_http_target(req.url, t, why)) {
+    auto const target = target_of(req.url, why);
+    if (!target) {
       fail(res, error::invalid_url, std::move(why));
       co_return;
     }
+    auto const& t = *target;
     if (opt_.https_only && !t.tls) {
       fail(res, error::https_required, "http:// URLs are refused (HTTPS only): " + t.origin);
       co_return;
@@ -611,6 +625,10 @@ private:
   http_transport_options opt_;
   std::shared_ptr<boost::asio::ssl::context> ssl_;
   std::unordered_map<std::string, origin_pool> pools_;
+  static constexpr std::size_t max_cached_targets = 4096;
+  std::unordered_map<std::string, std::shared_ptr<detail::http_target const>, detail::string_hash,
+                     std::equal_to<>>
+      targets_;
   bool closed_ = false;
   std::atomic<std::uint64_t> requests_{0}, opened_{0}, reused_{0}, stale_{0};
 };
