@@ -18,6 +18,7 @@
 
 #include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
+#include <pulsehook/secret.hpp>
 #include <pulsehook/storage.hpp>
 #include <pulsehook/time.hpp>
 
@@ -53,7 +54,8 @@ void validate_event_type_name(std::string_view type, boost::system::error_code& 
 /// Checks every field of an endpoint (see the file comment).
 /// @param ec set to the first failure: `invalid_argument` (ids, description, secrets count),
 ///        `invalid_name`, `invalid_url`, `empty_subscription`, `invalid_event_type_pattern`,
-///        `unknown_event_type`, `no_secret`, `invalid_secret`
+///        `unknown_event_type`, `no_secret`, `invalid_secret` (a secret `validate_secret`
+///        refuses: signing would refuse it too)
 /// @par Example
 /// @code
 /// boost::system::error_code ec;

@@ -231,8 +231,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
   K k;
   auto& s = k.store;
   auto ep = make_endpoint("ep_a", "org_1", {"goal.created"});
-  ep.secrets = {endpoint_secret{"whsec_new", t0, std::nullopt},
-                endpoint_secret{"whsec_old", t0 - 24h, t0 + 1h}};
+  ep.secrets = {endpoint_secret{"sec_new", t0, std::nullopt},
+                endpoint_secret{"sec_old", t0 - 24h, t0 + 1h}};
   s.create_endpoint(ep);
   s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
   accept_result r;
@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
   BOOST_TEST(d.event_created_at == t0);
   BOOST_TEST(d.give_up_at == t0 + 72h);
   BOOST_TEST_REQUIRE(d.secrets.size() == 2u);
-  BOOST_TEST(d.secrets[0].value == "whsec_new");
+  BOOST_TEST(d.secrets[0].value == "sec_new");
   BOOST_TEST_REQUIRE(d.payload != nullptr);
   BOOST_TEST(*d.payload == R"({"big":"payload"})");
   BOOST_TEST(out[0].payload.get() == out[1].payload.get());  // one copy for the fan-out
@@ -262,7 +262,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
   auto const& a = out[0].endpoint_id == "ep_a" ? out[0] : out[1];
   BOOST_TEST(a.endpoint_id == "ep_a");
   BOOST_TEST_REQUIRE(a.secrets.size() == 1u);
-  BOOST_TEST(a.secrets[0].value == "whsec_new");
+  BOOST_TEST(a.secrets[0].value == "sec_new");
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(record_attempt_moves_state_and_counts_together, K, store_kinds) {
@@ -446,6 +446,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_validation_gives_clear_errors_and_changes
   expect(with([](auto& e) { e.event_types = {"meeting.created"}; }), error::unknown_event_type);
   expect(with([](auto& e) { e.secrets.clear(); }), error::no_secret);
   expect(with([](auto& e) { e.secrets[0].value.clear(); }), error::invalid_secret);
+  // What signing would refuse is refused up front (validate_secret's rules), never accepted
+  // to fail every attempt later: whitespace, a short or non-base64 whsec_ value, > 1024 chars.
+  expect(with([](auto& e) { e.secrets[0].value = "two words"; }), error::invalid_secret);
+  expect(with([](auto& e) { e.secrets[0].value = "whsec_AAAA"; }), error::invalid_secret);
+  expect(with([](auto& e) { e.secrets[0].value = std::string(1025, 's'); }), error::invalid_secret);
   expect(with([](auto& e) { e.id.clear(); }), error::invalid_argument);
   expect(with([](auto& e) { e.id = std::string(200, 'i'); }), error::invalid_argument);
   expect(with([](auto& e) { e.description = std::string(5000, 'd'); }), error::invalid_argument);
@@ -480,7 +485,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_update_get_list, K, store_kinds) {
   BOOST_TEST(got.url == ep.url);
   BOOST_TEST((got.event_types == std::vector<std::string>{"goal.created", "goal.updated"}));
   BOOST_TEST(got.secrets.size() == 1u);
-  BOOST_TEST(got.secrets[0].value == "whsec_ep_a");  // reveal
+  BOOST_TEST(got.secrets[0].value == "sec_ep_a");  // reveal
   BOOST_TEST(got.enabled);
   BOOST_TEST(got.created_at == t0);
 
@@ -583,27 +588,29 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(rotate_secret_keeps_the_old_one_for_the_grace_peri
   K k;
   auto& s = k.store;
   s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  s.rotate_secret("ep_a", endpoint_secret{"whsec_two", t0 + 1h, std::nullopt}, 24h, t0 + 1h);
+  s.rotate_secret("ep_a", endpoint_secret{"sec_two", t0 + 1h, std::nullopt}, 24h, t0 + 1h);
   endpoint_record got;
   s.get_endpoint("ep_a", got);
   BOOST_TEST_REQUIRE(got.secrets.size() == 2u);
-  BOOST_TEST(got.secrets[0].value == "whsec_two");
+  BOOST_TEST(got.secrets[0].value == "sec_two");
   BOOST_TEST(!got.secrets[0].expires_at.has_value());
-  BOOST_TEST(got.secrets[1].value == "whsec_ep_a");
+  BOOST_TEST(got.secrets[1].value == "sec_ep_a");
   BOOST_TEST(*got.secrets[1].expires_at == t0 + 25h);
   BOOST_TEST(got.updated_at == t0 + 1h);
   // A second rotation after the first grace ended drops the expired secret.
-  s.rotate_secret("ep_a", endpoint_secret{"whsec_three", t0 + 30h, std::nullopt}, 1h, t0 + 30h);
+  s.rotate_secret("ep_a", endpoint_secret{"sec_three", t0 + 30h, std::nullopt}, 1h, t0 + 30h);
   s.get_endpoint("ep_a", got);
   BOOST_TEST_REQUIRE(got.secrets.size() == 2u);
-  BOOST_TEST(got.secrets[0].value == "whsec_three");
-  BOOST_TEST(got.secrets[1].value == "whsec_two");
+  BOOST_TEST(got.secrets[0].value == "sec_three");
+  BOOST_TEST(got.secrets[1].value == "sec_two");
   BOOST_TEST(*got.secrets[1].expires_at == t0 + 31h);
 
   boost::system::error_code ec;
   s.rotate_secret("ep_a", endpoint_secret{"", t0, std::nullopt}, 1h, t0 + 31h, ec);
   BOOST_TEST((ec == error::invalid_secret));
-  s.rotate_secret("ep_x", endpoint_secret{"whsec_x", t0, std::nullopt}, 1h, t0 + 31h, ec);
+  s.rotate_secret("ep_a", endpoint_secret{"line\nbreak", t0, std::nullopt}, 1h, t0 + 31h, ec);
+  BOOST_TEST((ec == error::invalid_secret));
+  s.rotate_secret("ep_x", endpoint_secret{"sec_x", t0, std::nullopt}, 1h, t0 + 31h, ec);
   BOOST_TEST((ec == error::not_found));
   s.get_endpoint("ep_a", got);
   BOOST_TEST(got.secrets.size() == 2u);
@@ -1162,7 +1169,7 @@ BOOST_AUTO_TEST_CASE(refill_due_overwrites_in_place_what_claim_due_appends) {
   // elements carry more secrets, longer strings and a payload of their own.
   auto seed = [](memory_store& s) {
     auto a = make_endpoint("ep_a", "org_1", {"goal.created"});
-    a.secrets.push_back(endpoint_secret{"whsec_old", t0 - 1h, t0 + 30s});  // expires mid-test
+    a.secrets.push_back(endpoint_secret{"sec_old", t0 - 1h, t0 + 30s});  // expires mid-test
     s.create_endpoint(a);
     s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
     accept_result r;

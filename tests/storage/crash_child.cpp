@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     ep.name = id;
     ep.url = std::string("https://hooks.example.com/") + id;
     ep.event_types = {"goal.created"};
-    ep.secrets = {endpoint_secret{"whsec_crash", {}, std::nullopt}};
+    ep.secrets = {endpoint_secret{"sec_crash", {}, std::nullopt}};
     boost::system::error_code ec;
     store.create_endpoint(ep, ec);
     if (ec && ec != error::already_exists) return 4;

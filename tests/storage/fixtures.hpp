@@ -105,7 +105,7 @@ inline endpoint_record make_endpoint(std::string id, std::string org,
   ep.url = "https://hooks.example.com/" + ep.id;
   ep.description = "test endpoint";
   ep.event_types = std::move(types);
-  ep.secrets = {endpoint_secret{"whsec_" + ep.id, t0, std::nullopt}};
+  ep.secrets = {endpoint_secret{"sec_" + ep.id, t0, std::nullopt}};
   ep.created_at = t0;
   ep.updated_at = t0;
   return ep;

@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(everything_survives_a_reopen) {
   BOOST_TEST(*s.next_due_at() == t0 + 5s);
   endpoint_record ep;
   s.get_endpoint("ep_a", ep);
-  BOOST_TEST(ep.secrets.at(0).value == "whsec_ep_a");
+  BOOST_TEST(ep.secrets.at(0).value == "sec_ep_a");
   boost::system::error_code ec;
   BOOST_TEST(s.integrity_check(ec) == "ok");
 }

@@ -144,8 +144,10 @@ inline void validate_endpoint(endpoint_record const& ep, endpoint_rules const& r
     ec = error::invalid_argument;
     return;
   }
+  // The rules signing applies (validate_secret): a secret it would refuse is refused here,
+  // not discovered at the first attempt, when every delivery would fail unsigned.
   for (auto const& s : ep.secrets)
-    if (s.value.empty() || s.value.size() > 512) {
+    if (!secret_problem(s.value).empty()) {
       ec = error::invalid_secret;
       return;
     }

@@ -1009,9 +1009,10 @@ inline void memory_store::rotate_secret(std::string_view id, endpoint_secret con
                                         duration grace, time_point now,
                                         boost::system::error_code& ec) {
   ec = {};
-  if (fresh.value.empty() || fresh.value.size() > 512 || grace.count() < 0) {
-    ec = fresh.value.empty() || fresh.value.size() > 512 ? error::invalid_secret
-                                                         : error::invalid_argument;
+  validate_secret(fresh.value, ec);
+  if (ec) return;
+  if (grace.count() < 0) {
+    ec = error::invalid_argument;
     return;
   }
   std::lock_guard lk(s_->mu);

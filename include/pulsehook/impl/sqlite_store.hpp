@@ -1017,10 +1017,8 @@ inline void sqlite_store::rotate_secret(std::string_view id, endpoint_secret con
                                         duration grace, time_point now,
                                         boost::system::error_code& ec) {
   ec = {};
-  if (fresh.value.empty() || fresh.value.size() > 512) {
-    ec = error::invalid_secret;
-    return;
-  }
+  validate_secret(fresh.value, ec);
+  if (ec) return;
   if (grace.count() < 0) {
     ec = error::invalid_argument;
     return;
