@@ -307,11 +307,8 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
   // A claim short of its batch left nothing due that it could take; if an endpoint reached
   // its cap meanwhile, what is still due waits for that room (see next_wakeup).
   if (!saturated_ && claimed_count_ < room)
-    for (auto const* ep : busy_)
-      if (ep->in_flight >= cap_of(*ep)) {
-        saturated_ = true;
-        break;
-      }
+    saturated_ = std::any_of(busy_.begin(), busy_.end(),
+                             [this](auto const* ep) { return ep->in_flight >= cap_of(*ep); });
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>

@@ -285,7 +285,7 @@ struct memory_state {
   // claim_due's scratch, reused between calls.
   std::vector<mem_due_endpoint> claim_held;
   std::vector<std::uint32_t> claim_per_ep, claim_limited, claim_taken;
-  std::vector<std::size_t> claim_cap;  // per endpoint; npos: req.max_per_endpoint
+  std::vector<std::size_t> claim_cap;  // per endpoint: its room in this claim (SIZE_MAX: none given)
   std::unordered_map<std::uint32_t, std::string> reasons;
 
   mem_delivery* slot(std::uint64_t id) noexcept {
