@@ -569,6 +569,36 @@ BOOST_AUTO_TEST_CASE(a_busy_endpoint_claims_only_its_room_and_hands_nothing_back
   BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 2ms + 1s});
 }
 
+// The total cap filled by a claim that got all it asked for: what is still due waits for a
+// completion too. (The wake-up used to be that past instant, so a dispatcher ran a turn straight
+// after every turn, each committing a handful of results instead of a group.)
+BOOST_AUTO_TEST_CASE(a_poll_that_fills_the_total_cap_waits_for_room) {
+  fixture f{{"ep_a", "org_a"}, {"ep_b", "org_b"}};
+  engine_options o;
+  o.max_in_flight = 6;
+  o.max_in_flight_per_endpoint = 8;
+  engine_t engine{f.store, o};
+  for (int i = 0; i < 10; ++i) engine.publish(f.event(i % 2 ? "org_a" : "org_b"));
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 6u);
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 1s});
+  // A completion makes room: the next poll takes exactly that, and waits again.
+  engine.complete(out[0].delivery, answer(200), t0 + 1ms);
+  std::vector<outgoing_request> more;
+  engine.poll(t0 + 2ms, more);
+  BOOST_TEST(more.size() == 1u);
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 2ms + 1s});
+  // Below the cap with nothing else due, the wake-up is the store's again.
+  for (std::size_t i = 1; i < out.size(); ++i) engine.complete(out[i].delivery, answer(200), t0 + 3ms);
+  for (auto const& r : more) engine.complete(r.delivery, answer(200), t0 + 3ms);
+  std::vector<outgoing_request> rest;
+  engine.poll(t0 + 4ms, rest);
+  BOOST_TEST(rest.size() == 3u);
+  // All that is open is in flight: the next instant is when their leases would run out.
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 4ms + o.effective_lease()});
+}
+
 BOOST_AUTO_TEST_CASE(a_slow_endpoint_with_ten_thousand_due_does_not_delay_others) {
   fixture f{{"ep_slow", "org_slow"}, {"ep_fast", "org_fast"}};
   engine_options o;
