@@ -22,7 +22,9 @@
 /// **Threads.** The engine runs on a strand of the executor. `publish`, `async_publish`,
 /// `wake`, `start`, `stop`, `metrics` may be called from any thread: publishing writes through
 /// the store directly, so the storage policy must be thread-safe (`memory_store` and
-/// `sqlite_store` are). Callbacks run on the strand.
+/// `sqlite_store` are). Callbacks run on the strand; with a group-commit store they run after
+/// the commit and outside the dispatcher's lock (so they may wait on a thread that calls
+/// `metrics`), otherwise from inside the engine's `complete`.
 ///
 /// **Group commit.** With a store modelling `group_commit_storage` (`sqlite_store`), each turn
 /// of the loop (the results that came in, their records, the next claim) is one transaction and

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -350,10 +351,19 @@ BOOST_AUTO_TEST_CASE(group_commit_records_bursts_together_and_announces_only_com
       return n;
     };
     int sent = 0, announced_before_commit = 0;
+    // While a held-back callback runs, another thread can take a metrics snapshot: the
+    // dispatcher's lock is not held around the user's code. (The future outlives the callback:
+    // were the lock held, its destructor would wait for it here.)
+    std::future<std::size_t> probe;
+    bool metrics_blocked = false;
     engine_callbacks cb;
     cb.delivery_sent = [&](delivery_outcome const& o) {
       ++sent;
       if (committed_attempts(o.delivery) != 1) ++announced_before_commit;
+      if (!probe.valid()) {
+        probe = std::async(std::launch::async, [&d] { return d.metrics().in_flight; });
+        metrics_blocked = probe.wait_for(5s) != std::future_status::ready;
+      }
     };
     int attempts_seen = 0;
     cb.attempt_finished = [&](attempt_finished_event const& a) {
@@ -375,6 +385,9 @@ BOOST_AUTO_TEST_CASE(group_commit_records_bursts_together_and_announces_only_com
     BOOST_TEST(sent == events);
     BOOST_TEST(attempts_seen == events);
     BOOST_TEST(announced_before_commit == 0);
+    BOOST_TEST_REQUIRE(probe.valid());
+    probe.wait();
+    BOOST_TEST(!metrics_blocked);
     BOOST_TEST(store.counts("ep_1").sent == static_cast<std::uint64_t>(events));
     // 20 attempts, 8 in flight: a handful of groups, not one transaction per attempt and claim.
     BOOST_TEST(commits <= 6, commits << " commits for " << events << " deliveries");

@@ -247,6 +247,9 @@ struct dispatcher_state
     batch.swap(done);
     boost::system::error_code ec, wake_ec, commit_ec;
     std::optional<time_point> next;
+    // The group's held notifications run once it is committed, outside `mu`: a callback that
+    // waits on a thread calling metrics() cannot deadlock, and metrics() does not wait for it.
+    std::vector<std::function<void()>> notes;
     {
       std::lock_guard lk(mu);
       [[maybe_unused]] bool grouped = false;
@@ -279,14 +282,15 @@ struct dispatcher_state
       if constexpr (groups) {
         if (grouped) {
           grouped = false;  // the guard above has nothing left to end
-          for (auto& n : end_group(commit_ec)) {
-            try {
-              n();
-            } catch (std::exception const&) {
-              report(make_error_code(error::invalid_argument), "callback threw");
-            }
-          }
+          notes = end_group(commit_ec);
         }
+      }
+    }
+    for (auto& n : notes) {
+      try {
+        n();
+      } catch (std::exception const&) {
+        report(make_error_code(error::invalid_argument), "callback threw");
       }
     }
     if (commit_ec) report(commit_ec, "commit");
