@@ -3,6 +3,7 @@
 #include "fixtures.hpp"
 
 #include <pulsehook/random.hpp>
+#include <pulsehook/version.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -263,6 +264,38 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
   BOOST_TEST(a.endpoint_id == "ep_a");
   BOOST_TEST_REQUIRE(a.secrets.size() == 1u);
   BOOST_TEST(a.secrets[0].value == "sec_new");
+}
+
+// Headers come back byte for byte, whatever the store's encoding abbreviates: the names and
+// values pulsehook sends, near misses of them, other spellings, empty and long parts.
+BOOST_AUTO_TEST_CASE_TEMPLATE(attempt_headers_round_trip_exactly, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  claim_all(s, t0, t0 + 1min);
+  auto a = make_attempt(id, t0, 200);
+  a.request_headers = {{"Content-Type", "application/json"},
+                       {"User-Agent", user_agent},
+                       {"MetaPulse-Request-Timestamp", "1800000000"},
+                       {"MetaPulse-Signature", std::string(64, 'a')},
+                       {"content-type", "Application/JSON"},   // other spellings stay as given
+                       {"Uxxxxxxxxx", "keep-alive"},           // a near miss, an entry as a value
+                       {"application/json", "Content-Type"},   // entries in the other role
+                       {"", ""},
+                       {"X-Long", std::string(300, 'v')},      // a multi-byte length
+                       {std::string("N\0\xff", 3), std::string(1, '\0')}};
+  a.response_headers = {{"Retry-After", "120"}, {"Connection", "close"}, {"Date", "x"},
+                        {"webhook-timestamp", "webhook-signature"}, {"webhook-timestampX", ""}};
+  s.record_attempt(a, to_state(id, delivery_state::sent));
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST_REQUIRE(det.attempts.size() == 1u);
+  BOOST_TEST((det.attempts[0].request_headers == a.request_headers));
+  BOOST_TEST((det.attempts[0].response_headers == a.response_headers));
+  BOOST_TEST(det.attempts[0].response_body == "ok");
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(record_attempt_moves_state_and_counts_together, K, store_kinds) {

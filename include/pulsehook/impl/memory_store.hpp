@@ -4,12 +4,14 @@
 #include <pulsehook/memory_store.hpp>
 
 #include <pulsehook/detail/store_cursor.hpp>
+#include <pulsehook/version.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -117,6 +119,11 @@ struct mem_arena {
     used += n;
     return c.data.get() + offset;
   }
+  // Hands back the last `n` bytes of the latest reservation.
+  void unreserve(std::size_t n) noexcept {
+    chunks.back().size -= n;
+    used -= n;
+  }
   std::string_view view(std::uint32_t chunk, std::uint32_t offset, std::size_t n) const noexcept {
     return std::string_view(chunks[chunk].data.get() + offset, n);
   }
@@ -149,20 +156,74 @@ inline char* mem_put_len(char* p, std::size_t n) noexcept {
   return p;
 }
 
-inline std::size_t mem_packed_size(std::vector<http_header> const& hs) noexcept {
+// Packed headers: per header a tag and then, unless the tag names a dictionary entry, the
+// bytes. A tag is base-128: `len * 2` for `len` literal bytes, `index * 2 + 1` for entry
+// `index` of the dictionary below. The names and constant values pulsehook itself sends (and
+// a few common response headers) are one byte each: ~100 bytes less per recorded attempt.
+inline constexpr std::string_view mem_header_dictionary[] = {
+    "Content-Type", "User-Agent", "MetaPulse-Request-Timestamp", "MetaPulse-Signature",
+    "application/json", user_agent, "Retry-After", "Content-Length", "Date", "Server",
+    "Connection", "keep-alive", "close", "text/plain", "webhook-id", "webhook-timestamp",
+    "webhook-signature"};
+
+// The entry equal to `s`, or the dictionary's size. Every attempt packs about eight parts
+// (a signature, a timestamp, ...): one switch on the length and one comparison decide.
+inline std::size_t mem_dictionary_index(std::string_view s) noexcept {
+  auto is = [s](std::size_t i) { return s == mem_header_dictionary[i]; };
+  std::size_t k = std::size(mem_header_dictionary);
+  switch (s.size()) {
+  case 4: k = 8; break;
+  case 5: k = 12; break;
+  case 6: k = 9; break;
+  case 10:
+    k = s[0] == 'U' ? 1 : s[0] == 'C' ? 10 : s[0] == 'k' ? 11 : s[0] == 't' ? 13 : 14;
+    break;
+  case 11: k = 6; break;
+  case 12: k = 0; break;
+  case 14: k = 7; break;
+  case 16: k = 4; break;
+  case 17: k = s.size() > 8 && s[8] == 't' ? 15 : 16; break;
+  case 19: k = 3; break;
+  case 27: k = 2; break;
+  default: break;
+  }
+  if (k < std::size(mem_header_dictionary) && is(k)) return k;
+  if (is(5)) return 5;  // the User-Agent value: its length follows the version
+  return std::size(mem_header_dictionary);
+}
+
+inline char* mem_put_part(char* p, std::string_view s) noexcept {
+  if (auto const i = mem_dictionary_index(s); i < std::size(mem_header_dictionary))
+    return mem_put_len(p, i * 2 + 1);
+  p = mem_put_len(p, s.size() * 2);
+  return std::copy(s.begin(), s.end(), p);
+}
+
+inline std::string_view mem_get_part(std::string_view s, std::size_t& i) {
+  auto const tag = mem_get_len(s, i);
+  if (tag & 1) {
+    auto const k = tag / 2;
+    return k < std::size(mem_header_dictionary) ? mem_header_dictionary[k] : std::string_view{};
+  }
+  auto const n = std::min(tag / 2, s.size() - i);
+  auto const part = s.substr(i, n);
+  i += n;
+  return part;
+}
+
+// The packed size were every part literal: an upper bound, found without any lookup.
+inline std::size_t mem_packed_size_bound(std::vector<http_header> const& hs) noexcept {
   std::size_t n = 0;
   for (auto const& h : hs)
-    n += mem_len_size(h.name.size()) + h.name.size() + mem_len_size(h.value.size()) +
+    n += mem_len_size(h.name.size() * 2) + h.name.size() + mem_len_size(h.value.size() * 2) +
          h.value.size();
   return n;
 }
 
 inline char* mem_pack_headers(std::vector<http_header> const& hs, char* p) noexcept {
   for (auto const& h : hs) {
-    p = mem_put_len(p, h.name.size());
-    p = std::copy(h.name.begin(), h.name.end(), p);
-    p = mem_put_len(p, h.value.size());
-    p = std::copy(h.value.begin(), h.value.end(), p);
+    p = mem_put_part(p, h.name);
+    p = mem_put_part(p, h.value);
   }
   return p;
 }
@@ -172,12 +233,8 @@ inline void mem_unpack_headers(std::string_view s, std::vector<http_header>& out
   std::size_t i = 0;
   while (i < s.size()) {
     http_header h;
-    auto n = mem_get_len(s, i);
-    h.name.assign(s.substr(i, n));
-    i += n;
-    n = mem_get_len(s, i);
-    h.value.assign(s.substr(i, n));
-    i += n;
+    h.name.assign(mem_get_part(s, i));
+    h.value.assign(mem_get_part(s, i));
     out.push_back(std::move(h));
   }
 }
@@ -825,8 +882,10 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
     ec = error::storage_failure;
     return;
   }
-  auto const request_len = detail::mem_packed_size(attempt.request_headers);
-  auto const response_headers_len = detail::mem_packed_size(attempt.response_headers);
+  // At most this much once packed (dictionary entries only shorten it): reserved, packed in
+  // one pass, and the unused tail handed back to the arena.
+  auto const request_len = detail::mem_packed_size_bound(attempt.request_headers);
+  auto const response_headers_len = detail::mem_packed_size_bound(attempt.response_headers);
   std::size_t body = attempt.response_body.size();
   bool truncated = attempt.body_truncated;
   if (body > s.opts.max_response_body) {
@@ -851,15 +910,18 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
   a.elapsed = attempt.elapsed;
   a.status = attempt.status;
   a.body_truncated = truncated;
-  a.request_len = static_cast<std::uint32_t>(request_len);
-  a.response_headers_len = static_cast<std::uint32_t>(response_headers_len);
   a.error_len = static_cast<std::uint32_t>(error);
   a.body_len = static_cast<std::uint32_t>(body);
-  auto* p = s.arena.reserve(a.bytes(), a.chunk, a.offset);
-  p = detail::mem_pack_headers(attempt.request_headers, p);
+  auto const reserved = request_len + response_headers_len + error + body;
+  auto* const start = s.arena.reserve(reserved, a.chunk, a.offset);
+  auto* p = detail::mem_pack_headers(attempt.request_headers, start);
+  a.request_len = static_cast<std::uint32_t>(p - start);
+  auto* const response_start = p;
   p = detail::mem_pack_headers(attempt.response_headers, p);
+  a.response_headers_len = static_cast<std::uint32_t>(p - response_start);
   p = std::copy_n(attempt.error.data(), error, p);
   std::copy_n(attempt.response_body.data(), body, p);
+  s.arena.unreserve(reserved - a.bytes());
   s.move_to(abs, update.state, update.reason,
             update.state == delivery_state::retrying && ep.rec.enabled
                 ? to_unix_millis(*update.next_attempt_at)
