@@ -28,6 +28,18 @@ std::vector<delivery_id> claim_all(Store& s, time_point now, time_point lease,
   return ids;
 }
 
+// One endpoint ("ep_a"), one event ("evt_1", at t0) and its one delivery, claimed until
+// t0 + 1 min: where every test of what becomes of a claimed delivery starts.
+template <class Store>
+delivery_id one_claimed_delivery(Store& s) {
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const id = r.deliveries.at(0);
+  claim_all(s, t0, t0 + 1min);
+  return id;
+}
+
 template <class Store>
 void seed_three_endpoints(Store& s) {
   s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.updated", "goal.created"}));
@@ -271,11 +283,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(due_delivery_carries_what_signing_needs, K, store_
 BOOST_AUTO_TEST_CASE_TEMPLATE(attempt_headers_round_trip_exactly, K, store_kinds) {
   K k;
   auto& s = k.store;
-  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  accept_result r;
-  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
-  auto const id = r.deliveries.at(0);
-  claim_all(s, t0, t0 + 1min);
+  auto const id = one_claimed_delivery(s);
   auto a = make_attempt(id, t0, 200);
   a.request_headers = {{"Content-Type", "application/json"},
                        {"User-Agent", user_agent},
@@ -301,11 +309,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(attempt_headers_round_trip_exactly, K, store_kinds
 BOOST_AUTO_TEST_CASE_TEMPLATE(record_attempt_moves_state_and_counts_together, K, store_kinds) {
   K k;
   auto& s = k.store;
-  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  accept_result r;
-  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
-  auto const id = r.deliveries.at(0);
-  claim_all(s, t0, t0 + 1min);
+  auto const id = one_claimed_delivery(s);
 
   s.record_attempt(make_attempt(id, t0, 503, "busy"),
                    to_state(id, delivery_state::retrying, t0 + 5s, "HTTP 503"));
@@ -652,11 +656,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(rotate_secret_keeps_the_old_one_for_the_grace_peri
 BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) {
   K k;
   auto& s = k.store;
-  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  accept_result r;
-  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
-  auto const id = r.deliveries.at(0);
-  claim_all(s, t0, t0 + 1min);
+  auto const id = one_claimed_delivery(s);
   s.disable_endpoint("ep_a", "too many failures", t0 + 1s);
   endpoint_record got;
   s.get_endpoint("ep_a", got);
@@ -666,6 +666,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) 
   s.record_attempt(make_attempt(id, t0, 500), to_state(id, delivery_state::retrying, t0 + 5s));
   BOOST_TEST(!s.next_due_at().has_value());
   BOOST_TEST(claim_all(s, t0 + 1h, t0 + 2h).empty());
+  accept_result r;
   s.accept(make_event("evt_2", "org_1", "goal.created", t0 + 2s), t0 + 72h, r);
   BOOST_TEST(r.deliveries.empty());
   boost::system::error_code ec;
@@ -818,11 +819,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(bad_queries_get_clear_errors, K, store_kinds) {
 BOOST_AUTO_TEST_CASE_TEMPLATE(resend_reopens_a_final_delivery_as_manual, K, store_kinds) {
   K k;
   auto& s = k.store;
-  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  accept_result r;
-  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
-  auto const id = r.deliveries.at(0);
-  claim_all(s, t0, t0 + 1min);
+  auto const id = one_claimed_delivery(s);
   s.record_attempt(make_attempt(id, t0, 200), to_state(id, delivery_state::sent));
   s.resend(id, t0 + 100h);
   BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
