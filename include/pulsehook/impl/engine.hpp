@@ -306,10 +306,11 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
   }
   // Whatever is still due waits for a completion to make room (see next_wakeup) when the
   // total cap is full, or when a claim short of its batch left an endpoint at its cap.
-  if (!saturated_ && in_flight_.size() >= opts_.max_in_flight) saturated_ = true;
-  if (!saturated_ && claimed_count_ < room)
-    saturated_ = std::any_of(busy_.begin(), busy_.end(),
-                             [this](auto const* ep) { return ep->in_flight >= cap_of(*ep); });
+  if (!saturated_)
+    saturated_ = in_flight_.size() >= opts_.max_in_flight ||
+                 (claimed_count_ < room &&
+                  std::any_of(busy_.begin(), busy_.end(),
+                              [this](auto const* ep) { return ep->in_flight >= cap_of(*ep); }));
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>

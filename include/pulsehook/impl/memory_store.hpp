@@ -168,7 +168,7 @@ inline constexpr std::string_view mem_header_dictionary[] = {
 
 // The entry equal to `s`, or the dictionary's size. Every attempt packs about eight parts
 // (a signature, a timestamp, ...): one switch on the length and one comparison decide.
-inline std::size_t mem_dictionary_index(std::string_view s) noexcept {
+constexpr std::size_t mem_dictionary_index(std::string_view s) noexcept {
   auto is = [s](std::size_t i) { return s == mem_header_dictionary[i]; };
   std::size_t k = std::size(mem_header_dictionary);
   switch (s.size()) {
@@ -182,7 +182,7 @@ inline std::size_t mem_dictionary_index(std::string_view s) noexcept {
   case 12: k = 0; break;
   case 14: k = 7; break;
   case 16: k = 4; break;
-  case 17: k = s.size() > 8 && s[8] == 't' ? 15 : 16; break;
+  case 17: k = s[8] == 't' ? 15 : 16; break;
   case 19: k = 3; break;
   case 27: k = 2; break;
   default: break;
@@ -191,6 +191,16 @@ inline std::size_t mem_dictionary_index(std::string_view s) noexcept {
   if (is(5)) return 5;  // the User-Agent value: its length follows the version
   return std::size(mem_header_dictionary);
 }
+
+// The switch above is written by hand: every entry must find itself (a miss would only store
+// it literally, so nothing else would notice).
+constexpr bool mem_dictionary_finds_every_entry() noexcept {
+  for (std::size_t i = 0; i < std::size(mem_header_dictionary); ++i)
+    if (mem_dictionary_index(mem_header_dictionary[i]) != i) return false;
+  return true;
+}
+static_assert(mem_dictionary_finds_every_entry(),
+              "mem_dictionary_index: update its switch to the order of mem_header_dictionary");
 
 inline char* mem_put_part(char* p, std::string_view s) noexcept {
   if (auto const i = mem_dictionary_index(s); i < std::size(mem_header_dictionary))
