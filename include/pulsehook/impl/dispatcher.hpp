@@ -1,6 +1,8 @@
 #ifndef PULSEHOOK_IMPL_DISPATCHER_HPP
 #define PULSEHOOK_IMPL_DISPATCHER_HPP
 
+#include <pulsehook/detail/serial_executor.hpp>
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -75,7 +77,7 @@ struct dispatcher_state
 
   dispatcher_state(executor_type e, storage_type& s, transport_type t, dispatcher_settings st,
                    retry_type r, scheme_type sc, clock_type c)
-      : ex(std::move(e)), strand(boost::asio::make_strand(ex)), timer(strand),
+      : ex(std::move(e)), strand(detail::make_serial_executor(ex)), timer(strand),
         stop_timer(strand), store(s), transport(std::move(t)), clock(std::move(c)),
         settings(std::move(st)), engine(s, settings.engine, std::move(r), std::move(sc)),
         group_timer(strand) {
@@ -84,7 +86,7 @@ struct dispatcher_state
   }
 
   executor_type ex;
-  boost::asio::strand<executor_type> strand;
+  executor_type strand;  // a strand over ex (detail::make_serial_executor)
   boost::asio::steady_timer timer;
   boost::asio::steady_timer stop_timer;
   storage_type& store;

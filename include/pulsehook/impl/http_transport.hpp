@@ -3,6 +3,7 @@
 
 #include <pulsehook/detail/http_date.hpp>
 #include <pulsehook/detail/http_url.hpp>
+#include <pulsehook/detail/serial_executor.hpp>
 #include <pulsehook/detail/string_hash.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -192,12 +193,12 @@ inline std::string duration_text(duration d) { return std::to_string(d.count()) 
 class http_transport_impl : public std::enable_shared_from_this<http_transport_impl> {
 public:
   using executor_type = boost::asio::any_io_executor;
-  using strand_type = boost::asio::strand<executor_type>;
+  using strand_type = executor_type;  // a strand over ex (detail::make_serial_executor)
   template <class T>
   using awaitable = boost::asio::awaitable<T, executor_type>;
 
   http_transport_impl(executor_type ex, http_transport_options opt)
-      : ex_(std::move(ex)), strand_(boost::asio::make_strand(ex_)), opt_(std::move(opt)) {
+      : ex_(std::move(ex)), strand_(detail::make_serial_executor(ex_)), opt_(std::move(opt)) {
     if (opt_.max_connections_per_origin == 0)
       throw boost::system::system_error(make_error_code(error::invalid_argument),
                                         "http_transport: max_connections_per_origin must be >= 1");
