@@ -32,6 +32,26 @@ struct raw_db {
 
 } // namespace
 
+// A full disk, simulated: `PRAGMA max_page_count` caps the file at its current size, so any
+// step that needs a new page fails inside its transaction; lift() gives the space back.
+struct disk_cap {
+  sqlite3* db;
+  void pragma(std::string const& sql) const {
+    BOOST_TEST_REQUIRE(db != nullptr);
+    BOOST_TEST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  std::int64_t pages() const {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr);
+    sqlite3_step(st);
+    auto const n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  }
+  void fill() const { pragma("PRAGMA max_page_count = " + std::to_string(pages())); }
+  void lift() const { pragma("PRAGMA max_page_count = 1073741823"); }
+};
+
 BOOST_AUTO_TEST_SUITE(sqlite_store_specific)
 
 BOOST_AUTO_TEST_CASE(everything_survives_a_reopen) {
@@ -175,8 +195,8 @@ BOOST_AUTO_TEST_CASE(batches_commit_together_and_failed_steps_roll_back_alone) {
 }
 
 // Group commit: the calling thread's steps join one transaction; nothing of it is visible to
-// another connection (so nothing is durable) before commit_group; a failed step inside rolls
-// back alone; another thread's call waits for the group instead of joining it.
+// another connection (so nothing is durable) before commit_group; a step that fails before it
+// writes leaves the group intact; another thread's call waits for the group instead of joining it.
 BOOST_AUTO_TEST_CASE(groups_commit_together_and_hold_other_threads_back) {
   static_assert(group_commit_storage<sqlite_store>);
   static_assert(!group_commit_storage<memory_store>);
@@ -203,7 +223,7 @@ BOOST_AUTO_TEST_CASE(groups_commit_together_and_hold_other_threads_back) {
   BOOST_TEST_REQUIRE(out.size() == 1u);
   s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent));
   s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent), ec);
-  BOOST_TEST(!!ec);  // closed already: this step fails and rolls back alone
+  BOOST_TEST(!!ec);  // closed already: this step fails before it writes; the group goes on
 
   // Another thread's accept waits for the group (it must not be reported durable inside it).
   std::atomic<bool> accepted{false};
@@ -259,6 +279,50 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sqlite_store_faults)
 
+// Inside a group a step has no savepoint of its own (see sqlite_scope): one that fails after
+// it wrote spoils the group. The group's later steps fail at once, commit_group rolls the whole
+// group back and says so (the dispatcher then announces none of it, and the claims come back),
+// and the store works on. A step that fails before writing leaves its group intact (above).
+BOOST_AUTO_TEST_CASE(a_step_failing_after_it_wrote_spoils_its_group) {
+  sqlite_kind k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_0", "org_1", "goal.created", t0), t0 + 1h, r);
+  auto const first = r.deliveries.at(0);
+  disk_cap disk{s.native_handle()};
+
+  boost::system::error_code ec;
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  disk.fill();
+  // accept takes a delivery id (a write), then needs new pages for the payload: it fails.
+  s.accept(make_event("evt_big", "org_1", "goal.created", t0, std::string(200'000, 'p')), t0 + 1h,
+           r, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  disk.lift();
+  s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent), ec);
+  BOOST_TEST((ec == error::storage_failure));  // spoiled: fails at once, writes nothing
+  s.commit_group(ec);
+  BOOST_TEST((ec == error::storage_failure));
+
+  k.reopen();
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
+  event_detail det;
+  s.get_event("evt_big", det, ec);
+  BOOST_TEST((ec == error::not_found));
+  out.clear();
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);  // the claim was undone too
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  s.record_attempt(make_attempt(first, t0, 200, "ok"), to_state(first, delivery_state::sent));
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 1, 0}));
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+
 // A full disk at every write step: the step fails with storage_failure and changes nothing;
 // once space is back the same step succeeds. `PRAGMA max_page_count` caps the file at its
 // current size, so any step that needs a new page fails inside its transaction.
@@ -270,21 +334,9 @@ BOOST_AUTO_TEST_CASE(a_full_disk_fails_each_step_cleanly) {
   accept_result r;
   for (int i = 0; i < 20; ++i)
     s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
-  auto* db = s.native_handle();
-  BOOST_TEST_REQUIRE(db != nullptr);
-  auto pragma = [&](std::string const& sql) {
-    BOOST_TEST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  };
-  auto page_count = [&] {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr);
-    sqlite3_step(st);
-    auto const n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-  };
-  auto full = [&] { pragma("PRAGMA max_page_count = " + std::to_string(page_count())); };
-  auto space = [&] { pragma("PRAGMA max_page_count = 1073741823"); };
+  disk_cap disk{s.native_handle()};
+  auto full = [&] { disk.fill(); };
+  auto space = [&] { disk.lift(); };
   auto const before_a = s.counts("ep_a");
   boost::system::error_code ec;
 

@@ -29,7 +29,7 @@ struct sqlite_state {
   sqlite_connection db;
   endpoint_rules rules;
   sqlite_store_options opts;
-  bool in_batch = false;
+  sqlite_scope scope;  // a batch or group open, see sqlite_handle.hpp
   std::string scratch_request_headers, scratch_response_headers;  // record_attempt's encoding
 };
 
@@ -321,7 +321,7 @@ inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
   s.db.close();
   s.rules = std::move(rules);
   s.opts = options;
-  s.in_batch = false;
+  s.scope = {};
   s.db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, ec);
   if (ec) return;
   sqlite3_extended_result_codes(s.db.get(), 1);
@@ -361,7 +361,8 @@ inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
     return fail();
   }
   for (int v = version; v < detail::sqlite_schema_version; ++v) {
-    detail::sqlite_transaction tx(s.db, false, ec);
+    detail::sqlite_scope own;
+    detail::sqlite_transaction tx(s.db, own, ec);
     if (ec) return fail();
     s.db.exec(detail::sqlite_migrations[v], ec);
     if (ec) return fail();
@@ -398,23 +399,23 @@ inline void sqlite_store::set_endpoint_rules(endpoint_rules rules) {
 inline void sqlite_store::begin_batch(boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  if (s.in_batch) {
+  if (s.scope.open != detail::sqlite_scope::kind::none) {
     ec = error::invalid_argument;
     return;
   }
   s.db.exec("BEGIN IMMEDIATE", ec);
-  if (!ec) s.in_batch = true;
+  if (!ec) s.scope.open = detail::sqlite_scope::kind::batch;
 }
 
 inline void sqlite_store::commit_batch(boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  if (!s.in_batch) {
+  if (s.scope.open != detail::sqlite_scope::kind::batch) {
     ec = error::invalid_argument;
     return;
   }
   s.db.exec("COMMIT", ec);
-  if (!ec) s.in_batch = false;
+  if (!ec) s.scope.open = detail::sqlite_scope::kind::none;
 }
 
 static_assert(sqlite_store::schema_version == detail::sqlite_schema_version,
@@ -436,13 +437,13 @@ inline void sqlite_store::begin_group(boost::system::error_code& ec) {
     ec = error::storage_failure;
     return;
   }
-  if (s.in_batch) {
+  if (s.scope.open != detail::sqlite_scope::kind::none) {
     ec = error::invalid_argument;  // a begin_batch is open
     return;
   }
   s.db.run("BEGIN IMMEDIATE", ec);
   if (ec) return;
-  s.in_batch = true;
+  s.scope = {detail::sqlite_scope::kind::group, false};
   s.group_lock = std::move(lk);
   s.group_owner.store(std::this_thread::get_id(), std::memory_order_relaxed);
 }
@@ -457,13 +458,17 @@ inline void sqlite_store::commit_group(boost::system::error_code& ec) {
   if (!s.db.get()) {
     ec = error::storage_failure;  // closed inside the group: nothing was committed
   } else {
-    s.db.run("COMMIT", ec);
+    // A spoiled group (a step failed after writing into it) is rolled back whole.
+    if (s.scope.spoiled)
+      ec = error::storage_failure;
+    else
+      s.db.run("COMMIT", ec);
     if (ec) {
       boost::system::error_code ignored;
       s.db.exec("ROLLBACK", ignored);
     }
   }
-  s.in_batch = false;
+  s.scope = {};
   s.group_owner.store(std::thread::id{}, std::memory_order_relaxed);
   auto lk = std::move(s.group_lock);  // unlocks on return: other threads' calls go on
 }
@@ -486,7 +491,7 @@ inline void sqlite_store::accept(event_record const& ev, time_point give_up_at,
   validate_event(ev, ec);
   if (ec) return;
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   detail::sqlite_accept_one(s, ev, give_up_at, result, ec);
   if (!ec && !result.duplicate) tx.commit(ec);  // a duplicate rolls back an empty transaction
@@ -508,7 +513,7 @@ inline void sqlite_store::accept_many(std::span<event_record const> events,
     if (ec) return;
   }
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   std::vector<accept_result> out(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -524,7 +529,7 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
   ec = {};
   if (req.max == 0) return;
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   struct row {
     std::int64_t id, event, endpoint, attempts, give_up_at, manual;
@@ -668,7 +673,7 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
     return;
   }
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   std::int64_t endpoint = 0, attempts = 0;
   delivery_state from{};
@@ -745,7 +750,7 @@ inline void sqlite_store::give_up(delivery_id id, std::string_view reason,
     return;
   }
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   std::int64_t endpoint = 0;
   delivery_state from{};
@@ -784,7 +789,7 @@ inline void sqlite_store::release(delivery_id id, time_point next_attempt_at,
                                   boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   bool enabled = true;
   {
@@ -842,7 +847,7 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
   endpoint_record ep = endpoint;
   normalize_event_types(ep.event_types);
   if (ep.enabled) ep.disabled_reason.clear();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   {
     auto q = s.db.use("SELECT 1 FROM endpoints WHERE id = ?1", ec);
@@ -890,7 +895,7 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
                                           boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   auto const ix = detail::sqlite_endpoint_ix(s, endpoint.id, false, ec);
   if (ec) return;
@@ -938,7 +943,7 @@ inline void sqlite_store::delete_endpoint(std::string_view id, time_point now,
                                           boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
   if (ec) return;
@@ -1024,7 +1029,7 @@ inline void sqlite_store::rotate_secret(std::string_view id, endpoint_secret con
     return;
   }
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
   if (ec) return;
@@ -1052,7 +1057,7 @@ inline void sqlite_store::disable_endpoint(std::string_view id, std::string_view
     ec = error::invalid_argument;
     return;
   }
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
   if (ec) return;
@@ -1079,7 +1084,7 @@ inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,
                                           boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
   if (ec) return;
@@ -1260,7 +1265,7 @@ inline void sqlite_store::get_delivery(delivery_id id, delivery_record& out,
 inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
-  detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
   delivery_state from{};
   std::int64_t endpoint = 0;
@@ -1317,7 +1322,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   // Events: one short transaction per batch, the lock released in between.
   for (;;) {
     detail::sqlite_lock lk(s);
-    detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+    detail::sqlite_transaction tx(s.db, s.scope, ec);
     if (ec) return;
     struct ev {
       std::int64_t ix, first, n;
@@ -1387,7 +1392,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   // Response bodies.
   for (;;) {
     detail::sqlite_lock lk(s);
-    detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+    detail::sqlite_transaction tx(s.db, s.scope, ec);
     if (ec) return;
     auto q = s.db.use("UPDATE attempts SET body = NULL WHERE ix IN (SELECT ix FROM attempts "
                       "INDEXED BY attempts_body_age WHERE body IS NOT NULL AND started_at < ?1 "
@@ -1405,7 +1410,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   // Deleted endpoints whose log is empty and whose deletion is past retention.
   {
     detail::sqlite_lock lk(s);
-    detail::sqlite_transaction tx(s.db, s.in_batch, ec);
+    detail::sqlite_transaction tx(s.db, s.scope, ec);
     if (ec) return;
     std::vector<std::int64_t> gone;
     {
