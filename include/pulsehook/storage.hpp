@@ -110,7 +110,7 @@ concept storage_policy = requires(S& s, event_record const& ev, time_point t, ac
 /// Optional extension of `storage_policy`: group commit. For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
 /// |---|---|---|
-/// | `s.begin_group(ec)` | `void` | opens one transaction that the calling thread's following calls join, each still all-or-nothing; other threads' calls wait until the group ends |
+/// | `s.begin_group(ec)` | `void` | opens one transaction that the calling thread's following calls join; other threads' calls wait until the group ends. A call that fails leaves nothing of itself behind when it changed nothing; otherwise the group is lost whole: its later calls fail, and `commit_group` rolls it back and reports the error |
 /// | `s.commit_group(ec)` | `void` | ends the calling thread's group: commits every call made in it with one sync, or, on failure (`ec` set), none of them |
 ///
 /// Nothing done inside a group is durable before `commit_group` returns without error, so a

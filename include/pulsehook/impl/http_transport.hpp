@@ -59,6 +59,10 @@ struct http_connection {
   std::unique_ptr<boost::beast::tcp_stream> plain;
   std::unique_ptr<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
   boost::beast::flat_buffer buffer;
+  // Where a response body is read, 4 KiB at a time. Here rather than in the coroutine reading
+  // it: a frame that large is never recycled by Asio (only frames up to ~1 KiB are), so each
+  // request allocated and freed it.
+  std::array<char, 4096> chunk;
   steady::time_point idle_since{};
   std::optional<boost::asio::steady_timer> watchdog;
   std::shared_ptr<http_watch> watch;
@@ -492,7 +496,7 @@ private:
     for (auto const& f : head.base())
       res.headers.push_back({std::string(f.name_string()), std::string(f.value())});
 
-    std::array<char, 4096> chunk;
+    auto& chunk = conn.chunk;
     std::size_t const cap = opt_.max_response_body;
     while (!p.is_done()) {
       p.get().body().data = chunk.data();
