@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -374,6 +375,42 @@ BOOST_AUTO_TEST_CASE(waiting_for_a_busy_pool_is_bounded_by_the_timeout) {
   BOOST_TEST(results[0].error_detail.find("400 ms") != std::string::npos);
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
   BOOST_TEST(rx.connections_accepted() == 1u);
+}
+
+// Requests waiting for a connection share one timer that expires at the earliest deadline
+// among them. A later request with an earlier deadline moves it; each waiter gives up at its
+// own deadline, and the one that outlasts the busy connection gets it.
+BOOST_AUTO_TEST_CASE(waiters_with_mixed_deadlines_each_keep_their_own) {
+  boost::asio::io_context io;
+  test_receiver rx;
+  rx.set_default(behaviour::delayed(500ms));
+  auto o = loopback_options();
+  o.max_connections_per_origin = 1;
+  pulsehook::http_transport t{io.get_executor(), o};
+  std::map<int, pulsehook::transport_result> results;
+  std::vector<int> order;
+  // 0 holds the connection for 500 ms; 1 waits long enough; 2 and 3 give up first (3 arrives
+  // last with the earliest deadline)
+  int i = 0;
+  for (auto timeout : {10000ms, 3000ms, 250ms, 200ms}) {
+    t.async_send(make_request(rx.url("/"), "{}", timeout),
+                 [&, k = i](pulsehook::transport_result r) {
+                   order.push_back(k);
+                   results[k] = std::move(r);
+                 });
+    ++i;
+  }
+  io.run_for(60s);
+  BOOST_REQUIRE(results.size() == 4u);
+  BOOST_TEST(results[0].ok());
+  BOOST_TEST(results[1].ok());
+  BOOST_TEST(results[2].error == error::timeout);
+  BOOST_TEST(results[2].error_detail.find("250 ms") != std::string::npos);
+  BOOST_TEST(results[3].error == error::timeout);
+  BOOST_TEST(results[3].error_detail.find("200 ms") != std::string::npos);
+  BOOST_TEST(order == (std::vector<int>{3, 2, 0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(rx.connections_accepted() == 1u);
+  BOOST_TEST(rx.request_count() == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_pooled_connection_closed_by_the_receiver_is_not_used, fixture) {
