@@ -63,6 +63,23 @@ struct fixture {
   pulsehook::http_transport t{io.get_executor(), loopback_options()};
 };
 
+// One origin whose receiver answers every request after `delay`, reached through at most `cap`
+// connections.
+struct capped_origin {
+  boost::asio::io_context io;
+  test_receiver rx;
+  pulsehook::http_transport t;
+  capped_origin(std::size_t cap, std::chrono::milliseconds delay)
+      : t{io.get_executor(), options(cap)} {
+    rx.set_default(behaviour::delayed(delay));
+  }
+  static pulsehook::http_transport_options options(std::size_t cap) {
+    auto o = loopback_options();
+    o.max_connections_per_origin = cap;
+    return o;
+  }
+};
+
 std::string header(pulsehook::transport_result const& r, std::string_view name) {
   for (auto const& h : r.headers)
     if (boost::beast::iequals(h.name, name)) return h.value;
@@ -108,6 +125,27 @@ BOOST_FIXTURE_TEST_CASE(caller_headers_win_but_framing_is_ours, fixture) {
   BOOST_TEST(reqs[0].header("User-Agent") == "custom/1");
   BOOST_TEST(reqs[0].header("Content-Length") == "14");
   BOOST_TEST(reqs[0].header("Host") == "127.0.0.1:" + std::to_string(rx.port()));
+}
+
+// pulsehook writes the request head itself: a header that would end early (CR, LF, NUL in the
+// value) or is no HTTP token is refused before anything is sent, with the header named.
+BOOST_FIXTURE_TEST_CASE(a_header_that_could_inject_is_refused_before_sending, fixture) {
+  auto r = make_request(rx.url("/"));
+  r.headers.push_back({"X-Note", "fine\r\nX-Injected: 1"});
+  auto res = send(io, t, std::move(r));
+  BOOST_TEST(res.error == error::permanent_failure);  // never retried: it cannot be sent
+  BOOST_TEST(res.error == pulsehook::condition::permanent);
+  BOOST_TEST(res.error_detail == "header X-Note: the value contains a line break or NUL");
+  r = make_request(rx.url("/"));
+  r.headers.push_back({"Bad Name", "v"});
+  res = send(io, t, std::move(r));
+  BOOST_TEST(res.error == error::permanent_failure);
+  BOOST_TEST(res.error_detail == "header name \"Bad Name\" is not a valid HTTP token");
+  r = make_request(rx.url("/"));
+  r.headers.push_back({"X-Zero", std::string("a\0b", 3)});
+  BOOST_TEST(send(io, t, std::move(r)).error == error::permanent_failure);
+  BOOST_TEST(rx.request_count() == 0u);
+  BOOST_TEST(send(io, t, make_request(rx.url("/"))).ok());  // the transport works on
 }
 
 BOOST_FIXTURE_TEST_CASE(non_2xx_is_a_failed_attempt_with_status_and_body, fixture) {
@@ -335,12 +373,8 @@ BOOST_FIXTURE_TEST_CASE(origins_have_separate_pools, fixture) {
 }
 
 BOOST_AUTO_TEST_CASE(connection_cap_per_origin) {
-  boost::asio::io_context io;
-  test_receiver rx;
-  rx.set_default(behaviour::delayed(150ms));
-  auto o = loopback_options();
-  o.max_connections_per_origin = 2;
-  pulsehook::http_transport t{io.get_executor(), o};
+  capped_origin c{2, 150ms};
+  auto& [io, rx, t] = c;
   int done = 0, ok = 0;
   for (int i = 0; i < 8; ++i)
     t.async_send(make_request(rx.url("/"), "{}", 20s), [&](pulsehook::transport_result r) {
@@ -355,12 +389,8 @@ BOOST_AUTO_TEST_CASE(connection_cap_per_origin) {
 }
 
 BOOST_AUTO_TEST_CASE(waiting_for_a_busy_pool_is_bounded_by_the_timeout) {
-  boost::asio::io_context io;
-  test_receiver rx;
-  rx.set_default(behaviour::delayed(3s));
-  auto o = loopback_options();
-  o.max_connections_per_origin = 1;
-  pulsehook::http_transport t{io.get_executor(), o};
+  capped_origin c{1, 3s};
+  auto& [io, rx, t] = c;
   std::vector<pulsehook::transport_result> results;
   // the first holds the only connection; the second waits for it and gives up at its own
   // (shorter) deadline
@@ -381,12 +411,8 @@ BOOST_AUTO_TEST_CASE(waiting_for_a_busy_pool_is_bounded_by_the_timeout) {
 // among them. A later request with an earlier deadline moves it; each waiter gives up at its
 // own deadline, and the one that outlasts the busy connection gets it.
 BOOST_AUTO_TEST_CASE(waiters_with_mixed_deadlines_each_keep_their_own) {
-  boost::asio::io_context io;
-  test_receiver rx;
-  rx.set_default(behaviour::delayed(500ms));
-  auto o = loopback_options();
-  o.max_connections_per_origin = 1;
-  pulsehook::http_transport t{io.get_executor(), o};
+  capped_origin c{1, 500ms};
+  auto& [io, rx, t] = c;
   std::map<int, pulsehook::transport_result> results;
   std::vector<int> order;
   // 0 holds the connection for 500 ms; 1 waits long enough; 2 and 3 give up first (3 arrives

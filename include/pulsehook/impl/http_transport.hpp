@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <deque>
@@ -63,6 +64,7 @@ struct http_connection {
   // it: a frame that large is never recycled by Asio (only frames up to ~1 KiB are), so each
   // request allocated and freed it.
   std::array<char, 4096> chunk;
+  std::string head;  // the request head being sent (its capacity is kept between requests)
   steady::time_point idle_since{};
   std::optional<boost::asio::steady_timer> watchdog;
   std::shared_ptr<http_watch> watch;
@@ -198,6 +200,23 @@ inline failure map_io_error(boost::system::error_code const& ec, std::string_vie
 }
 
 inline std::string duration_text(duration d) { return std::to_string(d.count()) + " ms"; }
+
+// Empty when every header can be sent as is; otherwise which one cannot and why. A name must be
+// an RFC 9110 token; a value must not hold CR, LF or NUL (they would end the header early and
+// let the rest of the value inject headers or a second request).
+inline std::string http_header_problem(std::vector<http_header> const& headers) {
+  auto tchar = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  for (auto const& h : headers) {
+    if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(), tchar))
+      return "header name \"" + h.name + "\" is not a valid HTTP token";
+    if (h.value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+      return "header " + h.name + ": the value contains a line break or NUL";
+  }
+  return {};
+}
 
 class http_transport_impl : public std::enable_shared_from_this<http_transport_impl> {
 public:
@@ -453,8 +472,17 @@ private:
     static std::string const empty;
     std::string const& body = req.body ? *req.body : empty;
 
-    http::request<http::span_body<char const>> msg{http::verb::post, t.target, 11};
-    msg.set(http::field::host, t.host_header);
+    // The request head, written by hand into the connection's buffer and sent together with
+    // the body in one gathered write. Beast's serializer walks a sequence of ~20 pieces through
+    // generic iterators and allocates a node per field: ~6 % of a delivery's CPU. The header
+    // names and values were checked by the caller (http_header_problem).
+    auto& line = conn.head;
+    line.clear();
+    auto add = [&line](std::string_view name, std::string_view value) {
+      line.append(name).append(": ").append(value).append("\r\n");
+    };
+    line.append("POST ").append(t.target).append(" HTTP/1.1\r\n");
+    add("Host", t.host_header);
     bool has_ct = false, has_ua = false;
     for (auto const& h : req.headers) {
       auto const f = http::string_to_field(h.name);
@@ -465,17 +493,20 @@ private:
         continue;
       if (f == http::field::content_type) has_ct = true;
       if (f == http::field::user_agent) has_ua = true;
-      msg.insert(h.name, h.value);
+      add(h.name, h.value);
     }
-    if (!has_ct) msg.set(http::field::content_type, "application/json");
-    if (!has_ua) msg.set(http::field::user_agent, user_agent);
-    msg.body() = boost::beast::span<char const>(body.data(), body.size());
-    msg.keep_alive(true);
-    msg.prepare_payload();
+    if (!has_ct) add("Content-Type", "application/json");
+    if (!has_ua) add("User-Agent", user_agent);
+    char length[24];
+    auto const [end, lec] = std::to_chars(length, length + sizeof length, body.size());
+    (void)lec;
+    add("Content-Length", std::string_view(length, static_cast<std::size_t>(end - length)));
+    line.append("\r\n");
 
     auto& tcp = conn.tcp();
     tcp.expires_never();  // the connection's watchdog bounds the exchange (see run)
-    auto [wec, wn] = co_await http::async_write(s, msg, net::as_tuple(net::use_awaitable));
+    std::array<net::const_buffer, 2> const wire{net::buffer(line), net::buffer(body)};
+    auto [wec, wn] = co_await net::async_write(s, wire, net::as_tuple(net::use_awaitable));
     (void)wn;
     if (wec) {
       out.ec = wec;
@@ -552,6 +583,11 @@ private:
     auto const& t = *target;
     if (opt_.https_only && !t.tls) {
       fail(res, error::https_required, "http:// URLs are refused (HTTPS only): " + t.origin);
+      co_return;
+    }
+    // Never sendable as it is, so never retried: a permanent failure.
+    if (auto problem = http_header_problem(req.headers); !problem.empty()) {
+      fail(res, error::permanent_failure, std::move(problem));
       co_return;
     }
     duration const timeout = req.timeout.count() > 0 ? req.timeout : opt_.total_timeout;
