@@ -217,6 +217,8 @@ BOOST_AUTO_TEST_CASE(groups_commit_together_and_hold_other_threads_back) {
   BOOST_TEST((ec == error::invalid_argument));  // groups do not nest
   s.begin_batch(ec);
   BOOST_TEST((ec == error::invalid_argument));
+  s.commit_batch(ec);  // no batch is open: the group's transaction is not committed early
+  BOOST_TEST((ec == error::invalid_argument));
 
   std::vector<due_delivery> out;
   s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
