@@ -24,13 +24,26 @@ if(PULSEHOOK_SANITIZE)
   endif()
 endif()
 
-# pulsehook_add_test(<name> SOURCES a.cpp b.cpp ... [LIBS x y] [LABELS l])
-# One Boost.Test executable (shared Boost.Test runtime) registered with CTest.
+# pulsehook_add_test(<name> SOURCES a.cpp b.cpp ... [LIBS x y] [LABELS l] [POSTGRES f1 f2])
+# One Boost.Test executable (shared Boost.Test runtime) registered with CTest. POSTGRES names
+# the Boost.Test filters (--run_test) of its test cases that need a PostgreSQL server: with
+# PULSEHOOK_POSTGRES_TESTS they run as a second CTest entry, <name>.postgres, labelled
+# `postgres` (run it through scripts/with-postgres.sh), and the first entry leaves them out.
 function(pulsehook_add_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS;POSTGRES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE pulsehook_dev pulsehook_test_main ${ARG_LIBS})
-  add_test(NAME ${name} COMMAND ${name} --log_level=message --report_level=short)
+  set(_without)
+  if(ARG_POSTGRES AND PULSEHOOK_POSTGRES_TESTS)
+    set(_with)
+    foreach(f ${ARG_POSTGRES})
+      list(APPEND _without "--run_test=!${f}")
+      list(APPEND _with "--run_test=${f}")
+    endforeach()
+    add_test(NAME ${name}.postgres COMMAND ${name} --log_level=message --report_level=short ${_with})
+    set_tests_properties(${name}.postgres PROPERTIES LABELS "${ARG_LABELS};postgres" TIMEOUT 900)
+  endif()
+  add_test(NAME ${name} COMMAND ${name} --log_level=message --report_level=short ${_without})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 900)
 endfunction()
 

@@ -33,6 +33,7 @@
 // Endpoints and the event log
 #include <pulsehook/endpoint.hpp>
 #include <pulsehook/memory_store.hpp>
+#include <pulsehook/postgres_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
 #include <pulsehook/storage.hpp>
 

@@ -57,6 +57,7 @@ enum class error {
   storage_failure,             ///< the storage engine failed (I/O, corruption, full disk)
   storage_busy,                ///< the storage engine is locked by another writer; retry
   schema_mismatch,             ///< the database was written by a newer schema version
+  lease_lost,                  ///< the claim's lease was lost: another worker claimed the delivery since
 
   // --- transport (sending side); recorded on attempts ---
   timeout = 80,                ///< no complete answer within the timeout
@@ -119,6 +120,7 @@ public:
     case error::storage_failure: return "storage failure";
     case error::storage_busy: return "storage is busy";
     case error::schema_mismatch: return "database schema is newer than this library";
+    case error::lease_lost: return "lease lost: the delivery was claimed again by another worker";
     case error::timeout: return "timed out";
     case error::connection_refused: return "connection refused";
     case error::connection_reset: return "connection reset";
@@ -208,7 +210,8 @@ inline bool detail::error_category::equivalent(
   case condition::permanent:
     return e == error::egress_denied || e == error::https_required ||
            e == error::deadline_exceeded || e == error::endpoint_deleted ||
-           e == error::permanent_failure || e == error::schema_mismatch;
+           e == error::permanent_failure || e == error::schema_mismatch ||
+           e == error::lease_lost;
   case condition::bad_input:
     // Listed one by one, so that a new error value is classified on purpose. `not_found` and
     // `endpoint_disabled` describe the stored state, not the request, and are not listed.

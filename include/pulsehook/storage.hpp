@@ -110,18 +110,64 @@ concept storage_policy = requires(S& s, event_record const& ev, time_point t, ac
 /// Optional extension of `storage_policy`: group commit. For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
 /// |---|---|---|
-/// | `s.begin_group(ec)` | `void` | opens one transaction that the calling thread's following calls join; other threads' calls wait until the group ends. A call that fails leaves nothing of itself behind when it changed nothing; otherwise the group is lost whole: its later calls fail, and `commit_group` rolls it back and reports the error |
+/// | `s.begin_group(ec)` | `void` | opens one transaction that the calling thread's following calls join; other threads' calls never join it (`sqlite_store` makes them wait until the group ends, `postgres_store` runs them on other connections). A call that fails leaves nothing of itself behind when it changed nothing; otherwise the group is lost whole: its later calls fail, and `commit_group` rolls it back and reports the error |
 /// | `s.commit_group(ec)` | `void` | ends the calling thread's group: commits every call made in it with one sync, or, on failure (`ec` set), none of them |
 ///
 /// Nothing done inside a group is durable before `commit_group` returns without error, so a
 /// driver announces nothing of it (no "sent" callback) before then. `basic_dispatcher` uses a
 /// store's groups when it has them (records a burst of attempts and the next claim per sync)
-/// and calls each step on its own otherwise. Shipped model: `sqlite_store`.
+/// and calls each step on its own otherwise. Shipped models: `sqlite_store`, `postgres_store`.
 template <class S>
 concept group_commit_storage =
     storage_policy<S> && requires(S& s, boost::system::error_code& ec) {
       { s.begin_group(ec) } -> std::same_as<void>;
       { s.commit_group(ec) } -> std::same_as<void>;
+    };
+
+/// Optional extension of `storage_policy`: the store says when someone else committed new work
+/// (another process published, or a caller committed an outbox transaction). For `S& s`,
+/// `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.notification_fd(ec)` | `int` | a file descriptor that becomes readable when new work may have been committed elsewhere; it may change after a reconnect, so ask again after every wait. `-1` with `ec` set when the store cannot listen now (try again later) |
+/// | `s.consume_notifications(ec)` | `bool` | reads what made the descriptor readable without blocking; `true` when new work may be due (a spurious `true` is allowed, a lost notification is not: a store that lost its listening connection answers `true` once it listens again) |
+///
+/// The descriptor belongs to the store: a waiter watches a `dup` of it and never reads it
+/// itself. `basic_dispatcher` waits on it (when the store has it) and polls when it fires, so
+/// work committed by others is picked up at once rather than at the next timer. Shipped model:
+/// `postgres_store` (LISTEN/NOTIFY).
+template <class S>
+concept notifying_storage =
+    storage_policy<S> && requires(S& s, boost::system::error_code& ec) {
+      { s.notification_fd(ec) } -> std::same_as<int>;
+      { s.consume_notifications(ec) } -> std::same_as<bool>;
+    };
+
+/// Optional extension of `storage_policy`: the outbox. `s.accept(conn, event, give_up_at,
+/// result, ec)` does what `accept` does, but inside the transaction the caller has open on
+/// `conn` (its own connection to the same database: `PGconn*` for `postgres_store`, `sqlite3*`
+/// for `sqlite_store`). Nothing of it is visible to anyone, and nothing is sent, unless and
+/// until the caller commits; a rollback leaves no trace. `invalid_argument` when `conn` has no
+/// transaction open or is not a connection to the store's database. A failure leaves the
+/// caller's transaction usable (the call's own writes are rolled back to a savepoint).
+template <class S, class Connection>
+concept outbox_storage =
+    storage_policy<S> &&
+    requires(S& s, Connection c, event_record const& ev, time_point t, accept_result& r,
+             boost::system::error_code& ec) {
+      { s.accept(c, ev, t, r, ec) } -> std::same_as<void>;
+    };
+
+/// Optional extension of `storage_policy`: endpoint pauses shared by every process on the
+/// store. `s.pause_endpoint(endpoint_id, until, ec)` (`void`): no delivery of the endpoint is
+/// handed out by `claim_due` before `until` (a later pause extends it, an earlier one changes
+/// nothing), whichever process claims. The delivery engine calls it when it pauses an endpoint
+/// (429 / 503). Shipped model: `postgres_store`.
+template <class S>
+concept shared_pause_storage =
+    storage_policy<S> && requires(S& s, std::string_view id, time_point t,
+                                  boost::system::error_code& ec) {
+      { s.pause_endpoint(id, t, ec) } -> std::same_as<void>;
     };
 
 /// The full storage surface: `storage_policy` plus endpoint management and the event log.

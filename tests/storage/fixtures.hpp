@@ -1,10 +1,16 @@
 // Store factories and builders shared by the storage tests. Every conformance test case is a
-// template over `store_kinds`: a Postgres store joins by adding one factory here.
+// template over `store_kinds`: memory_store, sqlite_store and (when the build has
+// PULSEHOOK_TEST_POSTGRES, the default) postgres_store on the server PULSEHOOK_PG_URL names.
 #ifndef PULSEHOOK_TESTS_STORAGE_FIXTURES_HPP
 #define PULSEHOOK_TESTS_STORAGE_FIXTURES_HPP
 
 #include <pulsehook/memory_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
+#ifdef PULSEHOOK_TEST_POSTGRES
+#include <pulsehook/postgres_store.hpp>
+#include <libpq-fe.h>
+#include <atomic>
+#endif
 
 #include <boost/mpl/list.hpp>
 #include <boost/test/tools/detail/print_helper.hpp>
@@ -94,7 +100,95 @@ struct sqlite_kind {
   static constexpr bool durable = true;
 };
 
+#ifdef PULSEHOOK_TEST_POSTGRES
+// The server of the PostgreSQL tests: PULSEHOOK_PG_URL, which scripts/with-postgres.sh sets
+// (scripts/test.sh runs every test through it). A build with PULSEHOOK_TEST_POSTGRES requires
+// it: without it each postgres test fails with this message instead of being skipped.
+inline std::string const& pg_url() {
+  static std::string const url = [] {
+    char const* v = std::getenv("PULSEHOOK_PG_URL");
+    if (!v || !*v)
+      throw std::runtime_error(
+          "PULSEHOOK_PG_URL is not set: the PostgreSQL tests need a server. Run them through "
+          "scripts/with-postgres.sh (e.g. `scripts/with-postgres.sh ctest -L postgres`), or "
+          "configure with -DPULSEHOOK_POSTGRES_TESTS=OFF to build without them");
+    return std::string(v);
+  }();
+  return url;
+}
+
+// Runs SQL on a connection of its own (setting up and inspecting what a test needs).
+struct pg_admin {
+  PGconn* c = nullptr;
+  pg_admin() : c(PQconnectdb(pg_url().c_str())) {
+    if (PQstatus(c) != CONNECTION_OK)
+      throw std::runtime_error(std::string("cannot connect to PULSEHOOK_PG_URL: ") + PQerrorMessage(c));
+    PQsetNoticeProcessor(c, [](void*, char const*) {}, nullptr);  // DROP ... CASCADE chatter
+  }
+  ~pg_admin() { PQfinish(c); }
+  pg_admin(pg_admin const&) = delete;
+  pg_admin& operator=(pg_admin const&) = delete;
+  // The first column of the first row, as text ("" when none); throws on an error.
+  std::string one(std::string const& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    auto const st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+      std::string const msg = PQresultErrorMessage(r);
+      PQclear(r);
+      throw std::runtime_error("SQL failed: " + sql + ": " + msg);
+    }
+    std::string out = PQntuples(r) > 0 && PQnfields(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return out;
+  }
+  void exec(std::string const& sql) { one(sql); }
+};
+
+// A schema of its own for each store a test makes, dropped with everything in it afterwards.
+struct pg_schema {
+  std::string name;
+  pg_schema() {
+    static std::atomic<int> n{0};
+    name = "t" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+  }
+  ~pg_schema() {
+    try {
+      pg_admin{}.exec("DROP SCHEMA IF EXISTS " + name + " CASCADE");
+    } catch (...) {
+    }
+  }
+  pg_schema(pg_schema const&) = delete;
+  pg_schema& operator=(pg_schema const&) = delete;
+};
+
+inline postgres_store_options pg_options(std::string const& schema) {
+  postgres_store_options o;
+  o.schema = schema;
+  o.pool_size = 2;
+  o.max_response_body = 16 * 1024;
+  return o;
+}
+
+struct postgres_kind {
+  static constexpr char const* name = "postgres_store";
+  pg_schema schema;
+  endpoint_rules rules;
+  postgres_store store;
+  explicit postgres_kind(endpoint_rules r = {})
+      : rules(r), store(pg_url(), std::move(r), pg_options(schema.name)) {}
+  void reopen() {
+    store.close();
+    boost::system::error_code ec;
+    store.open(pg_url(), rules, pg_options(schema.name), ec);
+    if (ec) throw boost::system::system_error(ec);
+  }
+  static constexpr bool durable = true;
+};
+
+using store_kinds = boost::mpl::list<memory_kind, sqlite_kind, postgres_kind>;
+#else
 using store_kinds = boost::mpl::list<memory_kind, sqlite_kind>;
+#endif
 
 inline endpoint_record make_endpoint(std::string id, std::string org,
                                      std::vector<std::string> types) {

@@ -1,0 +1,271 @@
+#ifndef PULSEHOOK_DETAIL_PG_HANDLE_HPP
+#define PULSEHOOK_DETAIL_PG_HANDLE_HPP
+
+// Small RAII wrappers over libpq: results, binary parameters, binary result rows, and a
+// connection with its own cache of prepared statements, a liveness check, and the SQLSTATE ->
+// pulsehook::error mapping (busy = worth retrying, failure = not).
+//
+// Every statement is sent with PQexecPrepared / PQexecParams and asks for binary results: no
+// text parsing, bytea comes back as raw bytes. Scalar parameters are binary too (int8 as 8
+// big-endian bytes, text and bytea as raw bytes), so every SQL text casts each `$n` to the type
+// it is sent as (`$1::bigint`, `$2::text`, `$3::bytea`); arrays go as text literals.
+
+#include <pulsehook/error.hpp>
+
+#include <libpq-fe.h>
+
+#include <poll.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulsehook::detail {
+
+// What a failed statement means for the caller: retry later (a lost connection, a statement or
+// lock timeout, a serialisation failure, too many connections, a server shutting down) or not.
+inline error pg_error_of_sqlstate(char const* state) noexcept {
+  if (!state || std::strlen(state) != 5) return error::storage_busy;  // no server answer
+  std::string_view const s(state, 5);
+  if (s.starts_with("08")) return error::storage_busy;                  // connection exception
+  if (s == "57014" || s == "55P03" || s == "40001" || s == "40P01" || s == "53300" ||
+      s == "57P01" || s == "57P02" || s == "57P03")
+    return error::storage_busy;
+  return error::storage_failure;
+}
+
+struct pg_result_deleter {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using pg_result_ptr = std::unique_ptr<PGresult, pg_result_deleter>;
+
+struct pg_conn_deleter {
+  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+using pg_conn_ptr = std::unique_ptr<PGconn, pg_conn_deleter>;
+
+// Rows of a binary-format result.
+class pg_rows {
+public:
+  pg_rows() = default;
+  explicit pg_rows(pg_result_ptr r) noexcept : r_(std::move(r)) {}
+  int size() const noexcept { return r_ ? PQntuples(r_.get()) : 0; }
+  bool empty() const noexcept { return size() == 0; }
+  bool is_null(int row, int col) const noexcept { return PQgetisnull(r_.get(), row, col) != 0; }
+  // int2 / int4 / int8 / bool, by the value's length; 0 for NULL.
+  std::int64_t i64(int row, int col) const noexcept {
+    if (is_null(row, col)) return 0;
+    auto const* p = reinterpret_cast<unsigned char const*>(PQgetvalue(r_.get(), row, col));
+    int const n = PQgetlength(r_.get(), row, col);
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+    switch (n) {
+    case 1: return static_cast<std::int64_t>(v);
+    case 2: return static_cast<std::int16_t>(v);
+    case 4: return static_cast<std::int32_t>(v);
+    default: return static_cast<std::int64_t>(v);
+    }
+  }
+  std::string_view bytes(int row, int col) const noexcept {
+    return std::string_view(PQgetvalue(r_.get(), row, col),
+                            static_cast<std::size_t>(PQgetlength(r_.get(), row, col)));
+  }
+  std::string str(int row, int col) const { return std::string(bytes(row, col)); }
+  PGresult* get() const noexcept { return r_.get(); }
+
+private:
+  pg_result_ptr r_;
+};
+
+// The parameters of one statement. Values are viewed, not copied: the caller keeps them alive
+// until the statement has run (integers and array literals are kept here).
+class pg_params {
+public:
+  static constexpr int capacity = 24;
+
+  pg_params& i64(std::int64_t v) noexcept {
+    auto& b = ints_[static_cast<std::size_t>(n_)];
+    auto u = static_cast<std::uint64_t>(v);
+    for (int i = 7; i >= 0; --i, u >>= 8) b[static_cast<std::size_t>(i)] = static_cast<char>(u & 0xff);
+    return put(b.data(), 8, 1);
+  }
+  pg_params& opt_i64(bool has, std::int64_t v) noexcept { return has ? i64(v) : null(); }
+  // text and bytea, binary format: the raw bytes
+  pg_params& bytes(std::string_view v) noexcept { return put(v.data() ? v.data() : "", static_cast<int>(v.size()), 1); }
+  pg_params& null() noexcept { return put(nullptr, 0, 0); }
+  // `{1,2,3}`, sent as text (the statement casts it, e.g. `$1::bigint[]`)
+  pg_params& i64_array(std::span<std::int64_t const> vs) {
+    std::string s = "{";
+    for (std::size_t i = 0; i < vs.size(); ++i) {
+      if (i) s += ',';
+      s += std::to_string(vs[i]);
+    }
+    s += '}';
+    return owned(std::move(s));
+  }
+  // `{"a","b"}` with `"` and `\` escaped, sent as text (`$1::text[]`)
+  template <class Strings>
+  pg_params& text_array(Strings const& vs) {
+    std::string s = "{";
+    bool first = true;
+    for (auto const& v : vs) {
+      if (!first) s += ',';
+      first = false;
+      s += '"';
+      for (char c : std::string_view(v)) {
+        if (c == '"' || c == '\\') s += '\\';
+        s += c;
+      }
+      s += '"';
+    }
+    s += '}';
+    return owned(std::move(s));
+  }
+
+  int size() const noexcept { return n_; }
+  char const* const* values() const noexcept { return values_.data(); }
+  int const* lengths() const noexcept { return lengths_.data(); }
+  int const* formats() const noexcept { return formats_.data(); }
+
+private:
+  pg_params& owned(std::string s) {
+    texts_.push_back(std::move(s));  // a deque: earlier strings do not move
+    return put(texts_.back().c_str(), static_cast<int>(texts_.back().size()), 0);
+  }
+  pg_params& put(char const* p, int len, int fmt) noexcept {
+    if (n_ < capacity) {
+      auto const i = static_cast<std::size_t>(n_++);
+      values_[i] = p;
+      lengths_[i] = len;
+      formats_[i] = fmt;
+    }
+    return *this;
+  }
+  std::array<char const*, capacity> values_{};
+  std::array<int, capacity> lengths_{};
+  std::array<int, capacity> formats_{};
+  std::array<std::array<char, 8>, capacity> ints_{};
+  std::deque<std::string> texts_;
+  int n_ = 0;
+};
+
+// Turns a finished result into rows or an error. A fatal result's SQLSTATE decides busy vs
+// failure; no result at all (the connection broke) is busy.
+inline pg_rows pg_check(PGconn* c, PGresult* raw, boost::system::error_code& ec) {
+  pg_result_ptr r(raw);
+  if (!r) {
+    ec = error::storage_busy;
+    return {};
+  }
+  switch (PQresultStatus(r.get())) {
+  case PGRES_COMMAND_OK:
+  case PGRES_TUPLES_OK:
+    return pg_rows(std::move(r));
+  default:
+    ec = PQstatus(c) == CONNECTION_BAD ? error::storage_busy
+                                       : pg_error_of_sqlstate(PQresultErrorField(r.get(), PG_DIAG_SQLSTATE));
+    return {};
+  }
+}
+
+// Runs `sql` once, unnamed (for a connection that is not ours: the outbox).
+inline pg_rows pg_exec_params(PGconn* c, std::string const& sql, pg_params const& p,
+                              boost::system::error_code& ec) {
+  return pg_check(c, PQexecParams(c, sql.c_str(), p.size(), nullptr, p.values(), p.lengths(), p.formats(), 1), ec);
+}
+
+// A command without parameters (BEGIN, COMMIT, SAVEPOINT ...).
+inline void pg_command(PGconn* c, char const* sql, boost::system::error_code& ec) {
+  pg_check(c, PQexec(c, sql), ec);
+}
+
+// One of our connections: its statement cache, its counter slot, its health.
+class pg_connection {
+public:
+  // Connects with `keys` / `values` (NULL-terminated arrays, libpq's *Params form).
+  void connect(char const* const* keys, char const* const* values, boost::system::error_code& ec) {
+    c_.reset(PQconnectdbParams(keys, values, 1));
+    prepared_.clear();
+    slot = -1;
+    if (!c_ || PQstatus(c_.get()) != CONNECTION_OK) {
+      ec = error::storage_busy;  // a server that is down or refuses may come back: retryable
+      return;
+    }
+    PQsetNoticeProcessor(c_.get(), [](void*, char const*) {}, nullptr);  // no stderr chatter
+  }
+  PGconn* get() const noexcept { return c_.get(); }
+  explicit operator bool() const noexcept { return c_ != nullptr; }
+
+  // False when the server closed the connection (terminated backend, restart): detected without
+  // blocking, by reading what is waiting on an idle connection.
+  bool alive() noexcept {
+    if (!c_ || PQstatus(c_.get()) != CONNECTION_OK) return false;
+    pollfd p{PQsocket(c_.get()), POLLIN, 0};
+    if (p.fd < 0) return false;
+    if (::poll(&p, 1, 0) > 0) {
+      if (!PQconsumeInput(c_.get())) return false;
+      while (PGnotify* n = PQnotifies(c_.get())) PQfreemem(n);
+    }
+    return PQstatus(c_.get()) == CONNECTION_OK;
+  }
+
+  // Reconnects with the same parameters; prepared statements and the slot are gone then.
+  void reset(boost::system::error_code& ec) {
+    prepared_.clear();
+    slot = -1;
+    if (!c_) {
+      ec = error::storage_busy;
+      return;
+    }
+    PQreset(c_.get());
+    if (PQstatus(c_.get()) != CONNECTION_OK) ec = error::storage_busy;
+  }
+
+  // Runs statement number `id` (text `sql`), preparing it on first use on this connection.
+  pg_rows run(std::size_t id, std::string const& sql, pg_params const& p,
+              boost::system::error_code& ec) {
+    if (id >= prepared_.size()) prepared_.resize(id + 1, false);
+    auto const name = "ph" + std::to_string(id);
+    if (!prepared_[id]) {
+      pg_check(c_.get(), PQprepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr), ec);
+      if (ec) return {};
+      prepared_[id] = true;
+    }
+    ++statements_;
+    return pg_check(c_.get(),
+                    PQexecPrepared(c_.get(), name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 1),
+                    ec);
+  }
+  void command(char const* sql, boost::system::error_code& ec) {
+    ++statements_;
+    pg_command(c_.get(), sql, ec);
+  }
+
+  // Statements run so far: a step inside a group compares it to know whether it wrote.
+  std::uint64_t statements() const noexcept { return statements_; }
+  bool in_transaction() const noexcept {
+    return c_ && PQtransactionStatus(c_.get()) != PQTRANS_IDLE;
+  }
+  bool transaction_failed() const noexcept {
+    return !c_ || PQtransactionStatus(c_.get()) == PQTRANS_INERROR ||
+           PQstatus(c_.get()) != CONNECTION_OK;
+  }
+
+  int slot = -1;  // this connection's row of the per-endpoint counters (see postgres_store)
+  int backend_pid() const noexcept { return c_ ? PQbackendPID(c_.get()) : 0; }
+
+private:
+  pg_conn_ptr c_;
+  std::vector<bool> prepared_;
+  std::uint64_t statements_ = 0;
+};
+
+} // namespace pulsehook::detail
+
+#endif

@@ -1,0 +1,158 @@
+#ifndef PULSEHOOK_DETAIL_PG_SCHEMA_HPP
+#define PULSEHOOK_DETAIL_PG_SCHEMA_HPP
+
+// The postgres_store schema, as forward migrations: migration i takes version i to i + 1 (the
+// version is the largest row of {s}.schema_version). Never edit a released migration; append
+// one. `{s}` stands for the store's schema name (validated: [a-z_][a-z0-9_]*).
+//
+// Design (docs/storage.md, "postgres_store"):
+// - times are bigint Unix milliseconds, like sqlite_store; free text a peer or a user supplied
+//   (names, reasons, actors, error texts) is bytea, so every byte round-trips;
+// - deliveries carry their lease: lease_owner (the claiming store's worker id, NULL when not
+//   claimed), lease_token (the fencing token, +1 per claim) and next_at (= the lease's end while
+//   claimed), so an expired lease is simply due again;
+// - per-endpoint counters live in endpoint_counts rows keyed (endpoint, slot): each connection
+//   writes only its own slot (held with a session advisory lock), and counts() sums an
+//   endpoint's rows. No row is shared by all writers;
+// - an event lists its delivery ids (delivery_ids): no index on deliveries(event) to maintain.
+//
+// Indexes (the queries they serve):
+// - deliveries_log (endpoint, id)              : log page "All", newest first, keyset on id
+// - deliveries_cls (endpoint, cls, id)         : log pages "Sent" (cls 1) / "Failed" (cls 2)
+// - deliveries_due (next_at, id) WHERE NOT NULL: claims (oldest due first) and next_due_at
+// - deliveries_leased (endpoint) WHERE leased  : in-flight per endpoint across processes
+// - attempts_delivery (delivery)               : attempts of a delivery; purge
+// - attempts_body_age (started_at) WHERE body  : body retention without a scan
+// - events_created (created_at)                : event retention
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pulsehook::detail {
+
+inline constexpr char const* pg_migrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE SEQUENCE {s}.delivery_ids;
+CREATE SEQUENCE {s}.workers;
+CREATE TABLE {s}.endpoints(
+  ix bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  org text NOT NULL,
+  name bytea NOT NULL,
+  url bytea NOT NULL,
+  description bytea NOT NULL,
+  event_types text NOT NULL,
+  enabled boolean NOT NULL,
+  disabled_reason bytea NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  deleted_at bigint,
+  paused_until bigint NOT NULL DEFAULT 0);
+CREATE INDEX endpoints_org ON {s}.endpoints(org, ix);
+CREATE TABLE {s}.endpoint_secrets(
+  endpoint bigint NOT NULL,
+  seq int NOT NULL,
+  value text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint,
+  PRIMARY KEY(endpoint, seq));
+CREATE TABLE {s}.subscriptions(
+  org text NOT NULL,
+  type text NOT NULL,
+  endpoint bigint NOT NULL,
+  PRIMARY KEY(org, type, endpoint));
+CREATE TABLE {s}.endpoint_counts(
+  endpoint bigint NOT NULL,
+  slot int NOT NULL,
+  pending bigint NOT NULL DEFAULT 0,
+  retrying bigint NOT NULL DEFAULT 0,
+  sent bigint NOT NULL DEFAULT 0,
+  failed bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY(endpoint, slot));
+CREATE TABLE {s}.events(
+  ix bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  org text NOT NULL,
+  type text NOT NULL,
+  created_at bigint NOT NULL,
+  actor_type bytea NOT NULL,
+  actor_id bytea NOT NULL,
+  actor_name bytea NOT NULL,
+  delivery_ids bigint[] NOT NULL,
+  payload bytea NOT NULL);
+CREATE INDEX events_created ON {s}.events(created_at);
+CREATE TABLE {s}.deliveries(
+  id bigint PRIMARY KEY,
+  event bigint NOT NULL,
+  endpoint bigint NOT NULL,
+  state smallint NOT NULL,
+  cls smallint NOT NULL,
+  attempts int NOT NULL DEFAULT 0,
+  next_at bigint,
+  give_up_at bigint NOT NULL,
+  manual boolean NOT NULL DEFAULT false,
+  reason bytea NOT NULL DEFAULT '',
+  lease_owner bigint,
+  lease_token bigint NOT NULL DEFAULT 0);
+CREATE INDEX deliveries_log ON {s}.deliveries(endpoint, id);
+CREATE INDEX deliveries_cls ON {s}.deliveries(endpoint, cls, id);
+CREATE INDEX deliveries_due ON {s}.deliveries(next_at, id) WHERE next_at IS NOT NULL;
+CREATE INDEX deliveries_leased ON {s}.deliveries(endpoint) WHERE lease_owner IS NOT NULL;
+CREATE TABLE {s}.attempts(
+  ix bigserial PRIMARY KEY,
+  delivery bigint NOT NULL,
+  number int NOT NULL,
+  trigger smallint NOT NULL,
+  started_at bigint NOT NULL,
+  elapsed bigint NOT NULL,
+  status int NOT NULL,
+  error bytea NOT NULL,
+  truncated boolean NOT NULL,
+  request_headers bytea NOT NULL,
+  response_headers bytea NOT NULL,
+  body bytea);
+CREATE INDEX attempts_delivery ON {s}.attempts(delivery);
+CREATE INDEX attempts_body_age ON {s}.attempts(started_at) WHERE body IS NOT NULL;
+)sql",
+};
+
+inline constexpr int pg_schema_version =
+    static_cast<int>(sizeof(pg_migrations) / sizeof(pg_migrations[0]));
+
+// `sql` with every "{s}" replaced by the schema name.
+inline std::string pg_in_schema(std::string_view sql, std::string_view schema) {
+  std::string out;
+  out.reserve(sql.size() + 64);
+  for (std::size_t i = 0; i < sql.size();) {
+    if (sql.compare(i, 3, "{s}") == 0) {
+      out += schema;
+      i += 3;
+    } else {
+      out += sql[i++];
+    }
+  }
+  return out;
+}
+
+// A schema name pulsehook accepts: 1..48 of [a-z0-9_], not starting with a digit. Used
+// unquoted in SQL and in the notification channel name, so nothing needs escaping.
+inline bool pg_valid_schema(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 48 || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return s != "pg_catalog" && s != "information_schema" && !s.starts_with("pg_");
+}
+
+// FNV-1a of the schema name: the first key of the store's advisory locks, so stores in
+// different schemas of one database do not share locks.
+inline std::int32_t pg_lock_space(std::string_view schema) noexcept {
+  std::uint32_t h = 2166136261u;
+  for (char c : schema) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return static_cast<std::int32_t>(h & 0x7fffffff);
+}
+
+} // namespace pulsehook::detail
+
+#endif

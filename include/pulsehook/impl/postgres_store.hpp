@@ -1,0 +1,1902 @@
+#ifndef PULSEHOOK_IMPL_POSTGRES_STORE_HPP
+#define PULSEHOOK_IMPL_POSTGRES_STORE_HPP
+
+#include <pulsehook/postgres_store.hpp>
+
+#include <pulsehook/detail/pg_handle.hpp>
+#include <pulsehook/detail/pg_schema.hpp>
+#include <pulsehook/detail/store_cursor.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace pulsehook {
+namespace detail {
+
+// Statements, by number (their SQL is built per store: the schema name is part of it).
+enum pg_stmt : std::size_t {
+  pg_accept,
+  pg_claim_candidates,
+  pg_claim_try_lock,
+  pg_claim_leased,
+  pg_claim_push,
+  pg_claim_take,
+  pg_secrets_of,
+  pg_next_due,
+  pg_count_due,
+  pg_record,
+  pg_release,
+  pg_give_up,
+  pg_counts,
+  pg_endpoint_ix,
+  pg_pause,
+  pg_log_all,
+  pg_log_cls,
+  pg_event,
+  pg_event_deliveries,
+  pg_event_attempts,
+  pg_get_delivery,
+  pg_resend,
+  pg_ep_insert,
+  pg_ep_load,
+  pg_ep_list,
+  pg_ep_update,
+  pg_ep_touch,
+  pg_ep_lock,
+  pg_ep_fail_open,
+  pg_ep_mark_deleted,
+  pg_ep_disable,
+  pg_ep_park,
+  pg_ep_enable,
+  pg_ep_unpark,
+  pg_subs_insert,
+  pg_subs_delete,
+  pg_secrets_load,
+  pg_secrets_delete,
+  pg_secrets_insert,
+  pg_purge_events,
+  pg_purge_bodies,
+  pg_purge_endpoints,
+  pg_slot,
+  pg_outbox_slot,
+  pg_stmt_count
+};
+
+// The counter columns' update when a row (endpoint, slot) exists already.
+#define PULSEHOOK_DETAIL_PG_ADD_COUNTS                                                             \
+  " ON CONFLICT (endpoint, slot) DO UPDATE SET pending = k.pending + excluded.pending, "           \
+  "retrying = k.retrying + excluded.retrying, sent = k.sent + excluded.sent, "                    \
+  "failed = k.failed + excluded.failed"
+
+inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
+    // pg_accept: $1 id, $2 org, $3 type, $4 created_at, $5..$7 actor, $8 payload,
+    // $9 give_up_at, $10 slot, $11 notification channel (NULL: none). Rows: none when the id
+    // was accepted before; else one per delivery (one NULL row when there is none).
+    "WITH t AS (SELECT s.endpoint FROM {s}.subscriptions s JOIN {s}.endpoints e ON e.ix = s.endpoint "
+    "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "
+    "  ORDER BY s.endpoint), "
+    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint FROM t), "
+    "ev AS (INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
+    "  delivery_ids, payload) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bytea, $6::bytea, "
+    "  $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea) "
+    "  ON CONFLICT (id) DO NOTHING RETURNING ix), "
+    "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
+    "  SELECT ids.id, ev.ix, ids.endpoint, 0, 0, $4::bigint, $9::bigint FROM ids, ev "
+    "  RETURNING id, endpoint), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending) "
+    "  SELECT endpoint, $10::bigint, 1 FROM d "
+    "  ON CONFLICT (endpoint, slot) DO UPDATE SET pending = k.pending + 1) "
+    "SELECT d.id, (SELECT count(*) FROM (SELECT pg_notify($11::text, '') "
+    "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n) "
+    "FROM ev LEFT JOIN d ON true ORDER BY d.id",
+
+    // pg_claim_candidates: $1 now, $2 endpoint ids to skip, $3 cap, $4 worker, $5 limit.
+    // Endpoints that other workers hold at their cap are left out here already (a hint: the
+    // exact count is taken under the endpoint's lock).
+    "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at "
+    "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
+    "WHERE d.next_at IS NOT NULL AND d.next_at <= $1::bigint AND p.id <> ALL($2::text[]) "
+    "  AND d.endpoint NOT IN (SELECT l.endpoint FROM {s}.deliveries l "
+    "    WHERE l.lease_owner IS NOT NULL AND l.lease_owner <> $4::bigint AND l.next_at > $1::bigint "
+    "    GROUP BY l.endpoint HAVING count(*) >= $3::bigint) "
+    "ORDER BY d.next_at, d.id LIMIT $5::bigint FOR UPDATE OF d SKIP LOCKED",
+
+    // pg_claim_try_lock: $1 endpoints, $2 lock space. Returns those now locked by us (until
+    // the transaction ends); another worker claiming one of them right now keeps it.
+    "SELECT e FROM unnest($1::bigint[]) AS e "
+    "WHERE pg_try_advisory_xact_lock(($2::bigint << 32) | (e & 4294967295))",
+
+    // pg_claim_leased: $1 endpoints, $2 now, $3 worker: leases other workers hold now.
+    "SELECT endpoint, count(*) FROM {s}.deliveries "
+    "WHERE lease_owner IS NOT NULL AND lease_owner <> $3::bigint AND next_at > $2::bigint "
+    "  AND endpoint = ANY($1::bigint[]) GROUP BY endpoint",
+
+    // pg_claim_push: $1 deliveries of paused endpoints: due when the pause ends (never after
+    // the delivery's deadline), as the engine does with a claim of a paused endpoint.
+    "UPDATE {s}.deliveries d SET next_at = LEAST(p.paused_until, d.give_up_at), lease_owner = NULL "
+    "FROM {s}.endpoints p WHERE p.ix = d.endpoint AND d.id = ANY($1::bigint[])",
+
+    // pg_claim_take: $1 deliveries, $2 lease end, $3 worker.
+    "WITH u AS (UPDATE {s}.deliveries d SET next_at = $2::bigint, lease_owner = $3::bigint, "
+    "  lease_token = d.lease_token + 1 WHERE d.id = ANY($1::bigint[]) "
+    "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token) "
+    "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
+    "  e.id, e.type, e.created_at, e.payload, p.id, p.url "
+    "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
+
+    // pg_secrets_of: $1 endpoints.
+    "SELECT endpoint, value, created_at, expires_at FROM {s}.endpoint_secrets "
+    "WHERE endpoint = ANY($1::bigint[]) ORDER BY endpoint, seq",
+
+    // pg_next_due
+    "SELECT next_at FROM {s}.deliveries WHERE next_at IS NOT NULL ORDER BY next_at LIMIT 1",
+
+    // pg_count_due: $1 now
+    "SELECT count(*) FROM {s}.deliveries WHERE next_at IS NOT NULL AND next_at <= $1::bigint",
+
+    // pg_record: $1 delivery, $2 fencing token (NULL: not fenced), $3 new state, $4 its class,
+    // $5 next attempt, $6 reason, $7 number (0: next), $8 trigger, $9 started_at, $10 elapsed,
+    // $11 status, $12 error, $13 truncated, $14/$15 headers, $16 body, $17 slot. Writes only
+    // when the delivery is open and the token matches; returns its state and token before.
+    "WITH old AS (SELECT d.id, d.state, d.endpoint, d.attempts, d.lease_token, e.enabled "
+    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
+    "  WHERE d.id = $1::bigint FOR UPDATE OF d), "
+    "ok AS (SELECT * FROM old WHERE old.state IN (0, 1) "
+    "  AND ($2::bigint IS NULL OR old.lease_token = $2::bigint)), "
+    "u AS (UPDATE {s}.deliveries d SET state = $3::bigint, cls = $4::bigint, attempts = d.attempts + 1, "
+    "  next_at = CASE WHEN $3::bigint = 1 AND ok.enabled THEN $5::bigint END, manual = false, "
+    "  reason = $6::bytea, lease_owner = NULL FROM ok WHERE d.id = ok.id), "
+    "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
+    "  truncated, request_headers, response_headers, body) "
+    "  SELECT ok.id, COALESCE(NULLIF($7::bigint, 0), ok.attempts + 1), $8::bigint, $9::bigint, "
+    "  $10::bigint, $11::bigint, $12::bytea, $13::bigint <> 0, $14::bytea, $15::bytea, $16::bytea FROM ok), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT ok.endpoint, $17::bigint, -(ok.state = 0)::int, "
+    "  ($3::bigint = 1)::int - (ok.state = 1)::int, ($3::bigint = 2)::int, ($3::bigint = 3)::int "
+    "  FROM ok WHERE ok.state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT state, lease_token FROM old",
+
+    // pg_release: $1 delivery, $2 due at, $3 fencing token.
+    "WITH old AS (SELECT d.id, d.state, d.lease_token, e.enabled FROM {s}.deliveries d "
+    "  JOIN {s}.endpoints e ON e.ix = d.endpoint WHERE d.id = $1::bigint FOR UPDATE OF d), "
+    "u AS (UPDATE {s}.deliveries d SET next_at = $2::bigint, lease_owner = NULL FROM old "
+    "  WHERE d.id = old.id AND old.state IN (0, 1) AND old.enabled "
+    "  AND ($3::bigint IS NULL OR old.lease_token = $3::bigint)) "
+    "SELECT state, lease_token FROM old",
+
+    // pg_give_up: $1 delivery, $2 reason, $3 fencing token, $4 slot.
+    "WITH old AS (SELECT id, state, endpoint, lease_token FROM {s}.deliveries "
+    "  WHERE id = $1::bigint FOR UPDATE), "
+    "ok AS (SELECT * FROM old WHERE state IN (0, 1) AND ($3::bigint IS NULL OR lease_token = $3::bigint)), "
+    "u AS (UPDATE {s}.deliveries d SET state = 3, cls = 2, next_at = NULL, manual = false, "
+    "  reason = $2::bytea, lease_owner = NULL FROM ok WHERE d.id = ok.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT endpoint, $4::bigint, -(state = 0)::int, -(state = 1)::int, 0, 1 FROM ok"
+    PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT state, lease_token FROM old",
+
+    // pg_counts: $1 endpoint id
+    "SELECT p.ix, COALESCE(sum(c.pending), 0)::bigint, COALESCE(sum(c.retrying), 0)::bigint, "
+    "  COALESCE(sum(c.sent), 0)::bigint, COALESCE(sum(c.failed), 0)::bigint "
+    "FROM {s}.endpoints p LEFT JOIN {s}.endpoint_counts c ON c.endpoint = p.ix "
+    "WHERE p.id = $1::text GROUP BY p.ix",
+
+    // pg_endpoint_ix: $1 endpoint id
+    "SELECT ix, deleted_at IS NOT NULL FROM {s}.endpoints WHERE id = $1::text",
+
+    // pg_pause: $1 endpoint id, $2 until
+    "UPDATE {s}.endpoints SET paused_until = GREATEST(paused_until, $2::bigint) "
+    "WHERE id = $1::text AND deleted_at IS NULL RETURNING ix",
+
+    // pg_log_all: $1 endpoint, $2 before id, $3 limit
+    "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, e.type, "
+    "  e.created_at, e.actor_type, e.actor_id, e.actor_name "
+    "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
+    "WHERE d.endpoint = $1::bigint AND d.id < $2::bigint ORDER BY d.id DESC LIMIT $3::bigint",
+
+    // pg_log_cls: as above, $4 class
+    "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, e.type, "
+    "  e.created_at, e.actor_type, e.actor_id, e.actor_name "
+    "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
+    "WHERE d.endpoint = $1::bigint AND d.cls = $4::bigint AND d.id < $2::bigint "
+    "ORDER BY d.id DESC LIMIT $3::bigint",
+
+    // pg_event: $1 event id
+    "SELECT ix, id, org, type, created_at, actor_type, actor_id, actor_name, payload "
+    "FROM {s}.events WHERE id = $1::text",
+
+    // pg_event_deliveries: $1 event ix
+    "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, p.id "
+    "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
+    "WHERE d.id IN (SELECT unnest(delivery_ids) FROM {s}.events WHERE ix = $1::bigint) ORDER BY d.id",
+
+    // pg_event_attempts: $1 event ix
+    "SELECT delivery, number, trigger, started_at, elapsed, status, error, truncated, "
+    "  request_headers, response_headers, body FROM {s}.attempts "
+    "WHERE delivery IN (SELECT unnest(delivery_ids) FROM {s}.events WHERE ix = $1::bigint) "
+    "ORDER BY delivery, number, ix",
+
+    // pg_get_delivery: $1 delivery
+    "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, p.id "
+    "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
+    "JOIN {s}.endpoints p ON p.ix = d.endpoint WHERE d.id = $1::bigint",
+
+    // pg_resend: $1 delivery, $2 now, $3 slot
+    "WITH old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
+    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
+    "  WHERE d.id = $1::bigint FOR UPDATE OF d), "
+    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled), "
+    "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
+    "  give_up_at = GREATEST(d.give_up_at, $2::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT endpoint, $3::bigint, 1, -(state = 1)::int, -(state = 2)::int, -(state = 3)::int "
+    "  FROM ok WHERE state <> 0" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT state, enabled, deleted FROM old",
+
+    // pg_ep_insert: $1 id ... $10 updated_at; no row when the id is taken
+    "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
+    "  disabled_reason, created_at, updated_at) VALUES ($1::text, $2::text, $3::bytea, $4::bytea, "
+    "  $5::bytea, $6::text, $7::bigint <> 0, $8::bytea, $9::bigint, $10::bigint) "
+    "ON CONFLICT (id) DO NOTHING RETURNING ix",
+
+    // pg_ep_load: $1 ix
+    "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
+    "  updated_at FROM {s}.endpoints WHERE ix = $1::bigint",
+
+    // pg_ep_list: $1 org
+    "SELECT ix FROM {s}.endpoints WHERE org = $1::text AND deleted_at IS NULL ORDER BY ix",
+
+    // pg_ep_update: $1 ix, $2 name, $3 url, $4 description, $5 types, $6 updated_at
+    "UPDATE {s}.endpoints SET name = $2::bytea, url = $3::bytea, description = $4::bytea, "
+    "  event_types = $5::text, updated_at = $6::bigint WHERE ix = $1::bigint",
+
+    // pg_ep_touch: $1 ix, $2 updated_at
+    "UPDATE {s}.endpoints SET updated_at = $2::bigint WHERE ix = $1::bigint",
+
+    // pg_ep_lock: $1 endpoint id (not deleted); locks the row for the step
+    "SELECT ix, org, enabled FROM {s}.endpoints WHERE id = $1::text AND deleted_at IS NULL FOR UPDATE",
+
+    // pg_ep_fail_open: $1 ix, $2 slot
+    "WITH o AS (SELECT id, state FROM {s}.deliveries WHERE endpoint = $1::bigint "
+    "  AND cls IN (0, 2) AND state IN (0, 1) FOR UPDATE), "
+    "u AS (UPDATE {s}.deliveries d SET state = 3, cls = 2, next_at = NULL, manual = false, "
+    "  reason = convert_to('endpoint deleted', 'UTF8'), lease_owner = NULL FROM o WHERE d.id = o.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT $1::bigint, $2::bigint, -count(*) FILTER (WHERE state = 0), "
+    "  -count(*) FILTER (WHERE state = 1), 0, count(*) FROM o HAVING count(*) > 0"
+    PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT count(*) FROM o",
+
+    // pg_ep_mark_deleted: $1 ix, $2 now, $3 org
+    "WITH x AS (DELETE FROM {s}.subscriptions WHERE org = $3::text AND endpoint = $1::bigint) "
+    "UPDATE {s}.endpoints SET deleted_at = $2::bigint, updated_at = $2::bigint WHERE ix = $1::bigint",
+
+    // pg_ep_disable: $1 ix, $2 reason, $3 now
+    "UPDATE {s}.endpoints SET enabled = false, disabled_reason = $2::bytea, updated_at = $3::bigint "
+    "WHERE ix = $1::bigint",
+
+    // pg_ep_park: $1 ix
+    "UPDATE {s}.deliveries SET next_at = NULL WHERE endpoint = $1::bigint AND cls IN (0, 2) "
+    "  AND state IN (0, 1) AND next_at IS NOT NULL",
+
+    // pg_ep_enable: $1 ix, $2 now
+    "UPDATE {s}.endpoints SET enabled = true, disabled_reason = ''::bytea, updated_at = $2::bigint "
+    "WHERE ix = $1::bigint",
+
+    // pg_ep_unpark: $1 ix, $2 now
+    "UPDATE {s}.deliveries SET next_at = $2::bigint WHERE endpoint = $1::bigint AND cls IN (0, 2) "
+    "  AND state IN (0, 1) AND next_at IS NULL",
+
+    // pg_subs_insert: $1 org, $2 ix, $3 types
+    "INSERT INTO {s}.subscriptions(org, type, endpoint) "
+    "SELECT $1::text, t, $2::bigint FROM unnest($3::text[]) AS t",
+
+    // pg_subs_delete: $1 org, $2 ix
+    "DELETE FROM {s}.subscriptions WHERE org = $1::text AND endpoint = $2::bigint",
+
+    // pg_secrets_load: $1 ix
+    "SELECT value, created_at, expires_at FROM {s}.endpoint_secrets WHERE endpoint = $1::bigint "
+    "ORDER BY seq",
+
+    // pg_secrets_delete: $1 ix
+    "DELETE FROM {s}.endpoint_secrets WHERE endpoint = $1::bigint",
+
+    // pg_secrets_insert: $1 ix, $2 values, $3 created_at, $4 expires_at (NULL as min int64)
+    "INSERT INTO {s}.endpoint_secrets(endpoint, seq, value, created_at, expires_at) "
+    "SELECT $1::bigint, o - 1, v, c, NULLIF(x, -9223372036854775808) "
+    "FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(v, c, x, o)",
+
+    // pg_purge_events: $1 cut, $2 batch, $3 slot. One batch of old events with their
+    // deliveries and attempts; the counters follow.
+    "WITH ev AS (SELECT ix, delivery_ids FROM {s}.events WHERE created_at < $1::bigint "
+    "  ORDER BY created_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED), "
+    "ids AS MATERIALIZED (SELECT unnest(delivery_ids) AS id FROM ev), "
+    "dd AS (DELETE FROM {s}.deliveries d WHERE d.id IN (SELECT id FROM ids) "
+    "  RETURNING d.endpoint, d.state), "
+    "da AS (DELETE FROM {s}.attempts a WHERE a.delivery IN (SELECT id FROM ids) RETURNING 1), "
+    "de AS (DELETE FROM {s}.events e WHERE e.ix IN (SELECT ix FROM ev) RETURNING 1), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT endpoint, $3::bigint, -count(*) FILTER (WHERE state = 0), "
+    "  -count(*) FILTER (WHERE state = 1), -count(*) FILTER (WHERE state = 2), "
+    "  -count(*) FILTER (WHERE state = 3) FROM dd GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT (SELECT count(*) FROM de), (SELECT count(*) FROM dd), (SELECT count(*) FROM da)",
+
+    // pg_purge_bodies: $1 cut, $2 batch
+    "WITH b AS (SELECT ix FROM {s}.attempts WHERE body IS NOT NULL AND started_at < $1::bigint "
+    "  LIMIT $2::bigint FOR UPDATE SKIP LOCKED), "
+    "u AS (UPDATE {s}.attempts a SET body = NULL WHERE a.ix IN (SELECT ix FROM b) RETURNING 1) "
+    "SELECT count(*) FROM u",
+
+    // pg_purge_endpoints: $1 cut. Deleted endpoints whose log is empty.
+    "WITH gone AS (SELECT e.ix FROM {s}.endpoints e WHERE e.deleted_at IS NOT NULL "
+    "  AND e.deleted_at < $1::bigint AND COALESCE((SELECT sum(c.pending + c.retrying + c.sent + c.failed) "
+    "  FROM {s}.endpoint_counts c WHERE c.endpoint = e.ix), 0) = 0 FOR UPDATE OF e SKIP LOCKED), "
+    "s1 AS (DELETE FROM {s}.endpoint_secrets WHERE endpoint IN (SELECT ix FROM gone)), "
+    "s2 AS (DELETE FROM {s}.endpoint_counts WHERE endpoint IN (SELECT ix FROM gone)), "
+    "s3 AS (DELETE FROM {s}.endpoints WHERE ix IN (SELECT ix FROM gone) RETURNING 1) "
+    "SELECT count(*) FROM s3",
+
+    // pg_slot: $1 lock space. A counter slot for this connection, held for its session.
+    "SELECT s FROM generate_series(1, 4096) AS s WHERE pg_try_advisory_lock($1::bigint::int, s) LIMIT 1",
+
+    // pg_outbox_slot: $1 lock space. A counter slot for a caller's transaction (the outbox),
+    // held until it ends; 64 of them, so concurrent outbox transactions do not share a row.
+    "SELECT 8192 + (pg_backend_pid() + s) % 64 FROM generate_series(0, 63) AS s "
+    "WHERE pg_try_advisory_xact_lock($1::bigint::int, 8192 + (pg_backend_pid() + s) % 64) LIMIT 1",
+};
+
+#undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
+
+inline constexpr std::int64_t pg_no_time = std::numeric_limits<std::int64_t>::min();
+
+// Filter class of a state: 0 pending, 1 sent, 2 retrying | failed ("Failed").
+constexpr std::int64_t pg_cls(delivery_state s) noexcept {
+  return s == delivery_state::pending ? 0 : s == delivery_state::sent ? 1 : 2;
+}
+
+struct pg_group {
+  pg_connection* conn = nullptr;
+  bool spoiled = false;
+  std::vector<std::pair<delivery_id, std::int64_t>> claimed;  // tokens this group handed out
+};
+
+struct pg_state {
+  std::mutex mu;  // the pool, the groups, the rules
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<pg_connection>> conns;
+  std::vector<pg_connection*> idle;
+  std::unordered_map<std::thread::id, pg_group> groups;
+  std::unordered_set<int> own_pids;  // our connections' backends: their NOTIFYs are ours
+  std::vector<std::string> keys, values;  // libpq connection parameters
+  endpoint_rules rules;
+  postgres_store_options opts;
+  std::vector<std::string> sql;  // by pg_stmt, in the schema
+  std::int32_t space = 0;        // first key of our advisory locks
+  std::int64_t worker = 0;
+  std::string db_name, channel;
+  bool open = false;
+
+  // Fencing: the lease token of every delivery this store claimed and has not finished.
+  std::mutex tokens_mu;
+  std::unordered_map<delivery_id, std::int64_t> tokens;
+
+  // The last claim's instant, when it held back due work (see next_due_at).
+  std::atomic<std::int64_t> held_at{pg_no_time};
+
+  std::mutex listen_mu;
+  std::unique_ptr<pg_connection> listener;
+  bool listener_fresh = false;
+
+  std::vector<char const*> key_ptrs() const {
+    std::vector<char const*> v;
+    for (auto const& k : keys) v.push_back(k.c_str());
+    v.push_back(nullptr);
+    return v;
+  }
+  std::vector<char const*> value_ptrs() const {
+    std::vector<char const*> v;
+    for (auto const& k : values) v.push_back(k.c_str());
+    v.push_back(nullptr);
+    return v;
+  }
+
+  std::optional<std::int64_t> token_of(delivery_id id) {
+    std::lock_guard lk(tokens_mu);
+    auto it = tokens.find(id);
+    if (it == tokens.end()) return std::nullopt;
+    return it->second;
+  }
+  void forget_token(delivery_id id) {
+    std::lock_guard lk(tokens_mu);
+    tokens.erase(id);
+  }
+
+  // Makes `c` usable: connects it (or reconnects it if the server closed it), sets the
+  // statement timeout and takes a counter slot.
+  void ready(pg_connection& c, boost::system::error_code& ec) {
+    int const old_pid = c ? c.backend_pid() : 0;
+    if (!c) {
+      auto const k = key_ptrs();
+      auto const v = value_ptrs();
+      c.connect(k.data(), v.data(), ec);
+    } else if (!c.alive()) {
+      c.reset(ec);
+    } else if (c.slot >= 0) {
+      return;  // the common case: connected and set up
+    }
+    {
+      std::lock_guard lk(mu);
+      own_pids.erase(old_pid);
+      if (!ec) own_pids.insert(c.backend_pid());
+    }
+    if (ec) return;
+    if (opts.statement_timeout.count() > 0) {
+      std::string const set = "SET statement_timeout = " + std::to_string(opts.statement_timeout.count());
+      c.command(set.c_str(), ec);
+      if (ec) return;
+    }
+    pg_params p;
+    p.i64(space);
+    auto rows = c.run(pg_slot, sql[pg_slot], p, ec);
+    if (ec) return;
+    if (rows.empty()) {
+      ec = error::storage_busy;  // 4,096 connections hold every slot
+      return;
+    }
+    c.slot = static_cast<int>(rows.i64(0, 0));
+  }
+};
+
+// The connection for one call: the thread's group connection, or one of the pool's.
+class pg_lease {
+public:
+  pg_lease(pg_state& s, boost::system::error_code& ec) : s_(s) {
+    std::unique_lock lk(s.mu);
+    if (!s.open) {
+      ec = error::storage_failure;
+      return;
+    }
+    if (auto it = s.groups.find(std::this_thread::get_id()); it != s.groups.end()) {
+      c_ = it->second.conn;
+      group_ = &it->second;
+      return;
+    }
+    auto const deadline = std::chrono::steady_clock::now() + s.opts.pool_wait;
+    for (;;) {
+      if (!s.idle.empty()) {
+        c_ = s.idle.back();
+        s.idle.pop_back();
+        break;
+      }
+      if (s.conns.size() < std::max<std::size_t>(s.opts.pool_size, 1)) {
+        s.conns.push_back(std::make_unique<pg_connection>());
+        c_ = s.conns.back().get();
+        break;
+      }
+      if (s.cv.wait_until(lk, deadline) == std::cv_status::timeout && s.idle.empty()) {
+        ec = error::storage_busy;
+        return;
+      }
+      if (!s.open) {
+        ec = error::storage_failure;
+        return;
+      }
+    }
+    lk.unlock();
+    s.ready(*c_, ec);
+    if (ec) {
+      give_back();
+      c_ = nullptr;
+    }
+  }
+  pg_lease(pg_lease const&) = delete;
+  pg_lease& operator=(pg_lease const&) = delete;
+  ~pg_lease() {
+    if (c_ && !group_) give_back();
+  }
+
+  pg_connection& conn() const noexcept { return *c_; }
+  pg_group* group() const noexcept { return group_; }
+  pg_state& state() const noexcept { return s_; }
+  std::int64_t slot() const noexcept { return c_->slot; }
+
+  pg_rows run(pg_stmt st, pg_params const& p, boost::system::error_code& ec) {
+    return c_->run(st, s_.sql[st], p, ec);
+  }
+
+  // Keeps the connection out of the pool (begin_group).
+  pg_connection* detach() noexcept {
+    auto* c = c_;
+    c_ = nullptr;
+    return c;
+  }
+
+private:
+  void give_back() {
+    std::lock_guard lk(s_.mu);
+    s_.idle.push_back(c_);
+    s_.cv.notify_one();
+  }
+  pg_state& s_;
+  pg_connection* c_ = nullptr;
+  pg_group* group_ = nullptr;
+};
+
+// One logical step, all or nothing. Outside a group: a transaction of its own when it takes
+// several statements (`multi`), else the one statement commits by itself. Inside a group: it
+// writes into the group's transaction; a step that ends without `commit` or `unchanged` after
+// it may have written (or whose statement failed) spoils the group.
+class pg_step {
+public:
+  pg_step(pg_lease& l, bool multi, boost::system::error_code& ec) : l_(l) {
+    if (auto* g = l.group()) {
+      if (g->spoiled || l.conn().transaction_failed()) {
+        g->spoiled = true;
+        ec = error::storage_failure;
+        return;
+      }
+      active_ = true;
+    } else if (multi) {
+      l.conn().command("BEGIN", ec);
+      began_ = active_ = !ec;
+    } else {
+      active_ = true;
+    }
+  }
+  pg_step(pg_step const&) = delete;
+  pg_step& operator=(pg_step const&) = delete;
+  ~pg_step() {
+    if (!active_) return;
+    if (auto* g = l_.group()) {
+      g->spoiled = true;
+      return;
+    }
+    if (began_) {
+      boost::system::error_code ignored;
+      l_.conn().command("ROLLBACK", ignored);
+    }
+  }
+  void commit(boost::system::error_code& ec) {
+    if (began_) l_.conn().command("COMMIT", ec);
+    if (!ec) active_ = false;
+  }
+  // The step refused before it wrote anything: nothing to undo (a group goes on).
+  void unchanged() {
+    if (l_.group() && !l_.conn().transaction_failed()) active_ = false;
+  }
+
+private:
+  pg_lease& l_;
+  bool began_ = false, active_ = false;
+};
+
+inline std::string pg_join_types(std::vector<std::string> const& ts) {
+  std::string out;
+  for (auto const& t : ts) {
+    if (!out.empty()) out += '\n';
+    out += t;
+  }
+  return out;
+}
+
+inline std::vector<std::string> pg_split_types(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto const n = s.find('\n');
+    out.emplace_back(s.substr(0, n));
+    if (n == std::string_view::npos) break;
+    s.remove_prefix(n + 1);
+  }
+  return out;
+}
+
+// Headers as (u32 little-endian length, bytes) pairs, like sqlite_store.
+inline std::string pg_encode_headers(std::vector<http_header> const& hs) {
+  std::string out;
+  auto put = [&out](std::string const& s) {
+    auto const n = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+    out += s;
+  };
+  for (auto const& h : hs) {
+    put(h.name);
+    put(h.value);
+  }
+  return out;
+}
+
+inline std::vector<http_header> pg_decode_headers(std::string_view in) {
+  std::vector<http_header> out;
+  auto get = [&](std::string& s) {
+    if (in.size() < 4) return false;
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n |= std::uint32_t{static_cast<unsigned char>(in[static_cast<std::size_t>(i)])} << (8 * i);
+    in.remove_prefix(4);
+    if (in.size() < n) return false;
+    s.assign(in.substr(0, n));
+    in.remove_prefix(n);
+    return true;
+  };
+  while (!in.empty()) {
+    http_header h;
+    if (!get(h.name) || !get(h.value)) break;
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+// Columns from c: id, state, attempts, next_at, give_up_at, reason.
+inline void pg_read_delivery(pg_rows const& r, int row, int c, delivery_record& d) {
+  d.id = static_cast<delivery_id>(r.i64(row, c));
+  d.state = static_cast<delivery_state>(r.i64(row, c + 1));
+  d.attempts = static_cast<std::uint32_t>(r.i64(row, c + 2));
+  d.next_attempt_at.reset();
+  if (!r.is_null(row, c + 3)) d.next_attempt_at = from_unix_millis(r.i64(row, c + 3));
+  d.give_up_at = from_unix_millis(r.i64(row, c + 4));
+  d.reason = r.str(row, c + 5);
+}
+
+// (ix, deleted) of an endpoint; deleted ones only when asked.
+inline std::optional<std::int64_t> pg_find_endpoint(pg_lease& l, std::string_view id,
+                                                  bool with_deleted, boost::system::error_code& ec) {
+  pg_params p;
+  p.bytes(id);
+  auto r = l.run(pg_endpoint_ix, p, ec);
+  if (ec) return std::nullopt;
+  if (r.empty() || (r.i64(0, 1) && !with_deleted)) {
+    ec = error::not_found;
+    return std::nullopt;
+  }
+  return r.i64(0, 0);
+}
+
+inline void pg_load_secrets(pg_lease& l, std::int64_t ix, std::vector<endpoint_secret>& out,
+                            boost::system::error_code& ec) {
+  out.clear();
+  pg_params p;
+  p.i64(ix);
+  auto r = l.run(pg_secrets_load, p, ec);
+  if (ec) return;
+  for (int i = 0; i < r.size(); ++i) {
+    endpoint_secret sec;
+    sec.value = r.str(i, 0);
+    sec.created_at = from_unix_millis(r.i64(i, 1));
+    if (!r.is_null(i, 2)) sec.expires_at = from_unix_millis(r.i64(i, 2));
+    out.push_back(std::move(sec));
+  }
+}
+
+inline void pg_store_secrets(pg_lease& l, std::int64_t ix, std::vector<endpoint_secret> const& secrets,
+                             boost::system::error_code& ec) {
+  {
+    pg_params p;
+    p.i64(ix);
+    l.run(pg_secrets_delete, p, ec);
+    if (ec) return;
+  }
+  std::vector<std::string> values;
+  std::vector<std::int64_t> created, expires;
+  for (auto const& s : secrets) {
+    values.push_back(s.value);
+    created.push_back(to_unix_millis(s.created_at));
+    expires.push_back(s.expires_at ? to_unix_millis(*s.expires_at) : pg_no_time);
+  }
+  pg_params p;
+  p.i64(ix).text_array(values).i64_array(created).i64_array(expires);
+  l.run(pg_secrets_insert, p, ec);
+}
+
+inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
+                             boost::system::error_code& ec) {
+  {
+    pg_params p;
+    p.i64(ix);
+    auto r = l.run(pg_ep_load, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return;
+    }
+    out.id = r.str(0, 0);
+    out.organization_id = r.str(0, 1);
+    out.name = r.str(0, 2);
+    out.url = r.str(0, 3);
+    out.description = r.str(0, 4);
+    out.event_types = pg_split_types(r.bytes(0, 5));
+    out.enabled = r.i64(0, 6) != 0;
+    out.disabled_reason = r.str(0, 7);
+    out.created_at = from_unix_millis(r.i64(0, 8));
+    out.updated_at = from_unix_millis(r.i64(0, 9));
+  }
+  pg_load_secrets(l, ix, out.secrets, ec);
+}
+
+// The parameters of pg_accept for one event.
+inline void pg_accept_params(pg_params& p, event_record const& ev, time_point give_up_at,
+                             std::int64_t slot, std::string const* channel) {
+  p.bytes(ev.id).bytes(ev.organization_id).bytes(ev.type).i64(to_unix_millis(ev.created_at))
+      .bytes(ev.actor.type).bytes(ev.actor.id).bytes(ev.actor.name).bytes(ev.payload)
+      .i64(to_unix_millis(give_up_at)).i64(slot);
+  if (channel) p.bytes(*channel);
+  else p.null();
+}
+
+inline void pg_accept_result(pg_rows const& r, accept_result& result) {
+  result = {};
+  if (r.empty()) {
+    result.duplicate = true;
+    return;
+  }
+  for (int i = 0; i < r.size(); ++i)
+    if (!r.is_null(i, 0)) result.deliveries.push_back(static_cast<delivery_id>(r.i64(i, 0)));
+}
+
+// The state and fencing token a write step saw, and what they mean.
+inline void pg_check_open(pg_rows const& r, std::optional<std::int64_t> token,
+                          boost::system::error_code& ec) {
+  if (r.empty()) {
+    ec = error::not_found;
+    return;
+  }
+  auto const state = r.i64(0, 0);
+  if (state != 0 && state != 1) {
+    ec = error::invalid_argument;  // final is final
+    return;
+  }
+  if (token && r.i64(0, 1) != *token) ec = error::lease_lost;
+}
+
+} // namespace detail
+
+inline postgres_store::postgres_store() : s_(std::make_unique<detail::pg_state>()) {}
+
+inline postgres_store::postgres_store(std::string const& conninfo, endpoint_rules rules,
+                                      postgres_store_options options)
+    : postgres_store() {
+  boost::system::error_code ec;
+  open(conninfo, std::move(rules), std::move(options), ec);
+  throw_if(ec, "pulsehook: postgres_store open");
+}
+
+inline postgres_store::postgres_store(postgres_store&&) noexcept = default;
+inline postgres_store& postgres_store::operator=(postgres_store&&) noexcept = default;
+inline postgres_store::~postgres_store() { close(); }
+
+inline void postgres_store::open(std::string const& conninfo, endpoint_rules rules,
+                                 postgres_store_options options, boost::system::error_code& ec) {
+  ec = {};
+  close();
+  if (!s_) s_ = std::make_unique<detail::pg_state>();
+  auto& s = *s_;
+  if (!detail::pg_valid_schema(options.schema)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  s.rules = std::move(rules);
+  s.opts = std::move(options);
+  s.groups.clear();
+  s.space = detail::pg_lock_space(s.opts.schema);
+  s.channel = s.opts.schema + "_work";
+  s.sql.clear();
+  for (auto const* q : detail::pg_statement_sql) s.sql.push_back(detail::pg_in_schema(q, s.opts.schema));
+  auto const secs = std::max<std::int64_t>(1, (s.opts.connect_timeout.count() + 999) / 1000);
+  s.keys = {"dbname", "connect_timeout"};
+  s.values = {conninfo, std::to_string(secs)};
+  s.held_at = detail::pg_no_time;
+  {
+    std::lock_guard lk(s.tokens_mu);
+    s.tokens.clear();
+  }
+
+  // The first connection migrates, under a session advisory lock on (space, 0): processes
+  // starting at once take turns, and each finds the schema as the previous one left it.
+  auto first = std::make_unique<detail::pg_connection>();
+  {
+    auto const k = s.key_ptrs();
+    auto const v = s.value_ptrs();
+    first->connect(k.data(), v.data(), ec);
+    if (ec) return;
+  }
+  auto& c = *first;
+  auto cmd = [&](std::string const& sql) {
+    detail::pg_command(c.get(), sql.c_str(), ec);
+  };
+  std::string const sp = std::to_string(s.space);
+  cmd("SET statement_timeout = 0");  // a migration of a large database may take long
+  if (!ec) cmd("SELECT pg_advisory_lock(" + sp + ", 0)");
+  if (ec) return;
+  auto unlock = [&] {
+    boost::system::error_code ignored;
+    detail::pg_command(c.get(), ("SELECT pg_advisory_unlock(" + sp + ", 0)").c_str(), ignored);
+  };
+  cmd("CREATE SCHEMA IF NOT EXISTS " + s.opts.schema);
+  if (!ec) cmd("CREATE TABLE IF NOT EXISTS " + s.opts.schema + ".schema_version(version int NOT NULL)");
+  int version = 0;
+  if (!ec) {
+    detail::pg_params none;
+    auto r = detail::pg_exec_params(
+        c.get(), "SELECT COALESCE(max(version), 0) FROM " + s.opts.schema + ".schema_version", none, ec);
+    if (!ec) version = static_cast<int>(r.i64(0, 0));
+  }
+  if (!ec && version > detail::pg_schema_version) ec = error::schema_mismatch;
+  for (int v = version; !ec && v < detail::pg_schema_version; ++v) {
+    cmd("BEGIN");
+    if (!ec) cmd(detail::pg_in_schema(detail::pg_migrations[v], s.opts.schema));
+    if (!ec)
+      cmd("INSERT INTO " + s.opts.schema + ".schema_version(version) VALUES (" + std::to_string(v + 1) + ")");
+    if (!ec) cmd("COMMIT");
+    if (ec) {
+      boost::system::error_code ignored;
+      detail::pg_command(c.get(), "ROLLBACK", ignored);
+    }
+  }
+  unlock();
+  if (ec) return;
+  {
+    detail::pg_params none;
+    auto r = detail::pg_exec_params(c.get(), "SELECT nextval('" + s.opts.schema + ".workers')", none, ec);
+    if (ec) return;
+    s.worker = r.i64(0, 0);
+    s.db_name = PQdb(c.get());
+  }
+  cmd("RESET statement_timeout");
+  if (ec) return;
+  std::lock_guard lk(s.mu);
+  s.open = true;
+  s.conns.push_back(std::move(first));  // the pool's first connection (ready() sets it up)
+  s.idle.push_back(s.conns.back().get());
+}
+
+inline void postgres_store::close() noexcept {
+  if (!s_) return;
+  auto& s = *s_;
+  {
+    std::lock_guard lk(s.mu);
+    s.open = false;
+    s.idle.clear();
+    for (auto& [thread, g] : s.groups) g.conn = nullptr;  // commit_group then says so
+    s.conns.clear();
+    s.own_pids.clear();
+    s.cv.notify_all();
+  }
+  std::lock_guard lk(s.listen_mu);
+  s.listener.reset();
+}
+
+inline bool postgres_store::is_open() const noexcept {
+  if (!s_) return false;
+  std::lock_guard lk(s_->mu);
+  return s_->open;
+}
+
+inline void postgres_store::set_endpoint_rules(endpoint_rules rules) {
+  std::lock_guard lk(s_->mu);
+  s_->rules = std::move(rules);
+}
+
+inline std::int64_t postgres_store::worker_id() const noexcept { return s_ ? s_->worker : 0; }
+
+static_assert(postgres_store::schema_version == detail::pg_schema_version,
+              "postgres_store::schema_version must name the last migration in pg_schema.hpp");
+
+#define PULSEHOOK_DETAIL_PG_READY(...)                                                             \
+  if (!s_) {                                                                                       \
+    ec = error::storage_failure;                                                                   \
+    return __VA_ARGS__;                                                                            \
+  }                                                                                                \
+  auto& s = *s_;                                                                                   \
+  detail::pg_lease l(s, ec);                                                                       \
+  if (ec) return __VA_ARGS__
+
+inline void postgres_store::begin_group(boost::system::error_code& ec) {
+  ec = {};
+  if (!s_) {
+    ec = error::storage_failure;
+    return;
+  }
+  auto& s = *s_;
+  {
+    std::lock_guard lk(s.mu);
+    if (s.groups.contains(std::this_thread::get_id())) {
+      ec = error::invalid_argument;  // groups do not nest
+      return;
+    }
+  }
+  detail::pg_lease l(s, ec);
+  if (ec) return;
+  l.conn().command("BEGIN", ec);
+  if (ec) return;
+  std::lock_guard lk(s.mu);
+  s.groups[std::this_thread::get_id()] = detail::pg_group{l.detach(), false, {}};
+}
+
+inline void postgres_store::commit_group(boost::system::error_code& ec) {
+  ec = {};
+  if (!s_) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto& s = *s_;
+  detail::pg_group g;
+  {
+    std::lock_guard lk(s.mu);
+    auto it = s.groups.find(std::this_thread::get_id());
+    if (it == s.groups.end()) {
+      ec = error::invalid_argument;
+      return;
+    }
+    g = std::move(it->second);
+    s.groups.erase(it);
+    if (!s.open || !g.conn) {  // closed inside the group: nothing was committed
+      ec = error::storage_failure;
+      return;
+    }
+  }
+  auto& c = *g.conn;
+  if (g.spoiled || c.transaction_failed())
+    ec = error::storage_failure;
+  else
+    c.command("COMMIT", ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    c.command("ROLLBACK", ignored);
+    // The group's claims were not recorded: their tokens are the ones before.
+    std::lock_guard lk(s.tokens_mu);
+    for (auto const& [id, token] : g.claimed)
+      if (auto t = s.tokens.find(id); t != s.tokens.end() && t->second == token) t->second = token - 1;
+  }
+  std::lock_guard lk(s.mu);
+  s.idle.push_back(&c);
+  s.cv.notify_one();
+}
+
+inline int postgres_store::notification_fd(boost::system::error_code& ec) {
+  ec = {};
+  if (!s_ || !is_open()) {
+    ec = error::storage_failure;
+    return -1;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.listen_mu);
+  if (!s.listener || !s.listener->alive()) {
+    if (!s.listener) s.listener = std::make_unique<detail::pg_connection>();
+    auto& c = *s.listener;
+    if (!c) {
+      auto const k = s.key_ptrs();
+      auto const v = s.value_ptrs();
+      c.connect(k.data(), v.data(), ec);
+    } else {
+      c.reset(ec);
+    }
+    if (!ec) c.command(("LISTEN " + s.channel).c_str(), ec);
+    if (ec) {
+      s.listener.reset();
+      return -1;
+    }
+    s.listener_fresh = true;  // whatever was sent while nobody listened: say "maybe"
+  }
+  return PQsocket(s.listener->get());
+}
+
+inline bool postgres_store::consume_notifications(boost::system::error_code& ec) {
+  ec = {};
+  if (!s_) {
+    ec = error::storage_failure;
+    return false;
+  }
+  auto& s = *s_;
+  std::unique_lock lk(s.listen_mu);
+  bool any = std::exchange(s.listener_fresh, false);
+  if (!s.listener || !PQconsumeInput(s.listener->get()) ||
+      PQstatus(s.listener->get()) != CONNECTION_OK) {
+    lk.unlock();
+    notification_fd(ec);  // reconnects and listens again
+    return true;
+  }
+  std::vector<int> from;
+  while (PGnotify* n = PQnotifies(s.listener->get())) {
+    from.push_back(n->be_pid);
+    PQfreemem(n);
+  }
+  lk.unlock();
+  std::lock_guard g(s.mu);
+  for (int pid : from)
+    if (!s.own_pids.contains(pid)) any = true;  // our own accepts already woke our dispatcher
+  return any;
+}
+
+inline void postgres_store::pause_endpoint(std::string_view endpoint_id, time_point until,
+                                           boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  detail::pg_params p;
+  p.bytes(endpoint_id).i64(to_unix_millis(until));
+  auto r = l.run(detail::pg_pause, p, ec);
+  if (ec) return;
+  if (r.empty()) {
+    ec = error::not_found;
+    return st.unchanged();
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_point give_up_at,
+                                   accept_result& result, boost::system::error_code& ec) {
+  result = {};
+  validate_event(ev, ec);
+  if (ec) return;
+  if (!s_ || !is_open()) {
+    ec = error::storage_failure;
+    return;
+  }
+  auto& s = *s_;
+  if (!tx || PQstatus(tx) != CONNECTION_OK || PQtransactionStatus(tx) != PQTRANS_INTRANS ||
+      s.db_name != PQdb(tx)) {
+    ec = error::invalid_argument;  // publish inside your open transaction, on this database
+    return;
+  }
+  detail::pg_command(tx, "SAVEPOINT pulsehook_outbox", ec);
+  if (ec) return;
+  std::int64_t slot = 8192;
+  {
+    detail::pg_params p;
+    p.i64(s.space);
+    auto r = detail::pg_exec_params(tx, s.sql[detail::pg_outbox_slot], p, ec);
+    if (!ec && !r.empty()) slot = r.i64(0, 0);
+  }
+  if (!ec) {
+    detail::pg_params p;
+    detail::pg_accept_params(p, ev, give_up_at, slot, s.opts.notify ? &s.channel : nullptr);
+    auto r = detail::pg_exec_params(tx, s.sql[detail::pg_accept], p, ec);
+    if (!ec) detail::pg_accept_result(r, result);
+  }
+  boost::system::error_code end_ec;
+  if (ec) {
+    result = {};
+    detail::pg_command(tx, "ROLLBACK TO SAVEPOINT pulsehook_outbox", end_ec);
+  }
+  detail::pg_command(tx, "RELEASE SAVEPOINT pulsehook_outbox", end_ec);
+  if (!ec && end_ec) {
+    ec = end_ec;
+    result = {};
+  }
+}
+
+inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_point give_up_at,
+                                   accept_result& result) {
+  boost::system::error_code ec;
+  accept(tx, ev, give_up_at, result, ec);
+  throw_if(ec, "pulsehook: accept (outbox)");
+}
+
+inline void postgres_store::accept(event_record const& ev, time_point give_up_at,
+                                   accept_result& result, boost::system::error_code& ec) {
+  result = {};
+  validate_event(ev, ec);
+  if (ec) return;
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  detail::pg_params p;
+  detail::pg_accept_params(p, ev, give_up_at, l.slot(), s.opts.notify ? &s.channel : nullptr);
+  auto r = l.run(detail::pg_accept, p, ec);
+  if (ec) return;
+  detail::pg_accept_result(r, result);
+  if (result.duplicate) return st.unchanged();
+  st.commit(ec);
+  if (ec) result = {};
+}
+
+inline void postgres_store::accept_many(std::span<event_record const> events,
+                                        std::span<time_point const> give_up_at,
+                                        std::vector<accept_result>& results,
+                                        boost::system::error_code& ec) {
+  results.clear();
+  ec = {};
+  if (events.size() != give_up_at.size()) {
+    ec = error::invalid_argument;
+    return;
+  }
+  for (auto const& ev : events) {
+    validate_event(ev, ec);
+    if (ec) return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::vector<accept_result> out(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    detail::pg_params p;
+    detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(),
+                             s.opts.notify ? &s.channel : nullptr);
+    auto r = l.run(detail::pg_accept, p, ec);
+    if (ec) return;
+    detail::pg_accept_result(r, out[i]);
+  }
+  st.commit(ec);
+  if (!ec) results = std::move(out);
+}
+
+inline void postgres_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
+                                      boost::system::error_code& ec) {
+  ec = {};
+  if (req.max == 0) return;
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  auto const now = to_unix_millis(req.now);
+  std::int64_t const cap = req.max_per_endpoint
+                               ? static_cast<std::int64_t>(req.max_per_endpoint)
+                               : std::numeric_limits<std::int64_t>::max() / 4;
+  s.held_at = detail::pg_no_time;
+  bool held = false;
+
+  struct candidate {
+    std::int64_t id, endpoint;
+    std::string endpoint_id;
+    bool paused;
+  };
+  std::vector<candidate> cands;
+  {
+    detail::pg_params p;
+    p.i64(now).text_array(req.skip_endpoints).i64(cap).i64(s.worker)
+        .i64(static_cast<std::int64_t>(std::min<std::size_t>(req.max * 2 + 32, 8192)));
+    auto r = l.run(detail::pg_claim_candidates, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) {
+      bool const paused = r.i64(i, 3) > now && r.i64(i, 4) > now;  // past its deadline: out
+      cands.push_back({r.i64(i, 0), r.i64(i, 1), r.str(i, 2), paused});
+    }
+  }
+  if (cands.empty()) return st.unchanged();
+
+  // Per endpoint: how many this claim may take. The request's room (this process's own
+  // in-flight), less what other workers hold leased now, counted under the endpoint's lock.
+  struct budget {
+    std::int64_t allowed = 0, taken = 0;
+    bool others = false;
+  };
+  std::unordered_map<std::int64_t, budget> per;
+  std::vector<std::int64_t> endpoints;
+  for (auto const& c : cands) {
+    if (c.paused || per.contains(c.endpoint)) continue;
+    std::int64_t room = cap;
+    for (auto const& r : req.endpoint_rooms)
+      if (r.endpoint_id == c.endpoint_id) room = std::min(room, static_cast<std::int64_t>(r.room));
+    per[c.endpoint].allowed = room;
+    endpoints.push_back(c.endpoint);
+  }
+  if (req.max_per_endpoint != 0 && !endpoints.empty()) {
+    std::unordered_set<std::int64_t> locked;
+    {
+      detail::pg_params p;
+      p.i64_array(endpoints).i64(s.space);
+      auto r = l.run(detail::pg_claim_try_lock, p, ec);
+      if (ec) return;
+      for (int i = 0; i < r.size(); ++i) locked.insert(r.i64(i, 0));
+    }
+    for (auto e : endpoints)
+      if (!locked.contains(e)) {
+        per[e].allowed = 0;  // another worker is claiming it right now
+        per[e].others = true;
+      }
+    std::vector<std::int64_t> mine(locked.begin(), locked.end());
+    if (!mine.empty()) {
+      detail::pg_params p;
+      p.i64_array(mine).i64(now).i64(s.worker);
+      auto r = l.run(detail::pg_claim_leased, p, ec);
+      if (ec) return;
+      for (int i = 0; i < r.size(); ++i) {
+        auto& b = per[r.i64(i, 0)];
+        b.allowed = std::min(b.allowed, cap) - r.i64(i, 1);
+        b.others = true;
+      }
+    }
+  }
+
+  std::vector<std::int64_t> take, push;
+  for (auto const& c : cands) {
+    if (c.paused) {
+      push.push_back(c.id);
+      continue;
+    }
+    if (take.size() >= req.max) continue;
+    auto& b = per[c.endpoint];
+    if (b.taken >= b.allowed) {
+      held = held || b.others;
+      continue;
+    }
+    ++b.taken;
+    take.push_back(c.id);
+  }
+  if (!push.empty()) {
+    detail::pg_params p;
+    p.i64_array(push);
+    l.run(detail::pg_claim_push, p, ec);
+    if (ec) return;
+  }
+  std::vector<due_delivery> claimed;
+  std::vector<std::pair<delivery_id, std::int64_t>> tokens;
+  if (!take.empty()) {
+    std::unordered_map<std::int64_t, std::size_t> order;
+    for (std::size_t i = 0; i < take.size(); ++i) order[take[i]] = i;
+    claimed.resize(take.size());
+    tokens.resize(take.size());
+    std::unordered_map<std::int64_t, std::shared_ptr<std::string const>> payloads;
+    std::vector<std::int64_t> eps;
+    std::vector<std::int64_t> ep_of(take.size());
+    {
+      detail::pg_params p;
+      p.i64_array(take).i64(to_unix_millis(req.lease_until)).i64(s.worker);
+      auto r = l.run(detail::pg_claim_take, p, ec);
+      if (ec) return;
+      if (static_cast<std::size_t>(r.size()) != take.size()) {
+        ec = error::storage_failure;  // rows we hold locked cannot vanish
+        return;
+      }
+      for (int i = 0; i < r.size(); ++i) {
+        auto const k = order.at(r.i64(i, 0));
+        auto& d = claimed[k];
+        d.id = static_cast<delivery_id>(r.i64(i, 0));
+        auto& payload = payloads[r.i64(i, 1)];
+        if (!payload) payload = std::make_shared<std::string const>(r.bytes(i, 10));
+        d.payload = payload;
+        ep_of[k] = r.i64(i, 2);
+        d.attempts = static_cast<std::uint32_t>(r.i64(i, 3));
+        d.give_up_at = from_unix_millis(r.i64(i, 4));
+        d.trigger = r.i64(i, 5) ? attempt_trigger::manual : attempt_trigger::scheduled;
+        tokens[k] = {d.id, r.i64(i, 6)};
+        d.event_id = r.str(i, 7);
+        d.event_type = r.str(i, 8);
+        d.event_created_at = from_unix_millis(r.i64(i, 9));
+        d.endpoint_id = r.str(i, 11);
+        d.url = r.str(i, 12);
+        if (std::find(eps.begin(), eps.end(), ep_of[k]) == eps.end()) eps.push_back(ep_of[k]);
+      }
+    }
+    std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;
+    {
+      detail::pg_params p;
+      p.i64_array(eps);
+      auto r = l.run(detail::pg_secrets_of, p, ec);
+      if (ec) return;
+      for (int i = 0; i < r.size(); ++i) {
+        endpoint_secret sec;
+        sec.value = r.str(i, 1);
+        sec.created_at = from_unix_millis(r.i64(i, 2));
+        if (!r.is_null(i, 3)) sec.expires_at = from_unix_millis(r.i64(i, 3));
+        secrets[r.i64(i, 0)].push_back(std::move(sec));
+      }
+    }
+    for (std::size_t k = 0; k < claimed.size(); ++k)
+      claimed[k].secrets = active_secrets(secrets[ep_of[k]], req.now);
+  }
+  st.commit(ec);
+  if (ec) return;
+  {
+    std::lock_guard lk(s.tokens_mu);
+    for (auto const& [id, token] : tokens) s.tokens[id] = token;
+  }
+  if (auto* g = l.group()) g->claimed.insert(g->claimed.end(), tokens.begin(), tokens.end());
+  if (held) s.held_at = now;
+  for (auto& d : claimed) out.push_back(std::move(d));
+}
+
+inline std::optional<time_point> postgres_store::next_due_at(boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY(std::nullopt);
+  detail::pg_params none;
+  auto r = l.run(detail::pg_next_due, none, ec);
+  if (ec || r.empty()) return std::nullopt;
+  auto const due = r.i64(0, 0);
+  auto const held = s.held_at.load();
+  if (held != detail::pg_no_time && due <= held)
+    return from_unix_millis(held) + s.opts.held_back_poll;
+  return from_unix_millis(due);
+}
+
+inline std::uint64_t postgres_store::count_due(time_point now, boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY(0);
+  detail::pg_params p;
+  p.i64(to_unix_millis(now));
+  auto r = l.run(detail::pg_count_due, p, ec);
+  if (ec || r.empty()) return 0;
+  return static_cast<std::uint64_t>(r.i64(0, 0));
+}
+
+inline void postgres_store::record_attempt(attempt_record const& a, delivery_update const& u,
+                                           boost::system::error_code& ec) {
+  ec = {};
+  if (a.delivery != u.id || u.state == delivery_state::pending ||
+      static_cast<unsigned>(u.state) > 3 ||
+      (u.state == delivery_state::retrying && !u.next_attempt_at) || u.reason.size() > 4096) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  auto const token = s.token_of(u.id);
+  std::string_view body = a.response_body;
+  bool truncated = a.body_truncated;
+  if (body.size() > s.opts.max_response_body) {
+    body = body.substr(0, s.opts.max_response_body);
+    truncated = true;
+  }
+  std::string_view err = a.error;
+  if (err.size() > 4096) err = err.substr(0, 4096);
+  auto const req_h = detail::pg_encode_headers(a.request_headers);
+  auto const resp_h = detail::pg_encode_headers(a.response_headers);
+  detail::pg_params p;
+  p.i64(static_cast<std::int64_t>(u.id)).opt_i64(token.has_value(), token.value_or(0))
+      .i64(static_cast<std::int64_t>(u.state)).i64(detail::pg_cls(u.state))
+      .opt_i64(u.next_attempt_at.has_value(), u.next_attempt_at ? to_unix_millis(*u.next_attempt_at) : 0)
+      .bytes(u.reason).i64(a.number).i64(static_cast<std::int64_t>(a.trigger))
+      .i64(to_unix_millis(a.started_at)).i64(static_cast<std::int64_t>(a.elapsed.count()))
+      .i64(a.status).bytes(err).i64(truncated ? 1 : 0).bytes(req_h).bytes(resp_h);
+  if (body.empty()) p.null();
+  else p.bytes(body);
+  p.i64(l.slot());
+  auto r = l.run(detail::pg_record, p, ec);
+  if (ec) return;
+  if (token) s.forget_token(u.id);  // finished, refused or lost: this claim is over
+  detail::pg_check_open(r, token, ec);
+  if (ec) return st.unchanged();
+  st.commit(ec);
+}
+
+inline void postgres_store::give_up(delivery_id id, std::string_view reason,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  if (reason.size() > 4096) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  auto const token = s.token_of(id);
+  detail::pg_params p;
+  p.i64(static_cast<std::int64_t>(id)).bytes(reason).opt_i64(token.has_value(), token.value_or(0))
+      .i64(l.slot());
+  auto r = l.run(detail::pg_give_up, p, ec);
+  if (ec) return;
+  if (token) s.forget_token(id);
+  detail::pg_check_open(r, token, ec);
+  if (ec) return st.unchanged();
+  st.commit(ec);
+}
+
+inline void postgres_store::release(delivery_id id, time_point next_attempt_at,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  auto const token = s.token_of(id);
+  detail::pg_params p;
+  p.i64(static_cast<std::int64_t>(id)).i64(to_unix_millis(next_attempt_at))
+      .opt_i64(token.has_value(), token.value_or(0));
+  auto r = l.run(detail::pg_release, p, ec);
+  if (ec) return;
+  if (token) s.forget_token(id);
+  detail::pg_check_open(r, token, ec);
+  if (ec) return st.unchanged();
+  st.commit(ec);
+}
+
+inline state_counts postgres_store::counts(std::string_view endpoint_id,
+                                           boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY({});
+  detail::pg_params p;
+  p.bytes(endpoint_id);
+  auto r = l.run(detail::pg_counts, p, ec);
+  if (ec) return {};
+  if (r.empty()) {
+    ec = error::not_found;
+    return {};
+  }
+  state_counts c;
+  c.pending = static_cast<std::uint64_t>(r.i64(0, 1));
+  c.retrying = static_cast<std::uint64_t>(r.i64(0, 2));
+  c.sent = static_cast<std::uint64_t>(r.i64(0, 3));
+  c.failed = static_cast<std::uint64_t>(r.i64(0, 4));
+  return c;
+}
+
+inline void postgres_store::create_endpoint(endpoint_record const& endpoint,
+                                            boost::system::error_code& ec) {
+  ec = {};
+  endpoint_record ep = endpoint;
+  {
+    if (!s_) {
+      ec = error::storage_failure;
+      return;
+    }
+    std::unique_lock lk(s_->mu);
+    auto const rules = s_->rules;
+    lk.unlock();
+    validate_endpoint(ep, rules, ec);
+    if (ec) return;
+  }
+  normalize_event_types(ep.event_types);
+  if (ep.enabled) ep.disabled_reason.clear();
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  {
+    auto const types = detail::pg_join_types(ep.event_types);
+    detail::pg_params p;
+    p.bytes(ep.id).bytes(ep.organization_id).bytes(ep.name).bytes(ep.url).bytes(ep.description)
+        .bytes(types).i64(ep.enabled ? 1 : 0).bytes(ep.disabled_reason)
+        .i64(to_unix_millis(ep.created_at)).i64(to_unix_millis(ep.updated_at));
+    auto r = l.run(detail::pg_ep_insert, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::already_exists;
+      return st.unchanged();
+    }
+    ix = r.i64(0, 0);
+  }
+  {
+    detail::pg_params p;
+    p.bytes(ep.organization_id).i64(ix).text_array(ep.event_types);
+    l.run(detail::pg_subs_insert, p, ec);
+    if (ec) return;
+  }
+  detail::pg_store_secrets(l, ix, ep.secrets, ec);
+  if (ec) return;
+  st.commit(ec);
+}
+
+inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
+                                            boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  endpoint_rules rules;
+  {
+    std::lock_guard lk(s.mu);
+    rules = s.rules;
+  }
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  {
+    detail::pg_params p;
+    p.bytes(endpoint.id);
+    auto r = l.run(detail::pg_ep_lock, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    ix = r.i64(0, 0);
+  }
+  endpoint_record merged;
+  detail::pg_load_endpoint(l, ix, merged, ec);
+  if (ec) return;
+  if (merged.organization_id != endpoint.organization_id) {
+    ec = error::invalid_argument;
+    return st.unchanged();
+  }
+  merged.name = endpoint.name;
+  merged.url = endpoint.url;
+  merged.description = endpoint.description;
+  merged.event_types = endpoint.event_types;
+  merged.updated_at = endpoint.updated_at;
+  validate_endpoint(merged, rules, ec);
+  if (ec) return st.unchanged();
+  normalize_event_types(merged.event_types);
+  {
+    auto const types = detail::pg_join_types(merged.event_types);
+    detail::pg_params p;
+    p.i64(ix).bytes(merged.name).bytes(merged.url).bytes(merged.description).bytes(types)
+        .i64(to_unix_millis(merged.updated_at));
+    l.run(detail::pg_ep_update, p, ec);
+    if (ec) return;
+  }
+  {
+    detail::pg_params p;
+    p.bytes(merged.organization_id).i64(ix);
+    l.run(detail::pg_subs_delete, p, ec);
+    if (ec) return;
+  }
+  {
+    detail::pg_params p;
+    p.bytes(merged.organization_id).i64(ix).text_array(merged.event_types);
+    l.run(detail::pg_subs_insert, p, ec);
+    if (ec) return;
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::delete_endpoint(std::string_view id, time_point now,
+                                            boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  std::string org;
+  {
+    detail::pg_params p;
+    p.bytes(id);
+    auto r = l.run(detail::pg_ep_lock, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    ix = r.i64(0, 0);
+    org = r.str(0, 1);
+  }
+  {
+    detail::pg_params p;
+    p.i64(ix).i64(l.slot());
+    l.run(detail::pg_ep_fail_open, p, ec);
+    if (ec) return;
+  }
+  {
+    detail::pg_params p;
+    p.i64(ix).i64(to_unix_millis(now)).bytes(org);
+    l.run(detail::pg_ep_mark_deleted, p, ec);
+    if (ec) return;
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::get_endpoint(std::string_view id, endpoint_record& out,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  auto const ix = detail::pg_find_endpoint(l, id, false, ec);
+  if (ec) return;
+  endpoint_record r;
+  detail::pg_load_endpoint(l, *ix, r, ec);
+  if (!ec) out = std::move(r);
+}
+
+inline void postgres_store::list_endpoints(std::string_view organization_id,
+                                           std::vector<endpoint_record>& out,
+                                           boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  PULSEHOOK_DETAIL_PG_READY();
+  std::vector<std::int64_t> ixs;
+  {
+    detail::pg_params p;
+    p.bytes(organization_id);
+    auto r = l.run(detail::pg_ep_list, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) ixs.push_back(r.i64(i, 0));
+  }
+  for (auto ix : ixs) {
+    endpoint_record r;
+    detail::pg_load_endpoint(l, ix, r, ec);
+    if (ec) {
+      out.clear();
+      return;
+    }
+    out.push_back(std::move(r));
+  }
+}
+
+inline void postgres_store::rotate_secret(std::string_view id, endpoint_secret const& fresh,
+                                          duration grace, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  validate_secret(fresh.value, ec);
+  if (ec) return;
+  if (grace.count() < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  {
+    detail::pg_params p;
+    p.bytes(id);
+    auto r = l.run(detail::pg_ep_lock, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    ix = r.i64(0, 0);
+  }
+  std::vector<endpoint_secret> secrets;
+  detail::pg_load_secrets(l, ix, secrets, ec);
+  if (ec) return;
+  rotate_secrets(secrets, fresh, grace, now);
+  if (secrets.size() > 16) secrets.resize(16);
+  detail::pg_store_secrets(l, ix, secrets, ec);
+  if (ec) return;
+  {
+    detail::pg_params p;
+    p.i64(ix).i64(to_unix_millis(now));
+    l.run(detail::pg_ep_touch, p, ec);
+    if (ec) return;
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::disable_endpoint(std::string_view id, std::string_view reason,
+                                             time_point now, boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  {
+    std::lock_guard lk(s.mu);
+    if (reason.size() > s.rules.max_description_bytes || !is_valid_utf8(reason)) {
+      ec = error::invalid_argument;
+      return;
+    }
+  }
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  {
+    detail::pg_params p;
+    p.bytes(id);
+    auto r = l.run(detail::pg_ep_lock, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    ix = r.i64(0, 0);
+  }
+  {
+    detail::pg_params p;
+    p.i64(ix).bytes(reason).i64(to_unix_millis(now));
+    l.run(detail::pg_ep_disable, p, ec);
+    if (ec) return;
+  }
+  {
+    detail::pg_params p;
+    p.i64(ix);
+    l.run(detail::pg_ep_park, p, ec);
+    if (ec) return;
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::enable_endpoint(std::string_view id, time_point now,
+                                            boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  {
+    detail::pg_params p;
+    p.bytes(id);
+    auto r = l.run(detail::pg_ep_lock, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    if (r.i64(0, 2)) return st.unchanged();  // enabled already
+    ix = r.i64(0, 0);
+  }
+  for (auto stmt : {detail::pg_ep_enable, detail::pg_ep_unpark}) {
+    detail::pg_params p;
+    p.i64(ix).i64(to_unix_millis(now));
+    l.run(stmt, p, ec);
+    if (ec) return;
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::list_log(log_query const& qy, log_page& page,
+                                     boost::system::error_code& ec) {
+  ec = {};
+  page.entries.clear();
+  page.next_cursor.clear();
+  if (qy.limit == 0 || qy.limit > 1000 || static_cast<unsigned>(qy.filter) > 2) {
+    ec = error::invalid_argument;
+    return;
+  }
+  std::uint64_t before = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (!qy.cursor.empty() && !detail::decode_cursor(qy.cursor, qy.endpoint_id, qy.filter, before)) {
+    ec = error::invalid_cursor;
+    return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  auto const ix = detail::pg_find_endpoint(l, qy.endpoint_id, true, ec);
+  if (ec) return;
+  detail::pg_params p;
+  p.i64(*ix).i64(static_cast<std::int64_t>(before)).i64(static_cast<std::int64_t>(qy.limit + 1));
+  if (qy.filter != log_filter::all) p.i64(qy.filter == log_filter::sent ? 1 : 2);
+  auto r = l.run(qy.filter == log_filter::all ? detail::pg_log_all : detail::pg_log_cls, p, ec);
+  if (ec) return;
+  bool const more = static_cast<std::size_t>(r.size()) > qy.limit;
+  int const n = std::min(r.size(), static_cast<int>(qy.limit));
+  for (int i = 0; i < n; ++i) {
+    log_entry le;
+    detail::pg_read_delivery(r, i, 0, le.delivery);
+    le.delivery.endpoint_id = qy.endpoint_id;
+    le.delivery.event_id = r.str(i, 6);
+    le.event_type = r.str(i, 7);
+    le.event_created_at = from_unix_millis(r.i64(i, 8));
+    le.actor = {r.str(i, 9), r.str(i, 10), r.str(i, 11)};
+    page.entries.push_back(std::move(le));
+  }
+  if (more)
+    page.next_cursor =
+        detail::encode_cursor(qy.endpoint_id, qy.filter, page.entries.back().delivery.id);
+}
+
+inline void postgres_store::get_event(std::string_view event_id, event_detail& out,
+                                      boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  event_detail det;
+  std::int64_t ix = 0;
+  {
+    detail::pg_params p;
+    p.bytes(event_id);
+    auto r = l.run(detail::pg_event, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return;
+    }
+    ix = r.i64(0, 0);
+    det.event.id = r.str(0, 1);
+    det.event.organization_id = r.str(0, 2);
+    det.event.type = r.str(0, 3);
+    det.event.created_at = from_unix_millis(r.i64(0, 4));
+    det.event.actor = {r.str(0, 5), r.str(0, 6), r.str(0, 7)};
+    det.event.payload = r.str(0, 8);
+  }
+  {
+    detail::pg_params p;
+    p.i64(ix);
+    auto r = l.run(detail::pg_event_deliveries, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) {
+      delivery_record d;
+      detail::pg_read_delivery(r, i, 0, d);
+      d.event_id = det.event.id;
+      d.endpoint_id = r.str(i, 6);
+      det.deliveries.push_back(std::move(d));
+    }
+  }
+  {
+    detail::pg_params p;
+    p.i64(ix);
+    auto r = l.run(detail::pg_event_attempts, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) {
+      attempt_record a;
+      a.delivery = static_cast<delivery_id>(r.i64(i, 0));
+      a.number = static_cast<std::uint32_t>(r.i64(i, 1));
+      a.trigger = static_cast<attempt_trigger>(r.i64(i, 2));
+      a.started_at = from_unix_millis(r.i64(i, 3));
+      a.elapsed = duration{r.i64(i, 4)};
+      a.status = static_cast<int>(r.i64(i, 5));
+      a.error = r.str(i, 6);
+      a.body_truncated = r.i64(i, 7) != 0;
+      a.request_headers = detail::pg_decode_headers(r.bytes(i, 8));
+      a.response_headers = detail::pg_decode_headers(r.bytes(i, 9));
+      if (!r.is_null(i, 10)) a.response_body = r.str(i, 10);
+      det.attempts.push_back(std::move(a));
+    }
+  }
+  out = std::move(det);
+}
+
+inline void postgres_store::get_delivery(delivery_id id, delivery_record& out,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_params p;
+  p.i64(static_cast<std::int64_t>(id));
+  auto r = l.run(detail::pg_get_delivery, p, ec);
+  if (ec) return;
+  if (r.empty()) {
+    ec = error::not_found;
+    return;
+  }
+  delivery_record d;
+  detail::pg_read_delivery(r, 0, 0, d);
+  d.event_id = r.str(0, 6);
+  d.endpoint_id = r.str(0, 7);
+  out = std::move(d);
+}
+
+inline void postgres_store::resend(delivery_id id, time_point now, boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  detail::pg_params p;
+  p.i64(static_cast<std::int64_t>(id)).i64(to_unix_millis(now)).i64(l.slot());
+  auto r = l.run(detail::pg_resend, p, ec);
+  if (ec) return;
+  if (r.empty()) ec = error::not_found;
+  else if (r.i64(0, 2)) ec = error::endpoint_deleted;
+  else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
+  if (ec) return st.unchanged();
+  st.commit(ec);
+}
+
+inline void postgres_store::purge(purge_request const& req, purge_result& out,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (req.batch == 0 || req.events_older_than.count() < 0 || req.bodies_older_than.count() < 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto const ev_cut = to_unix_millis(req.now - req.events_older_than);
+  auto const body_cut = to_unix_millis(req.now - req.bodies_older_than);
+  auto const batch = static_cast<std::int64_t>(std::min<std::size_t>(req.batch, 100000));
+  // One short transaction per batch (each statement commits by itself), the connection
+  // handed back in between.
+  for (;;) {
+    PULSEHOOK_DETAIL_PG_READY();
+    detail::pg_step st(l, false, ec);
+    if (ec) return;
+    detail::pg_params p;
+    p.i64(ev_cut).i64(batch).i64(l.slot());
+    auto r = l.run(detail::pg_purge_events, p, ec);
+    if (ec) return;
+    st.commit(ec);
+    if (ec) return;
+    auto const events = r.i64(0, 0);
+    out.events += static_cast<std::uint64_t>(events);
+    out.deliveries += static_cast<std::uint64_t>(r.i64(0, 1));
+    out.attempts += static_cast<std::uint64_t>(r.i64(0, 2));
+    if (events < batch) break;
+  }
+  for (;;) {
+    PULSEHOOK_DETAIL_PG_READY();
+    detail::pg_step st(l, false, ec);
+    if (ec) return;
+    detail::pg_params p;
+    p.i64(body_cut).i64(batch);
+    auto r = l.run(detail::pg_purge_bodies, p, ec);
+    if (ec) return;
+    st.commit(ec);
+    if (ec) return;
+    auto const n = r.i64(0, 0);
+    out.bodies += static_cast<std::uint64_t>(n);
+    if (n < batch) break;
+  }
+  {
+    PULSEHOOK_DETAIL_PG_READY();
+    detail::pg_step st(l, false, ec);
+    if (ec) return;
+    detail::pg_params p;
+    p.i64(ev_cut);
+    auto r = l.run(detail::pg_purge_endpoints, p, ec);
+    if (ec) return;
+    st.commit(ec);
+    if (ec) return;
+    out.endpoints = static_cast<std::uint64_t>(r.i64(0, 0));
+  }
+}
+
+#undef PULSEHOOK_DETAIL_PG_READY
+
+} // namespace pulsehook
+
+#endif
