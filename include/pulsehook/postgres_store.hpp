@@ -164,6 +164,8 @@ public:
   /// worker. @param ec `not_found`
   void pause_endpoint(std::string_view endpoint_id, time_point until,
                       boost::system::error_code& ec);
+  /// As above. @throws boost::system::system_error on failure.
+  void pause_endpoint(std::string_view endpoint_id, time_point until);
 
   /// The outbox (`outbox_storage`): accepts `event` inside the transaction the caller has
   /// open on `tx`, a connection of the caller's to the same database. Nothing is visible, and

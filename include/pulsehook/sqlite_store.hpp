@@ -129,6 +129,20 @@ public:
   /// @return "ok", or SQLite's first complaint
   std::string integrity_check(boost::system::error_code& ec);
 
+  /// The outbox (`outbox_storage`): accepts `event` inside the transaction the caller has
+  /// open on `tx`, its own connection to the same database file. Nothing is visible, and
+  /// nothing is sent, until the caller commits; a rollback leaves nothing. Runs under a
+  /// savepoint: on failure the caller's transaction is still usable. The caller's transaction
+  /// holds SQLite's write lock until it ends, so a dispatcher's next claim waits for the
+  /// commit (up to `busy_timeout`) and then sees the event: `basic_dispatcher::publish(tx, ...)`
+  /// wakes its loop for that.
+  /// @param ec `invalid_argument` when `tx` is null, has no transaction open (autocommit), or
+  ///        is a connection to another file; the errors of `accept` otherwise
+  void accept(sqlite3* tx, event_record const& event, time_point give_up_at,
+              accept_result& result, boost::system::error_code& ec);
+  /// As above. @throws boost::system::system_error on failure.
+  void accept(sqlite3* tx, event_record const& event, time_point give_up_at, accept_result& result);
+
   // ---- storage_policy (semantics: memory_store.hpp, docs/concepts/Storage.md) ----------------
   void accept(event_record const& event, time_point give_up_at, accept_result& result,
               boost::system::error_code& ec);
@@ -178,6 +192,7 @@ private:
 
 static_assert(storage_policy<sqlite_store>);
 static_assert(event_log_storage<sqlite_store>);
+static_assert(outbox_storage<sqlite_store, sqlite3*>);
 
 } // namespace pulsehook
 

@@ -1,9 +1,21 @@
-// The writer the crash test kills: accepts events and records attempts on a sqlite_store with
-// the default (durable) settings, printing one line per acknowledged write, unbuffered:
+// The processes the crash tests kill.
+//
+// Writer: accepts events and records attempts with the default (durable) settings, printing
+// one line per acknowledged write, unbuffered:
 //   E <event id>                          the accept returned
 //   A <event id> <delivery id> <number>   the attempt was recorded
-// Usage: pulsehook_storage_crash_child <db path> <round>
+// Usage: pulsehook_storage_crash_child <db path> <round>         (sqlite_store)
+//        pulsehook_storage_crash_child pg:<schema> <round>       (postgres_store, PULSEHOOK_PG_URL)
+//
+// Outbox: opens its own connection, begins a transaction, publishes one event into it through
+// the store's outbox `accept`, prints "inserted", and waits to be killed before committing.
+// Usage: pulsehook_storage_crash_child outbox-sqlite:<db path> <event id>
+//        pulsehook_storage_crash_child outbox-pg:<schema> <event id>
+#include <pulsehook/postgres_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +23,10 @@
 #include <unistd.h>
 
 namespace {
+
+using namespace pulsehook;
+using namespace std::chrono_literals;
+
 void say(std::string const& line) {
   std::string s = line + "\n";
   std::size_t off = 0;
@@ -20,14 +36,11 @@ void say(std::string const& line) {
     off += static_cast<std::size_t>(n);
   }
 }
-} // namespace
 
-int main(int argc, char** argv) {
-  using namespace pulsehook;
-  using namespace std::chrono_literals;
-  if (argc != 3) return 2;
-  std::string const round = argv[2];
-  sqlite_store store(argv[1]);
+time_point const t0 = from_unix_seconds(1'800'000'000);
+
+template <class Store>
+int make_endpoints(Store& store) {
   for (char const* id : {"ep_a", "ep_b"}) {
     endpoint_record ep;
     ep.id = id;
@@ -40,15 +53,25 @@ int main(int argc, char** argv) {
     store.create_endpoint(ep, ec);
     if (ec && ec != error::already_exists) return 4;
   }
-  time_point const t0 = from_unix_seconds(1'800'000'000);
+  return 0;
+}
+
+event_record crash_event(std::string id, int i) {
+  event_record ev;
+  ev.id = std::move(id);
+  ev.organization_id = "org_1";
+  ev.type = "goal.created";
+  ev.created_at = t0 + std::chrono::seconds{i};
+  ev.actor = {"member", "mem_1", "Crash Tester"};
+  ev.payload = std::string(200 + i % 300, 'p');
+  return ev;
+}
+
+template <class Store>
+int writer(Store& store, std::string const& round) {
+  if (int const rc = make_endpoints(store)) return rc;
   for (int i = 0;; ++i) {
-    event_record ev;
-    ev.id = "evt_" + round + "_" + std::to_string(i);
-    ev.organization_id = "org_1";
-    ev.type = "goal.created";
-    ev.created_at = t0 + std::chrono::seconds{i};
-    ev.actor = {"member", "mem_1", "Crash Tester"};
-    ev.payload = std::string(200 + i % 300, 'p');
+    auto const ev = crash_event("evt_" + round + "_" + std::to_string(i), i);
     accept_result r;
     store.accept(ev, ev.created_at + 72h, r);
     say("E " + ev.id);
@@ -69,4 +92,59 @@ int main(int argc, char** argv) {
       say("A " + d.event_id + " " + std::to_string(d.id) + " " + std::to_string(a.number));
     }
   }
+}
+
+postgres_store_options pg_options(std::string schema) {
+  postgres_store_options o;
+  o.schema = std::move(schema);
+  o.pool_size = 1;
+  return o;
+}
+
+char const* pg_url() {
+  char const* url = std::getenv("PULSEHOOK_PG_URL");
+  if (!url || !*url) std::_Exit(5);
+  return url;
+}
+
+[[noreturn]] void wait_to_be_killed() {
+  for (;;) ::pause();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  std::string const target = argv[1];
+  std::string const arg = argv[2];
+  if (target.starts_with("outbox-pg:")) {
+    postgres_store store(pg_url(), {}, pg_options(target.substr(10)));
+    if (int const rc = make_endpoints(store)) return rc;
+    PGconn* c = PQconnectdb(pg_url());
+    if (PQstatus(c) != CONNECTION_OK) return 6;
+    PQclear(PQexec(c, "BEGIN"));
+    accept_result r;
+    store.accept(c, crash_event(arg, 1), t0 + 72h, r);  // throws on failure
+    say("inserted " + std::to_string(r.deliveries.size()));
+    wait_to_be_killed();  // never commits
+  }
+  if (target.starts_with("outbox-sqlite:")) {
+    auto const path = target.substr(14);
+    sqlite_store store(path);
+    if (int const rc = make_endpoints(store)) return rc;
+    sqlite3* db = nullptr;
+    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return 6;
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return 7;
+    accept_result r;
+    store.accept(db, crash_event(arg, 1), t0 + 72h, r);
+    say("inserted " + std::to_string(r.deliveries.size()));
+    wait_to_be_killed();
+  }
+  if (target.starts_with("pg:")) {
+    postgres_store store(pg_url(), {}, pg_options(target.substr(3)));
+    return writer(store, arg);
+  }
+  sqlite_store store(target);
+  return writer(store, arg);
 }

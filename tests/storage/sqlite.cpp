@@ -277,6 +277,82 @@ BOOST_AUTO_TEST_CASE(an_uncommitted_group_changes_nothing) {
   BOOST_TEST(s.counts("ep_a").pending == 1u);
 }
 
+// The outbox: publishing inside the caller's own transaction on its own connection to the
+// file. Invisible until the caller commits, gone if it rolls back; the store's own writes wait
+// for the caller's commit (SQLite's one writer). A failure leaves the caller's transaction
+// usable; a connection without a transaction, or to another file, is refused.
+BOOST_AUTO_TEST_CASE(the_outbox_commits_and_rolls_back_with_the_callers_transaction) {
+  static_assert(outbox_storage<sqlite_store, sqlite3*>);
+  sqlite_kind k;
+  auto& s = k.store;
+  auto const path = (k.dir.path / "log.db").string();
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  raw_db app(path);
+  sqlite3_busy_timeout(app.db, 5000);
+  BOOST_TEST_REQUIRE(app.exec("CREATE TABLE orders(id INTEGER)") == SQLITE_OK);
+  accept_result r;
+
+  BOOST_TEST_REQUIRE(app.exec("BEGIN IMMEDIATE") == SQLITE_OK);
+  app.exec("INSERT INTO orders VALUES (1)");
+  s.accept(app.db, make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.size() == 1u);
+  BOOST_TEST(!s.next_due_at().has_value());  // not committed: the store's reads do not see it
+  BOOST_TEST(s.counts("ep_a").all() == 0u);
+  BOOST_TEST_REQUIRE(app.exec("COMMIT") == SQLITE_OK);
+  BOOST_TEST(s.counts("ep_a").pending == 1u);
+  BOOST_TEST_REQUIRE(s.next_due_at().has_value());
+
+  BOOST_TEST_REQUIRE(app.exec("BEGIN") == SQLITE_OK);
+  s.accept(app.db, make_event("evt_2", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.size() == 1u);
+  BOOST_TEST_REQUIRE(app.exec("ROLLBACK") == SQLITE_OK);
+  boost::system::error_code ec;
+  event_detail det;
+  s.get_event("evt_2", det, ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(s.counts("ep_a").all() == 1u);
+  // The next id after a rolled-back outbox publish is not taken twice.
+  s.accept(make_event("evt_3", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST(r.deliveries.at(0) == delivery_id{2});
+
+  s.accept(app.db, make_event("evt_4", "org_1", "goal.created", t0), t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));  // no transaction open
+  s.accept(nullptr, make_event("evt_4", "org_1", "goal.created", t0), t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  {
+    raw_db other((k.dir.path / "other.db").string());
+    other.exec("BEGIN");
+    s.accept(other.db, make_event("evt_4", "org_1", "goal.created", t0), t0 + 72h, r, ec);
+    BOOST_TEST((ec == error::invalid_argument));  // another file
+    other.exec("ROLLBACK");
+  }
+  BOOST_TEST_REQUIRE(app.exec("BEGIN") == SQLITE_OK);
+  app.exec("INSERT INTO orders VALUES (2)");
+  s.accept(app.db, make_event("", "org_1", "goal.created", t0), t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  BOOST_TEST(app.exec("INSERT INTO orders VALUES (3)") == SQLITE_OK);  // still usable
+  s.accept(app.db, make_event("evt_5", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(app.exec("COMMIT") == SQLITE_OK);
+  BOOST_TEST(app.one("SELECT count(*) FROM orders") == "3");
+  BOOST_TEST(s.counts("ep_a").pending == 3u);  // evt_1, evt_3, evt_5
+  // A full disk inside the outbox: the call fails, and nothing of the event is left whatever
+  // becomes of the caller's transaction (SQLite may end it itself on SQLITE_FULL; its COMMIT
+  // then fails).
+  BOOST_TEST_REQUIRE(app.exec("BEGIN") == SQLITE_OK);
+  disk_cap disk{app.db};
+  disk.fill();
+  s.accept(app.db, make_event("evt_big", "org_1", "goal.created", t0, std::string(200'000, 'p')),
+           t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  BOOST_TEST(r.deliveries.empty());
+  disk.lift();
+  app.exec("COMMIT");
+  s.get_event("evt_big", det, ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(s.counts("ep_a").pending == 3u);
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sqlite_store_faults)

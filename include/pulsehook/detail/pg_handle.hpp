@@ -185,6 +185,20 @@ inline void pg_command(PGconn* c, char const* sql, boost::system::error_code& ec
   pg_check(c, PQexec(c, sql), ec);
 }
 
+// Reads whatever is waiting on an idle connection, without blocking. A server that ends a
+// session sends an error first and then closes: libpq takes the error as a notice and notices
+// the close only on the next read, so this reads until nothing more is waiting.
+// @return false when the connection is closed
+inline bool pg_drain(PGconn* c) noexcept {
+  for (int i = 0; i < 64 && PQstatus(c) == CONNECTION_OK; ++i) {
+    pollfd p{PQsocket(c), POLLIN, 0};
+    if (p.fd < 0) return false;
+    if (::poll(&p, 1, 0) <= 0) break;
+    if (!PQconsumeInput(c)) return false;
+  }
+  return PQstatus(c) == CONNECTION_OK;
+}
+
 // One of our connections: its statement cache, its counter slot, its health.
 class pg_connection {
 public:
@@ -197,28 +211,33 @@ public:
       ec = error::storage_busy;  // a server that is down or refuses may come back: retryable
       return;
     }
-    PQsetNoticeProcessor(c_.get(), [](void*, char const*) {}, nullptr);  // no stderr chatter
+    // Notices are not printed. A FATAL one is the server ending the session (terminated
+    // backend, shutdown): the connection is marked dead at once, before libpq sees the close.
+    PQsetNoticeReceiver(
+        c_.get(),
+        [](void* self, PGresult const* r) {
+          char const* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+          if (sev && (std::strcmp(sev, "FATAL") == 0 || std::strcmp(sev, "PANIC") == 0))
+            static_cast<pg_connection*>(self)->fatal_ = true;
+        },
+        this);
   }
   PGconn* get() const noexcept { return c_.get(); }
   explicit operator bool() const noexcept { return c_ != nullptr; }
 
   // False when the server closed the connection (terminated backend, restart): detected without
-  // blocking, by reading what is waiting on an idle connection.
+  // blocking, by reading what is waiting on the idle connection (see pg_drain).
   bool alive() noexcept {
-    if (!c_ || PQstatus(c_.get()) != CONNECTION_OK) return false;
-    pollfd p{PQsocket(c_.get()), POLLIN, 0};
-    if (p.fd < 0) return false;
-    if (::poll(&p, 1, 0) > 0) {
-      if (!PQconsumeInput(c_.get())) return false;
-      while (PGnotify* n = PQnotifies(c_.get())) PQfreemem(n);
-    }
-    return PQstatus(c_.get()) == CONNECTION_OK;
+    if (!c_ || !pg_drain(c_.get())) return false;
+    PQisBusy(c_.get());  // parses what was read: a FATAL notice marks the connection dead
+    return !fatal_;
   }
 
   // Reconnects with the same parameters; prepared statements and the slot are gone then.
   void reset(boost::system::error_code& ec) {
     prepared_.clear();
     slot = -1;
+    fatal_ = false;
     if (!c_) {
       ec = error::storage_busy;
       return;
@@ -264,6 +283,7 @@ private:
   pg_conn_ptr c_;
   std::vector<bool> prepared_;
   std::uint64_t statements_ = 0;
+  bool fatal_ = false;
 };
 
 } // namespace pulsehook::detail

@@ -115,10 +115,12 @@ public:
       db_.reset();
     }
   }
-  sqlite3* get() const noexcept { return db_.get(); }
+  sqlite3* get() const noexcept { return db_ ? db_.get() : borrowed_; }
+  // Uses a connection someone else owns (the outbox: the caller's); never closed here.
+  void borrow(sqlite3* db) noexcept { borrowed_ = db; }
 
   void exec(char const* sql, boost::system::error_code& ec) noexcept {
-    int const rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+    int const rc = sqlite3_exec(get(), sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) ec = sqlite_error_of(rc);
   }
 
@@ -135,7 +137,7 @@ public:
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       sqlite3_stmt* s = nullptr;
-      int const rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+      int const rc = sqlite3_prepare_v3(get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
       if (rc != SQLITE_OK) {
         sqlite3_finalize(s);
         ec = sqlite_error_of(rc);
@@ -146,19 +148,21 @@ public:
     return sqlite_use(it->second.get());
   }
 
-  std::int64_t changes() const noexcept { return sqlite3_changes64(db_.get()); }
-  std::int64_t total_changes() const noexcept { return sqlite3_total_changes64(db_.get()); }
+  std::int64_t changes() const noexcept { return sqlite3_changes64(get()); }
+  std::int64_t total_changes() const noexcept { return sqlite3_total_changes64(get()); }
   // True when no transaction is open (SQLite ends one by itself on an I/O error or a full disk).
-  bool autocommit() const noexcept { return sqlite3_get_autocommit(db_.get()) != 0; }
-  std::int64_t last_rowid() const noexcept { return sqlite3_last_insert_rowid(db_.get()); }
+  bool autocommit() const noexcept { return sqlite3_get_autocommit(get()) != 0; }
+  std::int64_t last_rowid() const noexcept { return sqlite3_last_insert_rowid(get()); }
 
   void close() noexcept {
     cache_.clear();
     db_.reset();
+    borrowed_ = nullptr;
   }
 
 private:
   sqlite_db_ptr db_;  // declared first: destroyed after the statements
+  sqlite3* borrowed_ = nullptr;
   std::unordered_map<char const*, sqlite_stmt_ptr> cache_;
 };
 

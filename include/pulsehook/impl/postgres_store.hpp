@@ -996,8 +996,7 @@ inline bool postgres_store::consume_notifications(boost::system::error_code& ec)
   auto& s = *s_;
   std::unique_lock lk(s.listen_mu);
   bool any = std::exchange(s.listener_fresh, false);
-  if (!s.listener || !PQconsumeInput(s.listener->get()) ||
-      PQstatus(s.listener->get()) != CONNECTION_OK) {
+  if (!s.listener || !s.listener->alive()) {
     lk.unlock();
     notification_fd(ec);  // reconnects and listens again
     return true;
@@ -1029,6 +1028,12 @@ inline void postgres_store::pause_endpoint(std::string_view endpoint_id, time_po
     return st.unchanged();
   }
   st.commit(ec);
+}
+
+inline void postgres_store::pause_endpoint(std::string_view endpoint_id, time_point until) {
+  boost::system::error_code ec;
+  pause_endpoint(endpoint_id, until, ec);
+  throw_if(ec, "pulsehook: pause_endpoint");
 }
 
 inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_point give_up_at,
@@ -1351,8 +1356,10 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   p.i64(l.slot());
   auto r = l.run(detail::pg_record, p, ec);
   if (ec) return;
-  if (token) s.forget_token(u.id);  // finished, refused or lost: this claim is over
   detail::pg_check_open(r, token, ec);
+  // This claim is over, unless its lease was lost: then the token stays, so that every later
+  // call of this worker on the delivery stays fenced until it claims it again.
+  if (token && ec != error::lease_lost) s.forget_token(u.id);
   if (ec) return st.unchanged();
   st.commit(ec);
 }
@@ -1373,8 +1380,8 @@ inline void postgres_store::give_up(delivery_id id, std::string_view reason,
       .i64(l.slot());
   auto r = l.run(detail::pg_give_up, p, ec);
   if (ec) return;
-  if (token) s.forget_token(id);
   detail::pg_check_open(r, token, ec);
+  if (token && ec != error::lease_lost) s.forget_token(id);
   if (ec) return st.unchanged();
   st.commit(ec);
 }
@@ -1391,8 +1398,8 @@ inline void postgres_store::release(delivery_id id, time_point next_attempt_at,
       .opt_i64(token.has_value(), token.value_or(0));
   auto r = l.run(detail::pg_release, p, ec);
   if (ec) return;
-  if (token) s.forget_token(id);
   detail::pg_check_open(r, token, ec);
+  if (token && ec != error::lease_lost) s.forget_token(id);
   if (ec) return st.unchanged();
   st.commit(ec);
 }

@@ -219,12 +219,13 @@ inline void sqlite_read_delivery(sqlite_use const& q, int c, delivery_record& r)
 } // namespace detail
 
 namespace detail {
-// accept's work inside the caller's transaction (one event; `ev` already validated).
-inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_point give_up_at,
+// accept's work inside the caller's transaction (one event; `ev` already validated), on the
+// store's connection or, for the outbox, the caller's.
+inline void sqlite_accept_one(sqlite_connection& db, event_record const& ev, time_point give_up_at,
                               accept_result& result, boost::system::error_code& ec) {
   result = {};
   {
-    auto q = s.db.use("SELECT 1 FROM events WHERE id = ?1", ec);
+    auto q = db.use("SELECT 1 FROM events WHERE id = ?1", ec);
     if (ec) return;
     q.bind(1, ev.id);
     if (q.step(ec)) {
@@ -235,7 +236,7 @@ inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_poin
   }
   std::vector<std::int64_t> targets;
   {
-    auto q = s.db.use("SELECT s.endpoint FROM subscriptions s JOIN endpoints e ON e.ix = s.endpoint "
+    auto q = db.use("SELECT s.endpoint FROM subscriptions s JOIN endpoints e ON e.ix = s.endpoint "
                       "WHERE s.org = ?1 AND s.type = ?2 AND e.enabled = 1 AND e.deleted_at IS NULL "
                       "ORDER BY s.endpoint",
                       ec);
@@ -246,7 +247,7 @@ inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_poin
   }
   std::int64_t first = 1;
   {
-    auto q = s.db.use("SELECT next FROM sequences WHERE name = 'delivery'", ec);
+    auto q = db.use("SELECT next FROM sequences WHERE name = 'delivery'", ec);
     if (ec) return;
     if (!q.step(ec)) {
       if (!ec) ec = error::storage_failure;  // the row is made by the schema migration
@@ -255,14 +256,14 @@ inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_poin
     first = q.i64(0);
   }
   if (!targets.empty()) {
-    auto q = s.db.use("UPDATE sequences SET next = ?1 WHERE name = 'delivery'", ec);
+    auto q = db.use("UPDATE sequences SET next = ?1 WHERE name = 'delivery'", ec);
     if (ec) return;
     q.bind(1, first + static_cast<std::int64_t>(targets.size())).run(ec);
     if (ec) return;
   }
   std::int64_t event_ix = 0;
   {
-    auto q = s.db.use("INSERT INTO events(id, org, type, created_at, actor_type, actor_id, "
+    auto q = db.use("INSERT INTO events(id, org, type, created_at, actor_type, actor_id, "
                       "actor_name, first_delivery, deliveries, payload) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                       ec);
@@ -273,12 +274,12 @@ inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_poin
         .bind(9, static_cast<std::int64_t>(targets.size())).bind_blob(10, ev.payload);
     q.run(ec);
     if (ec) return;
-    event_ix = s.db.last_rowid();
+    event_ix = db.last_rowid();
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     auto const id = first + static_cast<std::int64_t>(i);
     {
-      auto q = s.db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
+      auto q = db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
                         "VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
                         ec);
       if (ec) return;
@@ -287,7 +288,7 @@ inline void sqlite_accept_one(sqlite_state& s, event_record const& ev, time_poin
       if (ec) return;
     }
     {
-      auto q = s.db.use("UPDATE endpoint_counts SET pending = pending + 1 WHERE endpoint = ?1", ec);
+      auto q = db.use("UPDATE endpoint_counts SET pending = pending + 1 WHERE endpoint = ?1", ec);
       if (ec) return;
       q.bind(1, targets[i]).run(ec);
       if (ec) return;
@@ -493,9 +494,51 @@ inline void sqlite_store::accept(event_record const& ev, time_point give_up_at,
   PULSEHOOK_DETAIL_SQLITE_READY();
   detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
-  detail::sqlite_accept_one(s, ev, give_up_at, result, ec);
+  detail::sqlite_accept_one(s.db, ev, give_up_at, result, ec);
   if (!ec && !result.duplicate) tx.commit(ec);  // a duplicate rolls back an empty transaction
   if (ec) result = {};
+}
+
+inline void sqlite_store::accept(sqlite3* tx, event_record const& ev, time_point give_up_at,
+                                 accept_result& result, boost::system::error_code& ec) {
+  result = {};
+  validate_event(ev, ec);
+  if (ec) return;
+  if (!s_ || !s_->db.get()) {
+    ec = error::storage_failure;
+    return;
+  }
+  // The caller's connection, in its own transaction, on our file: anything else is a mistake
+  // that would publish outside the caller's transaction or into another database.
+  char const* mine = sqlite3_db_filename(s_->db.get(), "main");
+  char const* theirs = tx ? sqlite3_db_filename(tx, "main") : nullptr;
+  if (!tx || sqlite3_get_autocommit(tx) || !mine || !*mine || !theirs ||
+      std::strcmp(mine, theirs) != 0) {
+    ec = error::invalid_argument;
+    return;
+  }
+  detail::sqlite_connection db;
+  db.borrow(tx);
+  db.exec("SAVEPOINT pulsehook_outbox", ec);
+  if (ec) return;
+  detail::sqlite_accept_one(db, ev, give_up_at, result, ec);
+  boost::system::error_code end_ec;
+  if (ec) {
+    result = {};
+    db.exec("ROLLBACK TO pulsehook_outbox", end_ec);
+  }
+  db.exec("RELEASE pulsehook_outbox", end_ec);
+  if (!ec && end_ec) {
+    ec = end_ec;
+    result = {};
+  }
+}
+
+inline void sqlite_store::accept(sqlite3* tx, event_record const& ev, time_point give_up_at,
+                                 accept_result& result) {
+  boost::system::error_code ec;
+  accept(tx, ev, give_up_at, result, ec);
+  throw_if(ec, "pulsehook: accept (outbox)");
 }
 
 inline void sqlite_store::accept_many(std::span<event_record const> events,
@@ -517,7 +560,7 @@ inline void sqlite_store::accept_many(std::span<event_record const> events,
   if (ec) return;
   std::vector<accept_result> out(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
-    detail::sqlite_accept_one(s, events[i], give_up_at[i], out[i], ec);
+    detail::sqlite_accept_one(s.db, events[i], give_up_at[i], out[i], ec);
     if (ec) return;
   }
   tx.commit(ec);
