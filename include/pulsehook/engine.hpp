@@ -29,7 +29,8 @@
 /// - **429 / 503** also pause the whole endpoint: no new attempt to it before its
 ///   `Retry-After` (or `engine_options::default_pause` without one), at most
 ///   `engine_options::max_pause`. Claims made for a paused endpoint are handed back to the
-///   store, due when the pause ends.
+///   store, due when the pause ends. A store modelling `shared_pause_storage`
+///   (`postgres_store`) is told the pause too, so other processes on it keep it as well.
 ///
 /// **Isolation and fairness.** At most `max_in_flight` attempts are open in total and at most
 /// `max_in_flight_per_endpoint` per endpoint (`max_in_flight_failing_endpoint` once an endpoint

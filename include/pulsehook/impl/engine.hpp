@@ -384,6 +384,12 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::pause(
   if (d > opts_.max_pause) d = opts_.max_pause;
   if (d.count() <= 0) return;
   if (now + d > ep.paused_until) ep.paused_until = now + d;
+  // A store shared by several processes (postgres_store) keeps the pause for all of them; on
+  // failure only this process pauses, as before.
+  if constexpr (shared_pause_storage<StoragePolicy>) {
+    boost::system::error_code ignored;
+    store_.pause_endpoint(ep.id, ep.paused_until, ignored);
+  }
 }
 
 template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
