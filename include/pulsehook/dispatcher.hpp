@@ -192,6 +192,36 @@ public:
   accept_result publish(envelope_context const& ctx, event_tag<Name> tag, Payload const& data,
                         Payload const& previous);
 
+  /// The outbox: publishes inside the transaction the caller has open on `conn`, its own
+  /// connection to the store's database (`PGconn*` with `postgres_store`, `sqlite3*` with
+  /// `sqlite_store`: any `Connection` for which the store models `outbox_storage`). Nothing is
+  /// sent unless the caller commits, and a rollback leaves nothing. The loop picks the event up
+  /// after the commit: woken by the store's notification when it has them
+  /// (`notifying_storage`: postgres_store's LISTEN/NOTIFY, in every process on the database),
+  /// otherwise by a turn posted now, whose claim waits for the caller's transaction to end
+  /// (sqlite_store: SQLite's write lock, up to its `busy_timeout`; after that, the loop tries
+  /// again `storage_retry_delay` later). `metrics().published` counts the call, committed or not.
+  /// @param ec `unknown_event_type` when `event.type` is not in the registry; the store's error
+  ///        otherwise (`invalid_argument` when `conn` has no transaction open)
+  template <class Connection>
+  void publish(Connection conn, event_record const& event, accept_result& result,
+               boost::system::error_code& ec)
+    requires outbox_storage<storage_type, Connection>;
+  /// As above. @throws boost::system::system_error on failure.
+  template <class Connection>
+  accept_result publish(Connection conn, event_record const& event)
+    requires outbox_storage<storage_type, Connection>;
+  /// The typed `publish` (checked at compile time), inside the caller's transaction on `conn`.
+  template <class Connection, fixed_string Name, class Payload>
+  accept_result publish(Connection conn, envelope_context const& ctx, event_tag<Name> tag,
+                        Payload const& data)
+    requires outbox_storage<storage_type, Connection>;
+  /// The ".updated" form, inside the caller's transaction on `conn`.
+  template <class Connection, fixed_string Name, class Payload>
+  accept_result publish(Connection conn, envelope_context const& ctx, event_tag<Name> tag,
+                        Payload const& data, Payload const& previous)
+    requires outbox_storage<storage_type, Connection>;
+
   /// Publishes asynchronously: the store call runs on the executor, and the token completes
   /// with `void(boost::system::error_code, accept_result)` once the event is durable.
   template <class CompletionToken>

@@ -1,6 +1,7 @@
 #ifndef PULSEHOOK_IMPL_DISPATCHER_HPP
 #define PULSEHOOK_IMPL_DISPATCHER_HPP
 
+#include <pulsehook/detail/notify_waiter.hpp>
 #include <pulsehook/detail/serial_executor.hpp>
 
 #include <boost/asio/associated_executor.hpp>
@@ -80,7 +81,7 @@ struct dispatcher_state
       : ex(std::move(e)), strand(detail::make_serial_executor(ex)), timer(strand),
         stop_timer(strand), store(s), transport(std::move(t)), clock(std::move(c)),
         settings(std::move(st)), engine(s, settings.engine, std::move(r), std::move(sc)),
-        group_timer(strand) {
+        group_timer(strand), notifier(strand) {
     done.reserve(64);
     batch.reserve(64);
   }
@@ -122,6 +123,9 @@ struct dispatcher_state
   std::atomic<bool> running{false};
   std::atomic<bool> abandoned{false};
   std::atomic<std::uint64_t> published{0};
+  // Work committed by others (another process, a caller's outbox transaction) wakes the loop
+  // at once when the store says so (notifying_storage); empty for other stores.
+  detail::notify_waiter<storage_type> notifier;
 
   void report(boost::system::error_code const& ec, std::string_view where) {
     if (!settings.on_error) return;
@@ -367,6 +371,7 @@ struct dispatcher_state
       engine.release_all(clock.now(), ec);
     }
     if (ec) report(ec, "release");
+    notifier.stop();
     stopping = false;
     running = false;
     finish_waiters();
@@ -389,6 +394,23 @@ struct dispatcher_state
     if (ec) return;
     if (!result.duplicate) ++published;
     boost::asio::post(strand, [self = this->shared_from_this()] { self->post_turn(); });
+  }
+
+  // The outbox: the caller commits later. A store that notifies wakes the loop after the
+  // commit; otherwise the turn posted now claims as soon as the caller's transaction lets it.
+  template <class Connection>
+  void accept_in(Connection conn, event_record const& event, accept_result& result,
+                 boost::system::error_code& ec) {
+    ec = {};
+    if (!Registry::find(event.type)) {
+      ec = error::unknown_event_type;
+      return;
+    }
+    store.accept(conn, event, engine.retry_policy().deadline(event.created_at), result, ec);
+    if (ec) return;
+    if (!result.duplicate) ++published;
+    if constexpr (!notifying_storage<storage_type>)
+      boost::asio::post(strand, [self = this->shared_from_this()] { self->post_turn(); });
   }
 };
 
@@ -432,6 +454,7 @@ basic_dispatcher<Registry, Options...>::~basic_dispatcher() {
     s->timer.cancel();
     s->stop_timer.cancel();
     s->group_timer.cancel();
+    s->notifier.stop();
     s->running = false;
     s->finish_waiters();
   });
@@ -443,6 +466,7 @@ void basic_dispatcher<Registry, Options...>::start() {
     if (s->running || s->abandoned) return;
     s->running = true;
     s->stopping = false;
+    s->notifier.start(s->store, s, [p = s.get()] { p->post_turn(); }, s->settings.storage_retry_delay);
     s->run_once();
   });
 }
@@ -503,6 +527,52 @@ accept_result basic_dispatcher<Registry, Options...>::publish(envelope_context c
                                                               Payload const& data,
                                                               Payload const& previous) {
   return publish(make_event<Registry>(ctx, tag, data, previous));
+}
+
+template <class Registry, class... Options>
+template <class Connection>
+void basic_dispatcher<Registry, Options...>::publish(Connection conn, event_record const& event,
+                                                     accept_result& result,
+                                                     boost::system::error_code& ec)
+  requires outbox_storage<storage_type, Connection>
+{
+  state_->accept_in(conn, event, result, ec);
+}
+
+template <class Registry, class... Options>
+template <class Connection>
+accept_result basic_dispatcher<Registry, Options...>::publish(Connection conn,
+                                                              event_record const& event)
+  requires outbox_storage<storage_type, Connection>
+{
+  accept_result r;
+  boost::system::error_code ec;
+  publish(conn, event, r, ec);
+  throw_if(ec, "pulsehook::basic_dispatcher::publish (outbox)");
+  return r;
+}
+
+template <class Registry, class... Options>
+template <class Connection, fixed_string Name, class Payload>
+accept_result basic_dispatcher<Registry, Options...>::publish(Connection conn,
+                                                              envelope_context const& ctx,
+                                                              event_tag<Name> tag,
+                                                              Payload const& data)
+  requires outbox_storage<storage_type, Connection>
+{
+  return publish(conn, make_event<Registry>(ctx, tag, data));
+}
+
+template <class Registry, class... Options>
+template <class Connection, fixed_string Name, class Payload>
+accept_result basic_dispatcher<Registry, Options...>::publish(Connection conn,
+                                                              envelope_context const& ctx,
+                                                              event_tag<Name> tag,
+                                                              Payload const& data,
+                                                              Payload const& previous)
+  requires outbox_storage<storage_type, Connection>
+{
+  return publish(conn, make_event<Registry>(ctx, tag, data, previous));
 }
 
 template <class Registry, class... Options>
