@@ -61,7 +61,9 @@ for attempt in 1 2 3 4 5; do
   opts="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=$fsync"
   opts="$opts -c full_page_writes=$fsync -c max_connections=200 -c log_min_messages=fatal"
   for kv in ${PULSEHOOK_PG_CONF:-}; do opts="$opts -c $kv"; done
-  if "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start \
+  # In a session of its own: a signal to CMD's process group does not reach the server, which
+  # the EXIT trap stops.
+  if "${run_as[@]}" setsid "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start \
       >/dev/null 2>&1; then
     started=1
     break

@@ -22,12 +22,7 @@ using namespace storage_test;
 
 namespace {
 
-// `pg_url()` with application_name set, so a test can find (and terminate) exactly the
-// connections of the stores it made.
-std::string named_url(std::string const& app) {
-  auto const& u = pg_url();
-  return u + (u.find('?') == std::string::npos ? "?" : "&") + "application_name=" + app;
-}
+std::string named_url(std::string const& app) { return pulsehook::test::pg_url_named(app); }
 
 // Two workers on one schema: two stores, as two processes would have.
 struct two_workers {
