@@ -236,6 +236,8 @@ public:
   // Reconnects with the same parameters; prepared statements and the slot are gone then.
   void reset(boost::system::error_code& ec) {
     prepared_.clear();
+    pending_.clear();
+    pipeline_ = false;
     slot = -1;
     fatal_ = false;
     if (!c_) {
@@ -247,23 +249,121 @@ public:
   }
 
   // Runs statement number `id` (text `sql`), preparing it on first use on this connection.
+  // In pipeline mode (a group) it reads first every result still pending, in order.
   pg_rows run(std::size_t id, std::string const& sql, pg_params const& p,
               boost::system::error_code& ec) {
-    if (id >= prepared_.size()) prepared_.resize(id + 1, false);
-    auto const name = "ph" + std::to_string(id);
-    if (!prepared_[id]) {
+    ++statements_;
+    if (pipeline_) {
+      send(id, sql, p, nullptr, 0, ec);
+      if (ec) return {};
+      return resolve(ec);
+    }
+    auto const name = statement_name(id);
+    if (!is_prepared(id)) {
       pg_check(c_.get(), PQprepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr), ec);
       if (ec) return {};
       prepared_[id] = true;
     }
-    ++statements_;
     return pg_check(c_.get(),
                     PQexecPrepared(c_.get(), name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 1),
                     ec);
   }
   void command(char const* sql, boost::system::error_code& ec) {
     ++statements_;
+    if (pipeline_) {
+      if (!PQsendQueryParams(c_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 1)) {
+        ec = error::storage_busy;
+        return;
+      }
+      pending_.push_back({nullptr, 0});
+      resolve(ec);
+      return;
+    }
     pg_command(c_.get(), sql, ec);
+  }
+
+  // ---- pipeline mode (postgres_store's groups) -------------------------------------------------
+  // Statements are sent ahead without waiting; their results are read in order when a result
+  // is needed (`run`, `resolve`, `end_pipeline`). A deferred statement's result is judged by
+  // its check when read: a result it refuses is counted in `refused()`.
+  using check_fn = bool (*)(pg_rows const&, std::int64_t);
+
+  void enter_pipeline(boost::system::error_code& ec) {
+    if (!c_ || !PQenterPipelineMode(c_.get())) {
+      ec = error::storage_busy;
+      return;
+    }
+    pipeline_ = true;
+    refused_ = 0;
+  }
+  bool pipelined() const noexcept { return pipeline_; }
+  std::size_t refused() const noexcept { return refused_; }
+
+  // Sends statement `id` without reading its result; `check(rows, arg)` judges it later.
+  void send_deferred(std::size_t id, std::string const& sql, pg_params const& p, check_fn check,
+                     std::int64_t arg, boost::system::error_code& ec) {
+    ++statements_;
+    send(id, sql, p, check, arg, ec);
+    if (!ec && pending_.size() >= 128) resolve(ec);  // bounded: neither side's buffers fill up
+  }
+
+  // Reads every pending result, in order; returns the last one's rows. `ec`: the first error.
+  pg_rows resolve(boost::system::error_code& ec) {
+    pg_rows last;
+    if (pending_.empty()) return last;
+    if (!PQsendFlushRequest(c_.get()) || PQflush(c_.get()) != 0) ec = error::storage_busy;
+    while (!pending_.empty()) {
+      auto const op = pending_.front();
+      pending_.pop_front();
+      boost::system::error_code one;
+      last = read_one(one);
+      if (one) {
+        if (!ec) ec = one;
+      } else if (op.check && !op.check(last, op.arg)) {
+        ++refused_;
+      }
+      if (PQstatus(c_.get()) != CONNECTION_OK) {
+        pending_.clear();
+        if (!ec) ec = error::storage_busy;
+      }
+    }
+    return last;
+  }
+
+  // Ends the pipeline: COMMIT when `commit` and nothing failed or was refused, else ROLLBACK.
+  // `ec` clear only when the commit succeeded. The connection is idle and out of pipeline
+  // mode afterwards (or closed).
+  void end_pipeline(bool commit, boost::system::error_code& ec) {
+    boost::system::error_code pend;
+    resolve(pend);
+    bool const ok = commit && !pend && refused_ == 0 && PQstatus(c_.get()) == CONNECTION_OK;
+    bool committed = false;
+    if (PQstatus(c_.get()) == CONNECTION_OK &&
+        PQsendQueryParams(c_.get(), ok ? "COMMIT" : "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 1) &&
+        PQpipelineSync(c_.get())) {
+      // The COMMIT / ROLLBACK's result (or "aborted"), its NULL, then the sync point.
+      for (int nulls = 0; nulls < 2 && PQstatus(c_.get()) == CONNECTION_OK;) {
+        PGresult* r = PQgetResult(c_.get());
+        if (!r) {
+          ++nulls;
+          continue;
+        }
+        auto const st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC) break;
+        if (st == PGRES_COMMAND_OK && ok) committed = true;
+      }
+    }
+    if (PQstatus(c_.get()) == CONNECTION_OK) PQexitPipelineMode(c_.get());
+    pipeline_ = false;
+    pending_.clear();
+    refused_ = 0;
+    if (c_ && PQstatus(c_.get()) == CONNECTION_OK && PQtransactionStatus(c_.get()) != PQTRANS_IDLE) {
+      boost::system::error_code ignored;  // a failed transaction still open: end it
+      pg_command(c_.get(), "ROLLBACK", ignored);
+    }
+    if (!committed)
+      ec = PQstatus(c_.get()) != CONNECTION_OK ? error::storage_busy : pend ? pend : error::storage_failure;
   }
 
   // Statements run so far: a step inside a group compares it to know whether it wrote.
@@ -280,9 +380,52 @@ public:
   int backend_pid() const noexcept { return c_ ? PQbackendPID(c_.get()) : 0; }
 
 private:
+  struct pending {
+    check_fn check;
+    std::int64_t arg;
+  };
+  static std::string statement_name(std::size_t id) { return "ph" + std::to_string(id); }
+  bool is_prepared(std::size_t id) {
+    if (id >= prepared_.size()) prepared_.resize(id + 1, false);
+    return prepared_[id];
+  }
+  // Pipeline mode: queues the statement (and its PREPARE on first use) without reading.
+  void send(std::size_t id, std::string const& sql, pg_params const& p, check_fn check,
+            std::int64_t arg, boost::system::error_code& ec) {
+    auto const name = statement_name(id);
+    if (!is_prepared(id)) {
+      if (!PQsendPrepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr)) {
+        ec = error::storage_busy;
+        return;
+      }
+      pending_.push_back({nullptr, 0});
+      prepared_[id] = true;
+    }
+    if (!PQsendQueryPrepared(c_.get(), name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 1)) {
+      ec = error::storage_busy;
+      return;
+    }
+    pending_.push_back({check, arg});
+  }
+  // One statement's results, up to the NULL that ends them (pipeline mode).
+  pg_rows read_one(boost::system::error_code& ec) {
+    pg_rows rows;
+    bool first = true;
+    while (PGresult* r = PQgetResult(c_.get())) {
+      if (first) rows = pg_check(c_.get(), r, ec);
+      else PQclear(r);
+      first = false;
+    }
+    if (first && !ec) ec = error::storage_busy;  // no result at all: the connection broke
+    return rows;
+  }
+
   pg_conn_ptr c_;
   std::vector<bool> prepared_;
+  std::deque<pending> pending_;
   std::uint64_t statements_ = 0;
+  std::size_t refused_ = 0;
+  bool pipeline_ = false;
   bool fatal_ = false;
 };
 

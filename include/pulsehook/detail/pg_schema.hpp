@@ -16,12 +16,15 @@
 //   endpoint's rows. No row is shared by all writers;
 // - an event lists its delivery ids (delivery_ids): no index on deliveries(event) to maintain.
 //
-// Indexes (the queries they serve):
-// - deliveries_log (endpoint, id)              : log page "All", newest first, keyset on id
-// - deliveries_cls (endpoint, cls, id)         : log pages "Sent" (cls 1) / "Failed" (cls 2)
+// Indexes (the queries they serve). Deliveries are updated several times each (claim, attempt),
+// and no update is HOT (next_at is indexed), so every index costs an insert per update: there
+// are as few as the queries allow.
+// - deliveries_cls (endpoint, cls, id)         : log pages "Sent" (cls 1) / "Failed" (cls 2),
+//                                                and "All" as the merge of its three classes
 // - deliveries_due (next_at, id) WHERE NOT NULL: claims (oldest due first) and next_due_at
 // - deliveries_leased (endpoint) WHERE leased  : in-flight per endpoint across processes
-// - attempts_delivery (delivery)               : attempts of a delivery; purge
+// - attempts_delivery (delivery)               : attempts of a delivery; purge (attempts have
+//                                                no primary key index: nothing looks one up by ix)
 // - attempts_body_age (started_at) WHERE body  : body retention without a scan
 // - events_created (created_at)                : event retention
 
@@ -96,12 +99,11 @@ CREATE TABLE {s}.deliveries(
   reason bytea NOT NULL DEFAULT '',
   lease_owner bigint,
   lease_token bigint NOT NULL DEFAULT 0);
-CREATE INDEX deliveries_log ON {s}.deliveries(endpoint, id);
 CREATE INDEX deliveries_cls ON {s}.deliveries(endpoint, cls, id);
 CREATE INDEX deliveries_due ON {s}.deliveries(next_at, id) WHERE next_at IS NOT NULL;
 CREATE INDEX deliveries_leased ON {s}.deliveries(endpoint) WHERE lease_owner IS NOT NULL;
 CREATE TABLE {s}.attempts(
-  ix bigserial PRIMARY KEY,
+  ix bigserial NOT NULL,
   delivery bigint NOT NULL,
   number int NOT NULL,
   trigger smallint NOT NULL,

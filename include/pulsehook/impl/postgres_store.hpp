@@ -197,11 +197,18 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.endpoints SET paused_until = GREATEST(paused_until, $2::bigint) "
     "WHERE id = $1::text AND deleted_at IS NULL RETURNING ix",
 
-    // pg_log_all: $1 endpoint, $2 before id, $3 limit
+    // pg_log_all: $1 endpoint, $2 before id, $3 limit. The three classes' index ranges,
+    // merged newest first (a Merge Append reading at most $3 rows in all).
     "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, e.type, "
     "  e.created_at, e.actor_type, e.actor_id, e.actor_name "
-    "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
-    "WHERE d.endpoint = $1::bigint AND d.id < $2::bigint ORDER BY d.id DESC LIMIT $3::bigint",
+    "FROM ((SELECT * FROM {s}.deliveries WHERE endpoint = $1::bigint AND cls = 0 AND id < $2::bigint "
+    "        ORDER BY id DESC LIMIT $3::bigint) "
+    "      UNION ALL (SELECT * FROM {s}.deliveries WHERE endpoint = $1::bigint AND cls = 1 "
+    "        AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint) "
+    "      UNION ALL (SELECT * FROM {s}.deliveries WHERE endpoint = $1::bigint AND cls = 2 "
+    "        AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint) "
+    "      ORDER BY id DESC LIMIT $3::bigint) d "
+    "JOIN {s}.events e ON e.ix = d.event ORDER BY d.id DESC",
 
     // pg_log_cls: as above, $4 class
     "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, e.type, "
@@ -331,9 +338,9 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "SELECT (SELECT count(*) FROM de), (SELECT count(*) FROM dd), (SELECT count(*) FROM da)",
 
     // pg_purge_bodies: $1 cut, $2 batch
-    "WITH b AS (SELECT ix FROM {s}.attempts WHERE body IS NOT NULL AND started_at < $1::bigint "
+    "WITH b AS (SELECT ctid FROM {s}.attempts WHERE body IS NOT NULL AND started_at < $1::bigint "
     "  LIMIT $2::bigint FOR UPDATE SKIP LOCKED), "
-    "u AS (UPDATE {s}.attempts a SET body = NULL WHERE a.ix IN (SELECT ix FROM b) RETURNING 1) "
+    "u AS (UPDATE {s}.attempts a SET body = NULL WHERE a.ctid = ANY(ARRAY(SELECT ctid FROM b)) RETURNING 1) "
     "SELECT count(*) FROM u",
 
     // pg_purge_endpoints: $1 cut. Deleted endpoints whose log is empty.
@@ -385,9 +392,14 @@ struct pg_state {
   std::string db_name, channel;
   bool open = false;
 
-  // Fencing: the lease token of every delivery this store claimed and has not finished.
+  // Fencing: the lease token (and the lease's end) of every delivery this store claimed and
+  // has not finished.
+  struct lease {
+    std::int64_t token = 0;
+    time_point until{};
+  };
   std::mutex tokens_mu;
-  std::unordered_map<delivery_id, std::int64_t> tokens;
+  std::unordered_map<delivery_id, lease> tokens;
 
   // The last claim's instant, when it held back due work (see next_due_at).
   std::atomic<std::int64_t> held_at{pg_no_time};
@@ -409,11 +421,15 @@ struct pg_state {
     return v;
   }
 
-  std::optional<std::int64_t> token_of(delivery_id id) {
+  std::optional<lease> lease_of(delivery_id id) {
     std::lock_guard lk(tokens_mu);
     auto it = tokens.find(id);
     if (it == tokens.end()) return std::nullopt;
     return it->second;
+  }
+  std::optional<std::int64_t> token_of(delivery_id id) {
+    auto const l = lease_of(id);
+    return l ? std::optional<std::int64_t>(l->token) : std::nullopt;
   }
   void forget_token(delivery_id id) {
     std::lock_guard lk(tokens_mu);
@@ -539,7 +555,7 @@ class pg_step {
 public:
   pg_step(pg_lease& l, bool multi, boost::system::error_code& ec) : l_(l) {
     if (auto* g = l.group()) {
-      if (g->spoiled || l.conn().transaction_failed()) {
+      if (g->spoiled || l.conn().transaction_failed() || l.conn().refused() > 0) {
         g->spoiled = true;
         ec = error::storage_failure;
         return;
@@ -914,7 +930,12 @@ inline void postgres_store::begin_group(boost::system::error_code& ec) {
   detail::pg_lease l(s, ec);
   if (ec) return;
   l.conn().command("BEGIN", ec);
-  if (ec) return;
+  if (!ec) l.conn().enter_pipeline(ec);  // the group's records go out without waiting
+  if (ec) {
+    boost::system::error_code ignored;
+    l.conn().command("ROLLBACK", ignored);
+    return;
+  }
   std::lock_guard lk(s.mu);
   s.groups[std::this_thread::get_id()] = detail::pg_group{l.detach(), false, {}};
 }
@@ -942,17 +963,13 @@ inline void postgres_store::commit_group(boost::system::error_code& ec) {
     }
   }
   auto& c = *g.conn;
-  if (g.spoiled || c.transaction_failed())
-    ec = error::storage_failure;
-  else
-    c.command("COMMIT", ec);
+  c.end_pipeline(!g.spoiled, ec);  // COMMIT, or ROLLBACK when spoiled or a record was refused
   if (ec) {
-    boost::system::error_code ignored;
-    c.command("ROLLBACK", ignored);
     // The group's claims were not recorded: their tokens are the ones before.
     std::lock_guard lk(s.tokens_mu);
     for (auto const& [id, token] : g.claimed)
-      if (auto t = s.tokens.find(id); t != s.tokens.end() && t->second == token) t->second = token - 1;
+      if (auto t = s.tokens.find(id); t != s.tokens.end() && t->second.token == token)
+        t->second.token = token - 1;
   }
   std::lock_guard lk(s.mu);
   s.idle.push_back(&c);
@@ -1156,7 +1173,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   {
     detail::pg_params p;
     p.i64(now).text_array(req.skip_endpoints).i64(cap).i64(s.worker)
-        .i64(static_cast<std::int64_t>(std::min<std::size_t>(req.max * 2 + 32, 8192)));
+        .i64(static_cast<std::int64_t>(std::min<std::size_t>(req.max + 32, 8192)));
     auto r = l.run(detail::pg_claim_candidates, p, ec);
     if (ec) return;
     for (int i = 0; i < r.size(); ++i) {
@@ -1291,7 +1308,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   if (ec) return;
   {
     std::lock_guard lk(s.tokens_mu);
-    for (auto const& [id, token] : tokens) s.tokens[id] = token;
+    for (auto const& [id, token] : tokens) s.tokens[id] = {token, req.lease_until};
   }
   if (auto* g = l.group()) g->claimed.insert(g->claimed.end(), tokens.begin(), tokens.end());
   if (held) s.held_at = now;
@@ -1333,7 +1350,8 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   PULSEHOOK_DETAIL_PG_READY();
   detail::pg_step st(l, false, ec);
   if (ec) return;
-  auto const token = s.token_of(u.id);
+  auto const lease = s.lease_of(u.id);
+  auto const token = lease ? std::optional<std::int64_t>(lease->token) : std::nullopt;
   std::string_view body = a.response_body;
   bool truncated = a.body_truncated;
   if (body.size() > s.opts.max_response_body) {
@@ -1354,6 +1372,25 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   if (body.empty()) p.null();
   else p.bytes(body);
   p.i64(l.slot());
+  // Inside a group, a result that finished well within this worker's lease goes out without
+  // waiting (pipelined with the group's other records): nobody else can hold the delivery
+  // then, so the database accepts it unless an administrator closed the delivery meanwhile
+  // (delete_endpoint, resend); such a refusal, read later, rolls the whole group back (no
+  // notification of it is given; the claims come back after their lease). A result near or
+  // past the lease's end is recorded and checked at once: lease_lost is reported exactly.
+  if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
+    l.conn().send_deferred(
+        detail::pg_record, s.sql[detail::pg_record], p,
+        [](detail::pg_rows const& rows, std::int64_t expected) {
+          boost::system::error_code e;
+          detail::pg_check_open(rows, expected, e);
+          return !e;
+        },
+        lease->token, ec);
+    if (ec) return;
+    s.forget_token(u.id);
+    return st.commit(ec);
+  }
   auto r = l.run(detail::pg_record, p, ec);
   if (ec) return;
   detail::pg_check_open(r, token, ec);
