@@ -123,6 +123,7 @@ void bulk_populate(std::string const& schema, std::uint64_t events) {
   sql(c, "VACUUM ANALYZE " + s + ".deliveries");
   sql(c, "VACUUM ANALYZE " + s + ".attempts");
   sql(c, "VACUUM ANALYZE " + s + ".endpoint_counts");
+  sql(c, "CHECKPOINT");  // the load's writes are on disk before anything is timed
   PQfinish(c);
 }
 
@@ -262,6 +263,12 @@ void BM_pg_record_attempt(benchmark::State& st) {
     }
     s.accept_many(evs, deadlines, res);
     for (auto const& r : res) ids.insert(ids.end(), r.deliveries.begin(), r.deliveries.end());
+    // Claimed by this store, leased for an hour, as the engine records them (with whatever
+    // earlier benchmarks left due).
+    for (std::vector<due_delivery> out;; out.clear()) {
+      s.claim_due(claim_request{t0 + 1s, t0 + 1h, 8192, 0, {}, {}}, out);
+      if (out.empty()) break;
+    }
   }
   std::size_t k = 0;
   boost::system::error_code ec;

@@ -275,7 +275,7 @@ public:
         ec = error::storage_busy;
         return;
       }
-      pending_.push_back({nullptr, 0});
+      pending_.push_back({nullptr, 0, false});
       resolve(ec);
       return;
     }
@@ -299,16 +299,19 @@ public:
   bool pipelined() const noexcept { return pipeline_; }
   std::size_t refused() const noexcept { return refused_; }
 
-  // Sends statement `id` without reading its result; `check(rows, arg)` judges it later.
+  // Sends statement `id` without reading its result; `check(rows, arg)` judges it later, and
+  // with `keep` its rows go to the `kept` list of the `resolve` that reads them.
   void send_deferred(std::size_t id, std::string const& sql, pg_params const& p, check_fn check,
-                     std::int64_t arg, boost::system::error_code& ec) {
+                     std::int64_t arg, boost::system::error_code& ec, bool keep = false,
+                     std::vector<pg_rows>* kept = nullptr) {
     ++statements_;
-    send(id, sql, p, check, arg, ec);
-    if (!ec && pending_.size() >= 128) resolve(ec);  // bounded: neither side's buffers fill up
+    send(id, sql, p, check, arg, ec, keep);
+    if (!ec && pending_.size() >= 128) resolve(ec, kept);  // bounded: no side's buffers fill up
   }
 
-  // Reads every pending result, in order; returns the last one's rows. `ec`: the first error.
-  pg_rows resolve(boost::system::error_code& ec) {
+  // Reads every pending result, in order; returns the last one's rows and appends those sent
+  // with `keep` to `kept`. `ec`: the first error.
+  pg_rows resolve(boost::system::error_code& ec, std::vector<pg_rows>* kept = nullptr) {
     pg_rows last;
     if (pending_.empty()) return last;
     if (!PQsendFlushRequest(c_.get()) || PQflush(c_.get()) != 0) ec = error::storage_busy;
@@ -322,6 +325,7 @@ public:
       } else if (op.check && !op.check(last, op.arg)) {
         ++refused_;
       }
+      if (op.keep && kept) kept->push_back(std::move(last));
       if (PQstatus(c_.get()) != CONNECTION_OK) {
         pending_.clear();
         if (!ec) ec = error::storage_busy;
@@ -383,6 +387,7 @@ private:
   struct pending {
     check_fn check;
     std::int64_t arg;
+    bool keep = false;
   };
   static std::string statement_name(std::size_t id) { return "ph" + std::to_string(id); }
   bool is_prepared(std::size_t id) {
@@ -391,21 +396,21 @@ private:
   }
   // Pipeline mode: queues the statement (and its PREPARE on first use) without reading.
   void send(std::size_t id, std::string const& sql, pg_params const& p, check_fn check,
-            std::int64_t arg, boost::system::error_code& ec) {
+            std::int64_t arg, boost::system::error_code& ec, bool keep = false) {
     auto const name = statement_name(id);
     if (!is_prepared(id)) {
       if (!PQsendPrepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr)) {
         ec = error::storage_busy;
         return;
       }
-      pending_.push_back({nullptr, 0});
+      pending_.push_back({nullptr, 0, false});
       prepared_[id] = true;
     }
     if (!PQsendQueryPrepared(c_.get(), name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 1)) {
       ec = error::storage_busy;
       return;
     }
-    pending_.push_back({check, arg});
+    pending_.push_back({check, arg, keep});
   }
   // One statement's results, up to the NULL that ends them (pipeline mode).
   pg_rows read_one(boost::system::error_code& ec) {

@@ -197,25 +197,27 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.endpoints SET paused_until = GREATEST(paused_until, $2::bigint) "
     "WHERE id = $1::text AND deleted_at IS NULL RETURNING ix",
 
-    // pg_log_all: $1 endpoint, $2 before id, $3 limit. The three classes' index ranges,
-    // merged newest first (a Merge Append reading at most $3 rows in all).
+    // pg_log_all: $1 endpoint, $2 before id, $3 limit. The three classes' ranges of
+    // deliveries_cls, merged newest first (a Merge Append reading at most $3 rows in all).
+    // Each range is a row comparison on the index's columns: with plain equalities on endpoint
+    // and class the planner prefers the primary key (its order is the same then) and filters
+    // every other endpoint's and class's rows out of a backward scan.
+#define PULSEHOOK_DETAIL_PG_LOG_RANGE(cls)                                                         \
+  "(SELECT * FROM {s}.deliveries WHERE (endpoint, cls, id) < ($1::bigint, " cls ", $2::bigint) " \
+  "AND (endpoint, cls, id) > ($1::bigint, " cls ", 0) "                                           \
+  "ORDER BY endpoint DESC, cls DESC, id DESC LIMIT $3::bigint)"
     "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, e.type, "
     "  e.created_at, e.actor_type, e.actor_id, e.actor_name "
-    "FROM ((SELECT * FROM {s}.deliveries WHERE endpoint = $1::bigint AND cls = 0 AND id < $2::bigint "
-    "        ORDER BY id DESC LIMIT $3::bigint) "
-    "      UNION ALL (SELECT * FROM {s}.deliveries WHERE endpoint = $1::bigint AND cls = 1 "
-    "        AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint) "
-    "      UNION ALL (SELECT * FROM {s}.deliveries WHERE endpoint = $1::bigint AND cls = 2 "
-    "        AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint) "
-    "      ORDER BY id DESC LIMIT $3::bigint) d "
+    "FROM (" PULSEHOOK_DETAIL_PG_LOG_RANGE("0") " UNION ALL " PULSEHOOK_DETAIL_PG_LOG_RANGE("1")
+    " UNION ALL " PULSEHOOK_DETAIL_PG_LOG_RANGE("2") " ORDER BY id DESC LIMIT $3::bigint) d "
     "JOIN {s}.events e ON e.ix = d.event ORDER BY d.id DESC",
 
-    // pg_log_cls: as above, $4 class
+    // pg_log_cls: as above, one class ($4)
     "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, e.id, e.type, "
     "  e.created_at, e.actor_type, e.actor_id, e.actor_name "
-    "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
-    "WHERE d.endpoint = $1::bigint AND d.cls = $4::bigint AND d.id < $2::bigint "
-    "ORDER BY d.id DESC LIMIT $3::bigint",
+    "FROM " PULSEHOOK_DETAIL_PG_LOG_RANGE("$4::bigint") " d "
+    "JOIN {s}.events e ON e.ix = d.event ORDER BY d.id DESC",
+#undef PULSEHOOK_DETAIL_PG_LOG_RANGE
 
     // pg_event: $1 event id
     "SELECT ix, id, org, type, created_at, actor_type, actor_id, actor_name, payload "
@@ -455,11 +457,12 @@ struct pg_state {
       if (!ec) own_pids.insert(c.backend_pid());
     }
     if (ec) return;
-    if (opts.statement_timeout.count() > 0) {
-      std::string const set = "SET statement_timeout = " + std::to_string(opts.statement_timeout.count());
-      c.command(set.c_str(), ec);
-      if (ec) return;
-    }
+    // Short statements only: no JIT compilation (tens of milliseconds) and no parallel workers
+    // for a generic plan that overestimates, whatever the server's defaults.
+    std::string const set = "SET statement_timeout = " + std::to_string(std::max<std::int64_t>(opts.statement_timeout.count(), 0)) +
+                            "; SET jit = off; SET max_parallel_workers_per_gather = 0";
+    c.command(set.c_str(), ec);
+    if (ec) return;
     pg_params p;
     p.i64(space);
     auto rows = c.run(pg_slot, sql[pg_slot], p, ec);
@@ -1135,19 +1138,45 @@ inline void postgres_store::accept_many(std::span<event_record const> events,
     if (ec) return;
   }
   PULSEHOOK_DETAIL_PG_READY();
-  detail::pg_step st(l, true, ec);
-  if (ec) return;
   std::vector<accept_result> out(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    detail::pg_params p;
-    detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(),
-                             s.opts.notify ? &s.channel : nullptr);
-    auto r = l.run(detail::pg_accept, p, ec);
+  auto const* channel = s.opts.notify ? &s.channel : nullptr;
+  if (l.group()) {  // inside a group: one statement after the other, into the group
+    detail::pg_step st(l, false, ec);
     if (ec) return;
-    detail::pg_accept_result(r, out[i]);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      detail::pg_params p;
+      detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(), channel);
+      auto r = l.run(detail::pg_accept, p, ec);
+      if (ec) return;
+      detail::pg_accept_result(r, out[i]);
+    }
+    st.commit(ec);
+    if (!ec) results = std::move(out);
+    return;
   }
-  st.commit(ec);
-  if (!ec) results = std::move(out);
+  // One transaction, every accept sent without waiting for the one before (pipeline mode):
+  // one round trip and one WAL flush for the whole group.
+  auto& c = l.conn();
+  c.command("BEGIN", ec);
+  if (!ec) c.enter_pipeline(ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    c.command("ROLLBACK", ignored);
+    return;
+  }
+  std::vector<detail::pg_rows> rows;
+  rows.reserve(events.size());
+  for (std::size_t i = 0; i < events.size() && !ec; ++i) {
+    detail::pg_params p;
+    detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(), channel);
+    c.send_deferred(detail::pg_accept, s.sql[detail::pg_accept], p, nullptr, 0, ec, true, &rows);
+  }
+  if (!ec) c.resolve(ec, &rows);
+  bool const whole = !ec && rows.size() == events.size();
+  c.end_pipeline(whole, ec);  // COMMIT only when every accept ran
+  if (ec) return;
+  for (std::size_t i = 0; i < events.size(); ++i) detail::pg_accept_result(rows[i], out[i]);
+  results = std::move(out);
 }
 
 inline void postgres_store::claim_due(claim_request const& req, std::vector<due_delivery>& out,
