@@ -213,6 +213,30 @@ BOOST_AUTO_TEST_CASE(another_workers_accept_wakes_an_idle_dispatcher) {
   BOOST_TEST(ids_seen(rx) == std::vector<std::string>{"evt_elsewhere"});
 }
 
+// The dispatcher's listening connection is cut (a server restart, a network cut): the store
+// listens again and the dispatcher keeps waking on other processes' work.
+BOOST_AUTO_TEST_CASE(a_lost_listening_connection_is_replaced) {
+  ph::test::pg_schema schema;
+  ph::test::test_receiver rx;
+  auto const app = schema.name + "_disp";
+  ph::postgres_store store(ph::test::pg_url_named(app), {}, options(schema.name));
+  ph::postgres_store other(ph::test::pg_url(), {}, options(schema.name));
+  store.create_endpoint(endpoint_to(rx.url("/hook")));
+  running<pg_dispatcher> r(store);
+  ph::accept_result res;
+  other.accept(event("evt_before"), ph::system_clock{}.now() + 72h, res);
+  BOOST_TEST_REQUIRE(rx.wait_for_requests(1, 10s));
+  ph::test::pg_admin admin;
+  admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + app + "'");
+  for (int i = 0; i < 500 && admin.one("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                        app + "'") != "0"; ++i)
+    std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(200ms);  // the dispatcher notices and listens again
+  other.accept(event("evt_after"), ph::system_clock{}.now() + 72h, res);
+  BOOST_TEST_REQUIRE(rx.wait_for_requests(2, 10s));
+  BOOST_TEST(ids_seen(rx).back() == "evt_after");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 namespace {

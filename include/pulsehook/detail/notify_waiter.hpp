@@ -17,6 +17,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -64,14 +65,13 @@ private:
     auto const gen = generation_;
     boost::system::error_code ec;
     int const fd = store_->notification_fd(ec);
-    if (!ec && fd >= 0 && (!desc_ || fd != fd_)) {
+    if (!ec && fd >= 0 && (!desc_ || !same_file(fd))) {
       close();
       int const mine = ::dup(fd);
       if (mine >= 0) {
         desc_.emplace(ex_);
         desc_->assign(mine, ec);
         if (ec) close();
-        fd_ = fd;
       } else {
         ec = error::storage_failure;
       }
@@ -93,13 +93,20 @@ private:
                       });
   }
 
+  // Whether the store's descriptor is still the socket our dup watches. After a reconnect the
+  // new socket often gets the old number back, so the number alone does not tell.
+  bool same_file(int fd) noexcept {
+    struct stat theirs {}, ours {};
+    return desc_ && ::fstat(fd, &theirs) == 0 && ::fstat(desc_->native_handle(), &ours) == 0 &&
+           theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+  }
+
   void close() noexcept {
     if (desc_) {
       boost::system::error_code ignored;
       desc_->close(ignored);
       desc_.reset();
     }
-    fd_ = -1;
   }
 
   boost::asio::any_io_executor ex_;
@@ -108,7 +115,6 @@ private:
   Store* store_ = nullptr;
   std::function<void()> on_work_;
   duration retry_{1000};
-  int fd_ = -1;
   bool running_ = false;
   std::uint64_t generation_ = 0;
 };

@@ -14,7 +14,9 @@
 // - per-endpoint counters live in endpoint_counts rows keyed (endpoint, slot): each connection
 //   writes only its own slot (held with a session advisory lock), and counts() sums an
 //   endpoint's rows. No row is shared by all writers;
-// - an event lists its delivery ids (delivery_ids): no index on deliveries(event) to maintain.
+// - an event lists its delivery ids (delivery_ids): no index on deliveries(event) to maintain;
+// - prev_state: an attempt's UPDATE stores the state it replaced there (SET sees the old row),
+//   so its RETURNING gives the counters' delta without a separate locking read.
 //
 // Indexes (the queries they serve). Deliveries are updated several times each (claim, attempt),
 // and no update is HOT (next_at is indexed), so every index costs an insert per update: there
@@ -98,7 +100,8 @@ CREATE TABLE {s}.deliveries(
   manual boolean NOT NULL DEFAULT false,
   reason bytea NOT NULL DEFAULT '',
   lease_owner bigint,
-  lease_token bigint NOT NULL DEFAULT 0);
+  lease_token bigint NOT NULL DEFAULT 0,
+  prev_state smallint NOT NULL DEFAULT 0);
 CREATE INDEX deliveries_cls ON {s}.deliveries(endpoint, cls, id);
 CREATE INDEX deliveries_due ON {s}.deliveries(next_at, id) WHERE next_at IS NOT NULL;
 CREATE INDEX deliveries_leased ON {s}.deliveries(endpoint) WHERE lease_owner IS NOT NULL;

@@ -34,6 +34,7 @@ enum pg_stmt : std::size_t {
   pg_next_due,
   pg_count_due,
   pg_record,
+  pg_delivery_state,
   pg_release,
   pg_give_up,
   pg_counts,
@@ -146,24 +147,27 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_record: $1 delivery, $2 fencing token (NULL: not fenced), $3 new state, $4 its class,
     // $5 next attempt, $6 reason, $7 number (0: next), $8 trigger, $9 started_at, $10 elapsed,
     // $11 status, $12 error, $13 truncated, $14/$15 headers, $16 body, $17 slot. Writes only
-    // when the delivery is open and the token matches; returns its state and token before.
-    "WITH old AS (SELECT d.id, d.state, d.endpoint, d.attempts, d.lease_token, e.enabled "
-    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
-    "  WHERE d.id = $1::bigint FOR UPDATE OF d), "
-    "ok AS (SELECT * FROM old WHERE old.state IN (0, 1) "
-    "  AND ($2::bigint IS NULL OR old.lease_token = $2::bigint)), "
-    "u AS (UPDATE {s}.deliveries d SET state = $3::bigint, cls = $4::bigint, attempts = d.attempts + 1, "
-    "  next_at = CASE WHEN $3::bigint = 1 AND ok.enabled THEN $5::bigint END, manual = false, "
-    "  reason = $6::bytea, lease_owner = NULL FROM ok WHERE d.id = ok.id), "
+    // when the delivery is open and the token matches (checked again on the row's latest
+    // version if another transaction changed it meanwhile); one row when it wrote, none when
+    // it refused (pg_delivery_state then tells why).
+    "WITH u AS (UPDATE {s}.deliveries d SET prev_state = d.state, state = $3::bigint, cls = $4::bigint, "
+    "  attempts = d.attempts + 1, next_at = CASE WHEN $3::bigint = 1 AND e.enabled THEN $5::bigint END, "
+    "  manual = false, reason = $6::bytea, lease_owner = NULL FROM {s}.endpoints e "
+    "  WHERE d.id = $1::bigint AND e.ix = d.endpoint AND d.state IN (0, 1) "
+    "  AND ($2::bigint IS NULL OR d.lease_token = $2::bigint) "
+    "  RETURNING d.id, d.prev_state, d.endpoint, d.attempts), "
     "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
     "  truncated, request_headers, response_headers, body) "
-    "  SELECT ok.id, COALESCE(NULLIF($7::bigint, 0), ok.attempts + 1), $8::bigint, $9::bigint, "
-    "  $10::bigint, $11::bigint, $12::bytea, $13::bigint <> 0, $14::bytea, $15::bytea, $16::bytea FROM ok), "
+    "  SELECT u.id, COALESCE(NULLIF($7::bigint, 0), u.attempts), $8::bigint, $9::bigint, "
+    "  $10::bigint, $11::bigint, $12::bytea, $13::bigint <> 0, $14::bytea, $15::bytea, $16::bytea FROM u), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
-    "  SELECT ok.endpoint, $17::bigint, -(ok.state = 0)::int, "
-    "  ($3::bigint = 1)::int - (ok.state = 1)::int, ($3::bigint = 2)::int, ($3::bigint = 3)::int "
-    "  FROM ok WHERE ok.state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT state, lease_token FROM old",
+    "  SELECT u.endpoint, $17::bigint, -(u.prev_state = 0)::int, "
+    "  ($3::bigint = 1)::int - (u.prev_state = 1)::int, ($3::bigint = 2)::int, ($3::bigint = 3)::int "
+    "  FROM u WHERE u.prev_state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT id FROM u",
+
+    // pg_delivery_state: $1 delivery (why a write was refused)
+    "SELECT state, lease_token FROM {s}.deliveries WHERE id = $1::bigint",
 
     // pg_release: $1 delivery, $2 due at, $3 fencing token.
     "WITH old AS (SELECT d.id, d.state, d.lease_token, e.enabled FROM {s}.deliveries d "
@@ -1410,19 +1414,21 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
     l.conn().send_deferred(
         detail::pg_record, s.sql[detail::pg_record], p,
-        [](detail::pg_rows const& rows, std::int64_t expected) {
-          boost::system::error_code e;
-          detail::pg_check_open(rows, expected, e);
-          return !e;
-        },
-        lease->token, ec);
+        [](detail::pg_rows const& rows, std::int64_t) { return !rows.empty(); }, 0, ec);
     if (ec) return;
     s.forget_token(u.id);
     return st.commit(ec);
   }
   auto r = l.run(detail::pg_record, p, ec);
   if (ec) return;
-  detail::pg_check_open(r, token, ec);
+  if (r.empty()) {  // refused, nothing written: why?
+    detail::pg_params q;
+    q.i64(static_cast<std::int64_t>(u.id));
+    auto why = l.run(detail::pg_delivery_state, q, ec);
+    if (ec) return;
+    detail::pg_check_open(why, token, ec);
+    if (!ec) ec = error::storage_busy;  // it changed again since: try again
+  }
   // This claim is over, unless its lease was lost: then the token stays, so that every later
   // call of this worker on the delivery stays fenced until it claims it again.
   if (token && ec != error::lease_lost) s.forget_token(u.id);
