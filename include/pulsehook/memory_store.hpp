@@ -180,7 +180,8 @@ public:
   void get_delivery(delivery_id id, delivery_record& out, boost::system::error_code& ec);
 
   /// Manual resend: the delivery becomes `pending`, due at `now`, and its next claim carries
-  /// `attempt_trigger::manual`; its deadline becomes at least `now`.
+  /// `attempt_trigger::manual`; its deadline becomes at least `now + resend_window` (1 h), so
+  /// it gets real attempts however old it is. Tell the driver to look (`basic_dispatcher::resend`).
   /// @param ec `not_found`, `endpoint_deleted`, `endpoint_disabled`
   void resend(delivery_id id, time_point now, boost::system::error_code& ec);
 

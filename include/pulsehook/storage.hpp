@@ -24,6 +24,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <functional>
@@ -33,6 +34,12 @@
 #include <vector>
 
 namespace pulsehook {
+
+/// How long a manual resend may keep trying: its delivery's deadline becomes at least
+/// `now + resend_window`, so a resend of a delivery whose 72 hours are over still gets real
+/// attempts (the first at once, retries by the policy within the window), never a give-up
+/// without one. A driver must be told to look (`basic_dispatcher::resend` does it).
+inline constexpr duration resend_window{std::chrono::hours{1}};
 
 /// Rules a store applies to endpoints it creates or updates (see endpoint.hpp).
 struct endpoint_rules {

@@ -1287,7 +1287,7 @@ inline void memory_store::resend(delivery_id id, time_point now, boost::system::
   auto const abs = static_cast<std::uint32_t>(id - 1);
   s.change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
   d->flags |= detail::mem_delivery::manual;
-  d->give_up_at = std::max(d->give_up_at, to_unix_millis(now));
+  d->give_up_at = std::max(d->give_up_at, to_unix_millis(now + resend_window));
   s.set_due(abs, to_unix_millis(now));
 }
 

@@ -1292,10 +1292,13 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
   }
   {
     auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
-                      "give_up_at = MAX(give_up_at, ?2) WHERE id = ?1",
+                      "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
                       ec);
     if (ec) return;
-    q.bind(1, static_cast<std::int64_t>(id)).bind(2, to_unix_millis(now)).run(ec);
+    q.bind(1, static_cast<std::int64_t>(id))
+        .bind(2, to_unix_millis(now))
+        .bind(3, to_unix_millis(now + resend_window))
+        .run(ec);
     if (ec) return;
   }
   detail::sqlite_bump(s, endpoint, from, delivery_state::pending, 1, ec);
