@@ -68,8 +68,9 @@ private:
   memory_store inner_;
 };
 
-/// Wraps the real engine; `misroute` sends one request to another endpoint, `fake_success`
-/// reports a 2xx for one request the receiver never gets.
+/// Wraps the real engine and speaks its driver protocol; `misroute` sends one request to
+/// another endpoint, `fake_success` reports a 2xx for one request the receiver never gets,
+/// `overshoot` sends one request twice (an engine that breaks its in-flight cap).
 template <class Store>
 class faulty_engine {
 public:
@@ -78,28 +79,35 @@ public:
 
   bool misroute = false;
   bool fake_success = false;
+  bool overshoot = false;
 
   void publish(event_record const& e, accept_result& r, ec_t& ec) { inner_.publish(e, r, ec); }
-  void poll(time_point now, std::vector<outgoing_request>& out, ec_t& ec) {
-    auto const first = out.size();
-    inner_.poll(now, out, ec);
-    if (out.size() == first) return;
-    if (misroute && !done_) {
+  void request_poll() noexcept { inner_.request_poll(); }
+  void start(time_point now) { inner_.start(now); }
+  void add_result(delivery_id id, transport_result r, time_point now) {
+    inner_.add_result(id, std::move(r), now);
+  }
+  void advance(time_point now, engine_actions& out) {
+    inner_.advance(now, out);
+    if (out.requests.empty() || done_) return;
+    auto& first = out.requests.front();
+    if (misroute) {
       done_ = true;
-      out[first].endpoint_id = out[first].endpoint_id == "ep_0000" ? "ep_0001" : "ep_0000";
-    }
-    if (fake_success && !done_) {
+      first.endpoint_id = first.endpoint_id == "ep_0000" ? "ep_0001" : "ep_0000";
+    } else if (fake_success) {
       done_ = true;
       transport_result ok;
       ok.status = 200;
-      inner_.complete(out[first].delivery, ok, now, ec);
-      out.erase(out.begin() + static_cast<std::ptrdiff_t>(first));
+      inner_.add_result(first.delivery, ok, now);
+      out.requests.erase(out.requests.begin());
+      inner_.request_poll();  // record it at the next turn
+    } else if (overshoot) {
+      done_ = true;
+      for (int i = 0; i < 300; ++i) out.requests.push_back(first);
     }
   }
-  void complete(delivery_id id, transport_result const& r, time_point now, ec_t& ec) {
-    inner_.complete(id, r, now, ec);
-  }
-  std::optional<time_point> next_wakeup(ec_t& ec) { return inner_.next_wakeup(ec); }
+  void recycle(std::vector<outgoing_request>& spent) { inner_.recycle(spent); }
+  void set_notice_mask(notice_mask m) noexcept { inner_.set_notice_mask(m); }
   std::size_t in_flight() const noexcept { return inner_.in_flight(); }
 
 private:

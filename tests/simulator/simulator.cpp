@@ -243,7 +243,9 @@ BOOST_AUTO_TEST_CASE(sqlite_store_passes_the_checkers) {
   for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   sim::run_result r;
   {
-    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules());
+    pulsehook::sqlite_store_options so;
+    so.synchronous = pulsehook::synchronous_mode::normal;  // as pulsehook-sim: no fsync per turn
+    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules(), so);
     sim::run_options o;
     o.seed = 3;
     o.store_name = "sqlite";

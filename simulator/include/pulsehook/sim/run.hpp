@@ -44,7 +44,15 @@ inline engine_options to_engine_options(engine_config const& c) {
   o.max_in_flight_per_endpoint = c.max_in_flight_per_endpoint;
   o.request_timeout = c.request_timeout;
   o.response_body_cap = c.response_body_cap;
+  o.group_commit_window = c.group_commit_window;
+  o.slow_latency = c.slow_latency;
+  o.slow_share = c.slow_share;
   o.seed = c.seed;
+  o.lease = c.lease;
+  o.known_event_type = [](std::string_view t) {
+    auto const& all = all_event_types();
+    return std::binary_search(all.begin(), all.end(), t);
+  };
   return o;
 }
 

@@ -6,10 +6,14 @@
 /// integer virtual time, from one seed.
 ///
 /// The simulation is a second *driver* of the production `delivery_engine` (the Asio
-/// dispatcher is the first): at every instant something happens it calls `engine.poll(now)`,
-/// hands each signed request to the simulated transport, where the target flaky receiver
-/// decides the outcome and the latency, and schedules `engine.complete(id, result, now +
-/// latency)`. It sleeps until the engine's `next_wakeup()`. Everything random (workload,
+/// `basic_dispatcher` is the first), following the same protocol (engine.hpp): it feeds the
+/// engine its inputs (publishes, endpoint changes, transport results, virtual time), calls
+/// `engine.advance(now)` once per instant at which something happened, and carries out the
+/// answer: each signed request goes to the simulated transport, where the target flaky
+/// receiver decides the outcome and the latency, and comes back as `add_result` at `now +
+/// latency`; the notices of the committed turn update the simulator's view; `wake_at` goes on
+/// the agenda. So polling, group commit (with `sqlite_store`), fair sharing, retries and
+/// stopping are the engine's, exactly as in production. Everything random (workload,
 /// receivers, engine jitter, swarm parameters) is forked from one `prng` seeded by the run's
 /// seed; nothing reads the wall clock; nothing iterates an unordered container into output.
 /// So the same scenario and seed give the same trace, byte for byte.
@@ -33,6 +37,7 @@
 #include <pulsehook/sim/trace.hpp>
 
 #include <pulsehook/callbacks.hpp>
+#include <pulsehook/engine.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/random.hpp>
 #include <pulsehook/retry.hpp>
@@ -101,6 +106,9 @@ struct engine_config {
   duration request_timeout{15000};
   duration lease{60000};
   std::size_t response_body_cap = 16 * 1024;
+  duration group_commit_window{2};
+  duration slow_latency{2000};    ///< 0 turns fair sharing's slow lane off
+  double slow_share = 0.5;
   std::uint64_t seed = 0;
 };
 
@@ -130,11 +138,15 @@ struct run_options {
   std::vector<duration> retry_steps{default_retry::steps.begin(), default_retry::steps.end()};
   double retry_jitter = 0.2;
   duration retry_window{std::chrono::hours{72}};
+  /// The fairness checker: every endpoint with the plain `healthy` profile and at least 20
+  /// deliveries must have its p99 time to delivery within this bound (empty: not checked).
+  std::optional<duration> healthy_p99_bound;
 };
 
 /// Runs `sc` against `store` with engines made by `make_engine(store, engine_config)`, which
-/// returns a `std::unique_ptr` to an object with the delivery engine's interface
-/// (`publish`, `poll`, `complete`, `next_wakeup`, `in_flight`).
+/// returns a `std::unique_ptr` to an object with the delivery engine's driver protocol
+/// (`publish`, `request_poll`, `start`, `add_result`, `advance`, `recycle`, `in_flight`,
+/// `set_notice_mask`).
 template <class Store, class EngineFactory>
 run_result run_scenario(scenario const& sc, Store& store, run_options const& opts,
                         EngineFactory&& make_engine);

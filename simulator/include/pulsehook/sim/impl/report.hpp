@@ -46,6 +46,10 @@ inline std::string summary_text(run_result const& r) {
   row(s, "time to delivery p99", format_duration_ms(percentile(r.time_to_delivery_ms, 99)));
   row(s, "endpoint actions", n(r.endpoint_actions));
   row(s, "bad signatures", n(r.bad_signatures));
+  if (!r.endpoint_lines.empty()) {
+    s += "per endpoint (p50 / p99: time from the event to its 2xx):\n";
+    for (auto const& l : r.endpoint_lines) s += "  " + l + "\n";
+  }
   if (r.ok()) {
     s += "checkers: all passed\n";
   } else {

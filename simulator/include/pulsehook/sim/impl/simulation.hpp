@@ -14,7 +14,7 @@
 namespace pulsehook::sim {
 namespace detail {
 
-enum class act : std::uint8_t { publish, endpoint_action, random_action, complete, wake };
+enum class act : std::uint8_t { publish, endpoint_action, random_action, result, wake };
 
 struct action {
   act kind = act::wake;
@@ -35,6 +35,8 @@ struct sim_endpoint {
   // Whether `types` holds the event type of that number (driver::type_ix_): 0 not known yet,
   // 1 no, 2 yes; emptied when `types` changes.
   std::vector<std::uint8_t> subscribed{};
+  std::uint32_t in_flight = 0;                  // sent, result not yet in
+  std::vector<std::int64_t> time_to_delivery{}; // ms, per delivery this endpoint got (2xx)
 };
 
 struct sim_event {
@@ -52,6 +54,7 @@ struct delivery_track {
   std::int64_t retry_after = -1;
   std::uint8_t final_state = 0;       // 0 open, 2 sent, 3 failed (delivery_state values)
   bool received_2xx = false;
+  std::uint32_t slot = none;          // the attempt whose result waits for the engine's turn
 };
 
 struct inflight {
@@ -59,6 +62,7 @@ struct inflight {
   std::uint32_t endpoint = 0;
   std::uint32_t attempt = 0;
   time_point started{};
+  time_point answered{};
   transport_result result;
 };
 
@@ -89,6 +93,7 @@ public:
          prng rng)
       : sc_(sc), store_(store), opts_(opts), engine_(std::move(engine)), rng_(rng) {
     duration_ = opts.duration_override.value_or(sc.duration_);
+    grace_ = sc.engine.request_timeout;  // engine_options::final_attempt_grace's default
     events_total_ = opts.events_override.value_or(sc.events);
     t0_ = sc.start;
     clock_.set(t0_);
@@ -124,8 +129,9 @@ private:
   void random_action(time_point now);
   void publish(time_point now);
   void send(outgoing_request& req, time_point now);
-  void complete(std::uint32_t slot, time_point now);
-  void pump(time_point now);
+  void on_result(std::uint32_t slot, time_point now);
+  void on_notice(notice const& n);
+  void step(time_point now);
   void finish(time_point now);
   delivery_track& track(delivery_id id) {
     if (id >= tracks_.size()) tracks_.resize(std::max<std::size_t>(id + 1, tracks_.size() * 2));
@@ -171,6 +177,7 @@ private:
   manual_clock clock_;        // virtual time: moved only by the agenda
   trace_writer* tr_ = nullptr;
   duration duration_{};
+  duration grace_{};
   std::size_t events_total_ = 0;
   time_point t0_{};
   event_queue<action> q_;
@@ -187,16 +194,14 @@ private:
   std::vector<delivery_track> tracks_;
   std::vector<inflight> slots_;
   std::vector<std::uint32_t> free_slots_;
-  std::vector<outgoing_request> out_;
+  engine_actions act_;
   std::optional<time_point> wake_at_;
+  time_point idle_at_{};               // the instant of the last steps that did nothing
+  std::uint32_t idle_steps_ = 0;       // steps in a row at idle_at_ that did nothing
+  std::size_t total_in_flight_ = 0;    // sent, result not yet in (all endpoints)
   std::map<std::string, std::uint64_t> violation_counts_;
   std::uint64_t actions_done_ = 0;
-  bool update_seen_ = false;
-  bool completing_ = false;            // inside engine_->complete (which reports its own ends)
-  bool need_poll_ = true;     // see pump()
-  bool need_wakeup_ = true;
-  bool capped_ = false;
-  delivery_update last_update_;
+  std::uint64_t requested_events_ = 0; // arrivals the workload asked to publish
   run_result res_;
 };
 
@@ -366,6 +371,10 @@ void driver<Store, Engine>::publish(time_point now) {
     expected_.resize(se.expected_begin);
     return;
   }
+  if (ar.duplicate) {  // a fresh id: the store lost it or mistook it (see the "published" checker)
+    expected_.resize(se.expected_begin);
+    return;
+  }
   auto const idx = static_cast<std::uint32_t>(events_.size());
   event_index_.emplace(ev.id, idx);
   events_.push_back(se);
@@ -407,7 +416,9 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
     if (!expected(ev, e))
       violate("subscription", "delivery " + std::to_string(req.delivery) + " went to " + ep.id +
                                   ", which was not subscribed when its event was published");
-    if (now > ev.deadline)
+    // The last attempt is due AT the deadline; one the endpoint could not take then may start
+    // within the grace (the engine reports it as overload), never later.
+    if (now > ev.deadline + grace_)
       violate("deadline", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                               ": attempt " + std::to_string(tk.attempts + 1) + " at " +
                               fmt_ms(since(now).count()) + ", " +
@@ -438,6 +449,17 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
     violate("final-state", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                                " was attempted again after it ended " +
                                to_string(static_cast<delivery_state>(tk.final_state)));
+  // In-flight caps: the engine never has more open than it is allowed.
+  ++ep.in_flight;
+  ++total_in_flight_;
+  if (ep.in_flight > sc_.engine.max_in_flight_per_endpoint)
+    violate("in-flight", ep.id + " had " + std::to_string(ep.in_flight) +
+                             " attempts open at " + fmt_ms(now_ms) + "; its cap is " +
+                             std::to_string(sc_.engine.max_in_flight_per_endpoint));
+  if (total_in_flight_ > sc_.engine.max_in_flight)
+    violate("in-flight", std::to_string(total_in_flight_) + " attempts were open at " +
+                             fmt_ms(now_ms) + "; the cap is " +
+                             std::to_string(sc_.engine.max_in_flight));
   ++tk.attempts;
   if (opts_.tamper) opts_.tamper(req);
   auto const ev_idx = tk.event == delivery_track::none ? std::int64_t{-1} : std::int64_t{tk.event};
@@ -462,112 +484,132 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
   s.attempt = tk.attempts;
   s.started = now;
   s.result = std::move(o.result);
-  q_.push(now + o.latency, action{act::complete, slot});
+  tk.slot = slot;
+  q_.push(now + o.latency, action{act::result, slot});
 }
 
+// The receiver's answer reaches the sender: checked here, recorded by the engine's next turn.
 template <class Store, class Engine>
-void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
+void driver<Store, Engine>::on_result(std::uint32_t slot, time_point now) {
   auto& s = slots_[slot];
-  boost::system::error_code ec;
-  update_seen_ = false;
-  completing_ = true;
-  engine_->complete(s.id, s.result, now, ec);
-  completing_ = false;
-  if (ec) store_error("complete", ec);
+  auto& ep = eps_[s.endpoint];
+  if (ep.in_flight > 0) --ep.in_flight;
+  if (total_in_flight_ > 0) --total_in_flight_;
   auto& tk = track(s.id);
   tk.last_end = since(now).count();
   tk.retry_after = s.result.retry_after ? s.result.retry_after->count() : -1;
-  auto const b = bucket(now);
-  std::string state;
+  s.answered = now;
   if (tk.event != delivery_track::none &&
-      now > events_[tk.event].deadline + sc_.engine.request_timeout + duration{1})
-    violate("deadline", "delivery " + std::to_string(s.id) + " to " + eps_[s.endpoint].id +
+      now > events_[tk.event].deadline + grace_ + sc_.engine.request_timeout + duration{1})
+    violate("deadline", "delivery " + std::to_string(s.id) + " to " + ep.id +
                             " had an attempt still running " +
                             fmt_ms((now - events_[tk.event].deadline).count()) +
                             " after its deadline");
   if (s.result.ok()) {
-    ++res_.series.sent[b];
-    if (!tk.received_2xx && tk.event != delivery_track::none)
-      res_.time_to_delivery_ms.push_back((now - events_[tk.event].created).count());
+    if (!tk.received_2xx && tk.event != delivery_track::none) {
+      auto const ttd = (now - events_[tk.event].created).count();
+      res_.time_to_delivery_ms.push_back(ttd);
+      ep.time_to_delivery.push_back(ttd);
+    }
     tk.received_2xx = true;
-    tk.final_state = static_cast<std::uint8_t>(delivery_state::sent);
-    state = "sent";
-  } else {
-    need_wakeup_ = true;  // a retry may now be due before the next planned wake-up
-    ++res_.failed_attempts;
-    ++res_.series.failed_attempts[b];
-    delivery_record dr;
-    if (update_seen_) {
-      // The engine told us through its attempt_finished callback.
-      dr.state = last_update_.state;
-      dr.next_attempt_at = last_update_.next_attempt_at;
-      dr.reason = last_update_.reason;
-    } else {
-      store_.get_delivery(s.id, dr, ec);
-    }
-    if (!ec) {
-      if (dr.state == delivery_state::failed) {
-        ++res_.series.failed[b];
-        tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
-      }
-      if (tr_) {
-        state = to_string(dr.state);
-        if (dr.state == delivery_state::retrying && dr.next_attempt_at)
-          state += " next=+" + fmt_ms((*dr.next_attempt_at - now).count());
-        if (dr.state == delivery_state::failed && !dr.reason.empty()) state += " (" + dr.reason + ")";
-      }
-    }
   }
-  if (tr_) {
-    std::string d;
-    if (s.result.error && s.result.error != error::http_status) d = s.result.error.message();
-    else d = std::to_string(s.result.status);
-    if (s.result.retry_after) d += " retry-after=" + fmt_ms(s.result.retry_after->count());
-    d += " " + fmt_ms((now - s.started).count()) + " -> " + state;
-    trace(now, "DONE", s.endpoint, s.id, s.attempt, d);
-  }
-  s.result = transport_result{};
-  free_slots_.push_back(slot);
+  engine_->add_result(s.id, s.result, now);
 }
 
+// What the engine announced after a turn: the simulator's view of every delivery follows the
+// committed notices, so the trace says what the store says.
 template <class Store, class Engine>
-void driver<Store, Engine>::pump(time_point now) {
-  // Poll only when there can be new work: something was published, a wake-up came, an
-  // endpoint changed, or a completion freed room while due work was held back by the caps.
-  // A completion alone changes at most the next wake-up (a retry was scheduled).
-  boost::system::error_code ec;
-  if (need_poll_) {
-    need_poll_ = false;
-    for (int round = 0; round < 64; ++round) {
-      // Spent requests go back to the engine, whose next poll refills their storage.
-      if constexpr (requires(Engine& en, std::vector<outgoing_request>& v) { en.recycle(v); })
-        engine_->recycle(out_);
-      else
-        out_.clear();
-      engine_->poll(now, out_, ec);
-      if (ec) { store_error("poll", ec); break; }
-      for (auto& r : out_) send(r, now);
-      if (out_.empty()) break;
+void driver<Store, Engine>::on_notice(notice const& n) {
+  if (n.delivery == 0) return;  // endpoint notices: counted by the engine's metrics
+  auto& tk = track(n.delivery);
+  auto const b = bucket(n.at);
+  auto finish_slot = [&](std::string_view state) {
+    if (tk.slot == delivery_track::none) return;
+    auto& s = slots_[tk.slot];
+    if (tr_) {
+      std::string d;
+      if (s.result.error && s.result.error != error::http_status) d = s.result.error.message();
+      else d = std::to_string(s.result.status);
+      if (s.result.retry_after) d += " retry-after=" + fmt_ms(s.result.retry_after->count());
+      d += " " + fmt_ms((s.answered - s.started).count()) + " -> ";
+      d += state;
+      trace(n.at, "DONE", s.endpoint, s.id, s.attempt, d);
     }
-  } else if (!need_wakeup_) {
-    return;
+    s.result = transport_result{};
+    free_slots_.push_back(tk.slot);
+    tk.slot = delivery_track::none;
+  };
+  switch (n.kind) {
+  case notice_kind::attempt_finished: {
+    bool const ok = n.update.state == delivery_state::sent;
+    if (ok) {
+      ++res_.series.sent[b];
+    } else {
+      ++res_.failed_attempts;
+      ++res_.series.failed_attempts[b];
+    }
+    if (n.update.state == delivery_state::sent || n.update.state == delivery_state::failed) {
+      tk.final_state = static_cast<std::uint8_t>(n.update.state);
+      if (n.update.state == delivery_state::failed) ++res_.series.failed[b];
+    }
+    std::string state = to_string(n.update.state);
+    if (tr_) {
+      if (n.update.state == delivery_state::retrying && n.update.next_attempt_at)
+        state += " next=+" + fmt_ms((*n.update.next_attempt_at - n.at).count());
+      if (n.update.state == delivery_state::failed && !n.update.reason.empty())
+        state += " (" + n.update.reason + ")";
+    }
+    finish_slot(state);
+    break;
   }
-  need_wakeup_ = false;
-  auto const nw = engine_->next_wakeup(ec);
-  if (ec) { store_error("next_wakeup", ec); return; }
-  capped_ = false;
-  if (!nw) return;
-  time_point at = *nw;
+  case notice_kind::delivery_failed:
+    if (tk.final_state != 0) break;  // its attempt_finished said so already
+    tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+    ++res_.series.failed[b];
+    if (tk.slot != delivery_track::none) {
+      // An attempt whose delivery was closed meanwhile (endpoint deleted): recorded as failed,
+      // whatever the receiver answered.
+      ++res_.failed_attempts;
+      ++res_.series.failed_attempts[b];
+      finish_slot("failed (" + n.update.reason + ")");
+    } else if (tr_) {
+      trace(n.at, "GIVE", endpoint_of(n.endpoint_id), n.delivery, tk.attempts,
+            "-> failed (" + n.update.reason + ")");
+    }
+    break;
+  default: break;
+  }
+}
+
+// One step at `now`: the engine runs what is due and the driver carries out its answer, the
+// same protocol basic_dispatcher follows (engine.hpp).
+template <class Store, class Engine>
+void driver<Store, Engine>::step(time_point now) {
+  engine_->advance(now, act_);
+  for (auto const& e : act_.errors) store_error(e.where, e.ec);
+  for (auto const& n : act_.notices) on_notice(n);
+  for (auto& r : act_.requests) send(r, now);
+  bool const idle = act_.requests.empty() && act_.notices.empty();
+  // Spent requests go back to the engine, whose next poll refills their storage.
+  engine_->recycle(act_.requests);
+  if (!act_.wake_at) return;
+  auto at = *act_.wake_at;
   if (at <= now) {
-    // Due work the engine did not hand out: it is at its in-flight caps (the next completion
-    // polls again), or the work waits on something else; look again a little later.
-    if (engine_->in_flight() > 0) {
-      capped_ = true;
-      return;
+    // The engine wants another turn at once (a claim filled its batch). A turn that does
+    // nothing and asks again at the same instant, over and over, is a spinning engine.
+    if (idle && now == idle_at_) {
+      if (++idle_steps_ == 1000) {
+        violate("engine", "the engine asked for another turn at " + fmt_ms(since(now).count()) +
+                              " 1000 times in a row without doing anything");
+      }
+      if (idle_steps_ >= 1000) at = now + duration{1000};
+    } else {
+      idle_at_ = now;
+      idle_steps_ = idle ? 1 : 0;
     }
-    at = now + duration{60000};
+    if (at <= now) at = now;
   }
-  if (!wake_at_ || at < *wake_at_ || *wake_at_ <= now) {
+  if (!wake_at_ || at < *wake_at_ || *wake_at_ < now) {
     wake_at_ = at;
     q_.push(at, action{act::wake, 0});
   }
@@ -576,26 +618,10 @@ void driver<Store, Engine>::pump(time_point now) {
 template <class Store, class Engine>
 run_result driver<Store, Engine>::run() {
   tr_ = opts_.trace;
-  if constexpr (requires(Engine& e, engine_callbacks cb) { e.set_callbacks(std::move(cb)); }) {
-    engine_callbacks cb;
-    cb.attempt_finished = [this](attempt_finished_event const& a) {
-      update_seen_ = true;
-      last_update_.state = a.update.state;
-      last_update_.next_attempt_at = a.update.next_attempt_at;
-      if (tr_) last_update_.reason = a.update.reason;
-    };
-    // A delivery the engine closes without an attempt (claimed after its deadline).
-    cb.delivery_failed = [this](delivery_outcome const& o) {
-      if (completing_) return;  // complete() accounts for the attempts' own outcomes
-      auto& tk = track(o.delivery);
-      tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
-      ++res_.series.failed[bucket(o.at)];
-      if (tr_)
-        trace(o.at, "GIVE", endpoint_of(std::string(o.endpoint_id)), o.delivery, tk.attempts,
-              "-> failed (" + std::string(o.reason) + ")");
-    };
-    engine_->set_callbacks(std::move(cb));
-  }
+  // The driver reads attempts and give-ups from the notices; the rest it has no use for.
+  notice_mask mask = notice_mask::none();
+  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
+  engine_->set_notice_mask(mask);
   // Streams, each forked from the one seed, in a fixed order.
   prng workload_rng = rng_.fork();
   action_rng_ = rng_.fork();
@@ -626,6 +652,8 @@ run_result driver<Store, Engine>::run() {
 
   time_point const hard_stop = t0_ + duration_ + sc_.settle_limit;
   time_point now = t0_;
+  engine_->start(now);
+  step(now);
   while (!q_.empty()) {
     auto const e = q_.pop();
     if (e.when > hard_stop) break;
@@ -633,29 +661,28 @@ run_result driver<Store, Engine>::run() {
     now = clock_.now();
     switch (e.action.kind) {
     case act::publish:
-      need_poll_ = true;
+      ++requested_events_;
       publish(now);
       if (++next_arrival_ < arrivals_.size())
         q_.push(t0_ + duration{arrivals_[next_arrival_]}, action{act::publish, 0});
       break;
     case act::endpoint_action:
-      need_poll_ = true;
       do_action(sc_.actions[e.action.index], now);
+      engine_->request_poll();  // an enabled endpoint's parked work is due at once
       break;
     case act::random_action:
-      need_poll_ = true;
       random_action(now);
+      engine_->request_poll();
       break;
-    case act::complete:
-      complete(e.action.index, now);
-      if (capped_) need_poll_ = true;
+    case act::result:
+      on_result(e.action.index, now);
       break;
     case act::wake:
-      need_poll_ = true;
       if (wake_at_ && *wake_at_ == now) wake_at_.reset();
       break;
     }
-    if (q_.empty() || q_.top().when != now) pump(now);
+    // Every input of this instant is in: one step, as the dispatcher takes one per burst.
+    if (q_.empty() || q_.top().when != now) step(now);
     if (opts_.progress && (++actions_done_ & 0xffff) == 0)
       opts_.progress(progress_info{since(now), duration_, res_.events, res_.attempts,
                                    engine_->in_flight()});
