@@ -4,6 +4,8 @@
 // tunables and sender faults, and the range checks that keep a scenario's instants inside
 // int64 milliseconds.
 
+#include "support.hpp"
+
 #include <pulsehook/sim/distribution.hpp>
 #include <pulsehook/sim/org.hpp>
 #include <pulsehook/sim/receiver.hpp>
@@ -77,31 +79,13 @@ std::string const* header(pulsehook::transport_result const& r, std::string_view
   return nullptr;
 }
 
-sim::scenario parse(std::string const& json) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::parse_scenario(json, sc, ec, why);
-  BOOST_TEST_REQUIRE(!ec, why);
-  return sc;
-}
-
-std::string parse_error(std::string const& json) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::parse_scenario(json, sc, ec, why);
-  BOOST_TEST(ec == pulsehook::error::invalid_argument, json);
-  return why;
-}
-
-std::string violations_text(sim::run_result const& r) {
-  std::string s;
-  for (auto const& v : r.violations) s += "[" + v.checker + "] " + v.message + "\n";
-  return s;
-}
-
 } // namespace
+
+using sim::test::parse;
+using sim::test::parse_error;
+using sim::test::run_traced;
+using sim::test::shipped;
+using sim::test::violations_text;
 
 BOOST_AUTO_TEST_SUITE(world)
 
@@ -844,13 +828,7 @@ BOOST_AUTO_TEST_CASE(receiver_knobs_run_through_the_simulator_deterministically)
   sim::run_result r;
   for (auto& t : traces) {
     pulsehook::memory_store s{sim::sim_endpoint_rules()};
-    sim::trace_writer tw;
-    tw.capture();
-    sim::run_options o;
-    o.seed = 21;
-    o.trace = &tw;
-    r = sim::run(sc, s, o);
-    t = tw.captured();
+    r = run_traced(sc, s, 21, t);
   }
   BOOST_TEST(r.ok(), violations_text(r));
   BOOST_TEST(traces[0] == traces[1]);
@@ -867,18 +845,11 @@ BOOST_AUTO_TEST_CASE(receiver_knobs_run_through_the_simulator_deterministically)
 
 BOOST_AUTO_TEST_CASE(new_shipped_scenarios_are_what_they_say) {
   for (char const* name : {"burst-recovery", "slow-neighbours", "timeout-neighbour"}) {
-    sim::scenario sc;
-    boost::system::error_code ec;
-    std::string why;
-    sim::load_scenario(name, PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
-    BOOST_TEST_REQUIRE(!ec, name << ": " << why);
+    auto const sc = shipped(name);
     BOOST_TEST(sc.name == name);
     BOOST_TEST(!sc.description.empty());
   }
-  sim::scenario b;
-  boost::system::error_code ec;
-  std::string why;
-  sim::load_scenario("burst-recovery", PULSEHOOK_SIM_SCENARIO_DIR, b, ec, why);
+  auto const b = shipped("burst-recovery");
   BOOST_TEST(b.events == 72000u);
   BOOST_TEST_REQUIRE(b.workload.arrivals.bursts.size() == 1u);
   BOOST_TEST(b.workload.arrivals.bursts[0].events == 72000u);
@@ -893,8 +864,7 @@ BOOST_AUTO_TEST_CASE(new_shipped_scenarios_are_what_they_say) {
   auto const a = sim::draw_arrivals(b.workload.arrivals, b.events, b.duration_, g);
   BOOST_TEST(a.back() < 3600000);
 
-  sim::scenario s;
-  sim::load_scenario("slow-neighbours", PULSEHOOK_SIM_SCENARIO_DIR, s, ec, why);
+  auto const s = shipped("slow-neighbours");
   std::size_t quiet = 0, slow = 0;
   for (auto const& e : s.endpoints) {
     if (e.profile.latency.min >= 10000 && e.profile.latency.max <= 15000) ++slow;
@@ -903,8 +873,7 @@ BOOST_AUTO_TEST_CASE(new_shipped_scenarios_are_what_they_say) {
   BOOST_TEST(quiet == 20u);
   BOOST_TEST(slow == 40u);
 
-  sim::scenario t;
-  sim::load_scenario("timeout-neighbour", PULSEHOOK_SIM_SCENARIO_DIR, t, ec, why);
+  auto const t = shipped("timeout-neighbour");
   std::size_t timing_out = 0;
   for (auto const& e : t.endpoints) timing_out += e.profile.timeout_rate == 1;
   BOOST_TEST(timing_out == 1u);
