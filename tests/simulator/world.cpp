@@ -672,6 +672,7 @@ BOOST_AUTO_TEST_CASE(new_fields_are_validated_with_the_key_named) {
       {R"({"duration": "1h", "workload": {"arrivals": {"bursts": [{"at": "50m", "window": "20m", "events": 5}]}})", "workload.arrivals.bursts[0]: ends at 1h10m, after the workload"},
       {R"({"workload": {"payload": {"distribution": "uniform", "max": "2MiB"}})", "workload.payload.max: at most 1MiB"},
       {R"({"workload": {"weights": {"member": 0, "team": 0, "position": 0, "objective": 0, "graph": 0, "data_point": 0, "event": 0, "knowledge_item": 0}})", "workload.weights"},
+      {R"({"workload": {"organizations": 10000, "initial_members": 100000})", "workload.initial_members"},
       {R"({"faults": {"crashes": {"count": 2, "per_day": 1}})", "faults.crashes"},
       {R"({"faults": {"crashes": {"restart_after": "1m"}})", "faults.crashes"},
       {R"({"faults": {"crashes": {"count": 1, "restart_after": ["2m", "1m"]}})", "faults.crashes.restart_after"},

@@ -467,6 +467,8 @@ struct scenario_reader {
         !get_count(w, "initial_members", "workload", out.initial_members, 100000))
       return false;
     if (out.organizations < 1) return fail("workload.organizations: at least 1");
+    if (out.organizations * out.initial_members > 1000000)
+      return fail("workload.initial_members: organizations x initial_members is at most 1000000");
     auto kind_of = [](std::string_view k) -> int {
       for (std::size_t i = 0; i < resource_kind_count; ++i)
         if (wire_name(static_cast<resource_kind>(i)) == k) return static_cast<int>(i);
