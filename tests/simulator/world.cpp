@@ -633,7 +633,8 @@ BOOST_AUTO_TEST_CASE(new_fields_are_validated_with_the_key_named) {
       {R"({"retry_after_format": "roman"}]})", "endpoints[0].retry_after_format"},
       {R"({"body_limit": "2MiB"}]})", "endpoints[0].body_limit: at most 1MiB"},
       {R"({"body_limit": "12 parsecs"}]})", "endpoints[0].body_limit"},
-      {R"({"request_timeout": 0}]})", "endpoints[0].request_timeout: at least 1ms"},
+      {R"({"request_timeout": 0}]})", "endpoints[0].request_timeout: from 1ms to 1h"},
+      {R"({"request_timeout": "2h"}]})", "endpoints[0].request_timeout: from 1ms to 1h"},
       {R"({"redirect_rate": 1.5}]})", "endpoints[0].redirect_rate"},
       {R"({"latency": {"distribution": "lognormal"}}]})", "endpoints[0].latency.median"},
       {R"({"latency": {"distribution": "pareto", "min": 0}}]})", "endpoints[0].latency.min"},
@@ -662,6 +663,7 @@ BOOST_AUTO_TEST_CASE(new_fields_are_validated_with_the_key_named) {
       {R"({"engine": {"max_in_flight_per_endpoint": 0})", "engine.max_in_flight_per_endpoint: at least 1"},
       {R"({"engine": {"group_commit_window": "2m"})", "engine.group_commit_window"},
       {R"({"engine": {"lease": 0})", "engine.lease"},
+      {R"({"engine": {"request_timeout": "61m"})", "engine.request_timeout: from 1ms to 1h"},
       {R"({"engine": {"max_in_flight": 99999999999})", "engine.max_in_flight: at most"},
       {R"({"workload": {"arrivals": {"shape": "weekly"}})", "workload.arrivals.shape"},
       {R"({"workload": {"arrivals": {"amplitude": 0.5}})", "workload.arrivals.amplitude: only for the daily shape"},
@@ -744,7 +746,7 @@ BOOST_AUTO_TEST_CASE(instants_that_would_overflow_are_refused_with_the_key_named
 
   // The largest accepted values still add up inside int64 milliseconds.
   auto const sc = parse(R"({"start": 253402300799, "duration": "36500d", "settle_limit": "36500d",
-    "engine": {"deadline": "36500d", "request_timeout": "36500d"}, "endpoints": [{}]})");
+    "engine": {"deadline": "36500d", "request_timeout": "1h"}, "endpoints": [{}]})");
   auto const end = sc.start + sc.duration_ + sc.settle_limit + sc.engine.deadline + sc.engine.request_timeout * 4;
   BOOST_TEST((end > sc.start));
 

@@ -454,8 +454,8 @@ struct scenario_reader {
       p.body_limit = static_cast<std::size_t>(n);
     }
     if (!get_opt_duration(o, "request_timeout", where, ep.request_timeout)) return false;
-    if (ep.request_timeout && ep.request_timeout->count() < 1)
-      return fail(where + ".request_timeout: at least 1ms");
+    if (ep.request_timeout && (ep.request_timeout->count() < 1 || *ep.request_timeout > std::chrono::hours{1}))
+      return fail(where + ".request_timeout: from 1ms to 1h");
     return true;
   }
 
@@ -583,7 +583,8 @@ struct scenario_reader {
                           {"failing_after", out.failing_after},
                           {"claim_batch", out.claim_batch}})
       if (n < 1) return fail(where + "." + key + ": at least 1");
-    if (out.request_timeout.count() < 1) return fail("engine.request_timeout: at least 1ms");
+    if (out.request_timeout.count() < 1 || out.request_timeout > std::chrono::hours{1})
+      return fail("engine.request_timeout: from 1ms to 1h");
     if (out.lease && out.lease->count() < 1) return fail("engine.lease: at least 1ms");
     if (out.deadline.count() < 1) return fail("engine.deadline: at least 1ms");
     if (out.group_commit_window > std::chrono::minutes{1})
