@@ -34,7 +34,8 @@ char const usage[] =
     "engine, then checks every invariant. Same scenario + seed = byte-identical trace.\n"
     "\n"
     "  --scenario NAME|FILE  a shipped scenario (default, healthy, outage-recovery,\n"
-    "                        down-four-days, secret-rotation, retry-storm, speed) or a JSON file\n"
+    "                        down-four-days, secret-rotation, retry-storm, speed, burst-recovery,\n"
+    "                        slow-neighbours, timeout-neighbour; see --list) or a JSON file\n"
     "                        [default: default]\n"
     "  --seed N              the one seed everything is drawn from [default: the scenario's]\n"
     "  --duration D          how long the workload publishes, e.g. 90m, 12h, 3d\n"
@@ -121,8 +122,8 @@ int main(int argc, char** argv) {
       opts.duration_override = d;
     } else if (a == "--events") {
       std::uint64_t n = 0;
-      if (!value(v) || !parse_u64(v.c_str(), n) || n > 100000000)
-        return bad_usage("--events needs an integer from 0 to 100000000");
+      if (!value(v) || !parse_u64(v.c_str(), n) || n < 1 || n > 100000000)
+        return bad_usage("--events needs an integer from 1 to 100000000");
       opts.events_override = static_cast<std::size_t>(n);
     } else if (a == "--store") {
       if (!value(store_name) || (store_name != "memory" && store_name != "sqlite"))
@@ -164,6 +165,12 @@ int main(int argc, char** argv) {
   }
   if (swarm)
     for (auto& e : sc.endpoints) e.swarm = true;
+  {
+    // The overrides combine with the scenario's instants: check them together.
+    std::string why;
+    if (!sim::check_run_limits(sc, opts.duration_override, opts.events_override, why))
+      return bad_usage(why);
+  }
   opts.seed = seed.value_or(sc.seed);
   opts.store_name = store_name;
 

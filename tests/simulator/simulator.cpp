@@ -2,6 +2,7 @@
 // checkers that fail when a test double breaks an invariant, and a seed sweep (label `sweep`).
 
 #include "doubles.hpp"
+#include "support.hpp"
 
 #include <pulsehook/sim/event_queue.hpp>
 #include <pulsehook/sim/report.hpp>
@@ -22,35 +23,14 @@ namespace sim = pulsehook::sim;
 namespace utf = boost::unit_test;
 using pulsehook::duration;
 
+using sim::test::has_violation;
+using sim::test::parse;
+using sim::test::parse_error;
+using sim::test::run_traced;
+using sim::test::shipped;
+using sim::test::violations_text;
+
 namespace {
-
-sim::scenario parse(std::string const& json) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::parse_scenario(json, sc, ec, why);
-  BOOST_TEST_REQUIRE(!ec, why);
-  return sc;
-}
-
-// A shipped scenario (simulator/scenarios), which must load.
-sim::scenario shipped(std::string const& name) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::load_scenario(name, PULSEHOOK_SIM_SCENARIO_DIR, sc, ec, why);
-  BOOST_TEST_REQUIRE(!ec, name << ": " << why);
-  return sc;
-}
-
-std::string parse_error(std::string const& json) {
-  sim::scenario sc;
-  boost::system::error_code ec;
-  std::string why;
-  sim::parse_scenario(json, sc, ec, why);
-  BOOST_TEST(!!ec);
-  return why;
-}
 
 // Small but busy: flaky receivers, endpoint actions, retries over the 72 h deadline.
 std::string const small = R"({
@@ -71,30 +51,6 @@ std::string const small = R"({
     {"at": "60m", "action": "delete", "endpoint": 2}
   ]
 })";
-
-template <class Store>
-sim::run_result run_traced(sim::scenario const& sc, Store& store, std::uint64_t seed,
-                           std::string& trace_out) {
-  sim::trace_writer tw;
-  tw.capture();
-  sim::run_options o;
-  o.seed = seed;
-  o.trace = &tw;
-  auto r = sim::run(sc, store, o);
-  trace_out = tw.captured();
-  return r;
-}
-
-bool has_violation(sim::run_result const& r, std::string const& checker) {
-  return std::any_of(r.violations.begin(), r.violations.end(),
-                     [&](auto const& v) { return v.checker == checker; });
-}
-
-std::string violations_text(sim::run_result const& r) {
-  std::string s;
-  for (auto const& v : r.violations) s += "[" + v.checker + "] " + v.message + "\n";
-  return s;
-}
 
 } // namespace
 
@@ -157,7 +113,8 @@ BOOST_AUTO_TEST_CASE(subscription_patterns_expand) {
 
 BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
   for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
-                           "secret-rotation", "retry-storm", "speed"}) {
+                           "secret-rotation", "retry-storm", "speed", "burst-recovery",
+                           "slow-neighbours", "timeout-neighbour"}) {
     sim::scenario sc;
     boost::system::error_code ec;
     std::string why;
