@@ -101,9 +101,12 @@ enum class notice_kind : std::uint8_t {
   retry_scheduled,     ///< `update.next_attempt_at` is the next attempt
   endpoint_failing,    ///< `consecutive_failures`, `update.reason` = the last failure
   endpoint_recovered,
-  endpoint_overloaded  ///< `update.reason` says what could not be done in time
+  endpoint_overloaded, ///< `update.reason` says what could not be done in time
+  /// Not a notice of its own: in a `notice_mask`, asks `attempt_finished` notices to carry the
+  /// whole `attempt` record (headers, response body). Without it they carry `update` only.
+  attempt_details
 };
-inline constexpr std::size_t notice_kind_count = 7;
+inline constexpr std::size_t notice_kind_count = 8;
 
 /// The text of a notice kind, e.g. "delivery_sent".
 constexpr char const* to_string(notice_kind k) noexcept {
@@ -115,6 +118,7 @@ constexpr char const* to_string(notice_kind k) noexcept {
   case notice_kind::endpoint_failing: return "endpoint_failing";
   case notice_kind::endpoint_recovered: return "endpoint_recovered";
   case notice_kind::endpoint_overloaded: return "endpoint_overloaded";
+  case notice_kind::attempt_details: return "attempt_details";
   }
   return "?";
 }
@@ -129,7 +133,7 @@ struct notice {
   std::uint32_t attempts = 0;             ///< attempts made so far, including this one
   delivery_update update;                 ///< the delivery's new state; reason texts
   std::uint32_t consecutive_failures = 0; ///< endpoint notices
-  attempt_record attempt;                 ///< attempt_finished only
+  attempt_record attempt;                 ///< attempt_finished, when `attempt_details` is asked
 };
 
 /// The set of notice kinds a driver wants (the engine skips the others).
@@ -142,7 +146,7 @@ public:
   /// The kinds whose callbacks are set.
   static notice_mask of(engine_callbacks const& cb) noexcept {
     auto m = none();
-    if (cb.attempt_finished) m.add(notice_kind::attempt_finished);
+    if (cb.attempt_finished) m.add(notice_kind::attempt_finished).add(notice_kind::attempt_details);
     if (cb.delivery_sent) m.add(notice_kind::delivery_sent);
     if (cb.delivery_failed) m.add(notice_kind::delivery_failed);
     if (cb.retry_scheduled) m.add(notice_kind::retry_scheduled);
@@ -233,6 +237,7 @@ inline void announce(notice const& n, engine_callbacks const& cb) {
     if (cb.endpoint_overloaded)
       cb.endpoint_overloaded(endpoint_health{n.endpoint_id, n.consecutive_failures, n.at, n.update.reason});
     break;
+  case notice_kind::attempt_details: break;
   }
 }
 

@@ -457,6 +457,7 @@ private:
   bool stop_reported_ = false;  // begin_stop on an engine that was not running
   time_point stop_deadline_{};
   std::optional<time_point> next_wake_;
+  std::optional<time_point> scheduled_min_;  // the earliest retry scheduled in this turn
   std::atomic<bool> poll_requested_{false};
   std::atomic<std::uint64_t> published_{0};
 

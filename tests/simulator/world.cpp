@@ -617,7 +617,10 @@ BOOST_AUTO_TEST_CASE(engine_settings_defaults_are_the_engines) {
   BOOST_TEST((s.retry_steps == std::vector<duration>(r.steps.begin(), r.steps.end())));
   BOOST_TEST(s.retry_jitter == r.jitter());
   BOOST_TEST((s.deadline == r.window()));
-  BOOST_TEST((s.group_commit_window == 2ms));   // dispatcher_settings::group_commit_window
+  BOOST_TEST((s.group_commit_window == o.group_commit_window));
+  BOOST_TEST((s.slow_latency == o.slow_latency));
+  BOOST_TEST(s.slow_share == o.slow_share);
+  BOOST_TEST((s.final_attempt_grace == o.final_attempt_grace));
 }
 
 BOOST_AUTO_TEST_CASE(new_fields_are_validated_with_the_key_named) {

@@ -643,6 +643,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
       } else {
         u.state = delivery_state::retrying;
         u.next_attempt_at = d.at;
+        if (!scheduled_min_ || d.at < *scheduled_min_) scheduled_min_ = d.at;
         u.reason = failure;
         if (d.reason != retry_reason::scheduled) {
           u.reason += " (next attempt: ";
@@ -712,10 +713,12 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
       n->at = now;
       n->attempts = a.number;
       n->update = u;
-      // The notice takes the record; the pooled entry gets a copy of the request headers into
-      // the notice's previous storage (assignments: no allocation once warm).
-      std::swap(n->attempt, a);
-      a.request_headers = n->attempt.request_headers;
+      if (mask_.has(notice_kind::attempt_details)) {
+        // The notice takes the record; the pooled entry gets a copy of the request headers
+        // into the notice's previous storage (assignments: no allocation once warm).
+        std::swap(n->attempt, a);
+        a.request_headers = n->attempt.request_headers;
+      }
     }
     if (u.state == delivery_state::sent) {
       ++sent_;
@@ -852,9 +855,11 @@ void PULSEHOOK_ENGINE::advance(time_point now, engine_actions& out) {
   bool const ready = results_ready(now);
   bool const stop_due =
       stopping_ && (results_.size() >= in_flight_.size() || now >= stop_deadline_);
-  // Poll after every batch of results (each frees a slot), after a publish or a request, and
-  // when the next due instant has come; never while stopping.
-  bool const poll_now = !stopping_ && (requested || due || ready);
+  // Poll after a publish or a request, when the next due instant has come, and after every
+  // batch of results that frees slots work is waiting for (the last poll held some back);
+  // never while stopping. A batch of results with nothing waiting only records: what it
+  // schedules is known without asking the store.
+  bool const poll_now = !stopping_ && (requested || due || (ready && saturated_));
   if (poll_now || ready || stop_due) run_turn(now, poll_now, out);
 
   if (!running_) return;
@@ -892,6 +897,7 @@ void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& o
     }
   } end_guard{*this, grouped, mark};
 
+  scheduled_min_.reset();
   for (auto& r : results_) {
     complete(r.id, r.result, now, ec);
     // not_found: released at a stop meanwhile; nothing to do.
@@ -929,6 +935,8 @@ void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& o
         next_wake_ = now + opts_.storage_retry_delay;
       }
     }
+  } else if (scheduled_min_ && (!next_wake_ || *scheduled_min_ < *next_wake_)) {
+    next_wake_ = scheduled_min_;  // the turn's retries: the only due instants it made
   }
   if (stopping_ && (in_flight_.size() == 0 || now >= stop_deadline_)) {
     // Attempts still open are handed back, due at once for the next process: not attempts.

@@ -43,6 +43,9 @@ struct endpoint_spec {
   /// This endpoint's request timeout (the engine's `request_timeout` when empty). The receiver
   /// side already honours it through `outgoing_request::timeout`.
   std::optional<duration> request_timeout;
+  /// The fairness checker's bound: this endpoint's p99 time from an event to its 2xx (checked
+  /// when it got at least 20 deliveries). Empty: not checked.
+  std::optional<duration> expect_p99;
 };
 
 /// What an endpoint action does.
@@ -130,6 +133,13 @@ struct engine_settings {
       std::chrono::hours{14},  std::chrono::hours{20},  std::chrono::hours{24}};
   double retry_jitter = 0.2;
   duration deadline{std::chrono::hours{72}};
+  /// Fair sharing (engine_options): an endpoint is slow at this latency (0: no slow lane) ...
+  duration slow_latency{std::chrono::seconds{2}};
+  /// ... and slow or failing endpoints share this part of max_in_flight.
+  double slow_share = 0.5;
+  /// A last attempt the endpoint could not take at the deadline may start this much later
+  /// (empty: one request_timeout).
+  std::optional<duration> final_attempt_grace;
 };
 
 /// Sender crashes (the lead's driver kills the sender: in-flight attempts are lost, leases

@@ -378,7 +378,7 @@ struct scenario_reader {
                               "redirect_rate", "latency", "slow", "retry_after",
                               "retry_after_format", "down", "flap", "big_bodies", "clock_skew",
                               "learn_secret_after", "reject_status", "body_limit",
-                              "request_timeout", "action", "at"}))
+                              "request_timeout", "expect_p99", "action", "at"}))
       return false;
     count = 1;
     if (allow_count && !get_count(o, "count", where, count, 10000)) return false;
@@ -456,6 +456,9 @@ struct scenario_reader {
     if (!get_opt_duration(o, "request_timeout", where, ep.request_timeout)) return false;
     if (ep.request_timeout && (ep.request_timeout->count() < 1 || *ep.request_timeout > std::chrono::hours{1}))
       return fail(where + ".request_timeout: from 1ms to 1h");
+    if (!get_opt_duration(o, "expect_p99", where, ep.expect_p99)) return false;
+    if (ep.expect_p99 && ep.expect_p99->count() < 1)
+      return fail(where + ".expect_p99: at least 1ms");
     return true;
   }
 
@@ -560,7 +563,8 @@ struct scenario_reader {
                               "max_in_flight_failing_endpoint", "failing_after",
                               "request_timeout", "lease", "response_body_cap", "default_pause",
                               "max_pause", "claim_batch", "group_commit_window", "retry_steps",
-                              "jitter", "deadline"}) ||
+                              "jitter", "deadline", "slow_latency", "slow_share",
+                              "final_attempt_grace"}) ||
         !get_count(e, "max_in_flight", where, out.max_in_flight, 1000000) ||
         !get_count(e, "max_in_flight_per_endpoint", where, out.max_in_flight_per_endpoint, 1000000) ||
         !get_count(e, "max_in_flight_failing_endpoint", where, out.max_in_flight_failing_endpoint, 1000000) ||
@@ -572,7 +576,10 @@ struct scenario_reader {
         !get_count(e, "claim_batch", where, out.claim_batch, 1000000) ||
         !get_duration(e, "group_commit_window", where, out.group_commit_window) ||
         !get_number(e, "jitter", where, out.retry_jitter, 0, 1) ||
-        !get_duration(e, "deadline", where, out.deadline))
+        !get_duration(e, "deadline", where, out.deadline) ||
+        !get_duration(e, "slow_latency", where, out.slow_latency) ||
+        !get_number(e, "slow_share", where, out.slow_share, 0.001, 1) ||
+        !get_opt_duration(e, "final_attempt_grace", where, out.final_attempt_grace))
       return false;
     std::size_t failing_after = out.failing_after;
     if (!get_count(e, "failing_after", where, failing_after, 1000000)) return false;
