@@ -48,6 +48,7 @@
 /// auto feed = std::make_shared<pulsehook::attempt_feed>();
 /// pulsehook::engine_callbacks cb;
 /// cb.attempt_finished = [feed](pulsehook::attempt_finished_event const& e) { feed->publish(e); };
+/// cb.delivery_failed = [feed](pulsehook::delivery_outcome const& o) { feed->publish(o); };
 /// dispatcher.set_callbacks(std::move(cb));
 ///
 /// pulsehook::management_options opt;
@@ -198,6 +199,10 @@ public:
   /// Publishes a notice to the subscribers of its endpoint. Wire it to the dispatcher:
   /// `cb.attempt_finished = [feed](attempt_finished_event const& e) { feed->publish(e); };`
   void publish(attempt_finished_event const& e);
+  /// Publishes a delivery that ended without a last attempt of its own (its deadline passed
+  /// first, or its endpoint was deleted): wire `delivery_failed` too, so pages update then.
+  /// `cb.delivery_failed = [feed](delivery_outcome const& o) { feed->publish(o); };`
+  void publish(delivery_outcome const& outcome);
   /// As above, from a notice.
   void publish(attempt_notice notice);
 

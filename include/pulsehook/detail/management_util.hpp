@@ -94,7 +94,7 @@ inline std::string mgmt_utf8(std::string_view in) {
 
 // The stable name of an error, as the `code` of a problem entry.
 inline char const* mgmt_code(boost::system::error_code const& ec) noexcept {
-  if (ec.category() != error_category()) return "error";
+  if (ec.category() != ::pulsehook::error_category()) return "error";
   switch (static_cast<error>(ec.value())) {
   case error::invalid_secret: return "invalid_secret";
   case error::unknown_event_type: return "unknown_event_type";

@@ -78,6 +78,18 @@ inline void attempt_feed::publish(attempt_finished_event const& e) {
   publish(std::move(n));
 }
 
+inline void attempt_feed::publish(delivery_outcome const& o) {
+  attempt_notice n;
+  n.endpoint_id = std::string(o.endpoint_id);
+  n.event_id = std::string(o.event_id);
+  n.delivery = o.delivery;
+  n.attempt = o.attempts;
+  n.state = o.state;
+  n.error = std::string(o.reason);
+  n.started_at = o.at;
+  publish(std::move(n));
+}
+
 inline void attempt_feed::publish(attempt_notice notice) {
   std::vector<std::function<void()>> wake;
   {
