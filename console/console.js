@@ -28,7 +28,9 @@
     return el;
   }
 
+  let saidAt = 0;
   function say(text, isError) {
+    saidAt = Date.now();
     statusBox.replaceChildren(h('p', { class: isError ? 'error' : '' }, text));
   }
   function clearStatus() { statusBox.replaceChildren(); }
@@ -275,7 +277,7 @@
         if (target.input) target.input.setAttribute('aria-invalid', 'true');
         links.push(h('li', {}, h('a', { href: '#' + (target.input ? target.input.id : 'event_types'),
           on: { click: (ev) => { ev.preventDefault(); (target.input || boxes[0]).focus(); } } },
-          (key === 'event_types' ? 'Events' : key.charAt(0).toUpperCase() + key.slice(1)) + ': ' + e.detail)));
+          ({ name: 'Name', url: 'URL', description: 'Description', event_types: 'Events' }[key] || key) + ': ' + e.detail)));
       }
       const summary = h('div', { class: 'error-summary', tabindex: '-1', role: 'alert' },
         h('h2', {}, 'There is a problem'), h('ul', {}, links));
@@ -522,6 +524,7 @@
   async function render() {
     const seq = ++routeSeq;
     if (stopStream) { stopStream(); stopStream = null; }
+    if (Date.now() - saidAt > 1500) clearStatus();  // a message outlives the navigation it caused only
     if (!token) { signInPage(); return; }
     document.getElementById('session').hidden = false;
     const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);

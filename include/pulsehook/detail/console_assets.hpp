@@ -114,11 +114,12 @@ legend { font-weight: 600; padding: 0 .25rem; }
 .cards { list-style: none; margin: 0; padding: 0; border: 1px solid var(--line); border-radius: var(--radius); }
 .cards > li { border-top: 1px solid var(--line); }
 .cards > li:first-child { border-top: none; }
-.row { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1.2fr) minmax(0, 1.2fr) auto; gap: .25rem 1rem;
+.row { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1.4fr) minmax(0, 1.2fr) 6.5rem; gap: .25rem 1rem;
   padding: .7rem .9rem; align-items: center; color: inherit; text-decoration: none; }
 a.row:hover { background: var(--soft); }
 .row .title { font-weight: 600; overflow-wrap: anywhere; }
 .row .sub { color: var(--muted); font-size: .9rem; overflow-wrap: anywhere; }
+.row .badge { justify-self: end; }
 .badge { display: inline-block; border-radius: 999px; padding: .1rem .55rem; font-size: .8rem; font-weight: 600; background: var(--soft); color: var(--muted); white-space: nowrap; }
 .badge.sent { background: #e3f4ea; color: var(--ok); }
 .badge.failed, .badge.retrying { background: #fdecea; color: var(--bad); }
@@ -148,7 +149,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 640px) {
   .row { grid-template-columns: minmax(0, 1fr) auto; }
-  .row .wide { grid-column: 1 / -1; }
+  .row .title, .row .wide { grid-column: 1 / -1; }
   dl.facts { grid-template-columns: minmax(0, 1fr); }
   dl.facts dd { margin-bottom: .4rem; }
   .filters { display: flex; }
@@ -186,7 +187,9 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
     return el;
   }
 
+  let saidAt = 0;
   function say(text, isError) {
+    saidAt = Date.now();
     statusBox.replaceChildren(h('p', { class: isError ? 'error' : '' }, text));
   }
   function clearStatus() { statusBox.replaceChildren(); }
@@ -433,7 +436,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
         if (target.input) target.input.setAttribute('aria-invalid', 'true');
         links.push(h('li', {}, h('a', { href: '#' + (target.input ? target.input.id : 'event_types'),
           on: { click: (ev) => { ev.preventDefault(); (target.input || boxes[0]).focus(); } } },
-          (key === 'event_types' ? 'Events' : key.charAt(0).toUpperCase() + key.slice(1)) + ': ' + e.detail)));
+          ({ name: 'Name', url: 'URL', description: 'Description', event_types: 'Events' }[key] || key) + ': ' + e.detail)));
       }
       const summary = h('div', { class: 'error-summary', tabindex: '-1', role: 'alert' },
         h('h2', {}, 'There is a problem'), h('ul', {}, links));
@@ -680,6 +683,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
   async function render() {
     const seq = ++routeSeq;
     if (stopStream) { stopStream(); stopStream = null; }
+    if (Date.now() - saidAt > 1500) clearStatus();  // a message outlives the navigation it caused only
     if (!token) { signInPage(); return; }
     document.getElementById('session').hidden = false;
     const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
