@@ -85,6 +85,15 @@
         try {
           const res = await fetch(api + '/endpoints/' + encodeURIComponent(endpointId) + '/stream',
             { headers: { Authorization: 'Bearer ' + token, Accept: 'text/event-stream' }, signal: controller.signal });
+          if (res.status === 501) {
+            // The server has no live feed: reload every few seconds instead.
+            if (live) live.textContent = 'Refreshing every 5 s';
+            while (!closed) {
+              await new Promise((r) => setTimeout(r, 5000));
+              if (!closed) onNotice(null);
+            }
+            return;
+          }
           if (!res.ok || !res.body) throw new Error('stream ' + res.status);
           setLive(true);
           delay = 1000;
@@ -514,7 +523,7 @@
     await load(true);
     let timer = null;
     stopStream = openStream(id, (n) => {
-      if (n && n.event_id !== eventId) return;
+      if (n && n.event_id && n.event_id !== eventId) return;
       clearTimeout(timer);
       timer = setTimeout(() => { if (seq === routeSeq) load(false).catch(() => {}); }, 250);
     });
