@@ -28,9 +28,9 @@
     return el;
   }
 
-  let saidAt = 0;
-  function say(text, isError) {
-    saidAt = Date.now();
+  let keepStatus = 0;  // navigations a message survives: the one it announces, not the next
+  function say(text, isError, beforeNavigation) {
+    keepStatus = beforeNavigation ? 1 : 0;
     statusBox.replaceChildren(h('p', { class: isError ? 'error' : '' }, text));
   }
   function clearStatus() { statusBox.replaceChildren(); }
@@ -138,7 +138,7 @@
     token = '';
     sessionStorage.removeItem('pulsehook.token');
     document.getElementById('session').hidden = true;
-    if (message) say(message, true);
+    if (message) say(message, true, true);
     render();
   }
   document.getElementById('sign-out').addEventListener('click', () => signOut('Signed out.'));
@@ -302,7 +302,7 @@
       try {
         const saved = editing ? await call('PATCH', '/endpoints/' + encodeURIComponent(ep.id), body)
           : await call('POST', '/endpoints', body);
-        say(editing ? 'Webhook endpoint updated.' : 'Webhook endpoint created.');
+        say(editing ? 'Webhook endpoint updated.' : 'Webhook endpoint created.', false, true);
         location.hash = '#/endpoints/' + encodeURIComponent(saved.id);
       } catch (err) {
         if (err.status === 422 && err.problem.errors) showErrors(err.problem.errors);
@@ -455,7 +455,7 @@
       close();
       try {
         await call('DELETE', '/endpoints/' + encodeURIComponent(ep.id));
-        say('Webhook endpoint “' + ep.name + '” deleted.');
+        say('Webhook endpoint “' + ep.name + '” deleted.', false, true);
         location.hash = '#/';
       } catch (err) { if (err.status !== 401) say(err.message, true); }
     };
@@ -533,7 +533,8 @@
   async function render() {
     const seq = ++routeSeq;
     if (stopStream) { stopStream(); stopStream = null; }
-    if (Date.now() - saidAt > 1500) clearStatus();  // a message outlives the navigation it caused only
+    if (keepStatus > 0) --keepStatus;
+    else clearStatus();
     if (!token) { signInPage(); return; }
     document.getElementById('session').hidden = false;
     const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);

@@ -149,7 +149,9 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 640px) {
   .row { grid-template-columns: minmax(0, 1fr) auto; }
-  .row .title, .row .wide { grid-column: 1 / -1; }
+  .row .title { grid-column: 1; grid-row: 1; overflow-wrap: normal; word-break: normal; }
+  .row .badge { grid-column: 2; grid-row: 1; }
+  .row .wide { grid-column: 1 / -1; }
   dl.facts { grid-template-columns: minmax(0, 1fr); }
   dl.facts dd { margin-bottom: .4rem; }
   .filters { display: flex; }
@@ -187,9 +189,9 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
     return el;
   }
 
-  let saidAt = 0;
-  function say(text, isError) {
-    saidAt = Date.now();
+  let keepStatus = 0;  // navigations a message survives: the one it announces, not the next
+  function say(text, isError, beforeNavigation) {
+    keepStatus = beforeNavigation ? 1 : 0;
     statusBox.replaceChildren(h('p', { class: isError ? 'error' : '' }, text));
   }
   function clearStatus() { statusBox.replaceChildren(); }
@@ -297,7 +299,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
     token = '';
     sessionStorage.removeItem('pulsehook.token');
     document.getElementById('session').hidden = true;
-    if (message) say(message, true);
+    if (message) say(message, true, true);
     render();
   }
   document.getElementById('sign-out').addEventListener('click', () => signOut('Signed out.'));
@@ -461,7 +463,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
       try {
         const saved = editing ? await call('PATCH', '/endpoints/' + encodeURIComponent(ep.id), body)
           : await call('POST', '/endpoints', body);
-        say(editing ? 'Webhook endpoint updated.' : 'Webhook endpoint created.');
+        say(editing ? 'Webhook endpoint updated.' : 'Webhook endpoint created.', false, true);
         location.hash = '#/endpoints/' + encodeURIComponent(saved.id);
       } catch (err) {
         if (err.status === 422 && err.problem.errors) showErrors(err.problem.errors);
@@ -614,7 +616,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
       close();
       try {
         await call('DELETE', '/endpoints/' + encodeURIComponent(ep.id));
-        say('Webhook endpoint “' + ep.name + '” deleted.');
+        say('Webhook endpoint “' + ep.name + '” deleted.', false, true);
         location.hash = '#/';
       } catch (err) { if (err.status !== 401) say(err.message, true); }
     };
@@ -692,7 +694,8 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
   async function render() {
     const seq = ++routeSeq;
     if (stopStream) { stopStream(); stopStream = null; }
-    if (Date.now() - saidAt > 1500) clearStatus();  // a message outlives the navigation it caused only
+    if (keepStatus > 0) --keepStatus;
+    else clearStatus();
     if (!token) { signInPage(); return; }
     document.getElementById('session').hidden = false;
     const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
