@@ -273,6 +273,18 @@ inline void mgmt_static_headers(management_response& r) {
   r.headers.push_back({"Cache-Control", "no-cache"});
 }
 
+// True when `method` is one of the ", "-separated methods of `allow` (exactly: HTTP methods are
+// case-sensitive tokens, and "ET" is not "GET").
+inline bool mgmt_allows(std::string_view allow, std::string_view method) noexcept {
+  while (!allow.empty()) {
+    auto const comma = allow.find(", ");
+    if (allow.substr(0, comma) == method) return true;
+    if (comma == std::string_view::npos) break;
+    allow.remove_prefix(comma + 2);
+  }
+  return false;
+}
+
 inline bool mgmt_segment_id(std::string_view s) noexcept {
   if (s.empty() || s.size() > 128) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -492,9 +504,7 @@ management_response management_api<Registry, Store>::route_api(
   else if (n == 5 && segs[2] == "events" && segs[4] == "resend") r = route::resend;
   else if (n == 3 && segs[2] == "stream") r = route::stream, allow = "GET";
   else return detail::mgmt_not_found("resource");
-  if (std::string_view(allow).find(m) == std::string_view::npos || m.empty() ||
-      m.find(',') != std::string::npos || m.find(' ') != std::string::npos)
-    return detail::mgmt_method_not_allowed(allow);
+  if (!detail::mgmt_allows(allow, m)) return detail::mgmt_method_not_allowed(allow);
 
   // Unknown, deleted and other organisations' endpoints answer alike.
   if (!detail::mgmt_segment_id(segs[1])) return detail::mgmt_not_found("endpoint");
@@ -509,7 +519,8 @@ management_response management_api<Registry, Store>::route_api(
   case route::endpoint:
     if (m == "GET") return endpoint_answer(ep, 200);
     if (m == "PATCH") return update_endpoint(req, std::move(ep));
-    return delete_endpoint(ep);
+    if (m == "DELETE") return delete_endpoint(ep);
+    return detail::mgmt_method_not_allowed(allow);
   case route::disable: return set_enabled(req, ep, false);
   case route::enable: return set_enabled(req, ep, true);
   case route::reveal: return reveal_secret(ep, who);
