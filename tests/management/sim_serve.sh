@@ -33,7 +33,6 @@ check() {  # out file -> checks the API answers with the run's endpoints and eve
   grep -q '^HTTP/1.1 401' <<<"$(http_get "$port" wrong-token /api/v1/endpoints)" || { echo "no 401" >&2; return 1; }
 }
 
-# The simulator is declared after tests/ (top CMakeLists.txt): hence no if(TARGET) above.
 # 1. A live run on sqlite, paced (fast), serving during and after the run.
 "$sim" --scenario healthy --events 40 --duration 10m --store sqlite --db "$dir/run.db" \
   --serve 127.0.0.1:0 --speed 100000 --no-report --quiet >"$dir/live.out" 2>&1 &
