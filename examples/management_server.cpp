@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   opt.feed = feed;
   pulsehook::management_server<pulsehook::metapulse::registry, pulsehook::sqlite_store> console{
       io.get_executor(), store, std::move(opt)};
-  console.listen({boost::asio::ip::make_address("127.0.0.1"), self_test ? 0 : 8080});
+  unsigned short const port = self_test ? 0 : 8080;
+  console.listen({boost::asio::ip::make_address("127.0.0.1"), port});
   dispatcher.start();
   std::cout << "console: http://127.0.0.1:" << console.local_endpoint().port() << "/  token: " << token
             << std::endl;
