@@ -185,6 +185,18 @@ public:
   /// @param ec `not_found`, `endpoint_deleted`, `endpoint_disabled`
   void resend(delivery_id id, time_point now, boost::system::error_code& ec);
 
+  // ---- the audit log (audit_log_storage, storage.hpp) -----------------------------------------
+
+  /// Appends an audit entry to its endpoint's log.
+  /// @param ec `not_found` (unknown or deleted endpoint), `invalid_argument` (see
+  ///        `validate_audit_entry`)
+  void record_audit(audit_entry const& entry, boost::system::error_code& ec);
+
+  /// Replaces `out` with the endpoint's newest `limit` (1..1000) audit entries, newest first.
+  /// @param ec `not_found` (unknown endpoint), `invalid_argument` (limit)
+  void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out,
+                  boost::system::error_code& ec);
+
   /// Retention: removes events created before `now - events_older_than` with their deliveries
   /// and attempts (counters follow), empties response bodies of attempts started before
   /// `now - bodies_older_than`, and forgets deleted endpoints whose log became empty. Works in
@@ -200,6 +212,7 @@ private:
 
 static_assert(storage_policy<memory_store>);
 static_assert(event_log_storage<memory_store>);
+static_assert(audit_log_storage<memory_store>);
 
 } // namespace pulsehook
 

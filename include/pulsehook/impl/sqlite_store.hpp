@@ -1306,6 +1306,48 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
   tx.commit(ec);
 }
 
+inline void sqlite_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
+  validate_audit_entry(e, ec);
+  if (ec) return;
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, e.endpoint_id, false, ec);
+  if (ec) return;
+  auto q = s.db.use("INSERT INTO audit_log(endpoint, action, actor, at) VALUES (?1, ?2, ?3, ?4)", ec);
+  if (ec) return;
+  q.bind(1, *ix).bind(2, e.action).bind(3, e.actor).bind(4, to_unix_millis(e.at)).run(ec);
+  if (ec) return;
+  tx.commit(ec);
+}
+
+inline void sqlite_store::list_audit(std::string_view endpoint_id, std::size_t limit,
+                                     std::vector<audit_entry>& out, boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  if (limit == 0 || limit > 1000) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  auto const ix = detail::sqlite_endpoint_ix(s, endpoint_id, true, ec);
+  if (ec) return;
+  auto q = s.db.use("SELECT action, actor, at FROM audit_log WHERE endpoint = ?1 "
+                    "ORDER BY ix DESC LIMIT ?2",
+                    ec);
+  if (ec) return;
+  q.bind(1, *ix).bind(2, static_cast<std::int64_t>(limit));
+  while (q.step(ec)) {
+    audit_entry a;
+    a.endpoint_id = std::string(endpoint_id);
+    a.action = std::string(q.text(0));
+    a.actor = std::string(q.text(1));
+    a.at = from_unix_millis(q.i64(2));
+    out.push_back(std::move(a));
+  }
+  if (ec) out.clear();
+}
+
 inline void sqlite_store::purge(purge_request const& req, purge_result& out,
                                 boost::system::error_code& ec) {
   ec = {};
@@ -1429,6 +1471,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
     for (auto ix : gone) {
       for (char const* sql : {"DELETE FROM endpoint_secrets WHERE endpoint = ?1",
                               "DELETE FROM endpoint_counts WHERE endpoint = ?1",
+                              "DELETE FROM audit_log WHERE endpoint = ?1",
                               "DELETE FROM endpoints WHERE ix = ?1"}) {
         auto q = s.db.use(sql, ec);
         if (ec) return;
