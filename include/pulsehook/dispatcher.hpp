@@ -199,19 +199,37 @@ public:
   /// it gets a real attempt however old it is. Any thread.
   /// @param ec the store's: `not_found`, `endpoint_deleted`, `endpoint_disabled`
   void resend(delivery_id id, boost::system::error_code& ec)
-    requires event_log_storage<storage_type>;
+    requires event_log_storage<storage_type>
+  {
+    store().resend(id, now_locked(), ec);
+    if (!ec) wake();
+  }
   /// As above. @throws boost::system::system_error on failure.
   void resend(delivery_id id)
-    requires event_log_storage<storage_type>;
+    requires event_log_storage<storage_type>
+  {
+    boost::system::error_code ec;
+    resend(id, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::resend");
+  }
 
   /// Enables a disabled endpoint: its parked deliveries are due at once, and the loop looks at
   /// once. Any thread.
   /// @param ec the store's: `not_found`, `endpoint_deleted`
   void enable_endpoint(std::string_view endpoint_id, boost::system::error_code& ec)
-    requires event_log_storage<storage_type>;
+    requires event_log_storage<storage_type>
+  {
+    store().enable_endpoint(endpoint_id, now_locked(), ec);
+    if (!ec) wake();
+  }
   /// As above. @throws boost::system::system_error on failure.
   void enable_endpoint(std::string_view endpoint_id)
-    requires event_log_storage<storage_type>;
+    requires event_log_storage<storage_type>
+  {
+    boost::system::error_code ec;
+    enable_endpoint(endpoint_id, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::enable_endpoint");
+  }
 
   /// Replaces the callbacks (callbacks.hpp). They run on the strand after each turn's commit;
   /// the engine produces only the notices whose callbacks are set.
@@ -230,6 +248,10 @@ public:
   clock_type& get_clock() noexcept;
 
 private:
+  // Bodies of the constrained members sit in the class: clang 14 does not find member types in
+  // the requires-clause of an out-of-line definition.
+  time_point now_locked();
+
   using state_type = detail::dispatcher_state<Registry, resolved>;
   std::shared_ptr<state_type> state_;
 };

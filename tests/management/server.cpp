@@ -148,8 +148,8 @@ bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
   return true;
 }
 
-attempt_notice notice(std::string endpoint, std::string event, int status = 200,
-                      delivery_state st = delivery_state::sent) {
+attempt_notice make_notice(std::string endpoint, std::string event, int status = 200,
+                           delivery_state st = delivery_state::sent) {
   attempt_notice n;
   n.endpoint_id = std::move(endpoint);
   n.event_id = std::move(event);
@@ -275,8 +275,8 @@ BOOST_AUTO_TEST_CASE(a_stream_carries_its_endpoints_attempts_only) {
   BOOST_TEST(got.starts_with("HTTP/1.1 200 OK\r\n"));
   BOOST_TEST(got.find("Content-Type: text/event-stream") != std::string::npos);
   BOOST_TEST_REQUIRE(eventually([&] { return f.feed->subscribers() == 1u; }));
-  f.feed->publish(notice(ep2, "evt_other"));
-  f.feed->publish(notice(ep1, "evt_mine", 503, delivery_state::retrying));
+  f.feed->publish(make_notice(ep2, "evt_other"));
+  f.feed->publish(make_notice(ep1, "evt_mine", 503, delivery_state::retrying));
   BOOST_TEST_REQUIRE(c.read_until(got, "evt_mine"));
   BOOST_TEST(got.find("evt_other") == std::string::npos);
   auto const at = got.find("event: attempt\ndata: ");
@@ -325,7 +325,7 @@ BOOST_AUTO_TEST_CASE(a_slow_stream_reader_is_dropped_not_buffered_for) {
   BOOST_TEST_REQUIRE(eventually([&] { return f.feed->subscribers() == 1u; }));
   // The client stops reading; 64 KiB notices fill the socket buffers, then the queue.
   for (int i = 0; i < 400 && f.feed->subscribers() == 1u; ++i) {
-    auto n = notice(ep, "evt_" + std::to_string(i), 500, delivery_state::retrying);
+    auto n = make_notice(ep, "evt_" + std::to_string(i), 500, delivery_state::retrying);
     n.error = std::string(64 * 1024, 'e');
     f.feed->publish(std::move(n));
     std::this_thread::sleep_for(1ms);

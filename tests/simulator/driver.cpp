@@ -42,6 +42,26 @@ sim::run_result run_memory(sim::scenario const& sc, std::uint64_t seed = 1) {
   return sim::run(sc, s, o);
 }
 
+// A run on a fresh sqlite_store file (synchronous=NORMAL, as pulsehook-sim), removed after.
+sim::run_result run_sqlite(sim::scenario const& sc, std::string const& name) {
+  auto const path = (std::filesystem::temp_directory_path() / name).string();
+  auto remove = [&] {
+    for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  };
+  remove();
+  sim::run_result r;
+  {
+    pulsehook::sqlite_store_options so;
+    so.synchronous = pulsehook::synchronous_mode::normal;
+    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules(), so);
+    sim::run_options o;
+    o.store_name = "sqlite";
+    r = sim::run(sc, s, o);
+  }
+  remove();
+  return r;
+}
+
 std::size_t count(std::string const& text, std::string const& what) {
   std::size_t n = 0;
   for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
@@ -76,18 +96,7 @@ BOOST_AUTO_TEST_CASE(sender_crashes_lose_attempts_in_flight_and_everything_is_st
 BOOST_AUTO_TEST_CASE(sender_crashes_on_sqlite_store) {
   auto sc = parse(busy);
   sc.faults.crashes.count = 2;
-  auto const path = (std::filesystem::temp_directory_path() / "pulsehook-sim-crash.db").string();
-  for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  sim::run_result r;
-  {
-    pulsehook::sqlite_store_options so;
-    so.synchronous = pulsehook::synchronous_mode::normal;
-    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules(), so);
-    sim::run_options o;
-    o.store_name = "sqlite";
-    r = sim::run(sc, s, o);
-  }
-  for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto const r = run_sqlite(sc, "pulsehook-sim-crash.db");
   BOOST_TEST(r.ok(), violations_text(r));
   BOOST_TEST(r.crashes == 2u);
   BOOST_TEST(r.open == 0u);
@@ -107,18 +116,7 @@ BOOST_AUTO_TEST_CASE(store_faults_are_survived_on_both_stores) {
     BOOST_TEST(r.store_faults > 0u);
     BOOST_TEST(r.open == 0u);
   }
-  auto const path = (std::filesystem::temp_directory_path() / "pulsehook-sim-faults.db").string();
-  for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  sim::run_result r;
-  {
-    pulsehook::sqlite_store_options so;
-    so.synchronous = pulsehook::synchronous_mode::normal;
-    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules(), so);
-    sim::run_options o;
-    o.store_name = "sqlite";
-    r = sim::run(sc, s, o);
-  }
-  for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  auto const r = run_sqlite(sc, "pulsehook-sim-faults.db");
   BOOST_TEST(r.ok(), violations_text(r));
   BOOST_TEST(r.store_faults > 0u);
   BOOST_TEST(r.open == 0u);

@@ -60,6 +60,12 @@ struct dispatcher_state
   std::atomic<bool> running{false};
   std::atomic<bool> abandoned{false};
 
+  // The dispatcher's clock, read under the lock (a manual_clock is moved from other threads).
+  time_point now() {
+    std::lock_guard lk(mu);
+    return clock.now();
+  }
+
   void report(boost::system::error_code const& ec, std::string_view where) {
     if (!settings.on_error) return;
     try {
@@ -294,48 +300,8 @@ auto basic_dispatcher<Registry, Options...>::async_publish(event_record event,
 }
 
 template <class Registry, class... Options>
-void basic_dispatcher<Registry, Options...>::resend(delivery_id id, boost::system::error_code& ec)
-  requires event_log_storage<storage_type>
-{
-  time_point now;
-  {
-    std::lock_guard lk(state_->mu);
-    now = state_->clock.now();
-  }
-  state_->store.resend(id, now, ec);
-  if (!ec) wake();
-}
-
-template <class Registry, class... Options>
-void basic_dispatcher<Registry, Options...>::resend(delivery_id id)
-  requires event_log_storage<storage_type>
-{
-  boost::system::error_code ec;
-  resend(id, ec);
-  throw_if(ec, "pulsehook::basic_dispatcher::resend");
-}
-
-template <class Registry, class... Options>
-void basic_dispatcher<Registry, Options...>::enable_endpoint(std::string_view endpoint_id,
-                                                             boost::system::error_code& ec)
-  requires event_log_storage<storage_type>
-{
-  time_point now;
-  {
-    std::lock_guard lk(state_->mu);
-    now = state_->clock.now();
-  }
-  state_->store.enable_endpoint(endpoint_id, now, ec);
-  if (!ec) wake();
-}
-
-template <class Registry, class... Options>
-void basic_dispatcher<Registry, Options...>::enable_endpoint(std::string_view endpoint_id)
-  requires event_log_storage<storage_type>
-{
-  boost::system::error_code ec;
-  enable_endpoint(endpoint_id, ec);
-  throw_if(ec, "pulsehook::basic_dispatcher::enable_endpoint");
+time_point basic_dispatcher<Registry, Options...>::now_locked() {
+  return state_->now();
 }
 
 template <class Registry, class... Options>
