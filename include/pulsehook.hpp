@@ -48,4 +48,7 @@
 #include <pulsehook/retry.hpp>
 #include <pulsehook/transport.hpp>
 
+// Management: the JSON API, its Beast server, the live feed and the console
+#include <pulsehook/management.hpp>
+
 #endif

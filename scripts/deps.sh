@@ -8,7 +8,10 @@ set -euo pipefail
 # in a throwaway cluster (scripts/with-postgres.sh; its cluster never uses the system one).
 want=(g++ clang-14 libclang-rt-14-dev cmake ninja-build python3 openssl
       libboost1.81-dev libboost-test1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-      libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql libbenchmark-dev wrk "$@")
+      libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql libbenchmark-dev wrk chromium "$@")
+# Node.js for the browser tests: the machine image ships Node 20 (with npm); a machine without
+# `node` gets Debian's (18, enough for the pinned playwright-core).
+command -v node >/dev/null 2>&1 || want+=(nodejs npm)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,4 +25,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if dpkg-query -W -f='${Status}' libboost-dev 2>/dev/null | grep -q 'install ok installed'; then
   echo "deps: warning: libboost-dev (1.74) is installed; pulsehook asks CMake for 1.81 exactly" >&2
+fi
+
+# The browser tests' npm packages (tests/browser/package-lock.json), installed only when the
+# locked playwright-core is not already there: a second run does no network work.
+lock=tests/browser/package-lock.json
+if [ -f "$(dirname "$0")/../$lock" ]; then
+  cd "$(dirname "$0")/../tests/browser"
+  want_v=$(node -e 'console.log(require("./package-lock.json").packages["node_modules/playwright-core"].version)')
+  have_v=$(node -e 'try{console.log(require("./node_modules/playwright-core/package.json").version)}catch(e){console.log("")}')
+  if [ "$want_v" != "$have_v" ]; then
+    echo "deps: npm ci (playwright-core $want_v) in tests/browser"
+    npm ci --no-audit --no-fund --ignore-scripts
+  fi
+  cd - >/dev/null
 fi

@@ -6,30 +6,32 @@
 /// ready alias (MetaPulse registry, `sqlite_store`, `http_transport`, `metapulse_scheme`,
 /// `default_retry`, `system_clock`).
 ///
-/// The dispatcher runs the sans-I/O `delivery_engine` (engine.hpp) on an executor: a
-/// `steady_timer` wakes it at the engine's next due instant (earlier when an event is
-/// published), each request the engine hands out goes to `transport.async_send`, and each result
-/// goes back to the engine, which records the attempt and the next state. Everything the engine
-/// promises holds: durable publishing, deadline-bounded retries, per-endpoint caps, leases.
+/// The dispatcher decides nothing about deliveries: the sans-I/O `delivery_engine`
+/// (engine.hpp) does, and the simulator drives the very same engine in virtual time. The
+/// dispatcher feeds it its inputs (publishes, transport results, the clock) on a strand of the
+/// executor and carries out what `delivery_engine::advance` answers: each request goes to
+/// `transport.async_send`, the turn's notices go to the callbacks, one `steady_timer` waits for
+/// the next wake-up. Everything the engine promises holds: durable publishing, deadline-bounded
+/// retries, fair sharing between endpoints, leases, group commit.
 ///
 /// **Lifecycle.** `start()` resumes from storage: due deliveries go out at once, and claims
 /// left by a process that died come back by themselves when their lease runs out (at-least-once).
 /// `async_stop()` stops claiming new work, lets attempts in flight finish for at most
-/// `dispatcher_settings::shutdown_timeout`, then hands the rest back to the store (due at once,
-/// for the next process) and completes. Destroying a running dispatcher abandons its claims:
-/// they come back after their lease.
+/// `engine_options::shutdown_timeout` (on the dispatcher's clock), then hands the rest back to
+/// the store (due at once, for the next process) and completes. Destroying a running
+/// dispatcher abandons its claims: they come back after their lease.
 ///
 /// **Threads.** The engine runs on a strand of the executor. `publish`, `async_publish`,
-/// `wake`, `start`, `stop`, `metrics` may be called from any thread: publishing writes through
-/// the store directly, so the storage policy must be thread-safe (`memory_store` and
-/// `sqlite_store` are). Callbacks run on the strand; with a group-commit store they run after
-/// the commit and outside the dispatcher's lock (so they may wait on a thread that calls
-/// `metrics`), otherwise from inside the engine's `complete`.
+/// `wake`, `start`, `stop`, `metrics`, `set_callbacks` may be called from any thread:
+/// publishing writes through the store directly, so the storage policy must be thread-safe
+/// (`memory_store` and `sqlite_store` are). Callbacks run on the strand, after the turn that
+/// produced them is committed, and outside the dispatcher's lock (a callback may publish or
+/// take metrics, and `metrics()` never waits for a callback).
 ///
 /// **Group commit.** With a store modelling `group_commit_storage` (`sqlite_store`), each turn
-/// of the loop (the results that came in, their records, the next claim) is one transaction and
-/// one sync, and the callbacks of its attempts run only after it is committed: nothing is
-/// announced before it is durable. See `dispatcher_settings::group_commit_window`.
+/// (the results that came in, their records, the next claim) is one transaction and one sync,
+/// and nothing of it is announced before it is committed. See
+/// `engine_options::group_commit_window`.
 ///
 /// @par Example
 /// @code
@@ -74,20 +76,12 @@ namespace pulsehook {
 
 /// Run-time settings of a `basic_dispatcher`.
 struct dispatcher_settings {
-  /// The engine's tuning (caps, timeout, lease, seed ...).
+  /// The engine's tuning: caps and fair sharing, timeout, lease, group-commit window,
+  /// shutdown timeout, storage retry delay, seed ... (engine.hpp). If
+  /// `engine.known_event_type` is empty, the dispatcher fills it with its registry's lookup.
   engine_options engine;
-  /// How long `async_stop` lets attempts in flight finish before releasing them.
-  duration shutdown_timeout{std::chrono::seconds{10}};
-  /// After a storage error in the delivery loop, try again this much later.
-  duration storage_retry_delay{std::chrono::seconds{1}};
-  /// Results wait for each other at most this long: a turn of the loop records them together
-  /// once at least as many have come in as are still in flight (or none is left in flight),
-  /// and refills the freed room with one claim. With a group-commit store (`sqlite_store`,
-  /// `group_commit_storage`) their records and the claim share one transaction, one sync, and
-  /// callbacks run after its commit. 0: every burst of results is recorded as it comes.
-  duration group_commit_window{std::chrono::milliseconds{2}};
   /// Errors of the background loop (storage failures, a throwing callback), with where they
-  /// happened. Called on the strand. Empty: ignored (the loop retries by itself).
+  /// happened. Called on the strand. Empty: ignored (the engine retries by itself).
   std::function<void(boost::system::error_code const&, std::string_view where)> on_error;
   /// Endpoint validation rules the dispatcher installs on its store (when the store offers
   /// `set_endpoint_rules`). If `known_event_type` is empty, the dispatcher fills it with its
@@ -171,11 +165,14 @@ public:
   /// `async_stop` without waiting for it.
   void stop();
 
-  /// Polls now instead of at the next wake-up (e.g. after moving a `manual_clock` forward).
+  /// Looks for due work now instead of at the next wake-up: after moving a `manual_clock`
+  /// forward, or after work was made due behind the dispatcher's back (a resend or an enabled
+  /// endpoint through the store, an event committed by another process). Any thread.
   void wake();
 
-  /// Publishes an accepted event record: stores it and its fan-out (one transaction), then
-  /// wakes the loop. Durable when it returns without error.
+  /// Publishes an accepted event record through the engine: checks its type against the
+  /// registry, stores it and its fan-out (one transaction), then wakes the loop. Durable when it
+  /// returns without error.
   /// @param ec `unknown_event_type` when `event.type` is not in the registry; the store's
   ///        error otherwise
   void publish(event_record const& event, accept_result& result, boost::system::error_code& ec);
@@ -206,28 +203,82 @@ public:
   template <class Connection>
   void publish(Connection conn, event_record const& event, accept_result& result,
                boost::system::error_code& ec)
-    requires outbox_storage<storage_type, Connection>;
+    requires outbox_storage<storage_type, Connection>
+  {
+    publish_outbox(conn, event, result, ec);
+  }
   /// As above. @throws boost::system::system_error on failure.
   template <class Connection>
   accept_result publish(Connection conn, event_record const& event)
-    requires outbox_storage<storage_type, Connection>;
+    requires outbox_storage<storage_type, Connection>
+  {
+    accept_result r;
+    boost::system::error_code ec;
+    publish_outbox(conn, event, r, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::publish (outbox)");
+    return r;
+  }
   /// The typed `publish` (checked at compile time), inside the caller's transaction on `conn`.
   template <class Connection, fixed_string Name, class Payload>
   accept_result publish(Connection conn, envelope_context const& ctx, event_tag<Name> tag,
                         Payload const& data)
-    requires outbox_storage<storage_type, Connection>;
+    requires outbox_storage<storage_type, Connection>
+  {
+    return publish(conn, make_event<Registry>(ctx, tag, data));
+  }
   /// The ".updated" form, inside the caller's transaction on `conn`.
   template <class Connection, fixed_string Name, class Payload>
   accept_result publish(Connection conn, envelope_context const& ctx, event_tag<Name> tag,
                         Payload const& data, Payload const& previous)
-    requires outbox_storage<storage_type, Connection>;
+    requires outbox_storage<storage_type, Connection>
+  {
+    return publish(conn, make_event<Registry>(ctx, tag, data, previous));
+  }
 
   /// Publishes asynchronously: the store call runs on the executor, and the token completes
   /// with `void(boost::system::error_code, accept_result)` once the event is durable.
   template <class CompletionToken>
   auto async_publish(event_record event, CompletionToken&& token);
 
-  /// Replaces the engine's callbacks (callbacks.hpp). They run on the strand.
+  /// Manual resend of one delivery (the "Resend" button): the store reopens it, due now with
+  /// a deadline of at least `now + resend_window` (storage.hpp), and the loop looks at once, so
+  /// it gets a real attempt however old it is. Any thread.
+  /// @param ec the store's: `not_found`, `endpoint_deleted`, `endpoint_disabled`
+  void resend(delivery_id id, boost::system::error_code& ec)
+    requires event_log_storage<storage_type>
+  {
+    store().resend(id, now_locked(), ec);
+    if (!ec) wake();
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  void resend(delivery_id id)
+    requires event_log_storage<storage_type>
+  {
+    boost::system::error_code ec;
+    resend(id, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::resend");
+  }
+
+  /// Enables a disabled endpoint: its parked deliveries are due at once, and the loop looks at
+  /// once. Any thread.
+  /// @param ec the store's: `not_found`, `endpoint_deleted`
+  void enable_endpoint(std::string_view endpoint_id, boost::system::error_code& ec)
+    requires event_log_storage<storage_type>
+  {
+    store().enable_endpoint(endpoint_id, now_locked(), ec);
+    if (!ec) wake();
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  void enable_endpoint(std::string_view endpoint_id)
+    requires event_log_storage<storage_type>
+  {
+    boost::system::error_code ec;
+    enable_endpoint(endpoint_id, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::enable_endpoint");
+  }
+
+  /// Replaces the callbacks (callbacks.hpp). They run on the strand after each turn's commit;
+  /// the engine produces only the notices whose callbacks are set.
   void set_callbacks(engine_callbacks callbacks);
 
   /// A snapshot of the engine's metrics (metrics.hpp).
@@ -243,6 +294,13 @@ public:
   clock_type& get_clock() noexcept;
 
 private:
+  // Bodies of the constrained members sit in the class: clang 14 does not find member types in
+  // the requires-clause of an out-of-line definition.
+  time_point now_locked();
+  template <class Connection>
+  void publish_outbox(Connection conn, event_record const& event, accept_result& result,
+                      boost::system::error_code& ec);
+
   using state_type = detail::dispatcher_state<Registry, resolved>;
   std::shared_ptr<state_type> state_;
 };

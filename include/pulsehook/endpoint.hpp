@@ -69,6 +69,12 @@ void validate_endpoint(endpoint_record const& ep, endpoint_rules const& rules,
 /// @param ec set to `invalid_argument` or `invalid_event_type_pattern`
 void validate_event(event_record const& ev, boost::system::error_code& ec);
 
+/// Checks an audit entry (storage.hpp) before a store records it: endpoint id 1..128 printable
+/// ASCII bytes, action 1..64 printable ASCII bytes, actor valid UTF-8 without control
+/// characters, at most 256 bytes.
+/// @param ec set to `invalid_argument` otherwise
+void validate_audit_entry(audit_entry const& entry, boost::system::error_code& ec);
+
 /// Sorts and de-duplicates a subscription in place.
 void normalize_event_types(std::vector<std::string>& types);
 

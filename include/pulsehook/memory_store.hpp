@@ -180,9 +180,22 @@ public:
   void get_delivery(delivery_id id, delivery_record& out, boost::system::error_code& ec);
 
   /// Manual resend: the delivery becomes `pending`, due at `now`, and its next claim carries
-  /// `attempt_trigger::manual`; its deadline becomes at least `now`.
+  /// `attempt_trigger::manual`; its deadline becomes at least `now + resend_window` (1 h), so
+  /// it gets real attempts however old it is. Tell the driver to look (`basic_dispatcher::resend`).
   /// @param ec `not_found`, `endpoint_deleted`, `endpoint_disabled`
   void resend(delivery_id id, time_point now, boost::system::error_code& ec);
+
+  // ---- the audit log (audit_log_storage, storage.hpp) -----------------------------------------
+
+  /// Appends an audit entry to its endpoint's log.
+  /// @param ec `not_found` (unknown or deleted endpoint), `invalid_argument` (see
+  ///        `validate_audit_entry`)
+  void record_audit(audit_entry const& entry, boost::system::error_code& ec);
+
+  /// Replaces `out` with the endpoint's newest `limit` (1..1000) audit entries, newest first.
+  /// @param ec `not_found` (unknown endpoint), `invalid_argument` (limit)
+  void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out,
+                  boost::system::error_code& ec);
 
   /// Retention: removes events created before `now - events_older_than` with their deliveries
   /// and attempts (counters follow), empties response bodies of attempts started before
@@ -199,6 +212,7 @@ private:
 
 static_assert(storage_policy<memory_store>);
 static_assert(event_log_storage<memory_store>);
+static_assert(audit_log_storage<memory_store>);
 
 } // namespace pulsehook
 

@@ -45,7 +45,13 @@ struct endpoint_metrics {
   std::uint64_t failures = 0;
   std::uint32_t consecutive_failures = 0;
   bool failing = false;                     ///< consecutive failures reached the threshold
+  bool slow = false;                        ///< answers take `slow_latency` or more (or none comes)
+  std::size_t in_flight_limit = 0;          ///< attempts it may have open now (fair sharing)
   std::optional<time_point> paused_until;   ///< set while a 429 / 503 slows the endpoint down
+  /// Overload: final attempts that started after the deadline (within the grace), and
+  /// deliveries given up untried because the endpoint could not take them in time.
+  std::uint64_t late_final_attempts = 0;
+  std::uint64_t overload_give_ups = 0;
   latency_summary latency;
 
   /// successes / attempts; 1 when nothing was attempted yet.
@@ -64,6 +70,10 @@ struct engine_metrics {
   std::uint64_t failed = 0;                 ///< deliveries given up
   std::uint64_t retries_scheduled = 0;      ///< failed attempts followed by a scheduled retry
   std::uint64_t deferred = 0;               ///< claims handed back because of a cap or a pause
+  std::uint64_t late_final_attempts = 0;    ///< last attempts started after their deadline
+  std::uint64_t overload_give_ups = 0;      ///< deliveries given up untried for lack of room
+  std::size_t slow_lane_in_flight = 0;      ///< attempts open to slow or failing endpoints
+  std::uint64_t turns = 0;                  ///< turns run (one store transaction each with groups)
   std::vector<endpoint_metrics> endpoints;  ///< sorted by endpoint id
 };
 

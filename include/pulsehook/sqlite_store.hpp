@@ -73,7 +73,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   /// A closed store; call `open`.
   sqlite_store();
@@ -186,6 +186,11 @@ public:
   void resend(delivery_id id, time_point now, boost::system::error_code& ec);
   void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
 
+  // ---- the audit log (audit_log_storage; semantics: memory_store.hpp) ---------------------------
+  void record_audit(audit_entry const& entry, boost::system::error_code& ec);
+  void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out,
+                  boost::system::error_code& ec);
+
 private:
   std::unique_ptr<detail::sqlite_state> s_;
 };
@@ -193,6 +198,7 @@ private:
 static_assert(storage_policy<sqlite_store>);
 static_assert(event_log_storage<sqlite_store>);
 static_assert(outbox_storage<sqlite_store, sqlite3*>);
+static_assert(audit_log_storage<sqlite_store>);
 
 } // namespace pulsehook
 

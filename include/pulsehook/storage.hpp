@@ -24,6 +24,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <functional>
@@ -33,6 +34,12 @@
 #include <vector>
 
 namespace pulsehook {
+
+/// How long a manual resend may keep trying: its delivery's deadline becomes at least
+/// `now + resend_window`, so a resend of a delivery whose 72 hours are over still gets real
+/// attempts (the first at once, retries by the policy within the window), never a give-up
+/// without one. A driver must be told to look (`basic_dispatcher::resend` does it).
+inline constexpr duration resend_window{std::chrono::hours{1}};
 
 /// Rules a store applies to endpoints it creates or updates (see endpoint.hpp).
 struct endpoint_rules {
@@ -89,6 +96,16 @@ struct purge_result {
   std::uint64_t attempts = 0;
   std::uint64_t bodies = 0;
   std::uint64_t endpoints = 0;   ///< deleted endpoints whose log became empty
+};
+
+/// One entry of an endpoint's audit log: who did what to it, and when. The management API
+/// records one for every secret reveal (management.hpp).
+struct audit_entry {
+  std::string endpoint_id;
+  std::string action;  ///< e.g. "secret.revealed"; 1..64 bytes of printable ASCII
+  std::string actor;   ///< who: the principal the request was authenticated as; UTF-8, <= 256 bytes
+  time_point at{};
+  friend bool operator==(audit_entry const&, audit_entry const&) = default;
 };
 
 /// The requirement the delivery engine places on its storage (see the table above).
@@ -192,6 +209,24 @@ concept event_log_storage =
       { s.get_delivery(did, dr, ec) } -> std::same_as<void>;
       { s.resend(did, t, ec) } -> std::same_as<void>;
       { s.purge(pr, res, ec) } -> std::same_as<void>;
+    };
+
+/// Optional extension of `event_log_storage`: an audit log per endpoint, durable like the rest
+/// of the store. For `S& s`, `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.record_audit(audit_entry const& e, ec)` | `void` | appends `e` to the log of endpoint `e.endpoint_id` (one transaction); `not_found` for an unknown or deleted endpoint, `invalid_argument` for an action or actor outside the limits above; nothing changes on error |
+/// | `s.list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out, ec)` | `void` | replaces `out` with the endpoint's newest `limit` (1..1000) entries, newest first; `not_found` for an unknown endpoint (a deleted one's log stays readable until retention forgets the endpoint) |
+///
+/// Entries are never changed or removed, except with their endpoint when `purge` forgets a
+/// deleted endpoint. Shipped models: `memory_store`, `sqlite_store` (schema version 3).
+template <class S>
+concept audit_log_storage =
+    event_log_storage<S> &&
+    requires(S& s, audit_entry const& e, std::string_view id, std::size_t n,
+             std::vector<audit_entry>& out, boost::system::error_code& ec) {
+      { s.record_audit(e, ec) } -> std::same_as<void>;
+      { s.list_audit(id, n, out, ec) } -> std::same_as<void>;
     };
 
 namespace detail {

@@ -10,6 +10,8 @@
 #include <pulsehook/memory_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
 
+#include "serve.hpp"
+
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -34,7 +37,8 @@ char const usage[] =
     "engine, then checks every invariant. Same scenario + seed = byte-identical trace.\n"
     "\n"
     "  --scenario NAME|FILE  a shipped scenario (default, healthy, outage-recovery,\n"
-    "                        down-four-days, secret-rotation, retry-storm, speed) or a JSON file\n"
+    "                        down-four-days, secret-rotation, retry-storm, speed, burst-recovery,\n"
+    "                        slow-neighbours, timeout-neighbour; see --list) or a JSON file\n"
     "                        [default: default]\n"
     "  --seed N              the one seed everything is drawn from [default: the scenario's]\n"
     "  --duration D          how long the workload publishes, e.g. 90m, 12h, 3d\n"
@@ -47,6 +51,12 @@ char const usage[] =
     "  --report FILE.html    the HTML report [default: pulsehook-sim-report.html]\n"
     "  --no-report           do not write the HTML report\n"
     "  --scenarios-dir DIR   where shipped scenarios are looked up\n"
+    "  --serve HOST:PORT     serve the run's store through the webhooks console (management\n"
+    "                        API) while the run goes on, paced to real time, and after it ends\n"
+    "                        until Ctrl-C; prints the URL and an admin token per organisation\n"
+    "  --speed N             with --serve: N virtual seconds per real second [default: 1]\n"
+    "                        (with --serve, --db FILE without --store sqlite browses a finished\n"
+    "                        run's database instead of running)\n"
     "  --quiet               no summary, no progress line\n"
     "  --list                list the shipped scenarios\n"
     "  --help                this text\n"
@@ -96,7 +106,11 @@ int main(int argc, char** argv) {
   std::string scenario_arg = "default", store_name = "memory", db, trace_path,
               report_path = "pulsehook-sim-report.html", dir = PULSEHOOK_SIM_SCENARIO_DIR;
   bool no_report = false, quiet = false, overwrite = false, swarm = false, list = false,
-       db_given = false;
+       db_given = false, store_given = false;
+  std::string serve_host;
+  unsigned short serve_port = 0;
+  bool serve = false;
+  double speed = 1;
   std::optional<std::uint64_t> seed;
   sim::run_options opts;
 
@@ -121,12 +135,22 @@ int main(int argc, char** argv) {
       opts.duration_override = d;
     } else if (a == "--events") {
       std::uint64_t n = 0;
-      if (!value(v) || !parse_u64(v.c_str(), n) || n > 100000000)
-        return bad_usage("--events needs an integer from 0 to 100000000");
+      if (!value(v) || !parse_u64(v.c_str(), n) || n < 1 || n > 100000000)
+        return bad_usage("--events needs an integer from 1 to 100000000");
       opts.events_override = static_cast<std::size_t>(n);
     } else if (a == "--store") {
       if (!value(store_name) || (store_name != "memory" && store_name != "sqlite"))
         return bad_usage("--store must be memory or sqlite");
+      store_given = true;
+    } else if (a == "--serve") {
+      if (!value(v) || !pulsehook::sim_serve::parse_host_port(v, serve_host, serve_port))
+        return bad_usage("--serve needs HOST:PORT, e.g. 127.0.0.1:8080");
+      serve = true;
+    } else if (a == "--speed") {
+      char* end = nullptr;
+      if (value(v)) speed = std::strtod(v.c_str(), &end);
+      if (v.empty() || end != v.c_str() + v.size() || !(speed > 0) || speed > 1e9)
+        return bad_usage("--speed needs a positive number, e.g. 60");
     } else if (a == "--db") { if (!value(db)) return bad_usage("--db needs a file"); db_given = true; }
     else if (a == "--trace") { if (!value(trace_path)) return bad_usage("--trace needs a file"); }
     else if (a == "--report") { if (!value(report_path)) return bad_usage("--report needs a file"); }
@@ -164,6 +188,36 @@ int main(int argc, char** argv) {
   }
   if (swarm)
     for (auto& e : sc.endpoints) e.swarm = true;
+  {
+    // The overrides combine with the scenario's instants: check them together.
+    std::string why;
+    if (!sim::check_run_limits(sc, opts.duration_override, opts.events_override, why))
+      return bad_usage(why);
+  }
+
+  std::vector<std::string> orgs;
+  for (std::size_t o = 0; o < std::max<std::size_t>(sc.workload.organizations, 1); ++o)
+    orgs.push_back("org_" + std::to_string(o + 1));
+  auto feed = std::make_shared<pulsehook::attempt_feed>();
+  if (serve && db_given && !(store_given && store_name == "sqlite")) {
+    // Browse a finished run's database: no run, only the console.
+    std::error_code fec;
+    if (!std::filesystem::exists(db, fec)) return bad_usage("--db " + db + " does not exist");
+    pulsehook::sqlite_store store;
+    boost::system::error_code ec;
+    store.open(db, sim::sim_endpoint_rules(), {}, ec);
+    if (ec) {
+      std::fprintf(stderr, "pulsehook-sim: cannot open the database \"%s\": %s\n", db.c_str(), ec.message().c_str());
+      return 3;
+    }
+    pulsehook::sim_serve::console_host<pulsehook::sqlite_store> host{store, serve_host, serve_port, orgs, nullptr};
+    if (!host.ok()) return 2;
+    std::printf("browsing %s; Ctrl-C to stop\n", db.c_str());
+    std::fflush(stdout);
+    host.serve_until_interrupted();
+    return 0;
+  }
+  if (serve) opts.tamper = pulsehook::sim_serve::pacer{speed, feed, {}, {}};
   opts.seed = seed.value_or(sc.seed);
   opts.store_name = store_name;
 
@@ -209,8 +263,16 @@ int main(int argc, char** argv) {
   };
   if (store_name == "memory") {
     pulsehook::memory_store store{sim::sim_endpoint_rules()};
+    std::optional<pulsehook::sim_serve::console_host<pulsehook::memory_store>> host;
+    if (serve && !host.emplace(store, serve_host, serve_port, orgs, feed).ok()) return 2;
     result = sim::run(sc, store, opts);
     stop_clocks();
+    if (host) {
+      std::fputs(sim::summary_text(result).c_str(), stdout);
+      std::puts("the run is over; still serving the console, Ctrl-C to stop");
+      std::fflush(stdout);
+      host->serve_until_interrupted();
+    }
   } else {
     if (db.empty()) { db = "pulsehook-sim.db"; overwrite = true; }
     std::error_code fec;
@@ -229,8 +291,16 @@ int main(int argc, char** argv) {
                    ec.message().c_str());
       return 3;
     }
+    std::optional<pulsehook::sim_serve::console_host<pulsehook::sqlite_store>> host;
+    if (serve && !host.emplace(store, serve_host, serve_port, orgs, feed).ok()) return 2;
     result = sim::run(sc, store, opts);
     stop_clocks();
+    if (host) {
+      std::fputs(sim::summary_text(result).c_str(), stdout);
+      std::puts("the run is over; still serving the console, Ctrl-C to stop");
+      std::fflush(stdout);
+      host->serve_until_interrupted();
+    }
   }
   if (printed_progress && tty) std::fputs("\n", stderr);
   trace.flush();

@@ -254,7 +254,7 @@ BOOST_AUTO_TEST_CASE(graceful_stop_releases_what_does_not_finish) {
   using silent_dispatcher = basic_dispatcher<metapulse::registry, transport<silent>,
                                              storage<memory_store>, pulsehook::clock<manual_clock>>;
   dispatcher_settings s;
-  s.shutdown_timeout = 50ms;
+  s.engine.shutdown_timeout = 50ms;  // on the dispatcher's clock
   silent_dispatcher d{io.get_executor(), store, silent{}, s, default_retry{}, metapulse_scheme{},
                       manual_clock{t0}};
   auto const id = d.publish(make_record("evt_1")).deliveries.at(0);
@@ -265,6 +265,12 @@ BOOST_AUTO_TEST_CASE(graceful_stop_releases_what_does_not_finish) {
   bool stopped = false;
   d.async_stop([&] { stopped = true; });
   io.restart();
+  io.run_for(100ms);
+  BOOST_TEST(!stopped);  // the attempt may still finish: the dispatcher's clock has not moved
+  BOOST_TEST(d.running());
+  d.get_clock().advance(50ms);  // the shutdown timeout passes
+  d.wake();
+  io.restart();
   io.run_for(2s);
   BOOST_TEST(stopped);
   BOOST_TEST(!d.running());
@@ -272,7 +278,7 @@ BOOST_AUTO_TEST_CASE(graceful_stop_releases_what_does_not_finish) {
   delivery_record rec;
   store.get_delivery(id, rec);
   BOOST_TEST((rec.state == delivery_state::pending));  // released, not attempted
-  BOOST_TEST(rec.next_attempt_at == std::optional<time_point>{t0});  // due again at once
+  BOOST_TEST(rec.next_attempt_at == std::optional<time_point>{t0 + 50ms});  // due again at once
   // A late answer for a released claim changes nothing.
   transport_result late;
   late.status = 200;
@@ -332,7 +338,7 @@ BOOST_AUTO_TEST_CASE(group_commit_records_bursts_together_and_announces_only_com
                          std::function<transport_result(outgoing_request const&)>(std::ref(script))};
     dispatcher_settings ds;
     ds.engine.max_in_flight_per_endpoint = 8;
-    ds.group_commit_window = 10s;  // groups close on the results alone, never on the timer
+    ds.engine.group_commit_window = 10s;  // groups close on the results alone, never on the timer
     sqlite_dispatcher d{io.get_executor(), store, std::move(t), ds, default_retry{},
                         metapulse_scheme{}, manual_clock{t0}};
     int const events = 20;
@@ -397,6 +403,51 @@ BOOST_AUTO_TEST_CASE(group_commit_records_bursts_together_and_announces_only_com
     io.run_for(100ms);
   }
   fs::remove_all(dir);
+}
+
+// #13: the "Resend" button through the dispatcher. It used to need the store's resend plus a
+// wake-up nobody gave: the loop slept (nothing was open) and the resend waited forever.
+BOOST_AUTO_TEST_CASE(resend_and_enable_wake_the_loop) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  scripted script;
+  bool down = true;
+  script.status = [&](outgoing_request const&, int) { return down ? 500 : 200; };  // 503 would pause it
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  d.start();
+  auto const id = d.publish(make_record("evt_1")).deliveries.at(0);
+  run_to_completion(io, d, store);
+  delivery_record rec;
+  store.get_delivery(id, rec);
+  BOOST_TEST_REQUIRE((rec.state == delivery_state::failed));
+  auto const tried = script.requests.size();
+  // Days later the receiver is fixed and the user presses Resend; the clock has moved on.
+  down = false;
+  d.get_clock().set(t0 + 100h);
+  d.resend(id);
+  settle(io, d);
+  BOOST_TEST(script.requests.size() == tried + 1);
+  store.get_delivery(id, rec);
+  BOOST_TEST((rec.state == delivery_state::sent));
+  // An endpoint enabled through the dispatcher gets its parked work at once, too.
+  down = true;
+  auto const parked = d.publish(make_record("evt_2", "org_1", t0 + 100h)).deliveries.at(0);
+  settle(io, d);
+  BOOST_TEST(script.requests.size() == tried + 2);  // failed once: retrying, 5 s from now
+  store.disable_endpoint("ep_1", "maintenance", t0 + 100h);
+  down = false;
+  d.enable_endpoint("ep_1");  // parked work is due at once: no need to wait for the retry
+  settle(io, d);
+  BOOST_TEST(script.requests.size() == tried + 3);
+  store.get_delivery(parked, rec);
+  BOOST_TEST((rec.state == delivery_state::sent));
+  boost::system::error_code ec;
+  d.resend(987654, ec);
+  BOOST_TEST((ec == error::not_found));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

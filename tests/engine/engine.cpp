@@ -104,19 +104,29 @@ struct fixture {
 
 using engine_t = delivery_engine<memory_store>;
 
+// Hands the notices the engine's steps produced to `cb`, as a driver does after a turn.
+template <class Engine>
+void announce_to(Engine& engine, engine_callbacks const& cb) {
+  announce(engine.notices(), cb);
+  engine.clear_notices();
+}
+
 // Runs one delivery to its end, answering every attempt with `respond(n)`; returns the instants
-// of every attempt.
+// of every attempt. Notices go to `cb` after every step, when given.
 template <class Respond>
-std::vector<time_point> drive(engine_t& engine, Respond respond, time_point start) {
+std::vector<time_point> drive(engine_t& engine, Respond respond, time_point start,
+                              engine_callbacks const* cb = nullptr) {
   std::vector<time_point> at;
   std::vector<outgoing_request> out;
   time_point now = start;
   for (int guard = 0; guard < 1000; ++guard) {
     out.clear();
     engine.poll(now, out);
+    if (cb) announce_to(engine, *cb);
     for (auto& r : out) {
       at.push_back(now);
       engine.complete(r.delivery, respond(at.size()), now + 1s);
+      if (cb) announce_to(engine, *cb);
     }
     auto const next = engine.next_wakeup();
     if (!next) break;
@@ -239,10 +249,9 @@ BOOST_AUTO_TEST_CASE(always_failing_ends_failed_with_the_last_attempt_at_the_dea
     std::vector<std::string> failed_reasons;
     engine_callbacks cb;
     cb.delivery_failed = [&](delivery_outcome const& d) { failed_reasons.emplace_back(d.reason); };
-    engine.set_callbacks(cb);
     auto const ev = f.event("org_1");
     auto const id = engine.publish(ev).deliveries.at(0);
-    auto const at = drive(engine, [](std::size_t) { return answer(503, "down"); }, t0);
+    auto const at = drive(engine, [](std::size_t) { return answer(503, "down"); }, t0, &cb);
     BOOST_TEST_REQUIRE(at.size() == 10u);
     BOOST_TEST(at.front() == t0);
     BOOST_TEST(at.back() == t0 + 72h);  // the last attempt AT the deadline
@@ -370,66 +379,104 @@ BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline
 }
 
 // A delivery whose last attempt is due at its deadline while its endpoint is at its in-flight
-// cap is claimed only after the deadline: it is given up there, with no attempt after it.
-BOOST_AUTO_TEST_CASE(a_delivery_claimed_after_its_deadline_is_given_up_without_an_attempt) {
-  fixture f;
-  engine_options o;
-  o.max_in_flight_per_endpoint = 1;
-  // Deadline 10 min after creation; one retry, 10 min after the first attempt: clamped onto
-  // the deadline.
-  delivery_engine<memory_store, explicit_schedule> engine{f.store, o, explicit_schedule{10min}};
-  struct outcome {  // the callback's views are valid during the call only: copied
-    delivery_id delivery;
-    std::uint32_t attempts;
-    std::string endpoint_id, event_id, reason;
-  };
-  std::vector<outcome> failed;
-  std::size_t attempts_seen = 0;
-  engine_callbacks cb;
-  cb.attempt_finished = [&](attempt_finished_event const&) { ++attempts_seen; };
-  cb.delivery_failed = [&](delivery_outcome const& d) {
-    failed.push_back({d.delivery, d.attempts, std::string(d.endpoint_id), std::string(d.event_id),
-                      std::string(d.reason)});
-  };
-  engine.set_callbacks(cb);
-  auto const ev_a = f.event("org_1");
-  auto const a = engine.publish(ev_a).deliveries.at(0);
-  auto const ev_b = f.event("org_1", t0 + 10min - 1s);  // its deadline is 1 s after a's
-  auto const b = engine.publish(ev_b).deliveries.at(0);
-  std::vector<outgoing_request> out;
-  engine.poll(t0, out);
-  BOOST_TEST_REQUIRE(out.size() == 1u);
-  engine.complete(a, answer(500), t0 + 1s);  // a: retrying, last attempt at t0 + 10 min
-  BOOST_TEST(f.delivery(a).next_attempt_at == std::optional<time_point>{t0 + 10min});
-  // b goes out at its creation and hangs past a's deadline, holding the endpoint's only slot.
-  out.clear();
-  engine.poll(t0 + 10min - 1s, out);
-  BOOST_TEST_REQUIRE(out.size() == 1u);
-  BOOST_TEST(out[0].delivery == b);
-  out.clear();
-  engine.poll(t0 + 10min, out);  // a is due, at its deadline, but the endpoint is at its cap
-  BOOST_TEST(out.empty());
-  BOOST_TEST((f.delivery(a).state == delivery_state::retrying));
-  engine.complete(b, answer(200), t0 + 10min + 2s);
-  out.clear();
-  engine.poll(t0 + 10min + 2s, out);  // room again, but a's deadline has passed
-  BOOST_TEST(out.empty());
-  auto const d = f.delivery(a);
-  BOOST_TEST((d.state == delivery_state::failed));
-  BOOST_TEST(d.attempts == 1u);
-  BOOST_TEST(f.attempts(ev_a.id).size() == 1u);  // no attempt recorded after the deadline
-  BOOST_TEST(d.reason == "gave up (deadline reached) after 1 attempt: the deadline passed "
-                         "before the next attempt could start");
-  BOOST_TEST_REQUIRE(failed.size() == 1u);
-  BOOST_TEST(failed[0].delivery == a);
-  BOOST_TEST(failed[0].attempts == 1u);
-  BOOST_TEST(failed[0].endpoint_id == "ep_1");
-  BOOST_TEST(failed[0].event_id == ev_a.id);
-  BOOST_TEST(failed[0].reason == d.reason);
-  BOOST_TEST(attempts_seen == 2u);  // a's first attempt and b's: none for the give-up
-  BOOST_TEST(engine.metrics().failed == 1u);
-  BOOST_TEST((f.store.counts("ep_1") == state_counts{0, 0, 1, 1}));
-  BOOST_TEST(!engine.next_wakeup().has_value());
+// cap is claimed only after the deadline. Within `final_attempt_grace` its last attempt still
+// goes out; later it is given up untried. Both are reported: the endpoint was overloaded.
+BOOST_AUTO_TEST_CASE(a_last_attempt_held_back_by_the_cap_gets_the_grace_then_is_given_up) {
+  for (bool within_grace : {true, false}) {
+    BOOST_TEST_CONTEXT("within grace: " << within_grace) {
+      fixture f;
+      engine_options o;
+      o.max_in_flight_per_endpoint = 1;
+      o.final_attempt_grace = 30s;
+      // Deadline 10 min after creation; one retry, 10 min after the first attempt: clamped
+      // onto the deadline.
+      delivery_engine<memory_store, explicit_schedule> engine{f.store, o,
+                                                              explicit_schedule{10min}};
+      struct outcome {  // the callback's views are valid during the call only: copied
+        delivery_id delivery;
+        std::uint32_t attempts;
+        std::string endpoint_id, event_id, reason;
+      };
+      std::vector<outcome> failed;
+      std::vector<std::string> overloaded;
+      std::size_t attempts_seen = 0;
+      engine_callbacks cb;
+      cb.attempt_finished = [&](attempt_finished_event const&) { ++attempts_seen; };
+      cb.delivery_failed = [&](delivery_outcome const& d) {
+        failed.push_back({d.delivery, d.attempts, std::string(d.endpoint_id),
+                          std::string(d.event_id), std::string(d.reason)});
+      };
+      cb.endpoint_overloaded = [&](endpoint_health const& h) {
+        overloaded.push_back(std::string(h.endpoint_id) + ": " + std::string(h.last_error));
+      };
+      auto const ev_a = f.event("org_1");
+      auto const a = engine.publish(ev_a).deliveries.at(0);
+      auto const ev_b = f.event("org_1", t0 + 10min - 1s);  // its deadline is 1 s after a's
+      auto const b = engine.publish(ev_b).deliveries.at(0);
+      std::vector<outgoing_request> out;
+      engine.poll(t0, out);
+      BOOST_TEST_REQUIRE(out.size() == 1u);
+      engine.complete(a, answer(500), t0 + 1s);  // a: retrying, last attempt at t0 + 10 min
+      BOOST_TEST(f.delivery(a).next_attempt_at == std::optional<time_point>{t0 + 10min});
+      // b goes out at its creation and hangs past a's deadline, holding the only slot.
+      out.clear();
+      engine.poll(t0 + 10min - 1s, out);
+      BOOST_TEST_REQUIRE(out.size() == 1u);
+      BOOST_TEST(out[0].delivery == b);
+      out.clear();
+      engine.poll(t0 + 10min, out);  // a is due, at its deadline, but the endpoint is at its cap
+      BOOST_TEST(out.empty());
+      BOOST_TEST((f.delivery(a).state == delivery_state::retrying));
+      auto const freed = within_grace ? t0 + 10min + 20s : t0 + 10min + 31s;
+      engine.complete(b, answer(200), freed);
+      out.clear();
+      engine.poll(freed, out);  // room again, after a's deadline
+      announce_to(engine, cb);
+      auto const m = engine.metrics();
+      BOOST_TEST_REQUIRE(m.endpoints.size() == 1u);
+      BOOST_TEST_REQUIRE(overloaded.size() == 1u);
+      BOOST_TEST(overloaded[0].find("ep_1: ") == 0u);
+      if (within_grace) {
+        // The last attempt goes out 20 s late, and is the last: whatever it gets, a ends.
+        BOOST_TEST_REQUIRE(out.size() == 1u);
+        BOOST_TEST(out[0].delivery == a);
+        BOOST_TEST(overloaded[0].find("started 20000 ms after its deadline") != std::string::npos);
+        BOOST_TEST(m.late_final_attempts == 1u);
+        BOOST_TEST(m.endpoints[0].late_final_attempts == 1u);
+        BOOST_TEST(m.overload_give_ups == 0u);
+        engine.complete(a, answer(500), freed + 1s);
+        announce_to(engine, cb);
+        auto const d = f.delivery(a);
+        BOOST_TEST((d.state == delivery_state::failed));
+        BOOST_TEST(d.attempts == 2u);
+        BOOST_TEST(d.reason.find("gave up (") == 0u);  // the schedule had one retry: exhausted
+        BOOST_TEST(d.reason.find(") after 2 attempts") != std::string::npos);
+        BOOST_TEST(attempts_seen == 3u);
+        BOOST_TEST((f.store.counts("ep_1") == state_counts{0, 0, 1, 1}));
+      } else {
+        BOOST_TEST(out.empty());
+        auto const d = f.delivery(a);
+        BOOST_TEST((d.state == delivery_state::failed));
+        BOOST_TEST(d.attempts == 1u);
+        BOOST_TEST(f.attempts(ev_a.id).size() == 1u);  // no attempt recorded after the grace
+        BOOST_TEST(d.reason == "gave up (deadline reached) after 1 attempt: the deadline passed "
+                               "before the last attempt could start (the endpoint could not take "
+                               "its due work in time)");
+        BOOST_TEST_REQUIRE(failed.size() == 1u);
+        BOOST_TEST(failed[0].delivery == a);
+        BOOST_TEST(failed[0].attempts == 1u);
+        BOOST_TEST(failed[0].endpoint_id == "ep_1");
+        BOOST_TEST(failed[0].event_id == ev_a.id);
+        BOOST_TEST(failed[0].reason == d.reason);
+        BOOST_TEST(attempts_seen == 2u);  // a's first attempt and b's: none for the give-up
+        BOOST_TEST(m.overload_give_ups == 1u);
+        BOOST_TEST(m.endpoints[0].overload_give_ups == 1u);
+        BOOST_TEST(m.failed == 1u);
+        BOOST_TEST((f.store.counts("ep_1") == state_counts{0, 0, 1, 1}));
+      }
+      BOOST_TEST(!engine.next_wakeup().has_value());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(endpoint_deleted_mid_flight) {
@@ -438,7 +485,6 @@ BOOST_AUTO_TEST_CASE(endpoint_deleted_mid_flight) {
   std::vector<std::string> failed;
   engine_callbacks cb;
   cb.delivery_failed = [&](delivery_outcome const& d) { failed.emplace_back(d.reason); };
-  engine.set_callbacks(cb);
   auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
   std::vector<outgoing_request> out;
   engine.poll(t0, out);
@@ -446,6 +492,7 @@ BOOST_AUTO_TEST_CASE(endpoint_deleted_mid_flight) {
   f.store.delete_endpoint("ep_1", t0 + 1s);
   boost::system::error_code ec;
   engine.complete(id, answer(200), t0 + 2s, ec);
+  announce_to(engine, cb);
   BOOST_TEST(!ec);
   BOOST_TEST(engine.in_flight() == 0u);
   BOOST_TEST((f.delivery(id).state == delivery_state::failed));
@@ -645,7 +692,6 @@ BOOST_AUTO_TEST_CASE(retries_of_a_failing_endpoint_do_not_starve_fresh_deliverie
     BOOST_TEST(h.endpoint_id == "ep_bad");
     ++failing_events;
   };
-  engine.set_callbacks(cb);
   for (int i = 0; i < 500; ++i) engine.publish(f.event("org_bad", t0 - 2h));
   // Make ep_bad's deliveries retries: every first attempt fails.
   std::vector<outgoing_request> out;
@@ -654,6 +700,7 @@ BOOST_AUTO_TEST_CASE(retries_of_a_failing_endpoint_do_not_starve_fresh_deliverie
     out.clear();
     engine.poll(now, out);
     for (auto& r : out) engine.complete(r.delivery, answer(500), now);
+    announce_to(engine, cb);
   }
   BOOST_TEST(failing_events == 1);
   // Later, many retries are due; fresh deliveries to a healthy endpoint arrive.
@@ -689,9 +736,8 @@ BOOST_AUTO_TEST_CASE(failing_and_recovered_callbacks) {
   cb.endpoint_recovered = [&](endpoint_health const& h) {
     log.push_back("recovered " + std::string(h.endpoint_id));
   };
-  engine.set_callbacks(cb);
   engine.publish(f.event("org_1"));
-  auto const at = drive(engine, [](std::size_t n) { return answer(n < 3 ? 502 : 200); }, t0);
+  auto const at = drive(engine, [](std::size_t n) { return answer(n < 3 ? 502 : 200); }, t0, &cb);
   BOOST_TEST(at.size() == 3u);
   std::vector<std::string> const expected{"attempt 502 retrying", "attempt 502 retrying",
                                           "failing 2 HTTP 502",   "attempt 200 sent",
@@ -948,3 +994,42 @@ BOOST_AUTO_TEST_CASE(flight_index_finds_every_live_id_through_collisions_and_del
 
 BOOST_AUTO_TEST_SUITE_END()
 
+
+// #13: a resend of a delivery whose deadline has passed gets real attempts. The store used to
+// raise its deadline only to the instant of the resend, so the next poll, a moment later, gave
+// it up untried.
+BOOST_AUTO_TEST_SUITE(engine_resend)
+
+BOOST_AUTO_TEST_CASE(a_resend_after_the_deadline_gets_a_real_attempt_however_late_it_is_polled) {
+  fixture f;
+  engine_t engine{f.store};
+  auto const ev = f.event("org_1");
+  auto const id = engine.publish(ev).deliveries.at(0);
+  auto const at = drive(engine, [](std::size_t) { return answer(500, "down"); }, t0);
+  BOOST_TEST_REQUIRE((f.delivery(id).state == delivery_state::failed));
+  auto const tries = at.size();
+  // Four days later, the user presses "Resend"; the driver polls a minute after that.
+  auto const pressed = t0 + 96h;
+  f.store.resend(id, pressed);
+  engine.request_poll();
+  std::vector<outgoing_request> out;
+  engine.poll(pressed + 1min, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].delivery == id);
+  // It fails again: the policy retries it within the resend's own window, never past it.
+  engine.complete(id, answer(500, "still down"), pressed + 1min + 1s);
+  auto d = f.delivery(id);
+  BOOST_TEST((d.state == delivery_state::retrying));
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at <= pressed + resend_window);
+  engine.clear_notices();
+  auto const more = drive(engine, [](std::size_t) { return answer(200); }, *d.next_attempt_at);
+  BOOST_TEST(more.size() == 1u);
+  d = f.delivery(id);
+  BOOST_TEST((d.state == delivery_state::sent));
+  auto const att = f.attempts(ev.id);
+  BOOST_TEST_REQUIRE(att.size() == tries + 2);
+  BOOST_TEST((att[tries].trigger == attempt_trigger::manual));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -25,8 +25,18 @@ public:
   bool lie_about_sent = false;           // counts() reports one more Sent than the log has
   std::string starve_endpoint;           // claim_due never hands out this endpoint's deliveries
   std::string break_secrets_of;          // claim_due hands out this endpoint's work with an unusable secret
+  int swallow_event = 0;                 // the n-th accept stores nothing and answers "duplicate"
+  bool misreport_sent_as_failed = false; // list_log shows the first sent delivery it meets as failed
 
-  void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) { inner_.accept(e, t, r, ec); }
+  void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) {
+    if (++accepts_ == swallow_event) {
+      ec = {};
+      r = accept_result{};
+      r.duplicate = true;
+      return;
+    }
+    inner_.accept(e, t, r, ec);
+  }
   void claim_due(claim_request const& c, std::vector<due_delivery>& out, ec_t& ec) {
     if (!break_secrets_of.empty()) {
       auto const first = out.size();
@@ -61,45 +71,71 @@ public:
     inner_.disable_endpoint(id, why, t, ec);
   }
   void enable_endpoint(std::string_view id, time_point t, ec_t& ec) { inner_.enable_endpoint(id, t, ec); }
-  void list_log(log_query const& q, log_page& p, ec_t& ec) { inner_.list_log(q, p, ec); }
+  void list_log(log_query const& q, log_page& p, ec_t& ec) {
+    inner_.list_log(q, p, ec);
+    if (!misreport_sent_as_failed || misreported_) return;
+    for (auto& e : p.entries)
+      if (e.delivery.state == delivery_state::sent) {
+        e.delivery.state = delivery_state::failed;
+        misreported_ = true;
+        break;
+      }
+  }
   void get_delivery(delivery_id id, delivery_record& out, ec_t& ec) { inner_.get_delivery(id, out, ec); }
+  void get_event(std::string_view id, event_detail& out, ec_t& ec) { inner_.get_event(id, out, ec); }
+  void resend(delivery_id id, time_point t, ec_t& ec) { inner_.resend(id, t, ec); }
+  void purge(purge_request const& r, purge_result& out, ec_t& ec) { inner_.purge(r, out, ec); }
 
 private:
   memory_store inner_;
+  int accepts_ = 0;
+  bool misreported_ = false;
 };
 
-/// Wraps the real engine; `misroute` sends one request to another endpoint, `fake_success`
-/// reports a 2xx for one request the receiver never gets.
+/// Wraps the real engine and speaks its driver protocol; `misroute` sends one request to
+/// another endpoint, `fake_success` reports a 2xx for one request the receiver never gets,
+/// `overshoot` sends one request twice (an engine that breaks its in-flight cap).
 template <class Store>
 class faulty_engine {
 public:
-  using inner_type = delivery_engine<Store>;
-  faulty_engine(Store& s, engine_config const& c) : inner_(s, to_engine_options(c)) {}
+  using inner_type = delivery_engine<Store, scenario_retry>;
+  faulty_engine(Store& s, engine_config const& c)
+      : inner_(s, to_engine_options(c), scenario_retry{c.engine}) {}
 
   bool misroute = false;
   bool fake_success = false;
+  bool overshoot = false;
 
   void publish(event_record const& e, accept_result& r, ec_t& ec) { inner_.publish(e, r, ec); }
-  void poll(time_point now, std::vector<outgoing_request>& out, ec_t& ec) {
-    auto const first = out.size();
-    inner_.poll(now, out, ec);
-    if (out.size() == first) return;
-    if (misroute && !done_) {
+  void request_poll() noexcept { inner_.request_poll(); }
+  void start(time_point now) { inner_.start(now); }
+  void begin_stop(time_point now) { inner_.begin_stop(now); }
+  bool running() const noexcept { return inner_.running(); }
+  void add_result(delivery_id id, transport_result r, time_point now) {
+    inner_.add_result(id, std::move(r), now);
+  }
+  void advance(time_point now, engine_actions& out) {
+    inner_.advance(now, out);
+    if (out.requests.empty() || done_) return;
+    auto& first = out.requests.front();
+    if (misroute) {
       done_ = true;
-      out[first].endpoint_id = out[first].endpoint_id == "ep_0000" ? "ep_0001" : "ep_0000";
-    }
-    if (fake_success && !done_) {
+      first.endpoint_id = first.endpoint_id == "ep_0000" ? "ep_0001" : "ep_0000";
+    } else if (fake_success) {
       done_ = true;
       transport_result ok;
       ok.status = 200;
-      inner_.complete(out[first].delivery, ok, now, ec);
-      out.erase(out.begin() + static_cast<std::ptrdiff_t>(first));
+      inner_.add_result(first.delivery, ok, now);
+      out.requests.erase(out.requests.begin());
+      inner_.request_poll();  // record it at the next turn
+    } else if (overshoot) {
+      done_ = true;
+      auto const copy = first;  // pushing may move the vector's elements
+      for (int i = 0; i < 300; ++i) out.requests.push_back(copy);
     }
   }
-  void complete(delivery_id id, transport_result const& r, time_point now, ec_t& ec) {
-    inner_.complete(id, r, now, ec);
-  }
-  std::optional<time_point> next_wakeup(ec_t& ec) { return inner_.next_wakeup(ec); }
+  void recycle(std::vector<outgoing_request>& spent) { inner_.recycle(spent); }
+  void set_notice_mask(notice_mask m) noexcept { inner_.set_notice_mask(m); }
   std::size_t in_flight() const noexcept { return inner_.in_flight(); }
 
 private:

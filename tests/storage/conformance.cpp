@@ -653,6 +653,62 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(rotate_secret_keeps_the_old_one_for_the_grace_peri
   BOOST_TEST(got.secrets.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(audit_entries_are_kept_newest_first_and_survive_a_reopen, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  s.record_audit({"ep_a", "secret.revealed", "Ada", t0});
+  s.record_audit({"ep_a", "secret.revealed", "Grace \xc3\xa9", t0 + 1s});
+  s.record_audit({"ep_b", "secret.revealed", "Linus", t0 + 2s});
+  k.reopen();
+  std::vector<audit_entry> log;
+  s.list_audit("ep_a", 10, log);
+  BOOST_TEST_REQUIRE(log.size() == 2u);
+  BOOST_TEST((log[0] == audit_entry{"ep_a", "secret.revealed", "Grace \xc3\xa9", t0 + 1s}));
+  BOOST_TEST((log[1] == audit_entry{"ep_a", "secret.revealed", "Ada", t0}));
+  s.list_audit("ep_a", 1, log);
+  BOOST_TEST_REQUIRE(log.size() == 1u);
+  BOOST_TEST(log[0].actor == "Grace \xc3\xa9");
+
+  // Bad input changes nothing.
+  boost::system::error_code ec;
+  s.record_audit({"ep_x", "secret.revealed", "Ada", t0}, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.record_audit({"ep_a", "", "Ada", t0}, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.record_audit({"ep_a", "secret revealed", "Ada", t0}, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.record_audit({"ep_a", "secret.revealed", "bad\xff", t0}, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.record_audit({"ep_a", "secret.revealed", "new\nline", t0}, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.record_audit({"ep_a", "secret.revealed", std::string(257, 'a'), t0}, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.list_audit("ep_a", 0, log, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.list_audit("ep_a", 1001, log, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.list_audit("ep_x", 10, log, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.list_audit("ep_a", 1000, log);
+  BOOST_TEST(log.size() == 2u);
+
+  // A deleted endpoint takes no new entries; its log stays readable until it is forgotten.
+  s.delete_endpoint("ep_a", t0 + 3s);
+  s.record_audit({"ep_a", "secret.revealed", "Ada", t0 + 4s}, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.list_audit("ep_a", 10, log);
+  BOOST_TEST(log.size() == 2u);
+  purge_result res;
+  s.purge({.now = t0 + 40 * 24h}, res);
+  BOOST_TEST(res.endpoints == 1u);
+  s.list_audit("ep_a", 10, log, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.list_audit("ep_b", 10, log);
+  BOOST_TEST(log.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) {
   K k;
   auto& s = k.store;
@@ -826,7 +882,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resend_reopens_a_final_delivery_as_manual, K, stor
   delivery_record d;
   s.get_delivery(id, d);
   BOOST_TEST(d.state == delivery_state::pending);
-  BOOST_TEST(d.give_up_at == t0 + 100h);  // the deadline is at least now
+  // The deadline is at least now + resend_window: a resend gets real attempts, however old.
+  BOOST_TEST(d.give_up_at == t0 + 100h + resend_window);
   std::vector<due_delivery> out;
   s.claim_due(claim_request{t0 + 100h, t0 + 101h, 10, 0, {}, {}}, out);
   BOOST_TEST_REQUIRE(out.size() == 1u);

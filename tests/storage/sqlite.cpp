@@ -121,8 +121,58 @@ BOOST_AUTO_TEST_CASE(a_version_1_file_is_migrated_and_keeps_counting_delivery_id
   BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
   BOOST_TEST(r.deliveries[0] == delivery_id{42});
   raw_db raw(path);
-  BOOST_TEST(raw.one("PRAGMA user_version") == "2");
+  BOOST_TEST(raw.one("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
   BOOST_TEST(raw.one("SELECT next FROM sequences WHERE name = 'delivery'") == "43");
+}
+
+// Schema 3 adds the audit log. A version-2 file (as pulsehook 0.1 wrote it, with an endpoint
+// and a delivered event) is migrated on open: its data stays readable and reveals are audited.
+BOOST_AUTO_TEST_CASE(a_version_2_file_is_migrated_and_gains_the_audit_log) {
+  temp_dir dir;
+  auto const path = (dir.path / "v2.db").string();
+  {
+    raw_db raw(path);
+    BOOST_TEST_REQUIRE(raw.exec(pulsehook::detail::sqlite_migrations[0]) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec(pulsehook::detail::sqlite_migrations[1]) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec("PRAGMA user_version = 2") == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec(
+        "INSERT INTO endpoints(ix, id, org, name, url, description, event_types, enabled, "
+        "disabled_reason, created_at, updated_at) VALUES (1, 'ep_old', 'org_1', 'Old', "
+        "'https://hooks.example.com/old', '', 'goal.created', 1, '', 0, 0);"
+        "INSERT INTO endpoint_counts(endpoint, sent) VALUES (1, 1);"
+        "INSERT INTO endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
+        "INSERT INTO subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        "INSERT INTO events(ix, id, org, type, created_at, actor_type, actor_id, actor_name, "
+        "first_delivery, deliveries, payload) VALUES (1, 'evt_old', 'org_1', 'goal.created', 0, "
+        "'member', 'mem_1', 'Ada', 1, 1, '{}');"
+        "INSERT INTO deliveries(id, event, endpoint, state, cls, attempts, give_up_at) "
+        "VALUES (1, 1, 1, 2, 1, 1, 0);"
+        "UPDATE sequences SET next = 2 WHERE name = 'delivery';") == SQLITE_OK);
+  }
+  {
+    raw_db raw(path);
+    BOOST_TEST(raw.one("SELECT count(*) FROM sqlite_master WHERE name = 'audit_log'") == "0");
+  }
+  sqlite_store s(path);
+  BOOST_TEST(s.counts("ep_old") == (state_counts{0, 0, 1, 0}));
+  log_page page;
+  log_query q;
+  q.endpoint_id = "ep_old";
+  s.list_log(q, page);
+  BOOST_TEST_REQUIRE(page.entries.size() == 1u);
+  BOOST_TEST(page.entries[0].delivery.event_id == "evt_old");
+  std::vector<audit_entry> log;
+  s.list_audit("ep_old", 10, log);
+  BOOST_TEST(log.empty());
+  s.record_audit({"ep_old", "secret.revealed", "Ada (admin)", t0});
+  s.list_audit("ep_old", 10, log);
+  BOOST_TEST_REQUIRE(log.size() == 1u);
+  BOOST_TEST(log[0].actor == "Ada (admin)");
+  raw_db raw(path);
+  BOOST_TEST(raw.one("PRAGMA user_version") == "3");
+  BOOST_TEST(raw.one("SELECT actor FROM audit_log") == "Ada (admin)");
+  boost::system::error_code ec;
+  BOOST_TEST(s.integrity_check(ec) == "ok");
 }
 
 BOOST_AUTO_TEST_CASE(failures_are_errors_not_crashes) {

@@ -78,11 +78,20 @@ struct engine_endpoint {
   std::string id;
   std::size_t in_flight = 0;
   std::size_t active_index = npos;            // position in the engine's list of busy endpoints
+  std::size_t lane_index = npos;              // position in the slow lane (slow or failing)
   time_point paused_until{};                  // 429 / 503: no new attempt before this
   std::uint32_t consecutive_failures = 0;
   bool failing = false;
+  bool slow = false;                          // see engine_options::slow_latency
   std::uint64_t attempts = 0, successes = 0, failures = 0;
   latency_histogram latency;
+  // Recent latency: an exponential moving average of finished attempts (weight 1/4), and the
+  // instant since which open attempts have waited without any answer (busy with no news).
+  double recent_ms = 0;
+  time_point quiet_since{};
+  // Overload: final attempts that started after the deadline, deliveries given up untried.
+  std::uint64_t late_final_attempts = 0, overload_give_ups = 0;
+  time_point overloaded_until{};              // no repeated notice before this
 
   // Signing keys, prepared once and reused while the stored secrets are unchanged.
   std::vector<endpoint_secret> secrets_seen;

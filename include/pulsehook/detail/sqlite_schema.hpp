@@ -11,6 +11,7 @@
 // - attempts_delivery (delivery)             : attempts of a delivery; purge by delivery range
 // - attempts_body_age (started_at) WHERE body: body retention without a scan
 // - events_created (created_at)              : event retention
+// - audit_log_endpoint (endpoint, ix)        : an endpoint's audit log, newest first
 // sequences('delivery') holds the next delivery id: ids are never reused after a purge.
 // An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
 // no index on deliveries(event) is needed.
@@ -102,6 +103,17 @@ CREATE TABLE sequences(
   name TEXT PRIMARY KEY,
   next INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO sequences(name, next) SELECT 'delivery', COALESCE(MAX(id), 0) + 1 FROM deliveries;
+)sql",
+    // 2 -> 3: the audit log (audit_log_storage): who revealed an endpoint's secret, and when.
+    // Keyed by the endpoint's row; rows go when purge forgets a deleted endpoint.
+    R"sql(
+CREATE TABLE audit_log(
+  ix INTEGER PRIMARY KEY,
+  endpoint INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at INTEGER NOT NULL);
+CREATE INDEX audit_log_endpoint ON audit_log(endpoint, ix);
 )sql",
 };
 

@@ -86,6 +86,12 @@ public:
   void resend(delivery_id id, time_point now) {
     ec_t ec; self().resend(id, now, ec); throw_if(ec, "pulsehook: resend");
   }
+  void record_audit(audit_entry const& e) {
+    ec_t ec; self().record_audit(e, ec); throw_if(ec, "pulsehook: record_audit");
+  }
+  void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out) {
+    ec_t ec; self().list_audit(endpoint_id, limit, out, ec); throw_if(ec, "pulsehook: list_audit");
+  }
   void purge(purge_request const& req, purge_result& out) {
     ec_t ec; self().purge(req, out, ec); throw_if(ec, "pulsehook: purge");
   }
@@ -99,6 +105,6 @@ public:
   using base::delete_endpoint; using base::get_endpoint; using base::list_endpoints;               \
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \
   using base::list_log; using base::get_event; using base::get_delivery; using base::resend;       \
-  using base::purge
+  using base::record_audit; using base::list_audit; using base::purge
 
 #endif

@@ -164,6 +164,14 @@ inline void validate_event(event_record const& ev, boost::system::error_code& ec
   validate_event_type_name(ev.type, ec);
 }
 
+inline void validate_audit_entry(audit_entry const& e, boost::system::error_code& ec) {
+  ec = {};
+  std::size_t points = 0;
+  if (!detail::printable_ascii_id(e.endpoint_id, 128) || !detail::printable_ascii_id(e.action, 64) ||
+      e.actor.size() > 256 || !detail::utf8_scan(e.actor, points, true))
+    ec = error::invalid_argument;
+}
+
 inline void normalize_event_types(std::vector<std::string>& types) {
   std::sort(types.begin(), types.end());
   types.erase(std::unique(types.begin(), types.end()), types.end());

@@ -83,11 +83,28 @@ inline void flight_index::grow() {
 
 } // namespace detail
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::delivery_engine(
-    StoragePolicy& store, engine_options options, RetryPolicy retry, SignatureScheme scheme)
-    : store_(store), opts_(options), lease_(options.effective_lease()), retry_(std::move(retry)),
-      scheme_(std::move(scheme)), prng_(options.seed) {
+namespace detail {
+
+// Assigns `value` to element `i` of `v`, growing it by one when needed: reuses the storage of
+// strings kept from earlier calls.
+inline void assign_at(std::vector<std::string>& v, std::size_t i, std::string_view value) {
+  if (i == v.size()) v.emplace_back(value);
+  else v[i].assign(value);
+}
+
+inline double to_ms(duration d) noexcept { return static_cast<double>(d.count()); }
+
+} // namespace detail
+
+#define PULSEHOOK_ENGINE_TEMPLATE template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
+#define PULSEHOOK_ENGINE delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>
+
+PULSEHOOK_ENGINE_TEMPLATE
+PULSEHOOK_ENGINE::delivery_engine(StoragePolicy& store, engine_options options, RetryPolicy retry,
+                                  SignatureScheme scheme)
+    : store_(store), opts_(std::move(options)), lease_(opts_.effective_lease()),
+      grace_(opts_.effective_final_attempt_grace()), retry_(std::move(retry)),
+      scheme_(std::move(scheme)), prng_(opts_.seed) {
   opts_.max_in_flight = std::max<std::size_t>(opts_.max_in_flight, 1);
   opts_.max_in_flight_per_endpoint = std::max<std::size_t>(opts_.max_in_flight_per_endpoint, 1);
   opts_.max_in_flight_failing_endpoint =
@@ -96,22 +113,41 @@ delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::delivery_engine(
   opts_.claim_batch = std::max<std::size_t>(opts_.claim_batch, 1);
   if (opts_.request_timeout.count() < 0) opts_.request_timeout = duration{0};
   if (opts_.saturated_poll_interval.count() <= 0) opts_.saturated_poll_interval = duration{1};
+  if (opts_.storage_retry_delay.count() <= 0) opts_.storage_retry_delay = duration{1};
+  if (opts_.shutdown_timeout.count() < 0) opts_.shutdown_timeout = duration{0};
+  if (opts_.slow_latency.count() < 0) opts_.slow_latency = duration{0};
+  if (!(opts_.slow_share > 0.0)) opts_.slow_share = 0.0;  // also NaN
+  if (opts_.slow_share > 1.0) opts_.slow_share = 1.0;
+  if (grace_.count() < 0) grace_ = duration{0};
+  lane_cap_ = std::max<std::size_t>(
+      1, static_cast<std::size_t>(static_cast<double>(opts_.max_in_flight) * opts_.slow_share));
   opts_.lease = lease_;
+  opts_.final_attempt_grace = grace_;
   claimed_.reserve(64);
   in_flight_.reserve(std::min<std::size_t>(opts_.max_in_flight, 4096));
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::publish(
-    event_record const& event, accept_result& result, boost::system::error_code& ec) {
+// --- publishing -------------------------------------------------------------------------------
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::publish(event_record const& event, accept_result& result,
+                               boost::system::error_code& ec) {
   ec = {};
+  // Only const members, the (thread-safe) store and atomics: callable from any thread.
+  if (opts_.known_event_type && !opts_.known_event_type(event.type)) {
+    ec = error::unknown_event_type;
+    return;
+  }
   store_.accept(event, retry_.deadline(event.created_at), result, ec);
-  if (!ec && !result.duplicate) ++published_;
+  if (ec) return;
+  if (!result.duplicate) {
+    published_.fetch_add(1, std::memory_order_relaxed);
+    request_poll();
+  }
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-accept_result delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::publish(
-    event_record const& event) {
+PULSEHOOK_ENGINE_TEMPLATE
+accept_result PULSEHOOK_ENGINE::publish(event_record const& event) {
   accept_result r;
   boost::system::error_code ec;
   publish(event, r, ec);
@@ -119,9 +155,10 @@ accept_result delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::publ
   return r;
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-auto delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::endpoint_for(
-    std::string const& id) -> endpoint_state& {
+// --- endpoint state and fair sharing ----------------------------------------------------------
+
+PULSEHOOK_ENGINE_TEMPLATE
+auto PULSEHOOK_ENGINE::endpoint_for(std::string const& id) -> endpoint_state& {
   auto it = endpoints_.find(std::string_view{id});
   if (it == endpoints_.end()) {
     auto ep = std::make_unique<endpoint_state>();
@@ -131,27 +168,61 @@ auto delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::endpoint_for(
   return *it->second;
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-std::size_t delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::cap_of(
-    endpoint_state const& ep) const noexcept {
-  return ep.failing ? std::min(opts_.max_in_flight_failing_endpoint,
-                               opts_.max_in_flight_per_endpoint)
-                    : opts_.max_in_flight_per_endpoint;
+PULSEHOOK_ENGINE_TEMPLATE
+bool PULSEHOOK_ENGINE::in_slow_lane(endpoint_state const& ep) const noexcept {
+  return ep.lane_index != endpoint_state::npos;
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::add_in_flight(
-    endpoint_state& ep) {
-  if (ep.in_flight++ == 0) {
-    ep.active_index = busy_.size();
-    busy_.push_back(&ep);
+PULSEHOOK_ENGINE_TEMPLATE
+std::size_t PULSEHOOK_ENGINE::cap_of(endpoint_state const& ep) const noexcept {
+  auto cap = opts_.max_in_flight_per_endpoint;
+  if (ep.failing) cap = std::min(cap, opts_.max_in_flight_failing_endpoint);
+  // The slow lane is shared equally by its members: the more endpoints are slow, the smaller
+  // each one's share, at least one slot.
+  if (in_slow_lane(ep)) cap = std::min(cap, std::max<std::size_t>(1, lane_cap_ / lane_.size()));
+  return cap;
+}
+
+// Re-derives `slow` and the slow-lane membership of one endpoint.
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::classify(endpoint_state& ep, time_point now) {
+  if (opts_.slow_latency.count() <= 0) return;  // fair sharing's slow lane is off
+  auto const limit = detail::to_ms(opts_.slow_latency);
+  // Open attempts with no answer for that long are as telling as slow answers.
+  bool const stalled = ep.in_flight > 0 && detail::to_ms(now - ep.quiet_since) >= limit;
+  if (stalled) ep.recent_ms = std::max(ep.recent_ms, detail::to_ms(now - ep.quiet_since));
+  ep.slow = ep.attempts > 0 || stalled ? ep.recent_ms >= limit : false;
+  bool const lane = ep.slow || ep.failing;
+  if (lane == in_slow_lane(ep)) return;
+  if (lane) {
+    ep.lane_index = lane_.size();
+    lane_.push_back(&ep);
+    lane_in_flight_ += ep.in_flight;
+  } else {
+    auto* last = lane_.back();
+    lane_[ep.lane_index] = last;
+    last->lane_index = ep.lane_index;
+    lane_.pop_back();
+    ep.lane_index = endpoint_state::npos;
+    lane_in_flight_ -= std::min(lane_in_flight_, ep.in_flight);
   }
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::remove_in_flight(
-    endpoint_state& ep) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::add_in_flight(endpoint_state& ep, time_point now) {
+  if (ep.in_flight++ == 0) {
+    ep.active_index = busy_.size();
+    busy_.push_back(&ep);
+    ep.quiet_since = now;
+  }
+  if (in_slow_lane(ep)) ++lane_in_flight_;
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::remove_in_flight(endpoint_state& ep, time_point now) {
   if (ep.in_flight == 0) return;
+  if (in_slow_lane(ep) && lane_in_flight_ > 0) --lane_in_flight_;
+  ep.quiet_since = now;
   if (--ep.in_flight == 0) {
     // Swap-and-pop keeps removal O(1).
     auto* last = busy_.back();
@@ -162,10 +233,10 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::remove_in_fli
   }
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-secret_set const& delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::keys_for(
-    endpoint_state& ep, std::vector<endpoint_secret> const& secrets, time_point now,
-    boost::system::error_code& ec) {
+PULSEHOOK_ENGINE_TEMPLATE
+secret_set const& PULSEHOOK_ENGINE::keys_for(endpoint_state& ep,
+                                             std::vector<endpoint_secret> const& secrets,
+                                             time_point now, boost::system::error_code& ec) {
   ec = {};
   // Preparing HMAC keys costs more than signing a small body: reuse them while the stored
   // secrets are unchanged and none of them has expired since.
@@ -180,43 +251,148 @@ secret_set const& delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::
   return ep.keys;
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
-    time_point now, std::vector<outgoing_request>& out, boost::system::error_code& ec) {
-  ec = {};
-  last_poll_ = now;
-  saturated_ = false;
-  if (in_flight_.size() >= opts_.max_in_flight) {
-    saturated_ = true;
-    return;
-  }
-  auto const room = std::min(opts_.max_in_flight - in_flight_.size(), opts_.claim_batch);
+PULSEHOOK_ENGINE_TEMPLATE
+notice* PULSEHOOK_ENGINE::note(notice_kind k) {
+  if (!mask_.has(k)) return nullptr;
+  auto& n = notices_.push();
+  n.kind = k;
+  return &n;
+}
 
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::overloaded(endpoint_state& ep, time_point now, std::string_view what) {
+  if (now < ep.overloaded_until) return;  // announced within the quiet period already
+  ep.overloaded_until = now + opts_.overload_quiet;
+  if (auto* n = note(notice_kind::endpoint_overloaded)) {
+    n->endpoint_id = ep.id;
+    n->at = now;
+    n->consecutive_failures = ep.consecutive_failures;
+    n->update.reason = what;
+  }
+}
+
+// --- polling ----------------------------------------------------------------------------------
+
+// Fills claim_ for one claim of at most `room`. The first claim of a poll (`slow_lane` false)
+// skips every slow or failing endpoint, so the others are served first; the second gives
+// those the slow lane's room.
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::prepare_claim(time_point now, std::size_t room, bool slow_lane) {
   claim_.now = now;
   claim_.lease_until = now + lease_;
   claim_.max = room;
   claim_.max_per_endpoint = opts_.max_in_flight_per_endpoint;
-  claim_.skip_endpoints.clear();
-  // Busy endpoints take only what is left of their cap: a claim beyond it would be released
-  // again at once, two writes for nothing. (Assigned in place: no allocation once warm.)
+  // Assigned in place: no allocation once warm.
+  auto& skips = claim_.skip_endpoints;
   auto& rooms = claim_.endpoint_rooms;
-  std::size_t n_rooms = 0;
+  std::size_t n_skip = 0, n_rooms = 0;
+  auto give_room = [&](endpoint_state const& ep, std::size_t r) {
+    if (n_rooms == rooms.size()) rooms.emplace_back();
+    rooms[n_rooms].endpoint_id = ep.id;
+    rooms[n_rooms++].room = r;
+  };
   for (auto const* ep : busy_) {
     auto const cap = cap_of(*ep);
-    if (ep->in_flight >= cap) {
-      claim_.skip_endpoints.push_back(ep->id);
-    } else if (cap - ep->in_flight < opts_.max_in_flight_per_endpoint) {
-      if (n_rooms == rooms.size()) rooms.emplace_back();
-      rooms[n_rooms].endpoint_id = ep->id;
-      rooms[n_rooms++].room = cap - ep->in_flight;
+    if (ep->in_flight >= cap) detail::assign_at(skips, n_skip++, ep->id);
+    else if (!slow_lane && in_slow_lane(*ep)) continue;  // skipped below
+    // Busy endpoints take only what is left of their limit: a claim beyond it would be
+    // released again at once, two writes for nothing.
+    else if (cap - ep->in_flight < opts_.max_in_flight_per_endpoint) give_room(*ep, cap - ep->in_flight);
+  }
+  for (auto const* ep : lane_) {
+    auto const cap = cap_of(*ep);
+    if (!slow_lane) {
+      if (ep->in_flight < cap) detail::assign_at(skips, n_skip++, ep->id);
+    } else if (ep->in_flight == 0 && cap < opts_.max_in_flight_per_endpoint) {
+      give_room(*ep, cap);
     }
   }
+  skips.resize(n_skip);
   rooms.resize(n_rooms);
-  if (!claim_.skip_endpoints.empty()) saturated_ = true;
+}
 
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::claim(boost::system::error_code& ec) {
+  claimed_count_ = 0;
+  if constexpr (detail::store_refills_due<StoragePolicy>) {
+    store_.refill_due(claim_, claimed_, claimed_count_, ec);
+  } else {
+    claimed_.clear();
+    store_.claim_due(claim_, claimed_, ec);
+    claimed_count_ = claimed_.size();
+  }
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
+                            boost::system::error_code& ec) {
+  ec = {};
+  last_poll_ = now;
+  saturated_ = false;
+  // An attempt whose lease ran out is overdue (a transport broke its bound): it no longer holds
+  // its slot; the store hands the delivery out again, and it is attempted anew.
+  if (now >= lease_check_at_) {
+    lease_check_at_ = time_point::max();
+    std::vector<std::pair<delivery_id, std::uint32_t>> overdue;
+    in_flight_.for_each([&](delivery_id id, std::uint32_t slot) {
+      auto const until = flights_[slot].lease_until;
+      if (until <= now) overdue.emplace_back(id, slot);
+      else if (until < lease_check_at_) lease_check_at_ = until;
+    });
+    for (auto [id, slot] : overdue) {
+      remove_in_flight(*flights_[slot].endpoint, now);
+      in_flight_.erase(id);
+      free_flights_.push_back(slot);
+    }
+  }
+  // Nothing came back for a while from an endpoint: it is slow before its first answer says so.
+  for (std::size_t i = 0; i < busy_.size(); ++i) classify(*busy_[i], now);
+  auto free_room = [&] {
+    auto const open = in_flight_.size();
+    return open >= opts_.max_in_flight ? std::size_t{0}
+                                       : std::min(opts_.max_in_flight - open, opts_.claim_batch);
+  };
+  auto room = free_room();
+  if (room == 0) {
+    saturated_ = true;
+    return;
+  }
+  prepare_claim(now, room, false);
+  bool held = !claim_.skip_endpoints.empty();
   claim(ec);
   if (ec) return;
+  bool const fast_short = claimed_count_ < room;
+  std::size_t taken = claimed_count_;
+  take_claims(now, out);
 
+  // The slow lane: what is left of its share, once the others had their turn.
+  if (!lane_.empty() && fast_short) {
+    auto const lane_room = lane_cap_ > lane_in_flight_ ? lane_cap_ - lane_in_flight_ : 0;
+    room = std::min(free_room(), lane_room);
+    if (room > 0) {
+      prepare_claim(now, room, true);
+      held = !claim_.skip_endpoints.empty();
+      claim(ec);
+      if (ec) return;
+      bool const lane_short = claimed_count_ < room;
+      taken += claimed_count_;
+      take_claims(now, out);
+      held = held && lane_short;
+    }
+  }
+  // Whatever is still due waits for a result to make room (see next_wakeup) when the total
+  // cap is full, or when a claim short of its batch held an endpoint back. A poll that got
+  // nothing at all will get nothing by looking again at once either (the store keeps due work
+  // it does not hand out): it too waits for an input or the saturated interval.
+  if (!saturated_)
+    saturated_ = in_flight_.size() >= opts_.max_in_flight || taken == 0 ||
+                 (fast_short && (held || std::any_of(busy_.begin(), busy_.end(), [this](auto const* ep) {
+                                   return ep->in_flight >= cap_of(*ep);
+                                 })));
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>& out) {
   boost::system::error_code ignored;
   for (std::size_t k = 0; k < claimed_count_; ++k) {
     auto& d = claimed_[k];
@@ -226,16 +402,20 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
       // owns it; past the lease its completion is overdue (a transport broke its bound):
       // abandon it and attempt again.
       if (now < flights_[f].lease_until) continue;
-      remove_in_flight(*flights_[f].endpoint);
+      remove_in_flight(*flights_[f].endpoint, now);
       in_flight_.erase(d.id);
       free_flights_.push_back(f);
     }
-    // No attempt starts after the deadline. A delivery is claimed past it when its last
-    // attempt, due at the deadline, waited behind the endpoint's in-flight cap, or when the
-    // dispatcher was not running then: it is given up without an attempt.
+    // No retry is scheduled after the deadline; the last one is due AT it. One that could not
+    // start then (the endpoint was at its limit, or no driver ran) may start within the grace;
+    // later it is given up untried. Either way the endpoint was overloaded.
+    bool late = false;
     if (now > d.give_up_at) {
-      give_up_unattempted(ep, d, now);
-      continue;
+      if (now - d.give_up_at > grace_) {
+        give_up_unattempted(ep, d, now);
+        continue;
+      }
+      late = true;
     }
     // A pause never pushes an attempt past the delivery's deadline: the last one is due AT it.
     if (ep.paused_until > now && now < d.give_up_at) {
@@ -250,6 +430,16 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
       saturated_ = true;
       continue;
     }
+    if (late) {
+      ++ep.late_final_attempts;
+      ++late_final_;
+      std::string what = "the last attempt of delivery ";
+      what += std::to_string(d.id);
+      what += " started ";
+      what += std::to_string((now - d.give_up_at).count());
+      what += " ms after its deadline: the endpoint could not take its due work in time";
+      overloaded(ep, now, what);
+    }
 
     auto const slot = take_flight();
     auto& entry = flights_[slot];
@@ -258,6 +448,7 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     entry.trigger = d.trigger;
     entry.started_at = now;
     entry.lease_until = claim_.lease_until;
+    if (entry.lease_until < lease_check_at_) lease_check_at_ = entry.lease_until;
     entry.event_created_at = d.event_created_at;
     entry.give_up_at = d.give_up_at;
     entry.event_id = d.event_id;  // assignments into pooled storage: no allocation once warm
@@ -290,7 +481,7 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
       r.headers[2 + i] = std::move(scratch_headers_[i]);
     entry.request_headers = r.headers;
     in_flight_.insert(d.id, slot);
-    add_in_flight(ep);
+    add_in_flight(ep, now);
 
     if (sign_ec) {
       // Nothing is sent unsigned: the attempt fails here, recorded like any other, and the
@@ -304,50 +495,41 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
     }
     out.push_back(std::move(r));
   }
-  // Whatever is still due waits for a completion to make room (see next_wakeup) when the
-  // total cap is full, or when a claim short of its batch left an endpoint at its cap.
-  if (!saturated_)
-    saturated_ = in_flight_.size() >= opts_.max_in_flight ||
-                 (claimed_count_ < room &&
-                  std::any_of(busy_.begin(), busy_.end(),
-                              [this](auto const* ep) { return ep->in_flight >= cap_of(*ep); }));
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::give_up_unattempted(
-    endpoint_state const& ep, due_delivery const& d, time_point now) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::give_up_unattempted(endpoint_state& ep, due_delivery const& d,
+                                           time_point now) {
   std::string reason = "gave up (";
   reason += to_string(retry_reason::deadline_reached);
   reason += ") after ";
   reason += std::to_string(d.attempts);
   reason += d.attempts == 1 ? " attempt: " : " attempts: ";
-  reason += "the deadline passed before the next attempt could start";
+  reason += "the deadline passed before the last attempt could start (the endpoint could not "
+            "take its due work in time)";
   boost::system::error_code ec;
   store_.give_up(d.id, reason, ec);
   // On a storage failure the claim's lease brings the delivery back, and this runs again; a
   // delivery closed meanwhile (deleted endpoint, purge) has nothing left to announce.
   if (ec) return;
   ++failed_;
-  if (callbacks_.delivery_failed)
-    callbacks_.delivery_failed(delivery_outcome{d.id, ep.id, d.event_id, delivery_state::failed,
-                                                d.attempts, now, reason});
-}
-
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::claim(
-    boost::system::error_code& ec) {
-  claimed_count_ = 0;
-  if constexpr (detail::store_refills_due<StoragePolicy>) {
-    store_.refill_due(claim_, claimed_, claimed_count_, ec);
-  } else {
-    claimed_.clear();
-    store_.claim_due(claim_, claimed_, ec);
-    claimed_count_ = claimed_.size();
+  ++ep.overload_give_ups;
+  ++overload_give_ups_;
+  if (auto* n = note(notice_kind::delivery_failed)) {
+    n->delivery = d.id;
+    n->endpoint_id = ep.id;
+    n->event_id = d.event_id;
+    n->at = now;
+    n->attempts = d.attempts;
+    n->update.id = d.id;
+    n->update.state = delivery_state::failed;
+    n->update.reason = reason;
   }
+  overloaded(ep, now, reason);
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-std::uint32_t delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::take_flight() {
+PULSEHOOK_ENGINE_TEMPLATE
+std::uint32_t PULSEHOOK_ENGINE::take_flight() {
   if (!free_flights_.empty()) {
     auto const i = free_flights_.back();
     free_flights_.pop_back();
@@ -357,9 +539,8 @@ std::uint32_t delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::take
   return static_cast<std::uint32_t>(flights_.size() - 1);
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::recycle(
-    std::vector<outgoing_request>& spent) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::recycle(std::vector<outgoing_request>& spent) {
   for (auto& r : spent) {
     if (spare_requests_.size() >= opts_.claim_batch) break;
     r.body.reset();  // do not keep a payload alive
@@ -368,17 +549,15 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::recycle(
   spent.clear();
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::poll(
-    time_point now, std::vector<outgoing_request>& out) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out) {
   boost::system::error_code ec;
   poll(now, out, ec);
   throw_if(ec, "pulsehook::delivery_engine::poll");
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::pause(
-    endpoint_state& ep, transport_result const& r, time_point now) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point now) {
   if (r.error || (r.status != 429 && r.status != 503)) return;
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
@@ -392,10 +571,11 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::pause(
   }
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
-    delivery_id id, transport_result const& result, time_point now,
-    boost::system::error_code& ec) {
+// --- completing -------------------------------------------------------------------------------
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, time_point now,
+                                boost::system::error_code& ec) {
   ec = {};
   auto const slot = in_flight_.find(id);
   if (slot == detail::flight_index::npos) {
@@ -405,12 +585,11 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
   in_flight_.erase(id);
   auto& entry = flights_[slot];
   auto& ep = *entry.endpoint;
-  remove_in_flight(ep);
+  remove_in_flight(ep, now);
 
   attempt_record a;
   // The request headers travel to the store and back into the pooled entry, which keeps their
-  // storage for its next attempt; the slot is free again only when this call ends (a callback
-  // may poll, and flights_ is a deque: the entry stays where it is meanwhile).
+  // storage for its next attempt; the slot is free again only when this call ends.
   struct give_back {
     delivery_engine& self;
     std::uint32_t slot;
@@ -470,6 +649,7 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
       } else {
         u.state = delivery_state::retrying;
         u.next_attempt_at = d.at;
+        if (!scheduled_min_ || d.at < *scheduled_min_) scheduled_min_ = d.at;
         u.reason = failure;
         if (d.reason != retry_reason::scheduled) {
           u.reason += " (next attempt: ";
@@ -484,6 +664,8 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
   store_.record_attempt(a, u, ec);
 
   // Endpoint health counts every answer, recorded or not: it describes the receiver.
+  auto const ms = detail::to_ms(a.elapsed);
+  ep.recent_ms = ep.attempts == 0 ? ms : 0.75 * ep.recent_ms + 0.25 * ms;
   ++ep.attempts;
   ++attempts_;
   ep.latency.add(a.elapsed);
@@ -502,6 +684,7 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
       became_failing = true;
     }
   }
+  classify(ep, now);
 
   bool closed_meanwhile = false;
   if (ec) {
@@ -514,45 +697,73 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
     }
   }
 
+  auto const number = a.number;  // `a` moves into a notice below
+  auto outcome = [&](notice_kind k, delivery_state s, std::string_view reason) {
+    if (auto* n = note(k)) {
+      n->delivery = id;
+      n->endpoint_id = ep.id;
+      n->event_id = entry.event_id;
+      n->at = now;
+      n->attempts = number;
+      n->update.id = id;
+      n->update.state = s;
+      n->update.next_attempt_at = u.next_attempt_at;
+      n->update.reason = reason;
+    }
+  };
   if (!ec && !closed_meanwhile) {
-    if (callbacks_.attempt_finished)
-      callbacks_.attempt_finished(attempt_finished_event{ep.id, entry.event_id, a, u});
+    if (auto* n = note(notice_kind::attempt_finished)) {
+      n->delivery = id;
+      n->endpoint_id = ep.id;
+      n->event_id = entry.event_id;
+      n->at = now;
+      n->attempts = a.number;
+      n->update = u;
+      if (mask_.has(notice_kind::attempt_details)) {
+        // The notice takes the record; the pooled entry gets a copy of the request headers
+        // into the notice's previous storage (assignments: no allocation once warm).
+        std::swap(n->attempt, a);
+        a.request_headers = n->attempt.request_headers;
+      }
+    }
     if (u.state == delivery_state::sent) {
       ++sent_;
-      if (callbacks_.delivery_sent)
-        callbacks_.delivery_sent(delivery_outcome{id, ep.id, entry.event_id,
-                                                  delivery_state::sent, a.number, now, {}});
+      outcome(notice_kind::delivery_sent, delivery_state::sent, {});
     } else if (u.state == delivery_state::failed) {
       ++failed_;
-      if (callbacks_.delivery_failed)
-        callbacks_.delivery_failed(delivery_outcome{id, ep.id, entry.event_id,
-                                                    delivery_state::failed, a.number, now,
-                                                    u.reason});
+      outcome(notice_kind::delivery_failed, delivery_state::failed, u.reason);
     } else {
       ++retries_;
+      outcome(notice_kind::retry_scheduled, delivery_state::retrying, u.reason);
     }
-  } else if (closed_meanwhile && callbacks_.delivery_failed) {
-    callbacks_.delivery_failed(delivery_outcome{id, ep.id, entry.event_id,
-                                                delivery_state::failed, a.number, now,
-                                                "endpoint deleted"});
+  } else if (closed_meanwhile) {
+    outcome(notice_kind::delivery_failed, delivery_state::failed, "endpoint deleted");
   }
-  if (became_failing && callbacks_.endpoint_failing)
-    callbacks_.endpoint_failing(endpoint_health{ep.id, ep.consecutive_failures, now, failure});
-  if (recovered && callbacks_.endpoint_recovered)
-    callbacks_.endpoint_recovered(endpoint_health{ep.id, 0, now, {}});
+  if (became_failing) {
+    if (auto* n = note(notice_kind::endpoint_failing)) {
+      n->endpoint_id = ep.id;
+      n->at = now;
+      n->consecutive_failures = ep.consecutive_failures;
+      n->update.reason = failure;
+    }
+  }
+  if (recovered) {
+    if (auto* n = note(notice_kind::endpoint_recovered)) {
+      n->endpoint_id = ep.id;
+      n->at = now;
+    }
+  }
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::complete(
-    delivery_id id, transport_result const& result, time_point now) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, time_point now) {
   boost::system::error_code ec;
   complete(id, result, now, ec);
   throw_if(ec, "pulsehook::delivery_engine::complete");
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::release_all(
-    time_point next_attempt_at, boost::system::error_code& ec) {
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::release_all(time_point next_attempt_at, boost::system::error_code& ec) {
   ec = {};
   in_flight_.for_each([&](delivery_id id, std::uint32_t slot) {
     boost::system::error_code e;
@@ -566,11 +777,12 @@ void delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::release_all(
     ep->active_index = endpoint_state::npos;
   }
   busy_.clear();
+  lane_in_flight_ = 0;
+  results_.clear();
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-std::optional<time_point> delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::next_wakeup(
-    boost::system::error_code& ec) {
+PULSEHOOK_ENGINE_TEMPLATE
+std::optional<time_point> PULSEHOOK_ENGINE::next_wakeup(boost::system::error_code& ec) {
   ec = {};
   auto due = store_.next_due_at(ec);
   if (ec) return std::nullopt;
@@ -580,25 +792,185 @@ std::optional<time_point> delivery_engine<StoragePolicy, RetryPolicy, SignatureS
   return due;
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-std::optional<time_point>
-delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::next_wakeup() {
+PULSEHOOK_ENGINE_TEMPLATE
+std::optional<time_point> PULSEHOOK_ENGINE::next_wakeup() {
   boost::system::error_code ec;
   auto t = next_wakeup(ec);
   throw_if(ec, "pulsehook::delivery_engine::next_wakeup");
   return t;
 }
 
-template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
-engine_metrics delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::metrics() const {
+// --- the driver protocol ----------------------------------------------------------------------
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::start(time_point now) {
+  running_ = true;
+  stopping_ = false;
+  stop_reported_ = false;
+  next_wake_ = now;
+  request_poll();
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::begin_stop(time_point now) {
+  if (!running_) {
+    stop_reported_ = true;
+    return;
+  }
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = now + opts_.shutdown_timeout;
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::add_result(delivery_id id, transport_result result, time_point now) {
+  if (in_flight_.find(id) == detail::flight_index::npos) return;  // released at a stop
+  results_.push_back(pending_result{id, std::move(result), now});
+}
+
+// Results wait for each other (at most group_commit_window) until at least as many have come
+// in as are still open, or none is left open: a turn then records about half the window of
+// attempts at once and refills it with one claim, while the other half keeps the receivers busy.
+PULSEHOOK_ENGINE_TEMPLATE
+bool PULSEHOOK_ENGINE::results_ready(time_point now) const noexcept {
+  if (results_.empty()) return false;
+  if (stopping_ || opts_.group_commit_window.count() <= 0) return true;
+  auto const open = in_flight_.size();
+  auto const waiting = results_.size();
+  return waiting >= open || waiting >= open - waiting ||
+         now >= results_.front().at + opts_.group_commit_window;
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::advance(time_point now, engine_actions& out) {
+  out.requests.clear();
+  out.notices.clear();
+  out.errors.clear();
+  out.stopped = false;
+  out.wake_at.reset();
+  if (!running_) {
+    if (stop_reported_) {
+      stop_reported_ = false;
+      out.stopped = true;
+    }
+    results_.clear();
+    return;
+  }
+  bool const requested = poll_requested_.exchange(false, std::memory_order_acq_rel);
+  bool const due = next_wake_ && now >= *next_wake_;
+  bool const ready = results_ready(now);
+  bool const stop_due =
+      stopping_ && (results_.size() >= in_flight_.size() || now >= stop_deadline_);
+  // Poll after a publish or a request, when the next due instant has come, and after every
+  // batch of results that frees slots work is waiting for (the last poll held some back);
+  // never while stopping. A batch of results with nothing waiting only records: what it
+  // schedules is known without asking the store.
+  bool const poll_now = !stopping_ && (requested || due || (ready && saturated_));
+  if (poll_now || ready || stop_due) run_turn(now, poll_now, out);
+
+  if (!running_) return;
+  auto earliest = [&](time_point t) {
+    if (!out.wake_at || t < *out.wake_at) out.wake_at = t;
+  };
+  if (stopping_) earliest(stop_deadline_);
+  else if (next_wake_) earliest(*next_wake_);
+  if (!results_.empty()) earliest(results_.front().at + opts_.group_commit_window);
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& out) {
+  ++turns_;
+  auto const mark = notices_.size();
+  boost::system::error_code ec;
+  [[maybe_unused]] bool grouped = false;
+  if constexpr (group_commit_storage<StoragePolicy>) {
+    store_.begin_group(ec);  // on failure every step commits by itself, as without groups
+    grouped = !ec;
+  }
+  // Should a step throw (allocation failure), the group still ends: the store is never left
+  // held, and nothing of the turn is announced.
+  struct group_end {
+    delivery_engine& self;
+    bool& open;
+    std::size_t mark;
+    ~group_end() {
+      if constexpr (group_commit_storage<StoragePolicy>) {
+        if (!open) return;
+        boost::system::error_code ignored;
+        self.store_.commit_group(ignored);
+        self.notices_.truncate(mark);
+      }
+    }
+  } end_guard{*this, grouped, mark};
+
+  scheduled_min_.reset();
+  for (auto& r : results_) {
+    complete(r.id, r.result, now, ec);
+    // not_found: released at a stop meanwhile; nothing to do.
+    if (ec && ec != error::not_found) out.errors.push_back({ec, "complete"});
+  }
+  results_.clear();
+  bool poll_failed = false;
+  if (poll_now) {
+    poll(now, out.requests, ec);
+    if (ec) {
+      out.errors.push_back({ec, "poll"});
+      poll_failed = true;
+    }
+  }
+  if constexpr (group_commit_storage<StoragePolicy>) {
+    if (grouped) {
+      grouped = false;
+      store_.commit_group(ec);
+      // A failed commit rolled the turn back: nothing of it is announced; its claims come back
+      // after their lease. Requests already claimed still go out: an unrecorded claim only
+      // means the store may hand the delivery out again (at-least-once).
+      if (ec) {
+        notices_.truncate(mark);
+        out.errors.push_back({ec, "commit"});
+      }
+    }
+  }
+  if (poll_now) {
+    if (poll_failed) {
+      next_wake_ = now + opts_.storage_retry_delay;
+    } else {
+      next_wake_ = next_wakeup(ec);
+      if (ec) {
+        out.errors.push_back({ec, "next_wakeup"});
+        next_wake_ = now + opts_.storage_retry_delay;
+      }
+    }
+  } else if (scheduled_min_ && (!next_wake_ || *scheduled_min_ < *next_wake_)) {
+    next_wake_ = scheduled_min_;  // the turn's retries: the only due instants it made
+  }
+  if (stopping_ && (in_flight_.size() == 0 || now >= stop_deadline_)) {
+    // Attempts still open are handed back, due at once for the next process: not attempts.
+    release_all(now, ec);
+    if (ec) out.errors.push_back({ec, "release"});
+    running_ = false;
+    stopping_ = false;
+    next_wake_.reset();
+    out.stopped = true;
+  }
+  out.notices.swap(notices_);
+  notices_.clear();
+}
+
+PULSEHOOK_ENGINE_TEMPLATE
+engine_metrics PULSEHOOK_ENGINE::metrics() const {
   engine_metrics m;
   m.in_flight = in_flight_.size();
-  m.published = published_;
+  m.published = published();
   m.attempts = attempts_;
   m.sent = sent_;
   m.failed = failed_;
   m.retries_scheduled = retries_;
   m.deferred = deferred_;
+  m.late_final_attempts = late_final_;
+  m.overload_give_ups = overload_give_ups_;
+  m.slow_lane_in_flight = lane_in_flight_;
+  m.turns = turns_;
   if constexpr (detail::store_counts_due<StoragePolicy>) {
     boost::system::error_code ec;
     auto const n = store_.count_due(last_poll_, ec);
@@ -614,7 +986,11 @@ engine_metrics delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::met
     e.failures = ep->failures;
     e.consecutive_failures = ep->consecutive_failures;
     e.failing = ep->failing;
+    e.slow = ep->slow;
+    e.in_flight_limit = cap_of(*ep);
     if (ep->paused_until > last_poll_) e.paused_until = ep->paused_until;
+    e.late_final_attempts = ep->late_final_attempts;
+    e.overload_give_ups = ep->overload_give_ups;
     e.latency.p50 = ep->latency.quantile(0.50);
     e.latency.p90 = ep->latency.quantile(0.90);
     e.latency.p99 = ep->latency.quantile(0.99);
@@ -625,6 +1001,9 @@ engine_metrics delivery_engine<StoragePolicy, RetryPolicy, SignatureScheme>::met
             [](auto const& x, auto const& y) { return x.endpoint_id < y.endpoint_id; });
   return m;
 }
+
+#undef PULSEHOOK_ENGINE
+#undef PULSEHOOK_ENGINE_TEMPLATE
 
 } // namespace pulsehook
 

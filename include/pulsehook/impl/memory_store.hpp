@@ -288,6 +288,7 @@ struct mem_endpoint {
   bool deleted = false;
   std::int64_t deleted_at = 0;
   std::vector<std::uint32_t> log;      // absolute slots, ascending
+  std::vector<audit_entry> audit;      // oldest first; goes with the endpoint
   mem_bitmap bits[3];                  // [0] alive (All), [1] sent, [2] retrying | failed
   std::size_t dead = 0;
   state_counts counts;
@@ -1287,8 +1288,38 @@ inline void memory_store::resend(delivery_id id, time_point now, boost::system::
   auto const abs = static_cast<std::uint32_t>(id - 1);
   s.change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
   d->flags |= detail::mem_delivery::manual;
-  d->give_up_at = std::max(d->give_up_at, to_unix_millis(now));
+  d->give_up_at = std::max(d->give_up_at, to_unix_millis(now + resend_window));
   s.set_due(abs, to_unix_millis(now));
+}
+
+inline void memory_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
+  validate_audit_entry(e, ec);
+  if (ec) return;
+  std::lock_guard lk(s_->mu);
+  auto* ep = s_->endpoint(e.endpoint_id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  ep->audit.push_back(e);
+}
+
+inline void memory_store::list_audit(std::string_view endpoint_id, std::size_t limit,
+                                     std::vector<audit_entry>& out, boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  if (limit == 0 || limit > 1000) {
+    ec = error::invalid_argument;
+    return;
+  }
+  std::lock_guard lk(s_->mu);
+  auto* ep = s_->endpoint(endpoint_id);
+  if (!ep) {
+    ec = error::not_found;
+    return;
+  }
+  for (auto it = ep->audit.rbegin(); it != ep->audit.rend() && out.size() < limit; ++it)
+    out.push_back(*it);
 }
 
 inline void memory_store::purge(purge_request const& req, purge_result& out,

@@ -243,13 +243,13 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
     "JOIN {s}.endpoints p ON p.ix = d.endpoint WHERE d.id = $1::bigint",
 
-    // pg_resend: $1 delivery, $2 now, $3 slot
+    // pg_resend: $1 delivery, $2 now, $3 slot, $4 now + resend_window
     "WITH old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
     "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
     "  WHERE d.id = $1::bigint FOR UPDATE OF d), "
     "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled), "
     "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
-    "  give_up_at = GREATEST(d.give_up_at, $2::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
+    "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $3::bigint, 1, -(state = 1)::int, -(state = 2)::int, -(state = 3)::int "
     "  FROM ok WHERE state <> 0" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
@@ -1907,7 +1907,8 @@ inline void postgres_store::resend(delivery_id id, time_point now, boost::system
   detail::pg_step st(l, false, ec);
   if (ec) return;
   detail::pg_params p;
-  p.i64(static_cast<std::int64_t>(id)).i64(to_unix_millis(now)).i64(l.slot());
+  p.i64(static_cast<std::int64_t>(id)).i64(to_unix_millis(now)).i64(l.slot()).i64(
+      to_unix_millis(now + resend_window));
   auto r = l.run(detail::pg_resend, p, ec);
   if (ec) return;
   if (r.empty()) ec = error::not_found;

@@ -1335,15 +1335,60 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
   }
   {
     auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
-                      "give_up_at = MAX(give_up_at, ?2) WHERE id = ?1",
+                      "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
                       ec);
     if (ec) return;
-    q.bind(1, static_cast<std::int64_t>(id)).bind(2, to_unix_millis(now)).run(ec);
+    q.bind(1, static_cast<std::int64_t>(id))
+        .bind(2, to_unix_millis(now))
+        .bind(3, to_unix_millis(now + resend_window))
+        .run(ec);
     if (ec) return;
   }
   detail::sqlite_bump(s, endpoint, from, delivery_state::pending, 1, ec);
   if (ec) return;
   tx.commit(ec);
+}
+
+inline void sqlite_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
+  validate_audit_entry(e, ec);
+  if (ec) return;
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, e.endpoint_id, false, ec);
+  if (ec) return;
+  auto q = s.db.use("INSERT INTO audit_log(endpoint, action, actor, at) VALUES (?1, ?2, ?3, ?4)", ec);
+  if (ec) return;
+  q.bind(1, *ix).bind(2, e.action).bind(3, e.actor).bind(4, to_unix_millis(e.at)).run(ec);
+  if (ec) return;
+  tx.commit(ec);
+}
+
+inline void sqlite_store::list_audit(std::string_view endpoint_id, std::size_t limit,
+                                     std::vector<audit_entry>& out, boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  if (limit == 0 || limit > 1000) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  auto const ix = detail::sqlite_endpoint_ix(s, endpoint_id, true, ec);
+  if (ec) return;
+  auto q = s.db.use("SELECT action, actor, at FROM audit_log WHERE endpoint = ?1 "
+                    "ORDER BY ix DESC LIMIT ?2",
+                    ec);
+  if (ec) return;
+  q.bind(1, *ix).bind(2, static_cast<std::int64_t>(limit));
+  while (q.step(ec)) {
+    audit_entry a;
+    a.endpoint_id = std::string(endpoint_id);
+    a.action = std::string(q.text(0));
+    a.actor = std::string(q.text(1));
+    a.at = from_unix_millis(q.i64(2));
+    out.push_back(std::move(a));
+  }
+  if (ec) out.clear();
 }
 
 inline void sqlite_store::purge(purge_request const& req, purge_result& out,
@@ -1469,6 +1514,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
     for (auto ix : gone) {
       for (char const* sql : {"DELETE FROM endpoint_secrets WHERE endpoint = ?1",
                               "DELETE FROM endpoint_counts WHERE endpoint = ?1",
+                              "DELETE FROM audit_log WHERE endpoint = ?1",
                               "DELETE FROM endpoints WHERE ix = ?1"}) {
         auto q = s.db.use(sql, ec);
         if (ec) return;

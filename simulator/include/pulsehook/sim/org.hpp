@@ -14,6 +14,8 @@
 /// resource after the change in `data`, the changed fields before it in `previous` (updates),
 /// and the last state for deletions.
 
+#include <pulsehook/sim/distribution.hpp>
+
 #include <pulsehook/model.hpp>
 #include <pulsehook/random.hpp>
 #include <pulsehook/time.hpp>
@@ -57,12 +59,57 @@ struct operation_mix {
   double create = 1, update = 3, remove = 0.5;
 };
 
+/// One arrival burst: `events` of the run's events published uniformly within
+/// `[at, at + window)` (from the start of the run), on top of the baseline.
+struct arrival_burst {
+  duration at{};
+  duration window{std::chrono::hours{1}};
+  std::size_t events = 0;
+};
+
+/// When events are published over the workload's duration.
+struct arrival_config {
+  enum class shape : std::uint8_t {
+    uniform,  ///< every instant equally likely (a constant rate)
+    daily     ///< rate proportional to 1 + amplitude * cos(2 pi (t - peak) / period)
+  };
+  shape kind = shape::uniform;
+  double amplitude = 0.8;                        ///< daily: in [0, 1]
+  duration period{std::chrono::hours{24}};       ///< daily: > 0
+  duration peak{std::chrono::hours{14}};         ///< daily: the busiest instant, from the start
+  std::vector<arrival_burst> bursts;             ///< on top of the baseline
+};
+
+/// The publication instants of `events` events over a workload of length `span`, in
+/// milliseconds from the start, sorted. The bursts take their events first, in order, while
+/// events remain (uniform inside their window, clamped to the workload); the rest is the
+/// baseline (uniform or daily over `[0, span)`).
+///
+/// For the default config (uniform, no burst) this is exactly the simulator's historical
+/// draw: `events` calls of `g.uniform(0, max(span - 1, 0))`, then a sort, so traces do not
+/// change. The daily shape draws by rejection (two draws per candidate).
+std::vector<std::int64_t> draw_arrivals(arrival_config const& cfg, std::size_t events,
+                                        duration span, prng& g);
+
+/// The size of the request bodies: the workload pads each envelope with a top-level
+/// `"padding"` string up to a size drawn from `size` (bytes). A body already larger than the
+/// draw is left as it is.
+struct payload_config {
+  bool enabled = false;     ///< off: envelopes as generated, no draw
+  distribution size = distribution::uniform(0, 0);   ///< bytes, at most `max_payload_bytes`
+};
+
+/// The largest body the workload makes (1 MiB).
+inline constexpr std::int64_t max_payload_bytes = 1024 * 1024;
+
 /// The workload: what changes and how often.
 struct workload_config {
   std::size_t organizations = 1;
   std::size_t initial_members = 8;           ///< per organisation, created silently at start
   std::array<double, resource_kind_count> kind_weight{1, 0.5, 0.5, 2, 1, 3, 1, 1};
   std::array<operation_mix, resource_kind_count> mix{};
+  arrival_config arrivals;                   ///< the driver draws them with draw_arrivals
+  payload_config payload;
 };
 
 /// One organisation's live state, as MetaPulse payloads.
@@ -98,6 +145,9 @@ private:
   std::string new_id(organization& org, char const* prefix);
   std::string random_word();
   std::string title();
+  void pad(event_record& ev);
+  event_record apply(organization& org, resource_kind kind, int op, envelope_context const& ctx,
+                     time_point now);
   metapulse::member_ref some_member(organization const& org);
   template <class T> T const* some(std::vector<T> const& v);
   template <class T, class Created, class Updated, class Deleted>

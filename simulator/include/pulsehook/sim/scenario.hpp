@@ -19,6 +19,8 @@
 #include <pulsehook/sim/receiver.hpp>
 
 #include <pulsehook/error.hpp>
+#include <pulsehook/random.hpp>
+#include <pulsehook/storage.hpp>
 #include <pulsehook/time.hpp>
 
 #include <boost/json.hpp>
@@ -38,6 +40,12 @@ struct endpoint_spec {
   std::vector<std::string> event_types;  ///< expanded wire names
   receiver_profile profile;
   bool swarm = false;                    ///< draw the profile from the seed
+  /// This endpoint's request timeout (the engine's `request_timeout` when empty). The receiver
+  /// side already honours it through `outgoing_request::timeout`.
+  std::optional<duration> request_timeout;
+  /// The fairness checker's bound: this endpoint's p99 time from an event to its 2xx (checked
+  /// when it got at least 20 deliveries). Empty: not checked.
+  std::optional<duration> expect_p99;
 };
 
 /// What an endpoint action does.
@@ -65,14 +73,133 @@ struct endpoint_action {
   std::size_t endpoint = 0;              ///< index into the run's endpoints (not for create)
   endpoint_spec spec;                    ///< for create; event_types also for edit_subscriptions
   duration grace{std::chrono::hours{24}};///< rotate_secret: how long the old secret stays valid
+  std::size_t order = 0;                 ///< position in the file's "actions" list
 };
 
-/// Engine settings a scenario may change (see engine_options).
+/// What an event-log action does (the operator's buttons, not endpoint management).
+enum class log_action_kind : std::uint8_t {
+  resend,  ///< manual resend (`store.resend`) of deliveries
+  purge    ///< retention purge (`store.purge`)
+};
+
+/// The text of a log action kind, as written in scenario files.
+constexpr char const* to_string(log_action_kind k) noexcept {
+  switch (k) {
+  case log_action_kind::resend: return "resend";
+  case log_action_kind::purge: return "purge";
+  }
+  return "?";
+}
+
+/// A manual resend or a retention purge at a point of virtual time. Written in the same
+/// "actions" list as endpoint actions; `order` keeps their relative order at equal `at`.
+///
+/// Resend, by endpoint: every delivery of `endpoint` that is `failed` at `at` and whose event
+/// was published at or after `since` (from the start of the run). Resend, by event: every
+/// delivery of the `event`-th published event (0-based, publication order) that is final
+/// (`sent` or `failed`) at `at`, only the one to `endpoint` when that is given.
+struct log_action {
+  duration at{};
+  log_action_kind kind = log_action_kind::resend;
+  std::optional<std::size_t> endpoint;   ///< resend: by endpoint, or narrows `event`
+  std::optional<std::size_t> event;      ///< resend: by event
+  duration since{0};                     ///< resend by endpoint
+  /// purge: `now` is set to the run's start + `at` when it runs; the other fields as given.
+  purge_request purge;
+  std::size_t order = 0;                 ///< position in the file's "actions" list
+};
+
+/// Engine settings a scenario may change (see engine_options, default_retry and
+/// dispatcher_settings: the defaults are theirs).
 struct engine_settings {
   std::size_t max_in_flight = 256;
   std::size_t max_in_flight_per_endpoint = 8;
+  std::size_t max_in_flight_failing_endpoint = 2;
+  std::uint32_t failing_after = 5;          ///< consecutive failures that mark an endpoint failing
   duration request_timeout{15000};
+  /// The claim lease; empty: the simulator's rule, 4 x request_timeout (the engine still
+  /// raises it to request_timeout + its margin).
+  std::optional<duration> lease;
   std::size_t response_body_cap = 16 * 1024;
+  duration default_pause{std::chrono::seconds{5}};  ///< 429 / 503 without Retry-After
+  duration max_pause{std::chrono::hours{1}};        ///< longest endpoint pause from Retry-After
+  std::size_t claim_batch = 256;
+  duration group_commit_window{std::chrono::milliseconds{2}};
+  /// The retry schedule: after attempt n fails, wait retry_steps[n-1] (the last repeats),
+  /// jittered by +-retry_jitter, until `deadline` after the event.
+  std::vector<duration> retry_steps{
+      std::chrono::seconds{5}, std::chrono::minutes{5}, std::chrono::minutes{30},
+      std::chrono::hours{2},   std::chrono::hours{5},   std::chrono::hours{10},
+      std::chrono::hours{14},  std::chrono::hours{20},  std::chrono::hours{24}};
+  double retry_jitter = 0.2;
+  duration deadline{std::chrono::hours{72}};
+  /// Fair sharing (engine_options): an endpoint is slow at this latency (0: no slow lane) ...
+  duration slow_latency{std::chrono::seconds{2}};
+  /// ... and slow or failing endpoints share this part of max_in_flight.
+  double slow_share = 0.5;
+  /// A last attempt the endpoint could not take at the deadline may start this much later
+  /// (empty: one request_timeout).
+  std::optional<duration> final_attempt_grace;
+};
+
+/// Sender crashes (the lead's driver kills the sender: in-flight attempts are lost, leases
+/// expire, work is re-claimed after the restart).
+struct crash_config {
+  std::size_t count = 0;                 ///< exactly this many crashes, uniform over the window
+  double per_day = 0;                    ///< or a Poisson rate per virtual day
+  duration restart_min{std::chrono::seconds{30}};  ///< restart delay, uniform in [min, max]
+  duration restart_max{std::chrono::seconds{30}};
+  duration from{0};                      ///< the window, from the start of the run;
+  std::optional<duration> until;         ///< empty: the end of the workload
+  bool any() const noexcept { return count > 0 || per_day > 0; }
+};
+
+/// One sender crash: at `at` (from the start of the run), back `restart_after` later.
+struct crash {
+  duration at{};
+  duration restart_after{};
+};
+
+/// Draws the crash instants of `c` over a workload of length `workload` from `g`: `count`
+/// uniform instants, or a Poisson process of rate `per_day`, each with a uniform restart
+/// delay; sorted by `at`. No draw when `!c.any()`.
+std::vector<crash> draw_crashes(crash_config const& c, duration workload, prng& g);
+
+/// A store fault kind.
+enum class store_fault : std::uint8_t { none, busy, commit_failure, disk_full };
+
+/// Store faults: the probability, per store call inside the window, of each fault. The
+/// driver's failing-store wrapper fails the call with `error_of(kind)` instead of making it.
+struct store_fault_config {
+  double busy = 0;            ///< `error::storage_busy` (the database is locked)
+  double commit_failure = 0;  ///< `error::storage_failure` (the transaction did not commit)
+  double disk_full = 0;       ///< `error::storage_failure` (no space left)
+  duration from{0};
+  std::optional<duration> until;   ///< empty: the end of the workload
+  bool any() const noexcept { return busy > 0 || commit_failure > 0 || disk_full > 0; }
+  /// Whether faults are injected at `t` (from the start of the run) of a run whose workload
+  /// lasts `workload`.
+  bool active(duration t, duration workload) const noexcept {
+    return any() && t >= from && t < until.value_or(workload);
+  }
+  /// The fault of one store call: one `uniform01` draw from `g` (none when `!any()`).
+  store_fault pick(prng& g) const noexcept;
+};
+
+/// The error a store call fails with under `f` (empty for `none`).
+boost::system::error_code error_of(store_fault f) noexcept;
+
+/// `async_stop` at `at`, and start again `length` later.
+struct stop_window {
+  duration at{};
+  duration length{};
+};
+
+/// Faults of the sender's side that the driver executes. All off by default.
+struct fault_config {
+  crash_config crashes;
+  store_fault_config store;
+  std::vector<stop_window> stops;   ///< sorted, not overlapping
 };
 
 /// A whole scenario.
@@ -87,13 +214,35 @@ struct scenario {
   double random_actions_per_day = 0;     ///< extra endpoint actions drawn from the seed
   workload_config workload;
   engine_settings engine;
+  fault_config faults;
   std::vector<endpoint_spec> endpoints;
   std::vector<endpoint_action> actions;  ///< sorted by `at` (stable)
+  std::vector<log_action> log_actions;   ///< resend / purge, sorted by `at` (stable)
 };
+
+/// The largest duration a scenario may give (100 years): any sum of a start instant and a
+/// few of these stays far inside int64 milliseconds.
+inline constexpr duration max_scenario_duration{36500LL * 86400000};
+/// The latest start a scenario may give: 9999-12-31T23:59:59Z, in Unix seconds.
+inline constexpr std::int64_t max_start_unix_seconds = 253402300799;
+/// The most events a run may publish.
+inline constexpr std::size_t max_scenario_events = 100000000;
 
 /// Parses a duration: an integer (milliseconds) or text such as "250ms", "15s", "5m", "2h", "3d".
 /// @return false on malformed text
 bool parse_duration(std::string_view text, duration& out);
+
+/// Parses a signed duration: `parse_duration`'s text with an optional leading `-`.
+bool parse_signed_duration(std::string_view text, duration& out);
+
+/// Checks what a run combines from `sc` and the command line's overrides: at least one
+/// event over at least 1 ms; bursts inside the workload; actions, stops and faults before
+/// the run's end (workload + settle_limit); resent events that are published. `parse_scenario`
+/// runs it without overrides; pulsehook-sim runs it again with its --duration / --events.
+/// @param what on failure, a sentence naming the key (or the flag)
+/// @return false when the run would be meaningless or its instants would overflow
+bool check_run_limits(scenario const& sc, std::optional<duration> duration_override,
+                      std::optional<std::size_t> events_override, std::string& what);
 
 /// Reads a scenario from JSON text.
 /// @param text the JSON document
@@ -104,7 +253,8 @@ void parse_scenario(std::string_view text, scenario& out, boost::system::error_c
                     std::string& what);
 
 /// Finds a shipped scenario by name (`default`, `healthy`, `outage-recovery`, `down-four-days`,
-/// `secret-rotation`, `retry-storm`, `speed`) in `dir`, or reads `name_or_path` as a file.
+/// `secret-rotation`, `retry-storm`, `speed`, `burst-recovery`, `slow-neighbours`,
+/// `timeout-neighbour`) in `dir`, or reads `name_or_path` as a file.
 void load_scenario(std::string const& name_or_path, std::string const& dir, scenario& out,
                    boost::system::error_code& ec, std::string& what);
 

@@ -6,10 +6,14 @@
 /// integer virtual time, from one seed.
 ///
 /// The simulation is a second *driver* of the production `delivery_engine` (the Asio
-/// dispatcher is the first): at every instant something happens it calls `engine.poll(now)`,
-/// hands each signed request to the simulated transport, where the target flaky receiver
-/// decides the outcome and the latency, and schedules `engine.complete(id, result, now +
-/// latency)`. It sleeps until the engine's `next_wakeup()`. Everything random (workload,
+/// `basic_dispatcher` is the first), following the same protocol (engine.hpp): it feeds the
+/// engine its inputs (publishes, endpoint changes, transport results, virtual time), calls
+/// `engine.advance(now)` once per instant at which something happened, and carries out the
+/// answer: each signed request goes to the simulated transport, where the target flaky
+/// receiver decides the outcome and the latency, and comes back as `add_result` at `now +
+/// latency`; the notices of the committed turn update the simulator's view; `wake_at` goes on
+/// the agenda. So polling, group commit (with `sqlite_store`), fair sharing, retries and
+/// stopping are the engine's, exactly as in production. Everything random (workload,
 /// receivers, engine jitter, swarm parameters) is forked from one `prng` seeded by the run's
 /// seed; nothing reads the wall clock; nothing iterates an unordered container into output.
 /// So the same scenario and seed give the same trace, byte for byte.
@@ -27,12 +31,14 @@
 /// @endcode
 
 #include <pulsehook/sim/event_queue.hpp>
+#include <pulsehook/sim/fault_store.hpp>
 #include <pulsehook/sim/org.hpp>
 #include <pulsehook/sim/receiver.hpp>
 #include <pulsehook/sim/scenario.hpp>
 #include <pulsehook/sim/trace.hpp>
 
 #include <pulsehook/callbacks.hpp>
+#include <pulsehook/engine.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/random.hpp>
 #include <pulsehook/retry.hpp>
@@ -86,6 +92,10 @@ struct run_result {
   std::uint64_t duplicates = 0;         ///< arrivals of an event the receiver already had
   std::uint64_t bad_signatures = 0;
   std::uint64_t endpoint_actions = 0;
+  std::uint64_t resent = 0;             ///< deliveries reopened by a resend action
+  std::uint64_t crashes = 0;            ///< sender crashes (each restarted)
+  std::uint64_t stops = 0;              ///< async_stop during the run
+  std::uint64_t store_faults = 0;       ///< store calls failed on purpose
   std::uint64_t trace_lines = 0;
   std::vector<std::int64_t> time_to_delivery_ms; ///< per sent delivery, sorted
   time_series series;
@@ -94,13 +104,10 @@ struct run_result {
   bool ok() const noexcept { return violations.empty(); }
 };
 
-/// The engine settings handed to an engine factory.
+/// The engine settings handed to an engine factory: the scenario's (with the lease resolved)
+/// and the engine's seed.
 struct engine_config {
-  std::size_t max_in_flight = 256;
-  std::size_t max_in_flight_per_endpoint = 8;
-  duration request_timeout{15000};
-  duration lease{60000};
-  std::size_t response_body_cap = 16 * 1024;
+  engine_settings engine;
   std::uint64_t seed = 0;
 };
 
@@ -126,15 +133,20 @@ struct run_options {
   /// Fault injection for tests: may change a request after the engine signed it, before the
   /// receiver sees it.
   std::function<void(outgoing_request&)> tamper;
-  /// The retry law checker's bounds: `steps` after attempt n (default_retry's) and jitter.
-  std::vector<duration> retry_steps{default_retry::steps.begin(), default_retry::steps.end()};
-  double retry_jitter = 0.2;
-  duration retry_window{std::chrono::hours{72}};
+  /// The retry law checker's bounds, when a test wants them to differ from the scenario's
+  /// engine settings (the default: the policy the engine runs): the wait after attempt n,
+  /// the jitter, and the deadline after the event.
+  std::optional<std::vector<duration>> retry_steps;
+  std::optional<double> retry_jitter;
+  std::optional<duration> retry_window;
 };
 
-/// Runs `sc` against `store` with engines made by `make_engine(store, engine_config)`, which
-/// returns a `std::unique_ptr` to an object with the delivery engine's interface
-/// (`publish`, `poll`, `complete`, `next_wakeup`, `in_flight`).
+/// Runs `sc` against `store` with engines made by `make_engine(fault_store<Store>&,
+/// engine_config)` (the store wrapped to fail on purpose when the scenario says so; a crashed
+/// sender is replaced by a new engine from the same factory), which returns a
+/// `std::unique_ptr` to an object with the delivery engine's driver protocol
+/// (`publish`, `request_poll`, `start`, `add_result`, `advance`, `recycle`, `in_flight`,
+/// `set_notice_mask`).
 template <class Store, class EngineFactory>
 run_result run_scenario(scenario const& sc, Store& store, run_options const& opts,
                         EngineFactory&& make_engine);

@@ -11,10 +11,12 @@ template <class Store, class Engine>
 void driver<Store, Engine>::finish(time_point now) {
   if (opts_.checkers_starting) opts_.checkers_starting();
   res_.virtual_elapsed = now - t0_;
+  res_.store_faults = fs_.counts().total();
   boost::system::error_code ec;
   std::vector<std::uint64_t> expected_per_ep(eps_.size(), 0);
   for (auto const& ev : events_)
-    for (auto i = ev.expected_begin; i < ev.expected_end; ++i) ++expected_per_ep[expected_[i]];
+    if (!ev.purged)  // a retention purge removed it from the log on purpose
+      for (auto i = ev.expected_begin; i < ev.expected_end; ++i) ++expected_per_ep[expected_[i]];
 
   for (std::uint32_t i = 0; i < eps_.size(); ++i) {
     auto& ep = eps_[i];
@@ -97,6 +99,14 @@ void driver<Store, Engine>::finish(time_point now) {
           if (d.state == delivery_state::sent && tk.attempts > 0 && !tk.received_2xx)
             violate("sent-received", ep.id + " delivery " + std::to_string(d.id) +
                                          " is sent, but no attempt got a 2xx");
+          // The trace follows the committed notices: it must say what the store says.
+          auto const traced = static_cast<delivery_state>(tk.final_state);
+          bool const traced_open = tk.final_state == 0;
+          if (open != traced_open || (!open && traced != d.state))
+            violate("trace-store", ep.id + " delivery " + std::to_string(d.id) + " of " +
+                                       d.event_id + " is " + to_string(d.state) +
+                                       " in the store, but the simulator traced it " +
+                                       (traced_open ? "open" : to_string(traced)));
         }
       }
       if (page.next_cursor.empty()) break;
@@ -124,19 +134,38 @@ void driver<Store, Engine>::finish(time_point now) {
                             std::to_string(counts.pending) + "/" + std::to_string(recount.pending) +
                             ", retrying " + std::to_string(counts.retrying) + "/" +
                             std::to_string(recount.retrying) + ")");
-    char line[256];
+    auto& ttd = ep.time_to_delivery;
+    std::sort(ttd.begin(), ttd.end());
+    auto rank = [&](double q) -> std::int64_t {  // nearest rank, as report.hpp's percentile
+      if (ttd.empty()) return 0;
+      auto const k = static_cast<std::size_t>(std::ceil(q / 100.0 * static_cast<double>(ttd.size())));
+      return ttd[std::min(ttd.size(), std::max<std::size_t>(k, 1)) - 1];
+    };
+    auto const p50 = rank(50), p99 = rank(99);
+    // Fairness: an endpoint gets its events in time however slow its neighbours are.
+    if (ep.expect_p99 && ttd.size() >= 20 && p99 > ep.expect_p99->count())
+      violate("fairness", ep.id + " waited " + fmt_ms(p99) + " at p99 for its " +
+                              std::to_string(ttd.size()) + " deliveries; the scenario expects " +
+                              fmt_ms(ep.expect_p99->count()));
+    char line[320];
     std::snprintf(line, sizeof line,
-                  "%-8s %-22s %-8s all=%-7llu sent=%-7llu failed=%-6llu open=%-5llu recv=%-7llu dup=%llu",
+                  "%-8s %-22s %-8s all=%-7llu sent=%-7llu failed=%-6llu open=%-5llu recv=%-7llu "
+                  "dup=%-5llu p50=%-7s p99=%s",
                   ep.id.c_str(), ep.rx.profile().name.c_str(), ep.enabled ? "enabled" : "disabled",
                   static_cast<unsigned long long>(recount.all()),
                   static_cast<unsigned long long>(recount.sent),
                   static_cast<unsigned long long>(recount.failed),
                   static_cast<unsigned long long>(recount.pending + recount.retrying),
                   static_cast<unsigned long long>(ep.rx.received()),
-                  static_cast<unsigned long long>(ep.rx.duplicates()));
+                  static_cast<unsigned long long>(ep.rx.duplicates()),
+                  fmt_ms(p50).c_str(), fmt_ms(p99).c_str());
     res_.endpoint_lines.push_back(line);
   }
   std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());
+  // Every event the workload asked for was accepted, once.
+  if (res_.events != requested_events_)
+    violate("published", std::to_string(requested_events_) + " events were published but " +
+                             std::to_string(res_.events) + " were accepted");
   res_.settled = res_.open == res_.parked;
   if (!res_.settled && q_.empty() && engine_->in_flight() == 0 &&
       violation_counts_.find("final-state") == violation_counts_.end())

@@ -2,6 +2,8 @@
 #define PULSEHOOK_SIM_IMPL_ORG_HPP
 
 #include <algorithm>
+#include <cmath>
+#include <numbers>
 #include <utility>
 
 namespace pulsehook::sim {
@@ -40,6 +42,45 @@ inline bool expand_event_types(std::vector<std::string> const& entries,
   out.erase(std::unique(out.begin(), out.end()), out.end());
   if (out.empty()) { bad = "(empty)"; return false; }
   return true;
+}
+
+inline std::vector<std::int64_t> draw_arrivals(arrival_config const& cfg, std::size_t events,
+                                               duration span, prng& g) {
+  std::int64_t const last = std::max<std::int64_t>(span.count() - 1, 0);
+  std::size_t baseline = events;
+  for (auto const& b : cfg.bursts) baseline -= std::min(b.events, baseline);
+  std::vector<std::int64_t> out;
+  out.reserve(events);
+  auto const top = static_cast<std::uint64_t>(last);
+  if (cfg.kind == arrival_config::shape::uniform) {
+    for (std::size_t i = 0; i < baseline; ++i) out.push_back(static_cast<std::int64_t>(g.uniform(0, top)));
+  } else {
+    // Rejection from the uniform: accept t with probability rate(t) / max rate. Bounded: a
+    // workload shorter than the cycle could sit in a zero-rate trough.
+    double const a = std::clamp(cfg.amplitude, 0.0, 1.0);
+    double const w = 2.0 * std::numbers::pi / static_cast<double>(std::max<std::int64_t>(cfg.period.count(), 1));
+    for (std::size_t i = 0; i < baseline; ++i) {
+      std::int64_t t = 0;
+      for (int tries = 0; tries < 64; ++tries) {
+        t = static_cast<std::int64_t>(g.uniform(0, top));
+        double const rate = 1.0 + a * std::cos(w * static_cast<double>(t - cfg.peak.count()));
+        if (g.uniform01() * (1.0 + a) < rate) break;
+      }
+      out.push_back(t);
+    }
+  }
+  std::size_t left = events - baseline;
+  for (auto const& b : cfg.bursts) {
+    auto const n = std::min(b.events, left);
+    left -= n;
+    auto const from = std::clamp<std::int64_t>(b.at.count(), 0, last);
+    auto const to = std::clamp<std::int64_t>(b.at.count() + b.window.count() - 1, from, last);
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back(static_cast<std::int64_t>(
+          g.uniform(static_cast<std::uint64_t>(from), static_cast<std::uint64_t>(to))));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 inline std::size_t organization::live(resource_kind k) const noexcept {
@@ -94,6 +135,20 @@ inline std::string workload_generator::title() {
   auto t = random_word();
   t[0] = static_cast<char>(t[0] - 'a' + 'A');
   return t + " " + random_word();
+}
+
+inline void workload_generator::pad(event_record& ev) {
+  // A top-level "padding" member closes the envelope: {...,"padding":"xxx"}.
+  constexpr std::string_view key = ",\"padding\":\"";
+  auto const target = static_cast<std::size_t>(
+      std::clamp<std::int64_t>(cfg_.payload.size.draw(rng_), 0, max_payload_bytes));
+  auto const least = ev.payload.size() + key.size() + 1;
+  if (ev.payload.empty() || ev.payload.back() != '}' || target < least) return;
+  ev.payload.reserve(target);
+  ev.payload.pop_back();
+  ev.payload.append(key);
+  ev.payload.append(target - least, 'x');
+  ev.payload.append("\"}");
 }
 
 inline std::string workload_generator::new_id(organization& org, char const* prefix) {
@@ -241,7 +296,6 @@ event_record workload_generator::change(organization& org, std::vector<T>& live,
 }
 
 inline event_record workload_generator::step(time_point now) {
-  namespace mp = metapulse;
   auto& org = orgs_[rng_.uniform(0, orgs_.size() - 1)];
   double total = 0;
   for (double w : cfg_.kind_weight) total += std::max(w, 0.0);
@@ -264,6 +318,14 @@ inline event_record workload_generator::step(time_point now) {
 
   auto const& actor = org.members[rng_.uniform(0, org.members.size() - 1)];
   envelope_context ctx{new_event_id(now), org.id, now, actor_info{"member", actor.id, actor.name}};
+  event_record ev = apply(org, kind, op, ctx, now);
+  if (cfg_.payload.enabled) pad(ev);
+  return ev;
+}
+
+inline event_record workload_generator::apply(organization& org, resource_kind kind, int op,
+                                              envelope_context const& ctx, time_point now) {
+  namespace mp = metapulse;
   switch (kind) {
   case resource_kind::member:
     return change(org, org.members, op, ctx, mp::member_created, mp::member_updated, mp::member_deleted, now);

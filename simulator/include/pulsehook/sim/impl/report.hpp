@@ -45,7 +45,15 @@ inline std::string summary_text(run_result const& r) {
   row(s, "time to delivery p90", format_duration_ms(percentile(r.time_to_delivery_ms, 90)));
   row(s, "time to delivery p99", format_duration_ms(percentile(r.time_to_delivery_ms, 99)));
   row(s, "endpoint actions", n(r.endpoint_actions));
+  if (r.resent) row(s, "deliveries resent by hand", n(r.resent));
+  if (r.crashes) row(s, "sender crashes", n(r.crashes));
+  if (r.stops) row(s, "sender stops", n(r.stops));
+  if (r.store_faults) row(s, "store calls failed on purpose", n(r.store_faults));
   row(s, "bad signatures", n(r.bad_signatures));
+  if (!r.endpoint_lines.empty()) {
+    s += "per endpoint (p50 / p99: time from the event to its 2xx):\n";
+    for (auto const& l : r.endpoint_lines) s += "  " + l + "\n";
+  }
   if (r.ok()) {
     s += "checkers: all passed\n";
   } else {

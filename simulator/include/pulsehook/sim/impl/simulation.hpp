@@ -3,6 +3,8 @@
 
 #include <pulsehook/encoding.hpp>
 
+#include <type_traits>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -14,7 +16,9 @@
 namespace pulsehook::sim {
 namespace detail {
 
-enum class act : std::uint8_t { publish, endpoint_action, random_action, complete, wake };
+enum class act : std::uint8_t {
+  publish, endpoint_action, log_action, random_action, result, wake, crash, restart, stop, resume
+};
 
 struct action {
   act kind = act::wake;
@@ -35,6 +39,10 @@ struct sim_endpoint {
   // Whether `types` holds the event type of that number (driver::type_ix_): 0 not known yet,
   // 1 no, 2 yes; emptied when `types` changes.
   std::vector<std::uint8_t> subscribed{};
+  std::uint32_t in_flight = 0;                  // sent, result not yet in
+  std::vector<std::int64_t> time_to_delivery{}; // ms, per delivery this endpoint got (2xx)
+  std::optional<duration> request_timeout{};    // the endpoint's own, else the engine's
+  std::optional<duration> expect_p99{};         // the fairness checker's bound
 };
 
 struct sim_event {
@@ -42,6 +50,7 @@ struct sim_event {
   time_point created{};
   time_point deadline{};
   std::uint32_t expected_begin = 0, expected_end = 0;
+  bool purged = false;       // removed from the store by a retention purge
 };
 
 struct delivery_track {
@@ -52,6 +61,9 @@ struct delivery_track {
   std::int64_t retry_after = -1;
   std::uint8_t final_state = 0;       // 0 open, 2 sent, 3 failed (delivery_state values)
   bool received_2xx = false;
+  std::uint32_t slot = none;          // the attempt whose result waits for the engine's turn
+  std::int64_t resent_until = -1;     // ms since start: a manual resend's deadline
+  std::uint32_t recorded = 0;         // attempts the store recorded (the policy saw)
 };
 
 struct inflight {
@@ -59,6 +71,8 @@ struct inflight {
   std::uint32_t endpoint = 0;
   std::uint32_t attempt = 0;
   time_point started{};
+  time_point answered{};
+  std::uint32_t epoch = 0;            // the sender's epoch that sent it (see driver::epoch_)
   transport_result result;
 };
 
@@ -85,10 +99,19 @@ inline std::string fmt_ms(std::int64_t ms) {
 template <class Store, class Engine>
 class driver {
 public:
-  driver(scenario const& sc, Store& store, run_options const& opts, std::unique_ptr<Engine> engine,
-         prng rng)
-      : sc_(sc), store_(store), opts_(opts), engine_(std::move(engine)), rng_(rng) {
+  using engine_factory =
+      std::function<std::unique_ptr<Engine>(fault_store<Store>&, engine_config const&)>;
+
+  driver(scenario const& sc, Store& store, run_options const& opts, engine_config cfg,
+         engine_factory make_engine, prng rng)
+      : sc_(sc), store_(store), fs_(store), opts_(opts), cfg_(std::move(cfg)),
+        make_engine_(std::move(make_engine)), rng_(rng) {
+    engine_ = make_engine_(fs_, cfg_);
     duration_ = opts.duration_override.value_or(sc.duration_);
+    grace_ = sc.engine.final_attempt_grace.value_or(sc.engine.request_timeout);
+    retry_steps_ = opts.retry_steps.value_or(sc.engine.retry_steps);
+    retry_jitter_ = opts.retry_jitter.value_or(sc.engine.retry_jitter);
+    retry_window_ = opts.retry_window.value_or(sc.engine.deadline);
     events_total_ = opts.events_override.value_or(sc.events);
     t0_ = sc.start;
     clock_.set(t0_);
@@ -96,7 +119,7 @@ public:
     res_.seed = opts.seed;
     res_.store = opts.store_name;
     // Buckets: about 120 over the workload plus the settle time.
-    auto const span = duration_ + opts.retry_window + std::chrono::hours{24};
+    auto const span = duration_ + retry_window_ + std::chrono::hours{24};
     res_.series.bucket = std::max<duration>(duration{60000}, span / 120);
   }
 
@@ -124,8 +147,21 @@ private:
   void random_action(time_point now);
   void publish(time_point now);
   void send(outgoing_request& req, time_point now);
-  void complete(std::uint32_t slot, time_point now);
-  void pump(time_point now);
+  void on_result(std::uint32_t slot, time_point now);
+  void on_notice(notice const& n);
+  void step(time_point now);
+  void do_log_action(log_action const& a, time_point now);
+  void resend(delivery_id id, time_point now);
+  void crash(time_point now);
+  void restart(time_point now);
+  void new_epoch();
+  std::int64_t deadline_ms(delivery_track const& tk) const {
+    auto const d = since(events_[tk.event].deadline).count();
+    return std::max(d, tk.resent_until);
+  }
+  duration timeout_of(std::uint32_t e) const {
+    return eps_[e].request_timeout.value_or(sc_.engine.request_timeout);
+  }
   void finish(time_point now);
   delivery_track& track(delivery_id id) {
     if (id >= tracks_.size()) tracks_.resize(std::max<std::size_t>(id + 1, tracks_.size() * 2));
@@ -160,17 +196,32 @@ private:
     return std::binary_search(b, e, ep);
   }
   void store_error(char const* what, boost::system::error_code const& ec) {
+    // Inside the fault window the wrapper fails calls on purpose; the engine retries them.
+    if (sc_.faults.store.active(since(clock_.now()), duration_)) return;
     violate("store", std::string(what) + " failed: " + ec.message());
   }
 
   scenario const& sc_;
   Store& store_;
+  fault_store<Store> fs_;     // the engine's storage: the real store, failing on purpose
   run_options const& opts_;
+  engine_config cfg_;
+  engine_factory make_engine_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> standby_;  // publishes while the sender is down (crashed)
   prng rng_;
+  prng fault_rng_{0};
+  std::vector<pulsehook::sim::crash> crashes_;
+  std::uint32_t epoch_ = 0;   // bumped when the sender's open attempts stop being its own
+  bool sender_up_ = true;     // false between a crash and its restart
+  std::uint32_t restarts_ = 0;
+  std::vector<duration> retry_steps_;
+  double retry_jitter_ = 0.2;
+  duration retry_window_{};
   manual_clock clock_;        // virtual time: moved only by the agenda
   trace_writer* tr_ = nullptr;
   duration duration_{};
+  duration grace_{};
   std::size_t events_total_ = 0;
   time_point t0_{};
   event_queue<action> q_;
@@ -187,16 +238,14 @@ private:
   std::vector<delivery_track> tracks_;
   std::vector<inflight> slots_;
   std::vector<std::uint32_t> free_slots_;
-  std::vector<outgoing_request> out_;
+  engine_actions act_;
   std::optional<time_point> wake_at_;
+  time_point idle_at_{};               // the instant of the last steps that did nothing
+  std::uint32_t idle_steps_ = 0;       // steps in a row at idle_at_ that did nothing
+  std::size_t total_in_flight_ = 0;    // sent, result not yet in (all endpoints)
   std::map<std::string, std::uint64_t> violation_counts_;
   std::uint64_t actions_done_ = 0;
-  bool update_seen_ = false;
-  bool completing_ = false;            // inside engine_->complete (which reports its own ends)
-  bool need_poll_ = true;     // see pump()
-  bool need_wakeup_ = true;
-  bool capped_ = false;
-  delivery_update last_update_;
+  std::uint64_t requested_events_ = 0; // arrivals the workload asked to publish
   run_result res_;
 };
 
@@ -220,7 +269,9 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
                   .org = spec.organization,
                   .types = spec.event_types,
                   .secrets = 1,
-                  .rx = receiver(prof, rng_.fork(), t0_)};
+                  .rx = receiver(prof, rng_.fork(), t0_),
+                  .request_timeout = spec.request_timeout,
+                  .expect_p99 = spec.expect_p99};
   endpoint_record rec;
   rec.id = id;
   rec.organization_id = gen_->organizations()[spec.organization].id;
@@ -274,7 +325,7 @@ void driver<Store, Engine>::do_action(endpoint_action const& a, time_point now) 
     auto const secret = new_secret();
     store_.rotate_secret(ep.id, endpoint_secret{secret, now, std::nullopt}, a.grace, now, ec);
     if (ec) { store_error("rotate_secret", ec); return; }
-    ep.rx.learn_secret(secret);
+    ep.rx.learn_secret(secret, now);  // the owner may paste it in late, or never
     ++ep.secrets;
     trace(now, "EPROT", i, 0, 0, "secret #" + std::to_string(ep.secrets) + " grace=" + fmt_ms(a.grace.count()));
     break;
@@ -343,7 +394,7 @@ void driver<Store, Engine>::publish(time_point now) {
   sim_event se;
   se.id = ev.id;
   se.created = ev.created_at;
-  se.deadline = ev.created_at + opts_.retry_window;
+  se.deadline = ev.created_at + retry_window_;
   se.expected_begin = static_cast<std::uint32_t>(expected_.size());
   auto const type =
       type_ix_.try_emplace(ev.type, static_cast<std::uint32_t>(type_ix_.size())).first->second;
@@ -360,9 +411,20 @@ void driver<Store, Engine>::publish(time_point now) {
   se.expected_end = static_cast<std::uint32_t>(expected_.size());
   accept_result ar;
   boost::system::error_code ec;
-  engine_->publish(ev, ar, ec);
+  // While the sender is down, the product keeps publishing (another process of it, as with a
+  // shared store): through an engine that only publishes.
+  auto& publisher = sender_up_ ? *engine_ : *standby_;
+  publisher.publish(ev, ar, ec);
+  // Refused by a store failing on purpose: nothing was accepted, and the product tries again,
+  // as a caller of publish should.
+  for (int again = 0; ec && again < 100 && sc_.faults.store.active(since(now), duration_); ++again)
+    publisher.publish(ev, ar, ec);
   if (ec) {
     store_error("publish", ec);
+    expected_.resize(se.expected_begin);
+    return;
+  }
+  if (ar.duplicate) {  // a fresh id: the store lost it or mistook it (see the "published" checker)
     expected_.resize(se.expected_begin);
     return;
   }
@@ -407,24 +469,28 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
     if (!expected(ev, e))
       violate("subscription", "delivery " + std::to_string(req.delivery) + " went to " + ep.id +
                                   ", which was not subscribed when its event was published");
-    if (now > ev.deadline)
+    // The last attempt is due AT the deadline; one the endpoint could not take then may start
+    // within the grace (the engine reports it as overload), never later.
+    if (since(now).count() > deadline_ms(tk) + grace_.count())
       violate("deadline", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                               ": attempt " + std::to_string(tk.attempts + 1) + " at " +
                               fmt_ms(since(now).count()) + ", " +
                               fmt_ms((now - ev.deadline).count()) + " after its deadline");
     // Re-enabling an endpoint makes its parked deliveries due at once (a user's decision, not
     // the policy's), so the law restarts from there.
-    if (tk.attempts > 0 && tk.last_end >= 0 && ep.enabled_at < tk.last_end) {
-      auto const n = std::min<std::size_t>(tk.attempts, opts_.retry_steps.size());
-      auto const step = n > 0 ? opts_.retry_steps[n - 1].count() : 0;
+    // The law counts the attempts the policy saw: the recorded ones (an attempt lost to a crash
+    // or to a failed store call is attempted again after its lease, not by the policy).
+    if (tk.recorded > 0 && tk.last_end >= 0 && ep.enabled_at < tk.last_end) {
+      auto const n = std::min<std::size_t>(tk.recorded, retry_steps_.size());
+      auto const step = n > 0 ? retry_steps_[n - 1].count() : 0;
       std::int64_t lower = tk.last_end + static_cast<std::int64_t>(
-                                             std::floor(static_cast<double>(step) * (1.0 - opts_.retry_jitter)));
+                                             std::floor(static_cast<double>(step) * (1.0 - retry_jitter_)));
       if (tk.retry_after >= 0) lower = std::max(lower, tk.last_end + tk.retry_after);
-      lower = std::min(lower, since(ev.deadline).count());
+      lower = std::min(lower, deadline_ms(tk));
       if (now_ms + 1 < lower)
         violate("retry-law", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                                  ": attempt " + std::to_string(tk.attempts + 1) + " came " +
-                                 fmt_ms(now_ms - tk.last_end) + " after the previous one ended; "
+                                 fmt_ms(now_ms - tk.last_end) + " after the last recorded one ended; "
                                  "the policy allows no sooner than " + fmt_ms(lower - tk.last_end));
     }
   } else {
@@ -438,10 +504,23 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
     violate("final-state", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                                " was attempted again after it ended " +
                                to_string(static_cast<delivery_state>(tk.final_state)));
+  // In-flight caps: the engine never has more open than it is allowed.
+  ++ep.in_flight;
+  ++total_in_flight_;
+  if (ep.in_flight > sc_.engine.max_in_flight_per_endpoint)
+    violate("in-flight", ep.id + " had " + std::to_string(ep.in_flight) +
+                             " attempts open at " + fmt_ms(now_ms) + "; its cap is " +
+                             std::to_string(sc_.engine.max_in_flight_per_endpoint));
+  if (total_in_flight_ > sc_.engine.max_in_flight)
+    violate("in-flight", std::to_string(total_in_flight_) + " attempts were open at " +
+                             fmt_ms(now_ms) + "; the cap is " +
+                             std::to_string(sc_.engine.max_in_flight));
   ++tk.attempts;
   if (opts_.tamper) opts_.tamper(req);
+  // The simulated transport applies the endpoint's own timeout when it has one.
+  if (ep.request_timeout) req.timeout = *ep.request_timeout;
   auto const ev_idx = tk.event == delivery_track::none ? std::int64_t{-1} : std::int64_t{tk.event};
-  auto o = ep.rx.handle(req, ev_idx, now, sc_.engine.request_timeout, sc_.engine.response_body_cap);
+  auto o = ep.rx.handle(req, ev_idx, now, req.timeout, sc_.engine.response_body_cap);
   if (o.arrived) ++res_.received;
   if (tr_) {
     std::string d;
@@ -461,141 +540,269 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
   s.endpoint = e;
   s.attempt = tk.attempts;
   s.started = now;
+  s.epoch = epoch_;
   s.result = std::move(o.result);
-  q_.push(now + o.latency, action{act::complete, slot});
+  tk.slot = slot;
+  q_.push(now + o.latency, action{act::result, slot});
 }
 
+// The receiver's answer reaches the sender: checked here, recorded by the engine's next turn.
 template <class Store, class Engine>
-void driver<Store, Engine>::complete(std::uint32_t slot, time_point now) {
+void driver<Store, Engine>::on_result(std::uint32_t slot, time_point now) {
   auto& s = slots_[slot];
-  boost::system::error_code ec;
-  update_seen_ = false;
-  completing_ = true;
-  engine_->complete(s.id, s.result, now, ec);
-  completing_ = false;
-  if (ec) store_error("complete", ec);
+  auto& ep = eps_[s.endpoint];
   auto& tk = track(s.id);
-  tk.last_end = since(now).count();
-  tk.retry_after = s.result.retry_after ? s.result.retry_after->count() : -1;
-  auto const b = bucket(now);
-  std::string state;
-  if (tk.event != delivery_track::none &&
-      now > events_[tk.event].deadline + sc_.engine.request_timeout + duration{1})
-    violate("deadline", "delivery " + std::to_string(s.id) + " to " + eps_[s.endpoint].id +
-                            " had an attempt still running " +
-                            fmt_ms((now - events_[tk.event].deadline).count()) +
-                            " after its deadline");
-  if (s.result.ok()) {
-    ++res_.series.sent[b];
-    if (!tk.received_2xx && tk.event != delivery_track::none)
-      res_.time_to_delivery_ms.push_back((now - events_[tk.event].created).count());
-    tk.received_2xx = true;
-    tk.final_state = static_cast<std::uint8_t>(delivery_state::sent);
-    state = "sent";
-  } else {
-    need_wakeup_ = true;  // a retry may now be due before the next planned wake-up
-    ++res_.failed_attempts;
-    ++res_.series.failed_attempts[b];
-    delivery_record dr;
-    if (update_seen_) {
-      // The engine told us through its attempt_finished callback.
-      dr.state = last_update_.state;
-      dr.next_attempt_at = last_update_.next_attempt_at;
-      dr.reason = last_update_.reason;
-    } else {
-      store_.get_delivery(s.id, dr, ec);
-    }
-    if (!ec) {
-      if (dr.state == delivery_state::failed) {
-        ++res_.series.failed[b];
-        tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
-      }
-      if (tr_) {
-        state = to_string(dr.state);
-        if (dr.state == delivery_state::retrying && dr.next_attempt_at)
-          state += " next=+" + fmt_ms((*dr.next_attempt_at - now).count());
-        if (dr.state == delivery_state::failed && !dr.reason.empty()) state += " (" + dr.reason + ")";
-      }
-    }
-  }
-  if (tr_) {
-    std::string d;
-    if (s.result.error && s.result.error != error::http_status) d = s.result.error.message();
-    else d = std::to_string(s.result.status);
-    if (s.result.retry_after) d += " retry-after=" + fmt_ms(s.result.retry_after->count());
-    d += " " + fmt_ms((now - s.started).count()) + " -> " + state;
-    trace(now, "DONE", s.endpoint, s.id, s.attempt, d);
-  }
-  s.result = transport_result{};
-  free_slots_.push_back(slot);
-}
-
-template <class Store, class Engine>
-void driver<Store, Engine>::pump(time_point now) {
-  // Poll only when there can be new work: something was published, a wake-up came, an
-  // endpoint changed, or a completion freed room while due work was held back by the caps.
-  // A completion alone changes at most the next wake-up (a retry was scheduled).
-  boost::system::error_code ec;
-  if (need_poll_) {
-    need_poll_ = false;
-    for (int round = 0; round < 64; ++round) {
-      // Spent requests go back to the engine, whose next poll refills their storage.
-      if constexpr (requires(Engine& en, std::vector<outgoing_request>& v) { en.recycle(v); })
-        engine_->recycle(out_);
-      else
-        out_.clear();
-      engine_->poll(now, out_, ec);
-      if (ec) { store_error("poll", ec); break; }
-      for (auto& r : out_) send(r, now);
-      if (out_.empty()) break;
-    }
-  } else if (!need_wakeup_) {
+  if (s.epoch != epoch_) {
+    // Sent by a sender that crashed or stopped since: the answer reaches nobody. The claim
+    // comes back after its lease, or was handed back at the stop.
+    if (tk.slot == slot) tk.slot = delivery_track::none;
+    if (s.result.ok()) tk.received_2xx = true;  // the receiver has it (a duplicate may follow)
+    s.result = transport_result{};
+    free_slots_.push_back(slot);
+    trace(now, "LOST", s.endpoint, s.id, s.attempt, "answer of an attempt the sender abandoned");
     return;
   }
-  need_wakeup_ = false;
-  auto const nw = engine_->next_wakeup(ec);
-  if (ec) { store_error("next_wakeup", ec); return; }
-  capped_ = false;
-  if (!nw) return;
-  time_point at = *nw;
-  if (at <= now) {
-    // Due work the engine did not hand out: it is at its in-flight caps (the next completion
-    // polls again), or the work waits on something else; look again a little later.
-    if (engine_->in_flight() > 0) {
-      capped_ = true;
-      return;
+  if (ep.in_flight > 0) --ep.in_flight;
+  if (total_in_flight_ > 0) --total_in_flight_;
+  s.answered = now;
+  if (tk.event != delivery_track::none &&
+      since(now).count() > deadline_ms(tk) + (grace_ + timeout_of(s.endpoint)).count() + 1)
+    violate("deadline", "delivery " + std::to_string(s.id) + " to " + ep.id +
+                            " had an attempt still running " +
+                            fmt_ms(since(now).count() - deadline_ms(tk)) + " after its deadline");
+  if (s.result.ok()) {
+    if (!tk.received_2xx && tk.event != delivery_track::none) {
+      auto const ttd = (now - events_[tk.event].created).count();
+      res_.time_to_delivery_ms.push_back(ttd);
+      ep.time_to_delivery.push_back(ttd);
     }
-    at = now + duration{60000};
+    tk.received_2xx = true;
   }
-  if (!wake_at_ || at < *wake_at_ || *wake_at_ <= now) {
+  engine_->add_result(s.id, s.result, now);
+}
+
+// What the engine announced after a turn: the simulator's view of every delivery follows the
+// committed notices, so the trace says what the store says.
+template <class Store, class Engine>
+void driver<Store, Engine>::on_notice(notice const& n) {
+  if (n.delivery == 0) return;  // endpoint notices: counted by the engine's metrics
+  auto& tk = track(n.delivery);
+  auto const b = bucket(n.at);
+  auto finish_slot = [&](std::string_view state) {
+    if (tk.slot == delivery_track::none) return;
+    auto& s = slots_[tk.slot];
+    if (tr_) {
+      std::string d;
+      if (s.result.error && s.result.error != error::http_status) d = s.result.error.message();
+      else d = std::to_string(s.result.status);
+      if (s.result.retry_after) d += " retry-after=" + fmt_ms(s.result.retry_after->count());
+      d += " " + fmt_ms((s.answered - s.started).count()) + " -> ";
+      d += state;
+      trace(n.at, "DONE", s.endpoint, s.id, s.attempt, d);
+    }
+    s.result = transport_result{};
+    free_slots_.push_back(tk.slot);
+    tk.slot = delivery_track::none;
+  };
+  switch (n.kind) {
+  case notice_kind::attempt_finished: {
+    // Recorded: the retry law starts from this attempt's end.
+    ++tk.recorded;
+    if (tk.slot != delivery_track::none) {
+      auto const& s = slots_[tk.slot];
+      tk.last_end = since(s.answered).count();
+      tk.retry_after = s.result.retry_after ? s.result.retry_after->count() : -1;
+    }
+    bool const ok = n.update.state == delivery_state::sent;
+    if (ok) {
+      ++res_.series.sent[b];
+    } else {
+      ++res_.failed_attempts;
+      ++res_.series.failed_attempts[b];
+    }
+    if (n.update.state == delivery_state::sent || n.update.state == delivery_state::failed) {
+      tk.final_state = static_cast<std::uint8_t>(n.update.state);
+      if (n.update.state == delivery_state::failed) ++res_.series.failed[b];
+    }
+    std::string state = to_string(n.update.state);
+    if (tr_) {
+      if (n.update.state == delivery_state::retrying && n.update.next_attempt_at)
+        state += " next=+" + fmt_ms((*n.update.next_attempt_at - n.at).count());
+      if (n.update.state == delivery_state::failed && !n.update.reason.empty())
+        state += " (" + n.update.reason + ")";
+    }
+    finish_slot(state);
+    break;
+  }
+  case notice_kind::delivery_failed:
+    if (tk.final_state != 0) break;  // its attempt_finished said so already
+    tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+    ++res_.series.failed[b];
+    if (tk.slot != delivery_track::none) {
+      // An attempt whose delivery was closed meanwhile (endpoint deleted): recorded as failed,
+      // whatever the receiver answered.
+      ++res_.failed_attempts;
+      ++res_.series.failed_attempts[b];
+      finish_slot("failed (" + n.update.reason + ")");
+    } else if (tr_) {
+      trace(n.at, "GIVE", endpoint_of(n.endpoint_id), n.delivery, tk.attempts,
+            "-> failed (" + n.update.reason + ")");
+    }
+    break;
+  default: break;
+  }
+}
+
+// One step at `now`: the engine runs what is due and the driver carries out its answer, the
+// same protocol basic_dispatcher follows (engine.hpp).
+template <class Store, class Engine>
+void driver<Store, Engine>::step(time_point now) {
+  if (!sender_up_) return;
+  engine_->advance(now, act_);
+  for (auto const& e : act_.errors) store_error(e.where, e.ec);
+  for (auto const& n : act_.notices) on_notice(n);
+  for (auto& r : act_.requests) send(r, now);
+  if (act_.stopped) {
+    trace(now, "HALT", -1, 0, 0, "stopped: open attempts handed back to the store");
+    new_epoch();
+  }
+  bool const idle = act_.requests.empty() && act_.notices.empty();
+  // Spent requests go back to the engine, whose next poll refills their storage.
+  engine_->recycle(act_.requests);
+  if (!act_.wake_at) return;
+  auto at = *act_.wake_at;
+  if (at <= now) {
+    // The engine wants another turn at once (a claim filled its batch). A turn that does
+    // nothing and asks again at the same instant, over and over, is a spinning engine.
+    if (idle && now == idle_at_) {
+      if (++idle_steps_ == 1000) {
+        violate("engine", "the engine asked for another turn at " + fmt_ms(since(now).count()) +
+                              " 1000 times in a row without doing anything");
+      }
+      if (idle_steps_ >= 1000) at = now + duration{1000};
+    } else {
+      idle_at_ = now;
+      idle_steps_ = idle ? 1 : 0;
+    }
+    if (at <= now) at = now;
+  }
+  if (!wake_at_ || at < *wake_at_ || *wake_at_ < now) {
     wake_at_ = at;
     q_.push(at, action{act::wake, 0});
   }
 }
 
+// The sender's open attempts stop being its own (a crash, or a stop that handed them back):
+// their answers will reach nobody, and the in-flight caps start over.
+template <class Store, class Engine>
+void driver<Store, Engine>::new_epoch() {
+  ++epoch_;
+  for (auto& ep : eps_) ep.in_flight = 0;
+  total_in_flight_ = 0;
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::crash(time_point now) {
+  if (!sender_up_) return;
+  trace(now, "CRASH", -1, 0, 0,
+        "sender killed with " + std::to_string(engine_->in_flight()) + " attempts open");
+  // Nothing is released: the claims come back after their lease, as after a kill -9.
+  engine_.reset();
+  standby_ = make_engine_(fs_, cfg_);
+  sender_up_ = false;
+  new_epoch();
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::restart(time_point now) {
+  if (sender_up_) return;
+  auto cfg = cfg_;
+  cfg.seed += ++restarts_;  // a new process, a new jitter stream (still from the one seed)
+  engine_ = make_engine_(fs_, cfg);
+  notice_mask mask = notice_mask::none();
+  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
+  engine_->set_notice_mask(mask);
+  standby_.reset();
+  sender_up_ = true;
+  wake_at_.reset();
+  trace(now, "BOOT", -1, 0, 0, "sender started again after a crash");
+  engine_->start(now);
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::resend(delivery_id id, time_point now) {
+  boost::system::error_code ec;
+  store_.resend(id, now, ec);
+  if (ec == error::endpoint_disabled || ec == error::endpoint_deleted) return;
+  if (ec) { store_error("resend", ec); return; }
+  auto& tk = track(id);
+  // Reopened by hand: not a retry of the policy's, and it has a deadline of its own.
+  tk.final_state = 0;
+  tk.last_end = -1;
+  tk.resent_until = since(now + resend_window).count();
+  ++res_.resent;
+  trace(now, "RSND", tk.endpoint == delivery_track::none ? -1 : std::int64_t{tk.endpoint}, id,
+        tk.attempts, "reopened by hand");
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
+  boost::system::error_code ec;
+  if (a.kind == log_action_kind::purge) {
+    auto req = a.purge;
+    req.now = now;
+    purge_result pr;
+    store_.purge(req, pr, ec);
+    if (ec) { store_error("purge", ec); return; }
+    auto const cut = now - req.events_older_than;
+    for (auto& ev : events_)
+      if (ev.created < cut) ev.purged = true;
+    trace(now, "PURGE", -1, 0, 0,
+          "events=" + std::to_string(pr.events) + " deliveries=" + std::to_string(pr.deliveries) +
+              " attempts=" + std::to_string(pr.attempts) + " bodies=" + std::to_string(pr.bodies));
+    return;
+  }
+  std::vector<delivery_id> ids;
+  if (a.event) {
+    if (*a.event >= events_.size()) return;  // not published (yet): nothing to resend
+    event_detail det;
+    store_.get_event(events_[*a.event].id, det, ec);
+    if (ec == error::not_found) return;  // purged
+    if (ec) { store_error("get_event", ec); return; }
+    for (auto const& d : det.deliveries) {
+      bool const final = d.state == delivery_state::sent || d.state == delivery_state::failed;
+      if (!final) continue;
+      if (a.endpoint && (*a.endpoint >= eps_.size() || eps_[*a.endpoint].id != d.endpoint_id))
+        continue;
+      ids.push_back(d.id);
+    }
+  } else if (a.endpoint && *a.endpoint < eps_.size() && !eps_[*a.endpoint].deleted) {
+    log_query q;
+    q.endpoint_id = eps_[*a.endpoint].id;
+    q.filter = log_filter::failed;
+    q.limit = 1000;
+    log_page page;
+    for (;;) {
+      store_.list_log(q, page, ec);
+      if (ec) { store_error("list_log", ec); return; }
+      for (auto const& e : page.entries)
+        if (e.delivery.state == delivery_state::failed && e.event_created_at >= t0_ + a.since)
+          ids.push_back(e.delivery.id);
+      if (page.next_cursor.empty()) break;
+      q.cursor = page.next_cursor;
+    }
+  }
+  for (auto id : ids) resend(id, now);
+  if (sender_up_) engine_->request_poll();
+}
+
 template <class Store, class Engine>
 run_result driver<Store, Engine>::run() {
   tr_ = opts_.trace;
-  if constexpr (requires(Engine& e, engine_callbacks cb) { e.set_callbacks(std::move(cb)); }) {
-    engine_callbacks cb;
-    cb.attempt_finished = [this](attempt_finished_event const& a) {
-      update_seen_ = true;
-      last_update_.state = a.update.state;
-      last_update_.next_attempt_at = a.update.next_attempt_at;
-      if (tr_) last_update_.reason = a.update.reason;
-    };
-    // A delivery the engine closes without an attempt (claimed after its deadline).
-    cb.delivery_failed = [this](delivery_outcome const& o) {
-      if (completing_) return;  // complete() accounts for the attempts' own outcomes
-      auto& tk = track(o.delivery);
-      tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
-      ++res_.series.failed[bucket(o.at)];
-      if (tr_)
-        trace(o.at, "GIVE", endpoint_of(std::string(o.endpoint_id)), o.delivery, tk.attempts,
-              "-> failed (" + std::string(o.reason) + ")");
-    };
-    engine_->set_callbacks(std::move(cb));
-  }
+  // The driver reads attempts and give-ups from the notices; the rest it has no use for.
+  notice_mask mask = notice_mask::none();
+  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
+  engine_->set_notice_mask(mask);
   // Streams, each forked from the one seed, in a fixed order.
   prng workload_rng = rng_.fork();
   action_rng_ = rng_.fork();
@@ -607,13 +814,40 @@ run_result driver<Store, Engine>::run() {
             fmt_ms(duration_.count()));
   for (auto const& spec : sc_.endpoints) create_endpoint(spec, t0_);
 
-  arrivals_.resize(events_total_);
-  auto const span = static_cast<std::uint64_t>(std::max<std::int64_t>(duration_.count() - 1, 0));
-  for (auto& a : arrivals_) a = static_cast<std::int64_t>(arrival_rng.uniform(0, span));
-  std::sort(arrivals_.begin(), arrivals_.end());
+  arrivals_ = draw_arrivals(sc_.workload.arrivals, events_total_, duration_, arrival_rng);
   if (!arrivals_.empty()) q_.push(t0_ + duration{arrivals_[0]}, action{act::publish, 0});
-  for (std::uint32_t i = 0; i < sc_.actions.size(); ++i)
-    q_.push(t0_ + sc_.actions[i].at, action{act::endpoint_action, i});
+  // Endpoint and log actions, in the order the file gives them at equal instants.
+  {
+    struct planned {
+      duration at;
+      std::size_t order;
+      action a;
+    };
+    std::vector<planned> plan;
+    for (std::uint32_t i = 0; i < sc_.actions.size(); ++i)
+      plan.push_back({sc_.actions[i].at, sc_.actions[i].order, action{act::endpoint_action, i}});
+    for (std::uint32_t i = 0; i < sc_.log_actions.size(); ++i)
+      plan.push_back({sc_.log_actions[i].at, sc_.log_actions[i].order, action{act::log_action, i}});
+    std::stable_sort(plan.begin(), plan.end(), [](auto const& x, auto const& y) {
+      return x.at != y.at ? x.at < y.at : x.order < y.order;
+    });
+    for (auto const& p : plan) q_.push(t0_ + p.at, p.a);
+  }
+  // The sender's faults, from a stream of their own (forked only when there are any, so that
+  // runs without them draw exactly as before).
+  if (sc_.faults.crashes.any() || sc_.faults.store.any()) {
+    fault_rng_ = rng_.fork();
+    crashes_ = draw_crashes(sc_.faults.crashes, duration_, fault_rng_);
+    fs_.configure(sc_.faults.store, fault_rng_.fork(), &clock_, t0_, duration_);
+    for (std::uint32_t i = 0; i < crashes_.size(); ++i) {
+      q_.push(t0_ + crashes_[i].at, action{act::crash, i});
+      q_.push(t0_ + crashes_[i].at + crashes_[i].restart_after, action{act::restart, i});
+    }
+  }
+  for (std::uint32_t i = 0; i < sc_.faults.stops.size(); ++i) {
+    q_.push(t0_ + sc_.faults.stops[i].at, action{act::stop, i});
+    q_.push(t0_ + sc_.faults.stops[i].at + sc_.faults.stops[i].length, action{act::resume, i});
+  }
   if (sc_.random_actions_per_day > 0) {
     double const mean = 86400000.0 / sc_.random_actions_per_day;
     double t = 0;
@@ -626,6 +860,8 @@ run_result driver<Store, Engine>::run() {
 
   time_point const hard_stop = t0_ + duration_ + sc_.settle_limit;
   time_point now = t0_;
+  engine_->start(now);
+  step(now);
   while (!q_.empty()) {
     auto const e = q_.pop();
     if (e.when > hard_stop) break;
@@ -633,32 +869,54 @@ run_result driver<Store, Engine>::run() {
     now = clock_.now();
     switch (e.action.kind) {
     case act::publish:
-      need_poll_ = true;
+      ++requested_events_;
       publish(now);
       if (++next_arrival_ < arrivals_.size())
         q_.push(t0_ + duration{arrivals_[next_arrival_]}, action{act::publish, 0});
       break;
     case act::endpoint_action:
-      need_poll_ = true;
       do_action(sc_.actions[e.action.index], now);
+      if (sender_up_) engine_->request_poll();  // an enabled endpoint's parked work is due at once
+      break;
+    case act::log_action:
+      do_log_action(sc_.log_actions[e.action.index], now);
       break;
     case act::random_action:
-      need_poll_ = true;
       random_action(now);
+      if (sender_up_) engine_->request_poll();
       break;
-    case act::complete:
-      complete(e.action.index, now);
-      if (capped_) need_poll_ = true;
+    case act::crash:
+      crash(now);
+      ++res_.crashes;
+      break;
+    case act::restart:
+      restart(now);
+      break;
+    case act::stop:
+      if (sender_up_) {
+        trace(now, "STOP", -1, 0, 0, "async_stop: no new claims");
+        engine_->begin_stop(now);
+        ++res_.stops;
+      }
+      break;
+    case act::resume:
+      if (sender_up_ && !engine_->running()) {
+        trace(now, "GO", -1, 0, 0, "started again after a stop");
+        engine_->start(now);
+      }
+      break;
+    case act::result:
+      on_result(e.action.index, now);
       break;
     case act::wake:
-      need_poll_ = true;
       if (wake_at_ && *wake_at_ == now) wake_at_.reset();
       break;
     }
-    if (q_.empty() || q_.top().when != now) pump(now);
+    // Every input of this instant is in: one step, as the dispatcher takes one per burst.
+    if (q_.empty() || q_.top().when != now) step(now);
     if (opts_.progress && (++actions_done_ & 0xffff) == 0)
       opts_.progress(progress_info{since(now), duration_, res_.events, res_.attempts,
-                                   engine_->in_flight()});
+                                   sender_up_ ? engine_->in_flight() : 0});
   }
   finish(now);
   return std::move(res_);
@@ -671,15 +929,18 @@ run_result run_scenario(scenario const& sc, Store& store, run_options const& opt
                         EngineFactory&& make_engine) {
   prng root{opts.seed};
   engine_config cfg;
-  cfg.max_in_flight = sc.engine.max_in_flight;
-  cfg.max_in_flight_per_endpoint = sc.engine.max_in_flight_per_endpoint;
-  cfg.request_timeout = sc.engine.request_timeout;
-  cfg.lease = sc.engine.request_timeout * 4;
-  cfg.response_body_cap = sc.engine.response_body_cap;
+  cfg.engine = sc.engine;
+  if (!cfg.engine.lease) cfg.engine.lease = sc.engine.request_timeout * 4;
   cfg.seed = root();
-  auto engine = make_engine(store, cfg);
-  using engine_type = typename decltype(engine)::element_type;
-  detail::driver<Store, engine_type> d(sc, store, opts, std::move(engine), root.fork());
+  using engine_type = typename std::invoke_result_t<EngineFactory&, fault_store<Store>&,
+                                                    engine_config const&>::element_type;
+  detail::driver<Store, engine_type> d(
+      sc, store, opts, cfg,
+      [f = std::forward<EngineFactory>(make_engine)](fault_store<Store>& s,
+                                                      engine_config const& c) mutable {
+        return f(s, c);
+      },
+      root.fork());
   return d.run();
 }
 

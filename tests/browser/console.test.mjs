@@ -1,0 +1,297 @@
+// Browser tests of the console: headless Debian Chromium driven by playwright-core (pinned in
+// package-lock.json; scripts/deps.sh installs both). Every flow of the MetaPulse help page,
+// the XSS test, a keyboard-only pass and a phone-width pass, with a screenshot of each screen.
+//
+//   CONSOLE_SERVER=<path to pulsehook_console_server> [SCREENSHOT_DIR=dir] node --test console.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const serverPath = process.env.CONSOLE_SERVER;
+assert.ok(serverPath, 'set CONSOLE_SERVER to the pulsehook_console_server program');
+const shots = process.env.SCREENSHOT_DIR || mkdtempSync(path.join(tmpdir(), 'pulsehook-shots-'));
+mkdirSync(shots, { recursive: true });
+const work = mkdtempSync(path.join(tmpdir(), 'pulsehook-browser-'));
+
+let server, lines, base, token, receiver, browser;
+const dialogs = [];
+const pageErrors = [];
+
+// The server's output lines, consumed in order by nextLine (a line may come before it is awaited).
+const seen = [];
+let waiter = null;
+function nextLine(prefix, ms = 20000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { waiter = null; reject(new Error('timed out waiting for "' + prefix + '"')); }, ms);
+    const check = () => {
+      while (seen.length) {
+        const l = seen.shift();
+        if (l.startsWith(prefix)) {
+          clearTimeout(timer);
+          waiter = null;
+          resolve(l.slice(prefix.length).trim());
+          return;
+        }
+      }
+    };
+    waiter = check;
+    check();
+  });
+}
+
+async function publish(n) {
+  const done = nextLine('published');
+  server.stdin.write('publish ' + n + '\n');
+  await done;
+}
+
+async function newPage(viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage();
+  await page.setViewportSize(viewport);
+  page.setDefaultTimeout(15000);
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(base);
+  await page.fill('#token', token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('h1:text("Webhooks")');
+  await page.waitForSelector('#new-endpoint');
+  return page;
+}
+
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: path.join(shots, name + '.png'), fullPage });
+}
+
+// Creates an endpoint through the form; returns its id (from the URL).
+async function createEndpoint(page, name, types) {
+  await page.click('#new-endpoint');
+  await page.waitForSelector('h1:text("New Webhook Endpoint")');
+  await page.fill('#name', name);
+  await page.fill('#url', receiver);
+  for (const t of types) await page.check('#type-' + t.replace(/[^a-z0-9_]/g, '-'));
+  await page.click('#submit');
+  await page.waitForSelector('#events');
+  return decodeURIComponent(new URL(page.url()).hash.split('/')[2]);
+}
+
+async function counts(page) {
+  const out = {};
+  for (const k of ['all', 'sent', 'failed']) {
+    const t = await page.textContent('#count-' + k);
+    out[k] = Number(t.replace(/[()]/g, ''));
+  }
+  return out;
+}
+
+before(async () => {
+  server = spawn(serverPath, ['--db', path.join(work, 'console.db')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  lines = readline.createInterface({ input: server.stdout });
+  lines.on('line', (l) => { seen.push(l); if (waiter) waiter(); });
+  base = await nextLine('console');
+  token = await nextLine('token');
+  receiver = await nextLine('receiver');
+  // A fresh profile directory (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), 'pulsehook-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) {
+    server.stdin.end('quit\n');
+    await new Promise((r) => { server.on('exit', r); setTimeout(r, 5000); });
+  }
+  rmSync(work, { recursive: true, force: true });
+  assert.deepEqual(pageErrors, [], 'no script errors on any page');
+});
+
+test('the help page flows: create, empty state, live events, filters, event detail, reveal, edit, delete', async () => {
+  const page = await newPage();
+  await shot(page, '01-webhooks-empty');
+
+  // New Webhook Endpoint: the 24 event types as checkboxes grouped by resource, with descriptions.
+  await page.click('#new-endpoint');
+  await page.waitForSelector('h1:text("New Webhook Endpoint")');
+  assert.equal(await page.locator('#endpoint-form input[type=checkbox]').count(), 24);
+  assert.equal(await page.locator('#event_types .groups fieldset').count(), 8);
+  assert.match(await page.textContent('label[for=type-graph-updated]'), /graph\.updated \(this refers to graph settings, not values\)/);
+  assert.match(await page.textContent('#type-team-created-desc'), /A team was created\./);
+  // Submitting nothing shows every problem at once, each next to its field.
+  await page.click('#submit');
+  await page.waitForSelector('.error-summary');
+  assert.equal(await page.getAttribute('#name', 'aria-invalid'), 'true');
+  assert.equal(await page.getAttribute('#url', 'aria-invalid'), 'true');
+  assert.ok(await page.isVisible('#event_types-error'));
+  await shot(page, '02-new-endpoint-errors');
+  await page.click('a:text("Cancel")');
+
+  const id = await createEndpoint(page, 'Data warehouse', ['objective.updated', 'graph.updated']);
+  // The empty state, in the help page's words.
+  assert.match(await page.textContent('#empty-state'),
+    /once you start creating, updating or deleting data in MetaPulse, the events will appear here/i);
+  await shot(page, '03-endpoint-empty-state');
+
+  // Events appear live (no reload): 9 events, of which 3 fail at the receiver.
+  await page.waitForSelector('#live.on');
+  await publish(9);
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 9);
+  await page.waitForFunction(() => document.querySelector('#count-sent').textContent === '(6)' &&
+    document.querySelector('#count-failed').textContent === '(3)');
+  const c = await counts(page);
+  assert.deepEqual(c, { all: 9, sent: 6, failed: 3 });
+  await shot(page, '04-endpoint-events-live');
+
+  // Filters: the rows shown match the counts.
+  await page.click('#filter-sent');
+  await page.waitForFunction(() => document.querySelector('#filter-sent').getAttribute('aria-pressed') === 'true');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 6);
+  assert.equal(await page.locator('#events .badge.sent').count(), 6);
+  await page.click('#filter-failed');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 3);
+  assert.equal(await page.locator('#events .badge.retrying, #events .badge.failed').count(), 3);
+  assert.deepEqual(await counts(page), c);
+  await shot(page, '05-filter-failed');
+
+  // An event: who and when, its data, the attempt with its drop-down.
+  await page.click('#events li a');
+  await page.waitForSelector('#attempts');
+  assert.equal(await page.textContent('#actor'), 'Grace Hopper (member)');
+  assert.ok((await page.textContent('#when')).length > 0);
+  assert.match(await page.textContent('#event-data'), /"progress"/);
+  const attempt = page.locator('details.attempt').first();
+  assert.equal(await attempt.getAttribute('open'), null);
+  await attempt.locator('summary').click();
+  assert.notEqual(await attempt.getAttribute('open'), null);
+  assert.equal(await attempt.locator('.status-code').textContent(), '500');
+  assert.match(await attempt.textContent(), /Response Status Code/);
+  assert.match(await attempt.textContent(), /Response Body/);
+  assert.equal(await attempt.locator('.response-body').textContent(), '<img src=x onerror=alert(1)>');
+  await shot(page, '06-event-attempt-open');
+
+  // Reveal the signing secret.
+  await page.click('a:text("Back to the endpoint")');
+  await page.waitForSelector('#reveal');
+  assert.match(await page.textContent('#secret'), /^•+$/);
+  await page.click('#reveal');
+  await page.waitForFunction(() => document.querySelector('#secret').textContent.startsWith('whsec_'));
+  await shot(page, '07-secret-revealed');
+
+  // Edit Endpoint -> Update Webhook Endpoint.
+  await page.click('#edit');
+  await page.waitForSelector('h1:text("Edit Endpoint")');
+  assert.equal(await page.inputValue('#name'), 'Data warehouse');
+  assert.ok(await page.isChecked('#type-graph-updated'));
+  await page.fill('#name', 'Warehouse (nightly)');
+  await shot(page, '08-edit-endpoint');
+  await page.click('button:text("Update Webhook Endpoint")');
+  await page.waitForSelector('h1:text("Warehouse (nightly)")');
+
+  // Delete Endpoint, confirmed in a dialog.
+  await page.click('#delete');
+  await page.waitForSelector('#confirm[open]');
+  await shot(page, '09-delete-confirm', false);  // the modal's backdrop covers the viewport
+  await page.click('#confirm-ok');
+  await page.waitForSelector('h1:text("Webhooks")');
+  await page.waitForFunction((gone) => !document.querySelector('a[href="#/endpoints/' + gone + '"]'), id);
+  assert.deepEqual(dialogs, []);
+  await page.close();
+});
+
+test('what users and receivers typed is shown as text, never run', async () => {
+  const page = await newPage();
+  const evil = '<img src=x onerror=alert(1)>';
+  await createEndpoint(page, evil, ['objective.updated', 'graph.updated']);
+  assert.equal(await page.textContent('h1'), evil);
+  await publish(3);  // the third request of each three gets a 500 with the same markup as body
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 3);
+  await page.click('#filter-failed');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 1);
+  await page.click('#events li a');
+  await page.waitForSelector('#attempts');
+  await page.locator('details.attempt summary').first().click();
+  assert.equal(await page.locator('.response-body').first().textContent(), evil);
+  assert.match(await page.textContent('#event-data'), /<script>alert\(2\)<\/script>/);
+  await page.goto(base + '#/');
+  await page.waitForSelector('#endpoints');
+  assert.equal(await page.locator('#endpoints .title', { hasText: evil }).count(), 1);
+  // No injected element, no alert.
+  assert.equal(await page.locator('main img, main script').count(), 0);
+  await page.waitForTimeout(300);
+  assert.deepEqual(dialogs, []);
+  await shot(page, '10-xss-as-text');
+  await page.close();
+});
+
+test('keyboard only: create, reveal and delete without a mouse', async () => {
+  const page = await newPage();
+  const focused = () => page.evaluate(() => {
+    const e = document.activeElement;
+    return { id: e.id, tag: e.tagName, text: (e.textContent || '').trim(), type: e.type || '' };
+  });
+  async function tabTo(pred, max = 60) {
+    for (let i = 0; i < max; ++i) {
+      await page.keyboard.press('Tab');
+      if (pred(await focused())) return;
+    }
+    throw new Error('focus never reached the expected element; last: ' + JSON.stringify(await focused()));
+  }
+  await tabTo((f) => f.id === 'new-endpoint');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:text("New Webhook Endpoint")');
+  assert.equal((await focused()).id, 'page-title');  // focus moves to the new page's heading
+  await page.keyboard.press('Tab');
+  assert.equal((await focused()).id, 'name');
+  await page.keyboard.type('Keyboard only');
+  await page.keyboard.press('Tab');
+  assert.equal((await focused()).id, 'url');
+  await page.keyboard.type(receiver);
+  await tabTo((f) => f.id === 'type-team-created');
+  await page.keyboard.press('Space');
+  assert.ok(await page.isChecked('#type-team-created'));
+  await tabTo((f) => f.id === 'submit');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:text("Keyboard only")');
+  await tabTo((f) => f.id === 'reveal');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#secret').textContent.startsWith('whsec_'));
+  await page.keyboard.press('Shift+Tab');
+  await tabTo((f) => f.id === 'delete');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#confirm[open]');
+  assert.equal((await focused()).id, 'confirm-cancel');  // the safe choice has focus
+  await page.keyboard.press('Tab');
+  assert.equal((await focused()).id, 'confirm-ok');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:text("Webhooks")');
+  await page.close();
+});
+
+test('usable at phone width: nothing overflows sideways', async () => {
+  const page = await newPage({ width: 390, height: 844 });
+  const id = await createEndpoint(page, 'Phone', ['objective.updated', 'graph.updated']);
+  await publish(3);
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 3);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(await overflow() <= 0, 'endpoint page fits');
+  await shot(page, '11-phone-endpoint');
+  await page.click('#events li a');
+  await page.waitForSelector('#attempts');
+  await page.locator('details.attempt summary').first().click();
+  assert.ok(await overflow() <= 0, 'event page fits');
+  await page.goto(base + '#/new');
+  await page.waitForSelector('#endpoint-form');
+  assert.ok(await overflow() <= 0, 'form fits');
+  await shot(page, '12-phone-new-endpoint');
+  assert.ok(id.startsWith('ep_'));
+  await page.close();
+});

@@ -1,0 +1,548 @@
+// management_api, route by route, through its transport-independent handler, over both stores:
+// status codes, the problem+json shape, authentication and organisation isolation, validation
+// (bad input changes nothing), the audit entry of a reveal, pagination while events arrive,
+// counts, and /metrics parsed back line by line.
+#include "api_fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+using namespace management_test;
+
+BOOST_AUTO_TEST_SUITE(management_api_routes)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(no_token_or_a_wrong_one_is_401_and_reveals_nothing, K, store_kinds) {
+  api_fixture<K> f;
+  auto const ep = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  std::vector<std::string> const targets = {
+      "/api/v1/endpoints", "/api/v1/endpoints/" + ep, "/api/v1/endpoints/ep_nope",
+      "/api/v1/event-types", "/api/v1/nothing-here", "/api/v1/endpoints/" + ep + "/events"};
+  std::vector<std::string> const auths = {"", "Bearer", "Bearer ", "Bearer wrong", "Basic dG9rZW4tYQ==",
+                                          "token-a", "Bearer token-a-but-longer", "Bearer TOKEN-A"};
+  std::set<std::string> bodies;
+  for (auto const& t : targets)
+    for (auto const& a : auths) {
+      management_request r{"GET", t, a, "", ""};
+      auto const res = f.api->handle(r);
+      BOOST_TEST_INFO(t << " with '" << a << "'");
+      BOOST_TEST(res.status == 401);
+      BOOST_TEST(res.content_type == "application/problem+json");
+      BOOST_TEST(header(res, "WWW-Authenticate") == "Bearer realm=\"pulsehook\"");
+      bodies.insert(res.body);
+    }
+  BOOST_TEST(bodies.size() == 1u);  // the same answer whatever was asked
+  // The scheme is case-insensitive (RFC 9110), the token is not.
+  management_request ok{"GET", "/api/v1/endpoints", "bearer token-a", "", ""};
+  BOOST_TEST(f.api->handle(ok).status == 200);
+  // A state-changing request with a wrong token changes nothing.
+  management_request del{"DELETE", "/api/v1/endpoints/" + ep, "Bearer token-x", "", ""};
+  BOOST_TEST(f.api->handle(del).status == 401);
+  BOOST_TEST(f.get("/api/v1/endpoints/" + ep).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(event_types_list_the_registry, K, store_kinds) {
+  api_fixture<K> f;
+  auto const res = f.get("/api/v1/event-types");
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(res.content_type == "application/json");
+  auto const v = parse(res);
+  auto const& data = v.at("data").as_array();
+  BOOST_TEST_REQUIRE(data.size() == 24u);
+  BOOST_TEST(data[0].at("name").as_string() == "data_point.created");
+  bool graph = false;
+  for (auto const& t : data)
+    if (t.at("name").as_string() == "graph.updated") {
+      graph = true;
+      BOOST_TEST(t.at("resource").as_string() == "graph");
+      BOOST_TEST(t.at("action").as_string() == "updated");
+      BOOST_TEST(std::string(t.at("description").as_string()).find("not values") != std::string::npos);
+    }
+  BOOST_TEST(graph);
+  BOOST_TEST(f.send("POST", "/api/v1/event-types", "{}").status == 405);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(create_read_list_update_delete, K, store_kinds) {
+  api_fixture<K> f;
+  auto res = f.send("POST", "/api/v1/endpoints",
+                    R"({"name":"Data warehouse","url":"https://hooks.example.com/mp","description":"nightly",
+                        "event_types":["objective.updated","graph.updated","graph.updated"]})");
+  BOOST_TEST_REQUIRE(res.status == 201);
+  auto v = parse(res);
+  std::string const id(v.at("id").as_string());
+  BOOST_TEST(id.starts_with("ep_"));
+  BOOST_TEST(id.size() == 3u + 24u);
+  BOOST_TEST(header(res, "Location") == "/api/v1/endpoints/" + id);
+  BOOST_TEST(v.at("name").as_string() == "Data warehouse");
+  BOOST_TEST(v.at("event_types").as_array().size() == 2u);  // sorted, unique
+  BOOST_TEST(v.at("event_types").as_array()[0].as_string() == "graph.updated");
+  BOOST_TEST(v.at("enabled").as_bool());
+  BOOST_TEST(v.at("counts").at("all").template to_number<std::uint64_t>() == 0u);
+  BOOST_TEST(v.at("created_at").as_string() == "2027-01-15T08:00:00.000Z");
+  BOOST_TEST(!v.as_object().contains("secret"));
+  endpoint_record stored;
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST(stored.organization_id == "org_a");
+  BOOST_TEST_REQUIRE(stored.secrets.size() == 1u);
+  BOOST_TEST(stored.secrets[0].value.starts_with("whsec_"));  // generated, valid for signing
+  BOOST_TEST(res.body.find(stored.secrets[0].value) == std::string::npos);
+
+  res = f.get("/api/v1/endpoints");
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(parse(res).at("data").as_array().size() == 1u);
+  res = f.get("/api/v1/endpoints/" + id);
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(parse(res).at("description").as_string() == "nightly");
+
+  f.now += 1h;
+  res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"name":"Warehouse","event_types":["team.created"]})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  v = parse(res);
+  BOOST_TEST(v.at("name").as_string() == "Warehouse");
+  BOOST_TEST(v.at("url").as_string() == "https://hooks.example.com/mp");  // untouched
+  BOOST_TEST(v.at("event_types").as_array().size() == 1u);
+  BOOST_TEST(v.at("updated_at").as_string() == "2027-01-15T09:00:00.000Z");
+
+  res = f.send("DELETE", "/api/v1/endpoints/" + id, "");
+  BOOST_TEST(res.status == 204);
+  BOOST_TEST(res.body.empty());
+  BOOST_TEST(f.get("/api/v1/endpoints/" + id).status == 404);
+  BOOST_TEST(f.send("DELETE", "/api/v1/endpoints/" + id, "").status == 404);
+  BOOST_TEST(parse(f.get("/api/v1/endpoints")).at("data").as_array().size() == 0u);
+  BOOST_TEST(f.send("PUT", "/api/v1/endpoints", "{}").status == 405);
+  // Methods are whole tokens: a custom method that is part of an allowed one is not it.
+  auto const live = f.create("Live", "https://hooks.example.com/live", {"team.created"});
+  for (auto const* method : {"ET", "ETE", "DELET", "PATC", "OST", "get", "delete", ""}) {
+    BOOST_TEST_INFO(method);
+    BOOST_TEST(f.send(method, "/api/v1/endpoints/" + live, "").status == 405);
+    BOOST_TEST(f.send(method, "/api/v1/endpoints/" + live + "/disable", "").status == 405);
+  }
+  BOOST_TEST(f.get("/api/v1/endpoints/" + live).status == 200);
+  BOOST_TEST(parse(f.get("/api/v1/endpoints/" + live)).at("enabled").as_bool());
+  auto const m = f.send("PUT", "/api/v1/endpoints/" + id, "{}");
+  BOOST_TEST(m.status == 405);
+  BOOST_TEST(header(m, "Allow") == "GET, PATCH, DELETE");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_gets_a_clear_4xx_and_changes_nothing, K, store_kinds) {
+  api_fixture<K> f;
+  auto const ep = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  auto const before = f.get("/api/v1/endpoints").body;
+
+  struct bad {
+    std::string method, target, body, content_type;
+    int status;
+    std::vector<std::string> pointers;  // expected `errors` entries, in order
+  };
+  std::string const long_name(129, 'n');
+  std::vector<bad> const cases = {
+      {"POST", "/api/v1/endpoints", "{", "application/json", 400, {}},
+      {"POST", "/api/v1/endpoints", "[1,2]", "application/json", 400, {}},
+      {"POST", "/api/v1/endpoints", "\"x\"", "application/json", 400, {}},
+      {"POST", "/api/v1/endpoints", "", "application/json", 400, {}},
+      {"POST", "/api/v1/endpoints", R"({"name":"x"})", "text/plain", 415, {}},
+      {"POST", "/api/v1/endpoints", std::string(70 * 1024, ' '), "application/json", 413, {}},
+      {"POST", "/api/v1/endpoints", R"({"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":1}}}}}}}}})", "application/json", 400, {}},
+      {"POST", "/api/v1/endpoints", R"({"name":"x","url":"https://a.example","event_types":["team.created"],"colour":"red","id":"ep_mine"})",
+       "application/json", 422, {"#/colour", "#/id"}},
+      {"POST", "/api/v1/endpoints", R"({})", "application/json", 422, {"#/name", "#/url", "#/event_types"}},
+      {"POST", "/api/v1/endpoints", R"({"name":7,"url":["x"],"event_types":"team.created","description":false,"enabled":"yes"})",
+       "application/json", 422, {"#/name", "#/url", "#/description", "#/event_types", "#/enabled"}},
+      {"POST", "/api/v1/endpoints", R"({"name":"   ","url":"ftp://a.example/x","event_types":[]})", "application/json", 422,
+       {"#/name", "#/url", "#/event_types"}},
+      {"POST", "/api/v1/endpoints", R"({"name":")" + long_name + R"(","url":"https://user:pw@a.example/","event_types":["team.created"]})",
+       "application/json", 422, {"#/name", "#/url"}},
+      {"POST", "/api/v1/endpoints", R"({"name":"x","url":"not a url","event_types":["team.created","team.exploded","Team.Created",3]})",
+       "application/json", 422, {"#/url", "#/event_types/1", "#/event_types/2", "#/event_types/3"}},
+      {"PATCH", "/api/v1/endpoints/" + ep, R"x({"url":"javascript:alert(1)"})x", "application/json", 422, {"#/url"}},
+      {"PATCH", "/api/v1/endpoints/" + ep, R"({"enabled":false})", "application/json", 422, {"#/enabled"}},
+      {"PATCH", "/api/v1/endpoints/" + ep, R"({"event_types":["nope.nope"]})", "application/json", 422, {"#/event_types/0"}},
+      {"PATCH", "/api/v1/endpoints/ep_unknown", R"({"name":"x"})", "application/json", 404, {}},
+      {"POST", "/api/v1/endpoints/" + ep + "/disable", R"({"reason":5})", "application/json", 422, {"#/reason"}},
+      {"POST", "/api/v1/endpoints/" + ep + "/disable", R"({"why":"x"})", "application/json", 422, {"#/why"}},
+      {"POST", "/api/v1/endpoints/" + ep + "/secret/rotate", R"({"grace_seconds":-1})", "application/json", 422, {"#/grace_seconds"}},
+      {"POST", "/api/v1/endpoints/" + ep + "/secret/rotate", R"({"grace_seconds":"1"})", "application/json", 422, {"#/grace_seconds"}},
+      {"POST", "/api/v1/endpoints/" + ep + "/secret/rotate", R"({"grace_seconds":99999999})", "application/json", 422, {"#/grace_seconds"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events?filter=pending", "", "", 400, {"filter"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events?limit=0", "", "", 400, {"limit"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events?limit=101", "", "", 400, {"limit"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events?limit=5x", "", "", 400, {"limit"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events?cursor=c1zzzz", "", "", 400, {"cursor"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events?page=2&filter=all&filter=sent", "", "", 400, {"page", "filter"}},
+      {"GET", "/api/v1/endpoints/" + ep + "/events/evt_unknown", "", "", 404, {}},
+      {"POST", "/api/v1/endpoints/" + ep + "/events/evt_unknown/resend", "", "", 404, {}},
+      {"GET", "/api/v1/endpoints/%00/events", "", "", 404, {}},
+      {"GET", "/api/v1/endpoints/" + ep + "/nothing", "", "", 404, {}},
+  };
+  for (auto const& c : cases) {
+    BOOST_TEST_INFO(c.method << ' ' << c.target << ' ' << c.body.substr(0, 120));
+    auto const res = f.send(c.method, c.target, c.body, "token-a", c.content_type);
+    BOOST_TEST(res.status == c.status);
+    check_problem(res, c.status);
+    std::vector<std::string> got;
+    auto const v = parse(res);
+    if (auto const* errs = v.as_object().if_contains("errors"))
+      for (auto const& e : errs->as_array()) {
+        auto const& o = e.as_object();
+        got.emplace_back(o.contains("pointer") ? o.at("pointer").as_string() : o.at("parameter").as_string());
+        BOOST_TEST(!o.at("detail").as_string().empty());
+        BOOST_TEST(!o.at("code").as_string().empty());
+      }
+    BOOST_TEST(got == c.pointers, boost::test_tools::per_element());
+  }
+  // The library's own validation messages are what the user reads.
+  auto const res = f.send("POST", "/api/v1/endpoints", R"({"name":"x","url":"ftp://a","event_types":["team.nope"]})");
+  auto const v = parse(res);
+  BOOST_TEST(std::string(v.at("errors").at(0).at("detail").as_string()).starts_with(
+      make_error_code(error::invalid_url).message()));
+  BOOST_TEST(v.at("errors").at(0).at("code").as_string() == "invalid_url");
+  BOOST_TEST(std::string(v.at("errors").at(1).at("detail").as_string()).starts_with(
+      make_error_code(error::unknown_event_type).message()));
+  // Nothing changed.
+  BOOST_TEST(f.get("/api/v1/endpoints").body == before);
+  BOOST_TEST(f.wakes == 0);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(another_organisations_endpoint_is_404_like_an_unknown_one, K, store_kinds) {
+  api_fixture<K> f;
+  auto const a = f.create("A's", "https://a.example/h", {"team.created"});
+  auto const ev = f.publish("evt_a1", "org_a", "team.created");
+  auto const b = f.create("B's", "https://b.example/h", {"team.created"}, "token-b");
+  f.publish("evt_b1", "org_b", "team.created");
+  auto const own = parse(f.get("/api/v1/endpoints", "token-b")).at("data").as_array();
+  BOOST_TEST_REQUIRE(own.size() == 1u);
+  BOOST_TEST(own[0].at("id").as_string() == b);
+
+  struct call {
+    std::string method, suffix, body;
+  };
+  std::vector<call> const calls = {{"GET", "", ""},
+                                   {"PATCH", "", R"({"name":"mine now"})"},
+                                   {"DELETE", "", ""},
+                                   {"POST", "/disable", ""},
+                                   {"POST", "/enable", ""},
+                                   {"POST", "/secret/reveal", ""},
+                                   {"POST", "/secret/rotate", ""},
+                                   {"GET", "/events", ""},
+                                   {"GET", "/events/" + ev, ""},
+                                   {"POST", "/events/" + ev + "/resend", ""},
+                                   {"GET", "/stream", ""}};
+  for (auto const& c : calls) {
+    BOOST_TEST_INFO(c.method << ' ' << c.suffix);
+    auto const theirs = f.send(c.method, "/api/v1/endpoints/" + a + c.suffix, c.body, "token-b");
+    auto const unknown = f.send(c.method, "/api/v1/endpoints/ep_000000000000000000000000" + c.suffix, c.body, "token-b");
+    BOOST_TEST(theirs.status == 404);
+    BOOST_TEST(theirs.body == unknown.body);
+  }
+  // B's endpoint does not show A's event either, even by id.
+  BOOST_TEST(f.get("/api/v1/endpoints/" + b + "/events/" + ev, "token-b").status == 404);
+  // A is untouched and nobody revealed its secret.
+  auto const va = parse(f.get("/api/v1/endpoints/" + a));
+  BOOST_TEST(va.at("name").as_string() == "A's");
+  BOOST_TEST(va.at("enabled").as_bool());
+  std::vector<audit_entry> log;
+  f.k.store.list_audit(a, 10, log);
+  BOOST_TEST(log.empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(reveal_returns_the_secret_and_records_who_and_when, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  endpoint_record stored;
+  f.k.store.get_endpoint(id, stored);
+  auto const secret = stored.secrets.at(0).value;
+
+  f.now += 5min;
+  auto const res = f.send("POST", "/api/v1/endpoints/" + id + "/secret/reveal", "");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  auto const v = parse(res);
+  BOOST_TEST(v.at("secret").as_string() == secret);
+  BOOST_TEST(v.at("revealed_by").as_string() == "Ada (admin)");
+  BOOST_TEST(v.at("revealed_at").as_string() == "2027-01-15T08:05:00.000Z");
+  BOOST_TEST(header(res, "Cache-Control") == "no-store");
+  std::vector<audit_entry> log;
+  f.k.store.list_audit(id, 10, log);
+  BOOST_TEST_REQUIRE(log.size() == 1u);
+  BOOST_TEST((log[0] == audit_entry{id, "secret.revealed", "Ada (admin)", f.now}));
+  f.k.reopen();  // durable
+  f.k.store.list_audit(id, 10, log);
+  BOOST_TEST(log.size() == 1u);
+
+  // No other route ever returns it.
+  f.publish("evt_1", "org_a", "objective.updated");
+  for (auto const& t : {std::string("/api/v1/endpoints"), "/api/v1/endpoints/" + id, "/api/v1/endpoints/" + id + "/events",
+                        "/api/v1/endpoints/" + id + "/events/evt_1"})
+    BOOST_TEST(f.get(t).body.find(secret) == std::string::npos);
+  for (auto const& t : {"/enable", "/disable", "/secret/rotate", "/events/evt_1/resend"})
+    BOOST_TEST(f.send("POST", "/api/v1/endpoints/" + id + t, "").body.find(secret) == std::string::npos);
+  BOOST_TEST(f.send("PATCH", "/api/v1/endpoints/" + id, R"({"name":"x"})").body.find(secret) == std::string::npos);
+  BOOST_TEST(f.metrics().body.find(secret) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(rotate_makes_a_new_secret_and_keeps_the_old_one_for_the_grace, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  endpoint_record before;
+  f.k.store.get_endpoint(id, before);
+  f.now += 1h;
+  auto const res = f.send("POST", "/api/v1/endpoints/" + id + "/secret/rotate", R"({"grace_seconds":3600})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(parse(res).at("previous_secrets_expire_at").as_string() == "2027-01-15T10:00:00.000Z");
+  endpoint_record after;
+  f.k.store.get_endpoint(id, after);
+  BOOST_TEST_REQUIRE(after.secrets.size() == 2u);
+  BOOST_TEST(after.secrets[0].value != before.secrets[0].value);
+  BOOST_TEST(after.secrets[1].value == before.secrets[0].value);
+  BOOST_TEST((*after.secrets[1].expires_at == f.now + 1h));
+  BOOST_TEST(parse(f.send("POST", "/api/v1/endpoints/" + id + "/secret/reveal", "")).at("secret").as_string() ==
+             after.secrets[0].value);
+  // Default grace: 24 h.
+  BOOST_TEST(parse(f.send("POST", "/api/v1/endpoints/" + id + "/secret/rotate", "")).at("previous_secrets_expire_at").as_string() ==
+             "2027-01-16T09:00:00.000Z");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(disable_enable_and_resend, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  auto const ev = f.publish("evt_1", "org_a", "objective.updated");
+  f.attempt(id, ev, 500, "boom", delivery_state::failed);
+
+  auto res = f.send("POST", "/api/v1/endpoints/" + id + "/disable", R"({"reason":"maintenance"})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(!parse(res).at("enabled").as_bool());
+  BOOST_TEST(parse(res).at("disabled_reason").as_string() == "maintenance");
+  res = f.send("POST", "/api/v1/endpoints/" + id + "/events/" + ev + "/resend", "");
+  BOOST_TEST(res.status == 409);
+  check_problem(res, 409);
+  BOOST_TEST(f.wakes == 0);
+
+  res = f.send("POST", "/api/v1/endpoints/" + id + "/enable", "");
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(parse(res).at("enabled").as_bool());
+  BOOST_TEST(f.wakes == 1);
+
+  f.now += 1min;
+  res = f.send("POST", "/api/v1/endpoints/" + id + "/events/" + ev + "/resend", "");
+  BOOST_TEST_REQUIRE(res.status == 202);
+  auto const d = parse(res).at("delivery");
+  BOOST_TEST(d.at("state").as_string() == "pending");
+  BOOST_TEST(d.at("next_attempt_at").as_string() == "2027-01-15T08:01:00.000Z");
+  BOOST_TEST(f.wakes == 2);
+  std::vector<due_delivery> due;
+  f.k.store.claim_due({f.now, f.now + 1min, 10, 0, {}, {}}, due);
+  BOOST_TEST_REQUIRE(due.size() == 1u);
+  BOOST_TEST((due[0].trigger == attempt_trigger::manual));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(events_page_has_counts_and_filters, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated", "team.created"});
+  auto const empty = parse(f.get("/api/v1/endpoints/" + id + "/events"));
+  BOOST_TEST(empty.at("data").as_array().empty());
+  BOOST_TEST(empty.at("next_cursor").is_null());
+  BOOST_TEST(empty.at("counts").at("all").template to_number<std::uint64_t>() == 0u);
+  for (int i = 0; i < 9; ++i) {
+    auto const ev = f.publish("evt_" + std::to_string(i), "org_a", i % 2 ? "team.created" : "objective.updated");
+    if (i % 3 == 0) f.attempt(id, ev, 200, "ok", delivery_state::sent);
+    else if (i % 3 == 1) f.attempt(id, ev, 503, "busy", delivery_state::retrying);
+  }
+  for (auto [filter, n] : {std::pair{"all", 9}, {"sent", 3}, {"failed", 3}}) {
+    auto const v = parse(f.get("/api/v1/endpoints/" + id + "/events?filter=" + filter + "&limit=100"));
+    BOOST_TEST_INFO(filter);
+    BOOST_TEST(v.at("data").as_array().size() == static_cast<std::size_t>(n));
+    BOOST_TEST(v.at("counts").at(filter).template to_number<std::uint64_t>() == static_cast<std::uint64_t>(n));
+    BOOST_TEST(v.at("counts").at("pending").template to_number<std::uint64_t>() == 3u);
+    for (auto const& e : v.at("data").as_array()) {
+      auto const state = std::string(e.at("delivery").at("state").as_string());
+      if (std::string_view(filter) == "sent") BOOST_TEST(state == "sent");
+      if (std::string_view(filter) == "failed") BOOST_TEST((state == "retrying" || state == "failed"));
+    }
+  }
+  auto const v = parse(f.get("/api/v1/endpoints/" + id + "/events?limit=2"));
+  auto const& first = v.at("data").at(0);
+  BOOST_TEST(first.at("event_id").as_string() == "evt_8");  // newest first
+  BOOST_TEST(first.at("actor").at("name").as_string() == "Ada Lovelace");
+  BOOST_TEST(first.at("created_at").as_string() == "2027-01-15T08:00:00.000Z");
+  BOOST_TEST(first.at("event_type").as_string() == "objective.updated");
+  BOOST_TEST(v.at("next_cursor").is_string());
+  // A cursor is bound to its filter.
+  auto const cursor = std::string(v.at("next_cursor").as_string());
+  BOOST_TEST(f.get("/api/v1/endpoints/" + id + "/events?filter=sent&cursor=" + cursor).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(pages_stay_stable_while_events_arrive, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"team.created"});
+  for (int i = 0; i < 25; ++i) f.publish("evt_old_" + std::to_string(100 + i), "org_a", "team.created");
+  std::vector<std::string> seen;
+  std::string cursor;
+  int fresh = 0;
+  for (int page = 0; page < 100; ++page) {
+    auto const v = parse(f.get("/api/v1/endpoints/" + id + "/events?limit=4" + (cursor.empty() ? "" : "&cursor=" + cursor)));
+    for (auto const& e : v.at("data").as_array()) seen.emplace_back(e.at("event_id").as_string());
+    // New events arrive between pages: they go to the top, never into the pages still to come.
+    for (int j = 0; j < 3; ++j) f.publish("evt_new_" + std::to_string(fresh++), "org_a", "team.created");
+    if (v.at("next_cursor").is_null()) break;
+    cursor = std::string(v.at("next_cursor").as_string());
+  }
+  BOOST_TEST_REQUIRE(seen.size() == 25u);
+  for (int i = 0; i < 25; ++i) BOOST_TEST(seen[static_cast<std::size_t>(i)] == "evt_old_" + std::to_string(124 - i));
+  auto const v = parse(f.get("/api/v1/endpoints/" + id + "/events?limit=1"));
+  BOOST_TEST(v.at("counts").at("all").template to_number<std::uint64_t>() == 25u + static_cast<std::uint64_t>(fresh));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(event_detail_has_who_when_payload_and_every_attempt, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  auto const other = f.create("Other", "https://hooks.example.com/b", {"objective.updated"});
+  auto const ev = f.publish("evt_1", "org_a", "objective.updated",
+                            R"({"id":"evt_1","type":"objective.updated","data":{"name":"<img src=x onerror=alert(1)>"}})");
+  f.attempt(id, ev, 500, "<img src=x onerror=alert(1)>", delivery_state::retrying);
+  f.attempt(id, ev, 0, "", delivery_state::retrying, "timed out");
+  f.attempt(id, ev, 200, std::string("ok \xff\xfe bytes"), delivery_state::sent);
+  auto const res = f.get("/api/v1/endpoints/" + id + "/events/" + ev);
+  BOOST_TEST_REQUIRE(res.status == 200);
+  auto const v = parse(res);
+  BOOST_TEST(v.at("event").at("id").as_string() == "evt_1");
+  BOOST_TEST(v.at("event").at("actor").at("name").as_string() == "Ada Lovelace");
+  BOOST_TEST(v.at("event").at("actor").at("type").as_string() == "member");
+  BOOST_TEST(v.at("event").at("created_at").as_string() == "2027-01-15T08:00:00.000Z");
+  BOOST_TEST(std::string(v.at("event").at("payload").as_string()).find("onerror") != std::string::npos);
+  BOOST_TEST(v.at("delivery").at("state").as_string() == "sent");
+  BOOST_TEST(v.at("delivery").at("attempts").template to_number<std::int64_t>() == 3);
+  auto const& at = v.at("attempts").as_array();
+  BOOST_TEST_REQUIRE(at.size() == 3u);
+  BOOST_TEST(at[0].at("number").template to_number<std::int64_t>() == 1);
+  BOOST_TEST(at[0].at("status").template to_number<std::int64_t>() == 500);
+  BOOST_TEST(at[0].at("response_body").as_string() == "<img src=x onerror=alert(1)>");  // as text, escaped by JSON
+  BOOST_TEST(at[0].at("duration_ms").template to_number<std::int64_t>() == 120);
+  BOOST_TEST(at[0].at("trigger").as_string() == "scheduled");
+  BOOST_TEST(at[0].at("request_headers").at(1).at("name").as_string() == "MetaPulse-Signature");
+  BOOST_TEST(at[0].at("response_headers").at(0).at("value").as_string() == "test");
+  BOOST_TEST(at[1].at("status").is_null());
+  BOOST_TEST(at[1].at("error").as_string() == "timed out");
+  BOOST_TEST(at[2].at("response_body").as_string() == "ok \xef\xbf\xbd\xef\xbf\xbd bytes");  // repaired UTF-8
+  // The other endpoint's view of the same event shows its own delivery (no attempts yet).
+  auto const o = parse(f.get("/api/v1/endpoints/" + other + "/events/" + ev));
+  BOOST_TEST(o.at("delivery").at("state").as_string() == "pending");
+  BOOST_TEST(o.at("attempts").as_array().empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(console_health_and_unknown_paths, K, store_kinds) {
+  api_fixture<K> f;
+  auto res = f.send("GET", "/", "", "");
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(res.content_type == "text/html; charset=utf-8");
+  BOOST_TEST(res.body.find("<main id=\"main\"") != std::string::npos);
+  BOOST_TEST(header(res, "Content-Security-Policy").find("script-src 'self'") != std::string::npos);
+  res = f.send("GET", "/console.js", "", "");
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(res.content_type == "text/javascript; charset=utf-8");
+  BOOST_TEST(res.body.find("innerHTML") == std::string::npos);  // text only, never markup
+  BOOST_TEST(f.send("GET", "/console.css", "", "").status == 200);
+  BOOST_TEST(f.send("POST", "/", "", "").status == 405);
+  BOOST_TEST(f.send("GET", "/etc/passwd", "", "").status == 404);
+  BOOST_TEST(f.send("GET", "/../console.js", "", "").status == 404);
+  res = f.send("GET", "/healthz", "", "");
+  BOOST_TEST(res.status == 200);
+  BOOST_TEST(parse(res).at("status").as_string() == "ok");
+  res = f.send("GET", "not-origin-form", "", "");
+  BOOST_TEST(res.status == 400);
+  check_problem(res, 400);
+  BOOST_TEST(f.get("/api/v1/endpoints/x/stream").status == 404);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(metrics_are_prometheus_text_line_by_line, K, store_kinds) {
+  api_fixture<K> f;
+  auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});
+  auto const ev = f.publish("evt_1", "org_a", "objective.updated");
+  f.attempt(id, ev, 200, "ok", delivery_state::sent);
+  f.publish("evt_2", "org_a", "objective.updated");
+  engine_metrics m;
+  m.in_flight = 1;
+  m.published = 2;
+  m.attempts = 1;
+  m.sent = 1;
+  m.due = 1;
+  endpoint_metrics em;
+  em.endpoint_id = id;
+  em.attempts = 1;
+  em.successes = 1;
+  em.latency = {duration{120}, duration{250}, duration{1000}, duration{1500}};
+  em.paused_until = f.now + 1min;
+  m.endpoints.push_back(em);
+  f.snapshot = m;
+
+  BOOST_TEST(f.send("GET", "/metrics", "", "token-a").status == 401);  // org tokens do not scrape
+  auto const res = f.metrics();
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(res.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  std::regex const help(R"(# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+)");
+  std::regex const type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram|untyped))");
+  std::regex const sample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?))");
+  std::map<std::string, double> samples;
+  std::set<std::string> typed;
+  std::istringstream in(res.body);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    BOOST_TEST_INFO(line);
+    std::smatch mm;
+    if (line.starts_with("# HELP")) BOOST_TEST(std::regex_match(line, help));
+    else if (line.starts_with("# TYPE")) {
+      BOOST_TEST_REQUIRE(std::regex_match(line, mm, type));
+      BOOST_TEST(typed.insert(mm[1]).second);  // one TYPE per family
+    } else {
+      BOOST_TEST_REQUIRE(std::regex_match(line, mm, sample));
+      BOOST_TEST(typed.count(mm[1]) == 1u);  // its family was declared before
+      samples[line.substr(0, line.rfind(' '))] = std::stod(mm[5]);
+    }
+  }
+  BOOST_TEST(lines > 20);
+  BOOST_TEST(res.body.back() == '\n');
+  auto const l = "endpoint=\"" + id + "\",organization=\"org_a\"";
+  BOOST_TEST(samples.at("pulsehook_in_flight") == 1.0);
+  BOOST_TEST(samples.at("pulsehook_events_published_total") == 2.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_deliveries{" + l + ",state=\"sent\"}") == 1.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_deliveries{" + l + ",state=\"pending\"}") == 1.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_deliveries{" + l + ",state=\"failed\"}") == 0.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_deliveries{" + l + ",state=\"retrying\"}") == 0.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_latency_seconds{" + l + ",quantile=\"0.99\"}") == 1.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_latency_seconds{" + l + ",quantile=\"0.5\"}") == 0.12);
+  BOOST_TEST(samples.at("pulsehook_endpoint_paused{" + l + "}") == 1.0);
+  BOOST_TEST(samples.at("pulsehook_endpoint_attempts_total{" + l + ",outcome=\"success\"}") == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(health_is_503_when_the_store_does_not_answer) {
+  sqlite_store closed;
+  management_options o;
+  o.tokens = {{"t", "org", "p"}};
+  management_api<metapulse::registry, sqlite_store> api{closed, o};
+  auto const res = api.handle({"GET", "/healthz", "", "", ""});
+  BOOST_TEST(res.status == 503);
+  auto const list = api.handle({"GET", "/api/v1/endpoints", "Bearer t", "", ""});
+  BOOST_TEST(list.status == 500);
+  check_problem(list, 500);
+}
+
+BOOST_AUTO_TEST_CASE(options_are_checked) {
+  memory_store s;
+  auto make = [&](std::vector<access_token> tokens, std::vector<std::string> scrapers = {}) {
+    management_options o;
+    o.tokens = std::move(tokens);
+    o.metrics_tokens = std::move(scrapers);
+    management_api<metapulse::registry, memory_store> api{s, std::move(o)};
+  };
+  BOOST_CHECK_THROW(make({{"", "org", "p"}}), boost::system::system_error);
+  BOOST_CHECK_THROW(make({{"t", "", "p"}}), boost::system::system_error);
+  BOOST_CHECK_THROW(make({{"t", "org", ""}}), boost::system::system_error);
+  BOOST_CHECK_THROW(make({{"t", "org", "bad\nname"}}), boost::system::system_error);
+  BOOST_CHECK_THROW(make({}, {""}), boost::system::system_error);
+  BOOST_CHECK_NO_THROW(make({{"t", "org", "p"}}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,250 @@
+// The simulator's driver: the sender's faults it executes (crashes, store faults, stops), the
+// operator's log actions (resend, purge), per-endpoint timeouts, and the checkers added with
+// the one-core redesign, each seen to fail against a double that breaks its invariant.
+
+#include "doubles.hpp"
+#include "support.hpp"
+
+#include <pulsehook/sim/run.hpp>
+#include <pulsehook/sim/scenario.hpp>
+
+#include <pulsehook/memory_store.hpp>
+#include <pulsehook/sqlite_store.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace sim = pulsehook::sim;
+using namespace std::chrono_literals;
+using sim::test::has_violation;
+using sim::test::parse;
+using sim::test::run_traced;
+using sim::test::shipped;
+using sim::test::violations_text;
+
+namespace {
+
+std::string const busy = R"({
+  "name": "busy", "duration": "6h", "events": 400,
+  "endpoints": [
+    {"count": 2, "profile": "healthy", "subscribe": ["*"]},
+    {"profile": "errors", "error_rate": 0.4, "subscribe": ["*"]},
+    {"profile": "timeouts", "timeout_rate": 0.3, "subscribe": ["objective.*", "data_point.*"]}
+  ]
+})";
+
+sim::run_result run_memory(sim::scenario const& sc, std::uint64_t seed = 1) {
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  o.seed = seed;
+  return sim::run(sc, s, o);
+}
+
+// A run on a fresh sqlite_store file (synchronous=NORMAL, as pulsehook-sim), removed after.
+sim::run_result run_sqlite(sim::scenario const& sc, std::string const& name) {
+  auto const path = (std::filesystem::temp_directory_path() / name).string();
+  auto remove = [&] {
+    for (char const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  };
+  remove();
+  sim::run_result r;
+  {
+    pulsehook::sqlite_store_options so;
+    so.synchronous = pulsehook::synchronous_mode::normal;
+    pulsehook::sqlite_store s(path, sim::sim_endpoint_rules(), so);
+    sim::run_options o;
+    o.store_name = "sqlite";
+    r = sim::run(sc, s, o);
+  }
+  remove();
+  return r;
+}
+
+std::size_t count(std::string const& text, std::string const& what) {
+  std::size_t n = 0;
+  for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(sim_driver)
+
+// A kill -9 loses the attempts in flight; their claims come back after the lease and every
+// delivery still ends sent (at-least-once: receivers see duplicates).
+BOOST_AUTO_TEST_CASE(sender_crashes_lose_attempts_in_flight_and_everything_is_still_delivered) {
+  auto sc = parse(busy);
+  sc.faults.crashes.count = 3;
+  sc.faults.crashes.restart_min = 10s;
+  sc.faults.crashes.restart_max = 2min;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    std::string trace;
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    auto const r = run_traced(sc, s, seed, trace);
+    BOOST_TEST(r.ok(), "seed " << seed << "\n" << violations_text(r));
+    BOOST_TEST(r.crashes == 3u);
+    BOOST_TEST(count(trace, " CRASH ") == 3u);
+    BOOST_TEST(count(trace, " BOOT ") == 3u);
+    BOOST_TEST(r.open == 0u);
+    BOOST_TEST(r.sent + r.failed == r.deliveries);
+  }
+}
+
+// The same on sqlite_store: the restarted sender re-claims from the database.
+BOOST_AUTO_TEST_CASE(sender_crashes_on_sqlite_store) {
+  auto sc = parse(busy);
+  sc.faults.crashes.count = 2;
+  auto const r = run_sqlite(sc, "pulsehook-sim-crash.db");
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.crashes == 2u);
+  BOOST_TEST(r.open == 0u);
+}
+
+// A store that is busy or full now and then: every failed call changed nothing, the engine
+// tries again, and nothing accepted is lost. On sqlite_store a commit failure is a real
+// rollback of the turn: nothing of it was announced, its claims come back after the lease.
+BOOST_AUTO_TEST_CASE(store_faults_are_survived_on_both_stores) {
+  auto sc = parse(busy);
+  sc.faults.store.busy = 0.02;
+  sc.faults.store.disk_full = 0.01;
+  sc.faults.store.commit_failure = 0.01;
+  {
+    auto const r = run_memory(sc);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.store_faults > 0u);
+    BOOST_TEST(r.open == 0u);
+  }
+  auto const r = run_sqlite(sc, "pulsehook-sim-faults.db");
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.store_faults > 0u);
+  BOOST_TEST(r.open == 0u);
+}
+
+// async_stop mid-run: open attempts finish (or are handed back), nothing is claimed while
+// stopped, and after the restart everything is delivered.
+BOOST_AUTO_TEST_CASE(a_stop_mid_run_hands_work_back_and_the_restart_delivers_it) {
+  auto sc = parse(busy);
+  sc.faults.stops.push_back({2h, 30min});
+  sc.faults.stops.push_back({4h, 1min});
+  std::string trace;
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  auto const r = run_traced(sc, s, 1, trace);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.stops == 2u);
+  BOOST_TEST(count(trace, " HALT ") == 2u);
+  BOOST_TEST(r.open == 0u);
+  // Nothing is sent while stopped: between the STOPPED line and the restart, no SEND.
+  auto const stopped = trace.find(" HALT ");
+  auto const restarted = trace.find("started again after a stop", stopped);
+  BOOST_TEST_REQUIRE(restarted != std::string::npos);
+  BOOST_TEST(trace.substr(stopped, restarted - stopped).find(" SEND ") == std::string::npos);
+}
+
+// Resend, by endpoint and by event, after the deadline: real attempts, within the resend's
+// own window, and the checkers agree with the store.
+BOOST_AUTO_TEST_CASE(resend_actions_reopen_deliveries_and_they_get_real_attempts) {
+  auto sc = parse(R"({
+    "name": "resend", "duration": "1h", "events": 60, "settle_limit": "120h",
+    "endpoints": [
+      {"profile": "down", "down": [["0s", "80h"]], "subscribe": ["*"]},
+      {"profile": "healthy", "subscribe": ["*"]}
+    ],
+    "actions": [
+      {"at": "90h", "action": "resend", "endpoint": 0, "since": "0s"},
+      {"at": "91h", "action": "resend", "event": 3}
+    ]
+  })");
+  std::string trace;
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  auto const r = run_traced(sc, s, 1, trace);
+  BOOST_TEST(r.ok(), violations_text(r));
+  // Every delivery to ep_0000 had failed at 72 h; the resend at 90 h sends them all.
+  BOOST_TEST(r.resent >= 60u);
+  BOOST_TEST(r.failed == 0u);
+  BOOST_TEST(r.open == 0u);
+  BOOST_TEST(count(trace, " RSND ") == r.resent);
+}
+
+// A retention purge removes old events from the log; the checkers know, and still pass.
+BOOST_AUTO_TEST_CASE(purge_actions_remove_old_events_and_the_checkers_follow) {
+  auto sc = parse(R"({
+    "name": "purge", "duration": "2d", "events": 200,
+    "endpoints": [{"count": 2, "profile": "healthy", "subscribe": ["*"]}],
+    "actions": [{"at": "36h", "action": "purge", "events_older_than": "1d", "bodies_older_than": "12h"}]
+  })");
+  std::string trace;
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  auto const r = run_traced(sc, s, 1, trace);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(count(trace, " PURGE ") == 1u);
+  BOOST_TEST(r.sent < r.deliveries);  // the purged ones are gone from the log
+}
+
+// An endpoint with its own (short) timeout: slow answers time out there, not elsewhere.
+BOOST_AUTO_TEST_CASE(a_per_endpoint_timeout_applies_to_that_endpoint_only) {
+  auto sc = parse(R"({
+    "name": "timeouts", "duration": "1h", "events": 100,
+    "endpoints": [
+      {"profile": "healthy", "latency": ["500ms", "900ms"], "request_timeout": "300ms", "subscribe": ["*"]},
+      {"profile": "healthy", "latency": ["500ms", "900ms"], "subscribe": ["*"]}
+    ]
+  })");
+  std::string trace;
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  auto const r = run_traced(sc, s, 1, trace);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.failed == 100u);  // ep_0000: every attempt times out, until the deadline
+  BOOST_TEST(r.sent == 100u);    // ep_0001: every first attempt answers
+}
+
+// ---- the new checkers fail when a double breaks their invariant ---------------------------
+
+BOOST_AUTO_TEST_CASE(checker_in_flight_catches_an_engine_that_sends_past_its_caps) {
+  auto const sc = parse(busy);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  auto const r = sim::run_scenario(sc, s, o, [](sim::fault_store<pulsehook::memory_store>& st,
+                                                sim::engine_config const& c) {
+    auto e = std::make_unique<sim::test::faulty_engine<sim::fault_store<pulsehook::memory_store>>>(st, c);
+    e->overshoot = true;
+    return e;
+  });
+  BOOST_TEST(has_violation(r, "in-flight"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_published_catches_a_store_that_loses_an_event) {
+  auto const sc = parse(busy);
+  sim::test::faulty_store s;
+  s.swallow_event = 17;  // its 17th accept answers "duplicate" and stores nothing
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "published"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_trace_store_catches_a_log_that_disagrees_with_the_notices) {
+  auto const sc = parse(busy);
+  sim::test::faulty_store s;
+  s.misreport_sent_as_failed = true;  // list_log shows one sent delivery as failed
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "trace-store"), violations_text(r));
+}
+
+// With the slow lane turned off, 40 slow endpoints take every slot and the quiet ones wait:
+// the fairness checker says so. With it on (the default), they do not.
+BOOST_AUTO_TEST_CASE(checker_fairness_catches_an_engine_without_the_slow_lane) {
+  auto sc = shipped("slow-neighbours");
+  sc.duration_ = 1h;
+  sc.events = 4000;
+  {
+    auto const r = run_memory(sc);
+    BOOST_TEST(r.ok(), violations_text(r));
+  }
+  sc.engine.slow_latency = pulsehook::duration{0};
+  auto const r = run_memory(sc);
+  BOOST_TEST(has_violation(r, "fairness"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
