@@ -137,8 +137,10 @@ private:
 /// verifying then cost only the message's own hash blocks.
 ///
 /// @par Thread safety
-/// Like `hmac_sha256`: one object must not be used by two threads at once, even through
-/// const calls. Copy it per thread.
+/// A const `secret_set` may be used by any number of threads at once (signing and verifying
+/// only read the prepared keys; each thread hashes in its own working context, see
+/// `hmac_sha256`), e.g. one `static secret_set const` shared by every request handler.
+/// Modifying it (`add`, assignment) while another thread uses it is not safe.
 class secret_set {
 public:
   using const_iterator = std::vector<prepared_secret>::const_iterator;
