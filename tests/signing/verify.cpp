@@ -419,11 +419,43 @@ BOOST_AUTO_TEST_CASE(lookup_functions_and_beast_requests) {
   // other schemes through the adapter
   http::request<http::string_body> sw{http::verb::post, "/", 11};
   std::vector<http_header> swh;
-  pulsehook::standard_webhooks_scheme{}.sign(k, {.id = "m1", .timestamp = ts0, .body = "b"}, swh);
+  pulsehook::secret_set const sk{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};  // base64: a Standard Webhooks key
+  pulsehook::standard_webhooks_scheme{}.sign(sk, {.id = "m1", .timestamp = ts0, .body = "b"}, swh);
   for (auto const& h : swh) sw.set(h.name, h.value);
   sw.body() = "b";
-  BOOST_TEST(pulsehook::verify(pulsehook::standard_webhooks_scheme{}, sw, k, now0, {}, ec).id == "m1");
+  BOOST_TEST(pulsehook::verify(pulsehook::standard_webhooks_scheme{}, sw, sk, now0, {}, ec).id == "m1");
   BOOST_TEST(!ec);
+}
+
+// A repeated header: the FIRST of the name wins, in any case, for the header list and for the
+// Beast adapter alike (the list used to prefer a later header in the scheme's own spelling).
+BOOST_AUTO_TEST_CASE(the_first_of_a_repeated_header_wins_case_insensitively) {
+  pulsehook::secret_set const k{"current"};
+  auto const good = metapulse_headers(k, "body");
+  std::string sig;
+  for (auto const& h : good)
+    if (h.name == "MetaPulse-Signature") sig = h.value;
+  std::string const forged(64, 'f');
+  std::vector<http_header> forged_first{{"MetaPulse-Request-Timestamp", std::to_string(ts0)},
+                                        {"metapulse-signature", forged},
+                                        {"MetaPulse-Signature", sig}};
+  std::vector<http_header> genuine_first{{"MetaPulse-Request-Timestamp", std::to_string(ts0)},
+                                         {"METAPULSE-SIGNATURE", sig},
+                                         {"MetaPulse-Signature", forged}};
+  BOOST_TEST(check(forged_first, "body", k) == error::no_signature_matched);
+  BOOST_TEST(!check(genuine_first, "body", k));
+
+  namespace http = boost::beast::http;
+  auto beast = [&](std::vector<http_header> const& hs) {
+    http::request<http::string_body> req{http::verb::post, "/", 11};
+    for (auto const& h : hs) req.insert(h.name, h.value);
+    req.body() = "body";
+    boost::system::error_code ec;
+    pulsehook::verify(req, k, now0, ec);
+    return ec;
+  };
+  BOOST_TEST(beast(forged_first) == error::no_signature_matched);
+  BOOST_TEST(!beast(genuine_first));
 }
 
 // The examples of verify.hpp and docs/receiving.md, word for word: ONE static const secret_set
