@@ -108,6 +108,19 @@ BOOST_AUTO_TEST_CASE(a_long_but_finite_chunk_extension_is_refused) {
   BOOST_TEST(res.error_detail.find("longer than 4096 bytes") != std::string::npos, res.error_detail);
 }
 
+// A status code below 100 is no HTTP status (Beast accepts any three digits; found by the
+// fuzz harness http_response): a protocol error, not an answer with status 0.
+BOOST_AUTO_TEST_CASE(a_status_code_below_100_is_a_protocol_error) {
+  boost::asio::io_context io;
+  pulsehook::http_transport t{io.get_executor(), options()};
+  hostile_receiver rx{hostile_script::raw("HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\nok")};
+  auto res = send(io, t, request(rx.url(), 5s));
+  BOOST_TEST(res.error == error::protocol_error);
+  BOOST_TEST(res.status == 0);
+  BOOST_TEST(res.error_detail.find("the status code 0 is not an HTTP status") != std::string::npos,
+             res.error_detail);
+}
+
 // A million one-byte chunks: the body is capped, what follows is drained up to its limit and
 // the connection closed; the answer stands.
 BOOST_AUTO_TEST_CASE(a_million_tiny_chunks_stop_at_the_drain_limit) {

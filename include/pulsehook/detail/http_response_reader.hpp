@@ -74,6 +74,7 @@ public:
       if (!ec && n == 0 && !parser_.is_done()) return step::read;  // needs more than is here
       if (!ec || ec == http::error::need_buffer || ec == http::error::need_more) {
         if (!header_seen_ && parser_.is_header_done()) take_header();
+        if (!problem_.empty()) return step::failed;  // e.g. a status below 100
         if (!keep(scratch_.size() - body.size)) return step::done;  // drained enough
         if (ec == http::error::need_more) return step::read;
         continue;
@@ -175,6 +176,12 @@ private:
     header_seen_ = true;
     auto const& head = parser_.get();
     res_.status = static_cast<int>(head.result_int());
+    // Beast takes any three digits; 000-099 are no HTTP status (and 0 means "no answer" in
+    // transport_result). Found by the fuzz harness http_response.
+    if (res_.status < 100) {
+      problem_ = "the status code " + std::to_string(res_.status) + " is not an HTTP status";
+      res_.status = 0;
+    }
     for (auto const& f : head.base())
       res_.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     parser_.eager(true);  // from here on, parse every element that is buffered in one go
@@ -198,7 +205,7 @@ private:
 
   step finish() {
     if (!header_seen_ && parser_.is_header_done()) take_header();
-    return step::done;
+    return problem_.empty() ? step::done : step::failed;
   }
 
   boost::beast::flat_buffer& buffer_;
