@@ -65,7 +65,8 @@ BOOST_AUTO_TEST_CASE(urls) {
                           "javascript:alert(1)", "https://example.com/#fragment",
                           "http://8.8.8.8.example.com/x", "http://127.0.0.1.nip.io:18080/",
                           "https://example.com:0/", "https://example.com:65536/",
-                          "https://example.com:/x"}) {
+                          "https://example.com:/x", "http://evil%0d%0aX-Injected%3a%201.example/",
+                          "http://%127.h/", "http://b%C3%BCcher.example/"}) {
     validate_endpoint_url(bad, rules, ec);
     BOOST_TEST((ec == error::invalid_url), bad);
   }

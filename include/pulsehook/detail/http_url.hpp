@@ -54,9 +54,19 @@ inline bool parse_http_target(std::string_view text, http_target& out, std::stri
     out.host_header = "[" + out.host + "]";
     break;
   case boost::urls::host_type::name:
-    out.host = u.host_name();
+    out.host = u.host_name();  // percent-decoded
     out.host_is_address = false;
     out.host_header = out.host;
+    // The name goes into the Host header (written by hand) and to the resolver: letters,
+    // digits, '-', '_' and '.' only (international names in their xn-- form). A decoded
+    // "%0d%0a" would otherwise end the Host line and inject headers; found by the url fuzz
+    // harness ("http://%127.h").
+    for (char c : out.host)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.')) {
+        why = "URL host name may hold only letters, digits, '-', '_' and '.' (IDN as xn--)";
+        return false;
+      }
     break;
   default:
     why = "URL host is not a name or an IP address";
