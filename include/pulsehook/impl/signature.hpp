@@ -157,8 +157,12 @@ inline std::optional<std::string_view> headers_view::find(std::string_view name)
   if (fn_) return fn_(obj_, name);
   // The first header of the name in any case, as documented and as the Beast adapter does: a
   // later duplicate in the scheme's own spelling must not win.
+  // The sender's own spelling is the common case: an exact comparison (memcmp) decides it
+  // before the byte-by-byte case-insensitive one, which cost verify ~10 % at 256 B.
   for (auto const& h : list_)
-    if (detail::iequals_ascii(h.name, name)) return std::string_view(h.value);
+    if (h.name.size() == name.size() &&
+        (std::string_view(h.name) == name || detail::iequals_ascii(h.name, name)))
+      return std::string_view(h.value);
   return std::nullopt;
 }
 
