@@ -3,11 +3,16 @@
 //   E <event id>                          the accept returned
 //   A <event id> <delivery id> <number>   the attempt was recorded
 // Usage: pulsehook_storage_crash_child <db path> <round>
+//        pulsehook_storage_crash_child --open <db path> <go file>
+//   (the open race: waits until <go file> exists, opens the store, prints "opened" or the
+//    error, exits 0 on success)
 #include <pulsehook/sqlite_store.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -25,6 +30,26 @@ void say(std::string const& line) {
 int main(int argc, char** argv) {
   using namespace pulsehook;
   using namespace std::chrono_literals;
+  if (argc == 4 && std::string(argv[1]) == "--open") {
+    // Every child polls for the go file, so they all open within a millisecond or so.
+    for (int i = 0; i < 20'000 && ::access(argv[3], F_OK) != 0; ++i)
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    boost::system::error_code ec;
+    sqlite_store store;
+    store.open(argv[2], {}, {}, ec);
+    if (!ec) {
+      endpoint_record ep;  // and the schema is usable
+      ep.id = "ep_" + std::to_string(::getpid());
+      ep.organization_id = "org_1";
+      ep.name = "racer";
+      ep.url = "https://hooks.example.com/race";
+      ep.event_types = {"goal.created"};
+      ep.secrets = {endpoint_secret{"sec_race", {}, std::nullopt}};
+      store.create_endpoint(ep, ec);
+    }
+    say(ec ? "failed " + ec.message() : std::string("opened"));
+    return ec ? 1 : 0;
+  }
   if (argc != 3) return 2;
   std::string const round = argv[2];
   sqlite_store store(argv[1]);
