@@ -8,8 +8,11 @@
 /// Rules (defaults of `endpoint_rules`, storage.hpp):
 /// - `id`, `organization_id`: 1..128 bytes of printable ASCII;
 /// - `name`: required, valid UTF-8, at most 128 code points, no control characters;
-/// - `url`: parsed with Boost.URL as an absolute URI; scheme `http` or `https`; a host; no
-///   user-info; at most 2 KiB;
+/// - `url`: parsed with Boost.URL as an absolute URI, exactly as `http_transport` parses it;
+///   scheme `http` or `https`; a host (a name, an IPv4 or a bracketed IPv6 address; a name may
+///   not begin with a dotted IPv4 address, e.g. `8.8.8.8.example.com`, which Boost.URL 1.81
+///   misreads); a port, if any, in 1..65535; no user-info, no fragment; at most 2 KiB; a literal
+///   IP address must be one `endpoint_rules::egress` permits (`error::egress_denied`);
 /// - `description`: valid UTF-8, at most 4 KiB;
 /// - `event_types`: at least one; each a well-formed wire name (`[a-z0-9_-]` segments joined by
 ///   `.`, at most 128 bytes) and, when `endpoint_rules::known_event_type` is set, a known one;
@@ -41,9 +44,11 @@ bool is_valid_utf8(std::string_view s) noexcept;
 void validate_endpoint_name(std::string_view name, endpoint_rules const& rules,
                             boost::system::error_code& ec);
 
-/// Checks an endpoint URL with Boost.URL.
-/// @param ec set to `error::invalid_url` when unparsable, not http(s), without a host, with
-///        user-info, or longer than `rules.max_url_bytes`
+/// Checks an endpoint URL with Boost.URL (the parse the transport uses).
+/// @param ec set to `error::invalid_url` when unparsable, not http(s), without a host, with a
+///        host that begins with a dotted IPv4 address followed by more name, a port outside
+///        1..65535, user-info, a fragment, or longer than `rules.max_url_bytes`;
+///        `error::egress_denied` when the host is a literal IP address `rules.egress` refuses
 void validate_endpoint_url(std::string_view url, endpoint_rules const& rules,
                            boost::system::error_code& ec);
 

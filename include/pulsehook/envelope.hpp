@@ -18,7 +18,12 @@
 ///
 /// Publishing is checked at compile time: a type not in the registry, a payload of the wrong
 /// type, an ".updated" event without `previous` or another one with it do not compile, and the
-/// message says what to change.
+/// message says what to change. At run time a value JSON cannot carry as it is (a NaN or
+/// infinite number, an impossible date such as a default `year_month_day{}`) makes
+/// `make_event` / `append_envelope` (and so `publish`) throw `boost::system::system_error` with
+/// `error::invalid_payload`, naming the field ("data.settings.target: a number is not finite
+/// ..."): nothing is built, so nothing is stored. Numbers are written in their shortest
+/// round-trip form and `parse_event` reads them back to the identical double.
 ///
 /// @par Example
 /// @code
@@ -29,10 +34,13 @@
 /// @endcode
 
 #include <pulsehook/detail/registry_errors.hpp>
+#include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/payload.hpp>
 #include <pulsehook/registry.hpp>
 #include <pulsehook/time.hpp>
+
+#include <boost/system/system_error.hpp>
 
 #include <string>
 #include <type_traits>

@@ -208,10 +208,13 @@ inline bool detail::error_category::equivalent(
            e == error::protocol_error || e == error::storage_busy ||
            e == error::redirect_not_followed || e == error::shutting_down;
   case condition::permanent:
+    // invalid_url is also bad input: a URL that does not parse is never sent, so a delivery
+    // to it is given up at once instead of retried for days.
     return e == error::egress_denied || e == error::https_required ||
            e == error::deadline_exceeded || e == error::endpoint_deleted ||
            e == error::permanent_failure || e == error::schema_mismatch ||
-           e == error::lease_lost;
+           e == error::lease_lost ||
+           e == error::invalid_url;
   case condition::bad_input:
     // Listed one by one, so that a new error value is classified on purpose. `not_found` and
     // `endpoint_disabled` describe the stored state, not the request, and are not listed.

@@ -9,15 +9,16 @@
 /// `HMAC()` does) pays that on each request; `hmac_sha256` pays it once per secret, and each
 /// message then costs only its own compression blocks. It holds the two SHA-256 states of
 /// RFC 2104, computed once at construction (OpenSSL 3 `EVP_MD_CTX`s after hashing the key
-/// XOR ipad and XOR opad), and per message copies the inner state into a working context,
-/// hashes the message, then copies the outer state and hashes the inner tag. This is the work
+/// XOR ipad and XOR opad), and per message copies the inner state into a working context (one
+/// per thread, shared by every key), hashes the message, then copies the outer state and hashes the inner tag. This is the work
 /// OpenSSL's own `EVP_MAC` HMAC does on re-initialisation, minus the `EVP_MAC` and `HMAC_CTX`
 /// layers around it (measured in docs/performance.md#signing).
 ///
 /// @par Thread safety
-/// Distinct objects: safe. Shared object: unsafe, **including const calls** (`compute` reuses
-/// the object's working context). Give each thread its own copy; copying duplicates the keyed
-/// state without redoing the key schedule.
+/// Distinct objects: safe. Shared object: const calls (`compute`) are safe from any number of
+/// threads at once: the keyed states are only read, and each thread hashes in its own working
+/// context (a `thread_local` OpenSSL context, allocated on the thread's first use). Assigning
+/// to or destroying an object while another thread uses it is not safe.
 ///
 /// @par Example
 /// @code
@@ -90,7 +91,6 @@ public:
 private:
   detail::evp_md_ctx_ptr inner_;  // SHA-256 state after (key XOR ipad)
   detail::evp_md_ctx_ptr outer_;  // SHA-256 state after (key XOR opad)
-  detail::evp_md_ctx_ptr work_;   // per-message working state (why const calls share state)
 };
 
 } // namespace pulsehook

@@ -19,15 +19,22 @@
 ///   `host_name_verification`);
 /// - sends `POST` with the request's headers (plus `Content-Type: application/json` and
 ///   `User-Agent: pulsehook/<version>` unless the request sets them), the body as is;
-/// - reads the answer: all headers, and the body up to `max_response_body` (default 16 KiB);
-///   past the cap the rest is dropped, `body_truncated` is set and that connection is closed;
+/// - reads the answer with a limit on every buffer the receiver fills: the header (status line
+///   and fields, `max_response_header`, 16 KiB), a chunk-size line with its extensions
+///   (`max_chunk_header`, 4 KiB), the last chunk with its trailer (`max_response_trailer`,
+///   16 KiB); breaking one fails the attempt with `error::protocol_error` (the detail names the
+///   limit) and closes that connection, nothing else. The body is kept up to
+///   `max_response_body` (16 KiB); past the cap up to `max_response_drain` (64 KiB) more is read
+///   and dropped so the connection can be reused, beyond that the connection is closed;
+///   `body_truncated` is set either way;
 /// - never follows redirects (3xx: `error::redirect_not_followed`); any other non-2xx is
 ///   `error::http_status`; on 429/503 `Retry-After` (seconds or HTTP-date) is parsed into
 ///   `retry_after`;
 /// - is bounded: the connection phase by `connect_timeout`, the whole operation (including
 ///   waiting for a pooled connection) by the request's `timeout` (or `total_timeout` when the
-///   request's is not positive). It completes with `error::timeout` at the deadline whatever
-///   the receiver does.
+///   request's is not positive). This is a deadline for the whole attempt, not an idle timeout:
+///   it completes with `error::timeout` at the deadline whatever the receiver does, even one
+///   that sends a byte a second.
 ///
 /// Failures map to `pulsehook::error`: `timeout`, `connection_refused`, `connection_reset`,
 /// `dns_failure`, `tls_failure`, `egress_denied`, `protocol_error`, `https_required`,
@@ -86,10 +93,20 @@ struct http_transport_options {
   duration total_timeout{std::chrono::seconds(15)};
   /// Idle keep-alive connections older than this are closed instead of reused.
   duration idle_timeout{std::chrono::seconds(30)};
-  /// Response body bytes kept; the rest is dropped and the connection closed.
+  /// Response body bytes kept (`transport_result::body`); the rest is not recorded.
   std::size_t max_response_body = 16 * 1024;
-  /// Largest response header block accepted (larger: `error::protocol_error`).
+  /// Body bytes read and dropped past `max_response_body`, so that the connection can carry
+  /// the next request; a longer body stops the read there and the connection is closed. The
+  /// answer stands either way (`body_truncated` is set).
+  std::size_t max_response_drain = 64 * 1024;
+  /// Largest response header accepted: status line and header fields together, so also the
+  /// longest status line or header line (larger: `error::protocol_error`).
   std::size_t max_response_header = 16 * 1024;
+  /// Longest chunk-size line of a chunked body, chunk extensions included (longer:
+  /// `error::protocol_error`).
+  std::size_t max_chunk_header = 4 * 1024;
+  /// Largest last chunk with its trailer fields (larger: `error::protocol_error`).
+  std::size_t max_response_trailer = 16 * 1024;
   /// Refuse http:// URLs (`error::https_required`).
   bool https_only = false;
   /// The destination policy. Default: only public unicast addresses.

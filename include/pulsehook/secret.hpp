@@ -7,13 +7,16 @@
 ///
 /// **Format.** `generate_secret()` returns `whsec_` followed by the padded base64 of 32 bytes
 /// from OpenSSL `RAND_bytes` (50 printable characters). One secret serves every scheme:
-/// - MetaPulse, GitHub and Stripe use the secret's **text bytes** as the HMAC key (the help
-///   page's Ruby example passes the string straight to `OpenSSL::HMAC.hexdigest`);
-/// - Standard Webhooks uses the **base64-decoded bytes** after `whsec_`, as its spec and its
-///   reference libraries do. A secret without the prefix is used as its text bytes there too.
+/// | scheme | HMAC key | secrets a `secret_set` accepts for it |
+/// |---|---|---|
+/// | MetaPulse | the text's bytes (the help page's Ruby example passes the string straight to `OpenSSL::HMAC.hexdigest`) | any text |
+/// | GitHub | the text's bytes | any text, spaces included (GitHub's own test secret is `It's a Secret to Everybody`) |
+/// | Stripe | the text's bytes, `whsec_` or not (Stripe's `whsec_…` secrets are not base64) | any text |
+/// | Standard Webhooks | the base64-decoded text after an optional `whsec_`, as the reference libraries (npm `standardwebhooks`) key it | text that decodes as canonical padded base64 (else `error::invalid_secret` when signing or verifying with that scheme) |
+/// "Any text" is 1 to 1024 bytes without control characters.
 ///
-/// Secrets received from elsewhere (a receiver pasting the value MetaPulse revealed) may be
-/// any printable text: `validate_secret` accepts 1 to 1024 printable ASCII characters without
+/// Secrets pulsehook stores for its endpoints follow the stricter `validate_secret` rule (what
+/// `generate_secret` makes and a user may paste): 1 to 1024 printable ASCII characters without
 /// whitespace, and a `whsec_` text must carry canonical base64 of 24 to 64 bytes.
 ///
 /// **Rotation.** An endpoint keeps its secrets newest first (`endpoint_record::secrets`). The
@@ -117,10 +120,10 @@ public:
   std::optional<time_point> expires_at() const noexcept { return expires_at_; }
   /// The key for MetaPulse, GitHub and Stripe: the text's bytes.
   hmac_sha256 const& text_key() const noexcept { return text_key_; }
-  /// The key for Standard Webhooks: the decoded `whsec_` payload (else the text's bytes).
-  hmac_sha256 const& standard_key() const noexcept {
-    return decoded_ ? standard_key_ : text_key_;
-  }
+  /// The key for Standard Webhooks: the base64-decoded text after an optional `whsec_`, as
+  /// the reference libraries key it. Unkeyed (`has_key()` false) when the text does not decode;
+  /// that scheme then reports `error::invalid_secret`.
+  hmac_sha256 const& standard_key() const noexcept { return standard_key_; }
 
 private:
   friend class secret_set;
@@ -129,7 +132,6 @@ private:
   std::optional<time_point> expires_at_;
   hmac_sha256 text_key_;
   hmac_sha256 standard_key_;
-  bool decoded_ = false;
 };
 
 /// The active secrets of an endpoint, newest (current) first, with their HMAC keys prepared
@@ -137,8 +139,10 @@ private:
 /// verifying then cost only the message's own hash blocks.
 ///
 /// @par Thread safety
-/// Like `hmac_sha256`: one object must not be used by two threads at once, even through
-/// const calls. Copy it per thread.
+/// A const `secret_set` may be used by any number of threads at once (signing and verifying
+/// only read the prepared keys; each thread hashes in its own working context, see
+/// `hmac_sha256`), e.g. one `static secret_set const` shared by every request handler.
+/// Modifying it (`add`, assignment) while another thread uses it is not safe.
 class secret_set {
 public:
   using const_iterator = std::vector<prepared_secret>::const_iterator;
@@ -156,7 +160,8 @@ public:
   secret_set(std::span<endpoint_secret const> secrets, time_point now,
              boost::system::error_code& ec);
 
-  /// A receiver's candidate secrets, first = current.
+  /// A receiver's candidate secrets, first = current. Each is 1 to 1024 bytes without control
+  /// characters (see the file documentation for what each scheme makes of it).
   /// @throws boost::system::system_error with `error::invalid_secret`.
   secret_set(std::initializer_list<std::string_view> secrets);
 

@@ -18,6 +18,7 @@
 /// | `s.give_up(delivery_id, std::string_view reason, ec)` | `void` | closes an open delivery as `failed` with the reason and no attempt (its deadline passed before the next attempt could start) |
 /// | `s.counts(std::string_view endpoint_id, ec)` | `state_counts` | per-state counts in O(1) |
 
+#include <pulsehook/egress.hpp>
 #include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/time.hpp>
@@ -50,6 +51,12 @@ struct endpoint_rules {
   std::size_t max_url_bytes = 2048;
   std::size_t max_description_bytes = 4096;
   std::size_t max_event_types = 256;
+  /// Destinations an endpoint URL may name as a literal IP address: one the guard refuses
+  /// (loopback, private, link-local, CGNAT, metadata ... unless allow-listed) makes creating
+  /// or updating the endpoint fail with `error::egress_denied`. Host names are checked by the
+  /// transport once resolved. Give it the guard your transport uses, e.g.
+  /// `egress_guard::allow_loopback()` in tests. Default: only public unicast addresses.
+  egress_guard egress;
 };
 
 /// One page request of an endpoint's event log.

@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    sqlite_store store{argv[1]};
+    endpoint_rules loopback_ok;  // the URL names 127.0.0.1: the transport's allow-list
+    loopback_ok.egress = egress_guard::allow_loopback();
+    sqlite_store store{argv[1], loopback_ok};
     auto const now = system_clock{}.now();
     endpoint_record ep;
     ep.id = "ep_1";
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     http_transport_options to;
     to.egress = egress_guard::allow_loopback();
     dispatcher_settings ds;
+    ds.endpoints.egress = to.egress;
     ds.engine.request_timeout = 1s;
     ds.engine.lease = 2s;
     ds.engine.min_lease_margin = 1s;

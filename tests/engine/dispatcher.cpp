@@ -204,6 +204,8 @@ BOOST_AUTO_TEST_CASE(publish_checks_the_registry_and_typed_publish_builds_the_en
   now_o.id = before_o.id = "obj_1";
   now_o.title = "Ship it";
   before_o.title = "Ship";
+  // a real period: a default year_month_day{} is no date, and publishing refuses it
+  now_o.period = before_o.period = {std::chrono::year{2026} / 10 / 1, std::chrono::year{2026} / 12 / 31};
   envelope_context ctx{"evt_typed", "org_1", t0, {"member", "mem_1", "Ada"}};
   auto const acc = d.publish(ctx, metapulse::objective_updated, now_o, before_o);
   BOOST_TEST(acc.deliveries.size() == 1u);

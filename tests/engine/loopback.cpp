@@ -111,7 +111,9 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
   rx.push(behaviour::hang_up());
   rx.push(behaviour::slow_body(64, 50ms, 8));
 
-  memory_store store;
+  endpoint_rules loopback_ok;  // the endpoints name 127.0.0.1: the transport's allow-list
+  loopback_ok.egress = egress_guard::allow_loopback();
+  memory_store store{loopback_ok};
   std::vector<std::string> const paths{"/ok",    "/dead", "/gone", "/throttle", "/slow",
                                        "/reset", "/junk", "/big",  "/redirect"};
   for (auto const& p : paths) store.create_endpoint(endpoint("ep_" + p.substr(1), rx.url(p), t0));
@@ -120,6 +122,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
   http_transport_options to;
   to.egress = egress_guard::allow_loopback();
   dispatcher_settings ds;
+  ds.endpoints.egress = to.egress;
   ds.engine.request_timeout = 400ms;
   ds.engine.seed = 11;
   loopback_dispatcher d{io.get_executor(), store, http_transport{io.get_executor(), to}, ds,
@@ -287,6 +290,7 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_e
     http_transport_options to;
     to.egress = egress_guard::allow_loopback();
     dispatcher_settings ds;
+    ds.endpoints.egress = to.egress;
     ds.engine.request_timeout = 1s;
     ds.engine.lease = 2s;
     ds.engine.min_lease_margin = 1s;

@@ -194,6 +194,65 @@ BOOST_AUTO_TEST_CASE(stripe_matches_python_with_one_v1_per_secret) {
     BOOST_TEST(got[i] == prefix[i] + ",v1=" + expect[2 * i] + ",v1=" + expect[2 * i + 1]);
 }
 
+// Each scheme keys its secrets the way its own senders and reference libraries do.
+BOOST_AUTO_TEST_CASE(secrets_per_scheme_match_their_published_vectors) {
+  // Standard Webhooks: a secret without `whsec_` is base64-decoded too (npm standardwebhooks
+  // strips an optional prefix, then decodes): the published example's key without its prefix
+  // gives the published signature.
+  pulsehook::secret_set const bare{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
+  std::vector<http_header> sw;
+  pulsehook::standard_webhooks_scheme{}.sign(
+      bare, {.id = "msg_p5jXN8AQM9LWM0D4loKWxJek", .timestamp = 1614265330,
+             .body = R"({"test": 2432232314})"},
+      sw);
+  BOOST_TEST(header(sw, "webhook-signature") == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  BOOST_TEST(pulsehook::verify(pulsehook::standard_webhooks_scheme{}, sw, R"({"test": 2432232314})",
+                               bare, pulsehook::from_unix_seconds(1614265330))
+                 .id == "msg_p5jXN8AQM9LWM0D4loKWxJek");
+  // text that is not base64 is no Standard Webhooks key (the reference libraries throw)
+  boost::system::error_code ec;
+  std::vector<http_header> none;
+  pulsehook::standard_webhooks_scheme{}.sign(pulsehook::secret_set{"not base64!"},
+                                             {.id = "m", .timestamp = 1, .body = "b"}, none, ec);
+  BOOST_TEST(ec == pulsehook::error::invalid_secret);
+  pulsehook::verify(pulsehook::standard_webhooks_scheme{}, sw, R"({"test": 2432232314})",
+                    pulsehook::secret_set{"not base64!"}, pulsehook::from_unix_seconds(1614265330), {}, ec);
+  BOOST_TEST(ec == pulsehook::error::invalid_secret);
+
+  // GitHub: its documented test vector, a secret with spaces
+  // (docs.github.com, "Validating webhook deliveries", "Testing the webhook payload validation")
+  pulsehook::secret_set const gh{"It's a Secret to Everybody"};
+  std::vector<http_header> out;
+  pulsehook::github_scheme{}.sign(gh, {.id = "x", .timestamp = 1, .body = "Hello, World!"}, out);
+  BOOST_TEST(header(out, "X-Hub-Signature-256") ==
+             "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+  std::vector<http_header> const received{
+      {"X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}};
+  pulsehook::verify(pulsehook::github_scheme{}, received, "Hello, World!", gh,
+                    pulsehook::from_unix_seconds(0), {}, ec);
+  BOOST_TEST(!ec);
+
+  // Stripe: the text's bytes, `whsec_` or not, even when what follows is not base64
+  // (stripe-node's tests use the secret "whsec_test_secret").
+  for (std::string_view secret : {"whsec_test_secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "sk_plain"}) {
+    std::vector<http_header> st;
+    pulsehook::stripe_scheme{}.sign(pulsehook::secret_set{secret},
+                                    {.id = "x", .timestamp = 1614265330, .body = "{\"a\":1}"}, st);
+    BOOST_TEST(header(st, "Stripe-Signature") ==
+                   "t=1614265330,v1=" + oracle::python_hmac_hex(secret, "1614265330.{\"a\":1}"),
+               secret);
+    pulsehook::verify(pulsehook::stripe_scheme{}, st, "{\"a\":1}", pulsehook::secret_set{secret},
+                      pulsehook::from_unix_seconds(1614265330), {}, ec);
+    BOOST_TEST(!ec, secret);
+  }
+
+  // Secrets pulsehook stores for its endpoints keep the strict rule.
+  BOOST_TEST(!pulsehook::secret_problem("It's a Secret to Everybody").empty());
+  BOOST_TEST(!pulsehook::secret_problem("whsec_test_secret").empty());
+  // and what nobody can have configured is refused everywhere
+  BOOST_CHECK_THROW(pulsehook::secret_set{"line\nbreak"}, boost::system::system_error);
+}
+
 BOOST_AUTO_TEST_CASE(metapulse_and_github_sign_with_the_current_secret_only) {
   pulsehook::secret_set const k{"current", "previous"};
   std::vector<http_header> out;

@@ -8,9 +8,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 using namespace std::chrono_literals;
 using pulsehook::error;
@@ -417,11 +419,122 @@ BOOST_AUTO_TEST_CASE(lookup_functions_and_beast_requests) {
   // other schemes through the adapter
   http::request<http::string_body> sw{http::verb::post, "/", 11};
   std::vector<http_header> swh;
-  pulsehook::standard_webhooks_scheme{}.sign(k, {.id = "m1", .timestamp = ts0, .body = "b"}, swh);
+  pulsehook::secret_set const sk{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};  // base64: a Standard Webhooks key
+  pulsehook::standard_webhooks_scheme{}.sign(sk, {.id = "m1", .timestamp = ts0, .body = "b"}, swh);
   for (auto const& h : swh) sw.set(h.name, h.value);
   sw.body() = "b";
-  BOOST_TEST(pulsehook::verify(pulsehook::standard_webhooks_scheme{}, sw, k, now0, {}, ec).id == "m1");
+  BOOST_TEST(pulsehook::verify(pulsehook::standard_webhooks_scheme{}, sw, sk, now0, {}, ec).id == "m1");
   BOOST_TEST(!ec);
+}
+
+// A repeated header: the FIRST of the name wins, in any case, for the header list and for the
+// Beast adapter alike (the list used to prefer a later header in the scheme's own spelling).
+BOOST_AUTO_TEST_CASE(the_first_of_a_repeated_header_wins_case_insensitively) {
+  pulsehook::secret_set const k{"current"};
+  auto const good = metapulse_headers(k, "body");
+  std::string sig;
+  for (auto const& h : good)
+    if (h.name == "MetaPulse-Signature") sig = h.value;
+  std::string const forged(64, 'f');
+  std::vector<http_header> forged_first{{"MetaPulse-Request-Timestamp", std::to_string(ts0)},
+                                        {"metapulse-signature", forged},
+                                        {"MetaPulse-Signature", sig}};
+  std::vector<http_header> genuine_first{{"MetaPulse-Request-Timestamp", std::to_string(ts0)},
+                                         {"METAPULSE-SIGNATURE", sig},
+                                         {"MetaPulse-Signature", forged}};
+  BOOST_TEST(check(forged_first, "body", k) == error::no_signature_matched);
+  BOOST_TEST(!check(genuine_first, "body", k));
+
+  namespace http = boost::beast::http;
+  auto beast = [&](std::vector<http_header> const& hs) {
+    http::request<http::string_body> req{http::verb::post, "/", 11};
+    for (auto const& h : hs) req.insert(h.name, h.value);
+    req.body() = "body";
+    boost::system::error_code ec;
+    pulsehook::verify(req, k, now0, ec);
+    return ec;
+  };
+  BOOST_TEST(beast(forged_first) == error::no_signature_matched);
+  BOOST_TEST(!beast(genuine_first));
+}
+
+// The examples of verify.hpp and docs/receiving.md, word for word: ONE static const secret_set
+// built from the environment, shared by every thread of a server. 8 threads x 100,000
+// verifications of genuine requests (plus a tampered one now and then, which must fail); run
+// under ASan in the clang-asan configuration. A set whose const calls shared one OpenSSL
+// working context crashed or rejected genuine requests here.
+namespace documented {
+int respond(int status, std::string const&) { return status; }
+
+// verify.hpp's @par Example, as a request handler.
+int handle(std::vector<http_header> const& headers, std::string_view body) {
+  static pulsehook::secret_set const secrets{std::getenv("METAPULSE_WEBHOOK_SECRET")};
+  boost::system::error_code ec;
+  pulsehook::verify(headers, body, secrets, pulsehook::system_clock{}.now(), ec);
+  if (ec) return respond(401, ec.message());
+  return respond(204, "");
+}
+
+// docs/receiving.md: the Beast adapter with the set built once the way the guide says.
+int handle_beast(boost::beast::http::request<boost::beast::http::string_body> const& req) {
+  static pulsehook::secret_set const secrets{std::getenv("METAPULSE_WEBHOOK_SECRET")};
+  boost::system::error_code ec;
+  pulsehook::verify(req, secrets, pulsehook::system_clock{}.now(), ec);
+  return ec ? 401 : 204;
+}
+} // namespace documented
+
+BOOST_AUTO_TEST_CASE(one_const_secret_set_shared_by_eight_threads) {
+  std::string const secret = pulsehook::generate_secret();
+  ::setenv("METAPULSE_WEBHOOK_SECRET", secret.c_str(), 1);
+  pulsehook::secret_set const sender{secret};
+  auto const ts = pulsehook::to_unix_seconds(pulsehook::system_clock{}.now());
+  struct signed_request {
+    std::vector<http_header> headers;
+    std::string body;
+    boost::beast::http::request<boost::beast::http::string_body> beast;
+  };
+  std::vector<signed_request> reqs;
+  for (std::size_t i = 0; i < 16; ++i) {
+    signed_request r;
+    r.body = R"({"id":"evt_)" + std::to_string(i) + R"(","pad":")" +
+             std::string(i * 37, 'x') + R"("})";
+    r.headers = metapulse_headers(sender, r.body, ts);
+    r.beast = {boost::beast::http::verb::post, "/hooks", 11};
+    for (auto const& h : r.headers) r.beast.set(h.name, h.value);
+    r.beast.body() = r.body;
+    reqs.push_back(std::move(r));
+  }
+  auto tampered = reqs[3];
+  tampered.body.back() = ']';
+  tampered.beast.body() = tampered.body;
+
+  constexpr int threads = 8, per_thread = 100'000;
+  std::atomic<long> genuine_refused{0}, tampered_accepted{0}, checked{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      long refused = 0, accepted = 0, n = 0;
+      for (int i = 0; i < per_thread; ++i, ++n) {
+        auto const& r = reqs[static_cast<std::size_t>(i + t) % reqs.size()];
+        bool const beast = (i + t) % 2 == 0;
+        if (i % 1000 == 999) {  // now and then a forgery, which must fail
+          int const got = beast ? documented::handle_beast(tampered.beast)
+                                : documented::handle(tampered.headers, tampered.body);
+          accepted += got != 401;
+          continue;
+        }
+        int const got = beast ? documented::handle_beast(r.beast) : documented::handle(r.headers, r.body);
+        refused += got != 204;
+      }
+      genuine_refused += refused;
+      tampered_accepted += accepted;
+      checked += n;
+    });
+  for (auto& th : pool) th.join();
+  BOOST_TEST(checked.load() == long{threads} * per_thread);
+  BOOST_TEST(genuine_refused.load() == 0);
+  BOOST_TEST(tampered_accepted.load() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

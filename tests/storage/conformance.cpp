@@ -509,6 +509,75 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_validation_gives_clear_errors_and_changes
                     boost::system::system_error);
 }
 
+// URLs the transport could not send to as written are refused when the endpoint is created or
+// updated: a name that begins with a dotted quad (Boost.URL 1.81 reads 8.8.8.8.example.com as
+// the address 8.8.8.8 and a path), a port outside 1..65535, and a literal address the egress
+// rules refuse, unless the rules allow it (names are left to the transport, once resolved).
+BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_urls_are_refused_as_the_transport_would, K, store_kinds) {
+  auto with_url = [](std::string id, std::string url) {
+    auto ep = make_endpoint(std::move(id), "org_1", {"goal.created"});
+    ep.url = std::move(url);
+    return ep;
+  };
+  {
+    K k;
+    auto& s = k.store;
+    boost::system::error_code ec;
+    int n = 0;
+    auto refused = [&](std::string const& url, error e) {
+      s.create_endpoint(with_url("ep_" + std::to_string(++n), url), ec);
+      BOOST_TEST((ec == e), url << ": got " << ec.message());
+    };
+    refused("http://8.8.8.8.example.com/x", error::invalid_url);
+    refused("http://127.0.0.1.nip.io:18080/", error::invalid_url);
+    refused("https://1.2.3.4.example.com", error::invalid_url);
+    refused("https://hooks.example.com:0/x", error::invalid_url);
+    refused("https://hooks.example.com:65536/x", error::invalid_url);
+    refused("https://hooks.example.com:99999999/x", error::invalid_url);
+    refused("https://hooks.example.com/x#frag", error::invalid_url);
+    refused("http://127.0.0.1:8080/hook", error::egress_denied);
+    refused("http://10.1.2.3/hook", error::egress_denied);
+    refused("http://192.168.0.10/hook", error::egress_denied);
+    refused("http://169.254.169.254/latest/meta-data", error::egress_denied);
+    refused("http://100.64.0.1/hook", error::egress_denied);
+    refused("http://[::1]:8080/hook", error::egress_denied);
+    refused("http://[fe80::1]/hook", error::egress_denied);
+    refused("http://[::ffff:127.0.0.1]/hook", error::egress_denied);
+    refused("http://0.0.0.0/hook", error::egress_denied);
+    BOOST_TEST((make_error_code(error::invalid_url) == condition::permanent));
+    std::vector<endpoint_record> list;
+    s.list_endpoints("org_1", list);
+    BOOST_TEST(list.empty());
+    // what is fine: public addresses, names (checked at connect time), ports in range
+    for (std::string url : {"https://93.184.216.34/hook", "https://[2606:2800:220:1::1]/h",
+                            "https://hooks.example.com:65535/x", "http://localhost:8080/h",
+                            "https://8-8-8-8.example.com/x"}) {
+      s.create_endpoint(with_url("ep_" + std::to_string(++n), url), ec);
+      BOOST_TEST(!ec, url << ": " << ec.message());
+    }
+    // update is held to the same rules
+    auto upd = with_url("ep_" + std::to_string(n), "http://10.0.0.1/hook");
+    s.update_endpoint(upd, ec);
+    BOOST_TEST((ec == error::egress_denied));
+    upd.url = "http://8.8.8.8.example.com/x";
+    s.update_endpoint(upd, ec);
+    BOOST_TEST((ec == error::invalid_url));
+  }
+  {
+    // The transport's allow-list, given to the store: loopback is accepted, private is not.
+    endpoint_rules rules;
+    rules.egress = egress_guard::allow_loopback();
+    K k(rules);
+    boost::system::error_code ec;
+    k.store.create_endpoint(with_url("ep_l", "http://127.0.0.1:8080/hook"), ec);
+    BOOST_TEST(!ec);
+    k.store.create_endpoint(with_url("ep_v6", "http://[::1]:8080/hook"), ec);
+    BOOST_TEST(!ec);
+    k.store.create_endpoint(with_url("ep_p", "http://10.0.0.1/hook"), ec);
+    BOOST_TEST((ec == error::egress_denied));
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_update_get_list, K, store_kinds) {
   K k;
   auto& s = k.store;

@@ -11,15 +11,21 @@
 // the store's outbox `accept`, prints "inserted", and waits to be killed before committing.
 // Usage: pulsehook_storage_crash_child outbox-sqlite:<db path> <event id>
 //        pulsehook_storage_crash_child outbox-pg:<schema> <event id>
+//
+// The open race: waits until <go file> exists, opens the sqlite_store, prints "opened" or the
+// error, exits 0 on success.
+// Usage: pulsehook_storage_crash_child --open <db path> <go file>
 #include <pulsehook/postgres_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -111,9 +117,31 @@ char const* pg_url() {
   for (;;) ::pause();
 }
 
+int open_race(char const* db, char const* go) {
+  // Every child polls for the go file, so they all open within a millisecond or so.
+  for (int i = 0; i < 20'000 && ::access(go, F_OK) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  boost::system::error_code ec;
+  sqlite_store store;
+  store.open(db, {}, {}, ec);
+  if (!ec) {
+    endpoint_record ep;  // and the schema is usable
+    ep.id = "ep_" + std::to_string(::getpid());
+    ep.organization_id = "org_1";
+    ep.name = "racer";
+    ep.url = "https://hooks.example.com/race";
+    ep.event_types = {"goal.created"};
+    ep.secrets = {endpoint_secret{"sec_race", {}, std::nullopt}};
+    store.create_endpoint(ep, ec);
+  }
+  say(ec ? "failed " + ec.message() : std::string("opened"));
+  return ec ? 1 : 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--open") return open_race(argv[2], argv[3]);
   if (argc != 3) return 2;
   std::string const target = argv[1];
   std::string const arg = argv[2];

@@ -46,14 +46,27 @@ BOOST_AUTO_TEST_CASE(urls) {
   endpoint_rules const rules;
   boost::system::error_code ec;
   for (char const* ok : {"https://example.com", "http://example.com:8080/a/b?c=d",
-                         "HTTPS://EXAMPLE.COM/x", "https://[::1]:8443/hook", "http://10.0.0.1/h"}) {
+                         "HTTPS://EXAMPLE.COM/x", "https://93.184.216.34/h", "https://[2606:2800::1]:8443/h"}) {
     validate_endpoint_url(ok, rules, ec);
     BOOST_TEST(!ec, ok);
   }
+  // A literal address the egress rules refuse; allowed once the rules allow it.
+  for (char const* denied : {"https://[::1]:8443/hook", "http://10.0.0.1/h", "http://127.0.0.1:9/"}) {
+    validate_endpoint_url(denied, rules, ec);
+    BOOST_TEST((ec == error::egress_denied), denied);
+  }
+  endpoint_rules open = rules;
+  open.egress = egress_guard::allow_all();
+  validate_endpoint_url("http://10.0.0.1/h", open, ec);
+  BOOST_TEST(!ec);
   for (char const* bad : {"", "example.com/hook", "//example.com/x", "ftp://example.com/x",
                           "file:///etc/passwd", "https://u@example.com/", "https://u:p@example.com/",
                           "https://", "http:/example.com", "https://exa mple.com/",
-                          "javascript:alert(1)", "https://example.com/#fragment"}) {
+                          "javascript:alert(1)", "https://example.com/#fragment",
+                          "http://8.8.8.8.example.com/x", "http://127.0.0.1.nip.io:18080/",
+                          "https://example.com:0/", "https://example.com:65536/",
+                          "https://example.com:/x", "http://evil%0d%0aX-Injected%3a%201.example/",
+                          "http://%127.h/", "http://b%C3%BCcher.example/"}) {
     validate_endpoint_url(bad, rules, ec);
     BOOST_TEST((ec == error::invalid_url), bad);
   }

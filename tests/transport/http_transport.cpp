@@ -494,10 +494,16 @@ BOOST_AUTO_TEST_CASE(bad_urls_and_https_only) {
   auto res = send(io, t, make_request("http://127.0.0.1:9/"));
   BOOST_TEST(res.error == error::https_required);
   for (char const* bad : {"ftp://example.com/", "not a url", "http://user:pw@example.com/",
-                          "https://example.com:99999/", "/relative", ""}) {
+                          "https://example.com:99999/", "https://example.com:0/", "/relative", "",
+                          // a name beginning with a dotted quad: Boost.URL 1.81 reads the
+                          // address and a path, which would send to 8.8.8.8 / 127.0.0.1
+                          "https://8.8.8.8.example.com/x", "https://127.0.0.1.nip.io:18080/",
+                          // a percent-encoded CR LF in the name would end the Host line
+                          "http://evil%0d%0aX-Injected%3a%201.example/", "http://%127.h/"}) {
     BOOST_TEST_CONTEXT(bad) {
       res = send(io, t, make_request(bad));
       BOOST_TEST(res.error == error::invalid_url);
+      BOOST_TEST(res.error == pulsehook::condition::permanent);  // never retried
       BOOST_TEST(!res.error_detail.empty());
     }
   }

@@ -87,11 +87,44 @@ void write_integer(std::string& out, Int v) {
   out.append(buf, r.ptr);
 }
 
+// Paths: a leaf failure sets why to ": expected …"; each enclosing level prepends its member
+// name or index, giving "settings.target: expected a number".
+inline void prefix_path(std::string& why, std::string_view segment) {
+  bool const glue = !why.empty() && why[0] != ':' && why[0] != '[';
+  why.insert(0, std::string(segment) + (glue ? "." : ""));
+}
+
+// A value JSON cannot carry as it is (NaN, infinity, an impossible date), met while writing:
+// the writer goes on (it has no error channel per field), and the caller that publishes checks
+// this thread's status afterwards and refuses the event (make_event throws invalid_payload).
+struct json_write_status {
+  bool failed = false;
+  std::string why;  // ": reason", prefixed with the path as the writer unwinds
+};
+inline json_write_status& json_write_state() noexcept {
+  thread_local json_write_status s;
+  return s;
+}
+inline void json_write_problem(std::string_view what) {
+  auto& s = json_write_state();
+  if (s.failed) return;
+  s.failed = true;
+  s.why = ": ";
+  s.why += what;
+}
+
 inline void write_double(std::string& out, double v) {
-  if (!std::isfinite(v)) {  // JSON has no inf / nan
+  if (!std::isfinite(v)) {  // JSON has no inf / nan: refused by the publisher
+    json_write_problem("a number is not finite (NaN and infinity have no JSON form)");
     out += "null";
     return;
   }
+  if (v == 0 && std::signbit(v)) {  // "-0" would read back as the integer 0, i.e. +0.0
+    out += "-0.0";
+    return;
+  }
+  // The shortest text that reads back as the same double (std::from_chars rounds correctly;
+  // parse_event reads doubles that way, see impl/json.hpp).
   char buf[32];
   auto const r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
@@ -103,6 +136,8 @@ inline void put_digits(char* p, unsigned v, int width) noexcept {
 
 // "YYYY-MM-DD" (years 0..9999; others are clamped so the text keeps its shape).
 inline void write_date(std::string& out, std::chrono::year_month_day d) {
+  if (!d.ok() || static_cast<int>(d.year()) < 0 || static_cast<int>(d.year()) > 9999)
+    json_write_problem("not a valid date (a calendar day of the years 0 to 9999)");
   int y = static_cast<int>(d.year());
   y = y < 0 ? 0 : (y > 9999 ? 9999 : y);
   char buf[12];

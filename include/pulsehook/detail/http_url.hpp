@@ -22,7 +22,9 @@ struct http_target {
   std::string origin;       // "https://host:port": the pool key
 };
 
-// False with `why` set when the URL is not an absolute http(s) URL we can send to.
+// False with `why` set when the URL is not an absolute http(s) URL we can send to. Endpoint
+// validation (validate_endpoint_url) and the transport both parse with this, so a URL the
+// store accepts is one the transport can send to.
 inline bool parse_http_target(std::string_view text, http_target& out, std::string& why) {
   auto r = boost::urls::parse_uri(text); // absolute, with an optional fragment (never sent)
   if (!r) {
@@ -52,9 +54,19 @@ inline bool parse_http_target(std::string_view text, http_target& out, std::stri
     out.host_header = "[" + out.host + "]";
     break;
   case boost::urls::host_type::name:
-    out.host = u.host_name();
+    out.host = u.host_name();  // percent-decoded
     out.host_is_address = false;
     out.host_header = out.host;
+    // The name goes into the Host header (written by hand) and to the resolver: letters,
+    // digits, '-', '_' and '.' only (international names in their xn-- form). A decoded
+    // "%0d%0a" would otherwise end the Host line and inject headers; found by the url fuzz
+    // harness ("http://%127.h").
+    for (char c : out.host)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.')) {
+        why = "URL host name may hold only letters, digits, '-', '_' and '.' (IDN as xn--)";
+        return false;
+      }
     break;
   default:
     why = "URL host is not a name or an IP address";
@@ -62,6 +74,14 @@ inline bool parse_http_target(std::string_view text, http_target& out, std::stri
   }
   if (out.host.empty()) {
     why = "URL has no host";
+    return false;
+  }
+  // After an authority the path is empty or starts with '/'. Boost.URL 1.81 takes a name that
+  // begins with a dotted quad (8.8.8.8.example.com) as the address 8.8.8.8 followed by a path
+  // ".example.com/x": such a URL would go to another host than the one written.
+  if (auto const path = u.encoded_path(); !path.empty() && path.front() != '/') {
+    why = "URL host is not a valid name or address (a name may not begin with a dotted IPv4 "
+          "address such as 8.8.8.8.example.com)";
     return false;
   }
   std::uint16_t const def = out.tls ? 443 : 80;

@@ -3,9 +3,7 @@
 
 #include <pulsehook/endpoint.hpp>
 
-#include <boost/url/parse.hpp>
-#include <boost/url/scheme.hpp>
-#include <boost/url/url_view.hpp>
+#include <pulsehook/detail/http_url.hpp>
 
 #include <algorithm>
 
@@ -73,20 +71,24 @@ inline void validate_endpoint_name(std::string_view name, endpoint_rules const& 
 inline void validate_endpoint_url(std::string_view url, endpoint_rules const& rules,
                                   boost::system::error_code& ec) {
   ec = {};
-  if (url.empty() || url.size() > rules.max_url_bytes) {
+  if (url.empty() || url.size() > rules.max_url_bytes ||
+      url.find('#') != std::string_view::npos) {  // a fragment is never sent: refuse it
     ec = error::invalid_url;
     return;
   }
-  auto r = boost::urls::parse_absolute_uri(url);
-  if (!r) {
+  detail::http_target t;
+  std::string why;
+  if (!detail::parse_http_target(url, t, why)) {
     ec = error::invalid_url;
     return;
   }
-  boost::urls::url_view const u = *r;
-  auto const sid = u.scheme_id();
-  if ((sid != boost::urls::scheme::http && sid != boost::urls::scheme::https) ||
-      !u.has_authority() || u.encoded_host().empty() || u.has_userinfo())
-    ec = error::invalid_url;
+  // A literal address is judged now by the egress rules the transport applies at connect
+  // time; a name can only be judged once resolved, so it is left to the transport.
+  if (t.host_is_address) {
+    boost::system::error_code aec;
+    auto const a = boost::asio::ip::make_address(t.host, aec);
+    if (aec || !rules.egress.permits(a, why)) ec = error::egress_denied;
+  }
 }
 
 inline void validate_event_type_name(std::string_view type, boost::system::error_code& ec) {

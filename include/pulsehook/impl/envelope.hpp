@@ -60,6 +60,22 @@ void write_envelope_tail(std::string& out, Payload const& data, Payload const* p
   out.push_back('}');
 }
 
+// Starts a payload write: no problem met yet on this thread.
+inline void begin_checked_write() noexcept {
+  auto& s = json_write_state();
+  s.failed = false;
+}
+// Ends it: a value JSON cannot carry refuses the event, before anything is stored.
+inline void end_checked_write(std::string_view type) {
+  auto& s = json_write_state();
+  if (!s.failed) return;
+  s.failed = false;
+  std::string why = std::move(s.why);
+  prefix_path(why, "data");  // "data.settings.target: a number is not finite ..."
+  throw boost::system::system_error(error::invalid_payload,
+                                    "pulsehook: " + std::string(type) + " cannot be published: " + why);
+}
+
 inline event_record make_record(envelope_context const& ctx, std::string_view type) {
   event_record r;
   r.id = ctx.id;
@@ -78,7 +94,9 @@ event_record make_event(envelope_context const& ctx, event_tag<Name>, Payload co
   static_assert(detail::check_publish<Registry, Name, Payload, 1>());
   if constexpr (detail::check_publish<Registry, Name, Payload, 1>()) {
     event_record r = detail::make_record(ctx, Name.view());
+    detail::begin_checked_write();
     detail::write_envelope_tail(r.payload, data, static_cast<Payload const*>(nullptr));
+    detail::end_checked_write(Name.view());
     return r;
   } else {
     return {};
@@ -91,7 +109,9 @@ event_record make_event(envelope_context const& ctx, event_tag<Name>, Payload co
   static_assert(detail::check_publish<Registry, Name, Payload, 2>());
   if constexpr (detail::check_publish<Registry, Name, Payload, 2>()) {
     event_record r = detail::make_record(ctx, Name.view());
+    detail::begin_checked_write();
     detail::write_envelope_tail(r.payload, data, &previous);
+    detail::end_checked_write(Name.view());
     return r;
   } else {
     return {};
@@ -104,11 +124,15 @@ void append_envelope(std::string& out, envelope_context const& ctx, event_tag<Na
   static_assert(detail::check_publish<Registry, Name, Payload, 0>());
   if constexpr (detail::check_publish<Registry, Name, Payload, 0>()) {
     using event = typename Registry::template type_of<Name>;
+    std::size_t const size = out.size();
     detail::write_envelope_head(out, ctx, Name.view());
+    detail::begin_checked_write();
     if constexpr (event::is_update)
       detail::write_envelope_tail(out, data, previous ? previous : &data);
     else
       detail::write_envelope_tail(out, data, static_cast<Payload const*>(nullptr));
+    if (detail::json_write_state().failed) out.resize(size);  // nothing half-written stays
+    detail::end_checked_write(Name.view());
   }
 }
 

@@ -23,9 +23,9 @@ inline evp_md_ctx_ptr make_hmac_state(unsigned char const (&key_block)[sha256_bl
   return ctx;
 }
 
-// The key schedule: both states, and an empty working context. False if OpenSSL fails.
+// The key schedule: both states. False if OpenSSL fails.
 inline bool hmac_key_schedule(std::span<unsigned char const> key, evp_md_ctx_ptr& inner,
-                              evp_md_ctx_ptr& outer, evp_md_ctx_ptr& work) noexcept {
+                              evp_md_ctx_ptr& outer) noexcept {
   unsigned char key_block[sha256_block_size] = {};
   bool ok = true;
   if (key.size() > sha256_block_size) {
@@ -38,14 +38,12 @@ inline bool hmac_key_schedule(std::span<unsigned char const> key, evp_md_ctx_ptr
   if (ok) {
     inner = make_hmac_state(key_block, 0x36);
     outer = make_hmac_state(key_block, 0x5c);
-    work.reset(EVP_MD_CTX_new());
-    ok = inner && outer && work;
+    ok = inner && outer;
   }
   OPENSSL_cleanse(key_block, sizeof key_block);
   if (!ok) {
     inner.reset();
     outer.reset();
-    work.reset();
   }
   return ok;
 }
@@ -56,11 +54,26 @@ inline evp_md_ctx_ptr copy_md_ctx(EVP_MD_CTX const* from) noexcept {
   return to;
 }
 
+// This thread's working context, where a message is hashed from a copy of the keyed states:
+// one per thread, so that a keyed object is only read and may be shared by any number of
+// threads. Null only if OpenSSL cannot allocate it.
+inline EVP_MD_CTX* hmac_work_context() noexcept {
+  thread_local evp_md_ctx_ptr work{EVP_MD_CTX_new()};
+  if (!work) work.reset(EVP_MD_CTX_new());
+  return work.get();
+}
+
 template <class Parts>
-void hmac_run(EVP_MD_CTX const* inner, EVP_MD_CTX const* outer, EVP_MD_CTX* work,
-              Parts const& parts, sha256_digest& out, boost::system::error_code& ec) noexcept {
+void hmac_run(EVP_MD_CTX const* inner, EVP_MD_CTX const* outer, Parts const& parts,
+              sha256_digest& out, boost::system::error_code& ec) noexcept {
   if (!inner) {
     ec = error::no_secret;
+    return;
+  }
+  EVP_MD_CTX* const work = hmac_work_context();
+  if (!work) {
+    clear_openssl_errors();
+    ec = error::crypto_failure;
     return;
   }
   // inner hash: the precomputed state after key XOR ipad, then the message
@@ -86,7 +99,7 @@ void hmac_run(EVP_MD_CTX const* inner, EVP_MD_CTX const* outer, EVP_MD_CTX* work
 
 inline hmac_sha256::hmac_sha256(std::span<unsigned char const> key,
                                 boost::system::error_code& ec) noexcept {
-  if (detail::hmac_key_schedule(key, inner_, outer_, work_)) {
+  if (detail::hmac_key_schedule(key, inner_, outer_)) {
     ec = {};
   } else {
     detail::clear_openssl_errors();
@@ -108,8 +121,7 @@ inline hmac_sha256::hmac_sha256(hmac_sha256 const& other) {
   if (!other.inner_) return;
   inner_ = detail::copy_md_ctx(other.inner_.get());
   outer_ = detail::copy_md_ctx(other.outer_.get());
-  work_.reset(EVP_MD_CTX_new());
-  if (!inner_ || !outer_ || !work_) {
+  if (!inner_ || !outer_) {
     detail::clear_openssl_errors();
     throw boost::system::system_error(error::crypto_failure, "pulsehook::hmac_sha256 copy");
   }
@@ -123,12 +135,12 @@ inline hmac_sha256& hmac_sha256::operator=(hmac_sha256 const& other) {
 inline void hmac_sha256::compute(std::initializer_list<std::string_view> parts,
                                  sha256_digest& out,
                                  boost::system::error_code& ec) const noexcept {
-  detail::hmac_run(inner_.get(), outer_.get(), work_.get(), parts, out, ec);
+  detail::hmac_run(inner_.get(), outer_.get(), parts, out, ec);
 }
 
 inline void hmac_sha256::compute(std::span<std::string_view const> parts, sha256_digest& out,
                                  boost::system::error_code& ec) const noexcept {
-  detail::hmac_run(inner_.get(), outer_.get(), work_.get(), parts, out, ec);
+  detail::hmac_run(inner_.get(), outer_.get(), parts, out, ec);
 }
 
 inline sha256_digest hmac_sha256::compute(std::initializer_list<std::string_view> parts) const {

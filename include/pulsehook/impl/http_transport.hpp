@@ -2,6 +2,7 @@
 #define PULSEHOOK_IMPL_HTTP_TRANSPORT_HPP
 
 #include <pulsehook/detail/http_date.hpp>
+#include <pulsehook/detail/http_response_reader.hpp>
 #include <pulsehook/detail/http_url.hpp>
 #include <pulsehook/detail/serial_executor.hpp>
 #include <pulsehook/detail/string_hash.hpp>
@@ -229,6 +230,11 @@ public:
       throw boost::system::system_error(make_error_code(error::invalid_argument),
                                         "http_transport: max_connections_per_origin must be >= 1");
     if (!opt_.clock) opt_.clock = [] { return system_clock{}.now(); };
+    limits_.header = opt_.max_response_header;
+    limits_.chunk_header = opt_.max_chunk_header;
+    limits_.trailer = opt_.max_response_trailer;
+    limits_.body = opt_.max_response_body;
+    limits_.drain = opt_.max_response_drain;
     if (opt_.ssl_context) {
       ssl_ = opt_.ssl_context;
     } else {
@@ -460,6 +466,7 @@ private:
     std::string_view stage;
     bool nothing_received = true;  // not a byte of the answer arrived
     bool reusable = false;
+    std::string problem;           // a limit the answer broke (a protocol error)
   };
 
   template <class Stream>
@@ -514,46 +521,40 @@ private:
       co_return;
     }
 
-    http::response_parser<http::buffer_body> p;
-    p.header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(opt_.max_response_header, std::numeric_limits<std::uint32_t>::max())));
-    p.body_limit((std::numeric_limits<std::uint64_t>::max)());
-    auto [hec, hn] = co_await http::async_read_header(s, conn.buffer, p,
-                                                      net::as_tuple(net::use_awaitable));
-    (void)hn;
-    out.nothing_received = !p.got_some();
-    if (hec) {
-      out.ec = hec;
-      out.stage = "reading the response header";
-      co_return;
-    }
-    auto const& head = p.get();
-    res.status = static_cast<int>(head.result_int());
-    for (auto const& f : head.base())
-      res.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-
-    auto& chunk = conn.chunk;
-    std::size_t const cap = opt_.max_response_body;
-    while (!p.is_done()) {
-      p.get().body().data = chunk.data();
-      p.get().body().size = chunk.size();
-      auto [bec, bn] = co_await http::async_read(s, conn.buffer, p, net::as_tuple(net::use_awaitable));
-      (void)bn;
-      if (bec == http::error::need_buffer) bec = {};
-      std::size_t const got = chunk.size() - p.get().body().size;
-      std::size_t const keep = std::min(got, cap - res.body.size());
-      res.body.append(chunk.data(), keep);
-      if (got > keep) {
-        res.body_truncated = true;
-        co_return; // not reusable: the rest of the body is still on the wire
+    // The answer, read through the sans-I/O reader that bounds every buffer the receiver
+    // fills (detail/http_response_reader.hpp). The whole exchange is bounded by the
+    // connection's watchdog (the attempt's deadline), however slowly the bytes come.
+    detail::http_response_reader reader(conn.buffer, conn.chunk, limits_, res);
+    for (;;) {
+      auto const step = reader.parse();
+      if (step == detail::http_response_reader::step::done) break;
+      if (step == detail::http_response_reader::step::failed) {
+        out.nothing_received = !reader.got_some();
+        out.stage = reader.header_done() ? "reading the response body" : "reading the response header";
+        out.problem = reader.problem();
+        out.ec = reader.error();
+        if (!out.problem.empty()) out.ec = boost::beast::http::error::bad_value;
+        co_return;
       }
-      if (bec) {
-        out.ec = bec;
-        out.stage = "reading the response body";
+      auto room = reader.prepare();
+      if (room.size() == 0) continue;  // over the limit: parse() reports it
+      auto [rec, rn] = co_await s.async_read_some(room, net::as_tuple(net::use_awaitable));
+      reader.commit(rn);
+      if (rec == net::error::eof) {
+        if (reader.got_some() && reader.eof() == detail::http_response_reader::step::done) break;
+        out.nothing_received = !reader.got_some();
+        out.stage = reader.header_done() ? "reading the response body" : "reading the response header";
+        out.ec = reader.error() ? reader.error() : rec;
+        co_return;
+      }
+      if (rec) {
+        out.nothing_received = !reader.got_some();
+        out.stage = reader.header_done() ? "reading the response body" : "reading the response header";
+        out.ec = rec;
         co_return;
       }
     }
-    out.reusable = p.get().keep_alive();
+    out.reusable = reader.reusable();
   }
 
   // The parsed form of `url`, from a cache of the URLs sent to lately (a webhook system sends
@@ -628,6 +629,11 @@ private:
         continue;
       }
       release(pool, std::move(conn), !out.ec && out.reusable);
+      if (!out.problem.empty()) {
+        fail(res, error::protocol_error,
+             t.origin + ": " + out.problem + " (while " + std::string(out.stage) + ")");
+        co_return;
+      }
       if (out.ec) {
         auto f = map_io_error(out.ec, out.stage, t.origin);
         if (f.code == error::timeout)
@@ -669,6 +675,7 @@ private:
   executor_type ex_;
   executor_type strand_;
   http_transport_options opt_;
+  detail::http_response_limits limits_;
   std::shared_ptr<boost::asio::ssl::context> ssl_;
   std::unordered_map<std::string, origin_pool> pools_;
   static constexpr std::size_t max_cached_targets = 4096;

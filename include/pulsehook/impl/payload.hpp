@@ -53,7 +53,9 @@ inline void write_object(std::string& out, void const* object, std::span<member_
     first = false;
     write_string(out, m.name);
     out.push_back(':');
+    bool const failed_before = json_write_state().failed;
     m.write(out, object);
+    if (!failed_before && json_write_state().failed) prefix_path(json_write_state().why, m.name);
   }
   out.push_back('}');
 }
@@ -117,10 +119,17 @@ void append_json(std::string& out, T const& v) {
   } else if constexpr (detail::is_vector<T>::value) {
     out.push_back('[');
     bool first = true;
+    bool const failed_before = detail::json_write_state().failed;
+    std::size_t i = 0;
     for (auto const& e : v) {
       if (!first) out.push_back(',');
       first = false;
       append_json(out, e);
+      if (!failed_before && detail::json_write_state().failed) {
+        detail::prefix_path(detail::json_write_state().why, "[" + std::to_string(i) + "]");
+        break;  // the event is refused anyway
+      }
+      ++i;
     }
     out.push_back(']');
   } else if constexpr (detail::described_enum<T>) {

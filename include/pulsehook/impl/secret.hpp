@@ -106,23 +106,42 @@ inline std::string rotate_secret(std::vector<endpoint_secret>& secrets, time_poi
   return s;
 }
 
+namespace detail {
+// What a secret_set accepts: any secret a sender may have handed out (GitHub's may hold spaces,
+// Stripe's are `whsec_` + text that is not base64). Only what cannot be a configured value is
+// refused: nothing, too long, or control characters (a stray newline from a file or variable).
+inline std::string_view received_secret_problem(std::string_view text) noexcept {
+  if (text.empty()) return "secret is empty";
+  if (text.size() > max_secret_size) return "secret is longer than 1024 characters";
+  for (char c : text) {
+    auto const u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return "secret contains a control character";
+  }
+  return {};
+}
+} // namespace detail
+
 inline void secret_set::add(std::string_view text, time_point created,
                             std::optional<time_point> expires, boost::system::error_code& ec) {
-  validate_secret(text, ec);
-  if (ec) return;
+  if (!detail::received_secret_problem(text).empty()) {
+    ec = error::invalid_secret;
+    return;
+  }
   prepared_secret p;
   p.text_ = std::string(text);
   p.created_at_ = created;
   p.expires_at_ = expires;
   p.text_key_ = hmac_sha256(as_bytes(text), ec);
   if (ec) return;
-  if (text.starts_with(secret_prefix)) {
-    std::array<unsigned char, 64> key{};
-    auto const n = base64_decode(text.substr(secret_prefix.size()), key);  // validated above
-    p.standard_key_ = hmac_sha256(std::span<unsigned char const>(key.data(), n.value_or(0)), ec);
+  // Standard Webhooks: the base64 after an optional `whsec_`, as its reference libraries key
+  // (npm standardwebhooks strips the prefix if present, then base64-decodes). Text that does
+  // not decode has no Standard Webhooks key; that scheme then refuses it (invalid_secret).
+  auto const payload = text.starts_with(secret_prefix) ? text.substr(secret_prefix.size()) : text;
+  std::array<unsigned char, max_secret_size / 4 * 3> key{};
+  if (auto const n = base64_decode(payload, key); n && *n > 0) {
+    p.standard_key_ = hmac_sha256(std::span<unsigned char const>(key.data(), *n), ec);
     OPENSSL_cleanse(key.data(), key.size());
     if (ec) return;
-    p.decoded_ = true;
   }
   secrets_.push_back(std::move(p));
 }
@@ -136,7 +155,7 @@ inline void secret_set::add(std::string_view text) {
   add(text, ec);
   if (ec == error::invalid_secret)
     throw boost::system::system_error(ec, "pulsehook::secret_set: " +
-                                              std::string(secret_problem(text)));
+                                              std::string(detail::received_secret_problem(text)));
   throw_if(ec, "pulsehook::secret_set");
 }
 
@@ -166,9 +185,9 @@ inline secret_set::secret_set(std::span<endpoint_secret const> secrets, time_poi
   *this = secret_set(secrets, now, ec);
   if (ec == error::invalid_secret) {
     for (auto const& s : secrets)
-      if (is_active(s, now) && !secret_problem(s.value).empty())
+      if (is_active(s, now) && !detail::received_secret_problem(s.value).empty())
         throw boost::system::system_error(
-            ec, "pulsehook::secret_set: " + std::string(secret_problem(s.value)));
+            ec, "pulsehook::secret_set: " + std::string(detail::received_secret_problem(s.value)));
   }
   throw_if(ec, "pulsehook::secret_set");
 }

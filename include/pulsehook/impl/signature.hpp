@@ -135,12 +135,16 @@ std::optional<std::size_t> matching_secret(secret_set const& secrets, KeyOf key_
                                            std::initializer_list<std::string_view> parts,
                                            Matches matches, boost::system::error_code& ec) {
   sha256_digest d;
+  bool keyed = false;
   for (std::size_t i = 0; i < secrets.size(); ++i) {
-    key_of(secrets[i]).compute(parts, d, ec);
+    auto const& key = key_of(secrets[i]);
+    if (!key.has_key()) continue;  // no key of this scheme's form (e.g. not base64)
+    keyed = true;
+    key.compute(parts, d, ec);
     if (ec) return std::nullopt;
     if (matches(d)) return i;
   }
-  ec = error::no_signature_matched;
+  ec = keyed || secrets.empty() ? error::no_signature_matched : error::invalid_secret;
   return std::nullopt;
 }
 inline constexpr auto text_key_of = [](prepared_secret const& s) -> hmac_sha256 const& {
@@ -151,11 +155,14 @@ inline constexpr auto text_key_of = [](prepared_secret const& s) -> hmac_sha256 
 
 inline std::optional<std::string_view> headers_view::find(std::string_view name) const {
   if (fn_) return fn_(obj_, name);
-  // the sender's own spelling is the common case: an exact match first, then any case
+  // The first header of the name in any case, as documented and as the Beast adapter does: a
+  // later duplicate in the scheme's own spelling must not win.
+  // The sender's own spelling is the common case: an exact comparison (memcmp) decides it
+  // before the byte-by-byte case-insensitive one, which cost verify ~10 % at 256 B.
   for (auto const& h : list_)
-    if (h.name == name) return std::string_view(h.value);
-  for (auto const& h : list_)
-    if (detail::iequals_ascii(h.name, name)) return std::string_view(h.value);
+    if (h.name.size() == name.size() &&
+        (std::string_view(h.name) == name || detail::iequals_ascii(h.name, name)))
+      return std::string_view(h.value);
   return std::nullopt;
 }
 

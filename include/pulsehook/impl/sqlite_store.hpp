@@ -329,8 +329,20 @@ inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
   sqlite3_busy_timeout(s.db.get(), static_cast<int>(std::clamp<std::int64_t>(
                                         options.busy_timeout.count(), 0, 1 << 30)));
   auto fail = [&] { s.db.close(); };
+  // While another process creates or converts the same new file, SQLite can answer BUSY
+  // without calling the busy handler (the switch to WAL, WAL recovery): such a step is retried
+  // every millisecond, up to the busy timeout.
+  auto const busy_retries = std::clamp<std::int64_t>(options.busy_timeout.count(), 0, 1 << 30);
+  auto patiently = [&](auto&& step) {
+    for (std::int64_t i = 0;; ++i) {
+      ec = {};
+      step();
+      if (ec != error::storage_busy || i >= busy_retries) return;
+      sqlite3_sleep(1);
+    }
+  };
   // journal_mode returns a row; WAL is refused only for :memory:, which is fine.
-  s.db.exec("PRAGMA journal_mode=WAL", ec);
+  patiently([&] { s.db.exec("PRAGMA journal_mode=WAL", ec); });
   if (!ec)
     s.db.exec(options.synchronous == synchronous_mode::full ? "PRAGMA synchronous=FULL"
                                                             : "PRAGMA synchronous=NORMAL",
@@ -341,35 +353,46 @@ inline void sqlite_store::open(std::string const& path, endpoint_rules rules,
     s.db.exec(cache.c_str(), ec);
   }
   if (ec) return fail();
-  int version = 0;
-  {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(s.db.get(), "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK) {
-      sqlite3_finalize(raw);
-      ec = error::storage_failure;
-      return fail();
-    }
-    detail::sqlite_stmt_ptr st(raw);
-    int const rc = sqlite3_step(raw);
-    if (rc != SQLITE_ROW) {
-      ec = detail::sqlite_error_of(rc);
-      return fail();
-    }
-    version = sqlite3_column_int(raw, 0);
-  }
-  if (version > detail::sqlite_schema_version) {
-    ec = error::schema_mismatch;
-    return fail();
-  }
-  for (int v = version; v < detail::sqlite_schema_version; ++v) {
+  // Each migration step reads the schema version INSIDE its BEGIN IMMEDIATE (which waits for
+  // the writer lock within the busy timeout): processes opening one new file at once then
+  // migrate it one after the other, and the later ones find the work done. Read outside the
+  // transaction, every racer saw version 0 and all but one failed on CREATE TABLE.
+  auto migrate_step = [&](bool& done) {
     detail::sqlite_scope own;
     detail::sqlite_transaction tx(s.db, own, ec);
-    if (ec) return fail();
-    s.db.exec(detail::sqlite_migrations[v], ec);
-    if (ec) return fail();
-    std::string const set = "PRAGMA user_version=" + std::to_string(v + 1);
-    s.db.exec(set.c_str(), ec);
-    if (!ec) tx.commit(ec);
+    if (ec) return;
+    int version = 0;
+    {
+      sqlite3_stmt* raw = nullptr;
+      if (sqlite3_prepare_v2(s.db.get(), "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        ec = error::storage_failure;
+        return;
+      }
+      detail::sqlite_stmt_ptr st(raw);
+      int const rc = sqlite3_step(raw);
+      if (rc != SQLITE_ROW) {
+        ec = detail::sqlite_error_of(rc);
+        return;
+      }
+      version = sqlite3_column_int(raw, 0);
+    }
+    if (version > detail::sqlite_schema_version) {
+      ec = error::schema_mismatch;
+      return;
+    }
+    if (version < detail::sqlite_schema_version) {
+      s.db.exec(detail::sqlite_migrations[version], ec);
+      if (ec) return;
+      std::string const set = "PRAGMA user_version=" + std::to_string(version + 1);
+      s.db.exec(set.c_str(), ec);
+      if (ec) return;
+    }
+    tx.commit(ec);
+    done = !ec && version + 1 >= detail::sqlite_schema_version;
+  };
+  for (bool done = false; !done;) {
+    patiently([&] { migrate_step(done); });
     if (ec) return fail();
   }
 }

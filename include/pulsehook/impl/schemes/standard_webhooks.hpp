@@ -34,6 +34,10 @@ inline void standard_webhooks_scheme::sign(secret_set const& secrets, signed_mes
   detail::joined_input const in(h, h.empty() ? std::string_view{} : m.body);
   sha256_digest d;
   for (auto const& s : secrets) {
+    if (!s.standard_key().has_key()) {  // not base64 after the optional whsec_
+      ec = error::invalid_secret;
+      return;
+    }
     if (h.empty()) s.standard_key().compute({m.id, ".", std::string_view(ts, n), m.body}, d, ec);
     else s.standard_key().compute({in.first(), in.second()}, d, ec);
     if (ec) return;
