@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     pulsehook::metapulse::objective before, now;
     before.id = now.id = "obj_81";
     before.title = now.title = "Grow weekly active teams";
+    before.period = now.period = {std::chrono::year{2026} / 10 / 1, std::chrono::year{2026} / 12 / 31};
     now.progress = 0.4;
     auto const stamp = std::to_string(pulsehook::to_unix_millis(t));
     pulsehook::envelope_context kept{"evt_kept_" + stamp, "org_7", t, {"member", "mem_42", "Ada"}};

@@ -137,7 +137,8 @@ struct management_options {
   /// How long the previous secret stays valid after a rotation.
   duration rotation_grace{std::chrono::hours{24}};
   /// Field rules for endpoints (name length, URL size, ...). `known_event_type` is ignored:
-  /// the registry decides.
+  /// the registry decides. `egress` decides which literal addresses a URL may name (default:
+  /// public ones only); give it the guard your transport uses (`http_transport_options::egress`).
   endpoint_rules rules;
   /// Serve the console at `/` (`management_server` and `management_api::handle`).
   bool serve_console = true;

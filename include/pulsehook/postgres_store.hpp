@@ -114,7 +114,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   /// A closed store; call `open`.
   postgres_store();
@@ -223,6 +223,15 @@ public:
   /// long-running delete: measured in docs/performance.md#postgres).
   void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
 
+  // ---- the audit log (audit_log_storage, storage.hpp) ----------------------------------------
+  /// Appends `entry` to its endpoint's log (one statement). `not_found` for an unknown or
+  /// deleted endpoint, `invalid_argument` for what `validate_audit_entry` refuses.
+  void record_audit(audit_entry const& entry, boost::system::error_code& ec);
+  /// The endpoint's entries, newest first, at most `limit` (1..1000); a deleted endpoint's log
+  /// stays readable until `purge` forgets the endpoint.
+  void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out,
+                  boost::system::error_code& ec);
+
 private:
   std::unique_ptr<detail::pg_state> s_;
 };
@@ -233,6 +242,7 @@ static_assert(group_commit_storage<postgres_store>);
 static_assert(notifying_storage<postgres_store>);
 static_assert(shared_pause_storage<postgres_store>);
 static_assert(outbox_storage<postgres_store, pg_conn*>);
+static_assert(audit_log_storage<postgres_store>);
 
 } // namespace pulsehook
 

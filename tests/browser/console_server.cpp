@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   http_transport_options to;
   to.egress = egress_guard::allow_loopback();
   dispatcher_settings ds;
+  ds.endpoints.egress = to.egress;  // the receiver is on loopback: endpoints may name it
   ds.engine.request_timeout = 5s;
   using dispatcher_type = basic_dispatcher<metapulse::registry, retry<explicit_schedule>>;
   dispatcher_type d{io.get_executor(), store, http_transport{io.get_executor(), to}, ds,
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   std::string const token = "admin-token-for-browser-tests";
   management_options o;
   o.tokens = {{token, "org_demo", "Ada Lovelace (admin)"}};
+  o.rules.egress = to.egress;
   o.metrics = [&d] { return d.metrics(); };
   o.wake = [&d] { d.wake(); };
   o.feed = feed;

@@ -78,6 +78,13 @@ std::vector<std::string> ids_seen(ph::test::test_receiver const& rx) {
   return out;
 }
 
+// The receivers listen on loopback, which endpoints may name only when the rules allow it.
+ph::endpoint_rules loopback_rules() {
+  ph::endpoint_rules rules;
+  rules.egress = ph::egress_guard::allow_loopback();
+  return rules;
+}
+
 // An io_context running a dispatcher on a thread of its own, stopped and joined at the end.
 template <class Dispatcher>
 struct running {
@@ -89,8 +96,10 @@ struct running {
   explicit running(Store& store) {
     ph::http_transport_options to;
     to.egress = ph::egress_guard::allow_loopback();
+    ph::dispatcher_settings ds;
+    ds.endpoints = loopback_rules();
     d = std::make_unique<Dispatcher>(io.get_executor(), store,
-                                     ph::http_transport{io.get_executor(), to});
+                                     ph::http_transport{io.get_executor(), to}, ds);
     d->start();
     runner = std::thread([this] { io.run(); });
   }
@@ -116,7 +125,7 @@ BOOST_AUTO_TEST_CASE(committed_events_go_out_rolled_back_ones_never) {
   std::filesystem::create_directories(dir);
   auto const path = (dir / "log.db").string();
   {
-    ph::sqlite_store store(path);
+    ph::sqlite_store store(path, loopback_rules());
     store.create_endpoint(endpoint_to(rx.url("/hook")));
     running<ph::metapulse_dispatcher> r(store);
     sqlite3* app = nullptr;
@@ -162,7 +171,7 @@ BOOST_AUTO_TEST_SUITE(postgres_dispatcher)
 BOOST_AUTO_TEST_CASE(outbox_events_go_out_after_the_commit_and_never_after_a_rollback) {
   ph::test::pg_schema schema;
   ph::test::test_receiver rx;
-  ph::postgres_store store(ph::test::pg_url(), {}, options(schema.name));
+  ph::postgres_store store(ph::test::pg_url(), loopback_rules(), options(schema.name));
   store.create_endpoint(endpoint_to(rx.url("/hook")));
   running<pg_dispatcher> r(store);
   ph::test::pg_admin app;
@@ -185,6 +194,8 @@ BOOST_AUTO_TEST_CASE(outbox_events_go_out_after_the_commit_and_never_after_a_rol
   ph::envelope_context ctx{"evt_typed", "org_1", ph::system_clock{}.now(), {"member", "mem_1", "Ada"}};
   ph::metapulse::objective before, after;
   before.id = after.id = "obj_1";
+  // a real period: a default year_month_day{} is no date, and publishing refuses it
+  before.period = after.period = {std::chrono::year{2026} / 10 / 1, std::chrono::year{2026} / 12 / 31};
   after.title = "Grow";
   r.d->publish(app.c, ctx, ph::metapulse::objective_updated, after, before);
   app.exec("COMMIT");
@@ -201,8 +212,8 @@ BOOST_AUTO_TEST_CASE(outbox_events_go_out_after_the_commit_and_never_after_a_rol
 BOOST_AUTO_TEST_CASE(another_workers_accept_wakes_an_idle_dispatcher) {
   ph::test::pg_schema schema;
   ph::test::test_receiver rx;
-  ph::postgres_store store(ph::test::pg_url(), {}, options(schema.name));
-  ph::postgres_store other(ph::test::pg_url(), {}, options(schema.name));
+  ph::postgres_store store(ph::test::pg_url(), loopback_rules(), options(schema.name));
+  ph::postgres_store other(ph::test::pg_url(), loopback_rules(), options(schema.name));
   store.create_endpoint(endpoint_to(rx.url("/hook")));
   running<pg_dispatcher> r(store);
   std::this_thread::sleep_for(100ms);  // idle: nothing due, no timer armed
@@ -219,8 +230,8 @@ BOOST_AUTO_TEST_CASE(a_lost_listening_connection_is_replaced) {
   ph::test::pg_schema schema;
   ph::test::test_receiver rx;
   auto const app = schema.name + "_disp";
-  ph::postgres_store store(ph::test::pg_url_named(app), {}, options(schema.name));
-  ph::postgres_store other(ph::test::pg_url(), {}, options(schema.name));
+  ph::postgres_store store(ph::test::pg_url_named(app), loopback_rules(), options(schema.name));
+  ph::postgres_store other(ph::test::pg_url(), loopback_rules(), options(schema.name));
   store.create_endpoint(endpoint_to(rx.url("/hook")));
   running<pg_dispatcher> r(store);
   ph::accept_result res;
@@ -345,7 +356,7 @@ BOOST_AUTO_TEST_CASE(three_processes_deliver_everything_while_one_is_killed) {
   };
   ph::test::test_receiver rx(ro);
   {
-    ph::postgres_store setup(ph::test::pg_url(), {}, options(schema.name));
+    ph::postgres_store setup(ph::test::pg_url(), loopback_rules(), options(schema.name));
     setup.create_endpoint(endpoint_to(rx.url("/hook")));
   }
   auto distinct = [&] {
@@ -426,7 +437,7 @@ BOOST_AUTO_TEST_CASE(three_processes_deliver_everything_while_one_is_killed) {
                      << " (bound: " << leased << " leased by the killed worker)");
   BOOST_TEST(duplicated <= static_cast<std::size_t>(leased));
   {
-    ph::postgres_store check(ph::test::pg_url(), {}, options(schema.name));
+    ph::postgres_store check(ph::test::pg_url(), loopback_rules(), options(schema.name));
     auto const c = check.counts("ep_1");
     BOOST_TEST(c.sent == static_cast<std::uint64_t>(events));
     BOOST_TEST(c.all() == static_cast<std::uint64_t>(events));

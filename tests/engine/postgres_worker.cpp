@@ -50,7 +50,9 @@ int main(int argc, char** argv) {
     o.schema = schema;
     o.pool_size = 4;
     std::string const conninfo = std::string(url) + "?application_name=" + schema + "_" + argv[2];
-    postgres_store store(conninfo, {}, o);
+    endpoint_rules loopback;
+    loopback.egress = egress_guard::allow_loopback();
+    postgres_store store(conninfo, loopback, o);
     say("owner " + std::to_string(store.worker_id()));
 
     boost::asio::io_context io;
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     to.egress = egress_guard::allow_loopback();
     to.max_connections_per_origin = 16;
     dispatcher_settings ds;
+    ds.endpoints = loopback;
     ds.engine.request_timeout = 5s;
     ds.engine.min_lease_margin = 1s;
     ds.engine.lease = 6s;

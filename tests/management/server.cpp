@@ -360,6 +360,7 @@ BOOST_AUTO_TEST_CASE(a_dispatchers_attempts_reach_the_stream_and_the_log) {
   http_transport_options to;
   to.egress = egress_guard::allow_loopback();
   dispatcher_settings ds;
+  ds.endpoints.egress = to.egress;  // the receiver is on loopback: endpoints may name it
   ds.engine.request_timeout = 2s;
   using dispatcher_type = basic_dispatcher<metapulse::registry, storage<memory_store>, retry<explicit_schedule>>;
   dispatcher_type d{io.get_executor(), store, http_transport{io.get_executor(), to}, ds,
@@ -371,6 +372,7 @@ BOOST_AUTO_TEST_CASE(a_dispatchers_attempts_reach_the_stream_and_the_log) {
   d.set_callbacks(std::move(cb));
   management_options o;
   o.tokens = {{"token-a", "org_a", "Ada"}};
+  o.rules.egress = to.egress;
   o.feed = feed;
   o.wake = [&d] { d.wake(); };
   o.metrics = [&d] { return d.metrics(); };

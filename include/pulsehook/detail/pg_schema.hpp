@@ -29,6 +29,7 @@
 //                                                no primary key index: nothing looks one up by ix)
 // - attempts_body_age (started_at) WHERE body  : body retention without a scan
 // - events_created (created_at)                : event retention
+// - audit_log_endpoint (endpoint, ix)          : an endpoint's audit log, newest first
 
 #include <cstdint>
 #include <string>
@@ -120,6 +121,17 @@ CREATE TABLE {s}.attempts(
   body bytea);
 CREATE INDEX attempts_delivery ON {s}.attempts(delivery);
 CREATE INDEX attempts_body_age ON {s}.attempts(started_at) WHERE body IS NOT NULL;
+)sql",
+    // 1 -> 2: the audit log (audit_log_storage): who revealed an endpoint's secret, and when.
+    // Keyed by the endpoint's row; rows go when purge forgets a deleted endpoint.
+    R"sql(
+CREATE TABLE {s}.audit_log(
+  ix bigserial PRIMARY KEY,
+  endpoint bigint NOT NULL,
+  action text NOT NULL,
+  actor bytea NOT NULL,
+  at bigint NOT NULL);
+CREATE INDEX audit_log_endpoint ON {s}.audit_log(endpoint, ix);
 )sql",
 };
 

@@ -604,7 +604,10 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
     else {
       ep.url = std::string(v->as_string());
       validate_endpoint_url(ep.url, rules, ec);
-      if (ec)
+      if (ec == error::egress_denied)
+        p.field("/url", ec, "a public destination: loopback, private, link-local and metadata "
+                            "addresses are refused unless the service's egress rules allow them");
+      else if (ec)
         p.field("/url", ec, "an absolute http:// or https:// URL with a host, without "
                             "user:password@, at most " + std::to_string(rules.max_url_bytes) + " bytes");
     }

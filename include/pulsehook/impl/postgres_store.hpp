@@ -69,6 +69,8 @@ enum pg_stmt : std::size_t {
   pg_purge_endpoints,
   pg_slot,
   pg_outbox_slot,
+  pg_audit_insert,
+  pg_audit_list,
   pg_stmt_count
 };
 
@@ -355,6 +357,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  FROM {s}.endpoint_counts c WHERE c.endpoint = e.ix), 0) = 0 FOR UPDATE OF e SKIP LOCKED), "
     "s1 AS (DELETE FROM {s}.endpoint_secrets WHERE endpoint IN (SELECT ix FROM gone)), "
     "s2 AS (DELETE FROM {s}.endpoint_counts WHERE endpoint IN (SELECT ix FROM gone)), "
+    "s4 AS (DELETE FROM {s}.audit_log WHERE endpoint IN (SELECT ix FROM gone)), "
     "s3 AS (DELETE FROM {s}.endpoints WHERE ix IN (SELECT ix FROM gone) RETURNING 1) "
     "SELECT count(*) FROM s3",
 
@@ -365,6 +368,14 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // held until it ends; 64 of them, so concurrent outbox transactions do not share a row.
     "SELECT 8192 + (pg_backend_pid() + s) % 64 FROM generate_series(0, 63) AS s "
     "WHERE pg_try_advisory_xact_lock($1::bigint::int, 8192 + (pg_backend_pid() + s) % 64) LIMIT 1",
+
+    // pg_audit_insert: $1 endpoint id, $2 action, $3 actor, $4 at. No row: unknown or deleted.
+    "INSERT INTO {s}.audit_log(endpoint, action, actor, at) SELECT ix, $2::text, $3::bytea, "
+    "  $4::bigint FROM {s}.endpoints WHERE id = $1::text AND deleted_at IS NULL RETURNING 1",
+
+    // pg_audit_list: $1 endpoint ix, $2 limit
+    "SELECT action, actor, at FROM {s}.audit_log WHERE endpoint = $1::bigint "
+    "ORDER BY ix DESC LIMIT $2::bigint",
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
@@ -1916,6 +1927,49 @@ inline void postgres_store::resend(delivery_id id, time_point now, boost::system
   else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
   if (ec) return st.unchanged();
   st.commit(ec);
+}
+
+inline void postgres_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
+  validate_audit_entry(e, ec);
+  if (ec) return;
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  detail::pg_params p;
+  p.bytes(e.endpoint_id).bytes(e.action).bytes(e.actor).i64(to_unix_millis(e.at));
+  auto r = l.run(detail::pg_audit_insert, p, ec);
+  if (ec) return;
+  if (r.empty()) {
+    ec = error::not_found;
+    return st.unchanged();
+  }
+  st.commit(ec);
+}
+
+inline void postgres_store::list_audit(std::string_view endpoint_id, std::size_t limit,
+                                       std::vector<audit_entry>& out,
+                                       boost::system::error_code& ec) {
+  ec = {};
+  out.clear();
+  if (limit == 0 || limit > 1000) {
+    ec = error::invalid_argument;
+    return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  auto const ix = detail::pg_find_endpoint(l, endpoint_id, true, ec);
+  if (ec) return;
+  detail::pg_params p;
+  p.i64(*ix).i64(static_cast<std::int64_t>(limit));
+  auto r = l.run(detail::pg_audit_list, p, ec);
+  if (ec) return;
+  for (int i = 0; i < r.size(); ++i) {
+    audit_entry a;
+    a.endpoint_id = std::string(endpoint_id);
+    a.action = r.str(i, 0);
+    a.actor = r.str(i, 1);
+    a.at = from_unix_millis(r.i64(i, 2));
+    out.push_back(std::move(a));
+  }
 }
 
 inline void postgres_store::purge(purge_request const& req, purge_result& out,
