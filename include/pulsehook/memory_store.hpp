@@ -15,6 +15,22 @@
 /// Every call locks an internal mutex: one store may be shared between the dispatcher and a UI
 /// thread.
 ///
+/// @par Several workers on one store: leases and fencing
+/// `share()` opens another handle on the same data with a worker identity of its own: what a
+/// second process is to a shared PostgreSQL database, so several delivery engines (the
+/// simulator's senders) can run over one `memory_store` under the lease rules of
+/// `postgres_store`. While more than one handle is open:
+/// - a claim leases each delivery to the claiming handle (owner, expiry = the claim's
+///   `lease_until`, and a fencing token that grows with every claim); an expired lease is
+///   simply due again;
+/// - `record_attempt`, `release` and `give_up` of a handle on a delivery it claimed succeed
+///   only while its token is still the delivery's: once another handle claimed it again, they
+///   fail with `error::lease_lost` and change nothing, so a late result is never recorded
+///   twice. Calls on deliveries the handle did not claim (a UI's) are not fenced;
+/// - a claim gives an endpoint at most the room the request gives it minus the deliveries
+///   other handles hold leased now, so `max_in_flight_per_endpoint` holds across workers.
+/// With one handle there is nothing to fence and none of this costs anything.
+///
 /// @par Example
 /// @code
 /// pulsehook::memory_store store;
@@ -31,6 +47,7 @@
 #include <pulsehook/model.hpp>
 #include <pulsehook/storage.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -41,6 +58,7 @@ namespace pulsehook {
 
 namespace detail {
 struct memory_state;
+struct mem_worker;
 } // namespace detail
 
 /// Tunables of `memory_store`.
@@ -63,6 +81,15 @@ public:
 
   /// Replaces the endpoint rules (e.g. the dispatcher installs its registry's type lookup).
   void set_endpoint_rules(endpoint_rules rules);
+
+  /// Another handle on the same store, with a worker identity of its own (see "Several
+  /// workers" above): endpoints, events and the log are the same data; its claims are leased
+  /// to it and its results fenced. The store lives while any handle does.
+  memory_store share();
+
+  /// This handle's worker identity: 1 for the handle a store was made with, then 2, 3, ...
+  /// for each `share()`.
+  std::uint32_t worker_id() const noexcept;
 
   // ---- storage_policy: what the engine uses ------------------------------------------------
 
@@ -112,18 +139,19 @@ public:
   /// Records an attempt and the delivery's new state, atomically, updating the counters.
   /// @param ec `not_found` (no such delivery), `invalid_argument` (ids differ, the new state is
   ///        `pending`, `retrying` without `next_attempt_at`, or the delivery is already `sent`
-  ///        or `failed`: only `resend` reopens a final delivery); nothing changes then
+  ///        or `failed`: only `resend` reopens a final delivery), `lease_lost` (shared: another
+  ///        handle claimed the delivery since this one did); nothing changes then
   void record_attempt(attempt_record const& attempt, delivery_update const& update,
                       boost::system::error_code& ec);
 
   /// Gives a claimed, unsent delivery back, due at `next_attempt_at`.
-  /// @param ec `not_found`, or `invalid_argument` when the delivery is final
+  /// @param ec `not_found`, `invalid_argument` when the delivery is final, `lease_lost`
   void release(delivery_id id, time_point next_attempt_at, boost::system::error_code& ec);
 
   /// Closes an open delivery as `failed` with `reason` and no attempt: the engine's answer to a
   /// delivery whose deadline passed before its next attempt could start.
-  /// @param ec `not_found`, or `invalid_argument` when the delivery is final or `reason` is
-  ///        longer than 4096 bytes
+  /// @param ec `not_found`, `invalid_argument` when the delivery is final or `reason` is
+  ///        longer than 4096 bytes, `lease_lost`
   void give_up(delivery_id id, std::string_view reason, boost::system::error_code& ec);
 
   /// @return the per-state counts of an endpoint (also of a deleted one), in O(1).
@@ -204,10 +232,19 @@ public:
   void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
 
 private:
+  memory_store(std::shared_ptr<detail::memory_state> state, std::uint32_t worker);
   template <class Next>
   void claim_into(claim_request const& req, Next&& next, boost::system::error_code& ec);
+  // The fencing check of a write on delivery `id` (under the lock): `lease_lost` when this
+  // handle claimed it while shared and another handle claimed it since. Returns whether the
+  // call is fenced (then `end_lease` ends this handle's claim after the write).
+  bool fenced(std::uint64_t id, boost::system::error_code& ec);
+  void record_locked(attempt_record const& attempt, delivery_update const& update,
+                     boost::system::error_code& ec);
+  void end_lease(std::uint64_t id, boost::system::error_code const& ec);
 
-  std::unique_ptr<detail::memory_state> s_;
+  std::shared_ptr<detail::memory_state> s_;
+  std::unique_ptr<detail::mem_worker> w_;
 };
 
 static_assert(storage_policy<memory_store>);

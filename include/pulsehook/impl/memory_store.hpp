@@ -7,6 +7,7 @@
 #include <pulsehook/version.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <deque>
@@ -350,7 +351,22 @@ struct memory_state {
   std::size_t dead_attempts = 0;         // purged entries still in `attempts`
   mem_arena arena;                      // the attempts' headers, errors and bodies
 
+  // Leases of shared handles (memory_store::share), by absolute slot: who holds the delivery,
+  // until when, and the fencing token of that claim. Only claims made while several handles
+  // are open are leased here; an entry ends with its holder's write, a later claim, or, once
+  // expired and the delivery closed or purged, the next shared claim's sweep.
+  struct lease {
+    std::uint32_t owner = 0, endpoint = 0;
+    std::uint64_t token = 0;
+    std::int64_t until = 0;
+  };
+  std::unordered_map<std::uint32_t, lease> leases;
+  std::uint64_t next_token = 0;
+  std::uint32_t next_worker = 2;
+  std::atomic<std::uint32_t> handles{1};
+
   // claim_due's scratch, reused between calls.
+  std::vector<std::uint32_t> claim_others;  // per endpoint: deliveries other handles hold leased
   std::vector<mem_due_endpoint> claim_held;
   std::vector<std::uint32_t> claim_per_ep, claim_limited, claim_taken;
   std::vector<std::size_t> claim_cap;  // per endpoint: its room in this claim (SIZE_MAX: none given)
@@ -629,6 +645,13 @@ struct memory_state {
   }
 };
 
+// A handle's own view of its claims: the token of every delivery it claimed while the store
+// was shared, until its write on it (guarded by the store's mutex).
+struct mem_worker {
+  std::uint32_t id = 1;
+  std::unordered_map<std::uint32_t, std::uint64_t> tokens;
+};
+
 inline bool mem_fail(boost::system::error_code& ec, error e) {
   ec = e;
   return false;
@@ -637,13 +660,59 @@ inline bool mem_fail(boost::system::error_code& ec, error e) {
 } // namespace detail
 
 inline memory_store::memory_store(endpoint_rules rules, memory_store_options options)
-    : s_(std::make_unique<detail::memory_state>()) {
+    : s_(std::make_shared<detail::memory_state>()), w_(std::make_unique<detail::mem_worker>()) {
   s_->rules = std::move(rules);
   s_->opts = options;
 }
+inline memory_store::memory_store(std::shared_ptr<detail::memory_state> state,
+                                  std::uint32_t worker)
+    : s_(std::move(state)), w_(std::make_unique<detail::mem_worker>()) {
+  w_->id = worker;
+}
 inline memory_store::memory_store(memory_store&&) noexcept = default;
-inline memory_store& memory_store::operator=(memory_store&&) noexcept = default;
-inline memory_store::~memory_store() = default;
+inline memory_store& memory_store::operator=(memory_store&& o) noexcept {
+  if (this != &o) {
+    if (s_) s_->handles.fetch_sub(1, std::memory_order_relaxed);
+    s_ = std::move(o.s_);
+    w_ = std::move(o.w_);
+  }
+  return *this;
+}
+inline memory_store::~memory_store() {
+  if (s_) s_->handles.fetch_sub(1, std::memory_order_relaxed);
+}
+
+inline memory_store memory_store::share() {
+  std::uint32_t id;
+  {
+    std::lock_guard lk(s_->mu);
+    id = s_->next_worker++;
+    s_->handles.fetch_add(1, std::memory_order_relaxed);
+  }
+  return memory_store(s_, id);
+}
+
+inline std::uint32_t memory_store::worker_id() const noexcept { return w_ ? w_->id : 0; }
+
+inline bool memory_store::fenced(std::uint64_t id, boost::system::error_code& ec) {
+  auto& s = *s_;
+  if (w_->tokens.empty() || id == 0 || id - 1 > 0xffffffffu) return false;
+  auto const abs = static_cast<std::uint32_t>(id - 1);
+  auto const mine = w_->tokens.find(abs);
+  if (mine == w_->tokens.end()) return false;  // not claimed by this handle while shared
+  auto const held = s.leases.find(abs);
+  // Claimed by another handle since (or by an unshared claim, which leases nothing): this
+  // handle's token stays, so its later calls on the delivery stay fenced too.
+  if (held == s.leases.end() || held->second.token != mine->second) ec = error::lease_lost;
+  return true;
+}
+
+inline void memory_store::end_lease(std::uint64_t id, boost::system::error_code const& ec) {
+  if (ec == error::lease_lost) return;
+  auto const abs = static_cast<std::uint32_t>(id - 1);
+  w_->tokens.erase(abs);
+  s_->leases.erase(abs);
+}
 
 inline void memory_store::set_endpoint_rules(endpoint_rules rules) {
   std::lock_guard lk(s_->mu);
@@ -787,6 +856,34 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
   };
   for (auto const& id : req.skip_endpoints) limit(id, 0);
   for (auto const& r : req.endpoint_rooms) limit(r.endpoint_id, r.room);
+  // Shared: other handles' live leases narrow each endpoint's room (the per-endpoint cap holds
+  // across workers); expired leases of deliveries closed or purged meanwhile are forgotten.
+  bool const shared = s.handles.load(std::memory_order_relaxed) > 1;
+  if (shared && !s.leases.empty()) {
+    auto& others = s.claim_others;
+    others.assign(s.endpoints.size(), 0);
+    for (auto it = s.leases.begin(); it != s.leases.end();) {
+      auto const& l = it->second;
+      if (l.until <= now) {
+        auto* d = s.slot(std::uint64_t{it->first} + 1);
+        if (!d || !s.is_open(d->state)) {
+          it = s.leases.erase(it);
+          continue;
+        }
+      } else if (l.owner != w_->id && l.endpoint < others.size()) {
+        ++others[l.endpoint];
+      }
+      ++it;
+    }
+    for (std::uint32_t ei = 0; ei < others.size(); ++ei) {
+      if (others[ei] == 0) continue;
+      auto base = cap[ei];
+      if (req.max_per_endpoint != 0) base = std::min<std::size_t>(base, req.max_per_endpoint);
+      if (base == no_cap) continue;
+      cap[ei] = base > others[ei] ? base - others[ei] : 0;
+      limited.push_back(ei);
+    }
+  }
   auto const full = [&](std::uint32_t ei) {
     return per_ep[ei] >= cap[ei] ||
            (req.max_per_endpoint != 0 && per_ep[ei] >= req.max_per_endpoint);
@@ -846,6 +943,15 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
   for (auto abs : taken) {
     per_ep[s.at(abs).endpoint] = 0;  // back to all zero for the next call
     s.set_due(abs, lease);
+    if (shared) {
+      // Leased to this handle, with a fresh fencing token: any earlier holder is fenced off.
+      auto const token = ++s.next_token;
+      s.leases[abs] = {w_->id, s.at(abs).endpoint, token, lease};
+      w_->tokens[abs] = token;
+    } else if (!s.leases.empty()) {
+      s.leases.erase(abs);  // claimed again (unshared): earlier holders are fenced off
+      w_->tokens.erase(abs);
+    }
   }
 }
 
@@ -885,6 +991,19 @@ inline void memory_store::record_attempt(attempt_record const& attempt,
   }
   auto& s = *s_;
   std::lock_guard lk(s.mu);
+  if (fenced(update.id, ec)) {
+    if (ec) return;
+    record_locked(attempt, update, ec);
+    end_lease(update.id, ec);
+    return;
+  }
+  record_locked(attempt, update, ec);
+}
+
+inline void memory_store::record_locked(attempt_record const& attempt,
+                                        delivery_update const& update,
+                                        boost::system::error_code& ec) {
+  auto& s = *s_;
   auto* d = s.open_slot(update.id, ec);
   if (!d) return;
   auto const abs = static_cast<std::uint32_t>(update.id - 1);
@@ -944,10 +1063,12 @@ inline void memory_store::release(delivery_id id, time_point next_attempt_at,
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
+  bool const fence = fenced(id, ec);
+  if (ec) return;
   auto* d = s.open_slot(id, ec);
-  if (!d) return;
-  if (s.endpoints[d->endpoint]->rec.enabled)
+  if (d && s.endpoints[d->endpoint]->rec.enabled)
     s.set_due(static_cast<std::uint32_t>(id - 1), to_unix_millis(next_attempt_at));
+  if (fence) end_lease(id, ec);
 }
 
 inline void memory_store::give_up(delivery_id id, std::string_view reason,
@@ -959,10 +1080,12 @@ inline void memory_store::give_up(delivery_id id, std::string_view reason,
   }
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* d = s.open_slot(id, ec);
-  if (!d) return;
-  s.move_to(static_cast<std::uint32_t>(id - 1), delivery_state::failed, reason,
-            detail::mem_no_time);
+  bool const fence = fenced(id, ec);
+  if (ec) return;
+  if (s.open_slot(id, ec))
+    s.move_to(static_cast<std::uint32_t>(id - 1), delivery_state::failed, reason,
+              detail::mem_no_time);
+  if (fence) end_lease(id, ec);
 }
 
 inline state_counts memory_store::counts(std::string_view endpoint_id,
