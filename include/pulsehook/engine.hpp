@@ -318,15 +318,9 @@ public:
                boost::system::error_code& ec)
     requires outbox_storage<StoragePolicy, Connection>
   {
-    ec = {};
-    if (opts_.known_event_type && !opts_.known_event_type(event.type)) {
-      ec = error::unknown_event_type;
-      return;
-    }
-    store_.accept(conn, event, retry_.deadline(event.created_at), result, ec);
-    if (ec || result.duplicate) return;
-    published_.fetch_add(1, std::memory_order_relaxed);
-    request_poll();
+    publish_through(event, result, ec, [&](time_point give_up_at) {
+      store_.accept(conn, event, give_up_at, result, ec);
+    });
   }
 
   /// Makes a poll due at the next `advance`: work was made due behind the engine's back (a
@@ -418,6 +412,22 @@ public:
   StoragePolicy& store() const noexcept { return store_; }
 
 private:
+  // Publishing's one path, plain or inside the caller's transaction: the registry check, the
+  // store's accept (`accept(give_up_at)` sets `ec`), then the count and the poll. Any thread.
+  template <class Accept>
+  void publish_through(event_record const& event, accept_result& result,
+                       boost::system::error_code& ec, Accept&& accept) {
+    ec = {};
+    if (opts_.known_event_type && !opts_.known_event_type(event.type)) {
+      ec = error::unknown_event_type;
+      return;
+    }
+    accept(retry_.deadline(event.created_at));
+    if (ec || result.duplicate) return;
+    published_.fetch_add(1, std::memory_order_relaxed);
+    request_poll();
+  }
+
   using endpoint_state = detail::engine_endpoint;
   struct pending_result {
     delivery_id id = 0;

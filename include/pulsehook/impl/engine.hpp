@@ -132,18 +132,9 @@ PULSEHOOK_ENGINE::delivery_engine(StoragePolicy& store, engine_options options, 
 PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::publish(event_record const& event, accept_result& result,
                                boost::system::error_code& ec) {
-  ec = {};
   // Only const members, the (thread-safe) store and atomics: callable from any thread.
-  if (opts_.known_event_type && !opts_.known_event_type(event.type)) {
-    ec = error::unknown_event_type;
-    return;
-  }
-  store_.accept(event, retry_.deadline(event.created_at), result, ec);
-  if (ec) return;
-  if (!result.duplicate) {
-    published_.fetch_add(1, std::memory_order_relaxed);
-    request_poll();
-  }
+  publish_through(event, result, ec,
+                  [&](time_point give_up_at) { store_.accept(event, give_up_at, result, ec); });
 }
 
 PULSEHOOK_ENGINE_TEMPLATE
