@@ -44,6 +44,8 @@ char const usage[] =
     "  --duration D          how long the workload publishes, e.g. 90m, 12h, 3d\n"
     "  --events N            how many events the workload publishes\n"
     "  --swarm               draw every endpoint's fault profile from the seed\n"
+    "  --senders N           N sender processes share the store, each with its own leases\n"
+    "                        (1..16; needs --store memory) [default: the scenario's]\n"
     "  --store memory|sqlite the store [default: memory]\n"
     "  --db FILE             the sqlite database file [default: pulsehook-sim.db, replaced]\n"
     "  --overwrite           replace an existing --db FILE\n"
@@ -159,6 +161,13 @@ int main(int argc, char** argv) {
     else if (a == "--quiet") quiet = true;
     else if (a == "--overwrite") overwrite = true;
     else if (a == "--swarm") swarm = true;
+    else if (a == "--senders") {
+      std::string v;
+      std::uint64_t k = 0;
+      if (!value(v) || !parse_u64(v.c_str(), k) || k < 1 || k > 16)
+        return bad_usage("--senders needs a number from 1 to 16");
+      opts.senders_override = static_cast<std::size_t>(k);
+    }
     else if (a == "--list") list = true;
     else return bad_usage("unknown option \"" + a + "\"");
   }
@@ -188,6 +197,10 @@ int main(int argc, char** argv) {
   }
   if (swarm)
     for (auto& e : sc.endpoints) e.swarm = true;
+  if (opts.senders_override.value_or(sc.senders) > 1 && store_name != "memory")
+    return bad_usage("several senders (--senders / the scenario's \"senders\") need --store memory: "
+                     "its workers (memory_store::share) lease and fence like postgres_store's; "
+                     "sqlite_store is one process's store");
   {
     // The overrides combine with the scenario's instants: check them together.
     std::string why;

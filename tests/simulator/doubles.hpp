@@ -22,6 +22,17 @@ class faulty_store {
 public:
   explicit faulty_store(endpoint_rules rules = sim_endpoint_rules()) : inner_(std::move(rules)) {}
 
+  /// Another worker on the same store (several senders), with the same hooks.
+  faulty_store share() {
+    faulty_store w{inner_.share(), claims_};
+    w.ignore_leases = ignore_leases;
+    w.no_fencing = no_fencing;
+    return w;
+  }
+
+  bool ignore_leases = false;  // one claim also hands out a delivery another worker holds leased
+  bool no_fencing = false;     // a late write refused with lease_lost is made anyway, unfenced
+
   bool lie_about_sent = false;           // counts() reports one more Sent than the log has
   std::string starve_endpoint;           // claim_due never hands out this endpoint's deliveries
   std::string break_secrets_of;          // claim_due hands out this endpoint's work with an unusable secret
@@ -38,6 +49,26 @@ public:
     inner_.accept(e, t, r, ec);
   }
   void claim_due(claim_request const& c, std::vector<due_delivery>& out, ec_t& ec) {
+    if (ignore_leases) {
+      auto const first = out.size();
+      inner_.claim_due(c, out, ec);
+      if (ec) return;
+      for (auto i = first; i < out.size(); ++i) claims_->push_back({inner_.worker_id(), c.lease_until, out[i]});
+      if (double_claimed_) return;
+      // The newest delivery another worker holds under a live lease, still open: handed out
+      // again, as a store that forgot its leases would.
+      for (auto it = claims_->rbegin(); it != claims_->rend(); ++it) {
+        if (it->worker == inner_.worker_id() || it->until <= c.now) continue;
+        delivery_record d;
+        ec_t e;
+        inner_.get_delivery(it->delivery.id, d, e);
+        if (e || (d.state != delivery_state::pending && d.state != delivery_state::retrying)) continue;
+        out.push_back(it->delivery);
+        double_claimed_ = true;
+        break;
+      }
+      return;
+    }
     if (!break_secrets_of.empty()) {
       auto const first = out.size();
       inner_.claim_due(c, out, ec);
@@ -52,9 +83,18 @@ public:
     inner_.claim_due(c2, out, ec);
   }
   std::optional<time_point> next_due_at(ec_t& ec) { return inner_.next_due_at(ec); }
-  void record_attempt(attempt_record const& a, delivery_update const& u, ec_t& ec) { inner_.record_attempt(a, u, ec); }
-  void release(delivery_id id, time_point t, ec_t& ec) { inner_.release(id, t, ec); }
-  void give_up(delivery_id id, std::string_view r, ec_t& ec) { inner_.give_up(id, r, ec); }
+  void record_attempt(attempt_record const& a, delivery_update const& u, ec_t& ec) {
+    inner_.record_attempt(a, u, ec);
+    if (no_fencing && ec == error::lease_lost) inner_.share().record_attempt(a, u, ec);
+  }
+  void release(delivery_id id, time_point t, ec_t& ec) {
+    inner_.release(id, t, ec);
+    if (no_fencing && ec == error::lease_lost) inner_.share().release(id, t, ec);
+  }
+  void give_up(delivery_id id, std::string_view r, ec_t& ec) {
+    inner_.give_up(id, r, ec);
+    if (no_fencing && ec == error::lease_lost) inner_.share().give_up(id, r, ec);
+  }
   state_counts counts(std::string_view ep, ec_t& ec) {
     auto c = inner_.counts(ep, ec);
     if (lie_about_sent) ++c.sent;
@@ -87,7 +127,18 @@ public:
   void purge(purge_request const& r, purge_result& out, ec_t& ec) { inner_.purge(r, out, ec); }
 
 private:
+  struct claim_seen {
+    std::uint32_t worker = 0;
+    time_point until{};
+    due_delivery delivery;
+  };
+  faulty_store(memory_store inner, std::shared_ptr<std::vector<claim_seen>> claims)
+      : inner_(std::move(inner)), claims_(std::move(claims)) {}
+
   memory_store inner_;
+  // Every worker's claims (ignore_leases), shared by the workers of one store.
+  std::shared_ptr<std::vector<claim_seen>> claims_ = std::make_shared<std::vector<claim_seen>>();
+  bool double_claimed_ = false;
   int accepts_ = 0;
   bool misreported_ = false;
 };

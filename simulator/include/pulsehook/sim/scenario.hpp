@@ -198,6 +198,10 @@ struct stop_window {
 /// Faults of the sender's side that the driver executes. All off by default.
 struct fault_config {
   crash_config crashes;
+  /// Sender stalls (a long GC pause, a partition): the sender takes no turn for the drawn
+  /// length (`restart_min`..`restart_max`, the JSON key `for`) while its requests' answers
+  /// come back; its leases may run out meanwhile and other senders take its work over.
+  crash_config freezes;
   store_fault_config store;
   std::vector<stop_window> stops;   ///< sorted, not overlapping
 };
@@ -212,6 +216,10 @@ struct scenario {
   time_point start = from_unix_seconds(1796083200); ///< virtual start: 2026-12-01T00:00:00Z
   duration settle_limit{std::chrono::hours{96}}; ///< max extra time after the workload to settle
   double random_actions_per_day = 0;     ///< extra endpoint actions drawn from the seed
+  /// Sender processes sharing the store (1..16). More than one needs a store with workers
+  /// (`memory_store::share`): each sender claims under its own leases, fenced like
+  /// `postgres_store`'s workers; crashes and freezes hit one sender each, drawn from the seed.
+  std::size_t senders = 1;
   workload_config workload;
   engine_settings engine;
   fault_config faults;

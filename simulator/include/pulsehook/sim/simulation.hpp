@@ -93,7 +93,10 @@ struct run_result {
   std::uint64_t bad_signatures = 0;
   std::uint64_t endpoint_actions = 0;
   std::uint64_t resent = 0;             ///< deliveries reopened by a resend action
+  std::uint64_t senders = 1;            ///< sender processes sharing the store
   std::uint64_t crashes = 0;            ///< sender crashes (each restarted)
+  std::uint64_t freezes = 0;            ///< sender stalls (each thawed)
+  std::uint64_t fenced = 0;             ///< late writes the store refused (lease_lost)
   std::uint64_t stops = 0;              ///< async_stop during the run
   std::uint64_t store_faults = 0;       ///< store calls failed on purpose
   std::uint64_t trace_lines = 0;
@@ -124,6 +127,7 @@ struct run_options {
   std::uint64_t seed = 1;
   std::optional<duration> duration_override;      ///< --duration
   std::optional<std::size_t> events_override;     ///< --events
+  std::optional<std::size_t> senders_override;    ///< --senders
   std::string store_name = "memory";              ///< shown in the report and reproduce line
   trace_writer* trace = nullptr;                  ///< nullptr: no trace
   std::function<void(progress_info const&)> progress;

@@ -11,7 +11,7 @@ template <class Store, class Engine>
 void driver<Store, Engine>::finish(time_point now) {
   if (opts_.checkers_starting) opts_.checkers_starting();
   res_.virtual_elapsed = now - t0_;
-  res_.store_faults = fs_.counts().total();
+  for (auto const& sd : senders_) res_.store_faults += sd.fs->counts().total();
   boost::system::error_code ec;
   std::vector<std::uint64_t> expected_per_ep(eps_.size(), 0);
   for (auto const& ev : events_)
@@ -167,7 +167,7 @@ void driver<Store, Engine>::finish(time_point now) {
     violate("published", std::to_string(requested_events_) + " events were published but " +
                              std::to_string(res_.events) + " were accepted");
   res_.settled = res_.open == res_.parked;
-  if (!res_.settled && q_.empty() && engine_->in_flight() == 0 &&
+  if (!res_.settled && q_.empty() && in_flight_total() == 0 &&
       violation_counts_.find("final-state") == violation_counts_.end())
     violate("final-state", std::to_string(res_.open - res_.parked) +
                                " deliveries of enabled endpoints are open at the end");

@@ -619,13 +619,15 @@ struct scenario_reader {
   }
 
   bool get_faults(boost::json::object const& f, fault_config& out) {
-    if (!only_keys(f, "faults", {"crashes", "store", "stops"})) return false;
-    if (auto const* v = f.if_contains("crashes")) {
-      std::string const where = "faults.crashes";
+    if (!only_keys(f, "faults", {"crashes", "freezes", "store", "stops"})) return false;
+    // crashes: {count | per_day, restart_after, from, until}; freezes: the same with "for".
+    auto sender_faults = [&](char const* key, char const* delay, crash_config& c) {
+      auto const* v = f.if_contains(key);
+      if (!v) return true;
+      std::string const where = std::string("faults.") + key;
       if (!v->is_object()) return fail(where + ": expected an object");
       auto const& o = v->as_object();
-      auto& c = out.crashes;
-      if (!only_keys(o, where, {"count", "per_day", "restart_after", "from", "until"}) ||
+      if (!only_keys(o, where, {"count", "per_day", delay, "from", "until"}) ||
           !get_count(o, "count", where, c.count, 100000) ||
           !get_number(o, "per_day", where, c.per_day, 0, 100000) ||
           !get_window(o, where, c.from, c.until))
@@ -633,19 +635,24 @@ struct scenario_reader {
       if (o.contains("count") && o.contains("per_day"))
         return fail(where + ": give \"count\" or \"per_day\", not both");
       if (!c.any()) return fail(where + ": \"count\" or \"per_day\" must be positive");
-      if (auto const* r = o.if_contains("restart_after")) {
+      if (auto const* r = o.if_contains(delay)) {
+        auto const w = where + "." + delay;
         if (r->is_array()) {
-          if (r->as_array().size() != 2) return fail(where + ".restart_after: expected a duration or [min, max]");
-          if (!duration_value(r->as_array()[0], where + ".restart_after", c.restart_min) ||
-              !duration_value(r->as_array()[1], where + ".restart_after", c.restart_max))
+          if (r->as_array().size() != 2) return fail(w + ": expected a duration or [min, max]");
+          if (!duration_value(r->as_array()[0], w, c.restart_min) ||
+              !duration_value(r->as_array()[1], w, c.restart_max))
             return false;
-          if (c.restart_max < c.restart_min) return fail(where + ".restart_after: min > max");
+          if (c.restart_max < c.restart_min) return fail(w + ": min > max");
         } else {
-          if (!duration_value(*r, where + ".restart_after", c.restart_min)) return false;
+          if (!duration_value(*r, w, c.restart_min)) return false;
           c.restart_max = c.restart_min;
         }
       }
-    }
+      return true;
+    };
+    if (!sender_faults("crashes", "restart_after", out.crashes) ||
+        !sender_faults("freezes", "for", out.freezes))
+      return false;
     if (auto const* v = f.if_contains("store")) {
       std::string const where = "faults.store";
       if (!v->is_object()) return fail(where + ": expected an object");
@@ -769,6 +776,9 @@ inline bool check_run_limits(scenario const& sc, std::optional<duration> duratio
   if (sc.faults.crashes.any() &&
       !window("faults.crashes", sc.faults.crashes.from, sc.faults.crashes.until))
     return false;
+  if (sc.faults.freezes.any() &&
+      !window("faults.freezes", sc.faults.freezes.from, sc.faults.freezes.until))
+    return false;
   if (sc.faults.store.any() && !window("faults.store", sc.faults.store.from, sc.faults.store.until))
     return false;
   return true;
@@ -789,8 +799,8 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
   if (!doc.is_object()) { r.fail("scenario: expected a JSON object"); return; }
   auto const& o = doc.as_object();
   if (!r.only_keys(o, "scenario", {"name", "description", "seed", "duration", "events", "start",
-                                   "settle_limit", "random_actions_per_day", "workload", "engine",
-                                   "faults", "endpoints", "actions"}))
+                                   "settle_limit", "random_actions_per_day", "senders", "workload",
+                                   "engine", "faults", "endpoints", "actions"}))
     return;
   scenario out;
   if (!r.get_string(o, "name", "scenario", out.name) ||
@@ -798,8 +808,10 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
       !r.get_duration(o, "duration", "scenario", out.duration_) ||
       !r.get_count(o, "events", "scenario", out.events, max_scenario_events) ||
       !r.get_duration(o, "settle_limit", "scenario", out.settle_limit) ||
-      !r.get_number(o, "random_actions_per_day", "scenario", out.random_actions_per_day, 0, 1e6))
+      !r.get_number(o, "random_actions_per_day", "scenario", out.random_actions_per_day, 0, 1e6) ||
+      !r.get_count(o, "senders", "scenario", out.senders, 16))
     return;
+  if (out.senders < 1) { r.fail("scenario.senders: at least 1"); return; }
   if (auto const* v = o.if_contains("seed")) {
     if (v->is_uint64()) out.seed = v->as_uint64();
     else if (v->is_int64() && v->as_int64() >= 0) out.seed = static_cast<std::uint64_t>(v->as_int64());

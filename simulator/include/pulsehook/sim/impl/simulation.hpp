@@ -17,7 +17,8 @@ namespace pulsehook::sim {
 namespace detail {
 
 enum class act : std::uint8_t {
-  publish, endpoint_action, log_action, random_action, result, wake, crash, restart, stop, resume
+  publish, endpoint_action, log_action, random_action, result, wake, crash, restart, stop, resume,
+  freeze, thaw
 };
 
 struct action {
@@ -64,6 +65,12 @@ struct delivery_track {
   std::uint32_t slot = none;          // the attempt whose result waits for the engine's turn
   std::int64_t resent_until = -1;     // ms since start: a manual resend's deadline
   std::uint32_t recorded = 0;         // attempts the store recorded (the policy saw)
+  // The lease checkers (several senders): the sender whose claim is the delivery's newest
+  // (none after a resend or a stop handed it back), when that claim's lease ends (ms since
+  // start), and whether the holder has written it since (its claim is over).
+  std::uint32_t holder = none;
+  std::int64_t lease_end = -1;
+  bool holder_done = false;
 };
 
 struct inflight {
@@ -72,7 +79,9 @@ struct inflight {
   std::uint32_t attempt = 0;
   time_point started{};
   time_point answered{};
-  std::uint32_t epoch = 0;            // the sender's epoch that sent it (see driver::epoch_)
+  std::uint32_t epoch = 0;            // the sender's epoch that sent it (see sender::epoch)
+  std::uint32_t sender = 0;           // which sender sent it
+  bool open = false;                  // sent, its answer not yet back
   transport_result result;
 };
 
@@ -104,9 +113,29 @@ public:
 
   driver(scenario const& sc, Store& store, run_options const& opts, engine_config cfg,
          engine_factory make_engine, prng rng)
-      : sc_(sc), store_(store), fs_(store), opts_(opts), cfg_(std::move(cfg)),
+      : sc_(sc), store_(store), opts_(opts), cfg_(std::move(cfg)),
         make_engine_(std::move(make_engine)), rng_(rng) {
-    engine_ = make_engine_(fs_, cfg_);
+    // One sender runs on the store itself; several each get a worker of their own on it
+    // (Store::share(): leases and fencing across them, as processes on one database).
+    auto n = std::max<std::size_t>(1, opts.senders_override.value_or(sc.senders));
+    if constexpr (!requires { store.share(); }) {
+      if (n > 1)
+        violate("scenario", std::to_string(n) + " senders need a store with workers "
+                            "(memory_store::share); this store serves one sender");
+      n = 1;
+    }
+    senders_.resize(n);
+    res_.senders = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& sd = senders_[i];
+      if constexpr (requires { store.share(); }) {
+        if (n > 1) sd.handle = std::make_unique<Store>(store.share());
+      }
+      sd.fs = std::make_unique<fault_store<Store>>(sd.handle ? *sd.handle : store);
+      sd.engine = make_engine_(*sd.fs, engine_config_of(i));
+    }
+    lease_ = std::max<duration>(cfg_.engine.lease.value_or(sc.engine.request_timeout * 4),
+                                sc.engine.request_timeout + engine_options{}.min_lease_margin);
     duration_ = opts.duration_override.value_or(sc.duration_);
     grace_ = sc.engine.final_attempt_grace.value_or(sc.engine.request_timeout);
     retry_steps_ = opts.retry_steps.value_or(sc.engine.retry_steps);
@@ -146,15 +175,55 @@ private:
   void do_action(endpoint_action const& a, time_point now);
   void random_action(time_point now);
   void publish(time_point now);
-  void send(outgoing_request& req, time_point now);
+  void send(std::uint32_t who, outgoing_request& req, time_point now);
   void on_result(std::uint32_t slot, time_point now);
-  void on_notice(notice const& n);
-  void step(time_point now);
+  void on_notice(std::uint32_t who, notice const& n);
+  void step(std::uint32_t who, time_point now);
   void do_log_action(log_action const& a, time_point now);
   void resend(delivery_id id, time_point now);
-  void crash(time_point now);
-  void restart(time_point now);
-  void new_epoch();
+  void crash(std::uint32_t who, time_point now);
+  void restart(std::uint32_t who, time_point now);
+  void freeze(std::uint32_t who, time_point now, duration length);
+  void thaw(std::uint32_t who, time_point now);
+  void new_epoch(std::uint32_t who, bool released);
+  void configure_faults(std::uint32_t who) {
+    if (!sc_.faults.store.any()) return;
+    senders_[who].fs->configure(sc_.faults.store, fault_rng_.fork(), &clock_, t0_, duration_);
+  }
+  // Every sender takes its turn; with several, who goes first rotates from instant to
+  // instant, so that they race for due work as processes on one database do.
+  void step_all(time_point now) {
+    auto const n = static_cast<std::uint32_t>(senders_.size());
+    if (n > 1 && ++first_ == n) first_ = 0;
+    for (std::uint32_t k = 0; k < n; ++k) step((first_ + k) % n, now);
+  }
+  void poll_all() {  // a change every sender must see (LISTEN/NOTIFY on a shared database)
+    for (auto& sd : senders_)
+      if (sd.up) sd.engine->request_poll();
+  }
+  // The seed of sender `i`'s engine: the run's for the first (as with one sender), a fork of
+  // it for the others (each process has its own jitter stream).
+  engine_config engine_config_of(std::size_t i) const {
+    auto c = cfg_;
+    c.seed += 1000003ull * i;
+    return c;
+  }
+  std::size_t in_flight_total() const {
+    std::size_t n = 0;
+    for (auto const& sd : senders_)
+      if (sd.up) n += sd.engine->in_flight();
+    return n;
+  }
+  // Attempts to endpoint `e` open now under a live lease (several senders: a frozen sender's
+  // attempts whose lease ran out no longer hold a place).
+  std::uint32_t live_in_flight(std::uint32_t e, time_point now) const {
+    std::uint32_t n = 0;
+    for (auto const& s : slots_)
+      if (s.open && s.endpoint == e && s.epoch == senders_[s.sender].epoch &&
+          now < s.started + lease_)
+        ++n;
+    return n;
+  }
   std::int64_t deadline_ms(delivery_track const& tk) const {
     auto const d = since(events_[tk.event].deadline).count();
     return std::max(d, tk.resent_until);
@@ -201,20 +270,36 @@ private:
     violate("store", std::string(what) + " failed: " + ec.message());
   }
 
+  // One sender process: its engine on its storage (the store, or its own worker on it,
+  // wrapped to fail on purpose), and what the driver knows of it.
+  struct sender {
+    std::unique_ptr<Store> handle;        // several senders: this one's worker on the store
+    std::unique_ptr<fault_store<Store>> fs;
+    std::unique_ptr<Engine> engine;
+    std::unique_ptr<Engine> standby;      // publishes while the sender is down (crashed)
+    std::uint32_t epoch = 0;              // bumped when its open attempts stop being its own
+    bool up = true;                       // false between a crash and its restart
+    bool frozen = false;                  // takes no turn (a stalled process)
+    std::uint32_t restarts = 0;
+    std::size_t in_flight = 0;            // sent, answer not yet back (this epoch)
+    std::optional<time_point> wake_at;
+    time_point idle_at{};                 // the instant of the last steps that did nothing
+    std::uint32_t idle_steps = 0;         // steps in a row at idle_at that did nothing
+  };
+
   scenario const& sc_;
-  Store& store_;
-  fault_store<Store> fs_;     // the engine's storage: the real store, failing on purpose
+  Store& store_;              // endpoint management and the log: the product's and the UI's
   run_options const& opts_;
   engine_config cfg_;
   engine_factory make_engine_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Engine> standby_;  // publishes while the sender is down (crashed)
+  std::vector<sender> senders_;
+  duration lease_{};          // the engines' effective lease
+  std::uint32_t next_publisher_ = 0;
+  std::uint32_t first_ = 0;   // the sender that takes the first turn at this instant
   prng rng_;
   prng fault_rng_{0};
-  std::vector<pulsehook::sim::crash> crashes_;
-  std::uint32_t epoch_ = 0;   // bumped when the sender's open attempts stop being its own
-  bool sender_up_ = true;     // false between a crash and its restart
-  std::uint32_t restarts_ = 0;
+  std::vector<pulsehook::sim::crash> crashes_, freezes_;
+  std::vector<std::uint32_t> crash_who_, freeze_who_;
   std::vector<duration> retry_steps_;
   double retry_jitter_ = 0.2;
   duration retry_window_{};
@@ -239,10 +324,6 @@ private:
   std::vector<inflight> slots_;
   std::vector<std::uint32_t> free_slots_;
   engine_actions act_;
-  std::optional<time_point> wake_at_;
-  time_point idle_at_{};               // the instant of the last steps that did nothing
-  std::uint32_t idle_steps_ = 0;       // steps in a row at idle_at_ that did nothing
-  std::size_t total_in_flight_ = 0;    // sent, result not yet in (all endpoints)
   std::map<std::string, std::uint64_t> violation_counts_;
   std::uint64_t actions_done_ = 0;
   std::uint64_t requested_events_ = 0; // arrivals the workload asked to publish
@@ -411,9 +492,12 @@ void driver<Store, Engine>::publish(time_point now) {
   se.expected_end = static_cast<std::uint32_t>(expected_.size());
   accept_result ar;
   boost::system::error_code ec;
-  // While the sender is down, the product keeps publishing (another process of it, as with a
-  // shared store): through an engine that only publishes.
-  auto& publisher = sender_up_ ? *engine_ : *standby_;
+  // The product publishes through the senders in turn. While a sender is down, the product
+  // keeps publishing (another process of it, as with a shared store): through an engine that
+  // only publishes.
+  auto& from = senders_[next_publisher_];
+  if (++next_publisher_ == senders_.size()) next_publisher_ = 0;
+  auto& publisher = from.up ? *from.engine : *from.standby;
   publisher.publish(ev, ar, ec);
   // Refused by a store failing on purpose: nothing was accepted, and the product tries again,
   // as a caller of publish should.
@@ -428,6 +512,7 @@ void driver<Store, Engine>::publish(time_point now) {
     expected_.resize(se.expected_begin);
     return;
   }
+  if (senders_.size() > 1) poll_all();  // the other senders hear of it (LISTEN/NOTIFY)
   auto const idx = static_cast<std::uint32_t>(events_.size());
   event_index_.emplace(ev.id, idx);
   events_.push_back(se);
@@ -446,7 +531,7 @@ void driver<Store, Engine>::publish(time_point now) {
 }
 
 template <class Store, class Engine>
-void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
+void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_point now) {
   ++res_.attempts;
   auto const b = bucket(now);
   ++res_.series.attempts[b];
@@ -504,15 +589,31 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
     violate("final-state", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                                " was attempted again after it ended " +
                                to_string(static_cast<delivery_state>(tk.final_state)));
-  // In-flight caps: the engine never has more open than it is allowed.
+  // Leases: the store hands a delivery to one sender at a time, until its lease ends or the
+  // holder writes it (several senders; one sender's own re-claims are the engine's business).
+  if (senders_.size() > 1) {
+    if (tk.holder != delivery_track::none && tk.holder != who && !tk.holder_done &&
+        now_ms < tk.lease_end)
+      violate("lease", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
+                           " was claimed by sender " + std::to_string(who) + " at " +
+                           fmt_ms(now_ms) + " while sender " + std::to_string(tk.holder) +
+                           "'s lease ran until " + fmt_ms(tk.lease_end));
+    tk.holder = who;
+    tk.holder_done = false;
+    tk.lease_end = since(now + lease_).count();
+  }
+  // In-flight caps: the engine never has more open than it is allowed; with several senders
+  // the per-endpoint cap holds across them (attempts under a live lease), the total per sender.
+  auto& sd = senders_[who];
   ++ep.in_flight;
-  ++total_in_flight_;
-  if (ep.in_flight > sc_.engine.max_in_flight_per_endpoint)
-    violate("in-flight", ep.id + " had " + std::to_string(ep.in_flight) +
+  ++sd.in_flight;
+  auto const at_endpoint = senders_.size() > 1 ? live_in_flight(e, now) + 1 : ep.in_flight;
+  if (at_endpoint > sc_.engine.max_in_flight_per_endpoint)
+    violate("in-flight", ep.id + " had " + std::to_string(at_endpoint) +
                              " attempts open at " + fmt_ms(now_ms) + "; its cap is " +
                              std::to_string(sc_.engine.max_in_flight_per_endpoint));
-  if (total_in_flight_ > sc_.engine.max_in_flight)
-    violate("in-flight", std::to_string(total_in_flight_) + " attempts were open at " +
+  if (sd.in_flight > sc_.engine.max_in_flight)
+    violate("in-flight", std::to_string(sd.in_flight) + " attempts were open at " +
                              fmt_ms(now_ms) + "; the cap is " +
                              std::to_string(sc_.engine.max_in_flight));
   ++tk.attempts;
@@ -530,6 +631,7 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
       d += o.signature_ok ? " sig=ok" : " sig=BAD(" + o.verify_error.message() + ")";
       if (ev_idx >= 0 && ep.rx.times_received(static_cast<std::size_t>(ev_idx)) > 1) d += " dup";
     }
+    if (senders_.size() > 1) d += " by=" + std::to_string(who);
     trace(now, "SEND", e, req.delivery, tk.attempts, d);
   }
   std::uint32_t slot;
@@ -540,7 +642,9 @@ void driver<Store, Engine>::send(outgoing_request& req, time_point now) {
   s.endpoint = e;
   s.attempt = tk.attempts;
   s.started = now;
-  s.epoch = epoch_;
+  s.epoch = sd.epoch;
+  s.sender = who;
+  s.open = true;
   s.result = std::move(o.result);
   tk.slot = slot;
   q_.push(now + o.latency, action{act::result, slot});
@@ -552,7 +656,9 @@ void driver<Store, Engine>::on_result(std::uint32_t slot, time_point now) {
   auto& s = slots_[slot];
   auto& ep = eps_[s.endpoint];
   auto& tk = track(s.id);
-  if (s.epoch != epoch_) {
+  auto& sd = senders_[s.sender];
+  s.open = false;
+  if (s.epoch != sd.epoch) {
     // Sent by a sender that crashed or stopped since: the answer reaches nobody. The claim
     // comes back after its lease, or was handed back at the stop.
     if (tk.slot == slot) tk.slot = delivery_track::none;
@@ -563,7 +669,7 @@ void driver<Store, Engine>::on_result(std::uint32_t slot, time_point now) {
     return;
   }
   if (ep.in_flight > 0) --ep.in_flight;
-  if (total_in_flight_ > 0) --total_in_flight_;
+  if (sd.in_flight > 0) --sd.in_flight;
   s.answered = now;
   if (tk.event != delivery_track::none &&
       since(now).count() > deadline_ms(tk) + (grace_ + timeout_of(s.endpoint)).count() + 1)
@@ -578,15 +684,29 @@ void driver<Store, Engine>::on_result(std::uint32_t slot, time_point now) {
     }
     tk.received_2xx = true;
   }
-  engine_->add_result(s.id, s.result, now);
+  sd.engine->add_result(s.id, s.result, now);
 }
 
 // What the engine announced after a turn: the simulator's view of every delivery follows the
 // committed notices, so the trace says what the store says.
 template <class Store, class Engine>
-void driver<Store, Engine>::on_notice(notice const& n) {
+void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
   if (n.delivery == 0) return;  // endpoint notices: counted by the engine's metrics
   auto& tk = track(n.delivery);
+  // Fencing: a sender records an attempt only while its claim is the delivery's newest; a
+  // late result of a sender whose lease another sender took over is refused by the store
+  // (lease_lost), whether or not the new holder has written it yet. (A give-up without an
+  // attempt comes from a claim the driver does not see: the claim was not sent.)
+  if (senders_.size() > 1 && tk.holder != delivery_track::none) {
+    bool const gave_up_unattempted = n.kind == notice_kind::delivery_failed &&
+                                     n.update.reason.rfind("gave up (", 0) == 0;
+    if (tk.holder == who) tk.holder_done = true;
+    else if (!gave_up_unattempted)
+      violate("fencing", "sender " + std::to_string(who) + " recorded delivery " +
+                             std::to_string(n.delivery) + " at " + fmt_ms(since(n.at).count()) +
+                             " after sender " + std::to_string(tk.holder) +
+                             " claimed it again: a late result the store should have refused");
+  }
   auto const b = bucket(n.at);
   auto finish_slot = [&](std::string_view state) {
     if (tk.slot == delivery_track::none) return;
@@ -653,80 +773,139 @@ void driver<Store, Engine>::on_notice(notice const& n) {
   }
 }
 
-// One step at `now`: the engine runs what is due and the driver carries out its answer, the
-// same protocol basic_dispatcher follows (engine.hpp).
+// One step of sender `who` at `now`: its engine runs what is due and the driver carries out
+// the answer, the same protocol basic_dispatcher follows (engine.hpp).
 template <class Store, class Engine>
-void driver<Store, Engine>::step(time_point now) {
-  if (!sender_up_) return;
-  engine_->advance(now, act_);
-  for (auto const& e : act_.errors) store_error(e.where, e.ec);
-  for (auto const& n : act_.notices) on_notice(n);
-  for (auto& r : act_.requests) send(r, now);
+void driver<Store, Engine>::step(std::uint32_t who, time_point now) {
+  auto& sd = senders_[who];
+  if (!sd.up || sd.frozen) return;
+  sd.engine->advance(now, act_);
+  for (auto const& e : act_.errors) {
+    // A late result of a sender whose lease was taken over: refused, as it must be.
+    if (e.ec == error::lease_lost) {
+      ++res_.fenced;
+      trace(now, "FENCE", -1, 0, 0, "sender " + std::to_string(who) + ": " + e.where + " refused: " + e.ec.message());
+      continue;
+    }
+    store_error(e.where, e.ec);
+  }
+  for (auto const& n : act_.notices) on_notice(who, n);
+  for (auto& r : act_.requests) send(who, r, now);
   if (act_.stopped) {
     trace(now, "HALT", -1, 0, 0, "stopped: open attempts handed back to the store");
-    new_epoch();
+    new_epoch(who, true);
   }
   bool const idle = act_.requests.empty() && act_.notices.empty();
   // Spent requests go back to the engine, whose next poll refills their storage.
-  engine_->recycle(act_.requests);
+  sd.engine->recycle(act_.requests);
   if (!act_.wake_at) return;
   auto at = *act_.wake_at;
   if (at <= now) {
     // The engine wants another turn at once (a claim filled its batch). A turn that does
     // nothing and asks again at the same instant, over and over, is a spinning engine.
-    if (idle && now == idle_at_) {
-      if (++idle_steps_ == 1000) {
+    if (idle && now == sd.idle_at) {
+      if (++sd.idle_steps == 1000) {
         violate("engine", "the engine asked for another turn at " + fmt_ms(since(now).count()) +
                               " 1000 times in a row without doing anything");
       }
-      if (idle_steps_ >= 1000) at = now + duration{1000};
+      if (sd.idle_steps >= 1000) at = now + duration{1000};
     } else {
-      idle_at_ = now;
-      idle_steps_ = idle ? 1 : 0;
+      sd.idle_at = now;
+      sd.idle_steps = idle ? 1 : 0;
     }
     if (at <= now) at = now;
   }
-  if (!wake_at_ || at < *wake_at_ || *wake_at_ < now) {
-    wake_at_ = at;
-    q_.push(at, action{act::wake, 0});
+  if (!sd.wake_at || at < *sd.wake_at || *sd.wake_at < now) {
+    sd.wake_at = at;
+    q_.push(at, action{act::wake, who});
   }
 }
 
-// The sender's open attempts stop being its own (a crash, or a stop that handed them back):
-// their answers will reach nobody, and the in-flight caps start over.
+// A sender's open attempts stop being its own (a crash, or a stop that handed them back):
+// their answers will reach nobody, and its in-flight counts start over. Handed back
+// (`released`), they are no longer leased to it either.
 template <class Store, class Engine>
-void driver<Store, Engine>::new_epoch() {
-  ++epoch_;
-  for (auto& ep : eps_) ep.in_flight = 0;
-  total_in_flight_ = 0;
+void driver<Store, Engine>::new_epoch(std::uint32_t who, bool released) {
+  auto& sd = senders_[who];
+  for (auto const& s : slots_) {
+    if (!s.open || s.sender != who || s.epoch != sd.epoch) continue;
+    if (eps_[s.endpoint].in_flight > 0) --eps_[s.endpoint].in_flight;
+    if (released) {
+      auto& tk = track(s.id);
+      if (tk.holder == who) tk.holder = delivery_track::none;
+    }
+  }
+  ++sd.epoch;
+  sd.in_flight = 0;
 }
 
 template <class Store, class Engine>
-void driver<Store, Engine>::crash(time_point now) {
-  if (!sender_up_) return;
+void driver<Store, Engine>::crash(std::uint32_t who, time_point now) {
+  auto& sd = senders_[who];
+  if (!sd.up) return;
   trace(now, "CRASH", -1, 0, 0,
-        "sender killed with " + std::to_string(engine_->in_flight()) + " attempts open");
+        senders_.size() > 1 ? "sender " + std::to_string(who) + " killed with " +
+                                  std::to_string(sd.engine->in_flight()) + " attempts open"
+                            : "sender killed with " + std::to_string(sd.engine->in_flight()) +
+                                  " attempts open");
   // Nothing is released: the claims come back after their lease, as after a kill -9.
-  engine_.reset();
-  standby_ = make_engine_(fs_, cfg_);
-  sender_up_ = false;
-  new_epoch();
+  new_epoch(who, false);
+  sd.engine.reset();
+  sd.standby = make_engine_(*sd.fs, engine_config_of(who));
+  sd.up = false;
+  sd.frozen = false;
 }
 
 template <class Store, class Engine>
-void driver<Store, Engine>::restart(time_point now) {
-  if (sender_up_) return;
-  auto cfg = cfg_;
-  cfg.seed += ++restarts_;  // a new process, a new jitter stream (still from the one seed)
-  engine_ = make_engine_(fs_, cfg);
+void driver<Store, Engine>::restart(std::uint32_t who, time_point now) {
+  auto& sd = senders_[who];
+  if (sd.up) return;
+  auto cfg = engine_config_of(who);
+  cfg.seed += ++sd.restarts;  // a new process, a new jitter stream (still from the one seed)
+  if constexpr (requires { store_.share(); }) {
+    // A new process is a new worker: the dead one's claims stay leased to it until they expire.
+    if (sd.handle) {
+      sd.standby.reset();
+      sd.fs.reset();
+      *sd.handle = store_.share();
+      sd.fs = std::make_unique<fault_store<Store>>(*sd.handle);
+      configure_faults(who);
+    }
+  }
+  sd.engine = make_engine_(*sd.fs, cfg);
   notice_mask mask = notice_mask::none();
   mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
-  engine_->set_notice_mask(mask);
-  standby_.reset();
-  sender_up_ = true;
-  wake_at_.reset();
-  trace(now, "BOOT", -1, 0, 0, "sender started again after a crash");
-  engine_->start(now);
+  sd.engine->set_notice_mask(mask);
+  sd.standby.reset();
+  sd.up = true;
+  sd.wake_at.reset();
+  trace(now, "BOOT", -1, 0, 0,
+        senders_.size() > 1 ? "sender " + std::to_string(who) + " started again after a crash"
+                            : "sender started again after a crash");
+  sd.engine->start(now);
+}
+
+// A stalled sender (a long pause, a partition): it takes no turn, answers pile up unrecorded,
+// its leases run out and other senders take its work over; thawed, it records what it has,
+// and the store refuses what is no longer its own.
+template <class Store, class Engine>
+void driver<Store, Engine>::freeze(std::uint32_t who, time_point now, duration length) {
+  auto& sd = senders_[who];
+  if (!sd.up || sd.frozen) return;
+  sd.frozen = true;
+  ++res_.freezes;
+  trace(now, "STALL", -1, 0, 0,
+        "sender " + std::to_string(who) + " stalls for " + fmt_ms(length.count()) + " with " +
+            std::to_string(sd.engine->in_flight()) + " attempts open");
+}
+
+template <class Store, class Engine>
+void driver<Store, Engine>::thaw(std::uint32_t who, time_point now) {
+  auto& sd = senders_[who];
+  if (!sd.up || !sd.frozen) return;
+  sd.frozen = false;
+  sd.wake_at.reset();
+  trace(now, "THAW", -1, 0, 0, "sender " + std::to_string(who) + " runs again");
 }
 
 template <class Store, class Engine>
@@ -740,6 +919,7 @@ void driver<Store, Engine>::resend(delivery_id id, time_point now) {
   tk.final_state = 0;
   tk.last_end = -1;
   tk.resent_until = since(now + resend_window).count();
+  tk.holder = delivery_track::none;  // reopened by hand: due at once, whoever held it
   ++res_.resent;
   trace(now, "RSND", tk.endpoint == delivery_track::none ? -1 : std::int64_t{tk.endpoint}, id,
         tk.attempts, "reopened by hand");
@@ -793,7 +973,7 @@ void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
     }
   }
   for (auto id : ids) resend(id, now);
-  if (sender_up_) engine_->request_poll();
+  poll_all();
 }
 
 template <class Store, class Engine>
@@ -802,7 +982,7 @@ run_result driver<Store, Engine>::run() {
   // The driver reads attempts and give-ups from the notices; the rest it has no use for.
   notice_mask mask = notice_mask::none();
   mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
-  engine_->set_notice_mask(mask);
+  for (auto& sd : senders_) sd.engine->set_notice_mask(mask);
   // Streams, each forked from the one seed, in a fixed order.
   prng workload_rng = rng_.fork();
   action_rng_ = rng_.fork();
@@ -835,13 +1015,24 @@ run_result driver<Store, Engine>::run() {
   }
   // The sender's faults, from a stream of their own (forked only when there are any, so that
   // runs without them draw exactly as before).
-  if (sc_.faults.crashes.any() || sc_.faults.store.any()) {
+  if (sc_.faults.crashes.any() || sc_.faults.store.any() || sc_.faults.freezes.any()) {
     fault_rng_ = rng_.fork();
     crashes_ = draw_crashes(sc_.faults.crashes, duration_, fault_rng_);
-    fs_.configure(sc_.faults.store, fault_rng_.fork(), &clock_, t0_, duration_);
+    for (std::uint32_t i = 0; i < senders_.size(); ++i) configure_faults(i);
+    freezes_ = draw_crashes(sc_.faults.freezes, duration_, fault_rng_);
+    // Which sender each crash and freeze hits (drawn only when there is a choice).
+    auto const n = static_cast<std::uint64_t>(senders_.size());
+    for (std::size_t i = 0; i < crashes_.size(); ++i)
+      crash_who_.push_back(n > 1 ? static_cast<std::uint32_t>(fault_rng_.uniform(0, n - 1)) : 0);
+    for (std::size_t i = 0; i < freezes_.size(); ++i)
+      freeze_who_.push_back(n > 1 ? static_cast<std::uint32_t>(fault_rng_.uniform(0, n - 1)) : 0);
     for (std::uint32_t i = 0; i < crashes_.size(); ++i) {
       q_.push(t0_ + crashes_[i].at, action{act::crash, i});
       q_.push(t0_ + crashes_[i].at + crashes_[i].restart_after, action{act::restart, i});
+    }
+    for (std::uint32_t i = 0; i < freezes_.size(); ++i) {
+      q_.push(t0_ + freezes_[i].at, action{act::freeze, i});
+      q_.push(t0_ + freezes_[i].at + freezes_[i].restart_after, action{act::thaw, i});
     }
   }
   for (std::uint32_t i = 0; i < sc_.faults.stops.size(); ++i) {
@@ -860,8 +1051,8 @@ run_result driver<Store, Engine>::run() {
 
   time_point const hard_stop = t0_ + duration_ + sc_.settle_limit;
   time_point now = t0_;
-  engine_->start(now);
-  step(now);
+  for (auto& sd : senders_) sd.engine->start(now);
+  step_all(now);
   while (!q_.empty()) {
     auto const e = q_.pop();
     if (e.when > hard_stop) break;
@@ -876,47 +1067,66 @@ run_result driver<Store, Engine>::run() {
       break;
     case act::endpoint_action:
       do_action(sc_.actions[e.action.index], now);
-      if (sender_up_) engine_->request_poll();  // an enabled endpoint's parked work is due at once
+      poll_all();  // an enabled endpoint's parked work is due at once
       break;
     case act::log_action:
       do_log_action(sc_.log_actions[e.action.index], now);
       break;
     case act::random_action:
       random_action(now);
-      if (sender_up_) engine_->request_poll();
+      poll_all();
       break;
     case act::crash:
-      crash(now);
+      crash(crash_who_[e.action.index], now);
       ++res_.crashes;
       break;
     case act::restart:
-      restart(now);
+      restart(crash_who_[e.action.index], now);
       break;
-    case act::stop:
-      if (sender_up_) {
+    case act::freeze:
+      freeze(freeze_who_[e.action.index], now, freezes_[e.action.index].restart_after);
+      break;
+    case act::thaw:
+      thaw(freeze_who_[e.action.index], now);
+      break;
+    case act::stop: {
+      bool any = false;
+      for (auto& sd : senders_) {
+        if (!sd.up) continue;
+        sd.engine->begin_stop(now);
+        any = true;
+      }
+      if (any) {
         trace(now, "STOP", -1, 0, 0, "async_stop: no new claims");
-        engine_->begin_stop(now);
         ++res_.stops;
       }
       break;
-    case act::resume:
-      if (sender_up_ && !engine_->running()) {
-        trace(now, "GO", -1, 0, 0, "started again after a stop");
-        engine_->start(now);
+    }
+    case act::resume: {
+      bool any = false;
+      for (auto& sd : senders_) {
+        if (!sd.up || sd.engine->running()) continue;
+        sd.engine->start(now);
+        any = true;
       }
+      if (any) trace(now, "GO", -1, 0, 0, "started again after a stop");
       break;
+    }
     case act::result:
       on_result(e.action.index, now);
       break;
-    case act::wake:
-      if (wake_at_ && *wake_at_ == now) wake_at_.reset();
+    case act::wake: {
+      auto& sd = senders_[e.action.index];
+      if (sd.wake_at && *sd.wake_at == now) sd.wake_at.reset();
       break;
     }
-    // Every input of this instant is in: one step, as the dispatcher takes one per burst.
-    if (q_.empty() || q_.top().when != now) step(now);
+    }
+    // Every input of this instant is in: one step per sender, as the dispatcher takes one per
+    // burst.
+    if (q_.empty() || q_.top().when != now) step_all(now);
     if (opts_.progress && (++actions_done_ & 0xffff) == 0)
       opts_.progress(progress_info{since(now), duration_, res_.events, res_.attempts,
-                                   sender_up_ ? engine_->in_flight() : 0});
+                                   in_flight_total()});
   }
   finish(now);
   return std::move(res_);
@@ -950,6 +1160,7 @@ inline std::string reproduce_command(run_result const& r, std::string const& sce
   if (opts.duration_override)
     cmd += " --duration " + std::to_string(opts.duration_override->count()) + "ms";
   if (opts.events_override) cmd += " --events " + std::to_string(*opts.events_override);
+  if (opts.senders_override) cmd += " --senders " + std::to_string(*opts.senders_override);
   cmd += " --store " + opts.store_name;
   return cmd;
 }
