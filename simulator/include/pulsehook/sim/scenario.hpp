@@ -262,7 +262,7 @@ void parse_scenario(std::string_view text, scenario& out, boost::system::error_c
 
 /// Finds a shipped scenario by name (`default`, `healthy`, `outage-recovery`, `down-four-days`,
 /// `secret-rotation`, `retry-storm`, `speed`, `burst-recovery`, `slow-neighbours`,
-/// `timeout-neighbour`) in `dir`, or reads `name_or_path` as a file.
+/// `timeout-neighbour`, `senders`) in `dir`, or reads `name_or_path` as a file.
 void load_scenario(std::string const& name_or_path, std::string const& dir, scenario& out,
                    boost::system::error_code& ec, std::string& what);
 
