@@ -185,8 +185,12 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
       } else if (dr.endpoint_id == "ep_throttle") {
         BOOST_TEST((dr.state == delivery_state::failed));
         BOOST_TEST(last.status == 429);
+        // A whole 429 with Retry-After: 120 defers the next attempt by 120 s. (A 429 whose body
+        // did not arrive within the request timeout, as on a loaded machine, is recorded with
+        // its status and the timeout, and is retried by the schedule.)
         for (std::size_t i = 1; i < mine.size(); ++i)
-          if (mine[i].started_at != dr.give_up_at && mine[i - 1].status == 429)
+          if (mine[i].started_at != dr.give_up_at && mine[i - 1].status == 429 &&
+              mine[i - 1].error.empty())
             BOOST_TEST(mine[i].started_at >= mine[i - 1].started_at + 120s);
       } else if (dr.endpoint_id == "ep_slow" || dr.endpoint_id == "ep_reset" ||
                  dr.endpoint_id == "ep_junk" || dr.endpoint_id == "ep_redirect") {

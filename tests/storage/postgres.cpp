@@ -4,6 +4,7 @@
 // LISTEN/NOTIFY; the outbox on a caller's connection. The conformance suite (conformance.cpp)
 // covers everything every store does.
 #include "fixtures.hpp"
+#include "worker_cases.hpp"
 
 #ifdef PULSEHOOK_TEST_POSTGRES
 
@@ -59,62 +60,16 @@ std::vector<due_delivery> claim(postgres_store& s, time_point now, time_point le
 
 BOOST_AUTO_TEST_SUITE(postgres_store_workers)
 
-// A late result from a worker whose lease ran out and whose delivery another worker claimed
-// since is refused (lease_lost) and changes nothing; the new holder records it once.
+// The lease rules every store with workers keeps (worker_cases.hpp; memory_store's shared
+// handles run the same cases in workers.cpp).
 BOOST_AUTO_TEST_CASE(a_result_after_the_lease_was_taken_over_is_refused) {
   two_workers w;
-  w.a.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  accept_result r;
-  w.a.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
-  auto const id = r.deliveries.at(0);
-  BOOST_TEST_REQUIRE(claim(w.a, t0, t0 + 1min).size() == 1u);
-  BOOST_TEST(claim(w.b, t0 + 30s, t0 + 2min).empty());  // leased by a
-  auto const taken = claim(w.b, t0 + 61s, t0 + 2min);    // a's lease ran out
-  BOOST_TEST_REQUIRE(taken.size() == 1u);
-  BOOST_TEST(taken[0].id == id);
-
-  boost::system::error_code ec;
-  w.a.record_attempt(make_attempt(id, t0, 200), to_state(id, delivery_state::sent), ec);
-  BOOST_TEST((ec == error::lease_lost));
-  BOOST_TEST((ec == condition::permanent));
-  w.a.release(id, t0, ec);  // still fenced: b's claim stands
-  BOOST_TEST((ec == error::lease_lost));
-  w.a.give_up(id, "late", ec);
-  BOOST_TEST((ec == error::lease_lost));
-  BOOST_TEST(w.a.counts("ep_a") == (state_counts{1, 0, 0, 0}));
-  event_detail det;
-  w.a.get_event("evt_1", det);
-  BOOST_TEST(det.attempts.empty());
-
-  w.b.record_attempt(make_attempt(id, t0 + 61s, 200), to_state(id, delivery_state::sent));
-  BOOST_TEST(w.b.counts("ep_a") == (state_counts{0, 0, 1, 0}));
-  w.a.get_event("evt_1", det);
-  BOOST_TEST(det.attempts.size() == 1u);
+  late_result_after_takeover_is_refused(w);
 }
 
-// release and give_up are fenced the same way; a lease that ran out but that nobody took over
-// still belongs to its worker (no other worker holds a newer token).
 BOOST_AUTO_TEST_CASE(release_and_give_up_are_fenced_and_an_untaken_lease_still_counts) {
   two_workers w;
-  w.a.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
-  accept_result r1, r2, r3;
-  w.a.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r1);
-  w.a.accept(make_event("evt_2", "org_1", "goal.created", t0), t0 + 72h, r2);
-  w.a.accept(make_event("evt_3", "org_1", "goal.created", t0), t0 + 72h, r3);
-  BOOST_TEST_REQUIRE(claim(w.a, t0, t0 + 1min).size() == 3u);
-  BOOST_TEST_REQUIRE(claim(w.b, t0 + 2min, t0 + 3min).size() == 3u);  // b takes all three over
-  boost::system::error_code ec;
-  w.a.release(r1.deliveries[0], t0, ec);
-  BOOST_TEST((ec == error::lease_lost));
-  w.a.give_up(r2.deliveries[0], "late", ec);
-  BOOST_TEST((ec == error::lease_lost));
-  BOOST_TEST(w.a.counts("ep_a") == (state_counts{3, 0, 0, 0}));
-  BOOST_TEST(claim(w.a, t0 + 2min, t0 + 4min).empty());  // b's claims stand
-  // b's lease on evt_3 runs out, nobody takes it: b's result still counts.
-  w.b.record_attempt(make_attempt(r3.deliveries[0], t0, 200),
-                     to_state(r3.deliveries[0], delivery_state::sent), ec);
-  BOOST_TEST(!ec);
-  BOOST_TEST(w.b.counts("ep_a") == (state_counts{2, 0, 1, 0}));
+  release_and_give_up_are_fenced(w);
 }
 
 // The per-endpoint cap holds across workers: a claim takes the request's room less what other
