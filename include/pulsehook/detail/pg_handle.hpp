@@ -83,6 +83,70 @@ private:
   pg_result_ptr r_;
 };
 
+// A one-dimensional array parameter in binary format (libpq's array_send layout), so a
+// statement can take a whole batch of rows through `unnest`: int8 (`$n::bigint[]`) or bytea
+// (`$n::bytea[]`) elements, NULLs allowed.
+class pg_array {
+public:
+  static constexpr std::uint32_t int8_oid = 20, bytea_oid = 17;
+  explicit pg_array(std::uint32_t element_oid) noexcept : oid_(element_oid) {}
+
+  void i64(std::int64_t v) {
+    put32(8);
+    auto const u = static_cast<std::uint64_t>(v);
+    for (int i = 7; i >= 0; --i) data_ += static_cast<char>((u >> (8 * i)) & 0xff);
+    ++n_;
+  }
+  void opt_i64(bool has, std::int64_t v) {
+    if (has) i64(v);
+    else null();
+  }
+  void bytes(std::string_view v) {
+    put32(static_cast<std::uint32_t>(v.size()));
+    data_.append(v.data() ? v.data() : "", v.size());
+    ++n_;
+  }
+  void null() {
+    put32(0xffffffffu);
+    nulls_ = true;
+    ++n_;
+  }
+  void clear() noexcept {
+    data_.clear();
+    n_ = 0;
+    nulls_ = false;
+  }
+  std::uint32_t size() const noexcept { return n_; }
+
+  // The value to send: header (dimensions, NULL flag, element type, length, lower bound 1),
+  // then the elements.
+  std::string encode() const {
+    std::string out;
+    out.reserve(data_.size() + 20);
+    auto put = [&out](std::uint32_t v) {
+      for (int i = 3; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    };
+    put(n_ ? 1 : 0);
+    put(nulls_ ? 1 : 0);
+    put(oid_);
+    if (n_) {
+      put(n_);
+      put(1);
+    }
+    out += data_;
+    return out;
+  }
+
+private:
+  void put32(std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) data_ += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  std::string data_;
+  std::uint32_t oid_;
+  std::uint32_t n_ = 0;
+  bool nulls_ = false;
+};
+
 // The parameters of one statement. Values are viewed, not copied: the caller keeps them alive
 // until the statement has run (integers and array literals are kept here).
 class pg_params {
@@ -128,15 +192,18 @@ public:
     return owned(std::move(s));
   }
 
+  // a binary array (pg_array), copied
+  pg_params& array(pg_array const& a) { return owned(a.encode(), 1); }
+
   int size() const noexcept { return n_; }
   char const* const* values() const noexcept { return values_.data(); }
   int const* lengths() const noexcept { return lengths_.data(); }
   int const* formats() const noexcept { return formats_.data(); }
 
 private:
-  pg_params& owned(std::string s) {
+  pg_params& owned(std::string s, int fmt = 0) {
     texts_.push_back(std::move(s));  // a deque: earlier strings do not move
-    return put(texts_.back().c_str(), static_cast<int>(texts_.back().size()), 0);
+    return put(texts_.back().c_str(), static_cast<int>(texts_.back().size()), fmt);
   }
   pg_params& put(char const* p, int len, int fmt) noexcept {
     if (n_ < capacity) {

@@ -34,6 +34,7 @@ enum pg_stmt : std::size_t {
   pg_next_due,
   pg_count_due,
   pg_record,
+  pg_record_many,
   pg_delivery_state,
   pg_release,
   pg_give_up,
@@ -167,6 +168,32 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  ($3::bigint = 1)::int - (u.prev_state = 1)::int, ($3::bigint = 2)::int, ($3::bigint = 3)::int "
     "  FROM u WHERE u.prev_state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
     "SELECT id FROM u",
+
+    // pg_record_many: a group's records sent ahead, in one statement. $1..$16 arrays, one
+    // element per record, of pg_record's $1..$16 ($13 truncated as 0 / 1); $17 slot. Writes
+    // the records whose delivery is open and whose token matches, as pg_record does; their
+    // counters in one row update per endpoint. One row: how many it wrote.
+    "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+    "  $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
+    "  $11::bigint[], $12::bytea[], $13::bigint[], $14::bytea[], $15::bytea[], $16::bytea[]) "
+    "  AS r(id, token, state, cls, next_at, reason, number, trigger, started_at, elapsed, status, "
+    "  error, truncated, req_h, resp_h, body)), "
+    "u AS (UPDATE {s}.deliveries d SET prev_state = d.state, state = r.state, cls = r.cls, "
+    "  attempts = d.attempts + 1, next_at = CASE WHEN r.state = 1 AND e.enabled THEN r.next_at END, "
+    "  manual = false, reason = r.reason, lease_owner = NULL FROM r, {s}.endpoints e "
+    "  WHERE d.id = r.id AND e.ix = d.endpoint AND d.state IN (0, 1) "
+    "  AND (r.token IS NULL OR d.lease_token = r.token) "
+    "  RETURNING d.id, d.prev_state, d.state, d.endpoint, d.attempts), "
+    "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
+    "  truncated, request_headers, response_headers, body) "
+    "  SELECT u.id, COALESCE(NULLIF(r.number, 0), u.attempts), r.trigger, r.started_at, r.elapsed, "
+    "  r.status, r.error, r.truncated <> 0, r.req_h, r.resp_h, r.body FROM u JOIN r ON r.id = u.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT u.endpoint, $17::bigint, -count(*) FILTER (WHERE u.prev_state = 0), "
+    "  count(*) FILTER (WHERE u.state = 1) - count(*) FILTER (WHERE u.prev_state = 1), "
+    "  count(*) FILTER (WHERE u.state = 2), count(*) FILTER (WHERE u.state = 3) "
+    "  FROM u WHERE u.prev_state <> u.state GROUP BY u.endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT count(*) FROM u",
 
     // pg_delivery_state: $1 delivery (why a write was refused)
     "SELECT state, lease_token FROM {s}.deliveries WHERE id = $1::bigint",
@@ -387,10 +414,25 @@ constexpr std::int64_t pg_cls(delivery_state s) noexcept {
   return s == delivery_state::pending ? 0 : s == delivery_state::sent ? 1 : 2;
 }
 
+// A group's records sent ahead (see record_attempt), gathered into one pg_record_many: the
+// columns of its unnest, one element per record.
+struct pg_record_batch {
+  static constexpr auto i = pg_array::int8_oid, b = pg_array::bytea_oid;
+  pg_array id{i}, token{i}, state{i}, cls{i}, next_at{i}, reason{b}, number{i}, trigger{i},
+      started_at{i}, elapsed{i}, status{i}, error{b}, truncated{i}, req_h{b}, resp_h{b}, body{b};
+  std::uint32_t size() const noexcept { return id.size(); }
+  void clear() noexcept {
+    for (auto* a : {&id, &token, &state, &cls, &next_at, &reason, &number, &trigger, &started_at,
+                    &elapsed, &status, &error, &truncated, &req_h, &resp_h, &body})
+      a->clear();
+  }
+};
+
 struct pg_group {
   pg_connection* conn = nullptr;
   bool spoiled = false;
   std::vector<std::pair<delivery_id, std::int64_t>> claimed;  // tokens this group handed out
+  pg_record_batch records;
 };
 
 struct pg_state {
@@ -490,6 +532,23 @@ struct pg_state {
   }
 };
 
+// Sends the group's gathered records as one pg_record_many, without waiting: when its result
+// is read, fewer rows written than records sent count as a refusal (the group rolls back).
+inline void pg_flush_records(pg_state& s, pg_group& g, boost::system::error_code& ec) {
+  auto& b = g.records;
+  if (b.size() == 0 || !g.conn) return;
+  pg_params p;
+  p.array(b.id).array(b.token).array(b.state).array(b.cls).array(b.next_at).array(b.reason)
+      .array(b.number).array(b.trigger).array(b.started_at).array(b.elapsed).array(b.status)
+      .array(b.error).array(b.truncated).array(b.req_h).array(b.resp_h).array(b.body)
+      .i64(g.conn->slot);
+  g.conn->send_deferred(
+      pg_record_many, s.sql[pg_record_many], p,
+      [](pg_rows const& rows, std::int64_t n) { return !rows.empty() && rows.i64(0, 0) == n; },
+      static_cast<std::int64_t>(b.size()), ec);
+  b.clear();
+}
+
 // The connection for one call: the thread's group connection, or one of the pool's.
 class pg_lease {
 public:
@@ -543,7 +602,10 @@ public:
   pg_state& state() const noexcept { return s_; }
   std::int64_t slot() const noexcept { return c_->slot; }
 
+  // Inside a group the records gathered so far go first: statements run in call order.
   pg_rows run(pg_stmt st, pg_params const& p, boost::system::error_code& ec) {
+    if (group_) pg_flush_records(s_, *group_, ec);
+    if (ec) return {};
     return c_->run(st, s_.sql[st], p, ec);
   }
 
@@ -955,7 +1017,7 @@ inline void postgres_store::begin_group(boost::system::error_code& ec) {
     return;
   }
   std::lock_guard lk(s.mu);
-  s.groups[std::this_thread::get_id()] = detail::pg_group{l.detach(), false, {}};
+  s.groups[std::this_thread::get_id()] = detail::pg_group{l.detach(), false, {}, {}};
 }
 
 inline void postgres_store::commit_group(boost::system::error_code& ec) {
@@ -981,7 +1043,8 @@ inline void postgres_store::commit_group(boost::system::error_code& ec) {
     }
   }
   auto& c = *g.conn;
-  c.end_pipeline(!g.spoiled, ec);  // COMMIT, or ROLLBACK when spoiled or a record was refused
+  if (!g.spoiled) detail::pg_flush_records(s, g, ec);
+  c.end_pipeline(!g.spoiled && !ec, ec);  // COMMIT, or ROLLBACK when spoiled or a record was refused
   if (ec) {
     // The group's claims were not recorded: their tokens are the ones before.
     std::lock_guard lk(s.tokens_mu);
@@ -1406,6 +1469,40 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   if (err.size() > 4096) err = err.substr(0, 4096);
   auto const req_h = detail::pg_encode_headers(a.request_headers);
   auto const resp_h = detail::pg_encode_headers(a.response_headers);
+  // Inside a group, a result that finished well within this worker's lease goes out without
+  // waiting (pipelined with the group's other records): nobody else can hold the delivery
+  // then, so the database accepts it unless an administrator closed the delivery meanwhile
+  // (delete_endpoint, resend); such a refusal, read later, rolls the whole group back (no
+  // notification of it is given; the claims come back after their lease). A result near or
+  // past the lease's end is recorded and checked at once: lease_lost is reported exactly.
+  // Such records are gathered and go out as one statement (pg_record_many) before the group's
+  // next statement or its commit: one statement and one counter update per endpoint for a
+  // whole burst, instead of one each.
+  if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
+    auto& b = l.group()->records;
+    b.id.i64(static_cast<std::int64_t>(u.id));
+    b.token.i64(lease->token);
+    b.state.i64(static_cast<std::int64_t>(u.state));
+    b.cls.i64(detail::pg_cls(u.state));
+    b.next_at.opt_i64(u.next_attempt_at.has_value(),
+                      u.next_attempt_at ? to_unix_millis(*u.next_attempt_at) : 0);
+    b.reason.bytes(u.reason);
+    b.number.i64(a.number);
+    b.trigger.i64(static_cast<std::int64_t>(a.trigger));
+    b.started_at.i64(to_unix_millis(a.started_at));
+    b.elapsed.i64(static_cast<std::int64_t>(a.elapsed.count()));
+    b.status.i64(a.status);
+    b.error.bytes(err);
+    b.truncated.i64(truncated ? 1 : 0);
+    b.req_h.bytes(req_h);
+    b.resp_h.bytes(resp_h);
+    if (body.empty()) b.body.null();
+    else b.body.bytes(body);
+    s.forget_token(u.id);
+    if (b.size() >= 512) detail::pg_flush_records(s, *l.group(), ec);  // bounded
+    if (ec) return;
+    return st.commit(ec);
+  }
   detail::pg_params p;
   p.i64(static_cast<std::int64_t>(u.id)).opt_i64(token.has_value(), token.value_or(0))
       .i64(static_cast<std::int64_t>(u.state)).i64(detail::pg_cls(u.state))
@@ -1416,20 +1513,6 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   if (body.empty()) p.null();
   else p.bytes(body);
   p.i64(l.slot());
-  // Inside a group, a result that finished well within this worker's lease goes out without
-  // waiting (pipelined with the group's other records): nobody else can hold the delivery
-  // then, so the database accepts it unless an administrator closed the delivery meanwhile
-  // (delete_endpoint, resend); such a refusal, read later, rolls the whole group back (no
-  // notification of it is given; the claims come back after their lease). A result near or
-  // past the lease's end is recorded and checked at once: lease_lost is reported exactly.
-  if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
-    l.conn().send_deferred(
-        detail::pg_record, s.sql[detail::pg_record], p,
-        [](detail::pg_rows const& rows, std::int64_t) { return !rows.empty(); }, 0, ec);
-    if (ec) return;
-    s.forget_token(u.id);
-    return st.commit(ec);
-  }
   auto r = l.run(detail::pg_record, p, ec);
   if (ec) return;
   if (r.empty()) {  // refused, nothing written: why?
