@@ -335,6 +335,30 @@ public:
                     PQexecPrepared(c_.get(), name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 1),
                     ec);
   }
+  // Runs two statements, one after the other; in pipeline mode both go out before either
+  // result is read (one round trip).
+  void run_two(std::size_t id1, std::string const& sql1, pg_params const& p1, pg_rows& r1,
+               std::size_t id2, std::string const& sql2, pg_params const& p2, pg_rows& r2,
+               boost::system::error_code& ec) {
+    if (!pipeline_) {
+      r1 = run(id1, sql1, p1, ec);
+      if (!ec) r2 = run(id2, sql2, p2, ec);
+      return;
+    }
+    statements_ += 2;
+    send(id1, sql1, p1, nullptr, 0, ec, true);
+    if (!ec) send(id2, sql2, p2, nullptr, 0, ec, true);
+    if (ec) return;
+    std::vector<pg_rows> kept;
+    resolve(ec, &kept);
+    if (ec) return;
+    if (kept.size() != 2) {
+      ec = error::storage_failure;
+      return;
+    }
+    r1 = std::move(kept[0]);
+    r2 = std::move(kept[1]);
+  }
   void command(char const* sql, boost::system::error_code& ec) {
     ++statements_;
     if (pipeline_) {

@@ -183,11 +183,12 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  manual = false, reason = r.reason, lease_owner = NULL FROM r, {s}.endpoints e "
     "  WHERE d.id = r.id AND e.ix = d.endpoint AND d.state IN (0, 1) "
     "  AND (r.token IS NULL OR d.lease_token = r.token) "
-    "  RETURNING d.id, d.prev_state, d.state, d.endpoint, d.attempts), "
+    "  RETURNING d.id, d.prev_state, d.state, d.endpoint, d.attempts, r.number, r.trigger, "
+    "  r.started_at, r.elapsed, r.status, r.error, r.truncated, r.req_h, r.resp_h, r.body), "
     "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
     "  truncated, request_headers, response_headers, body) "
-    "  SELECT u.id, COALESCE(NULLIF(r.number, 0), u.attempts), r.trigger, r.started_at, r.elapsed, "
-    "  r.status, r.error, r.truncated <> 0, r.req_h, r.resp_h, r.body FROM u JOIN r ON r.id = u.id), "
+    "  SELECT id, COALESCE(NULLIF(number, 0), attempts), trigger, started_at, elapsed, status, "
+    "  error, truncated <> 0, req_h, resp_h, body FROM u), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT u.endpoint, $17::bigint, -count(*) FILTER (WHERE u.prev_state = 0), "
     "  count(*) FILTER (WHERE u.state = 1) - count(*) FILTER (WHERE u.prev_state = 1), "
@@ -607,6 +608,14 @@ public:
     if (group_) pg_flush_records(s_, *group_, ec);
     if (ec) return {};
     return c_->run(st, s_.sql[st], p, ec);
+  }
+
+  // Two statements in one round trip inside a group (see pg_connection::run_two).
+  void run_two(pg_stmt st1, pg_params const& p1, pg_rows& r1, pg_stmt st2, pg_params const& p2,
+               pg_rows& r2, boost::system::error_code& ec) {
+    if (group_) pg_flush_records(s_, *group_, ec);
+    if (ec) return;
+    c_->run_two(st1, s_.sql[st1], p1, r1, st2, s_.sql[st2], p2, r2, ec);
   }
 
   // Keeps the connection out of the pool (begin_group).
@@ -1307,34 +1316,31 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     endpoints.push_back(c.endpoint);
   }
   if (req.max_per_endpoint != 0 && !endpoints.empty()) {
+    // The leases are counted by a statement that starts after the locks were taken (its own
+    // snapshot then sees every claim committed under them); in a group both statements go out
+    // at once. Counts of endpoints we did not lock are ignored.
     std::unordered_set<std::int64_t> locked;
-    {
-      detail::pg_params p;
-      p.i64_array(endpoints).i64(s.space);
-      auto r = l.run(detail::pg_claim_try_lock, p, ec);
-      if (ec) return;
-      for (int i = 0; i < r.size(); ++i) locked.insert(r.i64(i, 0));
-    }
+    detail::pg_rows lock_rows, leased_rows;
+    detail::pg_params p1, p2;
+    p1.i64_array(endpoints).i64(s.space);
+    p2.i64_array(endpoints).i64(now).i64(s.worker);
+    l.run_two(detail::pg_claim_try_lock, p1, lock_rows, detail::pg_claim_leased, p2, leased_rows, ec);
+    if (ec) return;
+    for (int i = 0; i < lock_rows.size(); ++i) locked.insert(lock_rows.i64(i, 0));
     for (auto e : endpoints)
       if (!locked.contains(e)) {
         per[e].allowed = 0;  // another worker is claiming it right now
         per[e].others = true;
       }
-    std::vector<std::int64_t> mine(locked.begin(), locked.end());
-    if (!mine.empty()) {
-      detail::pg_params p;
-      p.i64_array(mine).i64(now).i64(s.worker);
-      auto r = l.run(detail::pg_claim_leased, p, ec);
-      if (ec) return;
-      for (int i = 0; i < r.size(); ++i) {
-        auto& b = per[r.i64(i, 0)];
-        b.allowed = std::min(b.allowed, cap) - r.i64(i, 1);
-        b.others = true;
-      }
+    for (int i = 0; i < leased_rows.size(); ++i) {
+      if (!locked.contains(leased_rows.i64(i, 0))) continue;
+      auto& b = per[leased_rows.i64(i, 0)];
+      b.allowed = std::min(b.allowed, cap) - leased_rows.i64(i, 1);
+      b.others = true;
     }
   }
 
-  std::vector<std::int64_t> take, push;
+  std::vector<std::int64_t> take, push, eps;  // eps: the endpoints of `take`
   for (auto const& c : cands) {
     if (c.paused) {
       push.push_back(c.id);
@@ -1346,7 +1352,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
       held = held || b.others;
       continue;
     }
-    ++b.taken;
+    if (b.taken++ == 0) eps.push_back(c.endpoint);
     take.push_back(c.id);
   }
   if (!push.empty()) {
@@ -1363,12 +1369,13 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     claimed.resize(take.size());
     tokens.resize(take.size());
     std::unordered_map<std::int64_t, std::shared_ptr<std::string const>> payloads;
-    std::vector<std::int64_t> eps;
     std::vector<std::int64_t> ep_of(take.size());
+    detail::pg_rows r, secret_rows;  // in a group: both statements in one round trip
     {
-      detail::pg_params p;
-      p.i64_array(take).i64(to_unix_millis(req.lease_until)).i64(s.worker);
-      auto r = l.run(detail::pg_claim_take, p, ec);
+      detail::pg_params p1, p2;
+      p1.i64_array(take).i64(to_unix_millis(req.lease_until)).i64(s.worker);
+      p2.i64_array(eps);
+      l.run_two(detail::pg_claim_take, p1, r, detail::pg_secrets_of, p2, secret_rows, ec);
       if (ec) return;
       if (static_cast<std::size_t>(r.size()) != take.size()) {
         ec = error::storage_failure;  // rows we hold locked cannot vanish
@@ -1391,15 +1398,11 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         d.event_created_at = from_unix_millis(r.i64(i, 9));
         d.endpoint_id = r.str(i, 11);
         d.url = r.str(i, 12);
-        if (std::find(eps.begin(), eps.end(), ep_of[k]) == eps.end()) eps.push_back(ep_of[k]);
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;
     {
-      detail::pg_params p;
-      p.i64_array(eps);
-      auto r = l.run(detail::pg_secrets_of, p, ec);
-      if (ec) return;
+      auto const& r = secret_rows;
       for (int i = 0; i < r.size(); ++i) {
         endpoint_secret sec;
         sec.value = r.str(i, 1);
