@@ -17,7 +17,9 @@
 //
 // Environment: PULSEHOOK_PG_URL. Each dispatcher process runs its io_context on two threads,
 // up to 256 deliveries in flight and 16 connections to the receiver (the configuration
-// docs/sending.md recommends with a durable store).
+// docs/sending.md recommends with a durable store). To try other settings without rebuilding:
+// PULSEHOOK_BENCH_IN_FLIGHT (256), PULSEHOOK_BENCH_CLAIM_BATCH (= in flight),
+// PULSEHOOK_BENCH_WINDOW_MS (group commit window, 2), PULSEHOOK_BENCH_CONNECTIONS (16).
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
 #include <pulsehook/postgres_store.hpp>

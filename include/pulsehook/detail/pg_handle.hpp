@@ -425,18 +425,55 @@ public:
     return last;
   }
 
-  // Ends the pipeline: COMMIT when `commit` and nothing failed or was refused, else ROLLBACK.
-  // `ec` clear only when the commit succeeded. The connection is idle and out of pipeline
-  // mode afterwards (or closed).
-  void end_pipeline(bool commit, boost::system::error_code& ec) {
+  // A command without parameters sent ahead (pipeline mode): its result is read with the
+  // next statement's.
+  void command_deferred(char const* sql, boost::system::error_code& ec) {
+    ++statements_;
+    if (!PQsendQueryParams(c_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 1)) {
+      ec = error::storage_busy;
+      return;
+    }
+    pending_.push_back({nullptr, 0, false});
+  }
+
+  // A statement to run last inside the transaction, in the same round trip as the COMMIT
+  // (see end_pipeline).
+  struct last_statement {
+    std::size_t id;
+    std::string const& sql;
+    pg_params const& params;
+    pg_rows& rows;  // its rows, when the transaction committed
+  };
+
+  // Ends the pipeline: COMMIT when `commit` and nothing failed or was refused, else ROLLBACK;
+  // `last`, if any, runs just before a COMMIT, sent with it. `ec` clear only when the commit
+  // succeeded. The connection is idle and out of pipeline mode afterwards (or closed).
+  void end_pipeline(bool commit, boost::system::error_code& ec, last_statement const* last = nullptr) {
     boost::system::error_code pend;
     resolve(pend);
     bool const ok = commit && !pend && refused_ == 0 && PQstatus(c_.get()) == CONNECTION_OK;
     bool committed = false;
+    bool const with_last = ok && last;
+    if (with_last) {
+      send(last->id, last->sql, last->params, nullptr, 0, pend, true);
+      if (pend) return end_pipeline(false, ec);
+    }
+    std::vector<pg_rows> kept;
+    bool last_failed = false;
     if (PQstatus(c_.get()) == CONNECTION_OK &&
         PQsendQueryParams(c_.get(), ok ? "COMMIT" : "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 1) &&
         PQpipelineSync(c_.get())) {
-      // The COMMIT / ROLLBACK's result (or "aborted"), its NULL, then the sync point.
+      // `last`'s results (its PREPARE's too, the first time), then the COMMIT / ROLLBACK's
+      // result (or "aborted"), its NULL, then the sync point.
+      while (with_last && !pending_.empty()) {
+        auto const op = pending_.front();
+        pending_.pop_front();
+        boost::system::error_code one;
+        auto rows = read_one(one);
+        if (one) last_failed = true;
+        else if (op.keep) kept.push_back(std::move(rows));
+        if (PQstatus(c_.get()) != CONNECTION_OK) break;
+      }
       for (int nulls = 0; nulls < 2 && PQstatus(c_.get()) == CONNECTION_OK;) {
         PGresult* r = PQgetResult(c_.get());
         if (!r) {
@@ -446,9 +483,10 @@ public:
         auto const st = PQresultStatus(r);
         PQclear(r);
         if (st == PGRES_PIPELINE_SYNC) break;
-        if (st == PGRES_COMMAND_OK && ok) committed = true;
+        if (st == PGRES_COMMAND_OK && ok && !last_failed) committed = true;
       }
     }
+    if (committed && with_last && kept.size() == 1) last->rows = std::move(kept[0]);
     if (PQstatus(c_.get()) == CONNECTION_OK) PQexitPipelineMode(c_.get());
     pipeline_ = false;
     pending_.clear();

@@ -434,6 +434,7 @@ struct pg_group {
   bool spoiled = false;
   std::vector<std::pair<delivery_id, std::int64_t>> claimed;  // tokens this group handed out
   pg_record_batch records;
+  bool claims = false;  // claim_due ran in it: the driver asks next_due_at after the commit
 };
 
 struct pg_state {
@@ -463,6 +464,11 @@ struct pg_state {
 
   // The last claim's instant, when it held back due work (see next_due_at).
   std::atomic<std::int64_t> held_at{pg_no_time};
+
+  // next_due_at as a group that claimed saw it just before its COMMIT (sent with the COMMIT),
+  // by thread, for that thread's next next_due_at call (one use) if no other call of this
+  // store came first (any call clears it). pg_no_time: nothing open.
+  std::unordered_map<std::thread::id, std::int64_t> due_after_commit;  // under mu
 
   std::mutex listen_mu;
   std::unique_ptr<pg_connection> listener;
@@ -555,6 +561,7 @@ class pg_lease {
 public:
   pg_lease(pg_state& s, boost::system::error_code& ec) : s_(s) {
     std::unique_lock lk(s.mu);
+    if (!s.due_after_commit.empty()) s.due_after_commit.clear();  // it may change what is due
     if (!s.open) {
       ec = error::storage_failure;
       return;
@@ -969,6 +976,7 @@ inline void postgres_store::close() noexcept {
     s.open = false;
     s.idle.clear();
     for (auto& [thread, g] : s.groups) g.conn = nullptr;  // commit_group then says so
+    s.due_after_commit.clear();
     s.conns.clear();
     s.own_pids.clear();
     s.cv.notify_all();
@@ -1018,15 +1026,19 @@ inline void postgres_store::begin_group(boost::system::error_code& ec) {
   }
   detail::pg_lease l(s, ec);
   if (ec) return;
-  l.conn().command("BEGIN", ec);
-  if (!ec) l.conn().enter_pipeline(ec);  // the group's records go out without waiting
+  // The group's statements go out without waiting (pipeline mode), the BEGIN with the first.
+  l.conn().enter_pipeline(ec);
+  if (ec) return;
+  l.conn().command_deferred("BEGIN", ec);
   if (ec) {
     boost::system::error_code ignored;
-    l.conn().command("ROLLBACK", ignored);
+    l.conn().end_pipeline(false, ignored);
     return;
   }
+  detail::pg_group g;
+  g.conn = l.detach();
   std::lock_guard lk(s.mu);
-  s.groups[std::this_thread::get_id()] = detail::pg_group{l.detach(), false, {}, {}};
+  s.groups[std::this_thread::get_id()] = std::move(g);
 }
 
 inline void postgres_store::commit_group(boost::system::error_code& ec) {
@@ -1053,7 +1065,18 @@ inline void postgres_store::commit_group(boost::system::error_code& ec) {
   }
   auto& c = *g.conn;
   if (!g.spoiled) detail::pg_flush_records(s, g, ec);
-  c.end_pipeline(!g.spoiled && !ec, ec);  // COMMIT, or ROLLBACK when spoiled or a record was refused
+  // After a claim the driver asks next_due_at: its answer is read in the COMMIT's round trip.
+  detail::pg_params none;
+  detail::pg_rows due;
+  detail::pg_connection::last_statement const next_due{detail::pg_next_due, s.sql[detail::pg_next_due],
+                                                       none, due};
+  bool const ask_due = g.claims && !ec;
+  // COMMIT, or ROLLBACK when spoiled or a record was refused
+  c.end_pipeline(!g.spoiled && !ec, ec, ask_due ? &next_due : nullptr);
+  if (!ec && ask_due && due.get()) {
+    std::lock_guard lk(s.mu);
+    s.due_after_commit[std::this_thread::get_id()] = due.empty() ? detail::pg_no_time : due.i64(0, 0);
+  }
   if (ec) {
     // The group's claims were not recorded: their tokens are the ones before.
     std::lock_guard lk(s.tokens_mu);
@@ -1153,6 +1176,10 @@ inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_poi
     return;
   }
   auto& s = *s_;
+  {
+    std::lock_guard lk(s.mu);
+    s.due_after_commit.clear();  // see pg_lease
+  }
   if (!tx || PQstatus(tx) != CONNECTION_OK || PQtransactionStatus(tx) != PQTRANS_INTRANS ||
       s.db_name != PQdb(tx)) {
     ec = error::invalid_argument;  // publish inside your open transaction, on this database
@@ -1271,6 +1298,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   ec = {};
   if (req.max == 0) return;
   PULSEHOOK_DETAIL_PG_READY();
+  if (auto* g = l.group()) g->claims = true;
   detail::pg_step st(l, true, ec);
   if (ec) return;
   auto const now = to_unix_millis(req.now);
@@ -1427,14 +1455,28 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
 
 inline std::optional<time_point> postgres_store::next_due_at(boost::system::error_code& ec) {
   ec = {};
-  PULSEHOOK_DETAIL_PG_READY(std::nullopt);
-  detail::pg_params none;
-  auto r = l.run(detail::pg_next_due, none, ec);
-  if (ec || r.empty()) return std::nullopt;
-  auto const due = r.i64(0, 0);
-  auto const held = s.held_at.load();
+  std::int64_t due = detail::pg_no_time;
+  bool known = false;
+  if (s_) {
+    std::lock_guard lk(s_->mu);
+    if (auto it = s_->due_after_commit.find(std::this_thread::get_id()); it != s_->due_after_commit.end()) {
+      due = it->second;
+      known = s_->open;
+      s_->due_after_commit.erase(it);
+    }
+  }
+  if (!known) {
+    PULSEHOOK_DETAIL_PG_READY(std::nullopt);
+    detail::pg_params none;
+    auto r = l.run(detail::pg_next_due, none, ec);
+    if (ec || r.empty()) return std::nullopt;
+    due = r.i64(0, 0);
+  } else if (due == detail::pg_no_time) {
+    return std::nullopt;
+  }
+  auto const held = s_->held_at.load();
   if (held != detail::pg_no_time && due <= held)
-    return from_unix_millis(held) + s.opts.held_back_poll;
+    return from_unix_millis(held) + s_->opts.held_back_poll;
   return from_unix_millis(due);
 }
 
