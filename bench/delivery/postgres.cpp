@@ -3,7 +3,7 @@
 // go, on a throwaway cluster with fsync=on).
 //
 //   pulsehook_bench_postgres throughput <receiver url> <processes> <events>
-//       publishes <events> into a fresh schema (accept_many, untimed), then starts <processes>
+//       publishes <events> into a fresh schema (accept_many and ANALYZE, untimed), then starts <processes>
 //       dispatcher processes at once and times them until every delivery is sent; prints
 //       "throughput processes=<p> events=<n> seconds=<s> per_s=<r> cpu_us_per_delivery=<c>"
 //   pulsehook_bench_postgres accept <events>
@@ -17,7 +17,9 @@
 //
 // Environment: PULSEHOOK_PG_URL. Each dispatcher process runs its io_context on two threads,
 // up to 256 deliveries in flight and 16 connections to the receiver (the configuration
-// docs/sending.md recommends with a durable store).
+// docs/sending.md recommends with a durable store). To try other settings without rebuilding:
+// PULSEHOOK_BENCH_IN_FLIGHT (256), PULSEHOOK_BENCH_CLAIM_BATCH (= in flight),
+// PULSEHOOK_BENCH_WINDOW_MS (group commit window, 2), PULSEHOOK_BENCH_CONNECTIONS (16).
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
 #include <pulsehook/postgres_store.hpp>
@@ -110,6 +112,15 @@ void drop_schema(std::string const& schema) {
   PQfinish(c);
 }
 
+// Statistics for the planner, as autovacuum gathers them on a live database within a minute of
+// a bulk load: without them the planner takes every row of a freshly filled table for leased
+// and scans the table for the claim's per-endpoint lease count.
+void analyze_schema(std::string const& schema) {
+  PGconn* c = PQconnectdb(pg_url().c_str());
+  PQclear(PQexec(c, ("ANALYZE " + schema + ".deliveries; ANALYZE " + schema + ".events").c_str()));
+  PQfinish(c);
+}
+
 double cpu_seconds(int who) {
   rusage u{};
   ::getrusage(who, &u);
@@ -126,19 +137,27 @@ ph::endpoint_rules loopback_rules() {
   return r;
 }
 
+// A tuning knob from the environment (to try other settings without rebuilding).
+std::size_t knob(char const* name, std::size_t fallback) {
+  char const* v = std::getenv(name);
+  return v && *v ? static_cast<std::size_t>(std::stoull(v)) : fallback;
+}
+
 ph::dispatcher_settings settings() {
   ph::dispatcher_settings s;
   s.endpoints = loopback_rules();
-  s.engine.max_in_flight = 256;
-  s.engine.max_in_flight_per_endpoint = 4096;  // shared by every process: above 4 x 256
-  s.engine.claim_batch = 256;
+  s.engine.max_in_flight = knob("PULSEHOOK_BENCH_IN_FLIGHT", 256);
+  // shared by every process: above 4 x their in-flight
+  s.engine.max_in_flight_per_endpoint = std::max<std::size_t>(4096, 4 * s.engine.max_in_flight);
+  s.engine.claim_batch = knob("PULSEHOOK_BENCH_CLAIM_BATCH", s.engine.max_in_flight);
+  s.engine.group_commit_window = ph::duration(knob("PULSEHOOK_BENCH_WINDOW_MS", 2));
   return s;
 }
 
 ph::http_transport_options transport_options() {
   ph::http_transport_options o;
   o.egress = ph::egress_guard::allow_loopback();
-  o.max_connections_per_origin = 16;
+  o.max_connections_per_origin = knob("PULSEHOOK_BENCH_CONNECTIONS", 16);
   return o;
 }
 
@@ -190,6 +209,7 @@ int throughput(std::string const& self, std::string const& url, int processes, s
       s.accept_many(evs, deadlines, res);
     }
   }
+  analyze_schema(schema);
   auto const cpu0 = cpu_seconds(RUSAGE_CHILDREN);
   auto const t0 = clock_type::now();
   std::vector<pid_t> kids;

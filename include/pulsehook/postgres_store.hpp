@@ -143,7 +143,10 @@ public:
   std::int64_t worker_id() const noexcept;
 
   /// Group commit (`group_commit_storage`): opens a transaction on a connection reserved for
-  /// the calling thread; its following calls join it until `commit_group`. Other threads'
+  /// the calling thread; its following calls join it until `commit_group`. The group's
+  /// statements are pipelined (the BEGIN goes out with the first of them); attempts recorded
+  /// well within their lease are gathered and written by one statement before the group's next
+  /// statement or its commit. Other threads'
   /// calls run on other connections meanwhile. A call that fails before writing leaves the
   /// group intact; one that fails after writing (or with an SQL error) spoils it: its later
   /// calls fail at once and `commit_group` rolls it back and reports `storage_failure`.
@@ -189,6 +192,9 @@ public:
                  boost::system::error_code& ec);
   /// The earliest `next_attempt_at` of an open delivery (leased ones: their lease's end), or
   /// `last claim + held_back_poll` when that earliest one was held back by the last claim.
+  /// A call on a thread right after its group that claimed committed, before any other call of
+  /// this store, answers with what the group read just before its COMMIT, in the same round
+  /// trip (no query of its own).
   std::optional<time_point> next_due_at(boost::system::error_code& ec);
   /// Open deliveries due at `now`: a range count on the due index.
   std::uint64_t count_due(time_point now, boost::system::error_code& ec);

@@ -439,6 +439,30 @@ BOOST_AUTO_TEST_CASE(a_pipelined_record_refused_later_rolls_the_group_back) {
   BOOST_TEST((ec == error::invalid_argument));
 }
 
+// After a group that claimed, next_due_at answers with what the group read with its COMMIT;
+// any other call of the store before it (it may change what is due) makes it ask again.
+BOOST_AUTO_TEST_CASE(next_due_at_after_a_claiming_group) {
+  pg_schema schema;
+  postgres_store s(pg_url(), {}, pg_options(schema.name));
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  boost::system::error_code ec;
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  BOOST_TEST_REQUIRE(claim(s, t0, t0 + 1min).size() == 1u);
+  s.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  BOOST_TEST((s.next_due_at() == std::optional<time_point>(t0 + 1min)));  // the lease's end
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  BOOST_TEST(claim(s, t0, t0 + 1min).empty());
+  s.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.accept(make_event("evt_2", "org_1", "goal.created", t0 + 1s), t0 + 72h, r);
+  BOOST_TEST((s.next_due_at() == std::optional<time_point>(t0 + 1s)));
+}
+
 BOOST_AUTO_TEST_CASE(an_uncommitted_group_changes_nothing) {
   pg_schema schema;
   auto s = std::make_unique<postgres_store>(pg_url(), endpoint_rules{}, pg_options(schema.name));

@@ -83,6 +83,70 @@ private:
   pg_result_ptr r_;
 };
 
+// A one-dimensional array parameter in binary format (libpq's array_send layout), so a
+// statement can take a whole batch of rows through `unnest`: int8 (`$n::bigint[]`) or bytea
+// (`$n::bytea[]`) elements, NULLs allowed.
+class pg_array {
+public:
+  static constexpr std::uint32_t int8_oid = 20, bytea_oid = 17;
+  explicit pg_array(std::uint32_t element_oid) noexcept : oid_(element_oid) {}
+
+  void i64(std::int64_t v) {
+    put32(8);
+    auto const u = static_cast<std::uint64_t>(v);
+    for (int i = 7; i >= 0; --i) data_ += static_cast<char>((u >> (8 * i)) & 0xff);
+    ++n_;
+  }
+  void opt_i64(bool has, std::int64_t v) {
+    if (has) i64(v);
+    else null();
+  }
+  void bytes(std::string_view v) {
+    put32(static_cast<std::uint32_t>(v.size()));
+    data_.append(v.data() ? v.data() : "", v.size());
+    ++n_;
+  }
+  void null() {
+    put32(0xffffffffu);
+    nulls_ = true;
+    ++n_;
+  }
+  void clear() noexcept {
+    data_.clear();
+    n_ = 0;
+    nulls_ = false;
+  }
+  std::uint32_t size() const noexcept { return n_; }
+
+  // The value to send: header (dimensions, NULL flag, element type, length, lower bound 1),
+  // then the elements.
+  std::string encode() const {
+    std::string out;
+    out.reserve(data_.size() + 20);
+    auto put = [&out](std::uint32_t v) {
+      for (int i = 3; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    };
+    put(n_ ? 1 : 0);
+    put(nulls_ ? 1 : 0);
+    put(oid_);
+    if (n_) {
+      put(n_);
+      put(1);
+    }
+    out += data_;
+    return out;
+  }
+
+private:
+  void put32(std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) data_ += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  std::string data_;
+  std::uint32_t oid_;
+  std::uint32_t n_ = 0;
+  bool nulls_ = false;
+};
+
 // The parameters of one statement. Values are viewed, not copied: the caller keeps them alive
 // until the statement has run (integers and array literals are kept here).
 class pg_params {
@@ -128,15 +192,18 @@ public:
     return owned(std::move(s));
   }
 
+  // a binary array (pg_array), copied
+  pg_params& array(pg_array const& a) { return owned(a.encode(), 1); }
+
   int size() const noexcept { return n_; }
   char const* const* values() const noexcept { return values_.data(); }
   int const* lengths() const noexcept { return lengths_.data(); }
   int const* formats() const noexcept { return formats_.data(); }
 
 private:
-  pg_params& owned(std::string s) {
+  pg_params& owned(std::string s, int fmt = 0) {
     texts_.push_back(std::move(s));  // a deque: earlier strings do not move
-    return put(texts_.back().c_str(), static_cast<int>(texts_.back().size()), 0);
+    return put(texts_.back().c_str(), static_cast<int>(texts_.back().size()), fmt);
   }
   pg_params& put(char const* p, int len, int fmt) noexcept {
     if (n_ < capacity) {
@@ -268,6 +335,30 @@ public:
                     PQexecPrepared(c_.get(), name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 1),
                     ec);
   }
+  // Runs two statements, one after the other; in pipeline mode both go out before either
+  // result is read (one round trip).
+  void run_two(std::size_t id1, std::string const& sql1, pg_params const& p1, pg_rows& r1,
+               std::size_t id2, std::string const& sql2, pg_params const& p2, pg_rows& r2,
+               boost::system::error_code& ec) {
+    if (!pipeline_) {
+      r1 = run(id1, sql1, p1, ec);
+      if (!ec) r2 = run(id2, sql2, p2, ec);
+      return;
+    }
+    statements_ += 2;
+    send(id1, sql1, p1, nullptr, 0, ec, true);
+    if (!ec) send(id2, sql2, p2, nullptr, 0, ec, true);
+    if (ec) return;
+    std::vector<pg_rows> kept;
+    resolve(ec, &kept);
+    if (ec) return;
+    if (kept.size() != 2) {
+      ec = error::storage_failure;
+      return;
+    }
+    r1 = std::move(kept[0]);
+    r2 = std::move(kept[1]);
+  }
   void command(char const* sql, boost::system::error_code& ec) {
     ++statements_;
     if (pipeline_) {
@@ -334,18 +425,55 @@ public:
     return last;
   }
 
-  // Ends the pipeline: COMMIT when `commit` and nothing failed or was refused, else ROLLBACK.
-  // `ec` clear only when the commit succeeded. The connection is idle and out of pipeline
-  // mode afterwards (or closed).
-  void end_pipeline(bool commit, boost::system::error_code& ec) {
+  // A command without parameters sent ahead (pipeline mode): its result is read with the
+  // next statement's.
+  void command_deferred(char const* sql, boost::system::error_code& ec) {
+    ++statements_;
+    if (!PQsendQueryParams(c_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 1)) {
+      ec = error::storage_busy;
+      return;
+    }
+    pending_.push_back({nullptr, 0, false});
+  }
+
+  // A statement to run last inside the transaction, in the same round trip as the COMMIT
+  // (see end_pipeline).
+  struct last_statement {
+    std::size_t id;
+    std::string const& sql;
+    pg_params const& params;
+    pg_rows& rows;  // its rows, when the transaction committed
+  };
+
+  // Ends the pipeline: COMMIT when `commit` and nothing failed or was refused, else ROLLBACK;
+  // `last`, if any, runs just before a COMMIT, sent with it. `ec` clear only when the commit
+  // succeeded. The connection is idle and out of pipeline mode afterwards (or closed).
+  void end_pipeline(bool commit, boost::system::error_code& ec, last_statement const* last = nullptr) {
     boost::system::error_code pend;
     resolve(pend);
     bool const ok = commit && !pend && refused_ == 0 && PQstatus(c_.get()) == CONNECTION_OK;
     bool committed = false;
+    bool const with_last = ok && last;
+    if (with_last) {
+      send(last->id, last->sql, last->params, nullptr, 0, pend, true);
+      if (pend) return end_pipeline(false, ec);
+    }
+    std::vector<pg_rows> kept;
+    bool last_failed = false;
     if (PQstatus(c_.get()) == CONNECTION_OK &&
         PQsendQueryParams(c_.get(), ok ? "COMMIT" : "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 1) &&
         PQpipelineSync(c_.get())) {
-      // The COMMIT / ROLLBACK's result (or "aborted"), its NULL, then the sync point.
+      // `last`'s results (its PREPARE's too, the first time), then the COMMIT / ROLLBACK's
+      // result (or "aborted"), its NULL, then the sync point.
+      while (with_last && !pending_.empty()) {
+        auto const op = pending_.front();
+        pending_.pop_front();
+        boost::system::error_code one;
+        auto rows = read_one(one);
+        if (one) last_failed = true;
+        else if (op.keep) kept.push_back(std::move(rows));
+        if (PQstatus(c_.get()) != CONNECTION_OK) break;
+      }
       for (int nulls = 0; nulls < 2 && PQstatus(c_.get()) == CONNECTION_OK;) {
         PGresult* r = PQgetResult(c_.get());
         if (!r) {
@@ -355,9 +483,10 @@ public:
         auto const st = PQresultStatus(r);
         PQclear(r);
         if (st == PGRES_PIPELINE_SYNC) break;
-        if (st == PGRES_COMMAND_OK && ok) committed = true;
+        if (st == PGRES_COMMAND_OK && ok && !last_failed) committed = true;
       }
     }
+    if (committed && with_last && kept.size() == 1) last->rows = std::move(kept[0]);
     if (PQstatus(c_.get()) == CONNECTION_OK) PQexitPipelineMode(c_.get());
     pipeline_ = false;
     pending_.clear();

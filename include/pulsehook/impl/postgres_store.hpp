@@ -34,6 +34,7 @@ enum pg_stmt : std::size_t {
   pg_next_due,
   pg_count_due,
   pg_record,
+  pg_record_many,
   pg_delivery_state,
   pg_release,
   pg_give_up,
@@ -167,6 +168,33 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  ($3::bigint = 1)::int - (u.prev_state = 1)::int, ($3::bigint = 2)::int, ($3::bigint = 3)::int "
     "  FROM u WHERE u.prev_state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
     "SELECT id FROM u",
+
+    // pg_record_many: a group's records sent ahead, in one statement. $1..$16 arrays, one
+    // element per record, of pg_record's $1..$16 ($13 truncated as 0 / 1); $17 slot. Writes
+    // the records whose delivery is open and whose token matches, as pg_record does; their
+    // counters in one row update per endpoint. One row: how many it wrote.
+    "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+    "  $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
+    "  $11::bigint[], $12::bytea[], $13::bigint[], $14::bytea[], $15::bytea[], $16::bytea[]) "
+    "  AS r(id, token, state, cls, next_at, reason, number, trigger, started_at, elapsed, status, "
+    "  error, truncated, req_h, resp_h, body)), "
+    "u AS (UPDATE {s}.deliveries d SET prev_state = d.state, state = r.state, cls = r.cls, "
+    "  attempts = d.attempts + 1, next_at = CASE WHEN r.state = 1 AND e.enabled THEN r.next_at END, "
+    "  manual = false, reason = r.reason, lease_owner = NULL FROM r, {s}.endpoints e "
+    "  WHERE d.id = r.id AND e.ix = d.endpoint AND d.state IN (0, 1) "
+    "  AND (r.token IS NULL OR d.lease_token = r.token) "
+    "  RETURNING d.id, d.prev_state, d.state, d.endpoint, d.attempts, r.number, r.trigger, "
+    "  r.started_at, r.elapsed, r.status, r.error, r.truncated, r.req_h, r.resp_h, r.body), "
+    "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
+    "  truncated, request_headers, response_headers, body) "
+    "  SELECT id, COALESCE(NULLIF(number, 0), attempts), trigger, started_at, elapsed, status, "
+    "  error, truncated <> 0, req_h, resp_h, body FROM u), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT u.endpoint, $17::bigint, -count(*) FILTER (WHERE u.prev_state = 0), "
+    "  count(*) FILTER (WHERE u.state = 1) - count(*) FILTER (WHERE u.prev_state = 1), "
+    "  count(*) FILTER (WHERE u.state = 2), count(*) FILTER (WHERE u.state = 3) "
+    "  FROM u WHERE u.prev_state <> u.state GROUP BY u.endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT count(*) FROM u",
 
     // pg_delivery_state: $1 delivery (why a write was refused)
     "SELECT state, lease_token FROM {s}.deliveries WHERE id = $1::bigint",
@@ -387,10 +415,26 @@ constexpr std::int64_t pg_cls(delivery_state s) noexcept {
   return s == delivery_state::pending ? 0 : s == delivery_state::sent ? 1 : 2;
 }
 
+// A group's records sent ahead (see record_attempt), gathered into one pg_record_many: the
+// columns of its unnest, one element per record.
+struct pg_record_batch {
+  static constexpr auto i = pg_array::int8_oid, b = pg_array::bytea_oid;
+  pg_array id{i}, token{i}, state{i}, cls{i}, next_at{i}, reason{b}, number{i}, trigger{i},
+      started_at{i}, elapsed{i}, status{i}, error{b}, truncated{i}, req_h{b}, resp_h{b}, body{b};
+  std::uint32_t size() const noexcept { return id.size(); }
+  void clear() noexcept {
+    for (auto* a : {&id, &token, &state, &cls, &next_at, &reason, &number, &trigger, &started_at,
+                    &elapsed, &status, &error, &truncated, &req_h, &resp_h, &body})
+      a->clear();
+  }
+};
+
 struct pg_group {
   pg_connection* conn = nullptr;
   bool spoiled = false;
   std::vector<std::pair<delivery_id, std::int64_t>> claimed;  // tokens this group handed out
+  pg_record_batch records;
+  bool claims = false;  // claim_due ran in it: the driver asks next_due_at after the commit
 };
 
 struct pg_state {
@@ -420,6 +464,11 @@ struct pg_state {
 
   // The last claim's instant, when it held back due work (see next_due_at).
   std::atomic<std::int64_t> held_at{pg_no_time};
+
+  // next_due_at as a group that claimed saw it just before its COMMIT (sent with the COMMIT),
+  // by thread, for that thread's next next_due_at call (one use) if no other call of this
+  // store came first (any call clears it). pg_no_time: nothing open.
+  std::unordered_map<std::thread::id, std::int64_t> due_after_commit;  // under mu
 
   std::mutex listen_mu;
   std::unique_ptr<pg_connection> listener;
@@ -490,11 +539,29 @@ struct pg_state {
   }
 };
 
+// Sends the group's gathered records as one pg_record_many, without waiting: when its result
+// is read, fewer rows written than records sent count as a refusal (the group rolls back).
+inline void pg_flush_records(pg_state& s, pg_group& g, boost::system::error_code& ec) {
+  auto& b = g.records;
+  if (b.size() == 0 || !g.conn) return;
+  pg_params p;
+  p.array(b.id).array(b.token).array(b.state).array(b.cls).array(b.next_at).array(b.reason)
+      .array(b.number).array(b.trigger).array(b.started_at).array(b.elapsed).array(b.status)
+      .array(b.error).array(b.truncated).array(b.req_h).array(b.resp_h).array(b.body)
+      .i64(g.conn->slot);
+  g.conn->send_deferred(
+      pg_record_many, s.sql[pg_record_many], p,
+      [](pg_rows const& rows, std::int64_t n) { return !rows.empty() && rows.i64(0, 0) == n; },
+      static_cast<std::int64_t>(b.size()), ec);
+  b.clear();
+}
+
 // The connection for one call: the thread's group connection, or one of the pool's.
 class pg_lease {
 public:
   pg_lease(pg_state& s, boost::system::error_code& ec) : s_(s) {
     std::unique_lock lk(s.mu);
+    if (!s.due_after_commit.empty()) s.due_after_commit.clear();  // it may change what is due
     if (!s.open) {
       ec = error::storage_failure;
       return;
@@ -543,8 +610,19 @@ public:
   pg_state& state() const noexcept { return s_; }
   std::int64_t slot() const noexcept { return c_->slot; }
 
+  // Inside a group the records gathered so far go first: statements run in call order.
   pg_rows run(pg_stmt st, pg_params const& p, boost::system::error_code& ec) {
+    if (group_) pg_flush_records(s_, *group_, ec);
+    if (ec) return {};
     return c_->run(st, s_.sql[st], p, ec);
+  }
+
+  // Two statements in one round trip inside a group (see pg_connection::run_two).
+  void run_two(pg_stmt st1, pg_params const& p1, pg_rows& r1, pg_stmt st2, pg_params const& p2,
+               pg_rows& r2, boost::system::error_code& ec) {
+    if (group_) pg_flush_records(s_, *group_, ec);
+    if (ec) return;
+    c_->run_two(st1, s_.sql[st1], p1, r1, st2, s_.sql[st2], p2, r2, ec);
   }
 
   // Keeps the connection out of the pool (begin_group).
@@ -898,6 +976,7 @@ inline void postgres_store::close() noexcept {
     s.open = false;
     s.idle.clear();
     for (auto& [thread, g] : s.groups) g.conn = nullptr;  // commit_group then says so
+    s.due_after_commit.clear();
     s.conns.clear();
     s.own_pids.clear();
     s.cv.notify_all();
@@ -947,15 +1026,19 @@ inline void postgres_store::begin_group(boost::system::error_code& ec) {
   }
   detail::pg_lease l(s, ec);
   if (ec) return;
-  l.conn().command("BEGIN", ec);
-  if (!ec) l.conn().enter_pipeline(ec);  // the group's records go out without waiting
+  // The group's statements go out without waiting (pipeline mode), the BEGIN with the first.
+  l.conn().enter_pipeline(ec);
+  if (ec) return;
+  l.conn().command_deferred("BEGIN", ec);
   if (ec) {
     boost::system::error_code ignored;
-    l.conn().command("ROLLBACK", ignored);
+    l.conn().end_pipeline(false, ignored);
     return;
   }
+  detail::pg_group g;
+  g.conn = l.detach();
   std::lock_guard lk(s.mu);
-  s.groups[std::this_thread::get_id()] = detail::pg_group{l.detach(), false, {}};
+  s.groups[std::this_thread::get_id()] = std::move(g);
 }
 
 inline void postgres_store::commit_group(boost::system::error_code& ec) {
@@ -981,7 +1064,19 @@ inline void postgres_store::commit_group(boost::system::error_code& ec) {
     }
   }
   auto& c = *g.conn;
-  c.end_pipeline(!g.spoiled, ec);  // COMMIT, or ROLLBACK when spoiled or a record was refused
+  if (!g.spoiled) detail::pg_flush_records(s, g, ec);
+  // After a claim the driver asks next_due_at: its answer is read in the COMMIT's round trip.
+  detail::pg_params none;
+  detail::pg_rows due;
+  detail::pg_connection::last_statement const next_due{detail::pg_next_due, s.sql[detail::pg_next_due],
+                                                       none, due};
+  bool const ask_due = g.claims && !ec;
+  // COMMIT, or ROLLBACK when spoiled or a record was refused
+  c.end_pipeline(!g.spoiled && !ec, ec, ask_due ? &next_due : nullptr);
+  if (!ec && ask_due && due.get()) {
+    std::lock_guard lk(s.mu);
+    s.due_after_commit[std::this_thread::get_id()] = due.empty() ? detail::pg_no_time : due.i64(0, 0);
+  }
   if (ec) {
     // The group's claims were not recorded: their tokens are the ones before.
     std::lock_guard lk(s.tokens_mu);
@@ -1081,6 +1176,10 @@ inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_poi
     return;
   }
   auto& s = *s_;
+  {
+    std::lock_guard lk(s.mu);
+    s.due_after_commit.clear();  // see pg_lease
+  }
   if (!tx || PQstatus(tx) != CONNECTION_OK || PQtransactionStatus(tx) != PQTRANS_INTRANS ||
       s.db_name != PQdb(tx)) {
     ec = error::invalid_argument;  // publish inside your open transaction, on this database
@@ -1199,6 +1298,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   ec = {};
   if (req.max == 0) return;
   PULSEHOOK_DETAIL_PG_READY();
+  if (auto* g = l.group()) g->claims = true;
   detail::pg_step st(l, true, ec);
   if (ec) return;
   auto const now = to_unix_millis(req.now);
@@ -1244,34 +1344,31 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     endpoints.push_back(c.endpoint);
   }
   if (req.max_per_endpoint != 0 && !endpoints.empty()) {
+    // The leases are counted by a statement that starts after the locks were taken (its own
+    // snapshot then sees every claim committed under them); in a group both statements go out
+    // at once. Counts of endpoints we did not lock are ignored.
     std::unordered_set<std::int64_t> locked;
-    {
-      detail::pg_params p;
-      p.i64_array(endpoints).i64(s.space);
-      auto r = l.run(detail::pg_claim_try_lock, p, ec);
-      if (ec) return;
-      for (int i = 0; i < r.size(); ++i) locked.insert(r.i64(i, 0));
-    }
+    detail::pg_rows lock_rows, leased_rows;
+    detail::pg_params p1, p2;
+    p1.i64_array(endpoints).i64(s.space);
+    p2.i64_array(endpoints).i64(now).i64(s.worker);
+    l.run_two(detail::pg_claim_try_lock, p1, lock_rows, detail::pg_claim_leased, p2, leased_rows, ec);
+    if (ec) return;
+    for (int i = 0; i < lock_rows.size(); ++i) locked.insert(lock_rows.i64(i, 0));
     for (auto e : endpoints)
       if (!locked.contains(e)) {
         per[e].allowed = 0;  // another worker is claiming it right now
         per[e].others = true;
       }
-    std::vector<std::int64_t> mine(locked.begin(), locked.end());
-    if (!mine.empty()) {
-      detail::pg_params p;
-      p.i64_array(mine).i64(now).i64(s.worker);
-      auto r = l.run(detail::pg_claim_leased, p, ec);
-      if (ec) return;
-      for (int i = 0; i < r.size(); ++i) {
-        auto& b = per[r.i64(i, 0)];
-        b.allowed = std::min(b.allowed, cap) - r.i64(i, 1);
-        b.others = true;
-      }
+    for (int i = 0; i < leased_rows.size(); ++i) {
+      if (!locked.contains(leased_rows.i64(i, 0))) continue;
+      auto& b = per[leased_rows.i64(i, 0)];
+      b.allowed = std::min(b.allowed, cap) - leased_rows.i64(i, 1);
+      b.others = true;
     }
   }
 
-  std::vector<std::int64_t> take, push;
+  std::vector<std::int64_t> take, push, eps;  // eps: the endpoints of `take`
   for (auto const& c : cands) {
     if (c.paused) {
       push.push_back(c.id);
@@ -1283,7 +1380,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
       held = held || b.others;
       continue;
     }
-    ++b.taken;
+    if (b.taken++ == 0) eps.push_back(c.endpoint);
     take.push_back(c.id);
   }
   if (!push.empty()) {
@@ -1300,12 +1397,13 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     claimed.resize(take.size());
     tokens.resize(take.size());
     std::unordered_map<std::int64_t, std::shared_ptr<std::string const>> payloads;
-    std::vector<std::int64_t> eps;
     std::vector<std::int64_t> ep_of(take.size());
+    detail::pg_rows r, secret_rows;  // in a group: both statements in one round trip
     {
-      detail::pg_params p;
-      p.i64_array(take).i64(to_unix_millis(req.lease_until)).i64(s.worker);
-      auto r = l.run(detail::pg_claim_take, p, ec);
+      detail::pg_params p1, p2;
+      p1.i64_array(take).i64(to_unix_millis(req.lease_until)).i64(s.worker);
+      p2.i64_array(eps);
+      l.run_two(detail::pg_claim_take, p1, r, detail::pg_secrets_of, p2, secret_rows, ec);
       if (ec) return;
       if (static_cast<std::size_t>(r.size()) != take.size()) {
         ec = error::storage_failure;  // rows we hold locked cannot vanish
@@ -1328,15 +1426,11 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         d.event_created_at = from_unix_millis(r.i64(i, 9));
         d.endpoint_id = r.str(i, 11);
         d.url = r.str(i, 12);
-        if (std::find(eps.begin(), eps.end(), ep_of[k]) == eps.end()) eps.push_back(ep_of[k]);
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;
     {
-      detail::pg_params p;
-      p.i64_array(eps);
-      auto r = l.run(detail::pg_secrets_of, p, ec);
-      if (ec) return;
+      auto const& r = secret_rows;
       for (int i = 0; i < r.size(); ++i) {
         endpoint_secret sec;
         sec.value = r.str(i, 1);
@@ -1361,14 +1455,28 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
 
 inline std::optional<time_point> postgres_store::next_due_at(boost::system::error_code& ec) {
   ec = {};
-  PULSEHOOK_DETAIL_PG_READY(std::nullopt);
-  detail::pg_params none;
-  auto r = l.run(detail::pg_next_due, none, ec);
-  if (ec || r.empty()) return std::nullopt;
-  auto const due = r.i64(0, 0);
-  auto const held = s.held_at.load();
+  std::int64_t due = detail::pg_no_time;
+  bool known = false;
+  if (s_) {
+    std::lock_guard lk(s_->mu);
+    if (auto it = s_->due_after_commit.find(std::this_thread::get_id()); it != s_->due_after_commit.end()) {
+      due = it->second;
+      known = s_->open;
+      s_->due_after_commit.erase(it);
+    }
+  }
+  if (!known) {
+    PULSEHOOK_DETAIL_PG_READY(std::nullopt);
+    detail::pg_params none;
+    auto r = l.run(detail::pg_next_due, none, ec);
+    if (ec || r.empty()) return std::nullopt;
+    due = r.i64(0, 0);
+  } else if (due == detail::pg_no_time) {
+    return std::nullopt;
+  }
+  auto const held = s_->held_at.load();
   if (held != detail::pg_no_time && due <= held)
-    return from_unix_millis(held) + s.opts.held_back_poll;
+    return from_unix_millis(held) + s_->opts.held_back_poll;
   return from_unix_millis(due);
 }
 
@@ -1406,6 +1514,40 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   if (err.size() > 4096) err = err.substr(0, 4096);
   auto const req_h = detail::pg_encode_headers(a.request_headers);
   auto const resp_h = detail::pg_encode_headers(a.response_headers);
+  // Inside a group, a result that finished well within this worker's lease goes out without
+  // waiting (pipelined with the group's other records): nobody else can hold the delivery
+  // then, so the database accepts it unless an administrator closed the delivery meanwhile
+  // (delete_endpoint, resend); such a refusal, read later, rolls the whole group back (no
+  // notification of it is given; the claims come back after their lease). A result near or
+  // past the lease's end is recorded and checked at once: lease_lost is reported exactly.
+  // Such records are gathered and go out as one statement (pg_record_many) before the group's
+  // next statement or its commit: one statement and one counter update per endpoint for a
+  // whole burst, instead of one each.
+  if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
+    auto& b = l.group()->records;
+    b.id.i64(static_cast<std::int64_t>(u.id));
+    b.token.i64(lease->token);
+    b.state.i64(static_cast<std::int64_t>(u.state));
+    b.cls.i64(detail::pg_cls(u.state));
+    b.next_at.opt_i64(u.next_attempt_at.has_value(),
+                      u.next_attempt_at ? to_unix_millis(*u.next_attempt_at) : 0);
+    b.reason.bytes(u.reason);
+    b.number.i64(a.number);
+    b.trigger.i64(static_cast<std::int64_t>(a.trigger));
+    b.started_at.i64(to_unix_millis(a.started_at));
+    b.elapsed.i64(static_cast<std::int64_t>(a.elapsed.count()));
+    b.status.i64(a.status);
+    b.error.bytes(err);
+    b.truncated.i64(truncated ? 1 : 0);
+    b.req_h.bytes(req_h);
+    b.resp_h.bytes(resp_h);
+    if (body.empty()) b.body.null();
+    else b.body.bytes(body);
+    s.forget_token(u.id);
+    if (b.size() >= 512) detail::pg_flush_records(s, *l.group(), ec);  // bounded
+    if (ec) return;
+    return st.commit(ec);
+  }
   detail::pg_params p;
   p.i64(static_cast<std::int64_t>(u.id)).opt_i64(token.has_value(), token.value_or(0))
       .i64(static_cast<std::int64_t>(u.state)).i64(detail::pg_cls(u.state))
@@ -1416,20 +1558,6 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   if (body.empty()) p.null();
   else p.bytes(body);
   p.i64(l.slot());
-  // Inside a group, a result that finished well within this worker's lease goes out without
-  // waiting (pipelined with the group's other records): nobody else can hold the delivery
-  // then, so the database accepts it unless an administrator closed the delivery meanwhile
-  // (delete_endpoint, resend); such a refusal, read later, rolls the whole group back (no
-  // notification of it is given; the claims come back after their lease). A result near or
-  // past the lease's end is recorded and checked at once: lease_lost is reported exactly.
-  if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
-    l.conn().send_deferred(
-        detail::pg_record, s.sql[detail::pg_record], p,
-        [](detail::pg_rows const& rows, std::int64_t) { return !rows.empty(); }, 0, ec);
-    if (ec) return;
-    s.forget_token(u.id);
-    return st.commit(ec);
-  }
   auto r = l.run(detail::pg_record, p, ec);
   if (ec) return;
   if (r.empty()) {  // refused, nothing written: why?
