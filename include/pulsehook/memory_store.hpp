@@ -215,8 +215,9 @@ public:
 
   // ---- bulk resends (bulk_resend_storage, storage.hpp) ----------------------------------------
 
-  /// Resends a whole event: every delivery of it whose endpoint is live and enabled is
-  /// reopened as `resend` reopens one; the others are counted in `out` and left alone.
+  /// Resends a whole event: every final (`sent` / `failed`) delivery of it whose endpoint is
+  /// live and enabled is reopened as `resend` reopens one; the others (deleted or disabled
+  /// endpoint, or open already) are counted in `out` and left alone.
   /// @param ec `not_found` (unknown or purged event)
   void resend_event(std::string_view event_id, time_point now, resend_event_result& out,
                     boost::system::error_code& ec);

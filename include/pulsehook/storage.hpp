@@ -243,6 +243,7 @@ struct resend_event_result {
   std::vector<delivery_id> reopened;   ///< the deliveries reopened, by delivery id
   std::size_t skipped_deleted = 0;     ///< deliveries left alone: their endpoint is deleted
   std::size_t skipped_disabled = 0;    ///< deliveries left alone: their endpoint is disabled
+  std::size_t already_open = 0;        ///< deliveries left alone: `pending` or `retrying`, already on their way
 };
 
 /// One batch of a recovery (bulk_resend_storage): reopen the `failed` deliveries of one
@@ -264,14 +265,15 @@ struct recover_result {
 /// Optional extension of `event_log_storage`: bulk manual resends. For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
 /// |---|---|---|
-/// | `s.resend_event(std::string_view event_id, time_point now, resend_event_result& out, ec)` | `void` | one transaction: every delivery of the event whose endpoint is live and enabled is reopened exactly as `resend` reopens one (`pending`, due `now`, next attempt `manual`, deadline at least `now + resend_window`), in whatever state it was; deliveries to deleted or disabled endpoints are left alone and counted in `out`; `not_found` for an unknown or purged event |
+/// | `s.resend_event(std::string_view event_id, time_point now, resend_event_result& out, ec)` | `void` | one transaction: every final (`sent` or `failed`) delivery of the event whose endpoint is live and enabled is reopened exactly as `resend` reopens one (`pending`, due `now`, next attempt `manual`, deadline at least `now + resend_window`); deliveries to deleted or disabled endpoints, and open ones (`pending`, `retrying`: already on their way, perhaps in flight right now), are left alone and counted in `out`; `not_found` for an unknown or purged event |
 /// | `s.recover(recover_request const& req, recover_result& out, ec)` | `void` | one short transaction: reopens (as `resend` does) the next at most `req.batch` `failed` deliveries of the endpoint, in delivery id order after the cursor, whose event was created at or after `req.since`; `out.next_cursor` is empty once no such delivery is left after the last one looked at. `not_found` (unknown endpoint), `endpoint_deleted`, `endpoint_disabled`, `invalid_cursor` (a cursor not issued for this endpoint and `since`), `invalid_argument` (batch outside 1..10000); nothing changes on error |
 ///
 /// Laws. A recovery run (the calls from an empty cursor until `next_cursor` is empty) reopens
 /// each matching delivery at most once, and resuming from the last cursor a crashed run
 /// returned continues where it stopped. Reopening changes a delivery in place, so there are
-/// never two open copies of one: running the same recovery again reopens only deliveries that
-/// are `failed` at that moment (nothing the first run reopened that is still open). Tell the
+/// never two open copies of one: running the same recovery (or `resend_event`) again reopens
+/// only deliveries that are final at that moment (nothing the first run reopened that is
+/// still open), and neither call disturbs a delivery that is open. Tell the
 /// driver to look afterwards (`basic_dispatcher::resend_event` and `recover` do it). Shipped
 /// models: `memory_store`, `sqlite_store`, `postgres_store`.
 template <class S>

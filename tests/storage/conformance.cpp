@@ -1006,6 +1006,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resend_event_reopens_the_event_on_live_enabled_end
                                                         std::max(by_ep["ep_a"], by_ep["ep_f"])}));
   BOOST_TEST(res.skipped_disabled == 1u);
   BOOST_TEST(res.skipped_deleted == 1u);
+  BOOST_TEST(res.already_open == 0u);
   BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
   BOOST_TEST(s.counts("ep_f") == (state_counts{1, 0, 0, 0}));
   BOOST_TEST(s.counts("ep_b") == (state_counts{0, 0, 0, 1}));  // left alone
@@ -1022,12 +1023,22 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resend_event_reopens_the_event_on_live_enabled_end
   BOOST_TEST_REQUIRE(out.size() == 2u);
   for (auto const& x : out) BOOST_TEST((x.trigger == attempt_trigger::manual));
 
-  // Again while they are open: the same deliveries, in place (never a second copy).
+  // Again while they are open (claimed, in flight): left alone, never a second copy.
   s.resend_event("evt_1", t0 + 100h, res);
-  BOOST_TEST(res.reopened.size() == 2u);
-  BOOST_TEST(s.counts("ep_a").all() == 1u);
+  BOOST_TEST(res.reopened.empty());
+  BOOST_TEST(res.already_open == 2u);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
   s.get_event("evt_1", det);
   BOOST_TEST(det.deliveries.size() == 4u);
+  // Once final again they reopen again.
+  for (auto const& x : out) {
+    auto at = make_attempt(x.id, t0 + 100h, 200);
+    at.trigger = attempt_trigger::manual;
+    s.record_attempt(at, to_state(x.id, delivery_state::sent));
+  }
+  s.resend_event("evt_1", t0 + 101h, res);
+  BOOST_TEST(res.reopened.size() == 2u);
+  BOOST_TEST(res.already_open == 0u);
 
   // An event without deliveries is found and reopens nothing; an unknown one is not found.
   s.accept(make_event("evt_2", "org_1", "goal.deleted", t0), t0 + 72h, r);

@@ -1451,6 +1451,7 @@ inline void memory_store::resend_event(std::string_view event_id, time_point now
     auto const& ep = *s.endpoints[d.endpoint];
     if (ep.deleted) ++out.skipped_deleted;
     else if (!ep.rec.enabled) ++out.skipped_disabled;
+    else if (detail::memory_state::is_open(d.state)) ++out.already_open;
     else {
       s.reopen(abs, now);
       out.reopened.push_back(std::uint64_t{abs} + 1);

@@ -382,21 +382,22 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "ORDER BY ix DESC LIMIT $2::bigint",
 
     // pg_resend_event: $1 event id, $2 now, $3 slot, $4 now + resend_window. One row per
-    // delivery (ix, id, enabled, deleted); one row with a NULL id for an event without any;
+    // delivery (ix, id, enabled, deleted, state before); one row with a NULL id for an event
+    // without any;
     // none for an unknown event. Counters move per endpoint (one row each: ON CONFLICT may
     // touch a row only once).
     "WITH ev AS (SELECT ix, delivery_ids FROM {s}.events WHERE id = $1::text), "
     "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
     "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
     "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev) FOR UPDATE OF d), "
-    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled), "
+    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND state IN (2, 3)), "
     "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $3::bigint, count(*), -count(*) FILTER (WHERE state = 1), "
     "  -count(*) FILTER (WHERE state = 2), -count(*) FILTER (WHERE state = 3) "
     "  FROM ok WHERE state <> 0 GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT ev.ix, old.id, old.enabled, old.deleted FROM ev LEFT JOIN old ON true ORDER BY old.id",
+    "SELECT ev.ix, old.id, old.enabled, old.deleted, old.state FROM ev LEFT JOIN old ON true ORDER BY old.id",
 
     // pg_recover_endpoint: $1 endpoint id. FOR SHARE: a delete or disable waits for the
     // recovery batch, then closes or parks what it reopened.
@@ -1989,6 +1990,7 @@ inline void postgres_store::resend_event(std::string_view event_id, time_point n
     if (r.is_null(i, 1)) continue;  // an event without deliveries
     if (r.i64(i, 3)) ++out.skipped_deleted;
     else if (!r.i64(i, 2)) ++out.skipped_disabled;
+    else if (r.i64(i, 4) <= 1) ++out.already_open;  // pending or retrying
     else out.reopened.push_back(static_cast<delivery_id>(r.i64(i, 1)));
   }
 }

@@ -1418,6 +1418,7 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
     while (q.step(ec)) {
       if (q.i64(4)) ++out.skipped_deleted;
       else if (!q.i64(3)) ++out.skipped_disabled;
+      else if (q.i64(1) <= 1) ++out.already_open;  // pending or retrying
       else rows.push_back({q.i64(0), q.i64(2), static_cast<delivery_state>(q.i64(1))});
     }
     if (ec) return;
