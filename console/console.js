@@ -362,6 +362,44 @@
     del.addEventListener('click', () => confirmDelete(ep, del));
     const stateBadge = h('span', { class: 'badge ' + (ep.enabled ? 'sent' : 'disabled') }, ep.enabled ? 'Enabled' : 'Disabled');
 
+    // Recover failed messages: every failed delivery of events since a chosen time is sent again.
+    const presets = [['1h', 'the last hour', 3600e3], ['1d', 'the last 24 hours', 86400e3],
+      ['3d', 'the last 3 days', 3 * 86400e3], ['custom', 'a time I choose…', 0]];
+    const sinceSelect = h('select', { id: 'recover-since', name: 'recover-since', 'aria-describedby': 'recover-hint' },
+      presets.map(([v, label]) => h('option', { value: v }, label)));
+    const customInput = h('input', { type: 'datetime-local', id: 'recover-custom', name: 'recover-custom',
+      'aria-label': 'Recover failed messages of events since' });
+    const customField = h('div', { class: 'field', id: 'recover-custom-field', hidden: true },
+      h('label', { for: 'recover-custom' }, 'Since (your local time)'), customInput);
+    sinceSelect.addEventListener('change', () => {
+      customField.hidden = sinceSelect.value !== 'custom';
+      if (!customField.hidden) customInput.focus();
+    });
+    const recover = h('button', { type: 'button', class: 'secondary', id: 'recover' }, 'Recover failed messages');
+    recover.addEventListener('click', async () => {
+      let since;
+      const preset = presets.find(([v]) => v === sinceSelect.value);
+      if (preset && preset[2]) since = new Date(Date.now() - preset[2]);
+      else {
+        since = customInput.value ? new Date(customInput.value) : null;
+        if (!since || isNaN(since)) { say('Choose the date and time to recover failed messages since.', true); customInput.focus(); return; }
+      }
+      recover.disabled = true;
+      try {
+        const r = await call('POST', '/endpoints/' + encodeURIComponent(id) + '/recover', { since: since.toISOString() });
+        say(r.reopened === 0 ? 'No failed messages since ' + fmtTime(r.since) + ': nothing to recover.'
+          : (r.reopened === 1 ? '1 failed message is' : r.reopened + ' failed messages are') + ' being sent again.');
+        loadLog();
+      } catch (err) {
+        if (err.status !== 401) {
+          const first = err.problem.errors && err.problem.errors[0];
+          say(first ? first.detail : err.message, true);
+        }
+      } finally {
+        recover.disabled = false;
+      }
+    });
+
     const tabs = h('div', { class: 'filters', role: 'group', 'aria-label': 'Filter events' });
     const list = h('div', { id: 'events' });
     const more = h('div', {});
@@ -431,6 +469,11 @@
       h('h2', {}, 'Signing secret'),
       h('p', { class: 'hint' }, 'Use it to verify the MetaPulse-Signature header of each request.'),
       h('div', { class: 'secret' }, secretCode, reveal, rotate),
+      h('h2', {}, 'Recover failed messages'),
+      h('p', { class: 'hint', id: 'recover-hint' }, 'Send every failed message of events created since then again, e.g. once your receiver works again.'),
+      h('div', { class: 'recover' },
+        h('div', { class: 'field' }, h('label', { for: 'recover-since' }, 'Events from'), sinceSelect),
+        customField, recover),
       h('div', { class: 'toolbar' }, h('h2', {}, 'Events'), h('span', { class: 'live', id: 'live', 'aria-live': 'off' }, 'Connecting…')),
       tabs, list, more,
     ]);
@@ -481,6 +524,18 @@
           await load(false);
         } catch (err) { if (err.status !== 401) say(err.message, true); }
       });
+      const resendAll = h('button', { type: 'button', class: 'secondary', id: 'resend-all' }, 'Resend to all endpoints');
+      resendAll.addEventListener('click', async () => {
+        try {
+          const r = await call('POST', '/events/' + encodeURIComponent(eventId) + '/resend');
+          const skipped = r.skipped.disabled + r.skipped.deleted;
+          say((r.reopened === 1 ? 'The event is being sent again to 1 endpoint.'
+            : 'The event is being sent again to ' + r.reopened + ' endpoints.') +
+            (r.skipped.open ? ' ' + r.skipped.open + ' still on the way.' : '') +
+            (skipped ? ' ' + skipped + ' disabled or deleted, skipped.' : ''));
+          await load(false);
+        } catch (err) { if (err.status !== 401) say(err.message, true); }
+      });
       const attempts = d.attempts.slice().reverse().map((a) => {
         const code = a.status === null ? 'No response' : String(a.status);
         const ok = a.status !== null && a.status >= 200 && a.status < 300;
@@ -512,7 +567,7 @@
           h('dt', {}, 'Status'), h('dd', {}, h('span', { class: 'badge ' + d.delivery.state, id: 'delivery-state' }, d.delivery.state),
             d.delivery.reason ? ' ' + d.delivery.reason : ''),
           d.delivery.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', {}, fmtTime(d.delivery.next_attempt_at))] : null),
-        h('div', { class: 'actions' }, resend),
+        h('div', { class: 'actions' }, resend, resendAll),
         h('h2', {}, 'Data'),
         h('pre', { id: 'event-data' }, data !== null ? JSON.stringify(data, null, 2) : payload),
         h('details', {}, h('summary', {}, 'Full request body'), h('pre', {}, payload)),

@@ -68,8 +68,11 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace pulsehook {
@@ -257,6 +260,89 @@ public:
     boost::system::error_code ec;
     resend(id, ec);
     throw_if(ec, "pulsehook::basic_dispatcher::resend");
+  }
+
+  /// Resends a whole event (the "Resend to all endpoints" action): the store reopens every
+  /// delivery of it whose endpoint is live and enabled, as `resend` reopens one
+  /// (`bulk_resend_storage`, storage.hpp), and the loop looks at once. Deliveries to deleted or
+  /// disabled endpoints are left alone and counted in `out`. Any thread.
+  /// @param ec the store's: `not_found` (unknown or purged event)
+  void resend_event(std::string_view event_id, resend_event_result& out,
+                    boost::system::error_code& ec)
+    requires bulk_resend_storage<storage_type>
+  {
+    store().resend_event(event_id, now_locked(), out, ec);
+    if (!ec && !out.reopened.empty()) wake();
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  resend_event_result resend_event(std::string_view event_id)
+    requires bulk_resend_storage<storage_type>
+  {
+    resend_event_result r;
+    boost::system::error_code ec;
+    resend_event(event_id, r, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::resend_event");
+    return r;
+  }
+
+  /// One batch of a recovery, resumable: the store reopens up to `req.batch` `failed`
+  /// deliveries of `req.endpoint_id` whose event was created at or after `req.since`, after
+  /// `req.cursor` (`req.now` is ignored: the dispatcher's clock is used), and the loop looks at
+  /// once, so the batch is being sent while the next one is prepared. Keep
+  /// `out.next_cursor` somewhere durable to resume after a crash; empty: done. Any thread.
+  /// @param ec the store's: `not_found`, `endpoint_deleted`, `endpoint_disabled`,
+  ///        `invalid_cursor`, `invalid_argument`
+  void recover(recover_request req, recover_result& out, boost::system::error_code& ec)
+    requires bulk_resend_storage<storage_type>
+  {
+    req.now = now_locked();
+    store().recover(req, out, ec);
+    if (!ec && !out.reopened.empty()) wake();
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  recover_result recover(recover_request const& req)
+    requires bulk_resend_storage<storage_type>
+  {
+    recover_result r;
+    boost::system::error_code ec;
+    recover(req, r, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::recover");
+    return r;
+  }
+
+  /// Recovers every `failed` delivery of an endpoint whose event was created at or after
+  /// `since` (the "Recover failed messages" action): runs the batches of `recover` above one
+  /// after the other (each its own short transaction, `batch` deliveries each) and wakes the
+  /// loop after each. Idempotent: running it again reopens only deliveries that have failed
+  /// since. On an error the batches before it stay done (run it again to finish).
+  /// @return how many deliveries were reopened (also on error: those reopened before it)
+  /// @param ec as for `recover` above
+  std::uint64_t recover(std::string_view endpoint_id, time_point since,
+                        boost::system::error_code& ec, std::size_t batch = 500)
+    requires bulk_resend_storage<storage_type>
+  {
+    recover_request req;
+    req.endpoint_id = std::string(endpoint_id);
+    req.since = since;
+    req.batch = batch;
+    std::uint64_t n = 0;
+    recover_result r;
+    do {
+      recover(req, r, ec);
+      if (ec) break;
+      n += r.reopened.size();
+      req.cursor = std::move(r.next_cursor);
+    } while (!req.cursor.empty());
+    return n;
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  std::uint64_t recover(std::string_view endpoint_id, time_point since, std::size_t batch = 500)
+    requires bulk_resend_storage<storage_type>
+  {
+    boost::system::error_code ec;
+    auto const n = recover(endpoint_id, since, ec, batch);
+    throw_if(ec, "pulsehook::basic_dispatcher::recover");
+    return n;
   }
 
   /// Enables a disabled endpoint: its parked deliveries are due at once, and the loop looks at

@@ -29,6 +29,8 @@
 /// | GET | `/api/v1/endpoints/{id}/events?filter=all\|sent\|failed&cursor=&limit=` | a page of the log plus the three counts |
 /// | GET | `/api/v1/endpoints/{id}/events/{event_id}` | who, when, the payload, this endpoint's delivery, every attempt |
 /// | POST | `/api/v1/endpoints/{id}/events/{event_id}/resend` | a manual resend |
+/// | POST | `/api/v1/endpoints/{id}/recover` | `{"since": RFC 3339}`: reopen every failed delivery of the endpoint since then (202 with counts) |
+/// | POST | `/api/v1/events/{event_id}/resend` | resend an event to all its endpoints (202 with counts) |
 /// | GET | `/api/v1/endpoints/{id}/stream` | Server-Sent Events, one per finished attempt |
 /// | GET | `/metrics` | Prometheus text (needs a `metrics_tokens` bearer token) |
 /// | GET | `/healthz` | 200 when the store answers |
@@ -293,6 +295,8 @@ private:
                                   std::vector<std::pair<std::string, std::string>> const& query);
   management_response event_detail_of(endpoint_record const& ep, std::string const& event_id);
   management_response resend(endpoint_record const& ep, std::string const& event_id);
+  management_response recover(management_request const& req, endpoint_record const& ep);
+  management_response resend_event(access_token const& who, std::string const& event_id);
   management_response stream(endpoint_record const& ep);
   management_response metrics();
   management_response healthz();

@@ -213,6 +213,22 @@ public:
   /// @param ec `not_found`, `endpoint_deleted`, `endpoint_disabled`
   void resend(delivery_id id, time_point now, boost::system::error_code& ec);
 
+  // ---- bulk resends (bulk_resend_storage, storage.hpp) ----------------------------------------
+
+  /// Resends a whole event: every final (`sent` / `failed`) delivery of it whose endpoint is
+  /// live and enabled is reopened as `resend` reopens one; the others (deleted or disabled
+  /// endpoint, or open already) are counted in `out` and left alone.
+  /// @param ec `not_found` (unknown or purged event)
+  void resend_event(std::string_view event_id, time_point now, resend_event_result& out,
+                    boost::system::error_code& ec);
+
+  /// One batch of a recovery: reopens, as `resend` does, up to `req.batch` `failed`
+  /// deliveries of the endpoint whose event was created at or after `req.since`, after the
+  /// cursor; `out.next_cursor` resumes (empty: done).
+  /// @param ec `not_found`, `endpoint_deleted`, `endpoint_disabled`, `invalid_cursor`,
+  ///        `invalid_argument` (batch outside 1..10000)
+  void recover(recover_request const& req, recover_result& out, boost::system::error_code& ec);
+
   // ---- the audit log (audit_log_storage, storage.hpp) -----------------------------------------
 
   /// Appends an audit entry to its endpoint's log.
@@ -250,6 +266,7 @@ private:
 static_assert(storage_policy<memory_store>);
 static_assert(event_log_storage<memory_store>);
 static_assert(audit_log_storage<memory_store>);
+static_assert(bulk_resend_storage<memory_store>);
 
 } // namespace pulsehook
 

@@ -229,6 +229,15 @@ public:
   /// long-running delete: measured in docs/performance.md#postgres).
   void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
 
+  // ---- bulk resends (bulk_resend_storage, storage.hpp; semantics: memory_store.hpp) ----------
+  /// One statement for the whole event (deliveries locked `FOR UPDATE`, counters per endpoint).
+  void resend_event(std::string_view event_id, time_point now, resend_event_result& out,
+                    boost::system::error_code& ec);
+  /// One transaction per batch: the endpoint row is held `FOR SHARE` (a concurrent delete or
+  /// disable waits for the batch, then closes or parks what it reopened), the batch's
+  /// deliveries `FOR UPDATE`.
+  void recover(recover_request const& req, recover_result& out, boost::system::error_code& ec);
+
   // ---- the audit log (audit_log_storage, storage.hpp) ----------------------------------------
   /// Appends `entry` to its endpoint's log (one statement). `not_found` for an unknown or
   /// deleted endpoint, `invalid_argument` for what `validate_audit_entry` refuses.
@@ -249,6 +258,7 @@ static_assert(notifying_storage<postgres_store>);
 static_assert(shared_pause_storage<postgres_store>);
 static_assert(outbox_storage<postgres_store, pg_conn*>);
 static_assert(audit_log_storage<postgres_store>);
+static_assert(bulk_resend_storage<postgres_store>);
 
 } // namespace pulsehook
 

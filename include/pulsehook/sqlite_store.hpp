@@ -186,6 +186,13 @@ public:
   void resend(delivery_id id, time_point now, boost::system::error_code& ec);
   void purge(purge_request const& req, purge_result& out, boost::system::error_code& ec);
 
+  // ---- bulk resends (bulk_resend_storage; semantics: memory_store.hpp) ------------------------
+  /// One `BEGIN IMMEDIATE` transaction for the whole event.
+  void resend_event(std::string_view event_id, time_point now, resend_event_result& out,
+                    boost::system::error_code& ec);
+  /// One `BEGIN IMMEDIATE` transaction per batch, walking `deliveries(endpoint, cls, id)`.
+  void recover(recover_request const& req, recover_result& out, boost::system::error_code& ec);
+
   // ---- the audit log (audit_log_storage; semantics: memory_store.hpp) ---------------------------
   void record_audit(audit_entry const& entry, boost::system::error_code& ec);
   void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out,
@@ -199,6 +206,7 @@ static_assert(storage_policy<sqlite_store>);
 static_assert(event_log_storage<sqlite_store>);
 static_assert(outbox_storage<sqlite_store, sqlite3*>);
 static_assert(audit_log_storage<sqlite_store>);
+static_assert(bulk_resend_storage<sqlite_store>);
 
 } // namespace pulsehook
 

@@ -5,7 +5,9 @@
 /// The storage requirements: `storage_policy` (what the delivery engine uses) and
 /// `event_log_storage` (the full surface: endpoint management and the event log the UI shows),
 /// plus the vocabulary of the log queries. Shipped models: `memory_store` (memory_store.hpp)
-/// and `sqlite_store` (sqlite_store.hpp). The laws are in docs/concepts/Storage.md.
+/// and `sqlite_store` (sqlite_store.hpp). The laws are in docs/concepts/Storage.md. Optional
+/// extensions below: `group_commit_storage`, `notifying_storage`, `outbox_storage`,
+/// `shared_pause_storage`, `audit_log_storage`, `bulk_resend_storage`.
 ///
 /// **StoragePolicy requirement.** For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
@@ -234,6 +236,53 @@ concept audit_log_storage =
              std::vector<audit_entry>& out, boost::system::error_code& ec) {
       { s.record_audit(e, ec) } -> std::same_as<void>;
       { s.list_audit(id, n, out, ec) } -> std::same_as<void>;
+    };
+
+/// What `resend_event` did (bulk_resend_storage).
+struct resend_event_result {
+  std::vector<delivery_id> reopened;   ///< the deliveries reopened, by delivery id
+  std::size_t skipped_deleted = 0;     ///< deliveries left alone: their endpoint is deleted
+  std::size_t skipped_disabled = 0;    ///< deliveries left alone: their endpoint is disabled
+  std::size_t already_open = 0;        ///< deliveries left alone: `pending` or `retrying`, already on their way
+};
+
+/// One batch of a recovery (bulk_resend_storage): reopen the `failed` deliveries of one
+/// endpoint whose event was created at or after `since`.
+struct recover_request {
+  std::string endpoint_id;
+  time_point since{};          ///< events created at or after this instant
+  time_point now{};            ///< the reopened deliveries are due now, deadline >= now + resend_window
+  std::size_t batch = 500;     ///< at most this many deliveries reopened per call (one transaction); 1..10000
+  std::string cursor;          ///< empty: the first batch; else a `recover_result::next_cursor`
+};
+
+/// What one recovery batch did.
+struct recover_result {
+  std::vector<delivery_id> reopened;   ///< reopened by this call, ascending
+  std::string next_cursor;             ///< empty when the recovery is complete; else resume with it
+};
+
+/// Optional extension of `event_log_storage`: bulk manual resends. For `S& s`, `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.resend_event(std::string_view event_id, time_point now, resend_event_result& out, ec)` | `void` | one transaction: every final (`sent` or `failed`) delivery of the event whose endpoint is live and enabled is reopened exactly as `resend` reopens one (`pending`, due `now`, next attempt `manual`, deadline at least `now + resend_window`); deliveries to deleted or disabled endpoints, and open ones (`pending`, `retrying`: already on their way, perhaps in flight right now), are left alone and counted in `out`; `not_found` for an unknown or purged event |
+/// | `s.recover(recover_request const& req, recover_result& out, ec)` | `void` | one short transaction: reopens (as `resend` does) the next at most `req.batch` `failed` deliveries of the endpoint, in delivery id order after the cursor, whose event was created at or after `req.since`; `out.next_cursor` is empty once no such delivery is left after the last one looked at. `not_found` (unknown endpoint), `endpoint_deleted`, `endpoint_disabled`, `invalid_cursor` (a cursor not issued for this endpoint and `since`), `invalid_argument` (batch outside 1..10000); nothing changes on error |
+///
+/// Laws. A recovery run (the calls from an empty cursor until `next_cursor` is empty) reopens
+/// each matching delivery at most once, and resuming from the last cursor a crashed run
+/// returned continues where it stopped. Reopening changes a delivery in place, so there are
+/// never two open copies of one: running the same recovery (or `resend_event`) again reopens
+/// only deliveries that are final at that moment (nothing the first run reopened that is
+/// still open), and neither call disturbs a delivery that is open. Tell the
+/// driver to look afterwards (`basic_dispatcher::resend_event` and `recover` do it). Shipped
+/// models: `memory_store`, `sqlite_store`, `postgres_store`.
+template <class S>
+concept bulk_resend_storage =
+    event_log_storage<S> &&
+    requires(S& s, std::string_view id, time_point t, resend_event_result& rer,
+             recover_request const& rq, recover_result& rr, boost::system::error_code& ec) {
+      { s.resend_event(id, t, rer, ec) } -> std::same_as<void>;
+      { s.recover(rq, rr, ec) } -> std::same_as<void>;
     };
 
 namespace detail {

@@ -295,3 +295,48 @@ test('usable at phone width: nothing overflows sideways', async () => {
   assert.ok(id.startsWith('ep_'));
   await page.close();
 });
+
+test('recover failed messages since a preset or a chosen time, and resend an event to all endpoints', async () => {
+  const page = await newPage();
+  await createEndpoint(page, 'Recovery', ['objective.updated', 'graph.updated']);
+  await page.waitForSelector('#live.on');
+  await publish(3);
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 3);
+  const status = () => page.textContent('#status');
+
+  // A preset: failed deliveries are retrying here (their next attempt is 10 minutes away), not
+  // failed for good, so there is nothing to recover yet; the answer says so.
+  assert.equal(await page.isVisible('#recover-custom'), false);
+  await page.selectOption('#recover-since', '1d');
+  await page.click('#recover');
+  await page.waitForFunction(() => /nothing to recover/.test(document.querySelector('#status').textContent));
+  // A chosen time: the field appears and is required; a time after now is refused by the server.
+  await page.selectOption('#recover-since', 'custom');
+  await page.waitForSelector('#recover-custom', { state: 'visible' });
+  await page.click('#recover');
+  await page.waitForFunction(() => /Choose the date and time/.test(document.querySelector('#status').textContent));
+  assert.equal(await page.locator('#status .error').count(), 1);
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.fill('#recover-custom', local(new Date(Date.now() + 2 * 86400e3)));
+  await page.click('#recover');
+  await page.waitForFunction(() => /RFC 3339|not after now/.test(document.querySelector('#status').textContent));
+  assert.equal(await page.locator('#status .error').count(), 1);
+  await page.fill('#recover-custom', local(new Date(Date.now() - 3600e3)));
+  await page.click('#recover');
+  await page.waitForFunction(() => /nothing to recover/.test(document.querySelector('#status').textContent));
+  await shot(page, '13-recover-failed-messages');
+
+  // Resend to all endpoints, from a sent event: it goes out again at once, as a manual attempt.
+  await page.click('#filter-sent');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length >= 1);
+  await page.click('#events li a');
+  await page.waitForSelector('#attempts');
+  const before = await page.locator('details.attempt').count();
+  await page.click('#resend-all');
+  await page.waitForFunction(() => /being sent again to \d+ endpoint/.test(document.querySelector('#status').textContent));
+  assert.match(await status(), /being sent again/);
+  await page.waitForFunction((n) => document.querySelectorAll('details.attempt').length === n + 1, before);
+  assert.equal(await page.locator('details.attempt .badge', { hasText: 'manual resend' }).count(), 1);
+  await shot(page, '14-resend-to-all-endpoints');
+  await page.close();
+});

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -450,6 +451,86 @@ BOOST_AUTO_TEST_CASE(resend_and_enable_wake_the_loop) {
   boost::system::error_code ec;
   d.resend(987654, ec);
   BOOST_TEST((ec == error::not_found));
+}
+
+// #17: resend a whole event, and recover an endpoint's failures since T, through the
+// dispatcher: the store reopens them and the loop, asleep with nothing open, wakes and makes
+// real attempts.
+BOOST_AUTO_TEST_CASE(resend_event_and_recover_wake_the_loop_and_make_real_attempts) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  add_endpoint(store, "ep_2", "org_1");
+  scripted script;
+  bool down = true;
+  script.status = [&](outgoing_request const&, int) { return down ? 500 : 200; };
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  d.start();
+  for (int i = 0; i < 3; ++i) d.publish(make_record("evt_" + std::to_string(i), "org_1", t0 + i * 1s));
+  run_to_completion(io, d, store);
+  BOOST_TEST_REQUIRE(store.counts("ep_1").failed == 3u);
+  BOOST_TEST_REQUIRE(store.counts("ep_2").failed == 3u);
+  auto tried = script.requests.size();
+  auto requests_for = [&](std::size_t from) {
+    std::multiset<std::string> r;
+    for (auto i = from; i < script.requests.size(); ++i) {
+      delivery_record rec;
+      store.get_delivery(script.requests[i].delivery, rec);
+      r.insert(script.requests[i].endpoint_id + "/" + rec.event_id);
+    }
+    return r;
+  };
+
+  // The receivers are fixed days later; "Resend to all endpoints" on evt_0.
+  down = false;
+  d.get_clock().set(t0 + 100h);
+  auto const res = d.resend_event("evt_0");
+  BOOST_TEST(res.reopened.size() == 2u);
+  settle(io, d);
+  BOOST_TEST((requests_for(tried) == std::multiset<std::string>{"ep_1/evt_0", "ep_2/evt_0"}));
+  tried = script.requests.size();
+
+  // "Recover failed messages" of ep_1 since evt_1's creation: evt_1 and evt_2, in batches of 1.
+  BOOST_TEST(d.recover("ep_1", t0 + 1s, 1) == 2u);
+  settle(io, d);
+  BOOST_TEST((requests_for(tried) == std::multiset<std::string>{"ep_1/evt_1", "ep_1/evt_2"}));
+  BOOST_TEST(store.counts("ep_1").sent == 3u);
+  BOOST_TEST(store.counts("ep_2").failed == 2u);  // another endpoint's failures: untouched
+  tried = script.requests.size();
+  BOOST_TEST(d.recover("ep_1", t0) == 0u);  // nothing failed is left: nothing to do
+  settle(io, d);
+  BOOST_TEST(script.requests.size() == tried);
+
+  // The resumable form, one batch at a time.
+  recover_request req;
+  req.endpoint_id = "ep_2";
+  req.since = t0;
+  req.batch = 1;
+  auto r = d.recover(req);
+  BOOST_TEST(r.reopened.size() == 1u);
+  BOOST_TEST_REQUIRE(!r.next_cursor.empty());
+  settle(io, d);
+  BOOST_TEST(script.requests.size() == tried + 1);
+  req.cursor = r.next_cursor;
+  r = d.recover(req);
+  BOOST_TEST(r.reopened.size() == 1u);
+  settle(io, d);
+  BOOST_TEST(script.requests.size() == tried + 2);
+  BOOST_TEST(store.counts("ep_2").sent == 3u);
+
+  boost::system::error_code ec;
+  resend_event_result none;
+  d.resend_event("evt_nope", none, ec);
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(d.recover("ep_nope", t0, ec) == 0u);
+  BOOST_TEST((ec == error::not_found));
+  store.disable_endpoint("ep_2", "maintenance", t0 + 100h);
+  d.recover("ep_2", t0, ec);
+  BOOST_TEST((ec == error::endpoint_disabled));
+  BOOST_CHECK_THROW(d.recover("ep_2", t0), boost::system::system_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

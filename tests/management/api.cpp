@@ -229,6 +229,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(another_organisations_endpoint_is_404_like_an_unkn
                                    {"GET", "/events", ""},
                                    {"GET", "/events/" + ev, ""},
                                    {"POST", "/events/" + ev + "/resend", ""},
+                                   {"POST", "/recover", R"({"since":"2027-01-15T00:00:00Z"})"},
                                    {"GET", "/stream", ""}};
   for (auto const& c : calls) {
     BOOST_TEST_INFO(c.method << ' ' << c.suffix);
@@ -237,6 +238,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(another_organisations_endpoint_is_404_like_an_unkn
     BOOST_TEST(theirs.status == 404);
     BOOST_TEST(theirs.body == unknown.body);
   }
+  // Nor may B resend A's event to A's endpoints: 404, word for word as an unknown event.
+  auto const theirs = f.send("POST", "/api/v1/events/" + ev + "/resend", "", "token-b");
+  auto const unknown = f.send("POST", "/api/v1/events/evt_unknown/resend", "", "token-b");
+  BOOST_TEST(theirs.status == 404);
+  BOOST_TEST(theirs.body == unknown.body);
+  BOOST_TEST(f.wakes == 0);
   // B's endpoint does not show A's event either, even by id.
   BOOST_TEST(f.get("/api/v1/endpoints/" + b + "/events/" + ev, "token-b").status == 404);
   // A is untouched and nobody revealed its secret.
@@ -335,6 +342,103 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(disable_enable_and_resend, K, store_kinds) {
   f.k.store.claim_due({f.now, f.now + 1min, 10, 0, {}, {}}, due);
   BOOST_TEST_REQUIRE(due.size() == 1u);
   BOOST_TEST((due[0].trigger == attempt_trigger::manual));
+}
+
+// #17: "Recover failed messages" of an endpoint since a time, and "Resend to all endpoints".
+BOOST_AUTO_TEST_CASE_TEMPLATE(recover_since_and_resend_an_event_to_all_endpoints, K, store_kinds) {
+  api_fixture<K> f;
+  auto const e1 = f.create("One", "https://hooks.example.com/1", {"objective.updated"});
+  auto const e2 = f.create("Two", "https://hooks.example.com/2", {"objective.updated"});
+  auto const ev1 = f.publish("evt_1", "org_a", "objective.updated");  // 08:00
+  f.now += 1h;
+  auto const ev2 = f.publish("evt_2", "org_a", "objective.updated");  // 09:00
+  f.attempt(e1, ev1, 500, "boom", delivery_state::failed);
+  f.attempt(e1, ev2, 500, "boom", delivery_state::failed);
+  f.attempt(e2, ev1, 200, "ok", delivery_state::sent);
+  f.attempt(e2, ev2, 500, "boom", delivery_state::failed);
+  f.now += 2h;  // 11:00
+  auto const recover = [&](std::string const& ep, std::string body) {
+    return f.send("POST", "/api/v1/endpoints/" + ep + "/recover", std::move(body));
+  };
+
+  management_response res = recover(e1, R"({"since":"2027-01-15T08:30:00Z"})");
+  BOOST_TEST_REQUIRE(res.status == 202);
+  boost::json::value v = parse(res);
+  BOOST_TEST(v.at("reopened").template to_number<int>() == 1);  // evt_2 only
+  BOOST_TEST(v.at("since").as_string() == "2027-01-15T08:30:00.000Z");
+  BOOST_TEST(f.wakes == 1);
+  res = recover(e1, R"({"since":"2027-01-15T09:00:00+02:00"})");  // 07:00Z: evt_1 as well
+  BOOST_TEST_REQUIRE(res.status == 202);
+  BOOST_TEST(parse(res).at("reopened").template to_number<int>() == 1);
+  BOOST_TEST(f.wakes == 2);
+  res = recover(e1, R"({"since":"2027-01-15T07:00:00Z"})");  // idempotent: both are open now
+  BOOST_TEST_REQUIRE(res.status == 202);
+  BOOST_TEST(parse(res).at("reopened").template to_number<int>() == 0);
+  BOOST_TEST(f.wakes == 2);
+  BOOST_TEST(f.k.store.counts(e1) == (state_counts{2, 0, 0, 0}));
+  std::vector<due_delivery> due;
+  f.k.store.claim_due({f.now, f.now + 1min, 10, 0, {}, {}}, due);
+  BOOST_TEST_REQUIRE(due.size() == 2u);
+  for (auto const& d : due) BOOST_TEST((d.trigger == attempt_trigger::manual));
+
+  // Bad input: a clear problem, nothing changes.
+  auto const before = f.k.store.counts(e2);
+  struct bad {
+    std::string body;
+    int status;
+  };
+  for (auto const& b : {bad{"", 400}, bad{"[]", 400}, bad{"{}", 422}, bad{R"({"since":5})", 422},
+                        bad{R"({"since":"yesterday"})", 422}, bad{R"({"since":"2027-01-15"})", 422},
+                        bad{R"({"since":"2027-01-15T12:00:00Z"})", 422},  // after now
+                        bad{R"({"since":"2027-01-15T07:00:00Z","batch":1})", 422}}) {
+    BOOST_TEST_INFO(b.body);
+    res = recover(e2, b.body);
+    BOOST_TEST(res.status == b.status);
+    check_problem(res, b.status);
+    if (b.status == 422 && b.body != "{}" && b.body.find("batch") == std::string::npos) {
+      auto const errs = parse(res).at("errors").as_array();
+      BOOST_TEST_REQUIRE(errs.size() == 1u);
+      BOOST_TEST(errs[0].at("pointer").as_string() == "#/since");
+    }
+  }
+  BOOST_TEST(recover("ep_000000000000000000000000", R"({"since":"2027-01-15T07:00:00Z"})").status == 404);
+  BOOST_TEST(f.send("GET", "/api/v1/endpoints/" + e2 + "/recover", "").status == 405);
+  BOOST_TEST(f.k.store.counts(e2) == before);
+  BOOST_TEST(f.wakes == 2);
+
+  // A disabled endpoint: 409, as for a single resend.
+  BOOST_TEST(f.send("POST", "/api/v1/endpoints/" + e2 + "/disable", "").status == 200);
+  res = recover(e2, R"({"since":"2027-01-15T07:00:00Z"})");
+  BOOST_TEST(res.status == 409);
+  check_problem(res, 409);
+
+  // Resend evt_1 to all its endpoints: e1's delivery (sent meanwhile) reopens, e2's (disabled)
+  // is skipped.
+  for (auto const& ev : {ev1, ev2}) f.attempt(e1, ev, 200, "ok", delivery_state::sent);
+  res = f.send("POST", "/api/v1/events/" + ev1 + "/resend", "");
+  BOOST_TEST_REQUIRE(res.status == 202);
+  v = parse(res);
+  BOOST_TEST(v.at("event_id").as_string() == ev1);
+  BOOST_TEST(v.at("reopened").template to_number<int>() == 1);
+  BOOST_TEST_REQUIRE(v.at("endpoints").as_array().size() == 1u);
+  BOOST_TEST(v.at("endpoints").as_array()[0].as_string() == e1);
+  BOOST_TEST(v.at("skipped").at("disabled").template to_number<int>() == 1);
+  BOOST_TEST(v.at("skipped").at("deleted").template to_number<int>() == 0);
+  BOOST_TEST(v.at("skipped").at("open").template to_number<int>() == 0);
+  BOOST_TEST(f.wakes == 3);
+  BOOST_TEST(f.send("POST", "/api/v1/endpoints/" + e2 + "/enable", "").status == 200);  // wakes: 4
+  res = f.send("POST", "/api/v1/events/" + ev1 + "/resend", "");
+  BOOST_TEST_REQUIRE(res.status == 202);
+  v = parse(res);
+  BOOST_TEST(v.at("reopened").template to_number<int>() == 1);  // e2's sent delivery
+  BOOST_TEST(v.at("skipped").at("open").template to_number<int>() == 1);  // e1's: on its way already
+  BOOST_TEST(f.k.store.counts(e2).sent == 0u);
+  BOOST_TEST(f.wakes == 5);
+  res = f.send("POST", "/api/v1/events/evt_unknown/resend", "");
+  BOOST_TEST(res.status == 404);
+  check_problem(res, 404);
+  BOOST_TEST(f.send("GET", "/api/v1/events/" + ev1 + "/resend", "").status == 405);
+  BOOST_TEST(f.send("POST", "/api/v1/events/" + ev1, "").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(events_page_has_counts_and_filters, K, store_kinds) {

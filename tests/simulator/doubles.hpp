@@ -124,6 +124,10 @@ public:
   void get_delivery(delivery_id id, delivery_record& out, ec_t& ec) { inner_.get_delivery(id, out, ec); }
   void get_event(std::string_view id, event_detail& out, ec_t& ec) { inner_.get_event(id, out, ec); }
   void resend(delivery_id id, time_point t, ec_t& ec) { inner_.resend(id, t, ec); }
+  void resend_event(std::string_view id, time_point t, resend_event_result& out, ec_t& ec) {
+    inner_.resend_event(id, t, out, ec);
+  }
+  void recover(recover_request const& r, recover_result& out, ec_t& ec) { inner_.recover(r, out, ec); }
   void purge(purge_request const& r, purge_result& out, ec_t& ec) { inner_.purge(r, out, ec); }
 
 private:

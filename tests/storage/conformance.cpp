@@ -977,6 +977,226 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resend_reopens_a_final_delivery_as_manual, K, stor
   BOOST_TEST((ec == error::not_found));
 }
 
+// ---- bulk resends (bulk_resend_storage) ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(resend_event_reopens_the_event_on_live_enabled_endpoints, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  for (auto id : {"ep_a", "ep_b", "ep_e", "ep_f"})
+    s.create_endpoint(make_endpoint(id, "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 4u);
+  std::map<std::string, delivery_id> by_ep;
+  event_detail det;
+  s.get_event("evt_1", det);
+  for (auto const& d : det.deliveries) by_ep[d.endpoint_id] = d.id;
+  claim_all(s, t0, t0 + 1min);
+  s.record_attempt(make_attempt(by_ep["ep_a"], t0, 200), to_state(by_ep["ep_a"], delivery_state::sent));
+  s.record_attempt(make_attempt(by_ep["ep_f"], t0, 500),
+                   to_state(by_ep["ep_f"], delivery_state::failed, std::nullopt, "HTTP 500"));
+  s.record_attempt(make_attempt(by_ep["ep_b"], t0, 500),
+                   to_state(by_ep["ep_b"], delivery_state::failed, std::nullopt, "HTTP 500"));
+  s.disable_endpoint("ep_b", "maintenance", t0 + 1h);
+  s.delete_endpoint("ep_e", t0 + 1h);
+
+  resend_event_result res;
+  s.resend_event("evt_1", t0 + 100h, res);
+  BOOST_TEST((res.reopened == std::vector<delivery_id>{std::min(by_ep["ep_a"], by_ep["ep_f"]),
+                                                        std::max(by_ep["ep_a"], by_ep["ep_f"])}));
+  BOOST_TEST(res.skipped_disabled == 1u);
+  BOOST_TEST(res.skipped_deleted == 1u);
+  BOOST_TEST(res.already_open == 0u);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
+  BOOST_TEST(s.counts("ep_f") == (state_counts{1, 0, 0, 0}));
+  BOOST_TEST(s.counts("ep_b") == (state_counts{0, 0, 0, 1}));  // left alone
+  delivery_record d;
+  s.get_delivery(by_ep["ep_f"], d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(d.give_up_at == t0 + 100h + resend_window);
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at == t0 + 100h);
+  s.get_delivery(by_ep["ep_e"], d);
+  BOOST_TEST(d.state == delivery_state::failed);  // closed by the delete, stays so
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 100h, t0 + 101h, 10, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  for (auto const& x : out) BOOST_TEST((x.trigger == attempt_trigger::manual));
+
+  // Again while they are open (claimed, in flight): left alone, never a second copy.
+  s.resend_event("evt_1", t0 + 100h, res);
+  BOOST_TEST(res.reopened.empty());
+  BOOST_TEST(res.already_open == 2u);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{1, 0, 0, 0}));
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.deliveries.size() == 4u);
+  // Once final again they reopen again.
+  for (auto const& x : out) {
+    auto at = make_attempt(x.id, t0 + 100h, 200);
+    at.trigger = attempt_trigger::manual;
+    s.record_attempt(at, to_state(x.id, delivery_state::sent));
+  }
+  s.resend_event("evt_1", t0 + 101h, res);
+  BOOST_TEST(res.reopened.size() == 2u);
+  BOOST_TEST(res.already_open == 0u);
+
+  // An event without deliveries is found and reopens nothing; an unknown one is not found.
+  s.accept(make_event("evt_2", "org_1", "goal.deleted", t0), t0 + 72h, r);
+  s.resend_event("evt_2", t0 + 100h, res);
+  BOOST_TEST(res.reopened.empty());
+  boost::system::error_code ec;
+  s.resend_event("evt_nope", t0 + 100h, res, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(recover_reopens_failed_deliveries_since_in_resumable_batches, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  // Ten events a minute apart; ep_a's deliveries end: failed except 1 and 4 (sent) and 7
+  // (retrying, still open). ep_b's all fail: another endpoint's failures stay untouched.
+  std::vector<delivery_id> a, b;
+  for (int i = 0; i < 10; ++i) {
+    accept_result r;
+    auto const at = t0 + i * 1min;
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", at), at + 72h, r);
+    BOOST_TEST_REQUIRE(r.deliveries.size() == 2u);
+    claim_all(s, at, at + 1min);
+    event_detail det;
+    s.get_event("evt_" + std::to_string(i), det);
+    for (auto const& d : det.deliveries) (d.endpoint_id == "ep_a" ? a : b).push_back(d.id);
+    auto const ida = a.back(), idb = b.back();
+    if (i == 1 || i == 4) s.record_attempt(make_attempt(ida, at, 200), to_state(ida, delivery_state::sent));
+    else if (i == 7)
+      s.record_attempt(make_attempt(ida, at, 500), to_state(ida, delivery_state::retrying, at + 1h));
+    else s.record_attempt(make_attempt(ida, at, 500), to_state(ida, delivery_state::failed, std::nullopt, "HTTP 500"));
+    s.record_attempt(make_attempt(idb, at, 500), to_state(idb, delivery_state::failed, std::nullopt, "HTTP 500"));
+  }
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 2, 7}));
+
+  auto const now = t0 + 200h;
+  recover_request req;
+  req.endpoint_id = "ep_a";
+  req.since = t0 + 2min;  // events 2..9
+  req.now = now;
+  req.batch = 4;
+  recover_result res;
+  s.recover(req, res);
+  BOOST_TEST((res.reopened == std::vector<delivery_id>{a[2], a[3], a[5], a[6]}));
+  BOOST_TEST_REQUIRE(!res.next_cursor.empty());
+  BOOST_TEST(s.counts("ep_a") == (state_counts{4, 1, 2, 3}));
+  // Resume, as a process that crashed after the first batch would, from the cursor.
+  req.cursor = res.next_cursor;
+  auto const first_cursor = res.next_cursor;
+  s.recover(req, res);
+  BOOST_TEST((res.reopened == std::vector<delivery_id>{a[8], a[9]}));
+  BOOST_TEST(res.next_cursor.empty());
+  BOOST_TEST(s.counts("ep_a") == (state_counts{6, 1, 2, 1}));  // a[0] is older than since
+  BOOST_TEST(s.counts("ep_b") == (state_counts{0, 0, 0, 10}));
+  delivery_record d;
+  s.get_delivery(a[5], d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(d.give_up_at == now + resend_window);
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at == now);
+  s.get_delivery(a[7], d);
+  BOOST_TEST(d.state == delivery_state::retrying);  // open: not a recovery's business
+  s.get_delivery(a[0], d);
+  BOOST_TEST(d.state == delivery_state::failed);
+
+  // Idempotent: the same recovery again reopens nothing that is still open.
+  req.cursor.clear();
+  req.batch = 500;
+  s.recover(req, res);
+  BOOST_TEST(res.reopened.empty());
+  BOOST_TEST(res.next_cursor.empty());
+  BOOST_TEST(s.counts("ep_a") == (state_counts{6, 1, 2, 1}));
+
+  // The reopened deliveries are claimed as manual attempts; one that fails again is
+  // recovered again by the next run, and only it.
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{now, now + 1min, 100, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 7u);  // a[7]'s scheduled retry is due by now as well
+  for (auto const& x : out)
+    BOOST_TEST((x.trigger == (x.id == a[7] ? attempt_trigger::scheduled : attempt_trigger::manual)));
+  for (auto const& x : out) {
+    auto at = make_attempt(x.id, now, x.id == a[3] ? 500 : 200);
+    at.trigger = attempt_trigger::manual;
+    s.record_attempt(at, to_state(x.id, x.id == a[3] ? delivery_state::failed : delivery_state::sent,
+                                  std::nullopt, x.id == a[3] ? "HTTP 500" : ""));
+  }
+  s.recover(req, res);
+  BOOST_TEST((res.reopened == std::vector<delivery_id>{a[3]}));
+
+  // Errors: nothing changes.
+  boost::system::error_code ec;
+  auto bad = req;
+  bad.cursor = first_cursor;
+  bad.since = t0;  // another recovery's cursor
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::invalid_cursor));
+  bad = req;
+  bad.endpoint_id = "ep_b";
+  bad.cursor = first_cursor;
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::invalid_cursor));
+  bad.cursor = "garbage";
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::invalid_cursor));
+  bad = req;
+  bad.batch = 0;
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  bad.batch = 10001;
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  bad = req;
+  bad.endpoint_id = "ep_nope";
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::not_found));
+  s.disable_endpoint("ep_b", "maintenance", now);
+  bad.endpoint_id = "ep_b";
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::endpoint_disabled));
+  s.delete_endpoint("ep_b", now);
+  s.recover(bad, res, ec);
+  BOOST_TEST((ec == error::endpoint_deleted));
+  BOOST_TEST(s.counts("ep_b") == (state_counts{0, 0, 0, 10}));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(recover_walks_a_large_backlog_in_batches, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  std::vector<event_record> evs;
+  for (int i = 0; i < 250; ++i)
+    evs.push_back(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s));
+  std::vector<time_point> deadlines(evs.size(), t0 + 72h);
+  std::vector<accept_result> acc;
+  s.accept_many(evs, deadlines, acc);
+  std::vector<due_delivery> claimed;
+  claim_all(s, t0 + 1h, t0 + 2h, &claimed);
+  BOOST_TEST_REQUIRE(claimed.size() == 250u);
+  for (auto const& x : claimed)
+    s.give_up(x.id, "deadline passed");
+  BOOST_TEST(s.counts("ep_a").failed == 250u);
+  recover_request req{"ep_a", t0, t0 + 100h, 64, {}};
+  std::set<delivery_id> seen;
+  int calls = 0;
+  recover_result res;
+  do {
+    s.recover(req, res);
+    ++calls;
+    BOOST_TEST(res.reopened.size() <= 64u);
+    for (auto id : res.reopened) BOOST_TEST(seen.insert(id).second);  // never twice in a run
+    req.cursor = res.next_cursor;
+  } while (!req.cursor.empty() && calls < 100);
+  BOOST_TEST(seen.size() == 250u);
+  BOOST_TEST(calls == 4);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{250, 0, 0, 0}));
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(purge_removes_old_events_and_bodies_in_batches, K, store_kinds) {
   K k;
   auto& s = k.store;

@@ -51,6 +51,56 @@ inline bool decode_cursor(std::string_view s, std::string_view endpoint, log_fil
   return id != 0 && static_cast<std::uint32_t>(v) == cursor_check(endpoint, f, id);
 }
 
+// Recovery cursors (bulk_resend_storage::recover): "r1" + 16 hex digits of the last delivery
+// id looked at + 8 hex digits binding it to (endpoint, since), so a cursor of another recovery
+// is rejected.
+inline std::uint32_t recover_cursor_check(std::string_view endpoint, std::int64_t since_ms,
+                                          std::uint64_t id) noexcept {
+  std::uint64_t h = 0x84222325cbf29ce4ULL;
+  auto mix = [&](unsigned char c) { h = (h ^ c) * 0x100000001b3ULL; };
+  for (char c : endpoint) mix(static_cast<unsigned char>(c));
+  mix(0xfe);
+  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(static_cast<std::uint64_t>(since_ms) >> (8 * i)));
+  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(id >> (8 * i)));
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+inline std::string encode_recover_cursor(std::string_view endpoint, std::int64_t since_ms,
+                                         std::uint64_t id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s = "r1";
+  s.resize(2 + 16 + 8);
+  for (int i = 0; i < 16; ++i) s[2 + i] = hex[(id >> (60 - 4 * i)) & 0xf];
+  std::uint32_t const c = recover_cursor_check(endpoint, since_ms, id);
+  for (int i = 0; i < 8; ++i) s[18 + i] = hex[(c >> (28 - 4 * i)) & 0xf];
+  return s;
+}
+
+// Empty: the start (id 0). Otherwise false for anything not issued for (endpoint, since).
+inline bool decode_recover_cursor(std::string_view s, std::string_view endpoint,
+                                  std::int64_t since_ms, std::uint64_t& id) noexcept {
+  id = 0;
+  if (s.empty()) return true;
+  if (s.size() != 26 || s[0] != 'r' || s[1] != '1') return false;
+  std::uint64_t v = 0;
+  for (std::size_t i = 2; i < 26; ++i) {
+    char const c = s[i];
+    unsigned d;
+    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+    else return false;
+    if (i == 18) {
+      id = v;
+      v = 0;
+    }
+    v = (v << 4) | d;
+  }
+  return id != 0 && static_cast<std::uint32_t>(v) == recover_cursor_check(endpoint, since_ms, id);
+}
+
+// The checks every store makes on a recover_request before touching anything.
+inline bool valid_recover_batch(std::size_t batch) noexcept { return batch >= 1 && batch <= 10000; }
+
 } // namespace pulsehook::detail
 
 #endif

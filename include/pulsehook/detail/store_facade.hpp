@@ -86,6 +86,12 @@ public:
   void resend(delivery_id id, time_point now) {
     ec_t ec; self().resend(id, now, ec); throw_if(ec, "pulsehook: resend");
   }
+  void resend_event(std::string_view event_id, time_point now, resend_event_result& out) {
+    ec_t ec; self().resend_event(event_id, now, out, ec); throw_if(ec, "pulsehook: resend_event");
+  }
+  void recover(recover_request const& req, recover_result& out) {
+    ec_t ec; self().recover(req, out, ec); throw_if(ec, "pulsehook: recover");
+  }
   void record_audit(audit_entry const& e) {
     ec_t ec; self().record_audit(e, ec); throw_if(ec, "pulsehook: record_audit");
   }
@@ -105,6 +111,7 @@ public:
   using base::delete_endpoint; using base::get_endpoint; using base::list_endpoints;               \
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \
   using base::list_log; using base::get_event; using base::get_delivery; using base::resend;       \
+  using base::resend_event; using base::recover;                                                   \
   using base::record_audit; using base::list_audit; using base::purge
 
 #endif

@@ -4,6 +4,7 @@
 #include <pulsehook/management.hpp>
 
 #include <pulsehook/detail/console_assets.hpp>
+#include <pulsehook/detail/envelope_reader.hpp>
 #include <pulsehook/detail/management_util.hpp>
 #include <pulsehook/secret.hpp>
 
@@ -485,13 +486,18 @@ management_response management_api<Registry, Store>::route_api(
     if (m != "GET") return detail::mgmt_method_not_allowed("GET");
     return event_types();
   }
+  if (n == 3 && segs[0] == "events" && segs[2] == "resend") {
+    if (m != "POST") return detail::mgmt_method_not_allowed("POST");
+    if (!detail::mgmt_segment_id(segs[1])) return detail::mgmt_not_found("event");
+    return resend_event(who, segs[1]);
+  }
   if (n == 0 || segs[0] != "endpoints") return detail::mgmt_not_found("resource");
   if (n == 1) {
     if (m == "GET") return list_endpoints(who);
     if (m == "POST") return create_endpoint(req, who);
     return detail::mgmt_method_not_allowed("GET, POST");
   }
-  enum class route { endpoint, disable, enable, reveal, rotate, events, event, resend, stream };
+  enum class route { endpoint, disable, enable, reveal, rotate, events, event, resend, recover, stream };
   route r{};
   char const* allow = "POST";
   if (n == 2) r = route::endpoint, allow = "GET, PATCH, DELETE";
@@ -502,6 +508,7 @@ management_response management_api<Registry, Store>::route_api(
   else if (n == 3 && segs[2] == "events") r = route::events, allow = "GET";
   else if (n == 4 && segs[2] == "events") r = route::event, allow = "GET";
   else if (n == 5 && segs[2] == "events" && segs[4] == "resend") r = route::resend;
+  else if (n == 3 && segs[2] == "recover") r = route::recover;
   else if (n == 3 && segs[2] == "stream") r = route::stream, allow = "GET";
   else return detail::mgmt_not_found("resource");
   if (!detail::mgmt_allows(allow, m)) return detail::mgmt_method_not_allowed(allow);
@@ -532,6 +539,7 @@ management_response management_api<Registry, Store>::route_api(
   case route::resend:
     if (!detail::mgmt_segment_id(segs[3])) return detail::mgmt_not_found("event");
     return resend(ep, segs[3]);
+  case route::recover: return recover(req, ep);
   case route::stream: return stream(ep);
   }
   return detail::mgmt_not_found("resource");
@@ -951,6 +959,88 @@ management_response management_api<Registry, Store>::resend(endpoint_record cons
   store_.get_delivery(d->id, fresh, ec);
   if (ec) return detail::mgmt_store_failure(ec, "event");
   return detail::mgmt_json(202, boost::json::object{{"delivery", detail::mgmt_delivery(fresh)}});
+}
+
+template <class Registry, class Store>
+management_response management_api<Registry, Store>::recover(management_request const& req,
+                                                             endpoint_record const& ep) {
+  if constexpr (bulk_resend_storage<Store>) {
+    boost::json::object o;
+    management_response bad;
+    if (!detail::mgmt_body(req, {"since"}, false, opt_.limits.max_json_depth, o, bad)) return bad;
+    auto const t = now();
+    std::optional<time_point> since;
+    detail::mgmt_problem p;
+    p.status = 422;
+    auto const want = "an RFC 3339 date-time, e.g. \"2026-12-01T09:00:00Z\", not after now";
+    if (auto const* v = o.if_contains("since"); !v)
+      p.field("/since", make_error_code(error::invalid_argument), std::string("required: ") + want);
+    else if (!v->is_string())
+      detail::mgmt_type_error(p, "/since", "an RFC 3339 date-time string");
+    else if (since = detail::parse_rfc3339(std::string_view(v->as_string())); !since || *since > t)
+      p.field("/since", make_error_code(error::invalid_argument), want);
+    if (!p.errors.empty()) return detail::mgmt_answer(p);
+    // Batch after batch, each its own short transaction; the sender is woken after each, so
+    // the first batch is on its way while the next is reopened.
+    recover_request rq;
+    rq.endpoint_id = ep.id;
+    rq.since = *since;
+    rq.now = t;
+    std::uint64_t reopened = 0, batches = 0;
+    recover_result res;
+    boost::system::error_code ec;
+    do {
+      store_.recover(rq, res, ec);
+      if (ec) break;
+      ++batches;
+      reopened += res.reopened.size();
+      if (!res.reopened.empty() && opt_.wake) opt_.wake();
+      rq.cursor = std::move(res.next_cursor);
+    } while (!rq.cursor.empty());
+    // The batches before a failure stay done; running the recovery again finishes it.
+    if (ec) return detail::mgmt_store_failure(ec, "endpoint");
+    return detail::mgmt_json(202, boost::json::object{{"endpoint_id", ep.id},
+                                                      {"since", detail::mgmt_time(*since)},
+                                                      {"reopened", reopened},
+                                                      {"batches", batches}});
+  } else {
+    (void)req;
+    (void)ep;
+    return detail::mgmt_fail(501, "this store cannot recover deliveries in bulk (bulk_resend_storage)");
+  }
+}
+
+template <class Registry, class Store>
+management_response management_api<Registry, Store>::resend_event(access_token const& who,
+                                                                  std::string const& event_id) {
+  if constexpr (bulk_resend_storage<Store>) {
+    // Another organisation's event is 404, exactly as an unknown one.
+    event_detail det;
+    boost::system::error_code ec;
+    store_.get_event(event_id, det, ec);
+    if (ec == error::not_found || (!ec && det.event.organization_id != who.organization_id))
+      return detail::mgmt_not_found("event");
+    if (ec) return detail::mgmt_store_failure(ec, "event");
+    resend_event_result res;
+    store_.resend_event(event_id, now(), res, ec);
+    if (ec) return detail::mgmt_store_failure(ec, "event");
+    if (!res.reopened.empty() && opt_.wake) opt_.wake();
+    boost::json::array eps;
+    for (auto const& d : det.deliveries)
+      if (std::binary_search(res.reopened.begin(), res.reopened.end(), d.id))
+        eps.push_back(boost::json::string(d.endpoint_id));
+    return detail::mgmt_json(
+        202, boost::json::object{{"event_id", event_id},
+                                 {"reopened", res.reopened.size()},
+                                 {"endpoints", std::move(eps)},
+                                 {"skipped", boost::json::object{{"deleted", res.skipped_deleted},
+                                                                 {"disabled", res.skipped_disabled},
+                                                                 {"open", res.already_open}}}});
+  } else {
+    (void)who;
+    (void)event_id;
+    return detail::mgmt_fail(501, "this store cannot resend an event in bulk (bulk_resend_storage)");
+  }
 }
 
 template <class Registry, class Store>

@@ -280,6 +280,17 @@ struct mem_bitmap {
       m = w[--wi];
     }
   }
+  // The first set bit at or after `from`, or npos.
+  std::size_t next(std::size_t from) const noexcept {
+    std::size_t wi = from / 64;
+    if (wi >= w.size()) return npos;
+    std::uint64_t m = w[wi] & (~std::uint64_t{0} << (from % 64));
+    for (;;) {
+      if (m) return wi * 64 + static_cast<std::size_t>(std::countr_zero(m));
+      if (++wi == w.size()) return npos;
+      m = w[wi];
+    }
+  }
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
@@ -493,6 +504,16 @@ struct memory_state {
     ep.bits[1].set(d.pos, to == static_cast<std::uint8_t>(delivery_state::sent));
     ep.bits[2].set(d.pos, to == static_cast<std::uint8_t>(delivery_state::retrying) ||
                               to == static_cast<std::uint8_t>(delivery_state::failed));
+  }
+
+  // A manual resend of one delivery (its endpoint checked by the caller): pending, due now,
+  // the next attempt manual, the deadline at least now + resend_window.
+  void reopen(std::uint32_t abs, time_point now) {
+    change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
+    auto& d = at(abs);
+    d.flags |= mem_delivery::manual;
+    d.give_up_at = std::max(d.give_up_at, to_unix_millis(now + resend_window));
+    set_due(abs, to_unix_millis(now));
   }
 
   // A delivery's new state, reason and due time, as an attempt or a give-up leaves them (a
@@ -1408,11 +1429,76 @@ inline void memory_store::resend(delivery_id id, time_point now, boost::system::
     ec = error::endpoint_disabled;
     return;
   }
-  auto const abs = static_cast<std::uint32_t>(id - 1);
-  s.change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
-  d->flags |= detail::mem_delivery::manual;
-  d->give_up_at = std::max(d->give_up_at, to_unix_millis(now + resend_window));
-  s.set_due(abs, to_unix_millis(now));
+  s.reopen(static_cast<std::uint32_t>(id - 1), now);
+}
+
+inline void memory_store::resend_event(std::string_view event_id, time_point now,
+                                       resend_event_result& out, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto it = s.event_ix.find(event_id);
+  if (it == s.event_ix.end()) {
+    ec = error::not_found;
+    return;
+  }
+  auto const& e = s.event_at(it->second);
+  for (std::uint32_t i = 0; i < e.count; ++i) {
+    auto const abs = e.first + i;
+    auto const& d = s.at(abs);
+    if (!(d.flags & detail::mem_delivery::alive)) continue;
+    auto const& ep = *s.endpoints[d.endpoint];
+    if (ep.deleted) ++out.skipped_deleted;
+    else if (!ep.rec.enabled) ++out.skipped_disabled;
+    else if (detail::memory_state::is_open(d.state)) ++out.already_open;
+    else {
+      s.reopen(abs, now);
+      out.reopened.push_back(std::uint64_t{abs} + 1);
+    }
+  }
+}
+
+inline void memory_store::recover(recover_request const& req, recover_result& out,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (!detail::valid_recover_batch(req.batch)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto const since = to_unix_millis(req.since);
+  std::uint64_t after = 0;
+  if (!detail::decode_recover_cursor(req.cursor, req.endpoint_id, since, after)) {
+    ec = error::invalid_cursor;
+    return;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(req.endpoint_id);
+  if (!ep) ec = error::not_found;
+  else if (ep->deleted) ec = error::endpoint_deleted;
+  else if (!ep->rec.enabled) ec = error::endpoint_disabled;
+  if (ec) return;
+  // Positions in the endpoint's log after the cursor's delivery; the failed-class bitmap
+  // skips sent and purged entries.
+  auto pos = static_cast<std::size_t>(
+      std::upper_bound(ep->log.begin(), ep->log.end(), after,
+                       [](std::uint64_t a, std::uint32_t b) { return a < std::uint64_t{b} + 1; }) -
+      ep->log.begin());
+  auto const& bits = ep->bits[2];
+  auto const failed = static_cast<std::uint8_t>(delivery_state::failed);
+  for (pos = bits.next(pos); pos != detail::mem_bitmap::npos; pos = bits.next(pos + 1)) {
+    if (out.reopened.size() == req.batch) {
+      out.next_cursor = detail::encode_recover_cursor(req.endpoint_id, since, out.reopened.back());
+      return;
+    }
+    auto const abs = ep->log[pos];
+    auto const& d = s.at(abs);
+    if (d.state != failed || s.event_at(d.event).created_at < since) continue;
+    s.reopen(abs, req.now);
+    out.reopened.push_back(std::uint64_t{abs} + 1);
+  }
 }
 
 inline void memory_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {

@@ -72,6 +72,10 @@ enum pg_stmt : std::size_t {
   pg_outbox_slot,
   pg_audit_insert,
   pg_audit_list,
+  pg_resend_event,
+  pg_recover_endpoint,
+  pg_recover_pick,
+  pg_recover_reopen,
   pg_stmt_count
 };
 
@@ -404,6 +408,42 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_audit_list: $1 endpoint ix, $2 limit
     "SELECT action, actor, at FROM {s}.audit_log WHERE endpoint = $1::bigint "
     "ORDER BY ix DESC LIMIT $2::bigint",
+
+    // pg_resend_event: $1 event id, $2 now, $3 slot, $4 now + resend_window. One row per
+    // delivery (ix, id, enabled, deleted, state before); one row with a NULL id for an event
+    // without any;
+    // none for an unknown event. Counters move per endpoint (one row each: ON CONFLICT may
+    // touch a row only once).
+    "WITH ev AS (SELECT ix, delivery_ids FROM {s}.events WHERE id = $1::text), "
+    "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
+    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
+    "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev) FOR UPDATE OF d), "
+    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND state IN (2, 3)), "
+    "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
+    "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT endpoint, $3::bigint, count(*), -count(*) FILTER (WHERE state = 1), "
+    "  -count(*) FILTER (WHERE state = 2), -count(*) FILTER (WHERE state = 3) "
+    "  FROM ok WHERE state <> 0 GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT ev.ix, old.id, old.enabled, old.deleted, old.state FROM ev LEFT JOIN old ON true ORDER BY old.id",
+
+    // pg_recover_endpoint: $1 endpoint id. FOR SHARE: a delete or disable waits for the
+    // recovery batch, then closes or parks what it reopened.
+    "SELECT ix, enabled, deleted_at IS NOT NULL FROM {s}.endpoints WHERE id = $1::text FOR SHARE",
+
+    // pg_recover_pick: $1 endpoint ix, $2 after delivery id, $3 since, $4 limit
+    "SELECT d.id FROM {s}.deliveries d JOIN {s}.events v ON v.ix = d.event "
+    "WHERE d.endpoint = $1::bigint AND d.cls = 2 AND d.id > $2::bigint AND d.state = 3 "
+    "  AND v.created_at >= $3::bigint ORDER BY d.id LIMIT $4::bigint FOR UPDATE OF d",
+
+    // pg_recover_reopen: $1 delivery ids, $2 now, $3 slot, $4 now + resend_window, $5 endpoint ix
+    "WITH u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
+    "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL "
+    "  WHERE d.id = ANY($1::bigint[]) AND d.state = 3 RETURNING d.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT $5::bigint, $3::bigint, count(*), 0, 0, -count(*) FROM u HAVING count(*) > 0"
+    PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT id FROM u ORDER BY id",
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
@@ -2055,6 +2095,90 @@ inline void postgres_store::resend(delivery_id id, time_point now, boost::system
   else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
   if (ec) return st.unchanged();
   st.commit(ec);
+}
+
+inline void postgres_store::resend_event(std::string_view event_id, time_point now,
+                                         resend_event_result& out, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, false, ec);
+  if (ec) return;
+  detail::pg_params p;
+  p.bytes(event_id).i64(to_unix_millis(now)).i64(l.slot()).i64(to_unix_millis(now + resend_window));
+  auto r = l.run(detail::pg_resend_event, p, ec);
+  if (ec) return;
+  if (r.empty()) {
+    ec = error::not_found;
+    return st.unchanged();
+  }
+  st.commit(ec);
+  if (ec) return;
+  for (int i = 0; i < r.size(); ++i) {
+    if (r.is_null(i, 1)) continue;  // an event without deliveries
+    if (r.i64(i, 3)) ++out.skipped_deleted;
+    else if (!r.i64(i, 2)) ++out.skipped_disabled;
+    else if (r.i64(i, 4) <= 1) ++out.already_open;  // pending or retrying
+    else out.reopened.push_back(static_cast<delivery_id>(r.i64(i, 1)));
+  }
+}
+
+inline void postgres_store::recover(recover_request const& req, recover_result& out,
+                                    boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (!detail::valid_recover_batch(req.batch)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto const since = to_unix_millis(req.since);
+  std::uint64_t after = 0;
+  if (!detail::decode_recover_cursor(req.cursor, req.endpoint_id, since, after)) {
+    ec = error::invalid_cursor;
+    return;
+  }
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t endpoint = 0;
+  {
+    detail::pg_params p;
+    p.bytes(req.endpoint_id);
+    auto r = l.run(detail::pg_recover_endpoint, p, ec);
+    if (ec) return;
+    if (r.empty()) ec = error::not_found;
+    else if (r.i64(0, 2)) ec = error::endpoint_deleted;
+    else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
+    if (ec) return st.unchanged();
+    endpoint = r.i64(0, 0);
+  }
+  // One row more than the batch says whether anything is left after it.
+  std::vector<std::int64_t> ids;
+  {
+    detail::pg_params p;
+    p.i64(endpoint).i64(static_cast<std::int64_t>(after)).i64(since).i64(
+        static_cast<std::int64_t>(req.batch) + 1);
+    auto r = l.run(detail::pg_recover_pick, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) ids.push_back(r.i64(i, 0));
+  }
+  bool const more = ids.size() > req.batch;
+  if (more) ids.pop_back();
+  std::vector<std::int64_t> done;
+  if (!ids.empty()) {
+    detail::pg_params p;
+    p.i64_array(ids).i64(to_unix_millis(req.now)).i64(l.slot()).i64(
+        to_unix_millis(req.now + resend_window)).i64(endpoint);
+    auto r = l.run(detail::pg_recover_reopen, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) done.push_back(r.i64(i, 0));
+  }
+  st.commit(ec);
+  if (ec) return;
+  for (auto id : done) out.reopened.push_back(static_cast<delivery_id>(id));
+  if (more)
+    out.next_cursor = detail::encode_recover_cursor(req.endpoint_id, since,
+                                                    static_cast<std::uint64_t>(ids.back()));
 }
 
 inline void postgres_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {

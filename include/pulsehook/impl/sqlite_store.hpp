@@ -1372,6 +1372,134 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
   tx.commit(ec);
 }
 
+namespace detail {
+// resend's change to one delivery, inside the caller's transaction (counters left to it).
+inline void sqlite_reopen(sqlite_state& s, std::int64_t id, time_point now,
+                          boost::system::error_code& ec) {
+  auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
+                    "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
+                    ec);
+  if (ec) return;
+  q.bind(1, id).bind(2, to_unix_millis(now)).bind(3, to_unix_millis(now + resend_window)).run(ec);
+}
+} // namespace detail
+
+inline void sqlite_store::resend_event(std::string_view event_id, time_point now,
+                                       resend_event_result& out, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  std::int64_t first = 0, n = 0;
+  {
+    auto q = s.db.use("SELECT first_delivery, deliveries FROM events WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, event_id);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    first = q.i64(0);
+    n = q.i64(1);
+  }
+  struct row {
+    std::int64_t id, endpoint;
+    delivery_state from;
+  };
+  std::vector<row> rows;
+  if (n > 0) {
+    auto q = s.db.use("SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL "
+                      "FROM deliveries d JOIN endpoints e ON e.ix = d.endpoint "
+                      "WHERE d.id BETWEEN ?1 AND ?2 ORDER BY d.id",
+                      ec);
+    if (ec) return;
+    q.bind(1, first).bind(2, first + n - 1);
+    while (q.step(ec)) {
+      if (q.i64(4)) ++out.skipped_deleted;
+      else if (!q.i64(3)) ++out.skipped_disabled;
+      else if (q.i64(1) <= 1) ++out.already_open;  // pending or retrying
+      else rows.push_back({q.i64(0), q.i64(2), static_cast<delivery_state>(q.i64(1))});
+    }
+    if (ec) return;
+  }
+  for (auto const& r : rows) {
+    detail::sqlite_reopen(s, r.id, now, ec);
+    if (ec) return;
+    detail::sqlite_bump(s, r.endpoint, r.from, delivery_state::pending, 1, ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+  if (ec) {
+    out = {};
+    return;
+  }
+  for (auto const& r : rows) out.reopened.push_back(static_cast<delivery_id>(r.id));
+}
+
+inline void sqlite_store::recover(recover_request const& req, recover_result& out,
+                                  boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (!detail::valid_recover_batch(req.batch)) {
+    ec = error::invalid_argument;
+    return;
+  }
+  auto const since = to_unix_millis(req.since);
+  std::uint64_t after = 0;
+  if (!detail::decode_recover_cursor(req.cursor, req.endpoint_id, since, after)) {
+    ec = error::invalid_cursor;
+    return;
+  }
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  std::int64_t endpoint = 0;
+  {
+    auto q = s.db.use("SELECT ix, enabled, deleted_at IS NOT NULL FROM endpoints WHERE id = ?1", ec);
+    if (ec) return;
+    q.bind(1, req.endpoint_id);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    endpoint = q.i64(0);
+    if (q.i64(2)) ec = error::endpoint_deleted;
+    else if (!q.i64(1)) ec = error::endpoint_disabled;
+    if (ec) return;
+  }
+  // One row more than the batch says whether anything is left after it.
+  std::vector<std::int64_t> ids;
+  {
+    auto q = s.db.use("SELECT d.id FROM deliveries d JOIN events v ON v.ix = d.event "
+                      "WHERE d.endpoint = ?1 AND d.cls = 2 AND d.id > ?2 AND d.state = 3 "
+                      "AND v.created_at >= ?3 ORDER BY d.id LIMIT ?4",
+                      ec);
+    if (ec) return;
+    q.bind(1, endpoint)
+        .bind(2, static_cast<std::int64_t>(after))
+        .bind(3, since)
+        .bind(4, static_cast<std::int64_t>(req.batch) + 1);
+    while (q.step(ec)) ids.push_back(q.i64(0));
+    if (ec) return;
+  }
+  bool const more = ids.size() > req.batch;
+  if (more) ids.pop_back();
+  for (auto id : ids) {
+    detail::sqlite_reopen(s, id, req.now, ec);
+    if (ec) return;
+  }
+  detail::sqlite_bump(s, endpoint, delivery_state::failed, delivery_state::pending,
+                      static_cast<std::int64_t>(ids.size()), ec);
+  if (ec) return;
+  tx.commit(ec);
+  if (ec) return;
+  for (auto id : ids) out.reopened.push_back(static_cast<delivery_id>(id));
+  if (more)
+    out.next_cursor = detail::encode_recover_cursor(req.endpoint_id, since,
+                                                    static_cast<std::uint64_t>(ids.back()));
+}
+
 inline void sqlite_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
   validate_audit_entry(e, ec);
   if (ec) return;

@@ -78,7 +78,7 @@ struct endpoint_action {
 
 /// What an event-log action does (the operator's buttons, not endpoint management).
 enum class log_action_kind : std::uint8_t {
-  resend,  ///< manual resend (`store.resend`) of deliveries
+  resend,  ///< manual resend of deliveries (`store.resend`, `resend_event`, `recover`)
   purge    ///< retention purge (`store.purge`)
 };
 

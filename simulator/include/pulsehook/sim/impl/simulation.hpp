@@ -181,6 +181,7 @@ private:
   void step(std::uint32_t who, time_point now);
   void do_log_action(log_action const& a, time_point now);
   void resend(delivery_id id, time_point now);
+  void note_resent(delivery_id id, time_point now);
   void crash(std::uint32_t who, time_point now);
   void restart(std::uint32_t who, time_point now);
   void freeze(std::uint32_t who, time_point now, duration length);
@@ -914,6 +915,12 @@ void driver<Store, Engine>::resend(delivery_id id, time_point now) {
   store_.resend(id, now, ec);
   if (ec == error::endpoint_disabled || ec == error::endpoint_deleted) return;
   if (ec) { store_error("resend", ec); return; }
+  note_resent(id, now);
+}
+
+// The store reopened `id` by hand (resend, resend_event or recover): what the checkers track.
+template <class Store, class Engine>
+void driver<Store, Engine>::note_resent(delivery_id id, time_point now) {
   auto& tk = track(id);
   // Reopened by hand: not a retry of the policy's, and it has a deadline of its own.
   tk.final_state = 0;
@@ -943,7 +950,16 @@ void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
     return;
   }
   std::vector<delivery_id> ids;
-  if (a.event) {
+  if (a.event && !a.endpoint) {
+    // The whole event, in one store call (bulk_resend_storage): its final deliveries to live,
+    // enabled endpoints.
+    if (*a.event >= events_.size()) return;  // not published (yet): nothing to resend
+    resend_event_result rr;
+    store_.resend_event(events_[*a.event].id, now, rr, ec);
+    if (ec == error::not_found) return;  // purged
+    if (ec) { store_error("resend_event", ec); return; }
+    for (auto id : rr.reopened) note_resent(id, now);
+  } else if (a.event) {
     if (*a.event >= events_.size()) return;  // not published (yet): nothing to resend
     event_detail det;
     store_.get_event(events_[*a.event].id, det, ec);
@@ -957,20 +973,21 @@ void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
       ids.push_back(d.id);
     }
   } else if (a.endpoint && *a.endpoint < eps_.size() && !eps_[*a.endpoint].deleted) {
-    log_query q;
-    q.endpoint_id = eps_[*a.endpoint].id;
-    q.filter = log_filter::failed;
-    q.limit = 1000;
-    log_page page;
-    for (;;) {
-      store_.list_log(q, page, ec);
-      if (ec) { store_error("list_log", ec); return; }
-      for (auto const& e : page.entries)
-        if (e.delivery.state == delivery_state::failed && e.event_created_at >= t0_ + a.since)
-          ids.push_back(e.delivery.id);
-      if (page.next_cursor.empty()) break;
-      q.cursor = page.next_cursor;
-    }
+    // A recovery (bulk_resend_storage): batch after batch from an empty cursor until the
+    // store says it is done. Small batches, so that every run walks several.
+    recover_request rq;
+    rq.endpoint_id = eps_[*a.endpoint].id;
+    rq.since = t0_ + a.since;
+    rq.now = now;
+    rq.batch = 16;
+    recover_result rr;
+    do {
+      store_.recover(rq, rr, ec);
+      if (ec == error::endpoint_disabled || ec == error::endpoint_deleted) break;
+      if (ec) { store_error("recover", ec); return; }
+      for (auto id : rr.reopened) note_resent(id, now);
+      rq.cursor = std::move(rr.next_cursor);
+    } while (!rq.cursor.empty());
   }
   for (auto id : ids) resend(id, now);
   poll_all();
