@@ -68,6 +68,14 @@ static_assert(!pulsehook::storage_policy<int>);
 static_assert(!pulsehook::storage_policy<only_accept>);
 static_assert(!pulsehook::event_log_storage<exemplar::counting_store<pulsehook::memory_store>>);
 static_assert(pulsehook::storage_policy<exemplar::counting_store<pulsehook::sqlite_store>>);
+// The optional extensions of the event log: the shipped models have them, a store without
+// the members does not.
+static_assert(pulsehook::audit_log_storage<pulsehook::memory_store>);
+static_assert(pulsehook::audit_log_storage<pulsehook::sqlite_store>);
+static_assert(pulsehook::bulk_resend_storage<pulsehook::memory_store>);
+static_assert(pulsehook::bulk_resend_storage<pulsehook::sqlite_store>);
+static_assert(!pulsehook::audit_log_storage<exemplar::counting_store<pulsehook::memory_store>>);
+static_assert(!pulsehook::bulk_resend_storage<exemplar::counting_store<pulsehook::memory_store>>);
 
 BOOST_AUTO_TEST_SUITE(storage_concept)
 
