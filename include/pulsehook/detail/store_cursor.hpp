@@ -4,7 +4,12 @@
 // Opaque keyset cursors for the event log: "c1" + 16 hex digits of the last delivery id shown
 // + 8 hex digits binding it to (endpoint, filter), so a cursor from another query is rejected.
 
+#include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
+#include <pulsehook/storage.hpp>
+#include <pulsehook/time.hpp>
+
+#include <boost/system/error_code.hpp>
 
 #include <cstdint>
 #include <string>
@@ -98,8 +103,24 @@ inline bool decode_recover_cursor(std::string_view s, std::string_view endpoint,
   return id != 0 && static_cast<std::uint32_t>(v) == recover_cursor_check(endpoint, since_ms, id);
 }
 
-// The checks every store makes on a recover_request before touching anything.
-inline bool valid_recover_batch(std::size_t batch) noexcept { return batch >= 1 && batch <= 10000; }
+// What every store's recover does before touching anything: `out` emptied, the batch checked
+// (1..10000, else `invalid_argument`), the cursor decoded into the last delivery id looked at
+// (`invalid_cursor` for one not issued for this endpoint and `since`). False when refused.
+inline bool start_recover(recover_request const& req, recover_result& out, std::int64_t& since_ms,
+                          std::uint64_t& after, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (req.batch < 1 || req.batch > 10000) {
+    ec = error::invalid_argument;
+    return false;
+  }
+  since_ms = to_unix_millis(req.since);
+  if (!decode_recover_cursor(req.cursor, req.endpoint_id, since_ms, after)) {
+    ec = error::invalid_cursor;
+    return false;
+  }
+  return true;
+}
 
 } // namespace pulsehook::detail
 

@@ -1439,18 +1439,9 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
 
 inline void sqlite_store::recover(recover_request const& req, recover_result& out,
                                   boost::system::error_code& ec) {
-  ec = {};
-  out = {};
-  if (!detail::valid_recover_batch(req.batch)) {
-    ec = error::invalid_argument;
-    return;
-  }
-  auto const since = to_unix_millis(req.since);
+  std::int64_t since = 0;
   std::uint64_t after = 0;
-  if (!detail::decode_recover_cursor(req.cursor, req.endpoint_id, since, after)) {
-    ec = error::invalid_cursor;
-    return;
-  }
+  if (!detail::start_recover(req, out, since, after, ec)) return;
   PULSEHOOK_DETAIL_SQLITE_READY();
   detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
