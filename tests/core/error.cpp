@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+namespace pulsehook_test_core_error { // one per test file: the test programs are unity builds
+
 using pulsehook::condition;
 using pulsehook::error;
 
@@ -67,3 +69,4 @@ BOOST_AUTO_TEST_CASE(throw_if_throws_only_on_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_core_error

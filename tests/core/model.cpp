@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_core_model { // one per test file: the test programs are unity builds
+
 using pulsehook::delivery_state;
 using pulsehook::log_filter;
 
@@ -41,3 +43,4 @@ BOOST_AUTO_TEST_CASE(transport_result_ok_only_for_2xx_without_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_core_model

@@ -6,6 +6,8 @@
 #include <array>
 #include <random>
 
+namespace pulsehook_test_core_random { // one per test file: the test programs are unity builds
+
 BOOST_AUTO_TEST_SUITE(prng)
 
 BOOST_AUTO_TEST_CASE(same_seed_same_sequence_other_seed_other_sequence) {
@@ -66,3 +68,4 @@ BOOST_AUTO_TEST_CASE(works_with_standard_distributions_and_forks_independent_str
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_core_random

@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+namespace pulsehook_test_core_time { // one per test file: the test programs are unity builds
+
 using namespace std::chrono_literals;
 
 BOOST_AUTO_TEST_SUITE(time_and_clocks)
@@ -74,3 +76,4 @@ BOOST_AUTO_TEST_CASE(clock_exemplar_answers_now) {
   exemplar_clock c;
   BOOST_TEST(pulsehook::to_unix_seconds(c.now()) == 1764425077);
 }
+} // namespace pulsehook_test_core_time

@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace pulsehook_test_engine_dispatcher { // one per test file: the test programs are unity builds
+
 using namespace pulsehook;
 using namespace std::chrono_literals;
 
@@ -566,3 +568,4 @@ BOOST_AUTO_TEST_CASE(the_store_refuses_endpoints_with_types_the_registry_lacks) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_engine_dispatcher

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace pulsehook_test_engine_engine { // one per test file: the test programs are unity builds
+
 using namespace pulsehook;
 using namespace std::chrono_literals;
 
@@ -1033,3 +1035,4 @@ BOOST_AUTO_TEST_CASE(a_resend_after_the_deadline_gets_a_real_attempt_however_lat
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_engine_engine

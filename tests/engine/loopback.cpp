@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace pulsehook_test_engine_loopback { // one per test file: the test programs are unity builds
+
 using namespace pulsehook;
 using namespace std::chrono_literals;
 using pulsehook::test::behaviour;
@@ -323,3 +325,4 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_e
 #endif
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_engine_loopback

@@ -37,6 +37,8 @@
 
 #ifdef PULSEHOOK_TEST_POSTGRES
 #include "pg_test.hpp"
+
+namespace pulsehook_test_engine_postgres { // one per test file: the test programs are unity builds
 #endif
 
 using namespace std::chrono_literals;
@@ -456,3 +458,4 @@ BOOST_AUTO_TEST_CASE(three_processes_deliver_everything_while_one_is_killed) {
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
+} // namespace pulsehook_test_engine_postgres

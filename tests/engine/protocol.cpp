@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace pulsehook_test_engine_protocol { // one per test file: the test programs are unity builds
+
 using namespace pulsehook;
 using namespace std::chrono_literals;
 
@@ -325,3 +327,4 @@ BOOST_AUTO_TEST_CASE(an_endpoint_that_never_answers_is_slow_after_slow_latency) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_engine_protocol

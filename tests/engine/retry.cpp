@@ -8,6 +8,8 @@
 #include <chrono>
 #include <vector>
 
+namespace pulsehook_test_engine_retry { // one per test file: the test programs are unity builds
+
 using namespace pulsehook;
 using namespace std::chrono_literals;
 
@@ -343,3 +345,4 @@ BOOST_AUTO_TEST_CASE(retry_policy_exemplar_covers_its_hour) {
   BOOST_TEST(starts.size() >= 55u);
   BOOST_TEST(starts.size() <= 68u);
 }
+} // namespace pulsehook_test_engine_retry

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+namespace pulsehook_test_management_api { // one per test file: the test programs are unity builds
+
 using namespace management_test;
 
 BOOST_AUTO_TEST_SUITE(management_api_routes)
@@ -650,3 +652,4 @@ BOOST_AUTO_TEST_CASE(options_are_checked) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_management_api

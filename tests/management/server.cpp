@@ -23,6 +23,8 @@
 #include <string>
 #include <thread>
 
+namespace pulsehook_test_management_server { // one per test file: the test programs are unity builds
+
 using namespace pulsehook;
 using namespace std::chrono_literals;
 namespace net = boost::asio;
@@ -430,3 +432,4 @@ BOOST_AUTO_TEST_CASE(a_dispatchers_attempts_reach_the_stream_and_the_log) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_management_server

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace pulsehook_test_registry_envelope { // one per test file: the test programs are unity builds
+
 namespace ph = pulsehook;
 namespace mp = pulsehook::metapulse;
 using namespace std::chrono;
@@ -210,3 +212,4 @@ BOOST_AUTO_TEST_CASE(time_parsing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_registry_envelope

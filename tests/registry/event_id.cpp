@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+namespace pulsehook_test_registry_event_id { // one per test file: the test programs are unity builds
+
 namespace ph = pulsehook;
 
 BOOST_AUTO_TEST_SUITE(event_id)
@@ -64,3 +66,4 @@ BOOST_AUTO_TEST_CASE(out_of_range_instants_are_clamped) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_registry_event_id

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+namespace pulsehook_test_registry_event_type_set { // one per test file: the test programs are unity builds
+
 namespace ph = pulsehook;
 namespace mp = pulsehook::metapulse;
 using set = ph::event_type_set<mp::registry>;
@@ -122,3 +124,4 @@ BOOST_AUTO_TEST_CASE(iteration_is_in_id_order) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_registry_event_type_set

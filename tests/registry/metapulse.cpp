@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+namespace pulsehook_test_registry_metapulse { // one per test file: the test programs are unity builds
+
 namespace mp = pulsehook::metapulse;
 
 static_assert(mp::registry::size == 24);
@@ -45,3 +47,4 @@ BOOST_AUTO_TEST_CASE(tags_name_their_types) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_registry_metapulse

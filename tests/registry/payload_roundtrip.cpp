@@ -15,6 +15,8 @@
 #include <cstring>
 #include <limits>
 
+namespace pulsehook_test_registry_payload_roundtrip { // one per test file: the test programs are unity builds
+
 namespace ph = pulsehook;
 namespace mp = pulsehook::metapulse;
 
@@ -199,3 +201,4 @@ BOOST_AUTO_TEST_CASE(bodies_are_valid_json_even_with_invalid_utf8) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_registry_payload_roundtrip

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace pulsehook_test_registry_registry { // one per test file: the test programs are unity builds
+
 namespace ph = pulsehook;
 
 namespace {
@@ -230,3 +232,4 @@ BOOST_AUTO_TEST_CASE(wire_name_validation) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_registry_registry

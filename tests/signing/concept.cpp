@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_signing_concept { // one per test file: the test programs are unity builds
+
 namespace exemplar {
 
 //! [exemplar]
@@ -81,3 +83,4 @@ BOOST_AUTO_TEST_CASE(exemplar_signs_and_composes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_signing_concept

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_signing_encoding { // one per test file: the test programs are unity builds
+
 BOOST_AUTO_TEST_SUITE(signing_encoding)
 
 namespace {
@@ -134,3 +136,4 @@ BOOST_AUTO_TEST_CASE(hex_decoder_word_path_checks_every_byte_at_every_position) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_signing_encoding

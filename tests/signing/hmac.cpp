@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_signing_hmac { // one per test file: the test programs are unity builds
+
 BOOST_AUTO_TEST_SUITE(signing_hmac)
 
 namespace {
@@ -88,3 +90,4 @@ BOOST_AUTO_TEST_CASE(no_key_reports_no_secret) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_signing_hmac

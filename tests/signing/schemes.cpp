@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+namespace pulsehook_test_signing_schemes { // one per test file: the test programs are unity builds
+
 using namespace std::chrono_literals;
 using pulsehook::http_header;
 
@@ -325,3 +327,4 @@ BOOST_AUTO_TEST_CASE(largest_timestamp_is_signed_and_verified) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_signing_schemes

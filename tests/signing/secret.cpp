@@ -7,6 +7,8 @@
 
 #include <set>
 
+namespace pulsehook_test_signing_secret { // one per test file: the test programs are unity builds
+
 using namespace std::chrono_literals;
 using pulsehook::endpoint_secret;
 using pulsehook::from_unix_seconds;
@@ -150,3 +152,4 @@ BOOST_AUTO_TEST_CASE(keys_follow_the_scheme_conventions) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_signing_secret

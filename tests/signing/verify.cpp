@@ -14,6 +14,8 @@
 #include <map>
 #include <thread>
 
+namespace pulsehook_test_signing_verify { // one per test file: the test programs are unity builds
+
 using namespace std::chrono_literals;
 using pulsehook::error;
 using pulsehook::http_header;
@@ -538,3 +540,4 @@ BOOST_AUTO_TEST_CASE(one_const_secret_set_shared_by_eight_threads) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_signing_verify

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <string>
 
+namespace pulsehook_test_simulator_driver { // one per test file: the test programs are unity builds
+
 namespace sim = pulsehook::sim;
 using namespace std::chrono_literals;
 using sim::test::has_violation;
@@ -248,3 +250,4 @@ BOOST_AUTO_TEST_CASE(checker_fairness_catches_an_engine_without_the_slow_lane) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_simulator_driver

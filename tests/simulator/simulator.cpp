@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <string>
 
+namespace pulsehook_test_simulator_simulator { // one per test file: the test programs are unity builds
+
 namespace sim = pulsehook::sim;
 namespace utf = boost::unit_test;
 using pulsehook::duration;
@@ -509,3 +511,4 @@ BOOST_AUTO_TEST_CASE(retry_storm_swarm_seed_3_never_attempts_after_a_deadline) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_simulator_simulator

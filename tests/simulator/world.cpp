@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+namespace pulsehook_test_simulator_world { // one per test file: the test programs are unity builds
+
 namespace sim = pulsehook::sim;
 using pulsehook::duration;
 using pulsehook::time_point;
@@ -887,3 +889,4 @@ BOOST_AUTO_TEST_CASE(new_shipped_scenarios_are_what_they_say) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_simulator_world

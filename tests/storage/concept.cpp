@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_storage_concept { // one per test file: the test programs are unity builds
+
 namespace exemplar {
 
 // --- docs/concepts/Storage.md, "Exemplar" (keep in sync) ---
@@ -95,3 +97,4 @@ BOOST_AUTO_TEST_CASE(exemplar_forwards_and_counts) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_storage_concept

@@ -13,6 +13,8 @@
 #include <map>
 #include <set>
 
+namespace pulsehook_test_storage_conformance { // one per test file: the test programs are unity builds
+
 using namespace storage_test;
 
 namespace {
@@ -1602,3 +1604,4 @@ BOOST_AUTO_TEST_CASE(refill_due_overwrites_in_place_what_claim_due_appends) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_storage_conformance

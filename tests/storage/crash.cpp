@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace pulsehook_test_storage_crash { // one per test file: the test programs are unity builds
+
 using namespace storage_test;
 
 namespace {
@@ -271,3 +273,4 @@ BOOST_AUTO_TEST_CASE(an_outbox_transaction_killed_before_its_commit_leaves_nothi
 
 BOOST_AUTO_TEST_SUITE_END()
 #endif
+} // namespace pulsehook_test_storage_crash

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_storage_endpoint { // one per test file: the test programs are unity builds
+
 using namespace storage_test;
 
 BOOST_AUTO_TEST_SUITE(endpoint_rules_and_helpers)
@@ -135,3 +137,4 @@ BOOST_AUTO_TEST_CASE(cursor_codec) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_storage_endpoint

@@ -19,6 +19,8 @@
 #include <set>
 #include <thread>
 
+namespace pulsehook_test_storage_postgres { // one per test file: the test programs are unity builds
+
 using namespace storage_test;
 
 namespace {
@@ -595,3 +597,4 @@ BOOST_AUTO_TEST_CASE(the_outbox_commits_and_rolls_back_with_the_callers_transact
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
+} // namespace pulsehook_test_storage_postgres

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+namespace pulsehook_test_storage_sqlite { // one per test file: the test programs are unity builds
+
 using namespace storage_test;
 
 namespace {
@@ -514,3 +516,4 @@ BOOST_AUTO_TEST_CASE(a_full_disk_fails_each_step_cleanly) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_storage_sqlite

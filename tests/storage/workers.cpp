@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_storage_workers { // one per test file: the test programs are unity builds
+
 using namespace storage_test;
 
 namespace {
@@ -130,3 +132,4 @@ BOOST_AUTO_TEST_CASE(the_first_handle_fences_too_and_works_alone_again) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_storage_workers

@@ -6,12 +6,14 @@
 
 #include <ostream>
 
-namespace bdata = boost::unit_test::data;
-using pulsehook::address_class;
-
 namespace pulsehook {
 inline std::ostream& operator<<(std::ostream& os, address_class c) { return os << to_string(c); }
 } // namespace pulsehook
+
+namespace pulsehook_test_transport_egress { // one per test file: the test programs are unity builds
+
+namespace bdata = boost::unit_test::data;
+using pulsehook::address_class;
 
 namespace {
 
@@ -255,3 +257,4 @@ BOOST_AUTO_TEST_CASE(resolve_pins_vetted_addresses) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_transport_egress

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+namespace pulsehook_test_transport_hostile { // one per test file: the test programs are unity builds
+
 using namespace std::chrono_literals;
 using pulsehook::error;
 using pulsehook::test::hostile_receiver;
@@ -248,3 +250,4 @@ BOOST_AUTO_TEST_CASE(ten_hostile_receivers_at_once_bounded_memory_and_healthy_de
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_transport_hostile

@@ -1,6 +1,7 @@
 // http_transport against real loopback sockets: every failure mode, pools, caps, TLS, egress.
 // Time bounds are deliberately generous (the CI machine is loaded): they check "bounded", not
 // "fast".
+#include <pulsehook/detail/http_date.hpp>
 #include <pulsehook/http_transport.hpp>
 
 #include <test_receiver.hpp>
@@ -16,6 +17,8 @@
 #include <filesystem>
 #include <map>
 #include <thread>
+
+namespace pulsehook_test_transport_http_transport { // one per test file: the test programs are unity builds
 
 using namespace std::chrono_literals;
 using pulsehook::error;
@@ -655,8 +658,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------- Retry-After parsing
 
-#include <pulsehook/detail/http_date.hpp>
-
 BOOST_AUTO_TEST_SUITE(retry_after_parsing)
 
 BOOST_AUTO_TEST_CASE(delta_seconds_and_http_dates) {
@@ -678,3 +679,4 @@ BOOST_AUTO_TEST_CASE(delta_seconds_and_http_dates) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_transport_http_transport

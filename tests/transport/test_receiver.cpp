@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace pulsehook_test_transport_test_receiver { // one per test file: the test programs are unity builds
+
 namespace http = boost::beast::http;
 using pulsehook::test::behaviour;
 using pulsehook::test::test_receiver;
@@ -169,3 +171,4 @@ BOOST_AUTO_TEST_CASE(stops_cleanly_with_a_request_pending) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_transport_test_receiver

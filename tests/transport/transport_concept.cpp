@@ -8,6 +8,8 @@
 
 #include <stdexcept>
 
+namespace pulsehook_test_transport_transport_concept { // one per test file: the test programs are unity builds
+
 namespace {
 
 // --- exemplar (docs/concepts/Transport.md) ---
@@ -93,3 +95,4 @@ BOOST_AUTO_TEST_CASE(function_transport_answers_and_never_throws) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+} // namespace pulsehook_test_transport_transport_concept
