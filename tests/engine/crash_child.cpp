@@ -1,10 +1,12 @@
 // The dispatcher process the crash test kills: opens the sqlite database, creates the endpoint,
 // publishes N events durably, says "published" on stdout, then delivers until SIGKILLed,
 // saying "sent <event id>" for each delivery_sent callback.
-//   pulsehook_engine_crash_child <db> <receiver url> <events>
+//   pulsehook_engine_tests --child engine_crash_child <db> <receiver url> <events>
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
 #include <pulsehook/sqlite_store.hpp>
+
+#include <test_child.hpp>
 
 #include <boost/asio/io_context.hpp>
 
@@ -13,7 +15,9 @@
 #include <iostream>
 #include <string>
 
-int main(int argc, char** argv) {
+namespace pulsehook_test_engine_crash_child { // one per test file: the test programs are unity builds
+
+int engine_crash_child_main(int argc, char** argv) {
   using namespace pulsehook;
   using namespace std::chrono_literals;
   if (argc != 4) {
@@ -70,4 +74,8 @@ int main(int argc, char** argv) {
     std::cerr << "crash child: " << e.what() << '\n';
     return 1;
   }
+  return 0;
 }
+
+PULSEHOOK_TEST_CHILD(engine_crash_child, engine_crash_child_main);
+} // namespace pulsehook_test_engine_crash_child

@@ -9,6 +9,7 @@
 
 #include "printing.hpp"
 #include "test_receiver.hpp"
+#include <test_child.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -221,7 +222,6 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
   BOOST_TEST(stopped);
 }
 
-#ifdef PULSEHOOK_ENGINE_CRASH_CHILD
 BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_event) {
   namespace fs = std::filesystem;
   auto const dir = fs::temp_directory_path() /
@@ -245,8 +245,8 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_e
     ::dup2(pipefd[1], STDOUT_FILENO);
     ::close(pipefd[0]);
     ::close(pipefd[1]);
-    ::execl(PULSEHOOK_ENGINE_CRASH_CHILD, PULSEHOOK_ENGINE_CRASH_CHILD, db.c_str(), url.c_str(),
-            n.c_str(), static_cast<char*>(nullptr));
+    ::execl(pulsehook::test::self_exe, pulsehook::test::self_exe, "--child", "engine_crash_child", db.c_str(),
+            url.c_str(), n.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(pipefd[1]);
@@ -322,7 +322,6 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_e
   }
   fs::remove_all(dir);
 }
-#endif
 
 BOOST_AUTO_TEST_SUITE_END()
 } // namespace pulsehook_test_engine_loopback

@@ -14,6 +14,8 @@
 #include <pulsehook/postgres_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
 
+#include <test_child.hpp>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -372,7 +374,7 @@ BOOST_AUTO_TEST_CASE(three_processes_deliver_everything_while_one_is_killed) {
     long const first = w * share;
     long const n = w == 2 ? events - first : share;
     workers.push_back(std::make_unique<child>(std::vector<std::string>{
-        PULSEHOOK_ENGINE_POSTGRES_WORKER, schema.name, "w" + std::to_string(w),
+        ph::test::self_exe, "--child", "engine_postgres_worker", schema.name, "w" + std::to_string(w),
         std::to_string(first), std::to_string(n)}));
   }
   auto pump_all = [&] {

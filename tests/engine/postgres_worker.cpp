@@ -1,7 +1,7 @@
 // One dispatcher process of the multi-process PostgreSQL test (postgres.cpp), using only the
 // dispatcher's public API: constructor, set_callbacks, start, publish, async_stop.
 //
-//   pulsehook_engine_postgres_worker <schema> <name> <first event> <events>
+//   pulsehook_engine_tests --child engine_postgres_worker <schema> <name> <first event> <events>
 //
 // Environment: PULSEHOOK_PG_URL. Connects as application_name=<schema>_<name>, says
 // "owner <worker id>" (its store's lease owner), publishes events evt_<i> for i in
@@ -11,6 +11,8 @@
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
 #include <pulsehook/postgres_store.hpp>
+
+#include <test_child.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,6 +27,8 @@
 #include <string>
 #include <thread>
 
+namespace pulsehook_test_engine_postgres_worker { // one per test file: the test programs are unity builds
+
 namespace {
 std::mutex out_mu;
 void say(std::string const& line) {
@@ -33,7 +37,7 @@ void say(std::string const& line) {
 }
 } // namespace
 
-int main(int argc, char** argv) {
+int engine_postgres_worker_main(int argc, char** argv) {
   using namespace pulsehook;
   using namespace std::chrono_literals;
   if (argc != 5) {
@@ -113,4 +117,8 @@ int main(int argc, char** argv) {
     std::cerr << "postgres worker: " << e.what() << '\n';
     return 1;
   }
+  return 0;
 }
+
+PULSEHOOK_TEST_CHILD(engine_postgres_worker, engine_postgres_worker_main);
+} // namespace pulsehook_test_engine_postgres_worker

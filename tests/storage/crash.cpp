@@ -8,6 +8,8 @@
 
 #include <pulsehook/random.hpp>
 
+#include <test_child.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -49,8 +51,8 @@ std::string run_and_kill_raw(std::string const& target, std::string const& arg,
     ::dup2(fds[1], 1);
     ::close(fds[0]);
     ::close(fds[1]);
-    ::execl(PULSEHOOK_STORAGE_CRASH_CHILD, PULSEHOOK_STORAGE_CRASH_CHILD, target.c_str(),
-            arg.c_str(), static_cast<char*>(nullptr));
+    ::execl(pulsehook::test::self_exe, pulsehook::test::self_exe, "--child", "storage_crash_child",
+            target.c_str(), arg.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -182,8 +184,8 @@ BOOST_AUTO_TEST_CASE(processes_opening_one_new_file_at_once_all_succeed) {
         ::dup2(fds[1], 1);
         ::close(fds[0]);
         ::close(fds[1]);
-        ::execl(PULSEHOOK_STORAGE_CRASH_CHILD, PULSEHOOK_STORAGE_CRASH_CHILD, "--open", db.c_str(),
-                go.c_str(), static_cast<char*>(nullptr));
+        ::execl(pulsehook::test::self_exe, pulsehook::test::self_exe, "--child", "storage_crash_child",
+                "--open", db.c_str(), go.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
       }
       ::close(fds[1]);

@@ -4,19 +4,21 @@
 // one line per acknowledged write, unbuffered:
 //   E <event id>                          the accept returned
 //   A <event id> <delivery id> <number>   the attempt was recorded
-// Usage: pulsehook_storage_crash_child <db path> <round>         (sqlite_store)
-//        pulsehook_storage_crash_child pg:<schema> <round>       (postgres_store, PULSEHOOK_PG_URL)
+// Usage: pulsehook_storage_tests --child storage_crash_child <db path> <round>         (sqlite_store)
+//        pulsehook_storage_tests --child storage_crash_child pg:<schema> <round>       (postgres_store, PULSEHOOK_PG_URL)
 //
 // Outbox: opens its own connection, begins a transaction, publishes one event into it through
 // the store's outbox `accept`, prints "inserted", and waits to be killed before committing.
-// Usage: pulsehook_storage_crash_child outbox-sqlite:<db path> <event id>
-//        pulsehook_storage_crash_child outbox-pg:<schema> <event id>
+// Usage: pulsehook_storage_tests --child storage_crash_child outbox-sqlite:<db path> <event id>
+//        pulsehook_storage_tests --child storage_crash_child outbox-pg:<schema> <event id>
 //
 // The open race: waits until <go file> exists, opens the sqlite_store, prints "opened" or the
 // error, exits 0 on success.
-// Usage: pulsehook_storage_crash_child --open <db path> <go file>
+// Usage: pulsehook_storage_tests --child storage_crash_child --open <db path> <go file>
 #include <pulsehook/postgres_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
+
+#include <test_child.hpp>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -27,6 +29,8 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
+
+namespace pulsehook_test_storage_crash_child { // one per test file: the test programs are unity builds
 
 namespace {
 
@@ -140,7 +144,7 @@ int open_race(char const* db, char const* go) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int storage_crash_child_main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--open") return open_race(argv[2], argv[3]);
   if (argc != 3) return 2;
   std::string const target = argv[1];
@@ -176,3 +180,6 @@ int main(int argc, char** argv) {
   sqlite_store store(target);
   return writer(store, arg);
 }
+
+PULSEHOOK_TEST_CHILD(storage_crash_child, storage_crash_child_main);
+} // namespace pulsehook_test_storage_crash_child
