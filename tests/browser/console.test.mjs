@@ -2,7 +2,8 @@
 // package-lock.json; scripts/deps.sh installs both). Every flow of the MetaPulse help page,
 // the XSS test, a keyboard-only pass and a phone-width pass, with a screenshot of each screen.
 //
-//   CONSOLE_SERVER=<path to pulsehook_console_server> [SCREENSHOT_DIR=dir] node --test console.test.mjs
+//   CONSOLE_SERVER=<build>/tests/management/pulsehook_management_tests \
+//   CONSOLE_SERVER_ARGS="--child console_server" [SCREENSHOT_DIR=dir] node --test console.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,7 +14,9 @@ import readline from 'node:readline';
 import { chromium } from 'playwright-core';
 
 const serverPath = process.env.CONSOLE_SERVER;
-assert.ok(serverPath, 'set CONSOLE_SERVER to the pulsehook_console_server program');
+assert.ok(serverPath, 'set CONSOLE_SERVER to the program that runs console_server.cpp');
+// Words put before --db: the console server is a child of the management test program.
+const serverArgs = (process.env.CONSOLE_SERVER_ARGS || '').split(' ').filter(Boolean);
 const shots = process.env.SCREENSHOT_DIR || mkdtempSync(path.join(tmpdir(), 'pulsehook-shots-'));
 mkdirSync(shots, { recursive: true });
 const work = mkdtempSync(path.join(tmpdir(), 'pulsehook-browser-'));
@@ -90,7 +93,7 @@ async function counts(page) {
 }
 
 before(async () => {
-  server = spawn(serverPath, ['--db', path.join(work, 'console.db')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  server = spawn(serverPath, [...serverArgs, '--db', path.join(work, 'console.db')], { stdio: ['pipe', 'pipe', 'inherit'] });
   lines = readline.createInterface({ input: server.stdout });
   lines.on('line', (l) => { seen.push(l); if (waiter) waiter(); });
   base = await nextLine('console');

@@ -1,7 +1,7 @@
 // The server the browser tests drive: management_server over a sqlite_store, with a real
 // basic_dispatcher + http_transport delivering to a loopback flaky receiver (test_receiver).
 //
-//   pulsehook_console_server --db FILE
+//   pulsehook_management_tests --child console_server --db FILE
 //
 // prints, one per line, then serves until stdin closes or says "quit":
 //   console http://127.0.0.1:<port>/
@@ -24,6 +24,7 @@
 #include <pulsehook/sqlite_store.hpp>
 
 #include "test_receiver.hpp"
+#include <test_child.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -32,7 +33,9 @@
 #include <string>
 #include <thread>
 
-int main(int argc, char** argv) {
+namespace pulsehook_test_browser_console_server { // one per test file: the test programs are unity builds
+
+int console_server_main(int argc, char** argv) {
   using namespace pulsehook;
   using namespace std::chrono_literals;
   std::string db = "console.db";
@@ -108,3 +111,6 @@ int main(int argc, char** argv) {
   runner.join();
   return 0;
 }
+
+PULSEHOOK_TEST_CHILD(console_server, console_server_main);
+} // namespace pulsehook_test_browser_console_server
