@@ -9,4 +9,4 @@ for a in "$@"; do
   prev=$a
 done
 "$@" -fsyntax-only || exit $?
-[ -n "$out" ] && : > "$out"
+if [ -n "$out" ]; then : > "$out"; fi

@@ -245,8 +245,8 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_e
     ::dup2(pipefd[1], STDOUT_FILENO);
     ::close(pipefd[0]);
     ::close(pipefd[1]);
-    ::execl(pulsehook::test::self_exe, pulsehook::test::self_exe, "--child", "engine_crash_child", db.c_str(),
-            url.c_str(), n.c_str(), static_cast<char*>(nullptr));
+    ::execl(pulsehook::test::self_exe, pulsehook::test::self_exe, "--child", "engine_crash_child",
+            db.c_str(), url.c_str(), n.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(pipefd[1]);

@@ -11,6 +11,7 @@
 // tests/main.cpp runs `<program> --child <name> <args...>` as `fn(argc, argv)` with argv[0] =
 // <name>, and never starts Boost.Test for it. One program rather than one per child: the
 // child's code shares the test program's translation unit, so CI builds it once.
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,11 +34,14 @@ struct child_registration {
 };
 
 /// For main: the child's exit code when argv is `--child <name> ...`, nothing otherwise
-/// (an unknown name is exit code 127, as a failed exec would be).
+/// (an unknown name says so on stderr and is exit code 127, as a failed exec would be).
 inline std::optional<int> run_child(int argc, char** argv) {
   if (argc < 3 || std::string_view{argv[1]} != "--child") return std::nullopt;
   auto const it = child_registry().find(std::string_view{argv[2]});
-  if (it == child_registry().end()) return 127;
+  if (it == child_registry().end()) {
+    std::fprintf(stderr, "%s: no child process named \"%s\" in this test program\n", argv[0], argv[2]);
+    return 127;
+  }
   return it->second(argc - 2, argv + 2);
 }
 
