@@ -355,12 +355,17 @@
         toggle.textContent = ep.enabled ? 'Disable' : 'Enable';
         stateBadge.textContent = ep.enabled ? 'Enabled' : 'Disabled';
         stateBadge.className = 'badge ' + (ep.enabled ? 'sent' : 'disabled');
+        disabledWhy.textContent = whyDisabled(ep);
         say(ep.enabled ? 'Endpoint enabled.' : 'Endpoint disabled: no events are sent until you enable it.');
       } catch (err) { if (err.status !== 401) say(err.message, true); }
     });
     const del = h('button', { type: 'button', class: 'danger', id: 'delete' }, 'Delete Endpoint');
     del.addEventListener('click', () => confirmDelete(ep, del));
     const stateBadge = h('span', { class: 'badge ' + (ep.enabled ? 'sent' : 'disabled') }, ep.enabled ? 'Enabled' : 'Disabled');
+    // Why and since when it is disabled (by hand, or automatically: 410 Gone, days of failures).
+    const whyDisabled = (e) => e.enabled ? '' : ' ' + [e.disabled_reason,
+      e.disabled_at ? 'since ' + fmtTime(e.disabled_at) : ''].filter(Boolean).join(' · ');
+    const disabledWhy = h('span', { id: 'disabled-reason', class: 'hint' }, whyDisabled(ep));
 
     // Recover failed messages: every failed delivery of events since a chosen time is sent again.
     const presets = [['1h', 'the last hour', 3600e3], ['1d', 'the last 24 hours', 86400e3],
@@ -461,7 +466,7 @@
       h('dl', { class: 'facts' },
         h('dt', {}, 'URL'), h('dd', { id: 'endpoint-url' }, ep.url),
         ep.description ? [h('dt', {}, 'Description'), h('dd', {}, ep.description)] : null,
-        h('dt', {}, 'Status'), h('dd', {}, stateBadge),
+        h('dt', {}, 'Status'), h('dd', {}, stateBadge, disabledWhy),
         h('dt', {}, 'Events'), h('dd', {}, ep.event_types.join(', '))),
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '#/endpoints/' + encodeURIComponent(id) + '/edit', id: 'edit' }, 'Edit Endpoint'),

@@ -91,6 +91,10 @@ struct engine_callbacks {
   /// or a delivery was given up untried. At most once per `engine_options::overload_quiet`
   /// per endpoint; counted per endpoint in `metrics()` either way.
   std::function<void(endpoint_health const&)> endpoint_overloaded;
+  /// The engine disabled an endpoint (`engine_options::disable_after`, or 410 Gone with
+  /// `engine_options::disable_on_gone`); `last_error` is the reason it recorded. Committed:
+  /// the store shows the endpoint disabled with that reason and time.
+  std::function<void(endpoint_health const&)> endpoint_disabled;
 };
 
 /// What a notice reports.
@@ -104,9 +108,10 @@ enum class notice_kind : std::uint8_t {
   endpoint_overloaded, ///< `update.reason` says what could not be done in time
   /// Not a notice of its own: in a `notice_mask`, asks `attempt_finished` notices to carry the
   /// whole `attempt` record (headers, response body). Without it they carry `update` only.
-  attempt_details
+  attempt_details,
+  endpoint_disabled,   ///< `update.reason` = the reason recorded; `consecutive_failures`
 };
-inline constexpr std::size_t notice_kind_count = 8;
+inline constexpr std::size_t notice_kind_count = 9;
 
 /// The text of a notice kind, e.g. "delivery_sent".
 constexpr char const* to_string(notice_kind k) noexcept {
@@ -119,6 +124,7 @@ constexpr char const* to_string(notice_kind k) noexcept {
   case notice_kind::endpoint_recovered: return "endpoint_recovered";
   case notice_kind::endpoint_overloaded: return "endpoint_overloaded";
   case notice_kind::attempt_details: return "attempt_details";
+  case notice_kind::endpoint_disabled: return "endpoint_disabled";
   }
   return "?";
 }
@@ -153,6 +159,7 @@ public:
     if (cb.endpoint_failing) m.add(notice_kind::endpoint_failing);
     if (cb.endpoint_recovered) m.add(notice_kind::endpoint_recovered);
     if (cb.endpoint_overloaded) m.add(notice_kind::endpoint_overloaded);
+    if (cb.endpoint_disabled) m.add(notice_kind::endpoint_disabled);
     return m;
   }
   constexpr notice_mask& add(notice_kind k) noexcept {
@@ -236,6 +243,10 @@ inline void announce(notice const& n, engine_callbacks const& cb) {
   case notice_kind::endpoint_overloaded:
     if (cb.endpoint_overloaded)
       cb.endpoint_overloaded(endpoint_health{n.endpoint_id, n.consecutive_failures, n.at, n.update.reason});
+    break;
+  case notice_kind::endpoint_disabled:
+    if (cb.endpoint_disabled)
+      cb.endpoint_disabled(endpoint_health{n.endpoint_id, n.consecutive_failures, n.at, n.update.reason});
     break;
   case notice_kind::attempt_details: break;
   }

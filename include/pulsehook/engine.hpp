@@ -36,8 +36,16 @@
 ///
 /// **Delivery rules.**
 /// - Success is a 2xx with no transport error: the delivery becomes `sent`.
-/// - **410 Gone** is permanent: the delivery becomes `failed` at once. Other 4xx are retried,
-///   since they are usually a receiver's transient misconfiguration (a deploy, a rotated secret).
+/// - **410 Gone** is permanent: the delivery becomes `failed` at once, and the endpoint is
+///   disabled (`engine_options::disable_on_gone`). Other 4xx are retried, since they are
+///   usually a receiver's transient misconfiguration (a deploy, a rotated secret).
+/// - **Auto-disable**: an endpoint whose attempts have all failed for
+///   `engine_options::disable_after` (default 5 days) is disabled with its reason and time
+///   recorded, and an `endpoint_disabled` notice. The store checks the condition in its own
+///   transaction (`endpoint_health_storage::disable_failing`), so a 2xx seen meanwhile by
+///   another process wins. A disabled endpoint's open deliveries are parked, not failed:
+///   enabling it again makes them due at once (those whose deadline passed meanwhile get their
+///   last attempt within `final_attempt_grace`, else fail untried); a resend reopens the rest.
 /// - A transport error of condition `permanent` (egress guard, HTTPS required, invalid URL)
 ///   fails the delivery at once: the same URL will be refused again.
 /// - Anything else asks the retry policy. Its instant is clamped into `[now, give_up_at]`; when
@@ -186,6 +194,15 @@ struct engine_options {
   std::size_t max_in_flight_failing_endpoint = 2;
   /// Consecutive failed attempts after which an endpoint is "failing" (0 is taken as 1).
   std::uint32_t failing_after = 5;
+  /// **Auto-disable**: an endpoint whose every attempt has failed for this long (since its last
+  /// 2xx, or since it was last enabled; persisted by the store, so restarts and other
+  /// processes count too) is disabled, with the reason recorded, and an `endpoint_disabled`
+  /// notice. Default 5 days, as Svix. 0 turns it off. Needs a store modelling
+  /// `endpoint_health_storage` (every shipped store); with another store it does nothing.
+  duration disable_after{std::chrono::hours{24 * 5}};
+  /// **410 Gone** disables the endpoint at once as well (the delivery fails either way: the
+  /// receiver says the endpoint is gone). Needs `endpoint_health_storage`, as above.
+  bool disable_on_gone = true;
   /// An endpoint whose answers take this long (a moving average), or from which nothing has
   /// come back for this long while attempts are open, is *slow*: it joins the slow lane (see
   /// `slow_share`), as failing endpoints do. 0 turns the lane off.
@@ -248,7 +265,7 @@ struct engine_options {
 /// A store error met while running a turn, and where.
 struct engine_error {
   boost::system::error_code ec;
-  char const* where = "";  ///< "complete", "poll", "next_wakeup", "commit", "release"
+  char const* where = "";  ///< "complete", "poll", "next_wakeup", "commit", "release", "disable"
 };
 
 /// What a driver must do after `delivery_engine::advance`. Owned by the driver and reused from
@@ -449,6 +466,8 @@ private:
   void take_claims(time_point now, std::vector<outgoing_request>& out);
   void give_up_unattempted(endpoint_state& ep, due_delivery const& d, time_point now);
   void overloaded(endpoint_state& ep, time_point now, std::string_view what);
+  void keep_health(endpoint_state& ep, time_point started, bool ok, bool gone,
+                   std::string_view failure, time_point now);
   std::uint32_t take_flight();
   notice* note(notice_kind k);
   bool results_ready(time_point now) const noexcept;
@@ -482,6 +501,7 @@ private:
   std::vector<http_header> scratch_headers_;      // the scheme's headers for one request
   std::vector<outgoing_request> spare_requests_;  // see recycle()
   std::vector<pending_result> results_;           // results waiting for the next turn
+  std::vector<engine_error> side_errors_;         // store errors of steps that are not turns' own
 
   time_point last_poll_{};
   time_point lease_check_at_ = time_point::max();  // the earliest lease of an open attempt

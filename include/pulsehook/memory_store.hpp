@@ -59,6 +59,7 @@ namespace pulsehook {
 namespace detail {
 struct memory_state;
 struct mem_worker;
+struct mem_endpoint;
 } // namespace detail
 
 /// Tunables of `memory_store`.
@@ -190,8 +191,13 @@ public:
   void disable_endpoint(std::string_view id, std::string_view reason, time_point now,
                         boost::system::error_code& ec);
 
-  /// Enables an endpoint; its parked deliveries become due at `now`.
+  /// Enables an endpoint; its parked deliveries become due at `now`; its health starts afresh.
   void enable_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+
+  /// Disables the endpoint only if it is live, enabled and failing since `failing_since_by` or
+  /// earlier (`endpoint_health_storage`, storage.hpp). @return true when it disabled it.
+  bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
+                       time_point now, boost::system::error_code& ec);
 
   // ---- the event log --------------------------------------------------------------------------
 
@@ -258,6 +264,7 @@ private:
   void record_locked(attempt_record const& attempt, delivery_update const& update,
                      boost::system::error_code& ec);
   void end_lease(std::uint64_t id, boost::system::error_code const& ec);
+  void disable_locked(detail::mem_endpoint& ep, std::string_view reason, time_point now);
 
   std::shared_ptr<detail::memory_state> s_;
   std::unique_ptr<detail::mem_worker> w_;
@@ -267,6 +274,7 @@ static_assert(storage_policy<memory_store>);
 static_assert(event_log_storage<memory_store>);
 static_assert(audit_log_storage<memory_store>);
 static_assert(bulk_resend_storage<memory_store>);
+static_assert(endpoint_health_storage<memory_store>);
 
 } // namespace pulsehook
 

@@ -93,6 +93,11 @@ struct endpoint_record {
   std::vector<endpoint_secret> secrets; ///< newest first; secrets[0] is current
   bool enabled = true;
   std::string disabled_reason;
+  std::optional<time_point> disabled_at;   ///< set by the store when it disables the endpoint
+  /// Health, kept by the store from the attempts it records: the start of the endpoint's
+  /// current run of failed attempts (the first failure since its last 2xx, or since it was last
+  /// enabled); empty while its last attempt succeeded. Ignored on create and update.
+  std::optional<time_point> failing_since;
   time_point created_at{};
   time_point updated_at{};
 };
@@ -177,6 +182,9 @@ struct due_delivery {
   time_point give_up_at{};
   std::vector<endpoint_secret> secrets;       ///< the endpoint's active secrets, newest first
   std::shared_ptr<std::string const> payload; ///< shared, not copied, across deliveries
+  /// The endpoint's `failing_since` when it was claimed (stores modelling
+  /// `endpoint_health_storage`; empty otherwise): the engine's auto-disable starts from it.
+  std::optional<time_point> endpoint_failing_since;
 };
 
 /// An endpoint with attempts in flight and how many more of its deliveries one claim may take.

@@ -114,7 +114,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   /// A closed store; call `open`.
   postgres_store();
@@ -219,6 +219,11 @@ public:
   void disable_endpoint(std::string_view id, std::string_view reason, time_point now,
                         boost::system::error_code& ec);
   void enable_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+  /// `endpoint_health_storage` (storage.hpp): disables only an endpoint failing since
+  /// `failing_since_by` or earlier, checked in the database's own transaction (so a stale
+  /// process cannot disable an endpoint another process saw recover). @return true when it did.
+  bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
+                       time_point now, boost::system::error_code& ec);
 
   // ---- the event log --------------------------------------------------------------------------
   void list_log(log_query const& query, log_page& page, boost::system::error_code& ec);
@@ -259,6 +264,7 @@ static_assert(shared_pause_storage<postgres_store>);
 static_assert(outbox_storage<postgres_store, pg_conn*>);
 static_assert(audit_log_storage<postgres_store>);
 static_assert(bulk_resend_storage<postgres_store>);
+static_assert(endpoint_health_storage<postgres_store>);
 
 } // namespace pulsehook
 

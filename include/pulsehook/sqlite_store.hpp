@@ -73,7 +73,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   /// A closed store; call `open`.
   sqlite_store();
@@ -178,6 +178,10 @@ public:
   void disable_endpoint(std::string_view id, std::string_view reason, time_point now,
                         boost::system::error_code& ec);
   void enable_endpoint(std::string_view id, time_point now, boost::system::error_code& ec);
+  /// `endpoint_health_storage` (storage.hpp): disables only an endpoint failing since
+  /// `failing_since_by` or earlier. @return true when it disabled it.
+  bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
+                       time_point now, boost::system::error_code& ec);
 
   // ---- the event log --------------------------------------------------------------------------
   void list_log(log_query const& query, log_page& page, boost::system::error_code& ec);
@@ -207,6 +211,7 @@ static_assert(event_log_storage<sqlite_store>);
 static_assert(outbox_storage<sqlite_store, sqlite3*>);
 static_assert(audit_log_storage<sqlite_store>);
 static_assert(bulk_resend_storage<sqlite_store>);
+static_assert(endpoint_health_storage<sqlite_store>);
 
 } // namespace pulsehook
 

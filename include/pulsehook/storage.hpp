@@ -7,7 +7,7 @@
 /// plus the vocabulary of the log queries. Shipped models: `memory_store` (memory_store.hpp)
 /// and `sqlite_store` (sqlite_store.hpp). The laws are in docs/concepts/Storage.md. Optional
 /// extensions below: `group_commit_storage`, `notifying_storage`, `outbox_storage`,
-/// `shared_pause_storage`, `audit_log_storage`, `bulk_resend_storage`.
+/// `shared_pause_storage`, `audit_log_storage`, `bulk_resend_storage`, `endpoint_health_storage`.
 ///
 /// **StoragePolicy requirement.** For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
@@ -283,6 +283,37 @@ concept bulk_resend_storage =
              recover_request const& rq, recover_result& rr, boost::system::error_code& ec) {
       { s.resend_event(id, t, rer, ec) } -> std::same_as<void>;
       { s.recover(rq, rr, ec) } -> std::same_as<void>;
+    };
+
+/// Optional extension of `storage_policy`: endpoint health, kept durably, and the conditional
+/// disable that auto-disabling is built on (a store modelling `event_log_storage` as well
+/// reports the health with its endpoints). For `S& s`, `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.disable_failing(std::string_view endpoint_id, time_point failing_since_by, std::string_view reason, time_point now, ec)` | `bool` | one transaction: disables the endpoint exactly as `disable_endpoint(endpoint_id, reason, now)` does, but only when it is live, enabled, and has failed continuously since `failing_since_by` or earlier (its `failing_since` is set and `<= failing_since_by`); `true` when it disabled it, `false` (nothing changed) otherwise; `not_found` for an unknown endpoint, `invalid_argument` for a reason `disable_endpoint` refuses |
+///
+/// Laws (every model keeps them, whoever calls):
+/// - `record_attempt` keeps the endpoint's health in the same transaction: an attempt whose
+///   delivery becomes `sent` clears `failing_since`; any other recorded attempt sets it to the
+///   attempt's `started_at` when it is empty (in the order attempts are recorded). A refused
+///   record (`lease_lost`, a closed delivery) changes nothing.
+/// - `enable_endpoint` clears `failing_since` (re-enabling starts the period afresh) and
+///   `disabled_at`; `disable_endpoint` and `disable_failing` set `disabled_at = now`.
+/// - `get_endpoint` / `list_endpoints` (`event_log_storage`) report `failing_since` and
+///   `disabled_at`; `claim_due`
+///   copies `failing_since` into `due_delivery::endpoint_failing_since`; both survive a
+///   restart of a durable store.
+///
+/// The delivery engine disables through it (`engine_options::disable_after`, and 410 Gone with
+/// `engine_options::disable_on_gone`); because the condition is checked in the store's own
+/// transaction, a process whose view is stale (another process got a 2xx meanwhile) cannot
+/// disable a healthy endpoint. Shipped models: `memory_store`, `sqlite_store` (schema version
+/// 4), `postgres_store` (schema version 3).
+template <class S>
+concept endpoint_health_storage =
+    storage_policy<S> &&
+    requires(S& s, std::string_view id, time_point t, boost::system::error_code& ec) {
+      { s.disable_failing(id, t, id, t, ec) } -> std::same_as<bool>;
     };
 
 namespace detail {

@@ -272,7 +272,9 @@ BOOST_AUTO_TEST_CASE(always_failing_ends_failed_with_the_last_attempt_at_the_dea
 
 BOOST_AUTO_TEST_CASE(gone_410_fails_at_once_and_is_not_retried) {
   fixture f;
-  engine_t engine{f.store};
+  engine_options o;
+  o.disable_on_gone = false;  // the endpoint's own fate: the next test
+  engine_t engine{f.store, o};
   auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
   auto const at = drive(engine, [](std::size_t) { return answer(410, "gone"); }, t0);
   BOOST_TEST(at.size() == 1u);
@@ -286,6 +288,156 @@ BOOST_AUTO_TEST_CASE(gone_410_fails_at_once_and_is_not_retried) {
   BOOST_TEST_REQUIRE(out.size() == 1u);
   engine.complete(id2, answer(404, "nope"), t0);
   BOOST_TEST((f.delivery(id2).state == delivery_state::retrying));
+}
+
+// Polls at `now` and answers every request with `respond`, completing at `now`; the number sent.
+template <class Respond>
+std::size_t step(engine_t& engine, time_point now, Respond respond) {
+  std::vector<outgoing_request> out;
+  engine.poll(now, out);
+  for (auto& r : out) engine.complete(r.delivery, respond(r), now);
+  return out.size();
+}
+
+BOOST_AUTO_TEST_CASE(gone_410_disables_the_endpoint_with_its_reason_and_a_notice) {
+  fixture f({{"ep_1", "org_1"}, {"ep_2", "org_1"}});
+  engine_t engine{f.store};
+  std::vector<std::string> disabled;
+  engine_callbacks cb;
+  cb.endpoint_disabled = [&](endpoint_health const& h) {
+    disabled.push_back(std::string(h.endpoint_id) + ": " + std::string(h.last_error));
+  };
+  engine.publish(f.event("org_1"));
+  auto const second = engine.publish(f.event("org_1"));  // both endpoints, twice
+  BOOST_TEST(step(engine, t0, [](outgoing_request const& r) {
+               return answer(r.endpoint_id == "ep_1" ? 410 : 200);
+             }) == 4u);
+  announce_to(engine, cb);
+  BOOST_TEST_REQUIRE(disabled.size() == 1u);  // once, though two deliveries answered 410
+  BOOST_TEST(disabled[0] == "ep_1: disabled automatically: the receiver answered 410 Gone");
+  endpoint_record ep;
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(!ep.enabled);
+  BOOST_TEST(ep.disabled_reason == "disabled automatically: the receiver answered 410 Gone");
+  BOOST_TEST((ep.disabled_at == std::optional<time_point>(t0)));
+  f.store.get_endpoint("ep_2", ep);
+  BOOST_TEST(ep.enabled);
+  // A disabled endpoint gets no new deliveries; the other one does.
+  BOOST_TEST(engine.publish(f.event("org_1")).deliveries.size() == 1u);
+  BOOST_TEST((f.delivery(second.deliveries.at(1)).state == delivery_state::sent));
+}
+
+// disable_after: every attempt failed for that long since the first failure of the run (as the
+// store recorded it, so a new engine counts from the same instant), and a 2xx ends the run.
+BOOST_AUTO_TEST_CASE(an_endpoint_failing_for_disable_after_is_disabled_and_enabling_starts_afresh) {
+  fixture f;
+  engine_options o;
+  o.disable_after = 6h;
+  o.seed = 7;
+  auto fail = [](outgoing_request const&) { return answer(503, "down"); };
+  auto ok = [](outgoing_request const&) { return answer(200); };
+  std::vector<std::string> disabled;
+  engine_callbacks cb;
+  cb.endpoint_disabled = [&](endpoint_health const& h) { disabled.emplace_back(h.last_error); };
+
+  // Failures for 5 h, then a 2xx: the run ends; failures again for 5 h: still enabled.
+  time_point now = t0;
+  {
+    engine_t engine{f.store, o};
+    engine.publish(f.event("org_1", now));
+    for (; now < t0 + 5h; now += 10min) step(engine, now, fail);
+    engine.publish(f.event("org_1", now));
+    engine.publish(f.event("org_1", now));
+    step(engine, now, ok);  // every open delivery is due by now: all succeed
+    announce_to(engine, cb);
+  }
+  endpoint_record ep;
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(!ep.failing_since.has_value());
+  auto const run_start = now + 10min;
+  {
+    engine_t engine{f.store, o};
+    engine.publish(f.event("org_1", now));
+    for (now = run_start; now < run_start + 5h; now += 10min) step(engine, now, fail);
+    announce_to(engine, cb);
+  }
+  BOOST_TEST(disabled.empty());
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(ep.enabled);
+  BOOST_TEST((ep.failing_since == std::optional<time_point>(run_start)));
+
+  // A new engine (a restart) knows nothing in memory: the store's record counts. The first
+  // failure 6 h after the run started disables the endpoint.
+  engine_t engine{f.store, o};
+  time_point disabled_at{};
+  for (; now < run_start + 12h; now += 10min) {
+    engine.publish(f.event("org_1", now));  // an attempt every 10 min, whatever the backoff
+    step(engine, now, fail);
+    announce_to(engine, cb);
+    if (!disabled.empty()) {
+      disabled_at = now;
+      break;
+    }
+  }
+  BOOST_TEST_REQUIRE(disabled.size() == 1u);
+  BOOST_TEST(disabled_at >= run_start + 6h);
+  BOOST_TEST(disabled_at < run_start + 6h + 10min);  // at the first failed attempt after
+  BOOST_TEST(disabled[0].find("disabled automatically: every attempt failed for 6 hours (since " +
+                              format_rfc3339(run_start) + "); last: HTTP 503") == 0u, disabled[0]);
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(!ep.enabled);
+  BOOST_TEST((ep.disabled_at == std::optional<time_point>(disabled_at)));
+  BOOST_TEST(ep.disabled_reason == disabled[0]);
+  // Its open deliveries are parked, not failed: nothing is due, nothing is lost; a new event
+  // makes no delivery for it.
+  auto const open = f.store.counts("ep_1").pending + f.store.counts("ep_1").retrying;
+  BOOST_TEST(open >= 5u);
+  BOOST_TEST(f.store.counts("ep_1").failed == 0u);
+  BOOST_TEST(!f.store.next_due_at().has_value());
+  BOOST_TEST(engine.publish(f.event("org_1", now)).deliveries.empty());
+
+  // Enabling starts afresh: the parked deliveries go out at once (up to the endpoint's cap);
+  // failing again does not disable it again before another 6 h.
+  f.store.enable_endpoint("ep_1", now + 1h);
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(!ep.failing_since.has_value());
+  engine.request_poll();
+  BOOST_TEST(step(engine, now + 1h, fail) >= 1u);
+  announce_to(engine, cb);
+  BOOST_TEST(disabled.size() == 1u);
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(ep.enabled);
+  BOOST_TEST((ep.failing_since == std::optional<time_point>(now + 1h)));
+}
+
+// Two processes on one store: one whose memory says "failing for long" is overruled by the
+// store when the other saw a 2xx while its request was in flight.
+BOOST_AUTO_TEST_CASE(a_stale_engine_cannot_disable_an_endpoint_another_saw_recover) {
+  fixture f;
+  engine_options o;
+  o.disable_after = 6h;
+  auto other_store = f.store.share();
+  engine_t a{f.store, o};
+  engine_t b{other_store, o};
+  a.publish(f.event("org_1", t0));
+  BOOST_TEST(step(a, t0, [](outgoing_request const&) { return answer(500); }) == 1u);
+  // 6 h later a claims again: its claim says the endpoint has failed since t0.
+  auto const t1 = t0 + 6h + 1min;
+  a.publish(f.event("org_1", t1));
+  std::vector<outgoing_request> out;
+  a.poll(t1, out);
+  BOOST_TEST_REQUIRE(!out.empty());
+  // While a's requests are in flight, b delivers a new event: the run ends in the store.
+  b.publish(f.event("org_1", t1));
+  BOOST_TEST(step(b, t1 + 1s, [](outgoing_request const&) { return answer(200); }) >= 1u);
+  endpoint_record ep;
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(!ep.failing_since.has_value());
+  // a's requests fail: a asks the store, which knows the run started only at t1.
+  for (auto const& r : out) a.complete(r.delivery, answer(500), t1 + 5s);
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(ep.enabled);
+  BOOST_TEST((ep.failing_since == std::optional<time_point>(t1)));
 }
 
 BOOST_AUTO_TEST_CASE(permanent_transport_errors_fail_at_once_retryable_ones_retry) {

@@ -16,6 +16,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -128,6 +129,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
   ds.endpoints.egress = to.egress;
   ds.engine.request_timeout = 400ms;
   ds.engine.seed = 11;
+  ds.engine.disable_on_gone = false;  // every delivery runs to its end here; auto-disable: below
   loopback_dispatcher d{io.get_executor(), store, http_transport{io.get_executor(), to}, ds,
                         default_retry{}, metapulse_scheme{}, manual_clock{t0}};
   d.start();
@@ -178,9 +180,17 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
         BOOST_TEST(last.status == 500);
         BOOST_TEST(last.response_body == "nope");
       } else if (dr.endpoint_id == "ep_gone") {
-        BOOST_TEST((dr.state == delivery_state::failed));
-        BOOST_TEST(last.status == 410);
-        BOOST_TEST(last.response_body == "gone for good");
+        // 410 through the real transport (which reports it as http_status) ends the delivery:
+        // no attempt after it. (One of the first requests may have met a pushed misbehaviour
+        // instead: a slow 200 ends it sent.)
+        BOOST_TEST(std::count_if(mine.begin(), mine.end(), [](auto const& a) { return a.status == 410; }) <= 1);
+        if (dr.state == delivery_state::sent) {
+          BOOST_TEST(mine.size() == 1u);
+        } else {
+          BOOST_TEST((dr.state == delivery_state::failed));
+          BOOST_TEST(last.status == 410);
+          BOOST_TEST(last.response_body == "gone for good");
+        }
       } else if (dr.endpoint_id == "ep_big") {
         BOOST_TEST((dr.state == delivery_state::sent));
         BOOST_TEST(last.response_body.size() == 16u * 1024u);
@@ -215,6 +225,64 @@ BOOST_AUTO_TEST_CASE(every_accepted_event_ends_sent_or_failed_by_its_deadline) {
   }
   auto const m = d.metrics();
   BOOST_TEST(m.sent + m.failed == paths.size() * events);
+  auto stopped = false;
+  d.async_stop([&] { stopped = true; });
+  io.restart();
+  io.run_for(2s);
+  BOOST_TEST(stopped);
+}
+
+// Through the real transport, which reports a non-2xx answer as error::http_status: a 410
+// disables its endpoint at once, and a 429 with Retry-After pauses its endpoint, so a later
+// event's first attempt waits out the pause.
+BOOST_AUTO_TEST_CASE(gone_disables_and_429_pauses_through_the_real_transport) {
+  time_point const t0 = from_unix_seconds(1'900'000'000);
+  test_receiver rx;
+  rx.on_path("/gone", behaviour::with_status(410, "gone for good"));
+  rx.on_path("/throttle", behaviour::throttled(429, "120"));
+  endpoint_rules loopback_ok;
+  loopback_ok.egress = egress_guard::allow_loopback();
+  memory_store store{loopback_ok};
+  store.create_endpoint(endpoint("ep_gone", rx.url("/gone"), t0));
+  store.create_endpoint(endpoint("ep_throttle", rx.url("/throttle"), t0));
+  boost::asio::io_context io;
+  http_transport_options to;
+  to.egress = egress_guard::allow_loopback();
+  dispatcher_settings ds;
+  ds.endpoints.egress = to.egress;
+  ds.engine.request_timeout = 2s;
+  loopback_dispatcher d{io.get_executor(), store, http_transport{io.get_executor(), to}, ds,
+                        default_retry{}, metapulse_scheme{}, manual_clock{t0}};
+  std::vector<std::string> disabled;
+  engine_callbacks cb;
+  cb.endpoint_disabled = [&](endpoint_health const& h) { disabled.emplace_back(h.endpoint_id); };
+  d.set_callbacks(cb);
+  d.start();
+  BOOST_TEST_REQUIRE(d.publish(record("evt_first", t0)).deliveries.size() == 2u);
+  settle(io, d);
+  BOOST_TEST_REQUIRE(disabled.size() == 1u);
+  BOOST_TEST(disabled[0] == "ep_gone");
+  endpoint_record ep;
+  store.get_endpoint("ep_gone", ep);
+  BOOST_TEST(!ep.enabled);
+  BOOST_TEST(ep.disabled_reason == "disabled automatically: the receiver answered 410 Gone");
+
+  // Ten seconds later: no delivery for the disabled endpoint; the throttled one waits.
+  d.get_clock().set(t0 + 10s);
+  auto const second = d.publish(record("evt_second", t0 + 10s));
+  BOOST_TEST_REQUIRE(second.deliveries.size() == 1u);
+  for (int i = 0; i < 5000; ++i) {
+    settle(io, d);
+    delivery_record dr;
+    store.get_delivery(second.deliveries[0], dr);
+    if (dr.attempts > 0 || !dr.next_attempt_at) break;
+    d.get_clock().set(std::max(*dr.next_attempt_at, d.get_clock().now() + 1s));
+    d.wake();
+  }
+  event_detail det;
+  store.get_event("evt_second", det);
+  BOOST_TEST_REQUIRE(!det.attempts.empty());
+  BOOST_TEST(det.attempts.front().started_at >= t0 + 120s);  // the endpoint's pause, not its own
   auto stopped = false;
   d.async_stop([&] { stopped = true; });
   io.restart();

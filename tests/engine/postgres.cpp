@@ -14,6 +14,7 @@
 #include <pulsehook/postgres_store.hpp>
 #include <pulsehook/sqlite_store.hpp>
 
+#include <sanitizers.hpp>
 #include <test_child.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -343,7 +344,8 @@ struct child {
 BOOST_AUTO_TEST_SUITE(postgres_multi_process)
 
 BOOST_AUTO_TEST_CASE(three_processes_deliver_everything_while_one_is_killed) {
-  constexpr long events = 20'000;
+  // 20,000 (issue #16); a quarter under AddressSanitizer, where the same run takes ~4x as long.
+  constexpr long events = ph::test::sanitized ? 5'000 : 20'000;
   ph::test::pg_schema schema;
   // Every request is checked against the endpoint's secret and counted by event id.
   std::mutex mu;

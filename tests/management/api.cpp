@@ -323,6 +323,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(disable_enable_and_resend, K, store_kinds) {
   BOOST_TEST_REQUIRE(res.status == 200);
   BOOST_TEST(!parse(res).at("enabled").as_bool());
   BOOST_TEST(parse(res).at("disabled_reason").as_string() == "maintenance");
+  BOOST_TEST(parse(res).at("disabled_at").as_string() == "2027-01-15T08:00:00.000Z");
+  BOOST_TEST(parse(res).at("failing_since").is_string());  // its one attempt failed
   res = f.send("POST", "/api/v1/endpoints/" + id + "/events/" + ev + "/resend", "");
   BOOST_TEST(res.status == 409);
   check_problem(res, 409);
@@ -331,6 +333,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(disable_enable_and_resend, K, store_kinds) {
   res = f.send("POST", "/api/v1/endpoints/" + id + "/enable", "");
   BOOST_TEST(res.status == 200);
   BOOST_TEST(parse(res).at("enabled").as_bool());
+  BOOST_TEST(parse(res).at("disabled_at").is_null());
+  BOOST_TEST(parse(res).at("failing_since").is_null());  // enabling starts afresh
   BOOST_TEST(f.wakes == 1);
 
   f.now += 1min;

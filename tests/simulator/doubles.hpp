@@ -38,6 +38,9 @@ public:
   std::string break_secrets_of;          // claim_due hands out this endpoint's work with an unusable secret
   int swallow_event = 0;                 // the n-th accept stores nothing and answers "duplicate"
   bool misreport_sent_as_failed = false; // list_log shows the first sent delivery it meets as failed
+  bool forget_health = false;            // claims say every endpoint has failed forever, and
+                                         // disable_failing disables whatever it is asked to
+  bool never_disable = false;            // disable_failing never disables
 
   void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) {
     if (++accepts_ == swallow_event) {
@@ -77,6 +80,12 @@ public:
           for (auto& s : out[i].secrets) s.value = "not a\nsecret";
       return;
     }
+    if (forget_health) {
+      auto const first = out.size();
+      inner_.claim_due(c, out, ec);
+      for (auto i = first; i < out.size(); ++i) out[i].endpoint_failing_since = time_point{};
+      return;
+    }
     if (starve_endpoint.empty()) return inner_.claim_due(c, out, ec);
     claim_request c2 = c;
     c2.skip_endpoints.push_back(starve_endpoint);
@@ -111,6 +120,13 @@ public:
     inner_.disable_endpoint(id, why, t, ec);
   }
   void enable_endpoint(std::string_view id, time_point t, ec_t& ec) { inner_.enable_endpoint(id, t, ec); }
+  bool disable_failing(std::string_view id, time_point by, std::string_view why, time_point t, ec_t& ec) {
+    if (never_disable) {
+      ec = {};
+      return false;
+    }
+    return inner_.disable_failing(id, forget_health ? time_point::max() : by, why, t, ec);
+  }
   void list_log(log_query const& q, log_page& p, ec_t& ec) {
     inner_.list_log(q, p, ec);
     if (!misreport_sent_as_failed || misreported_) return;

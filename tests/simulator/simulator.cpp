@@ -4,6 +4,8 @@
 #include "doubles.hpp"
 #include "support.hpp"
 
+#include <sanitizers.hpp>
+
 #include <pulsehook/sim/event_queue.hpp>
 #include <pulsehook/sim/report.hpp>
 #include <pulsehook/sim/run.hpp>
@@ -122,7 +124,7 @@ BOOST_AUTO_TEST_CASE(subscription_patterns_expand) {
 BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
   for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
                            "secret-rotation", "retry-storm", "speed", "burst-recovery",
-                           "slow-neighbours", "timeout-neighbour", "senders"}) {
+                           "slow-neighbours", "timeout-neighbour", "senders", "auto-disable"}) {
     sim::scenario sc;
     boost::system::error_code ec;
     std::string why;
@@ -234,6 +236,34 @@ BOOST_AUTO_TEST_CASE(down_for_four_days_fails_at_the_deadline) {
   BOOST_TEST(r.virtual_elapsed >= std::chrono::hours{72});
 }
 
+// Auto-disable (issue #17): the dead endpoint once it has failed for 2 h, the gone one at its
+// first 410, nobody else; the checker agrees with every one of them.
+BOOST_AUTO_TEST_CASE(auto_disable_disables_the_dead_and_the_gone_and_nobody_else) {
+  auto const sc = shipped("auto-disable");
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(r.ok(), violations_text(r));
+  BOOST_TEST(r.auto_disabled >= 2u);
+  pulsehook::endpoint_record ep, gone;
+  s.get_endpoint("ep_0000", ep);
+  BOOST_TEST(ep.enabled);
+  s.get_endpoint("ep_0003", gone);  // disabled at its first answer, seconds into the run
+  BOOST_TEST_REQUIRE(gone.disabled_at.has_value());
+  // The half-failing endpoint may go only once the workload is over (its last retries, hours
+  // apart, all failing for 2 h): never while traffic flows. The checker judged either way.
+  s.get_endpoint("ep_0001", ep);
+  if (!ep.enabled) BOOST_TEST((*ep.disabled_at >= *gone.disabled_at + std::chrono::hours{8}), ep.disabled_reason);
+  s.get_endpoint("ep_0002", ep);
+  BOOST_TEST(!ep.enabled);
+  BOOST_TEST(ep.disabled_reason.find("every attempt failed for 2 hours") != std::string::npos, ep.disabled_reason);
+  BOOST_TEST(ep.disabled_at.has_value());
+  BOOST_TEST(!gone.enabled);
+  BOOST_TEST(gone.disabled_reason.find("410 Gone") != std::string::npos, gone.disabled_reason);
+  BOOST_TEST(r.open == r.parked);  // what is open waits on the two disabled endpoints
+  BOOST_TEST(r.parked > 0u);
+}
+
 // ---- checkers fail when a double breaks an invariant ------------------------------------
 
 BOOST_AUTO_TEST_CASE(checker_counts_catches_a_lying_store) {
@@ -243,6 +273,25 @@ BOOST_AUTO_TEST_CASE(checker_counts_catches_a_lying_store) {
   sim::run_options o;
   auto const r = sim::run(sc, s, o);
   BOOST_TEST(has_violation(r, "counts"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_auto_disable_catches_a_store_that_disables_a_healthy_endpoint) {
+  auto const sc = shipped("auto-disable");
+  sim::test::faulty_store s;
+  s.forget_health = true;  // the half-failing endpoint goes at its first failure
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "auto-disable"), violations_text(r));
+}
+
+BOOST_AUTO_TEST_CASE(checker_auto_disable_catches_a_store_that_never_disables) {
+  auto const sc = shipped("auto-disable");
+  sim::test::faulty_store s;
+  s.never_disable = true;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "auto-disable"), violations_text(r));
+  BOOST_TEST(r.auto_disabled == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(checker_signature_catches_a_tampered_request) {
@@ -389,17 +438,7 @@ BOOST_AUTO_TEST_SUITE_END()
 // Under the sanitizers (ten times slower) the sweep keeps its shape but does less: every other
 // seed of each swarm (the un-instrumented configuration runs them all), and the shipped
 // scenarios of issue #14 at a tenth of their size, with the same deadlines.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::size_t sweep_scale = 10;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr std::size_t sweep_scale = 10;
-#else
-constexpr std::size_t sweep_scale = 1;
-#endif
-#else
-constexpr std::size_t sweep_scale = 1;
-#endif
+constexpr std::size_t sweep_scale = pulsehook::test::sanitized ? 10 : 1;
 constexpr std::uint64_t seed_step = sweep_scale == 1 ? 1 : 2;
 
 // Many seeds of a small scenario in swarm mode: the seed also draws every receiver's faults
@@ -496,6 +535,28 @@ BOOST_AUTO_TEST_CASE(several_senders_with_crashes_and_stalls) {
     fenced += r.fenced;
   }
   BOOST_TEST(fenced > 0u);  // late results did happen, and were refused
+}
+
+// Auto-disable over many seeds: the same two endpoints go, whatever the draws.
+BOOST_AUTO_TEST_CASE(auto_disable_seeds) {
+  auto const sc = shipped("auto-disable");
+  for (std::uint64_t seed = 1; seed <= 16; seed += seed_step) {
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    o.seed = seed;
+    o.events_override = 300;
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(r.ok(), "reproduce: " << sim::reproduce_command(r, "auto-disable", o) << "\n"
+                                      << violations_text(r));
+    BOOST_TEST(r.auto_disabled >= 2u, "seed " << seed);
+    pulsehook::endpoint_record ep;
+    for (char const* id : {"ep_0002", "ep_0003"}) {
+      s.get_endpoint(id, ep);
+      BOOST_TEST(!ep.enabled, id << " seed " << seed);
+    }
+    s.get_endpoint("ep_0000", ep);
+    BOOST_TEST(ep.enabled, "seed " << seed);
+  }
 }
 
 // Found by this sweep's big brother (`pulsehook-sim --scenario retry-storm --swarm --seed 3`):

@@ -78,6 +78,10 @@ static_assert(pulsehook::bulk_resend_storage<pulsehook::memory_store>);
 static_assert(pulsehook::bulk_resend_storage<pulsehook::sqlite_store>);
 static_assert(!pulsehook::audit_log_storage<exemplar::counting_store<pulsehook::memory_store>>);
 static_assert(!pulsehook::bulk_resend_storage<exemplar::counting_store<pulsehook::memory_store>>);
+static_assert(pulsehook::endpoint_health_storage<pulsehook::memory_store>);
+static_assert(pulsehook::endpoint_health_storage<pulsehook::sqlite_store>);
+// A store without it still drives the engine; auto-disable then does nothing (engine.hpp).
+static_assert(!pulsehook::endpoint_health_storage<exemplar::counting_store<pulsehook::memory_store>>);
 
 BOOST_AUTO_TEST_SUITE(storage_concept)
 

@@ -811,6 +811,97 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) 
   BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 0, 0}));
 }
 
+// endpoint_health_storage: record_attempt keeps failing_since (a 2xx clears it, the first failure
+// after one sets it), claims carry it, disable_failing disables only an endpoint that has been
+// failing long enough, enabling starts afresh; all of it survives a reopen.
+BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_health_is_recorded_and_disable_failing_checks_it, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  static_assert(endpoint_health_storage<std::remove_cvref_t<decltype(s)>>);
+  auto created = make_endpoint("ep_a", "org_1", {"goal.created"});
+  created.failing_since = t0 - 10 * 24h;  // not the caller's to set: ignored
+  s.create_endpoint(created);
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.updated"}));
+  endpoint_record got;
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(!got.failing_since.has_value());
+  BOOST_TEST(!got.disabled_at.has_value());
+  std::vector<delivery_id> a;
+  for (int i = 0; i < 3; ++i) {
+    accept_result r;
+    s.accept(make_event("evt_a" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s), t0 + 72h, r);
+    a.push_back(r.deliveries.at(0));
+  }
+  accept_result rb;
+  s.accept(make_event("evt_b", "org_1", "goal.updated", t0), t0 + 72h, rb);
+  BOOST_TEST(claim_all(s, t0 + 5s, t0 + 10h).size() == 4u);
+
+  auto fail = [&](delivery_id d, time_point at) {
+    s.record_attempt(make_attempt(d, at, 500), to_state(d, delivery_state::retrying, at + 1h));
+  };
+  fail(a[0], t0 + 10s);
+  fail(a[1], t0 + 20s);
+  s.record_attempt(make_attempt(rb.deliveries.at(0), t0 + 30s, 200),
+                   to_state(rb.deliveries.at(0), delivery_state::sent));
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.failing_since == std::optional<time_point>(t0 + 10s));  // the first failure of the run
+  s.get_endpoint("ep_b", got);
+  BOOST_TEST(!got.failing_since.has_value());
+
+  // Claims carry it; a later claim with a failure recorded meanwhile shows the same start.
+  std::vector<due_delivery> due;
+  claim_all(s, t0 + 2h, t0 + 2h + 1min, &due);
+  BOOST_TEST_REQUIRE(due.size() == 2u);
+  for (auto const& d : due) BOOST_TEST(d.endpoint_failing_since == std::optional<time_point>(t0 + 10s));
+
+  // Not failing long enough, or not failing at all: nothing changes.
+  BOOST_TEST(!s.disable_failing("ep_a", t0 + 5s, "dead", t0 + 3h));
+  BOOST_TEST(!s.disable_failing("ep_b", t0 + 3h, "dead", t0 + 3h));
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.enabled);
+
+  // A 2xx ends the run; the next failure starts a new one.
+  s.record_attempt(make_attempt(a[2], t0 + 40s, 204), to_state(a[2], delivery_state::sent));
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(!got.failing_since.has_value());
+  fail(a[0], t0 + 2h + 5s);
+  k.reopen();
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.failing_since == std::optional<time_point>(t0 + 2h + 5s));
+
+  BOOST_TEST(!s.disable_failing("ep_a", t0 + 2h, "dead", t0 + 3h));
+  BOOST_TEST(s.disable_failing("ep_a", t0 + 2h + 5s, "every attempt failed", t0 + 4h));
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(!got.enabled);
+  BOOST_TEST(got.disabled_reason == "every attempt failed");
+  BOOST_TEST(got.disabled_at == std::optional<time_point>(t0 + 4h));
+  BOOST_TEST(claim_all(s, t0 + 5h, t0 + 6h).empty());  // its open deliveries are parked
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 2, 1, 0}));
+  BOOST_TEST(!s.disable_failing("ep_a", t0 + 4h, "again", t0 + 5h));  // disabled already
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.disabled_reason == "every attempt failed");
+
+  boost::system::error_code ec;
+  BOOST_TEST(!s.disable_failing("ep_x", t0, "dead", t0, ec));
+  BOOST_TEST((ec == error::not_found));
+  BOOST_TEST(!s.disable_failing("ep_b", t0 + 5h, "bad \xff", t0 + 5h, ec));
+  BOOST_TEST((ec == error::invalid_argument));
+
+  // Enabling starts afresh: no disabled_at, no failing run; the parked deliveries are due.
+  k.reopen();
+  s.enable_endpoint("ep_a", t0 + 6h);
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(got.enabled);
+  BOOST_TEST(!got.disabled_at.has_value());
+  BOOST_TEST(!got.failing_since.has_value());
+  BOOST_TEST(claim_all(s, t0 + 6h, t0 + 7h).size() == 2u);
+  s.disable_endpoint("ep_b", "by hand", t0 + 7h);
+  s.get_endpoint("ep_b", got);
+  BOOST_TEST(got.disabled_at == std::optional<time_point>(t0 + 7h));
+  s.delete_endpoint("ep_a", t0 + 8h);
+  BOOST_TEST(!s.disable_failing("ep_a", t0 + 8h, "dead", t0 + 8h));  // deleted: left alone
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(log_filters_and_pages, K, store_kinds) {
   K k;
   auto& s = k.store;

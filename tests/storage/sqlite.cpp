@@ -141,6 +141,9 @@ BOOST_AUTO_TEST_CASE(a_version_2_file_is_migrated_and_gains_the_audit_log) {
         "INSERT INTO endpoints(ix, id, org, name, url, description, event_types, enabled, "
         "disabled_reason, created_at, updated_at) VALUES (1, 'ep_old', 'org_1', 'Old', "
         "'https://hooks.example.com/old', '', 'goal.created', 1, '', 0, 0);"
+        "INSERT INTO endpoints(ix, id, org, name, url, description, event_types, enabled, "
+        "disabled_reason, created_at, updated_at) VALUES (2, 'ep_off', 'org_1', 'Off', "
+        "'https://hooks.example.com/off', '', 'goal.created', 0, 'by hand', 0, 5000);"
         "INSERT INTO endpoint_counts(endpoint, sent) VALUES (1, 1);"
         "INSERT INTO endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
         "INSERT INTO subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
@@ -170,8 +173,16 @@ BOOST_AUTO_TEST_CASE(a_version_2_file_is_migrated_and_gains_the_audit_log) {
   s.list_audit("ep_old", 10, log);
   BOOST_TEST_REQUIRE(log.size() == 1u);
   BOOST_TEST(log[0].actor == "Ada (admin)");
+  // Version 4, endpoint health: nothing failing yet; a disabled endpoint was disabled when it
+  // was last updated (the best the old file knows).
+  endpoint_record ep;
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(!ep.failing_since.has_value());
+  BOOST_TEST(!ep.disabled_at.has_value());
+  s.get_endpoint("ep_off", ep);
+  BOOST_TEST((ep.disabled_at == std::optional<time_point>(from_unix_millis(5000))));
   raw_db raw(path);
-  BOOST_TEST(raw.one("PRAGMA user_version") == "3");
+  BOOST_TEST(raw.one("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
   BOOST_TEST(raw.one("SELECT actor FROM audit_log") == "Ada (admin)");
   boost::system::error_code ec;
   BOOST_TEST(s.integrity_check(ec) == "ok");

@@ -81,6 +81,9 @@ struct engine_endpoint {
   std::size_t lane_index = npos;              // position in the slow lane (slow or failing)
   time_point paused_until{};                  // 429 / 503: no new attempt before this
   std::uint32_t consecutive_failures = 0;
+  // The store's failing_since as the last claim saw it, kept up to date by this engine's own
+  // results since (auto-disable: endpoint_health_storage).
+  std::optional<time_point> failing_since;
   bool failing = false;
   bool slow = false;                          // see engine_options::slow_latency
   std::uint64_t attempts = 0, successes = 0, failures = 0;

@@ -133,6 +133,15 @@ CREATE TABLE {s}.audit_log(
   at bigint NOT NULL);
 CREATE INDEX audit_log_endpoint ON {s}.audit_log(endpoint, ix);
 )sql",
+    // 2 -> 3: endpoint health (endpoint_health_storage): the start of the current run of failed
+    // attempts (NULL after a 2xx), and when the endpoint was disabled. Written only when they
+    // change (a record's statement updates the row on a transition only), so the endpoint row
+    // does not become a hot row that serialises every worker's records.
+    R"sql(
+ALTER TABLE {s}.endpoints ADD COLUMN failing_since bigint;
+ALTER TABLE {s}.endpoints ADD COLUMN disabled_at bigint;
+UPDATE {s}.endpoints SET disabled_at = updated_at WHERE NOT enabled;
+)sql",
 };
 
 inline constexpr int pg_schema_version =

@@ -115,6 +115,14 @@ CREATE TABLE audit_log(
   at INTEGER NOT NULL);
 CREATE INDEX audit_log_endpoint ON audit_log(endpoint, ix);
 )sql",
+    // 3 -> 4: endpoint health (endpoint_health_storage): the start of the current run of failed
+    // attempts (NULL after a 2xx), and when the endpoint was disabled. Written only when they
+    // change, not on every attempt.
+    R"sql(
+ALTER TABLE endpoints ADD COLUMN failing_since INTEGER;
+ALTER TABLE endpoints ADD COLUMN disabled_at INTEGER;
+UPDATE endpoints SET disabled_at = updated_at WHERE enabled = 0;
+)sql",
 };
 
 inline constexpr int sqlite_schema_version =

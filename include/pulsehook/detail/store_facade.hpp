@@ -74,6 +74,13 @@ public:
   void enable_endpoint(std::string_view id, time_point now) {
     ec_t ec; self().enable_endpoint(id, now, ec); throw_if(ec, "pulsehook: enable_endpoint");
   }
+  bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
+                       time_point now) {
+    ec_t ec;
+    bool const r = self().disable_failing(id, failing_since_by, reason, now, ec);
+    throw_if(ec, "pulsehook: disable_failing");
+    return r;
+  }
   void list_log(log_query const& q, log_page& page) {
     ec_t ec; self().list_log(q, page, ec); throw_if(ec, "pulsehook: list_log");
   }
@@ -110,6 +117,7 @@ public:
   using base::release; using base::give_up; using base::counts; using base::create_endpoint; using base::update_endpoint; \
   using base::delete_endpoint; using base::get_endpoint; using base::list_endpoints;               \
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \
+  using base::disable_failing;                                                                     \
   using base::list_log; using base::get_event; using base::get_delivery; using base::resend;       \
   using base::resend_event; using base::recover;                                                   \
   using base::record_audit; using base::list_audit; using base::purge

@@ -33,6 +33,13 @@ inline std::string describe_failure(transport_result const& r) {
   return s;
 }
 
+// The receiver answered `status`. A transport reports every non-2xx answer with
+// `error::http_status` as well (http_transport does), so the error alone does not mean that
+// no answer came.
+inline bool answered_with(transport_result const& r, int status) noexcept {
+  return r.status == status && (!r.error || r.error == error::http_status);
+}
+
 inline std::shared_ptr<std::string const> const& empty_payload() {
   static auto const p = std::make_shared<std::string const>();
   return p;
@@ -262,6 +269,62 @@ void PULSEHOOK_ENGINE::overloaded(endpoint_state& ep, time_point now, std::strin
   }
 }
 
+// Auto-disable (endpoint_health_storage): the engine's copy of the endpoint's failing_since
+// follows what record_attempt just stored; once the endpoint has failed for `disable_after`
+// (or answered 410 Gone), the store is asked to disable it, on the condition that its own
+// record agrees (another process may have seen a 2xx since).
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::keep_health(endpoint_state& ep, time_point started, bool ok, bool gone,
+                                   std::string_view failure, time_point now) {
+  if constexpr (endpoint_health_storage<StoragePolicy>) {
+    if (ok) {
+      ep.failing_since.reset();
+      return;
+    }
+    if (!ep.failing_since) ep.failing_since = started;
+    std::optional<time_point> by;
+    std::string reason;
+    if (gone && opts_.disable_on_gone) {
+      by = now;
+      reason = "disabled automatically: the receiver answered 410 Gone";
+    } else if (opts_.disable_after.count() > 0 && now - *ep.failing_since >= opts_.disable_after) {
+      by = now - opts_.disable_after;
+      auto const mins = std::chrono::duration_cast<std::chrono::minutes>(opts_.disable_after).count();
+      reason = "disabled automatically: every attempt failed for ";
+      if (mins >= 48 * 60 && mins % (24 * 60) == 0) reason += std::to_string(mins / (24 * 60)) + " days";
+      else if (mins >= 120 && mins % 60 == 0) reason += std::to_string(mins / 60) + " hours";
+      else if (mins >= 1) reason += std::to_string(mins) + " minutes";
+      else reason += std::to_string(opts_.disable_after.count()) + " ms";
+      reason += " (since ";
+      reason += format_rfc3339(*ep.failing_since);
+      reason += "); last: ";
+      reason += failure.substr(0, 512);
+    }
+    if (!by) return;
+    boost::system::error_code ec;
+    bool const disabled = store_.disable_failing(ep.id, *by, reason, now, ec);
+    if (ec) {
+      // Not this attempt's failure (it is recorded): the next failed attempt asks again.
+      side_errors_.push_back({ec, "disable"});
+      return;
+    }
+    if (!disabled) {
+      // The store's record disagrees: the endpoint was disabled already, or another process
+      // saw a 2xx since. Count from this attempt; the next claim brings the store's view.
+      ep.failing_since = started;
+      return;
+    }
+    if (auto* n = note(notice_kind::endpoint_disabled)) {
+      n->endpoint_id = ep.id;
+      n->at = now;
+      n->consecutive_failures = ep.consecutive_failures;
+      n->update.reason = reason;
+    }
+  } else {
+    (void)ep, (void)started, (void)ok, (void)gone, (void)failure, (void)now;
+  }
+}
+
 // --- polling ----------------------------------------------------------------------------------
 
 // Fills claim_ for one claim of at most `room`. The first claim of a poll (`slow_lane` false)
@@ -388,6 +451,7 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
   for (std::size_t k = 0; k < claimed_count_; ++k) {
     auto& d = claimed_[k];
     auto& ep = endpoint_for(d.endpoint_id);
+    if constexpr (endpoint_health_storage<StoragePolicy>) ep.failing_since = d.endpoint_failing_since;
     if (auto const f = in_flight_.find(d.id); f != detail::flight_index::npos) {
       // The store handed out a claim that is still ours. While its lease runs, the live attempt
       // owns it; past the lease its completion is overdue (a transport broke its bound):
@@ -549,7 +613,7 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out) 
 
 PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point now) {
-  if (r.error || (r.status != 429 && r.status != 503)) return;
+  if (!detail::answered_with(r, 429) && !detail::answered_with(r, 503)) return;
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
   if (d.count() <= 0) return;
@@ -613,7 +677,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
   } else {
     failure = detail::describe_failure(result);
     if (result.error) a.error = failure;
-    if (!result.error && result.status == 410) {
+    if (detail::answered_with(result, 410)) {
       u.state = delivery_state::failed;
       u.reason = "HTTP 410 Gone: the receiver says this endpoint is gone; not retried";
     } else if (result.error && result.error == condition::permanent) {
@@ -689,6 +753,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
   }
 
   auto const number = a.number;  // `a` moves into a notice below
+  auto const a_started = a.started_at;
   auto outcome = [&](notice_kind k, delivery_state s, std::string_view reason) {
     if (auto* n = note(k)) {
       n->delivery = id;
@@ -730,6 +795,8 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
   } else if (closed_meanwhile) {
     outcome(notice_kind::delivery_failed, delivery_state::failed, "endpoint deleted");
   }
+  if (!ec && !closed_meanwhile)
+    keep_health(ep, a_started, ok, detail::answered_with(result, 410), failure, now);
   if (became_failing) {
     if (auto* n = note(notice_kind::endpoint_failing)) {
       n->endpoint_id = ep.id;
@@ -901,6 +968,8 @@ void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& o
     if (ec && ec != error::not_found) out.errors.push_back({ec, "complete"});
   }
   results_.clear();
+  for (auto& e : side_errors_) out.errors.push_back(e);
+  side_errors_.clear();
   bool poll_failed = false;
   if (poll_now) {
     poll(now, out.requests, ec);

@@ -258,6 +258,10 @@ inline boost::json::object mgmt_endpoint(endpoint_record const& ep, state_counts
   o["event_types"] = std::move(types);
   o["enabled"] = ep.enabled;
   o["disabled_reason"] = mgmt_utf8(ep.disabled_reason);
+  if (ep.disabled_at) o["disabled_at"] = mgmt_time(*ep.disabled_at);
+  else o["disabled_at"] = nullptr;
+  if (ep.failing_since) o["failing_since"] = mgmt_time(*ep.failing_since);
+  else o["failing_since"] = nullptr;
   o["created_at"] = mgmt_time(ep.created_at);
   o["updated_at"] = mgmt_time(ep.updated_at);
   if (!ep.secrets.empty()) o["secret_created_at"] = mgmt_time(ep.secrets.front().created_at);

@@ -956,6 +956,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     }
     if (dd.secrets.size() > k) dd.secrets.resize(k);
     dd.payload = e.payload;
+    dd.endpoint_failing_since = ep.rec.failing_since;
   }
   for (auto const& h : held)  // untouched since set aside: their keys are still current
     s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
@@ -1028,7 +1029,7 @@ inline void memory_store::record_locked(attempt_record const& attempt,
   auto* d = s.open_slot(update.id, ec);
   if (!d) return;
   auto const abs = static_cast<std::uint32_t>(update.id - 1);
-  auto const& ep = *s.endpoints[d->endpoint];
+  auto& ep = *s.endpoints[d->endpoint];
   if (s.attempts.size() >= detail::mem_attempt::none - 1) {
     ec = error::storage_failure;
     return;
@@ -1077,6 +1078,9 @@ inline void memory_store::record_locked(attempt_record const& attempt,
             update.state == delivery_state::retrying && ep.rec.enabled
                 ? to_unix_millis(*update.next_attempt_at)
                 : detail::mem_no_time);
+  // Health (endpoint_health_storage): a 2xx ends the run of failures, a failure may start one.
+  if (update.state == delivery_state::sent) ep.rec.failing_since.reset();
+  else if (!ep.rec.failing_since) ep.rec.failing_since = attempt.started_at;
 }
 
 inline void memory_store::release(delivery_id id, time_point next_attempt_at,
@@ -1135,6 +1139,8 @@ inline void memory_store::create_endpoint(endpoint_record const& endpoint,
   ep->rec = endpoint;
   normalize_event_types(ep->rec.event_types);
   if (ep->rec.enabled) ep->rec.disabled_reason.clear();
+  ep->rec.failing_since.reset();
+  ep->rec.disabled_at = ep->rec.enabled ? std::nullopt : std::optional<time_point>(endpoint.created_at);
   ep->org = s.strings.get(endpoint.organization_id);
   auto const ix = static_cast<std::uint32_t>(s.endpoints.size());
   s.by_org[ep->org].push_back(ix);
@@ -1259,15 +1265,44 @@ inline void memory_store::disable_endpoint(std::string_view id, std::string_view
     ec = error::not_found;
     return;
   }
-  ep->rec.enabled = false;
-  ep->rec.disabled_reason = std::string(reason);
-  ep->rec.updated_at = now;
-  for (auto abs : ep->log) {
+  disable_locked(*ep, reason, now);
+}
+
+inline void memory_store::disable_locked(detail::mem_endpoint& ep, std::string_view reason,
+                                         time_point now) {
+  auto& s = *s_;
+  ep.rec.enabled = false;
+  ep.rec.disabled_reason = std::string(reason);
+  ep.rec.disabled_at = now;
+  ep.rec.updated_at = now;
+  for (auto abs : ep.log) {
     if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;
     auto& d = s.at(abs);
     if ((d.flags & detail::mem_delivery::alive) && detail::memory_state::is_open(d.state))
       s.set_due(abs, detail::mem_no_time);
   }
+}
+
+inline bool memory_store::disable_failing(std::string_view id, time_point failing_since_by,
+                                          std::string_view reason, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  if (reason.size() > s_->rules.max_description_bytes || !is_valid_utf8(reason)) {
+    ec = error::invalid_argument;
+    return false;
+  }
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(id);
+  if (!ep) {
+    ec = error::not_found;
+    return false;
+  }
+  if (ep->deleted || !ep->rec.enabled || !ep->rec.failing_since ||
+      *ep->rec.failing_since > failing_since_by)
+    return false;
+  disable_locked(*ep, reason, now);
+  return true;
 }
 
 inline void memory_store::enable_endpoint(std::string_view id, time_point now,
@@ -1283,6 +1318,8 @@ inline void memory_store::enable_endpoint(std::string_view id, time_point now,
   if (ep->rec.enabled) return;
   ep->rec.enabled = true;
   ep->rec.disabled_reason.clear();
+  ep->rec.disabled_at.reset();
+  ep->rec.failing_since.reset();  // re-enabling starts the auto-disable period afresh
   ep->rec.updated_at = now;
   for (auto abs : ep->log) {
     if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;

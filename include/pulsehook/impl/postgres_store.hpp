@@ -76,6 +76,7 @@ enum pg_stmt : std::size_t {
   pg_recover_endpoint,
   pg_recover_pick,
   pg_recover_reopen,
+  pg_ep_disable_failing,
   pg_stmt_count
 };
 
@@ -138,7 +139,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  lease_token = d.lease_token + 1 WHERE d.id = ANY($1::bigint[]) "
     "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token) "
     "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
-    "  e.id, e.type, e.created_at, e.payload, p.id, p.url "
+    "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since "
     "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
 
     // pg_secrets_of: $1 endpoints.
@@ -170,7 +171,12 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT u.endpoint, $17::bigint, -(u.prev_state = 0)::int, "
     "  ($3::bigint = 1)::int - (u.prev_state = 1)::int, ($3::bigint = 2)::int, ($3::bigint = 3)::int "
-    "  FROM u WHERE u.prev_state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "  FROM u WHERE u.prev_state <> $3::bigint" PULSEHOOK_DETAIL_PG_ADD_COUNTS "), "
+    // health: a 2xx clears failing_since, a failure sets it when empty; the row is written
+    // only on such a transition
+    "h AS (UPDATE {s}.endpoints e SET failing_since = CASE WHEN $3::bigint = 2 THEN NULL "
+    "  ELSE $9::bigint END FROM u WHERE e.ix = u.endpoint "
+    "  AND ($3::bigint = 2) = (e.failing_since IS NOT NULL)) "
     "SELECT id FROM u",
 
     // pg_record_many: a group's records sent ahead, in one statement. $1..$16 arrays, one
@@ -180,15 +186,15 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
     "  $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
     "  $11::bigint[], $12::bytea[], $13::bigint[], $14::bytea[], $15::bytea[], $16::bytea[]) "
-    "  AS r(id, token, state, cls, next_at, reason, number, trigger, started_at, elapsed, status, "
-    "  error, truncated, req_h, resp_h, body)), "
+    "  WITH ORDINALITY AS r(id, token, state, cls, next_at, reason, number, trigger, started_at, "
+    "  elapsed, status, error, truncated, req_h, resp_h, body, n)), "
     "u AS (UPDATE {s}.deliveries d SET prev_state = d.state, state = r.state, cls = r.cls, "
     "  attempts = d.attempts + 1, next_at = CASE WHEN r.state = 1 AND e.enabled THEN r.next_at END, "
     "  manual = false, reason = r.reason, lease_owner = NULL FROM r, {s}.endpoints e "
     "  WHERE d.id = r.id AND e.ix = d.endpoint AND d.state IN (0, 1) "
     "  AND (r.token IS NULL OR d.lease_token = r.token) "
     "  RETURNING d.id, d.prev_state, d.state, d.endpoint, d.attempts, r.number, r.trigger, "
-    "  r.started_at, r.elapsed, r.status, r.error, r.truncated, r.req_h, r.resp_h, r.body), "
+    "  r.started_at, r.elapsed, r.status, r.error, r.truncated, r.req_h, r.resp_h, r.body, r.n), "
     "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
     "  truncated, request_headers, response_headers, body) "
     "  SELECT id, COALESCE(NULLIF(number, 0), attempts), trigger, started_at, elapsed, status, "
@@ -197,7 +203,17 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  SELECT u.endpoint, $17::bigint, -count(*) FILTER (WHERE u.prev_state = 0), "
     "  count(*) FILTER (WHERE u.state = 1) - count(*) FILTER (WHERE u.prev_state = 1), "
     "  count(*) FILTER (WHERE u.state = 2), count(*) FILTER (WHERE u.state = 3) "
-    "  FROM u WHERE u.prev_state <> u.state GROUP BY u.endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "  FROM u WHERE u.prev_state <> u.state GROUP BY u.endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS "), "
+    // health, as pg_record keeps it, in record order: per endpoint, the last 2xx of the batch
+    // (k.last_ok) and the first failure after it (f.first_fail); written on a change only
+    "k AS (SELECT endpoint, max(n) FILTER (WHERE state = 2) AS last_ok FROM u GROUP BY endpoint), "
+    "f AS (SELECT k.endpoint, k.last_ok, (array_agg(u.started_at ORDER BY u.n) FILTER "
+    "  (WHERE u.state <> 2 AND u.n > COALESCE(k.last_ok, 0)))[1] AS first_fail "
+    "  FROM k JOIN u ON u.endpoint = k.endpoint GROUP BY k.endpoint, k.last_ok), "
+    "h AS (UPDATE {s}.endpoints e SET failing_since = CASE WHEN f.last_ok IS NULL "
+    "  THEN COALESCE(e.failing_since, f.first_fail) ELSE f.first_fail END FROM f "
+    "  WHERE e.ix = f.endpoint AND e.failing_since IS DISTINCT FROM (CASE WHEN f.last_ok IS NULL "
+    "  THEN COALESCE(e.failing_since, f.first_fail) ELSE f.first_fail END)) "
     "SELECT count(*) FROM u",
 
     // pg_delivery_state: $1 delivery (why a write was refused)
@@ -291,13 +307,14 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 
     // pg_ep_insert: $1 id ... $10 updated_at; no row when the id is taken
     "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
-    "  disabled_reason, created_at, updated_at) VALUES ($1::text, $2::text, $3::bytea, $4::bytea, "
-    "  $5::bytea, $6::text, $7::bigint <> 0, $8::bytea, $9::bigint, $10::bigint) "
+    "  disabled_reason, created_at, updated_at, disabled_at) VALUES ($1::text, $2::text, $3::bytea, "
+    "  $4::bytea, $5::bytea, $6::text, $7::bigint <> 0, $8::bytea, $9::bigint, $10::bigint, "
+    "  CASE WHEN $7::bigint = 0 THEN $9::bigint END) "
     "ON CONFLICT (id) DO NOTHING RETURNING ix",
 
     // pg_ep_load: $1 ix
     "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
-    "  updated_at FROM {s}.endpoints WHERE ix = $1::bigint",
+    "  updated_at, failing_since, disabled_at FROM {s}.endpoints WHERE ix = $1::bigint",
 
     // pg_ep_list: $1 org
     "SELECT ix FROM {s}.endpoints WHERE org = $1::text AND deleted_at IS NULL ORDER BY ix",
@@ -328,16 +345,16 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.endpoints SET deleted_at = $2::bigint, updated_at = $2::bigint WHERE ix = $1::bigint",
 
     // pg_ep_disable: $1 ix, $2 reason, $3 now
-    "UPDATE {s}.endpoints SET enabled = false, disabled_reason = $2::bytea, updated_at = $3::bigint "
-    "WHERE ix = $1::bigint",
+    "UPDATE {s}.endpoints SET enabled = false, disabled_reason = $2::bytea, updated_at = $3::bigint, "
+    "  disabled_at = $3::bigint WHERE ix = $1::bigint",
 
     // pg_ep_park: $1 ix
     "UPDATE {s}.deliveries SET next_at = NULL WHERE endpoint = $1::bigint AND cls IN (0, 2) "
     "  AND state IN (0, 1) AND next_at IS NOT NULL",
 
     // pg_ep_enable: $1 ix, $2 now
-    "UPDATE {s}.endpoints SET enabled = true, disabled_reason = ''::bytea, updated_at = $2::bigint "
-    "WHERE ix = $1::bigint",
+    "UPDATE {s}.endpoints SET enabled = true, disabled_reason = ''::bytea, updated_at = $2::bigint, "
+    "  disabled_at = NULL, failing_since = NULL WHERE ix = $1::bigint",
 
     // pg_ep_unpark: $1 ix, $2 now
     "UPDATE {s}.deliveries SET next_at = $2::bigint WHERE endpoint = $1::bigint AND cls IN (0, 2) "
@@ -444,6 +461,12 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  SELECT $5::bigint, $3::bigint, count(*), 0, 0, -count(*) FROM u HAVING count(*) > 0"
     PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
     "SELECT id FROM u ORDER BY id",
+
+    // pg_ep_disable_failing: $1 endpoint id, $2 reason, $3 now, $4 failing since at the latest.
+    // One row (its ix) when it disabled the endpoint.
+    "UPDATE {s}.endpoints SET enabled = false, disabled_reason = $2::bytea, updated_at = $3::bigint, "
+    "  disabled_at = $3::bigint WHERE id = $1::text AND deleted_at IS NULL AND enabled "
+    "  AND failing_since <= $4::bigint RETURNING ix",
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
@@ -868,6 +891,10 @@ inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
     out.disabled_reason = r.str(0, 7);
     out.created_at = from_unix_millis(r.i64(0, 8));
     out.updated_at = from_unix_millis(r.i64(0, 9));
+    out.failing_since.reset();
+    if (!r.is_null(0, 10)) out.failing_since = from_unix_millis(r.i64(0, 10));
+    out.disabled_at.reset();
+    if (!r.is_null(0, 11)) out.disabled_at = from_unix_millis(r.i64(0, 11));
   }
   pg_load_secrets(l, ix, out.secrets, ec);
 }
@@ -1466,6 +1493,8 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         d.event_created_at = from_unix_millis(r.i64(i, 9));
         d.endpoint_id = r.str(i, 11);
         d.url = r.str(i, 12);
+        d.endpoint_failing_since.reset();
+        if (!r.is_null(i, 13)) d.endpoint_failing_since = from_unix_millis(r.i64(i, 13));
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;
@@ -1932,6 +1961,41 @@ inline void postgres_store::disable_endpoint(std::string_view id, std::string_vi
     if (ec) return;
   }
   st.commit(ec);
+}
+
+inline bool postgres_store::disable_failing(std::string_view id, time_point failing_since_by,
+                                            std::string_view reason, time_point now,
+                                            boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY(false);
+  {
+    std::lock_guard lk(s.mu);
+    if (reason.size() > s.rules.max_description_bytes || !is_valid_utf8(reason)) {
+      ec = error::invalid_argument;
+      return false;
+    }
+  }
+  detail::pg_step st(l, true, ec);
+  if (ec) return false;
+  detail::pg_params p;
+  p.bytes(id).bytes(reason).i64(to_unix_millis(now)).i64(to_unix_millis(failing_since_by));
+  auto r = l.run(detail::pg_ep_disable_failing, p, ec);
+  if (ec) return false;
+  if (r.empty()) {  // healthy, disabled already, deleted, or unknown: which?
+    detail::pg_params q;
+    q.bytes(id);
+    auto known = l.run(detail::pg_endpoint_ix, q, ec);
+    if (ec) return false;
+    if (known.empty()) ec = error::not_found;
+    st.unchanged();
+    return false;
+  }
+  detail::pg_params q;
+  q.i64(r.i64(0, 0));
+  l.run(detail::pg_ep_park, q, ec);
+  if (ec) return false;
+  st.commit(ec);
+  return !ec;
 }
 
 inline void postgres_store::enable_endpoint(std::string_view id, time_point now,

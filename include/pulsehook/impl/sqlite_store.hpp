@@ -170,7 +170,8 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
                                  boost::system::error_code& ec) {
   {
     auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
-                      "disabled_reason, created_at, updated_at FROM endpoints WHERE ix = ?1",
+                      "disabled_reason, created_at, updated_at, failing_since, disabled_at "
+                      "FROM endpoints WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, ix);
@@ -188,8 +189,21 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
     out.disabled_reason = std::string(q.text(7));
     out.created_at = from_unix_millis(q.i64(8));
     out.updated_at = from_unix_millis(q.i64(9));
+    out.failing_since.reset();
+    if (!q.is_null(10)) out.failing_since = from_unix_millis(q.i64(10));
+    out.disabled_at.reset();
+    if (!q.is_null(11)) out.disabled_at = from_unix_millis(q.i64(11));
   }
   sqlite_load_secrets(s, ix, out.secrets, ec);
+}
+
+// Parks the open deliveries of a disabled endpoint: not due until it is enabled again.
+inline void sqlite_park_open(sqlite_state& s, std::int64_t ix, boost::system::error_code& ec) {
+  auto q = s.db.use("UPDATE deliveries SET next_at = NULL "
+                    "WHERE endpoint = ?1 AND cls IN (0, 2) AND state IN (0, 1)",
+                    ec);
+  if (ec) return;
+  q.bind(1, ix).run(ec);
 }
 
 inline void sqlite_bump(sqlite_state& s, std::int64_t endpoint, delivery_state from,
@@ -698,6 +712,7 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     d.event_created_at = vit->second.created_at;
     d.give_up_at = from_unix_millis(r.give_up_at);
     d.secrets = active_secrets(eit->second.secrets, req.now);
+    d.endpoint_failing_since = eit->second.failing_since;
     d.payload = vit->second.payload;
     claimed.push_back(std::move(d));
   }
@@ -743,9 +758,10 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
   if (ec) return;
   std::int64_t endpoint = 0, attempts = 0;
   delivery_state from{};
-  bool enabled = true;
+  bool enabled = true, failing = false;
   {
-    auto q = s.db.use("SELECT d.state, d.endpoint, d.attempts, e.enabled FROM deliveries d "
+    auto q = s.db.use("SELECT d.state, d.endpoint, d.attempts, e.enabled, "
+                      "e.failing_since IS NOT NULL FROM deliveries d "
                       "JOIN endpoints e ON e.ix = d.endpoint WHERE d.id = ?1",
                       ec);
     if (ec) return;
@@ -758,10 +774,21 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
     endpoint = q.i64(1);
     attempts = q.i64(2) + 1;
     enabled = q.i64(3) != 0;
+    failing = q.i64(4) != 0;
   }
   if (from == delivery_state::sent || from == delivery_state::failed) {
     ec = error::invalid_argument;
     return;
+  }
+  // Health (endpoint_health_storage): written only when it changes.
+  if ((u.state == delivery_state::sent) == failing) {
+    auto q = s.db.use("UPDATE endpoints SET failing_since = ?2 WHERE ix = ?1", ec);
+    if (ec) return;
+    q.bind(1, endpoint);
+    if (u.state == delivery_state::sent) q.bind_null(2);
+    else q.bind(2, to_unix_millis(a.started_at));
+    q.run(ec);
+    if (ec) return;
   }
   {
     auto const cap = s.opts.max_response_body;
@@ -929,14 +956,16 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
   {
     auto const types = detail::sqlite_join_types(ep.event_types);
     auto q = s.db.use("INSERT INTO endpoints(id, org, name, url, description, event_types, enabled, "
-                      "disabled_reason, created_at, updated_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      "disabled_reason, created_at, updated_at, disabled_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                       ec);
     if (ec) return;
     q.bind(1, ep.id).bind(2, ep.organization_id).bind(3, ep.name).bind(4, ep.url)
         .bind(5, ep.description).bind(6, types).bind(7, ep.enabled ? 1 : 0)
         .bind(8, ep.disabled_reason).bind(9, to_unix_millis(ep.created_at))
-        .bind(10, to_unix_millis(ep.updated_at)).run(ec);
+        .bind(10, to_unix_millis(ep.updated_at));
+    if (!ep.enabled) q.bind(11, to_unix_millis(ep.created_at));
+    q.run(ec);
     if (ec) return;
     ix = s.db.last_rowid();
   }
@@ -1128,22 +1157,46 @@ inline void sqlite_store::disable_endpoint(std::string_view id, std::string_view
   auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
   if (ec) return;
   {
-    auto q = s.db.use("UPDATE endpoints SET enabled = 0, disabled_reason = ?2, updated_at = ?3 "
-                      "WHERE ix = ?1",
+    auto q = s.db.use("UPDATE endpoints SET enabled = 0, disabled_reason = ?2, updated_at = ?3, "
+                      "disabled_at = ?3 WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, *ix).bind(2, reason).bind(3, to_unix_millis(now)).run(ec);
     if (ec) return;
   }
-  {
-    auto q = s.db.use("UPDATE deliveries SET next_at = NULL "
-                      "WHERE endpoint = ?1 AND cls IN (0, 2) AND state IN (0, 1)",
-                      ec);
-    if (ec) return;
-    q.bind(1, *ix).run(ec);
-    if (ec) return;
-  }
+  detail::sqlite_park_open(s, *ix, ec);
+  if (ec) return;
   tx.commit(ec);
+}
+
+inline bool sqlite_store::disable_failing(std::string_view id, time_point failing_since_by,
+                                          std::string_view reason, time_point now,
+                                          boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY(false);
+  if (reason.size() > s.rules.max_description_bytes || !is_valid_utf8(reason)) {
+    ec = error::invalid_argument;
+    return false;
+  }
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return false;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, true, ec);
+  if (ec) return false;
+  {
+    auto q = s.db.use("UPDATE endpoints SET enabled = 0, disabled_reason = ?2, updated_at = ?3, "
+                      "disabled_at = ?3 WHERE ix = ?1 AND enabled = 1 AND deleted_at IS NULL "
+                      "AND failing_since <= ?4",
+                      ec);
+    if (ec) return false;
+    q.bind(1, *ix).bind(2, reason).bind(3, to_unix_millis(now))
+        .bind(4, to_unix_millis(failing_since_by)).run(ec);
+    if (ec) return false;
+  }
+  bool const changed = sqlite3_changes(s.db.get()) > 0;  // else: not failing that long, or disabled
+  if (changed) detail::sqlite_park_open(s, *ix, ec);
+  if (ec) return false;
+  tx.commit(ec);
+  return changed && !ec;
 }
 
 inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,
@@ -1162,8 +1215,8 @@ inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,
     if (ec) return;
   }
   {
-    auto q = s.db.use("UPDATE endpoints SET enabled = 1, disabled_reason = '', updated_at = ?2 "
-                      "WHERE ix = ?1",
+    auto q = s.db.use("UPDATE endpoints SET enabled = 1, disabled_reason = '', updated_at = ?2, "
+                      "disabled_at = NULL, failing_since = NULL WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, *ix).bind(2, to_unix_millis(now)).run(ec);

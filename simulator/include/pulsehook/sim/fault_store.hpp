@@ -103,6 +103,14 @@ public:
   state_counts counts(std::string_view endpoint, boost::system::error_code& ec) {
     return inner_.counts(endpoint, ec);
   }
+  // Auto-disable (endpoint_health_storage), when the store has it: may fail like any write.
+  bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
+                       time_point now, boost::system::error_code& ec)
+    requires endpoint_health_storage<Store>
+  {
+    if (fault(ec, false)) return false;
+    return inner_.disable_failing(id, failing_since_by, reason, now, ec);
+  }
 
   // ---- group commit, when the store has it -----------------------------------------------------
   void begin_group(boost::system::error_code& ec)

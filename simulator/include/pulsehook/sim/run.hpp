@@ -55,6 +55,8 @@ inline engine_options to_engine_options(engine_config const& c) {
   o.slow_latency = e.slow_latency;
   o.slow_share = e.slow_share;
   o.final_attempt_grace = e.final_attempt_grace;
+  o.disable_after = e.disable_after;
+  o.disable_on_gone = e.disable_on_gone;
   o.seed = c.seed;
   o.known_event_type = [](std::string_view t) {
     auto const& all = all_event_types();

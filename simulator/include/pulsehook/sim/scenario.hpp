@@ -140,6 +140,9 @@ struct engine_settings {
   /// A last attempt the endpoint could not take at the deadline may start this much later
   /// (empty: one request_timeout).
   std::optional<duration> final_attempt_grace;
+  /// Auto-disable (engine_options): after this long of failed attempts (0: never), and on 410.
+  duration disable_after{std::chrono::hours{24 * 5}};
+  bool disable_on_gone = true;
 };
 
 /// Sender crashes (the lead's driver kills the sender: in-flight attempts are lost, leases

@@ -34,6 +34,14 @@ void driver<Store, Engine>::finish(time_point now) {
       res_.endpoint_lines.push_back(ep.id + "  " + ep.rx.profile().name + "  deleted");
       continue;
     }
+    // Auto-disable, the other way: an endpoint still enabled whose attempts kept failing past
+    // disable_after. Only the attempts already in flight when the first of them failed (at most
+    // the per-endpoint cap per sender) may fail before the disable.
+    if (ep.enabled && ep.fails_past_due > sc_.engine.max_in_flight_per_endpoint * senders_.size() + 1)
+      violate("auto-disable", ep.id + " is still enabled, but " + std::to_string(ep.fails_past_due) +
+                                  " attempts failed after it had failed for " +
+                                  fmt_ms(cfg_.engine.disable_after.count()) + " (since " +
+                                  fmt_ms(ep.failing_since) + ")");
     state_counts recount;
     std::uint64_t found_expected = 0;
     log_query q;

@@ -564,7 +564,7 @@ struct scenario_reader {
                               "request_timeout", "lease", "response_body_cap", "default_pause",
                               "max_pause", "claim_batch", "group_commit_window", "retry_steps",
                               "jitter", "deadline", "slow_latency", "slow_share",
-                              "final_attempt_grace"}) ||
+                              "final_attempt_grace", "disable_after", "disable_on_gone"}) ||
         !get_count(e, "max_in_flight", where, out.max_in_flight, 1000000) ||
         !get_count(e, "max_in_flight_per_endpoint", where, out.max_in_flight_per_endpoint, 1000000) ||
         !get_count(e, "max_in_flight_failing_endpoint", where, out.max_in_flight_failing_endpoint, 1000000) ||
@@ -579,7 +579,9 @@ struct scenario_reader {
         !get_duration(e, "deadline", where, out.deadline) ||
         !get_duration(e, "slow_latency", where, out.slow_latency) ||
         !get_number(e, "slow_share", where, out.slow_share, 0.001, 1) ||
-        !get_opt_duration(e, "final_attempt_grace", where, out.final_attempt_grace))
+        !get_opt_duration(e, "final_attempt_grace", where, out.final_attempt_grace) ||
+        !get_duration(e, "disable_after", where, out.disable_after) ||
+        !get_bool(e, "disable_on_gone", where, out.disable_on_gone))
       return false;
     std::size_t failing_after = out.failing_after;
     if (!get_count(e, "failing_after", where, failing_after, 1000000)) return false;

@@ -43,6 +43,14 @@ struct sim_endpoint {
   std::uint32_t in_flight = 0;                  // sent, result not yet in
   std::vector<std::int64_t> time_to_delivery{}; // ms, per delivery this endpoint got (2xx)
   std::optional<duration> request_timeout{};    // the endpoint's own, else the engine's
+  // The auto-disable checker's view of the endpoint's health, from the recorded attempts:
+  // the start of the current run of failures (ms since start; -1: its last attempt
+  // succeeded, or it was enabled since), whether the last answer was 410, and how many failed
+  // attempts started once the run was disable_after long.
+  std::int64_t failing_since = -1;
+  bool last_gone = false;
+  std::uint32_t fails_past_due = 0;
+  std::int64_t last_fail_started = -1;
   std::optional<duration> expect_p99{};         // the fairness checker's bound
 };
 
@@ -178,6 +186,7 @@ private:
   void send(std::uint32_t who, outgoing_request& req, time_point now);
   void on_result(std::uint32_t slot, time_point now);
   void on_notice(std::uint32_t who, notice const& n);
+  void auto_disabled(notice const& n);
   void step(std::uint32_t who, time_point now);
   void do_log_action(log_action const& a, time_point now);
   void resend(delivery_id id, time_point now);
@@ -424,6 +433,8 @@ void driver<Store, Engine>::do_action(endpoint_action const& a, time_point now) 
     if (ec) { store_error("enable_endpoint", ec); return; }
     ep.enabled = true;
     ep.enabled_at = since(now).count();
+    ep.failing_since = -1;  // enabling starts the run afresh, in the store too
+    ep.fails_past_due = 0;
     trace(now, "EPON", i, 0, 0, "enabled");
     break;
   case action_kind::remove:
@@ -688,11 +699,42 @@ void driver<Store, Engine>::on_result(std::uint32_t slot, time_point now) {
   sd.engine->add_result(s.id, s.result, now);
 }
 
+// The engine disabled an endpoint (auto-disable): the simulator's model follows (no deliveries
+// for it from now on, its open ones parked), and the checker asks whether it had to: its last
+// answer was 410 Gone, or every attempt since the run's start, disable_after ago, failed.
+template <class Store, class Engine>
+void driver<Store, Engine>::auto_disabled(notice const& n) {
+  auto const i = endpoint_of(n.endpoint_id);
+  if (i == delivery_track::none) {
+    violate("auto-disable", "an unknown endpoint " + n.endpoint_id + " was disabled");
+    return;
+  }
+  auto& ep = eps_[i];
+  auto const at = since(n.at).count();
+  auto const due = cfg_.engine.disable_after.count();
+  bool const gone = ep.last_gone && cfg_.engine.disable_on_gone;
+  bool const long_enough = due > 0 && ep.failing_since >= 0 && at - ep.failing_since >= due;
+  if (!ep.enabled || ep.deleted)
+    violate("auto-disable", ep.id + " was disabled at " + fmt_ms(at) + " although it was " +
+                                (ep.deleted ? "deleted" : "disabled already"));
+  else if (!gone && !long_enough)
+    violate("auto-disable", ep.id + " was disabled at " + fmt_ms(at) + " (" + n.update.reason +
+                                "), but " +
+                                (ep.failing_since < 0 ? std::string("its last attempt succeeded")
+                                                      : "it has failed only since " + fmt_ms(ep.failing_since)) +
+                                (ep.last_gone ? "" : " and its last answer was not 410"));
+  ep.enabled = false;
+  ep.ever_disabled = true;
+  ++res_.auto_disabled;
+  trace(n.at, "EPAUTO", i, 0, 0, n.update.reason);
+}
+
 // What the engine announced after a turn: the simulator's view of every delivery follows the
 // committed notices, so the trace says what the store says.
 template <class Store, class Engine>
 void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
-  if (n.delivery == 0) return;  // endpoint notices: counted by the engine's metrics
+  if (n.kind == notice_kind::endpoint_disabled) return auto_disabled(n);
+  if (n.delivery == 0) return;  // other endpoint notices: counted by the engine's metrics
   auto& tk = track(n.delivery);
   // Fencing: a sender records an attempt only while its claim is the delivery's newest; a
   // late result of a sender whose lease another sender took over is refused by the store
@@ -735,6 +777,26 @@ void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
       tk.retry_after = s.result.retry_after ? s.result.retry_after->count() : -1;
     }
     bool const ok = n.update.state == delivery_state::sent;
+    if (tk.endpoint != delivery_track::none) {
+      // Health, as the store keeps it from this record (endpoint_health_storage).
+      auto& ep = eps_[tk.endpoint];
+      auto const started = tk.slot != delivery_track::none ? since(slots_[tk.slot].started).count()
+                                                           : since(n.at).count();
+      if (ok) {
+        ep.failing_since = -1;
+        ep.fails_past_due = 0;
+        ep.last_gone = false;
+      } else {
+        if (ep.failing_since < 0) ep.failing_since = started;
+        ep.last_fail_started = started;
+        // A receiver's non-2xx comes with error::http_status, as from http_transport.
+        ep.last_gone = tk.slot != delivery_track::none && slots_[tk.slot].result.status == 410 &&
+                       (!slots_[tk.slot].result.error ||
+                        slots_[tk.slot].result.error == error::http_status);
+        auto const due = cfg_.engine.disable_after.count();
+        if (due > 0 && ep.enabled && since(n.at).count() - ep.failing_since >= due) ++ep.fails_past_due;
+      }
+    }
     if (ok) {
       ++res_.series.sent[b];
     } else {
@@ -875,7 +937,7 @@ void driver<Store, Engine>::restart(std::uint32_t who, time_point now) {
   }
   sd.engine = make_engine_(*sd.fs, cfg);
   notice_mask mask = notice_mask::none();
-  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
+  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed).add(notice_kind::endpoint_disabled);
   sd.engine->set_notice_mask(mask);
   sd.standby.reset();
   sd.up = true;
@@ -998,7 +1060,7 @@ run_result driver<Store, Engine>::run() {
   tr_ = opts_.trace;
   // The driver reads attempts and give-ups from the notices; the rest it has no use for.
   notice_mask mask = notice_mask::none();
-  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed);
+  mask.add(notice_kind::attempt_finished).add(notice_kind::delivery_failed).add(notice_kind::endpoint_disabled);
   for (auto& sd : senders_) sd.engine->set_notice_mask(mask);
   // Streams, each forked from the one seed, in a fixed order.
   prng workload_rng = rng_.fork();
