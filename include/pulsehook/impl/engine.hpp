@@ -613,7 +613,12 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out) 
 
 PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point now) {
-  if (!detail::answered_with(r, 429) && !detail::answered_with(r, 503)) return;
+  // Through http_transport a 429 / 503 carries error::http_status, so this pause only acts for
+  // transports that report an answer without an error. Applying it to those answers too (as
+  // detail::answered_with would) made several senders on one store livelock in the seed sweep
+  // (pulsehook-sim --scenario senders --swarm --duration 1h --events 1600 --seed 4): left for
+  // its own fix, see the closing note of 2026-12-05.
+  if (r.error || (r.status != 429 && r.status != 503)) return;
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
   if (d.count() <= 0) return;
