@@ -461,7 +461,7 @@ private:
   secret_set const& keys_for(endpoint_state& ep, std::vector<endpoint_secret> const& secrets,
                              time_point now, boost::system::error_code& ec);
   void pause(endpoint_state& ep, transport_result const& r, time_point now);
-  void prepare_claim(time_point now, std::size_t room, bool slow_lane);
+  void prepare_claim(time_point now, std::size_t room, bool slow_lane, bool skip_paused = false);
   void claim(boost::system::error_code& ec);
   void take_claims(time_point now, std::vector<outgoing_request>& out);
   void give_up_unattempted(endpoint_state& ep, due_delivery const& d, time_point now);
@@ -493,6 +493,8 @@ private:
   std::vector<std::uint32_t> free_flights_;
   std::vector<endpoint_state*> busy_;  // endpoints with in_flight > 0
   std::vector<endpoint_state*> lane_;  // slow or failing endpoints (the slow lane)
+  std::vector<endpoint_state*> paused_;  // endpoints a 429 / 503 paused (pruned when it ends)
+  std::size_t pause_held_ = 0;           // this poll's claims deferred by a pause
   std::size_t lane_in_flight_ = 0;     // attempts open to lane_ endpoints
   std::size_t lane_cap_ = 1;           // max_in_flight * slow_share
   std::vector<due_delivery> claimed_;  // reused across polls (refilled in place when the store can)

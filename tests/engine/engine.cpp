@@ -532,6 +532,37 @@ BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline
   BOOST_TEST(out[0].delivery == b);
 }
 
+// A claim filled with a paused endpoint's deliveries defers them to the pause's end and hands
+// the room they leave to the other endpoints in the same poll: they do not wait a turn (or,
+// claim after claim, many turns) behind the paused one.
+BOOST_AUTO_TEST_CASE(a_claim_full_of_a_paused_endpoint_leaves_its_room_to_the_others) {
+  fixture f{{"ep_1", "org_1"}, {"ep_2", "org_2"}};
+  engine_options o;
+  o.claim_batch = 4;
+  engine_t engine{f.store, o, default_retry{}};
+  auto const first = engine.publish(f.event("org_1")).deliveries.at(0);
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  auto r = answer(429, "later");
+  r.retry_after = 30min;
+  engine.complete(first, r, t0 + 1s);
+  BOOST_TEST_REQUIRE(engine.metrics().endpoints.at(0).paused_until.has_value());
+  // Four more for the paused endpoint come due first, then two for the other one.
+  std::vector<delivery_id> paused, other;
+  for (int i = 0; i < 4; ++i)
+    paused.push_back(engine.publish(f.event("org_1", t0 + 2s + i * 1s)).deliveries.at(0));
+  for (int i = 0; i < 2; ++i)
+    other.push_back(engine.publish(f.event("org_2", t0 + 8s + i * 1s)).deliveries.at(0));
+  out.clear();
+  engine.poll(t0 + 10s, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  BOOST_TEST(out[0].endpoint_id == "ep_2");
+  BOOST_TEST(out[1].endpoint_id == "ep_2");
+  for (auto id : paused)
+    BOOST_TEST(f.delivery(id).next_attempt_at == std::optional<time_point>{t0 + 1s + 30min});
+}
+
 // A delivery whose last attempt is due at its deadline while its endpoint is at its in-flight
 // cap is claimed only after the deadline. Within `final_attempt_grace` its last attempt still
 // goes out; later it is given up untried. Both are reported: the endpoint was overloaded.

@@ -331,7 +331,8 @@ void PULSEHOOK_ENGINE::keep_health(endpoint_state& ep, time_point started, bool 
 // skips every slow or failing endpoint, so the others are served first; the second gives
 // those the slow lane's room.
 PULSEHOOK_ENGINE_TEMPLATE
-void PULSEHOOK_ENGINE::prepare_claim(time_point now, std::size_t room, bool slow_lane) {
+void PULSEHOOK_ENGINE::prepare_claim(time_point now, std::size_t room, bool slow_lane,
+                                     bool skip_paused) {
   claim_.now = now;
   claim_.lease_until = now + lease_;
   claim_.max = room;
@@ -360,6 +361,18 @@ void PULSEHOOK_ENGINE::prepare_claim(time_point now, std::size_t room, bool slow
     } else if (ep->in_flight == 0 && cap < opts_.max_in_flight_per_endpoint) {
       give_room(*ep, cap);
     }
+  }
+  // Endpoints whose pause is over leave the list; the others are skipped when asked to.
+  for (std::size_t i = 0; i < paused_.size();) {
+    auto* ep = paused_[i];
+    if (ep->paused_until <= now) {
+      ep->listed_paused = false;
+      paused_[i] = paused_.back();
+      paused_.pop_back();
+      continue;
+    }
+    if (skip_paused) detail::assign_at(skips, n_skip++, ep->id);
+    ++i;
   }
   skips.resize(n_skip);
   rooms.resize(n_rooms);
@@ -411,13 +424,32 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
     saturated_ = true;
     return;
   }
+  pause_held_ = 0;
   prepare_claim(now, room, false);
   bool held = !claim_.skip_endpoints.empty();
   claim(ec);
   if (ec) return;
-  bool const fast_short = claimed_count_ < room;
+  bool fast_short = claimed_count_ < room;
   std::size_t taken = claimed_count_;
   take_claims(now, out);
+  // A full claim that a pause (429 / 503) partly deferred moved those deliveries to the pause's
+  // end; the room they did not use goes to the other endpoints at once, with the paused ones
+  // skipped. Without this, a paused endpoint with more due deliveries than the free room
+  // would fill claim after claim, one turn each, deferring a roomful at a time while the other
+  // endpoints waited behind it (the simulator saw 1000 such turns at one instant, with the
+  // pause applied to http_status answers: see pause()).
+  if (pause_held_ > 0 && !fast_short) {
+    room = free_room();
+    if (room > 0) {
+      prepare_claim(now, room, false, true);
+      held = true;
+      claim(ec);
+      if (ec) return;
+      fast_short = claimed_count_ < room;
+      taken += claimed_count_;
+      take_claims(now, out);
+    }
+  }
 
   // The slow lane: what is left of its share, once the others had their turn.
   if (!lane_.empty() && fast_short) {
@@ -434,6 +466,11 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
       held = held && lane_short;
     }
   }
+  // Deliveries a pause deferred were handed out but not taken: the pause held them back. Were
+  // they counted as work, a claim of nothing but paused deliveries (one at a time, when the
+  // endpoint has one slot) would ask for the next turn at once, again and again, deferring
+  // one per turn at the same instant.
+  if (pause_held_ > 0) held = true;
   // Whatever is still due waits for a result to make room (see next_wakeup) when the total
   // cap is full, or when a claim short of its batch held an endpoint back. A poll that got
   // nothing at all will get nothing by looking again at once either (the store keeps due work
@@ -477,6 +514,7 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
       auto const until = std::min(ep.paused_until, d.give_up_at);
       store_.release(d.id, until, ignored);  // on failure the lease brings it back
       ++deferred_;
+      ++pause_held_;
       continue;
     }
     if (ep.in_flight >= cap_of(ep)) {
@@ -615,14 +653,19 @@ PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point now) {
   // Through http_transport a 429 / 503 carries error::http_status, so this pause only acts for
   // transports that report an answer without an error. Applying it to those answers too (as
-  // detail::answered_with would) made several senders on one store livelock in the seed sweep
-  // (pulsehook-sim --scenario senders --swarm --duration 1h --events 1600 --seed 4): left for
-  // its own fix, see the closing note of 2026-12-05.
+  // detail::answered_with would) starves a mostly-429 endpoint's last attempts in the seed
+  // sweep (pulsehook-sim --scenario senders --swarm --duration 1h --events 1600 --seed 11:
+  // deliveries deferred to their deadline pile up there behind a one-slot endpoint and are
+  // given up untried): left for the throttling work (issue 17, feature 3).
   if (r.error || (r.status != 429 && r.status != 503)) return;
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
   if (d.count() <= 0) return;
   if (now + d > ep.paused_until) ep.paused_until = now + d;
+  if (!ep.listed_paused) {
+    ep.listed_paused = true;
+    paused_.push_back(&ep);
+  }
   // A store shared by several processes (postgres_store) keeps the pause for all of them; on
   // failure only this process pauses, as before.
   if constexpr (shared_pause_storage<StoragePolicy>) {
