@@ -502,16 +502,25 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured_clamped_to_the_deadline_and_pauses_
   BOOST_TEST(*engine.metrics().endpoints[0].paused_until == t0 + 12min + 1h);
 }
 
-BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline) {
-  fixture f;
-  engine_t engine{f.store, engine_options{}, default_retry{10min}};
-  auto const a = engine.publish(f.event("org_1")).deliveries.at(0);
+// Publishes one event to org_1 at t0 and answers its first attempt (t0 + 1s) with a 429 asking
+// for `retry_after`: the endpoint is paused. Returns the delivery and the answer.
+std::pair<delivery_id, transport_result> answered_429(engine_t& engine, fixture& f,
+                                                      duration retry_after) {
+  auto const id = engine.publish(f.event("org_1")).deliveries.at(0);
   std::vector<outgoing_request> out;
   engine.poll(t0, out);
   BOOST_TEST_REQUIRE(out.size() == 1u);
   auto r = answer(429, "later");
-  r.retry_after = 1h;
-  engine.complete(a, r, t0 + 1s);
+  r.retry_after = retry_after;
+  engine.complete(id, r, t0 + 1s);
+  return {id, r};
+}
+
+BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline) {
+  fixture f;
+  engine_t engine{f.store, engine_options{}, default_retry{10min}};
+  auto const [a, r] = answered_429(engine, f, 1h);
+  std::vector<outgoing_request> out;
   BOOST_TEST(f.delivery(a).next_attempt_at == std::optional<time_point>{t0 + 10min});
   // Another delivery to the paused endpoint: held back, but only up to its own deadline.
   auto const b = engine.publish(f.event("org_1", t0 + 2s)).deliveries.at(0);
@@ -540,13 +549,8 @@ BOOST_AUTO_TEST_CASE(a_claim_full_of_a_paused_endpoint_leaves_its_room_to_the_ot
   engine_options o;
   o.claim_batch = 4;
   engine_t engine{f.store, o, default_retry{}};
-  auto const first = engine.publish(f.event("org_1")).deliveries.at(0);
+  answered_429(engine, f, 30min);
   std::vector<outgoing_request> out;
-  engine.poll(t0, out);
-  BOOST_TEST_REQUIRE(out.size() == 1u);
-  auto r = answer(429, "later");
-  r.retry_after = 30min;
-  engine.complete(first, r, t0 + 1s);
   BOOST_TEST_REQUIRE(engine.metrics().endpoints.at(0).paused_until.has_value());
   // Four more for the paused endpoint come due first, then two for the other one.
   std::vector<delivery_id> paused, other;
