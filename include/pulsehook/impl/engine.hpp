@@ -654,9 +654,11 @@ void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time
   // Through http_transport a 429 / 503 carries error::http_status, so this pause only acts for
   // transports that report an answer without an error. Applying it to those answers too (as
   // detail::answered_with would) starves a mostly-429 endpoint's last attempts in the seed
-  // sweep (pulsehook-sim --scenario senders --swarm --duration 1h --events 1600 --seed 11:
-  // deliveries deferred to their deadline pile up there behind a one-slot endpoint and are
-  // given up untried): left for the throttling work (issue 17, feature 3).
+  // sweep (pulsehook-sim --swarm --duration 1h --events 1600 --seed 5): deferral goes one claim
+  // at a time, at most max_in_flight_per_endpoint per poll, so hundreds of deliveries due at a
+  // pause's end hold back one deferred to its own deadline until its grace has passed. A bulk
+  // pause in the store (shared_pause_storage, postgres_store has it) is the fix: left for the
+  // throttling work (issue 17, feature 3).
   if (r.error || (r.status != 429 && r.status != 503)) return;
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
