@@ -138,6 +138,10 @@ if [[ $only == all || $only == package ]]; then
   fi
 fi
 
+# A run that built nothing (a build failure) still lets the package installation finish
+# rather than leaving apt-get behind it.
+[ -n "$deps_done" ] || wait "$deps_bg" 2>/dev/null || true
+
 echo
 echo "=== summary"
 printf '  %s\n' "${summary[@]}"
