@@ -436,8 +436,7 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
   // end; the room they did not use goes to the other endpoints at once, with the paused ones
   // skipped. Without this, a paused endpoint with more due deliveries than the free room
   // would fill claim after claim, one turn each, deferring a roomful at a time while the other
-  // endpoints waited behind it (the simulator saw 1000 such turns at one instant, with the
-  // pause applied to http_status answers: see pause()).
+  // endpoints waited behind it.
   if (pause_held_ > 0 && !fast_short) {
     room = free_room();
     if (room > 0) {
@@ -468,8 +467,9 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
   }
   // Deliveries a pause deferred were handed out but not taken: the pause held them back. Were
   // they counted as work, a claim of nothing but paused deliveries (one at a time, when the
-  // endpoint has one slot) would ask for the next turn at once, again and again, deferring
-  // one per turn at the same instant.
+  // endpoint has room for one) would ask for the next turn at once, again and again, deferring
+  // one per turn at the same instant (the simulator saw 1000 such turns with the pause applied
+  // to http_status answers: see pause()).
   if (pause_held_ > 0) held = true;
   // Whatever is still due waits for a result to make room (see next_wakeup) when the total
   // cap is full, or when a claim short of its batch held an endpoint back. A poll that got
