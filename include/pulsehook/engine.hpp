@@ -50,11 +50,14 @@
 ///   fails the delivery at once: the same URL will be refused again.
 /// - Anything else asks the retry policy. Its instant is clamped into `[now, give_up_at]`; when
 ///   the policy gives up (or the deadline has come) the delivery becomes `failed`.
-/// - **429 / 503** also pause the whole endpoint: no new attempt to it before its
-///   `Retry-After` (or `engine_options::default_pause` without one), at most
-///   `engine_options::max_pause`. Claims made for a paused endpoint are handed back to the
-///   store, due when the pause ends. A store modelling `shared_pause_storage`
-///   (`postgres_store`) is told the pause too, so other processes on it keep it as well.
+/// - **429 / 503** also pause the whole endpoint: no attempt to it before its `Retry-After`
+///   (or `engine_options::default_pause` without one), at most `engine_options::max_pause`,
+///   not even a last one: a delivery whose deadline comes during the pause is given up
+///   untried then, unless the pause ends within `final_attempt_grace`. A store modelling
+///   `shared_pause_storage` (all three shipped stores) keeps the pause, for every process on
+///   it, and holds the endpoint's due work back itself; claims carry it, so an engine started
+///   during a pause keeps it too. With other stores the engine hands claims of a paused
+///   endpoint back, due when the pause ends (or at their deadline).
 ///
 /// **Fair sharing.** At most `max_in_flight` attempts are open in total, at most
 /// `max_in_flight_per_endpoint` to one endpoint (`max_in_flight_failing_endpoint` once it is

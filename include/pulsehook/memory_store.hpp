@@ -199,6 +199,15 @@ public:
   bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
                        time_point now, boost::system::error_code& ec);
 
+  /// `shared_pause_storage` (storage.hpp): no delivery of the endpoint is handed out before
+  /// `until` (the delivery engine calls it on 429 / 503) unless its deadline comes first; a
+  /// later pause extends it, an earlier one changes nothing. Its deliveries due before then
+  /// become due at `until` (or their deadline), in one pass, and so do those written during
+  /// the pause. Every handle of a shared store keeps it.
+  /// @param ec `not_found` for an unknown or deleted endpoint
+  void pause_endpoint(std::string_view id, time_point until, boost::system::error_code& ec);
+  void pause_endpoint(std::string_view id, time_point until);
+
   // ---- the event log --------------------------------------------------------------------------
 
   /// One page of an endpoint's log, newest first, filtered. The cursor is a keyset position:
@@ -275,6 +284,7 @@ static_assert(event_log_storage<memory_store>);
 static_assert(audit_log_storage<memory_store>);
 static_assert(bulk_resend_storage<memory_store>);
 static_assert(endpoint_health_storage<memory_store>);
+static_assert(shared_pause_storage<memory_store>);
 
 } // namespace pulsehook
 

@@ -98,6 +98,9 @@ struct endpoint_record {
   /// current run of failed attempts (the first failure since its last 2xx, or since it was last
   /// enabled); empty while its last attempt succeeded. Ignored on create and update.
   std::optional<time_point> failing_since;
+  /// Kept by stores modelling `shared_pause_storage`: the end of the endpoint's latest pause
+  /// (a 429 / 503 asked for it; it may be over). Ignored on create and update.
+  std::optional<time_point> paused_until;
   time_point created_at{};
   time_point updated_at{};
 };
@@ -185,6 +188,9 @@ struct due_delivery {
   /// The endpoint's `failing_since` when it was claimed (stores modelling
   /// `endpoint_health_storage`; empty otherwise): the engine's auto-disable starts from it.
   std::optional<time_point> endpoint_failing_since;
+  /// The end of the endpoint's latest pause when it was claimed (`shared_pause_storage`),
+  /// so an engine started after the pause began keeps it too.
+  std::optional<time_point> endpoint_paused_until;
 };
 
 /// An endpoint with attempts in flight and how many more of its deliveries one claim may take.

@@ -73,7 +73,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 4;
+  static constexpr int schema_version = 5;
 
   /// A closed store; call `open`.
   sqlite_store();
@@ -183,6 +183,14 @@ public:
   bool disable_failing(std::string_view id, time_point failing_since_by, std::string_view reason,
                        time_point now, boost::system::error_code& ec);
 
+  /// `shared_pause_storage` (storage.hpp): no delivery of the endpoint is claimed before
+  /// `until` unless its deadline comes first; the pause is stored with the endpoint (it
+  /// survives a restart), and a claim moves the endpoint's due deliveries it meets to the
+  /// pause's end (or their deadline) without spending its room on them.
+  /// @param ec `not_found` for an unknown or deleted endpoint
+  void pause_endpoint(std::string_view id, time_point until, boost::system::error_code& ec);
+  void pause_endpoint(std::string_view id, time_point until);
+
   // ---- the event log --------------------------------------------------------------------------
   void list_log(log_query const& query, log_page& page, boost::system::error_code& ec);
   void get_event(std::string_view event_id, event_detail& out, boost::system::error_code& ec);
@@ -212,6 +220,7 @@ static_assert(outbox_storage<sqlite_store, sqlite3*>);
 static_assert(audit_log_storage<sqlite_store>);
 static_assert(bulk_resend_storage<sqlite_store>);
 static_assert(endpoint_health_storage<sqlite_store>);
+static_assert(shared_pause_storage<sqlite_store>);
 
 } // namespace pulsehook
 

@@ -184,11 +184,15 @@ concept outbox_storage =
       { s.accept(c, ev, t, r, ec) } -> std::same_as<void>;
     };
 
-/// Optional extension of `storage_policy`: endpoint pauses shared by every process on the
-/// store. `s.pause_endpoint(endpoint_id, until, ec)` (`void`): no delivery of the endpoint is
-/// handed out by `claim_due` before `until` (a later pause extends it, an earlier one changes
-/// nothing), whichever process claims. The delivery engine calls it when it pauses an endpoint
-/// (429 / 503). Shipped model: `postgres_store`.
+/// Optional extension of `storage_policy`: endpoint pauses kept by the store.
+/// `s.pause_endpoint(endpoint_id, until, ec)` (`void`): no delivery of the endpoint is handed
+/// out by `claim_due` before `until` (a later pause extends it, an earlier one changes
+/// nothing), whichever process claims, except one whose deadline comes first: that one is
+/// handed out at its deadline, and the engine gives it up untried unless the pause ends
+/// within its `final_attempt_grace` (the receiver asked to be left alone; no request goes
+/// out). Deliveries held back are due when the pause ends, and a claim never spends its room
+/// on them. The delivery engine calls it when a receiver answers 429 / 503. Shipped models:
+/// `memory_store`, `sqlite_store`, `postgres_store`.
 template <class S>
 concept shared_pause_storage =
     storage_policy<S> && requires(S& s, std::string_view id, time_point t,

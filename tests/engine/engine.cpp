@@ -516,29 +516,50 @@ std::pair<delivery_id, transport_result> answered_429(engine_t& engine, fixture&
   return {id, r};
 }
 
-BOOST_AUTO_TEST_CASE(an_endpoint_pause_never_pushes_an_attempt_past_the_deadline) {
+// The pause is honoured against a deadline too: a delivery whose deadline comes while its
+// endpoint is paused is looked at then and given up untried (no request to a receiver that
+// asked to be left alone), unless the pause ends within the grace.
+BOOST_AUTO_TEST_CASE(an_endpoint_pause_outlasting_a_deadline_gives_the_delivery_up_untried) {
   fixture f;
-  engine_t engine{f.store, engine_options{}, default_retry{10min}};
+  engine_options o;
+  o.final_attempt_grace = 30s;
+  engine_t engine{f.store, o, default_retry{10min}};
+  std::vector<std::string> reasons;
+  engine_callbacks cb;
+  cb.delivery_failed = [&](delivery_outcome const& d) { reasons.emplace_back(d.reason); };
   auto const [a, r] = answered_429(engine, f, 1h);
   std::vector<outgoing_request> out;
   BOOST_TEST(f.delivery(a).next_attempt_at == std::optional<time_point>{t0 + 10min});
-  // Another delivery to the paused endpoint: held back, but only up to its own deadline.
+  // Another delivery to the paused endpoint: held back, up to its own deadline.
   auto const b = engine.publish(f.event("org_1", t0 + 2s)).deliveries.at(0);
-  out.clear();
   engine.poll(t0 + 2s, out);
   BOOST_TEST(out.empty());
   BOOST_TEST(f.delivery(b).next_attempt_at == std::optional<time_point>{t0 + 2s + 10min});
-  // At a's deadline the endpoint is still paused, yet the last attempt goes out.
-  out.clear();
+  // At a's deadline the endpoint is still paused for 50 min: no request, a fails untried.
   engine.poll(t0 + 10min, out);
-  BOOST_TEST_REQUIRE(out.size() == 1u);
-  BOOST_TEST(out[0].delivery == a);
-  engine.complete(a, r, t0 + 10min + 1s);
-  BOOST_TEST((f.delivery(a).state == delivery_state::failed));
-  out.clear();
+  BOOST_TEST(out.empty());
+  announce_to(engine, cb);
+  auto const da = f.delivery(a);
+  BOOST_TEST((da.state == delivery_state::failed));
+  BOOST_TEST(da.attempts == 1u);
+  BOOST_TEST(da.reason.find("asked to be left alone (429 / 503) until after the deadline") !=
+             std::string::npos);
+  BOOST_TEST_REQUIRE(reasons.size() == 1u);
   engine.poll(t0 + 2s + 10min, out);
+  BOOST_TEST(out.empty());
+  BOOST_TEST((f.delivery(b).state == delivery_state::failed));
+
+  // A pause that ends within the grace after the deadline: the last attempt waits for it.
+  fixture g;
+  engine_t e2{g.store, o, default_retry{10min}};
+  auto const [c, r2] = answered_429(e2, g, 10min + 20s - 1s);  // until t0 + 10min + 20s
+  e2.poll(t0 + 10min, out);
+  BOOST_TEST(out.empty());
+  BOOST_TEST((g.delivery(c).state == delivery_state::retrying));
+  BOOST_TEST(g.delivery(c).next_attempt_at == std::optional<time_point>{t0 + 10min + 20s});
+  e2.poll(t0 + 10min + 20s, out);
   BOOST_TEST_REQUIRE(out.size() == 1u);
-  BOOST_TEST(out[0].delivery == b);
+  BOOST_TEST(out[0].delivery == c);
 }
 
 // A claim filled with a paused endpoint's deliveries defers them to the pause's end and hands

@@ -165,7 +165,9 @@ private:
 
 /// Wraps the real engine and speaks its driver protocol; `misroute` sends one request to
 /// another endpoint, `fake_success` reports a 2xx for one request the receiver never gets,
-/// `overshoot` sends one request twice (an engine that breaks its in-flight cap).
+/// `overshoot` sends one request twice (an engine that breaks its in-flight cap),
+/// `deaf_to_pauses` hands the engine every 429 / 503 as a plain 500 (an engine that never
+/// pauses an endpoint).
 template <class Store>
 class faulty_engine {
 public:
@@ -176,6 +178,7 @@ public:
   bool misroute = false;
   bool fake_success = false;
   bool overshoot = false;
+  bool deaf_to_pauses = false;
 
   void publish(event_record const& e, accept_result& r, ec_t& ec) { inner_.publish(e, r, ec); }
   void request_poll() noexcept { inner_.request_poll(); }
@@ -183,6 +186,10 @@ public:
   void begin_stop(time_point now) { inner_.begin_stop(now); }
   bool running() const noexcept { return inner_.running(); }
   void add_result(delivery_id id, transport_result r, time_point now) {
+    if (deaf_to_pauses && (r.status == 429 || r.status == 503)) {
+      r.status = 500;
+      r.retry_after.reset();
+    }
     inner_.add_result(id, std::move(r), now);
   }
   void advance(time_point now, engine_actions& out) {

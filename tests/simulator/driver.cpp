@@ -216,6 +216,38 @@ BOOST_AUTO_TEST_CASE(checker_in_flight_catches_an_engine_that_sends_past_its_cap
   BOOST_TEST(has_violation(r, "in-flight"), violations_text(r));
 }
 
+// A receiver that answers 429 with Retry-After: 2 min to a third of its requests. The engine
+// leaves it alone for those two minutes each time (the pause checker watches every request),
+// and its neighbour is served as usual. An engine deaf to the pauses is caught.
+constexpr char const* pausing = R"({
+    "name": "pausing", "duration": "1h", "events": 300,
+    "endpoints": [
+      {"profile": "rate-limited", "rate_limit_rate": 0.3, "retry_after": "2min", "subscribe": ["*"]},
+      {"profile": "healthy", "subscribe": ["*"]}
+    ]
+  })";
+
+BOOST_AUTO_TEST_CASE(a_429_pauses_its_endpoint_and_checker_pause_catches_an_engine_that_does_not) {
+  auto const sc = parse(pausing);
+  {
+    std::string trace;
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    auto const r = run_traced(sc, s, 1, trace);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(count(trace, " 429 retry-after=2.0m") > 10u);
+    BOOST_TEST(r.sent == 600u);  // the pauses delay ep_0000's events, they lose none
+  }
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  auto const r = sim::run_scenario(sc, s, o, [](sim::fault_store<pulsehook::memory_store>& st,
+                                                sim::engine_config const& c) {
+    auto e = std::make_unique<sim::test::faulty_engine<sim::fault_store<pulsehook::memory_store>>>(st, c);
+    e->deaf_to_pauses = true;
+    return e;
+  });
+  BOOST_TEST(has_violation(r, "pause"), violations_text(r));
+}
+
 BOOST_AUTO_TEST_CASE(checker_published_catches_a_store_that_loses_an_event) {
   auto const sc = parse(busy);
   sim::test::faulty_store s;

@@ -780,6 +780,53 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(audit_entries_are_kept_newest_first_and_survive_a_
   BOOST_TEST(log.size() == 1u);
 }
 
+// A pause (shared_pause_storage): an endpoint's due work, and work written during the pause,
+// is held back until the pause ends, or until a delivery's deadline when that comes first;
+// claims give the room to the other endpoints; a later pause extends it, an earlier one
+// changes nothing; the end is kept with the endpoint and carried by claims.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_pause_holds_the_endpoints_work_back_until_it_ends, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  static_assert(shared_pause_storage<std::remove_cvref_t<decltype(s)>>);
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created", "goal.updated"}));
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 3; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0 + i * 1s),
+             t0 + 72h, r);
+  s.accept(make_event("evt_d", "org_1", "goal.updated", t0), t0 + 20s, r);  // ep_a only
+  auto const at_deadline = r.deliveries.at(0);
+  s.pause_endpoint("ep_a", t0 + 1min);
+  s.pause_endpoint("ep_a", t0 + 30s);  // an earlier end changes nothing
+  endpoint_record got;
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST((got.paused_until == std::optional<time_point>(t0 + 1min)));
+  s.get_endpoint("ep_b", got);
+  BOOST_TEST(!got.paused_until.has_value());
+
+  // Four of ep_a's come due first, yet a claim of three takes ep_b's three.
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 5s, t0 + 1h, 3, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 3u);
+  for (auto const& d : out) BOOST_TEST(d.endpoint_id == "ep_b");
+  // Accepted during the pause: ep_a's copy waits as well.
+  s.accept(make_event("evt_late", "org_1", "goal.created", t0 + 6s), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(claim_all(s, t0 + 19s, t0 + 1h, &out).size() == 1u);
+  BOOST_TEST(out[0].endpoint_id == "ep_b");
+  // At its deadline, inside the pause, a delivery is handed out: the engine decides.
+  BOOST_TEST_REQUIRE(claim_all(s, t0 + 20s, t0 + 1h, &out).size() == 1u);
+  BOOST_TEST(out[0].id == at_deadline);
+  BOOST_TEST((out[0].endpoint_paused_until == std::optional<time_point>(t0 + 1min)));
+  BOOST_TEST(claim_all(s, t0 + 59s, t0 + 1h).empty());
+  auto const after = claim_all(s, t0 + 1min, t0 + 1h, &out);
+  BOOST_TEST(after.size() == 4u);
+  for (auto const& d : out) BOOST_TEST(d.endpoint_id == "ep_a");
+
+  boost::system::error_code ec;
+  s.pause_endpoint("ep_nope", t0 + 1min, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) {
   K k;
   auto& s = k.store;

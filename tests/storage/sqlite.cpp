@@ -181,6 +181,12 @@ BOOST_AUTO_TEST_CASE(a_version_2_file_is_migrated_and_gains_the_audit_log) {
   BOOST_TEST(!ep.disabled_at.has_value());
   s.get_endpoint("ep_off", ep);
   BOOST_TEST((ep.disabled_at == std::optional<time_point>(from_unix_millis(5000))));
+  // Version 5, endpoint pauses: none yet; a pause is kept with the endpoint.
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(!ep.paused_until.has_value());
+  s.pause_endpoint("ep_old", t0 + 1min);
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST((ep.paused_until == std::optional<time_point>(t0 + 1min)));
   raw_db raw(path);
   BOOST_TEST(raw.one("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
   BOOST_TEST(raw.one("SELECT actor FROM audit_log") == "Ada (admin)");

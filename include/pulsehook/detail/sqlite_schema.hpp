@@ -123,6 +123,11 @@ ALTER TABLE endpoints ADD COLUMN failing_since INTEGER;
 ALTER TABLE endpoints ADD COLUMN disabled_at INTEGER;
 UPDATE endpoints SET disabled_at = updated_at WHERE enabled = 0;
 )sql",
+    // 4 -> 5: endpoint pauses (shared_pause_storage): a 429 / 503 holds the endpoint's work
+    // back until then; claims move what they meet of it to the pause's end.
+    R"sql(
+ALTER TABLE endpoints ADD COLUMN paused_until INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 inline constexpr int sqlite_schema_version =

@@ -468,8 +468,8 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
   // Deliveries a pause deferred were handed out but not taken: the pause held them back. Were
   // they counted as work, a claim of nothing but paused deliveries (one at a time, when the
   // endpoint has room for one) would ask for the next turn at once, again and again, deferring
-  // one per turn at the same instant (the simulator saw 1000 such turns with the pause applied
-  // to http_status answers: see pause()).
+  // one per turn at the same instant (the simulator saw 1000 such turns, with a store that
+  // does not hold a paused endpoint's work back itself).
   if (pause_held_ > 0) held = true;
   // Whatever is still due waits for a result to make room (see next_wakeup) when the total
   // cap is full, or when a claim short of its batch held an endpoint back. A poll that got
@@ -489,6 +489,14 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     auto& d = claimed_[k];
     auto& ep = endpoint_for(d.endpoint_id);
     if constexpr (endpoint_health_storage<StoragePolicy>) ep.failing_since = d.endpoint_failing_since;
+    // A pause the store keeps (another process's, or one from before a restart) holds here too.
+    if (d.endpoint_paused_until && *d.endpoint_paused_until > ep.paused_until) {
+      ep.paused_until = *d.endpoint_paused_until;
+      if (ep.paused_until > now && !ep.listed_paused) {
+        ep.listed_paused = true;
+        paused_.push_back(&ep);
+      }
+    }
     if (auto const f = in_flight_.find(d.id); f != detail::flight_index::npos) {
       // The store handed out a claim that is still ours. While its lease runs, the live attempt
       // owns it; past the lease its completion is overdue (a transport broke its bound):
@@ -509,9 +517,17 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
       }
       late = true;
     }
-    // A pause never pushes an attempt past the delivery's deadline: the last one is due AT it.
-    if (ep.paused_until > now && now < d.give_up_at) {
-      auto const until = std::min(ep.paused_until, d.give_up_at);
+    // A receiver's pause (429 / 503) is honoured whole: nothing goes to the endpoint before it
+    // ends, a last attempt included. A delivery is held back to the pause's end, or to its
+    // deadline when that comes first; at its deadline it waits only if the pause ends within
+    // its grace, else it is given up untried there and then. (Stores modelling
+    // shared_pause_storage hold such deliveries back themselves; this covers the others.)
+    if (ep.paused_until > now) {
+      if (now >= d.give_up_at && ep.paused_until - d.give_up_at > grace_) {
+        give_up_unattempted(ep, d, now);
+        continue;
+      }
+      auto const until = now < d.give_up_at ? std::min(ep.paused_until, d.give_up_at) : ep.paused_until;
       store_.release(d.id, until, ignored);  // on failure the lease brings it back
       ++deferred_;
       ++pause_held_;
@@ -598,8 +614,11 @@ void PULSEHOOK_ENGINE::give_up_unattempted(endpoint_state& ep, due_delivery cons
   reason += ") after ";
   reason += std::to_string(d.attempts);
   reason += d.attempts == 1 ? " attempt: " : " attempts: ";
-  reason += "the deadline passed before the last attempt could start (the endpoint could not "
-            "take its due work in time)";
+  if (ep.paused_until > d.give_up_at)
+    reason += "the endpoint asked to be left alone (429 / 503) until after the deadline";
+  else
+    reason += "the deadline passed before the last attempt could start (the endpoint could not "
+              "take its due work in time)";
   boost::system::error_code ec;
   store_.give_up(d.id, reason, ec);
   // On a storage failure the claim's lease brings the delivery back, and this runs again; a
@@ -651,15 +670,7 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out) 
 
 PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point now) {
-  // Through http_transport a 429 / 503 carries error::http_status, so this pause only acts for
-  // transports that report an answer without an error. Applying it to those answers too (as
-  // detail::answered_with would) starves a mostly-429 endpoint's last attempts in the seed
-  // sweep (pulsehook-sim --swarm --duration 1h --events 1600 --seed 5): deferral goes one claim
-  // at a time, at most max_in_flight_per_endpoint per poll, so hundreds of deliveries due at a
-  // pause's end hold back one deferred to its own deadline until its grace has passed. A bulk
-  // pause in the store (shared_pause_storage, postgres_store has it) is the fix: left for the
-  // throttling work (issue 17, feature 3).
-  if (r.error || (r.status != 429 && r.status != 503)) return;
+  if (!detail::answered_with(r, 429) && !detail::answered_with(r, 503)) return;
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
   if (d.count() <= 0) return;
@@ -668,8 +679,9 @@ void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time
     ep.listed_paused = true;
     paused_.push_back(&ep);
   }
-  // A store shared by several processes (postgres_store) keeps the pause for all of them; on
-  // failure only this process pauses, as before.
+  // The store keeps the pause (for every process on it) and holds the endpoint's due work
+  // back in bulk, so claims do not spend their room deferring it one by one. On failure only
+  // this engine pauses, deferring what it claims.
   if constexpr (shared_pause_storage<StoragePolicy>) {
     boost::system::error_code ignored;
     store_.pause_endpoint(ep.id, ep.paused_until, ignored);

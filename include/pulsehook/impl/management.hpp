@@ -262,6 +262,8 @@ inline boost::json::object mgmt_endpoint(endpoint_record const& ep, state_counts
   else o["disabled_at"] = nullptr;
   if (ep.failing_since) o["failing_since"] = mgmt_time(*ep.failing_since);
   else o["failing_since"] = nullptr;
+  if (ep.paused_until) o["paused_until"] = mgmt_time(*ep.paused_until);
+  else o["paused_until"] = nullptr;
   o["created_at"] = mgmt_time(ep.created_at);
   o["updated_at"] = mgmt_time(ep.updated_at);
   if (!ep.secrets.empty()) o["secret_created_at"] = mgmt_time(ep.secrets.front().created_at);

@@ -310,6 +310,7 @@ struct mem_endpoint {
   // Its deliveries with a due time: a min-heap with lazy deletion (see the layout above).
   std::vector<mem_due> due;
   std::size_t open = 0;                // live entries in `due`
+  std::int64_t paused_until = 0;       // shared_pause_storage: nothing is due before this
   // Its entry in memory_state::due_endpoints: never later than the earliest live entry of
   // `due`; mem_no_due when it has none there.
   mem_due queued = mem_no_due;
@@ -379,6 +380,7 @@ struct memory_state {
   // claim_due's scratch, reused between calls.
   std::vector<std::uint32_t> claim_others;  // per endpoint: deliveries other handles hold leased
   std::vector<mem_due_endpoint> claim_held;
+  std::vector<mem_due> pause_moved;  // pause_endpoint's scratch
   std::vector<std::uint32_t> claim_per_ep, claim_limited, claim_taken;
   std::vector<std::size_t> claim_cap;  // per endpoint: its room in this claim (SIZE_MAX: none given)
   std::unordered_map<std::uint32_t, std::string> reasons;
@@ -418,9 +420,12 @@ struct memory_state {
 
   void set_due(std::uint32_t abs, std::int64_t t) {
     auto& d = at(abs);
-    if (d.next_at == t) return;
     auto const ei = d.endpoint;
     auto& ep = *endpoints[ei];
+    // A paused endpoint (shared_pause_storage) gets nothing before its pause ends, or before
+    // the delivery's deadline when that comes first (the engine decides what happens then).
+    if (t != mem_no_time && t < ep.paused_until) t = std::max(t, std::min(ep.paused_until, d.give_up_at));
+    if (d.next_at == t) return;
     if (d.next_at == mem_no_time) ++open, ++ep.open;
     if (t == mem_no_time) --open, --ep.open;
     d.next_at = t;
@@ -957,6 +962,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     if (dd.secrets.size() > k) dd.secrets.resize(k);
     dd.payload = e.payload;
     dd.endpoint_failing_since = ep.rec.failing_since;
+    dd.endpoint_paused_until = ep.rec.paused_until;
   }
   for (auto const& h : held)  // untouched since set aside: their keys are still current
     s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
@@ -1140,6 +1146,7 @@ inline void memory_store::create_endpoint(endpoint_record const& endpoint,
   normalize_event_types(ep->rec.event_types);
   if (ep->rec.enabled) ep->rec.disabled_reason.clear();
   ep->rec.failing_since.reset();
+  ep->rec.paused_until.reset();
   ep->rec.disabled_at = ep->rec.enabled ? std::nullopt : std::optional<time_point>(endpoint.created_at);
   ep->org = s.strings.get(endpoint.organization_id);
   auto const ix = static_cast<std::uint32_t>(s.endpoints.size());
@@ -1303,6 +1310,43 @@ inline bool memory_store::disable_failing(std::string_view id, time_point failin
     return false;
   disable_locked(*ep, reason, now);
   return true;
+}
+
+inline void memory_store::pause_endpoint(std::string_view id, time_point until,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.endpoint(id);
+  if (!ep || ep->deleted) {
+    ec = error::not_found;
+    return;
+  }
+  auto const u = to_unix_millis(until);
+  if (u <= ep->paused_until) return;
+  ep->paused_until = u;
+  ep->rec.paused_until = from_unix_millis(u);
+  // Every delivery due before the end moves to it (or to its deadline, when that comes first)
+  // at once, in one pass over the endpoint's heap: a claim meets none of them before then, so
+  // the pause costs the other endpoints nothing. Later writes (accept, retries, releases) are
+  // clamped by set_due.
+  auto& moved = s.pause_moved;
+  moved.clear();
+  for (auto f = s.front(*ep); f != detail::mem_no_due && f.first < u; f = s.front(*ep)) {
+    std::pop_heap(ep->due.begin(), ep->due.end(), detail::mem_due_after{});
+    ep->due.pop_back();
+    moved.push_back(f);
+  }
+  for (auto const& [at, abs] : moved) {
+    s.set_due(abs, detail::mem_no_time);  // its heap entry is gone: count it out, then in
+    s.set_due(abs, at);                   // clamped by the pause
+  }
+}
+
+inline void memory_store::pause_endpoint(std::string_view id, time_point until) {
+  boost::system::error_code ec;
+  pause_endpoint(id, until, ec);
+  throw_if(ec, "pulsehook: pause_endpoint");
 }
 
 inline void memory_store::enable_endpoint(std::string_view id, time_point now,

@@ -129,8 +129,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "WHERE lease_owner IS NOT NULL AND lease_owner <> $3::bigint AND next_at > $2::bigint "
     "  AND endpoint = ANY($1::bigint[]) GROUP BY endpoint",
 
-    // pg_claim_push: $1 deliveries of paused endpoints: due when the pause ends (never after
-    // the delivery's deadline), as the engine does with a claim of a paused endpoint.
+    // pg_claim_push: $1 deliveries of paused endpoints: due when the pause ends, or at their
+    // deadline when that comes first (the engine decides then), as memory_store does.
     "UPDATE {s}.deliveries d SET next_at = LEAST(p.paused_until, d.give_up_at), lease_owner = NULL "
     "FROM {s}.endpoints p WHERE p.ix = d.endpoint AND d.id = ANY($1::bigint[])",
 
@@ -139,7 +139,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  lease_token = d.lease_token + 1 WHERE d.id = ANY($1::bigint[]) "
     "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token) "
     "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
-    "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since "
+    "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since, p.paused_until "
     "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
 
     // pg_secrets_of: $1 endpoints.
@@ -314,7 +314,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 
     // pg_ep_load: $1 ix
     "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
-    "  updated_at, failing_since, disabled_at FROM {s}.endpoints WHERE ix = $1::bigint",
+    "  updated_at, failing_since, disabled_at, paused_until FROM {s}.endpoints WHERE ix = $1::bigint",
 
     // pg_ep_list: $1 org
     "SELECT ix FROM {s}.endpoints WHERE org = $1::text AND deleted_at IS NULL ORDER BY ix",
@@ -895,6 +895,8 @@ inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
     if (!r.is_null(0, 10)) out.failing_since = from_unix_millis(r.i64(0, 10));
     out.disabled_at.reset();
     if (!r.is_null(0, 11)) out.disabled_at = from_unix_millis(r.i64(0, 11));
+    out.paused_until.reset();
+    if (r.i64(0, 12) != 0) out.paused_until = from_unix_millis(r.i64(0, 12));
   }
   pg_load_secrets(l, ix, out.secrets, ec);
 }
@@ -1381,18 +1383,32 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     bool paused;
   };
   std::vector<candidate> cands;
-  {
+  bool pushed = false;
+  // A paused endpoint's deliveries met here move to the pause's end. While a whole page of
+  // candidates is nothing but those, the next page is read at once (up to 8), so a paused
+  // backlog is moved in bulk instead of costing the claim its room, one page per poll.
+  auto const page = static_cast<std::int64_t>(std::min<std::size_t>(req.max + 32, 8192));
+  for (int round = 0; round < 8; ++round) {
+    cands.clear();
     detail::pg_params p;
-    p.i64(now).text_array(req.skip_endpoints).i64(cap).i64(s.worker)
-        .i64(static_cast<std::int64_t>(std::min<std::size_t>(req.max + 32, 8192)));
+    p.i64(now).text_array(req.skip_endpoints).i64(cap).i64(s.worker).i64(page);
     auto r = l.run(detail::pg_claim_candidates, p, ec);
     if (ec) return;
+    std::vector<std::int64_t> push;
     for (int i = 0; i < r.size(); ++i) {
-      bool const paused = r.i64(i, 3) > now && r.i64(i, 4) > now;  // past its deadline: out
+      bool const paused = r.i64(i, 3) > now && r.i64(i, 4) > now;  // at its deadline: out
       cands.push_back({r.i64(i, 0), r.i64(i, 1), r.str(i, 2), paused});
+      if (paused) push.push_back(r.i64(i, 0));
     }
+    if (push.empty()) break;
+    detail::pg_params pp;
+    pp.i64_array(push);
+    l.run(detail::pg_claim_push, pp, ec);
+    if (ec) return;
+    pushed = true;
+    if (push.size() < cands.size() || r.size() < page) break;
   }
-  if (cands.empty()) return st.unchanged();
+  if (cands.empty() && !pushed) return st.unchanged();
 
   // Per endpoint: how many this claim may take. The request's room (this process's own
   // in-flight), less what other workers hold leased now, counted under the endpoint's lock.
@@ -1435,12 +1451,9 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     }
   }
 
-  std::vector<std::int64_t> take, push, eps;  // eps: the endpoints of `take`
+  std::vector<std::int64_t> take, eps;  // eps: the endpoints of `take`
   for (auto const& c : cands) {
-    if (c.paused) {
-      push.push_back(c.id);
-      continue;
-    }
+    if (c.paused) continue;  // moved above
     if (take.size() >= req.max) continue;
     auto& b = per[c.endpoint];
     if (b.taken >= b.allowed) {
@@ -1449,12 +1462,6 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     }
     if (b.taken++ == 0) eps.push_back(c.endpoint);
     take.push_back(c.id);
-  }
-  if (!push.empty()) {
-    detail::pg_params p;
-    p.i64_array(push);
-    l.run(detail::pg_claim_push, p, ec);
-    if (ec) return;
   }
   std::vector<due_delivery> claimed;
   std::vector<std::pair<delivery_id, std::int64_t>> tokens;
@@ -1495,6 +1502,8 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         d.url = r.str(i, 12);
         d.endpoint_failing_since.reset();
         if (!r.is_null(i, 13)) d.endpoint_failing_since = from_unix_millis(r.i64(i, 13));
+        d.endpoint_paused_until.reset();
+        if (r.i64(i, 14) != 0) d.endpoint_paused_until = from_unix_millis(r.i64(i, 14));
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;

@@ -170,8 +170,8 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
                                  boost::system::error_code& ec) {
   {
     auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
-                      "disabled_reason, created_at, updated_at, failing_since, disabled_at "
-                      "FROM endpoints WHERE ix = ?1",
+                      "disabled_reason, created_at, updated_at, failing_since, disabled_at, "
+                      "paused_until FROM endpoints WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, ix);
@@ -193,6 +193,8 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
     if (!q.is_null(10)) out.failing_since = from_unix_millis(q.i64(10));
     out.disabled_at.reset();
     if (!q.is_null(11)) out.disabled_at = from_unix_millis(q.i64(11));
+    out.paused_until.reset();
+    if (q.i64(12) != 0) out.paused_until = from_unix_millis(q.i64(12));
   }
   sqlite_load_secrets(s, ix, out.secrets, ec);
 }
@@ -615,10 +617,14 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     std::int64_t id, event, endpoint, attempts, give_up_at, manual;
   };
   std::vector<row> rows;
-  // Per endpoint: how many this claim took, and its own cap when the request gives one.
+  // Per endpoint: how many this claim took, its own cap when the request gives one, and the
+  // end of its pause (-1: not read yet).
   struct taken_of {
     std::size_t taken = 0, cap = static_cast<std::size_t>(-1);
+    std::int64_t paused_until = -1;
   };
+  auto const now = to_unix_millis(req.now);
+  std::vector<std::pair<std::int64_t, std::int64_t>> push;  // (delivery, pause end)
   std::unordered_map<std::int64_t, taken_of> per_ep;
   auto limit = [&](std::string const& id, std::size_t room) {
     boost::system::error_code ignore;
@@ -633,7 +639,20 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
                       "ORDER BY next_at, id",
                       ec);
     if (ec) return;
-    q.bind(1, to_unix_millis(req.now));
+    q.bind(1, now);
+    // A paused endpoint's due deliveries move to the pause's end (or their deadline, when that
+    // comes first), however many: they do not count against the claim, so a pause costs the
+    // other endpoints nothing. One at its deadline is handed out: the engine decides.
+    auto paused_until = [&](std::int64_t ep) -> std::int64_t {
+      auto& t = per_ep[ep];
+      if (t.paused_until < 0) {
+        auto p = s.db.use("SELECT paused_until FROM endpoints WHERE ix = ?1", ec);
+        if (ec) return 0;
+        p.bind(1, ep);
+        t.paused_until = p.step(ec) ? p.i64(0) : 0;
+      }
+      return t.paused_until;
+    };
     auto blocked = [&](std::int64_t ep) {
       auto it = per_ep.find(ep);
       if (it == per_ep.end()) return false;
@@ -644,6 +663,12 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     bool looked = false;
     while (rows.size() < req.max && q.step(ec)) {
       row r{q.i64(0), q.i64(1), q.i64(2), q.i64(3), q.i64(4), q.i64(5)};
+      if (auto const until = paused_until(r.endpoint); ec) {
+        return;
+      } else if (until > now && r.give_up_at > now) {
+        push.emplace_back(r.id, std::min(until, r.give_up_at));
+        continue;
+      }
       if (!blocked(r.endpoint)) {
         ++per_ep[r.endpoint].taken;
         rows.push_back(r);
@@ -663,6 +688,12 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
       if (ec) return;
       if (all_blocked) break;
     }
+    if (ec) return;
+  }
+  for (auto const& [id, until] : push) {
+    auto u = s.db.use("UPDATE deliveries SET next_at = ?2 WHERE id = ?1", ec);
+    if (ec) return;
+    u.bind(1, id).bind(2, until).run(ec);
     if (ec) return;
   }
   std::unordered_map<std::int64_t, endpoint_record> eps;
@@ -713,6 +744,7 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     d.give_up_at = from_unix_millis(r.give_up_at);
     d.secrets = active_secrets(eit->second.secrets, req.now);
     d.endpoint_failing_since = eit->second.failing_since;
+    d.endpoint_paused_until = eit->second.paused_until;
     d.payload = vit->second.payload;
     claimed.push_back(std::move(d));
   }
@@ -1197,6 +1229,29 @@ inline bool sqlite_store::disable_failing(std::string_view id, time_point failin
   if (ec) return false;
   tx.commit(ec);
   return changed && !ec;
+}
+
+inline void sqlite_store::pause_endpoint(std::string_view id, time_point until,
+                                         boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return;
+  {
+    auto q = s.db.use("UPDATE endpoints SET paused_until = ?2 WHERE ix = ?1 AND paused_until < ?2", ec);
+    if (ec) return;
+    q.bind(1, *ix).bind(2, to_unix_millis(until)).run(ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+}
+
+inline void sqlite_store::pause_endpoint(std::string_view id, time_point until) {
+  boost::system::error_code ec;
+  pause_endpoint(id, until, ec);
+  throw_if(ec, "pulsehook: pause_endpoint");
 }
 
 inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,

@@ -4,7 +4,7 @@
 /// @file
 /// The simulator's failing-store wrapper: the engine's storage in a run. It forwards every call
 /// of the storage requirement (and the optional members the engine uses: `refill_due`,
-/// `count_due`, group commit) to the real store, and, inside the scenario's fault window, fails
+/// `count_due`, group commit, `disable_failing`, `pause_endpoint`) to the real store, and, inside the scenario's fault window, fails
 /// a call with `storage_busy` or `storage_failure` instead of making it: the call changes
 /// nothing, as a locked database or a full disk would have it. A commit failure is a real one:
 /// on a store with groups the wrapper rolls the group's transaction back (SQLite `ROLLBACK`
@@ -110,6 +110,14 @@ public:
   {
     if (fault(ec, false)) return false;
     return inner_.disable_failing(id, failing_since_by, reason, now, ec);
+  }
+  // Endpoint pauses (shared_pause_storage), when the store has them: may fail like any write
+  // (the engine then defers the paused endpoint's claims itself).
+  void pause_endpoint(std::string_view id, time_point until, boost::system::error_code& ec)
+    requires shared_pause_storage<Store>
+  {
+    if (fault(ec, false)) return;
+    inner_.pause_endpoint(id, until, ec);
   }
 
   // ---- group commit, when the store has it -----------------------------------------------------

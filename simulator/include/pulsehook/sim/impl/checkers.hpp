@@ -98,7 +98,10 @@ void driver<Store, Engine>::finish(time_point now) {
           violate("sent-received", ep.id + " delivery " + std::to_string(d.id) + " of " +
                                        d.event_id + " is sent, but the receiver never got it");
         std::uint32_t const tried = d.id < tracks_.size() ? tracks_[d.id].attempts : 0;
-        if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled)
+        // The receiver's own pause may outlast a deadline: its 429 / 503 asked for it.
+        bool const paused_past_deadline = ep.paused_at(since(d.give_up_at).count() + grace_.count());
+        if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
+            !paused_past_deadline)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
                                     "the endpoint was enabled throughout");

@@ -52,6 +52,18 @@ struct sim_endpoint {
   std::uint32_t fails_past_due = 0;
   std::int64_t last_fail_started = -1;
   std::optional<duration> expect_p99{};         // the fairness checker's bound
+  // The pause checker's view: the windows [from, to) (ms since start, merged, in order) in
+  // which the receiver's 429 / 503 answers asked the sender to leave it alone, each from the
+  // engine's turn that took the answer, as long as Retry-After (or the default pause) says,
+  // clamped to max_pause.
+  std::vector<std::pair<std::int64_t, std::int64_t>> pauses{};
+  bool paused_at(std::int64_t t) const noexcept {
+    for (auto it = pauses.rbegin(); it != pauses.rend(); ++it) {
+      if (t >= it->second) return false;
+      if (t >= it->first) return true;
+    }
+    return false;
+  }
 };
 
 struct sim_event {
@@ -233,6 +245,18 @@ private:
           now < s.started + lease_)
         ++n;
     return n;
+  }
+  // A 429 / 503 answer, taken by the engine at `at`, asks for a pause (the pause checker).
+  void note_pause(sim_endpoint& ep, transport_result const& r, time_point at) {
+    if ((r.status != 429 && r.status != 503) || (r.error && r.error != error::http_status)) return;
+    auto d = r.retry_after.value_or(cfg_.engine.default_pause);
+    d = std::min(d, cfg_.engine.max_pause);
+    if (d.count() <= 0) return;
+    auto const from = since(at).count(), to = from + d.count();
+    if (!ep.pauses.empty() && from <= ep.pauses.back().second)
+      ep.pauses.back().second = std::max(ep.pauses.back().second, to);
+    else
+      ep.pauses.emplace_back(from, to);
   }
   std::int64_t deadline_ms(delivery_track const& tk) const {
     auto const d = since(events_[tk.event].deadline).count();
@@ -597,6 +621,10 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
   if (ep.deleted && now >= ep.deleted_at)
     violate("deleted", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
                            " after it was deleted");
+  if (!ep.pauses.empty() && now_ms >= ep.pauses.back().first && now_ms < ep.pauses.back().second)
+    violate("pause", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
+                         " at " + fmt_ms(now_ms) + ", while its answer 429 / 503 asked for a pause"
+                         " until " + fmt_ms(ep.pauses.back().second));
   if (tk.final_state != 0)
     violate("final-state", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                                " was attempted again after it ended " +
@@ -775,6 +803,7 @@ void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
       auto const& s = slots_[tk.slot];
       tk.last_end = since(s.answered).count();
       tk.retry_after = s.result.retry_after ? s.result.retry_after->count() : -1;
+      if (tk.endpoint != delivery_track::none) note_pause(eps_[tk.endpoint], s.result, n.at);
     }
     bool const ok = n.update.state == delivery_state::sent;
     if (tk.endpoint != delivery_track::none) {
