@@ -56,9 +56,14 @@ void validate_endpoint_url(std::string_view url, endpoint_rules const& rules,
 /// @param ec set to `error::invalid_event_type_pattern` when malformed
 void validate_event_type_name(std::string_view type, boost::system::error_code& ec);
 
+/// Checks a rate limit: `per_second` in (0, 100000], `burst` in 1..100000.
+/// @param ec set to `error::invalid_rate_limit` otherwise (NaN and infinity included)
+void validate_rate_limit(request_rate const& rate, boost::system::error_code& ec);
+
 /// Checks every field of an endpoint (see the file comment).
 /// @param ec set to the first failure: `invalid_argument` (ids, description, secrets count),
-///        `invalid_name`, `invalid_url`, `empty_subscription`, `invalid_event_type_pattern`,
+///        `invalid_name`, `invalid_url`, `invalid_rate_limit`, `empty_subscription`,
+///        `invalid_event_type_pattern`,
 ///        `unknown_event_type`, `no_secret`, `invalid_secret` (a secret `validate_secret`
 ///        refuses: signing would refuse it too)
 /// @par Example

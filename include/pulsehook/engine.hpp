@@ -497,6 +497,7 @@ private:
   std::vector<endpoint_state*> busy_;  // endpoints with in_flight > 0
   std::vector<endpoint_state*> lane_;  // slow or failing endpoints (the slow lane)
   std::vector<endpoint_state*> paused_;  // endpoints a 429 / 503 paused (pruned when it ends)
+  std::vector<endpoint_state*> unsaved_pauses_;  // pauses the store failed to take: retried
   std::size_t pause_held_ = 0;           // this poll's claims deferred by a pause
   std::size_t lane_in_flight_ = 0;     // attempts open to lane_ endpoints
   std::size_t lane_cap_ = 1;           // max_in_flight * slow_share

@@ -58,6 +58,7 @@ enum class error {
   storage_busy,                ///< the storage engine is locked by another writer; retry
   schema_mismatch,             ///< the database was written by a newer schema version
   lease_lost,                  ///< the claim's lease was lost: another worker claimed the delivery since
+  invalid_rate_limit,          ///< a rate limit outside (0, 100000] requests/s or a burst outside 1..100000
 
   // --- transport (sending side); recorded on attempts ---
   timeout = 80,                ///< no complete answer within the timeout
@@ -121,6 +122,8 @@ public:
     case error::storage_busy: return "storage is busy";
     case error::schema_mismatch: return "database schema is newer than this library";
     case error::lease_lost: return "lease lost: the delivery was claimed again by another worker";
+    case error::invalid_rate_limit:
+      return "invalid rate limit: per_second must be above 0 and at most 100000, burst 1 to 100000";
     case error::timeout: return "timed out";
     case error::connection_refused: return "connection refused";
     case error::connection_reset: return "connection reset";
@@ -227,6 +230,7 @@ inline bool detail::error_category::equivalent(
     case error::invalid_json: case error::invalid_envelope: case error::invalid_payload:
     case error::invalid_argument: case error::invalid_name: case error::invalid_url:
     case error::empty_subscription: case error::already_exists: case error::invalid_cursor:
+    case error::invalid_rate_limit:
       return true;
     default:
       return false;

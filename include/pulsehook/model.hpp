@@ -82,6 +82,15 @@ struct endpoint_secret {
   friend bool operator==(endpoint_secret const&, endpoint_secret const&) = default;
 };
 
+/// A request rate for one endpoint, as a token bucket: up to `burst` requests at once after a
+/// quiet spell, `per_second` on average. `per_second` in (0, 100000] (0.5 is one request
+/// every two seconds, 1.0 / 60 one a minute); `burst` 1..100000.
+struct request_rate {
+  double per_second = 1;
+  std::uint32_t burst = 1;
+  friend bool operator==(request_rate const&, request_rate const&) = default;
+};
+
 /// A webhook endpoint of an organisation.
 struct endpoint_record {
   std::string id;                       ///< "ep_..."
@@ -101,6 +110,9 @@ struct endpoint_record {
   /// Kept by stores modelling `shared_pause_storage`: the end of the endpoint's latest pause
   /// (a 429 / 503 asked for it; it may be over). Ignored on create and update.
   std::optional<time_point> paused_until;
+  /// At most this many requests to the endpoint (the delivery engine holds the rest back:
+  /// docs/sending.md#throttling); empty: no limit but the in-flight caps.
+  std::optional<request_rate> rate_limit;
   time_point created_at{};
   time_point updated_at{};
 };
@@ -191,6 +203,8 @@ struct due_delivery {
   /// The end of the endpoint's latest pause when it was claimed (`shared_pause_storage`),
   /// so an engine started after the pause began keeps it too.
   std::optional<time_point> endpoint_paused_until;
+  /// The endpoint's `rate_limit` when it was claimed.
+  std::optional<request_rate> endpoint_rate_limit;
 };
 
 /// An endpoint with attempts in flight and how many more of its deliveries one claim may take.

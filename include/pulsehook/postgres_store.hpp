@@ -114,7 +114,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   /// A closed store; call `open`.
   postgres_store();

@@ -129,6 +129,48 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(create_read_list_update_delete, K, store_kinds) {
   BOOST_TEST(header(m, "Allow") == "GET, PATCH, DELETE");
 }
 
+// A rate limit set, shown, changed, cleared and refused through the API (docs/management.md).
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_rate_limit_is_set_changed_and_cleared, K, store_kinds) {
+  api_fixture<K> f;
+  auto res = f.send("POST", "/api/v1/endpoints",
+                    R"({"name":"Slow CRM","url":"https://hooks.example.com/crm",
+                        "event_types":["objective.updated"],"rate_limit":{"per_second":2.5}})");
+  BOOST_TEST_REQUIRE(res.status == 201);
+  auto v = parse(res);
+  std::string const id(v.at("id").as_string());
+  BOOST_TEST(v.at("rate_limit").at("per_second").template to_number<double>() == 2.5);
+  BOOST_TEST(v.at("rate_limit").at("burst").template to_number<int>() == 3);  // per_second rounded up
+  BOOST_TEST(v.at("paused_until").is_null());
+  endpoint_record stored;
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST((stored.rate_limit == std::optional<request_rate>(request_rate{2.5, 3})));
+
+  res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"rate_limit":{"per_second":0.5,"burst":10}})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(parse(res).at("rate_limit").at("burst").template to_number<int>() == 10);
+  res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"name":"CRM"})");  // untouched
+  BOOST_TEST(parse(res).at("rate_limit").at("per_second").template to_number<double>() == 0.5);
+
+  for (auto const* bad : {R"({"rate_limit":{"per_second":0}})", R"({"rate_limit":{"per_second":-2}})",
+                          R"({"rate_limit":{"per_second":1e9}})", R"({"rate_limit":{"burst":4}})",
+                          R"({"rate_limit":{"per_second":"5"}})", R"({"rate_limit":{"per_second":5,"burst":0}})",
+                          R"({"rate_limit":{"per_second":5,"burst":2.5}})", R"({"rate_limit":5})",
+                          R"({"rate_limit":{"per_second":5,"every":"1m"}})"}) {
+    BOOST_TEST_INFO(bad);
+    res = f.send("PATCH", "/api/v1/endpoints/" + id, bad);
+    BOOST_TEST(res.status == 422);
+    BOOST_TEST(res.body.find("#/rate_limit") != std::string::npos);
+  }
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST((stored.rate_limit == std::optional<request_rate>(request_rate{0.5, 10})));
+
+  res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"rate_limit":null})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(parse(res).at("rate_limit").is_null());
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST(!stored.rate_limit.has_value());
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_gets_a_clear_4xx_and_changes_nothing, K, store_kinds) {
   api_fixture<K> f;
   auto const ep = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});

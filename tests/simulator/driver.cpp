@@ -248,6 +248,47 @@ BOOST_AUTO_TEST_CASE(a_429_pauses_its_endpoint_and_checker_pause_catches_an_engi
   BOOST_TEST(has_violation(r, "pause"), violations_text(r));
 }
 
+// An endpoint limited to 2 requests/s (burst 4) beside an unlimited one, 600 events in
+// 5 minutes each: the limited one gets them at its rate, every one of them, and the rate
+// checker counts every request against the limit. A store that drops the limit is caught.
+constexpr char const* limited = R"({
+    "name": "limited", "duration": "5m", "events": 600,
+    "endpoints": [
+      {"profile": "healthy", "rate_limit": {"per_second": 2, "burst": 4}, "subscribe": ["*"]},
+      {"profile": "healthy", "subscribe": ["*"]}
+    ]
+  })";
+
+BOOST_AUTO_TEST_CASE(a_rate_limit_holds_and_checker_rate_catches_a_store_that_drops_it) {
+  auto const sc = parse(limited);
+  {
+    std::string trace;
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    auto const r = run_traced(sc, s, 1, trace);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.sent == 1200u);
+    // 600 requests at 2/s after a burst of 4: the last arrives about 298 s after the first.
+    std::size_t first = trace.find(" SEND  e0000"), last = trace.rfind(" SEND  e0000");
+    BOOST_TEST_REQUIRE(first != std::string::npos);
+    auto const ms = [&](std::size_t at) {
+      auto const line = trace.substr(trace.rfind('\n', at) + 1, 15);  // 00d00:04:58.000
+      return ((std::stoi(line.substr(3, 2)) * 60 + std::stoi(line.substr(6, 2))) * 60 +
+              std::stoi(line.substr(9, 2))) * 1000 + std::stoi(line.substr(12, 3));
+    };
+    BOOST_TEST(ms(last) - ms(first) >= 298000 - 1000);
+  }
+  {
+    auto const r = run_sqlite(sc, "pulsehook-limited.db");  // the bucket in the database
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.sent == 1200u);
+  }
+  sim::test::faulty_store s;
+  s.drop_rate_limits = true;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "rate"), violations_text(r));
+}
+
 BOOST_AUTO_TEST_CASE(checker_published_catches_a_store_that_loses_an_event) {
   auto const sc = parse(busy);
   sim::test::faulty_store s;

@@ -124,7 +124,8 @@ BOOST_AUTO_TEST_CASE(subscription_patterns_expand) {
 BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
   for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
                            "secret-rotation", "retry-storm", "speed", "burst-recovery",
-                           "slow-neighbours", "timeout-neighbour", "senders", "auto-disable"}) {
+                           "slow-neighbours", "timeout-neighbour", "senders", "auto-disable",
+                           "throttling"}) {
     sim::scenario sc;
     boost::system::error_code ec;
     std::string why;
@@ -495,6 +496,22 @@ BOOST_AUTO_TEST_CASE(burst_recovery_delivers_everything_before_the_deadline) {
   BOOST_TEST(r.sent == r.deliveries);
   BOOST_TEST(r.failed == 0u);
   BOOST_TEST(r.open == 0u);
+}
+
+// Throttling (scenario "throttling"): a rate-limited endpoint and two receivers asking for
+// pauses; the rate and pause checkers count every request, the quiet endpoints keep their p99,
+// and everything accepted is delivered.
+BOOST_AUTO_TEST_CASE(throttling_holds_rate_limits_and_pauses) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    auto sc = shipped("throttling");
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    o.seed = seed;
+    o.events_override = sc.events / sweep_scale;
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(r.ok(), "throttling seed " << seed << "\n" << violations_text(r));
+    BOOST_TEST(r.sent == r.deliveries);
+  }
 }
 
 // Fair sharing: quiet healthy endpoints keep their p99 under 2 s beside 40 slow endpoints and

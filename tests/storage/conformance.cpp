@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <thread>
 #include <map>
 #include <set>
@@ -825,6 +826,91 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_pause_holds_the_endpoints_work_back_until_it_end
   boost::system::error_code ec;
   s.pause_endpoint("ep_nope", t0 + 1min, ec);
   BOOST_TEST((ec == error::not_found));
+}
+
+// An endpoint's rate limit: stored exactly (fractions included), changed and cleared by an
+// update, carried by claims; an invalid one is refused and changes nothing.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_rate_limit_round_trips_and_claims_carry_it, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto ep = make_endpoint("ep_a", "org_1", {"goal.created"});
+  ep.rate_limit = request_rate{1.0 / 60, 3};
+  s.create_endpoint(ep);
+  endpoint_record got;
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST_REQUIRE(got.rate_limit.has_value());
+  BOOST_TEST(got.rate_limit->per_second == 1.0 / 60);  // exactly
+  BOOST_TEST(got.rate_limit->burst == 3u);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  std::vector<due_delivery> out;
+  BOOST_TEST_REQUIRE(claim_all(s, t0, t0 + 1min, &out).size() == 1u);
+  BOOST_TEST((out[0].endpoint_rate_limit == std::optional<request_rate>(request_rate{1.0 / 60, 3})));
+
+  for (auto bad : {request_rate{0, 1}, request_rate{-1, 1}, request_rate{100001, 1},
+                   request_rate{std::numeric_limits<double>::quiet_NaN(), 1},
+                   request_rate{std::numeric_limits<double>::infinity(), 1}, request_rate{5, 0},
+                   request_rate{5, 100001}}) {
+    got.rate_limit = bad;
+    boost::system::error_code ec;
+    s.update_endpoint(got, ec);
+    BOOST_TEST((ec == error::invalid_rate_limit));
+    auto other = make_endpoint("ep_bad", "org_1", {"goal.created"});
+    other.rate_limit = bad;
+    s.create_endpoint(other, ec);
+    BOOST_TEST((ec == error::invalid_rate_limit));
+  }
+  endpoint_record again;
+  s.get_endpoint("ep_a", again);
+  BOOST_TEST((again.rate_limit == std::optional<request_rate>(request_rate{1.0 / 60, 3})));
+  boost::system::error_code missing;
+  s.get_endpoint("ep_bad", again, missing);
+  BOOST_TEST((missing == error::not_found));
+
+  again.rate_limit = request_rate{250.5, 100000};
+  s.update_endpoint(again);
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST((got.rate_limit == std::optional<request_rate>(request_rate{250.5, 100000})));
+  got.rate_limit.reset();
+  s.update_endpoint(got);
+  s.get_endpoint("ep_a", got);
+  BOOST_TEST(!got.rate_limit.has_value());
+}
+
+// A rate limit is a token bucket spent by claims: `burst` at once, then `per_second`; the
+// other endpoints are not held back; the bucket survives a reopen; changing the limit starts
+// a full bucket.
+BOOST_AUTO_TEST_CASE_TEMPLATE(claims_spend_a_rate_limits_tokens, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto limited = make_endpoint("ep_a", "org_1", {"goal.created"});
+  limited.rate_limit = request_rate{2, 3};
+  s.create_endpoint(limited);
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 12; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
+  auto count = [&](time_point at) {
+    std::vector<due_delivery> out;
+    claim_all(s, at, at + 1h, &out);
+    std::size_t a = 0;
+    for (auto const& d : out) a += d.endpoint_id == "ep_a";
+    return std::pair{a, out.size() - a};
+  };
+  BOOST_TEST((count(t0) == std::pair<std::size_t, std::size_t>{3, 12}));  // the burst; ep_b all
+  BOOST_TEST(count(t0 + 400ms).first == 0u);                              // 0.8 of a token
+  BOOST_TEST(count(t0 + 500ms).first == 1u);
+  BOOST_TEST(count(t0 + 1500ms).first == 2u);
+  k.reopen();
+  BOOST_TEST(count(t0 + 1900ms).first == 0u);  // 0.8 again: the bucket was kept
+  BOOST_TEST(count(t0 + 60s).first == 3u);     // never more than the burst
+  // A new limit starts with a full bucket.
+  endpoint_record ep;
+  k.store.get_endpoint("ep_a", ep);
+  ep.rate_limit = request_rate{1, 2};
+  k.store.update_endpoint(ep);
+  BOOST_TEST(count(t0 + 60s).first == 2u);
+  BOOST_TEST(count(t0 + 61s).first == 1u);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) {

@@ -81,6 +81,7 @@ struct engine_endpoint {
   std::size_t lane_index = npos;              // position in the slow lane (slow or failing)
   time_point paused_until{};                  // 429 / 503: no new attempt before this
   bool listed_paused = false;                 // in the engine's list of paused endpoints
+  bool pause_unsaved = false;                 // the store failed to take the pause: retried
   std::uint32_t consecutive_failures = 0;
   // The store's failing_since as the last claim saw it, kept up to date by this engine's own
   // results since (auto-disable: endpoint_health_storage).

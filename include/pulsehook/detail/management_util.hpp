@@ -104,6 +104,7 @@ inline char const* mgmt_code(boost::system::error_code const& ec) noexcept {
   case error::invalid_name: return "invalid_name";
   case error::invalid_url: return "invalid_url";
   case error::empty_subscription: return "empty_subscription";
+  case error::invalid_rate_limit: return "invalid_rate_limit";
   case error::not_found: return "not_found";
   case error::already_exists: return "already_exists";
   case error::invalid_cursor: return "invalid_cursor";

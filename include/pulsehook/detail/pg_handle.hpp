@@ -17,6 +17,7 @@
 #include <poll.h>
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -160,6 +161,9 @@ public:
     return put(b.data(), 8, 1);
   }
   pg_params& opt_i64(bool has, std::int64_t v) noexcept { return has ? i64(v) : null(); }
+  // float8, binary format: the IEEE 754 bits, big-endian (the statement casts the parameter,
+  // e.g. `$1::double precision`, so its type is known)
+  pg_params& f64(double v) noexcept { return i64(std::bit_cast<std::int64_t>(v)); }
   // text and bytea, binary format: the raw bytes
   pg_params& bytes(std::string_view v) noexcept { return put(v.data() ? v.data() : "", static_cast<int>(v.size()), 1); }
   pg_params& null() noexcept { return put(nullptr, 0, 0); }

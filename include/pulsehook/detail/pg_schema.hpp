@@ -142,6 +142,14 @@ ALTER TABLE {s}.endpoints ADD COLUMN failing_since bigint;
 ALTER TABLE {s}.endpoints ADD COLUMN disabled_at bigint;
 UPDATE {s}.endpoints SET disabled_at = updated_at WHERE NOT enabled;
 )sql",
+    // 3 -> 4: the endpoint's rate limit (both NULL: none) and its token bucket: tokens left at
+    // rate_at (NULL: a full bucket), spent by claims under the endpoint row's lock.
+    R"sql(
+ALTER TABLE {s}.endpoints ADD COLUMN rate_per_second double precision;
+ALTER TABLE {s}.endpoints ADD COLUMN rate_burst bigint;
+ALTER TABLE {s}.endpoints ADD COLUMN rate_tokens double precision;
+ALTER TABLE {s}.endpoints ADD COLUMN rate_at bigint;
+)sql",
 };
 
 inline constexpr int pg_schema_version =

@@ -64,6 +64,10 @@ public:
       rc_ = sqlite3_bind_blob64(s_, i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC);
     return *this;
   }
+  sqlite_use& bind_f64(int i, double v) noexcept {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
   sqlite_use& bind_null(int i) noexcept {
     if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_null(s_, i);
     return *this;
@@ -87,6 +91,7 @@ public:
   }
 
   std::int64_t i64(int c) const noexcept { return sqlite3_column_int64(s_, c); }
+  double f64(int c) const noexcept { return sqlite3_column_double(s_, c); }
   bool is_null(int c) const noexcept { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
   std::string_view text(int c) const noexcept {
     auto const* p = reinterpret_cast<char const*>(sqlite3_column_text(s_, c));

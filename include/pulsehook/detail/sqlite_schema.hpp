@@ -123,10 +123,16 @@ ALTER TABLE endpoints ADD COLUMN failing_since INTEGER;
 ALTER TABLE endpoints ADD COLUMN disabled_at INTEGER;
 UPDATE endpoints SET disabled_at = updated_at WHERE enabled = 0;
 )sql",
-    // 4 -> 5: endpoint pauses (shared_pause_storage): a 429 / 503 holds the endpoint's work
-    // back until then; claims move what they meet of it to the pause's end.
+    // 4 -> 5: throttling. Endpoint pauses (shared_pause_storage): a 429 / 503 holds the
+    // endpoint's work back until then; claims move what they meet of it to the pause's end.
+    // The endpoint's rate limit (both NULL: none) and its token bucket: tokens left at
+    // rate_at (NULL: a full bucket), spent by claims.
     R"sql(
 ALTER TABLE endpoints ADD COLUMN paused_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE endpoints ADD COLUMN rate_per_second REAL;
+ALTER TABLE endpoints ADD COLUMN rate_burst INTEGER;
+ALTER TABLE endpoints ADD COLUMN rate_tokens REAL;
+ALTER TABLE endpoints ADD COLUMN rate_at INTEGER;
 )sql",
 };
 

@@ -105,6 +105,13 @@ inline void validate_event_type_name(std::string_view type, boost::system::error
   if (!ok) ec = error::invalid_event_type_pattern;
 }
 
+inline void validate_rate_limit(request_rate const& r, boost::system::error_code& ec) {
+  ec = {};
+  // Written so that NaN fails too.
+  if (!(r.per_second > 0 && r.per_second <= 100000) || r.burst < 1 || r.burst > 100000)
+    ec = error::invalid_rate_limit;
+}
+
 inline void validate_endpoint(endpoint_record const& ep, endpoint_rules const& rules,
                               boost::system::error_code& ec) {
   ec = {};
@@ -121,6 +128,10 @@ inline void validate_endpoint(endpoint_record const& ep, endpoint_rules const& r
       !is_valid_utf8(ep.disabled_reason)) {
     ec = error::invalid_argument;
     return;
+  }
+  if (ep.rate_limit) {
+    validate_rate_limit(*ep.rate_limit, ec);
+    if (ec) return;
   }
   if (ep.event_types.empty()) {
     ec = error::empty_subscription;

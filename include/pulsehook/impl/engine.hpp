@@ -396,6 +396,16 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
   ec = {};
   last_poll_ = now;
   saturated_ = false;
+  if constexpr (shared_pause_storage<StoragePolicy>) {
+    // Pauses the store did not take (see pause()): again, until it does.
+    std::erase_if(unsaved_pauses_, [this](endpoint_state* ep) {
+      boost::system::error_code pec;
+      store_.pause_endpoint(ep->id, ep->paused_until, pec);
+      if (pec && pec != error::not_found) return false;
+      ep->pause_unsaved = false;
+      return true;
+    });
+  }
   // An attempt whose lease ran out is overdue (a transport broke its bound): it no longer holds
   // its slot; the store hands the delivery out again, and it is attempted anew.
   if (now >= lease_check_at_) {
@@ -680,11 +690,16 @@ void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time
     paused_.push_back(&ep);
   }
   // The store keeps the pause (for every process on it) and holds the endpoint's due work
-  // back in bulk, so claims do not spend their room deferring it one by one. On failure only
-  // this engine pauses, deferring what it claims.
+  // back in bulk, so claims do not spend their room deferring it one by one. On failure this
+  // engine defers what it claims itself, and writes the pause again at its next poll: were it
+  // lost, a restart would forget it (the simulator's pause checker saw that, sweep seed 37).
   if constexpr (shared_pause_storage<StoragePolicy>) {
-    boost::system::error_code ignored;
-    store_.pause_endpoint(ep.id, ep.paused_until, ignored);
+    boost::system::error_code ec;
+    store_.pause_endpoint(ep.id, ep.paused_until, ec);
+    if (ec && !ep.pause_unsaved) {
+      ep.pause_unsaved = true;
+      unsaved_pauses_.push_back(&ep);
+    }
   }
 }
 

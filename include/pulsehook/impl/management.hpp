@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <list>
 #include <map>
 #include <mutex>
@@ -206,6 +207,7 @@ inline management_response mgmt_store_failure(boost::system::error_code const& e
   } else if (ec == condition::bad_input) {
     p.status = 422;
     char const* ptr = ec == error::invalid_name ? "/name"
+                      : ec == error::invalid_rate_limit ? "/rate_limit"
                       : ec == error::invalid_url ? "/url"
                       : (ec == error::empty_subscription || ec == error::unknown_event_type ||
                          ec == error::invalid_event_type_pattern)
@@ -264,6 +266,10 @@ inline boost::json::object mgmt_endpoint(endpoint_record const& ep, state_counts
   else o["failing_since"] = nullptr;
   if (ep.paused_until) o["paused_until"] = mgmt_time(*ep.paused_until);
   else o["paused_until"] = nullptr;
+  if (ep.rate_limit)
+    o["rate_limit"] = {{"per_second", ep.rate_limit->per_second}, {"burst", ep.rate_limit->burst}};
+  else
+    o["rate_limit"] = nullptr;
   o["created_at"] = mgmt_time(ep.created_at);
   o["updated_at"] = mgmt_time(ep.updated_at);
   if (!ep.secrets.empty()) o["secret_created_at"] = mgmt_time(ep.secrets.front().created_at);
@@ -673,6 +679,54 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
     if (!v->is_bool()) mgmt_type_error(p, "/enabled", "true or false");
     else ep.enabled = v->as_bool();
   }
+  if (auto const* v = o.if_contains("rate_limit")) {
+    // null: no limit; else {"per_second": number, "burst": integer (default: per_second
+    // rounded up, at least 1)}.
+    static constexpr char const* expected =
+        "null, or {\"per_second\": a number above 0 and at most 100000, \"burst\": 1 to 100000}";
+    if (v->is_null()) {
+      ep.rate_limit.reset();
+    } else if (!v->is_object()) {
+      mgmt_type_error(p, "/rate_limit", expected);
+    } else {
+      auto const& r = v->as_object();
+      request_rate rate;
+      bool ok = true;
+      for (auto const& kv : r)
+        if (kv.key() != "per_second" && kv.key() != "burst") {
+          p.field("/rate_limit/" + mgmt_utf8(kv.key()), make_error_code(error::invalid_argument),
+                  "unknown member: only per_second and burst");
+          ok = false;
+        }
+      auto const* ps = r.if_contains("per_second");
+      if (!ps || !(ps->is_number())) {
+        p.field("/rate_limit/per_second", make_error_code(error::invalid_rate_limit), expected);
+        ok = false;
+      } else {
+        rate.per_second = ps->to_number<double>();
+      }
+      if (auto const* b = r.if_contains("burst")) {
+        std::int64_t n = 0;
+        if (b->is_int64()) n = b->as_int64();
+        else if (b->is_uint64()) n = b->as_uint64() > 100000 ? 100001 : static_cast<std::int64_t>(b->as_uint64());
+        else n = -1;
+        if (n < 1 || n > 100000) {
+          p.field("/rate_limit/burst", make_error_code(error::invalid_rate_limit), expected);
+          ok = false;
+        } else {
+          rate.burst = static_cast<std::uint32_t>(n);
+        }
+      } else if (ok) {
+        rate.burst = static_cast<std::uint32_t>(std::clamp(std::ceil(rate.per_second), 1.0, 100000.0));
+      }
+      if (ok) {
+        boost::system::error_code ec;
+        validate_rate_limit(rate, ec);
+        if (ec) p.field("/rate_limit/per_second", ec, expected);
+        else ep.rate_limit = rate;
+      }
+    }
+  }
 }
 
 } // namespace detail
@@ -682,7 +736,7 @@ management_response management_api<Registry, Store>::create_endpoint(management_
                                                                      access_token const& who) {
   boost::json::object o;
   management_response bad;
-  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "enabled"}, false,
+  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "enabled", "rate_limit"}, false,
                          opt_.limits.max_json_depth, o, bad))
     return bad;
   endpoint_record ep;
@@ -719,7 +773,7 @@ management_response management_api<Registry, Store>::update_endpoint(management_
                                                                      endpoint_record ep) {
   boost::json::object o;
   management_response bad;
-  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types"}, false,
+  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "rate_limit"}, false,
                          opt_.limits.max_json_depth, o, bad))
     return bad;
   detail::mgmt_problem p;

@@ -311,6 +311,12 @@ struct mem_endpoint {
   std::vector<mem_due> due;
   std::size_t open = 0;                // live entries in `due`
   std::int64_t paused_until = 0;       // shared_pause_storage: nothing is due before this
+  // The rate limit's token bucket (rec.rate_limit): tokens left at `tokens_at` (mem_no_time:
+  // full), and while none is left, the instant the next one comes: until then the endpoint is
+  // queued in due_endpoints under that instant, so claims and next_due_at skip it.
+  double tokens = 0;
+  std::int64_t tokens_at = mem_no_time;
+  std::int64_t throttled_until = 0;
   // Its entry in memory_state::due_endpoints: never later than the earliest live entry of
   // `due`; mem_no_due when it has none there.
   mem_due queued = mem_no_due;
@@ -437,10 +443,48 @@ struct memory_state {
       std::erase_if(ep.due, [this](mem_due const& x) { return !live(x); });
       std::make_heap(ep.due.begin(), ep.due.end(), mem_due_after{});
     }
-    if (ep.queued == mem_no_due || e < ep.queued) {
-      queue_endpoint(ei, ep, e);
+    if (auto const k = throttled(ep, e); ep.queued == mem_no_due || k < ep.queued) {
+      queue_endpoint(ei, ep, k);
       if (due_endpoints.size() > 2 * endpoints.size() + 64) rebuild_due_endpoints();
     }
+  }
+
+  // An endpoint's key in due_endpoints: its earliest entry, not before its rate limit's next
+  // token.
+  static mem_due throttled(mem_endpoint const& ep, mem_due f) noexcept {
+    return f != mem_no_due && f.first < ep.throttled_until ? mem_due{ep.throttled_until, f.second} : f;
+  }
+
+  // Brings the endpoint's token bucket to `now`.
+  static void refill(mem_endpoint& ep, std::int64_t now) noexcept {
+    auto const& r = *ep.rec.rate_limit;
+    auto const burst = static_cast<double>(r.burst);
+    if (ep.tokens_at == mem_no_time) {
+      ep.tokens = burst;
+    } else if (now > ep.tokens_at) {
+      ep.tokens = std::min(burst, ep.tokens + static_cast<double>(now - ep.tokens_at) * r.per_second / 1000.0);
+    } else {
+      ep.tokens = std::min(burst, ep.tokens);
+      return;
+    }
+    ep.tokens_at = now;
+  }
+
+  // With less than a token left: the endpoint is not due before the next one.
+  static void throttle(mem_endpoint& ep, std::int64_t now) noexcept {
+    if (ep.tokens >= 1) return;
+    auto const ms = std::ceil((1.0 - ep.tokens) * 1000.0 / ep.rec.rate_limit->per_second);
+    ep.throttled_until = now + std::max<std::int64_t>(1, static_cast<std::int64_t>(ms));
+  }
+
+  // A new or changed limit starts with a full bucket; none ends the throttle.
+  void set_rate_limit(std::uint32_t ei, mem_endpoint& ep, std::optional<request_rate> const& r) {
+    bool const changed = ep.rec.rate_limit != r;
+    ep.rec.rate_limit = r;
+    if (!changed) return;
+    ep.tokens_at = mem_no_time;
+    ep.throttled_until = 0;
+    requeue(ei, ep);
   }
 
   void queue_endpoint(std::uint32_t ei, mem_endpoint& ep, mem_due key) {
@@ -452,7 +496,7 @@ struct memory_state {
   // Queues the endpoint again under its earliest live entry (none: it leaves the queue).
   void requeue(std::uint32_t ei, mem_endpoint& ep) {
     if (auto const f = front(ep); f == mem_no_due) ep.queued = mem_no_due;
-    else queue_endpoint(ei, ep, f);
+    else queue_endpoint(ei, ep, throttled(ep, f));
   }
 
   void pop_due_endpoint() {
@@ -491,7 +535,7 @@ struct memory_state {
       auto const top = due_endpoints.front();
       auto* ep = endpoints[top.endpoint].get();
       if (ep && ep->queued == top.key) {
-        if (front(*ep) == top.key) return;
+        if (throttled(*ep, front(*ep)) == top.key) return;
         pop_due_endpoint();
         requeue(top.endpoint, *ep);  // later than the key it had
         continue;
@@ -926,6 +970,16 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
       held.push_back(top);  // set aside with its whole backlog, until the scan is over
       continue;
     }
+    if (ep.rec.rate_limit) {  // a token per delivery handed out (docs/sending.md#throttling)
+      s.refill(ep, now);
+      if (ep.tokens < 1) {
+        s.throttle(ep, now);
+        s.requeue(ei, ep);  // due again with the next token
+        continue;
+      }
+      ep.tokens -= 1;
+      s.throttle(ep, now);
+    }
     // settle_due_top made top.key the endpoint's earliest live entry: take it.
     auto const abs = top.key.second;
     std::pop_heap(ep.due.begin(), ep.due.end(), detail::mem_due_after{});
@@ -963,6 +1017,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     dd.payload = e.payload;
     dd.endpoint_failing_since = ep.rec.failing_since;
     dd.endpoint_paused_until = ep.rec.paused_until;
+    dd.endpoint_rate_limit = ep.rec.rate_limit;
   }
   for (auto const& h : held)  // untouched since set aside: their keys are still current
     s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
@@ -1175,11 +1230,14 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   merged.url = endpoint.url;
   merged.description = endpoint.description;
   merged.event_types = endpoint.event_types;
+  merged.rate_limit = endpoint.rate_limit;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;
   normalize_event_types(merged.event_types);
+  merged.rate_limit = ep->rec.rate_limit;  // changed below, with its bucket
   ep->rec = std::move(merged);
+  s.set_rate_limit(s.endpoint_ix.find(endpoint.id)->second, *ep, endpoint.rate_limit);
   ep->subscribed.clear();
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <limits>
@@ -29,6 +30,7 @@ enum pg_stmt : std::size_t {
   pg_claim_try_lock,
   pg_claim_leased,
   pg_claim_push,
+  pg_claim_tokens,
   pg_claim_take,
   pg_secrets_of,
   pg_next_due,
@@ -111,7 +113,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_claim_candidates: $1 now, $2 endpoint ids to skip, $3 cap, $4 worker, $5 limit.
     // Endpoints that other workers hold at their cap are left out here already (a hint: the
     // exact count is taken under the endpoint's lock).
-    "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at "
+    "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at, p.rate_per_second IS NOT NULL "
     "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
     "WHERE d.next_at IS NOT NULL AND d.next_at <= $1::bigint AND p.id <> ALL($2::text[]) "
     "  AND d.endpoint NOT IN (SELECT l.endpoint FROM {s}.deliveries l "
@@ -134,12 +136,25 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.deliveries d SET next_at = LEAST(p.paused_until, d.give_up_at), lease_owner = NULL "
     "FROM {s}.endpoints p WHERE p.ix = d.endpoint AND d.id = ANY($1::bigint[])",
 
+    // pg_claim_tokens: $1 rate-limited endpoints (ascending), $2 how many each wants, $3 now.
+    // Spends up to that many whole tokens of each bucket (refilled to now) under the row's
+    // lock, so workers share one bucket; returns what each may take.
+    "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS w(ix, want)), "
+    "b AS (SELECT e.ix, w.want, LEAST(e.rate_burst::float8, COALESCE(e.rate_tokens + "
+    "  GREATEST(0, $3::bigint - e.rate_at) * e.rate_per_second / 1000.0, e.rate_burst::float8)) AS avail "
+    "  FROM {s}.endpoints e JOIN w ON w.ix = e.ix WHERE e.rate_per_second IS NOT NULL "
+    "  ORDER BY e.ix FOR UPDATE OF e) "
+    "UPDATE {s}.endpoints e SET rate_tokens = b.avail - LEAST(b.want, floor(b.avail)), "
+    "  rate_at = $3::bigint FROM b WHERE e.ix = b.ix "
+    "RETURNING e.ix, LEAST(b.want, floor(b.avail))::bigint",
+
     // pg_claim_take: $1 deliveries, $2 lease end, $3 worker.
     "WITH u AS (UPDATE {s}.deliveries d SET next_at = $2::bigint, lease_owner = $3::bigint, "
     "  lease_token = d.lease_token + 1 WHERE d.id = ANY($1::bigint[]) "
     "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token) "
     "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
-    "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since, p.paused_until "
+    "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since, p.paused_until, "
+    "  p.rate_per_second, p.rate_burst "
     "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
 
     // pg_secrets_of: $1 endpoints.
@@ -305,23 +320,32 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  FROM ok WHERE state <> 0" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
     "SELECT state, enabled, deleted FROM old",
 
-    // pg_ep_insert: $1 id ... $10 updated_at; no row when the id is taken
+    // pg_ep_insert: $1 id ... $10 updated_at, $11 rate per second, $12 burst; no row when the
+    // id is taken
     "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
-    "  disabled_reason, created_at, updated_at, disabled_at) VALUES ($1::text, $2::text, $3::bytea, "
+    "  disabled_reason, created_at, updated_at, disabled_at, rate_per_second, rate_burst) "
+    "  VALUES ($1::text, $2::text, $3::bytea, "
     "  $4::bytea, $5::bytea, $6::text, $7::bigint <> 0, $8::bytea, $9::bigint, $10::bigint, "
-    "  CASE WHEN $7::bigint = 0 THEN $9::bigint END) "
+    "  CASE WHEN $7::bigint = 0 THEN $9::bigint END, $11::double precision, $12::bigint) "
     "ON CONFLICT (id) DO NOTHING RETURNING ix",
 
     // pg_ep_load: $1 ix
     "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
-    "  updated_at, failing_since, disabled_at, paused_until FROM {s}.endpoints WHERE ix = $1::bigint",
+    "  updated_at, failing_since, disabled_at, paused_until, rate_per_second, rate_burst "
+    "FROM {s}.endpoints WHERE ix = $1::bigint",
 
     // pg_ep_list: $1 org
     "SELECT ix FROM {s}.endpoints WHERE org = $1::text AND deleted_at IS NULL ORDER BY ix",
 
-    // pg_ep_update: $1 ix, $2 name, $3 url, $4 description, $5 types, $6 updated_at
+    // pg_ep_update: $1 ix, $2 name, $3 url, $4 description, $5 types, $6 updated_at,
+    // $7 rate per second, $8 burst
     "UPDATE {s}.endpoints SET name = $2::bytea, url = $3::bytea, description = $4::bytea, "
-    "  event_types = $5::text, updated_at = $6::bigint WHERE ix = $1::bigint",
+    "  event_types = $5::text, updated_at = $6::bigint, rate_per_second = $7::double precision, "
+    "  rate_burst = $8::bigint, "
+    "  rate_tokens = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
+    "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_tokens END, "
+    "  rate_at = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
+    "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_at END WHERE ix = $1::bigint",
 
     // pg_ep_touch: $1 ix, $2 updated_at
     "UPDATE {s}.endpoints SET updated_at = $2::bigint WHERE ix = $1::bigint",
@@ -870,6 +894,19 @@ inline void pg_store_secrets(pg_lease& l, std::int64_t ix, std::vector<endpoint_
   l.run(pg_secrets_insert, p, ec);
 }
 
+// An endpoint's rate limit from its two columns (binary float8, int8); none when NULL.
+inline std::optional<request_rate> pg_rate(pg_rows const& r, int row, int col) {
+  if (r.is_null(row, col) || r.is_null(row, col + 1)) return std::nullopt;
+  return request_rate{std::bit_cast<double>(r.i64(row, col)),
+                      static_cast<std::uint32_t>(r.i64(row, col + 1))};
+}
+
+// Two parameters: the rate per second and the burst; both NULL for no limit.
+inline void pg_put_rate(pg_params& p, std::optional<request_rate> const& rate) {
+  if (rate) p.f64(rate->per_second).i64(rate->burst);
+  else p.null().null();
+}
+
 inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
                              boost::system::error_code& ec) {
   {
@@ -897,6 +934,7 @@ inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
     if (!r.is_null(0, 11)) out.disabled_at = from_unix_millis(r.i64(0, 11));
     out.paused_until.reset();
     if (r.i64(0, 12) != 0) out.paused_until = from_unix_millis(r.i64(0, 12));
+    out.rate_limit = pg_rate(r, 0, 13);
   }
   pg_load_secrets(l, ix, out.secrets, ec);
 }
@@ -1380,7 +1418,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   struct candidate {
     std::int64_t id, endpoint;
     std::string endpoint_id;
-    bool paused;
+    bool paused, limited;
   };
   std::vector<candidate> cands;
   bool pushed = false;
@@ -1397,7 +1435,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     std::vector<std::int64_t> push;
     for (int i = 0; i < r.size(); ++i) {
       bool const paused = r.i64(i, 3) > now && r.i64(i, 4) > now;  // at its deadline: out
-      cands.push_back({r.i64(i, 0), r.i64(i, 1), r.str(i, 2), paused});
+      cands.push_back({r.i64(i, 0), r.i64(i, 1), r.str(i, 2), paused, r.i64(i, 5) != 0});
       if (paused) push.push_back(r.i64(i, 0));
     }
     if (push.empty()) break;
@@ -1448,6 +1486,34 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
       auto& b = per[leased_rows.i64(i, 0)];
       b.allowed = std::min(b.allowed, cap) - leased_rows.i64(i, 1);
       b.others = true;
+    }
+  }
+  {
+    // Rate limits (docs/sending.md#throttling): a token per delivery handed out. Each limited
+    // endpoint asks its bucket for what it could take here; a token granted but not used (the
+    // claim filled up first) is lost, never overspent.
+    std::map<std::int64_t, std::int64_t> want;  // ordered: rows are locked in ascending order
+    std::size_t room_left = req.max;
+    for (auto const& c : cands) {
+      if (c.paused || !c.limited) continue;
+      auto& w = want[c.endpoint];
+      if (room_left == 0 || w >= per[c.endpoint].allowed) continue;
+      ++w;
+      --room_left;
+    }
+    for (auto const& [ix, n] : want) per[ix].allowed = 0;  // unless its bucket grants some
+    std::erase_if(want, [](auto const& kv) { return kv.second == 0; });
+    if (!want.empty()) {
+      std::vector<std::int64_t> ixs, counts;
+      for (auto const& [ix, n] : want) {
+        ixs.push_back(ix);
+        counts.push_back(n);
+      }
+      detail::pg_params p;
+      p.i64_array(ixs).i64_array(counts).i64(now);
+      auto r = l.run(detail::pg_claim_tokens, p, ec);
+      if (ec) return;
+      for (int i = 0; i < r.size(); ++i) per[r.i64(i, 0)].allowed = r.i64(i, 1);
     }
   }
 
@@ -1504,6 +1570,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         if (!r.is_null(i, 13)) d.endpoint_failing_since = from_unix_millis(r.i64(i, 13));
         d.endpoint_paused_until.reset();
         if (r.i64(i, 14) != 0) d.endpoint_paused_until = from_unix_millis(r.i64(i, 14));
+        d.endpoint_rate_limit = detail::pg_rate(r, i, 15);
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;
@@ -1740,6 +1807,7 @@ inline void postgres_store::create_endpoint(endpoint_record const& endpoint,
     p.bytes(ep.id).bytes(ep.organization_id).bytes(ep.name).bytes(ep.url).bytes(ep.description)
         .bytes(types).i64(ep.enabled ? 1 : 0).bytes(ep.disabled_reason)
         .i64(to_unix_millis(ep.created_at)).i64(to_unix_millis(ep.updated_at));
+    detail::pg_put_rate(p, ep.rate_limit);
     auto r = l.run(detail::pg_ep_insert, p, ec);
     if (ec) return;
     if (r.empty()) {
@@ -1793,6 +1861,7 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
   merged.url = endpoint.url;
   merged.description = endpoint.description;
   merged.event_types = endpoint.event_types;
+  merged.rate_limit = endpoint.rate_limit;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, rules, ec);
   if (ec) return st.unchanged();
@@ -1802,6 +1871,7 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
     detail::pg_params p;
     p.i64(ix).bytes(merged.name).bytes(merged.url).bytes(merged.description).bytes(types)
         .i64(to_unix_millis(merged.updated_at));
+    detail::pg_put_rate(p, merged.rate_limit);
     l.run(detail::pg_ep_update, p, ec);
     if (ec) return;
   }

@@ -171,7 +171,7 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
   {
     auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
                       "disabled_reason, created_at, updated_at, failing_since, disabled_at, "
-                      "paused_until FROM endpoints WHERE ix = ?1",
+                      "paused_until, rate_per_second, rate_burst FROM endpoints WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, ix);
@@ -195,6 +195,9 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
     if (!q.is_null(11)) out.disabled_at = from_unix_millis(q.i64(11));
     out.paused_until.reset();
     if (q.i64(12) != 0) out.paused_until = from_unix_millis(q.i64(12));
+    out.rate_limit.reset();
+    if (!q.is_null(13) && !q.is_null(14))
+      out.rate_limit = request_rate{q.f64(13), static_cast<std::uint32_t>(q.i64(14))};
   }
   sqlite_load_secrets(s, ix, out.secrets, ec);
 }
@@ -617,11 +620,13 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     std::int64_t id, event, endpoint, attempts, give_up_at, manual;
   };
   std::vector<row> rows;
-  // Per endpoint: how many this claim took, its own cap when the request gives one, and the
-  // end of its pause (-1: not read yet).
+  // Per endpoint: how many this claim took, its own cap when the request gives one, the end
+  // of its pause (-1: not read yet), and its rate limit's tokens (limited: it has one).
   struct taken_of {
     std::size_t taken = 0, cap = static_cast<std::size_t>(-1);
     std::int64_t paused_until = -1;
+    bool limited = false, spent = false;
+    double tokens = 0;
   };
   auto const now = to_unix_millis(req.now);
   std::vector<std::pair<std::int64_t, std::int64_t>> push;  // (delivery, pause end)
@@ -643,13 +648,28 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     // A paused endpoint's due deliveries move to the pause's end (or their deadline, when that
     // comes first), however many: they do not count against the claim, so a pause costs the
     // other endpoints nothing. One at its deadline is handed out: the engine decides.
+    // The endpoint's pause and token bucket, read once per claim (the bucket refilled to now).
     auto paused_until = [&](std::int64_t ep) -> std::int64_t {
       auto& t = per_ep[ep];
       if (t.paused_until < 0) {
-        auto p = s.db.use("SELECT paused_until FROM endpoints WHERE ix = ?1", ec);
+        auto p = s.db.use("SELECT paused_until, rate_per_second, rate_burst, rate_tokens, rate_at "
+                          "FROM endpoints WHERE ix = ?1",
+                          ec);
         if (ec) return 0;
         p.bind(1, ep);
-        t.paused_until = p.step(ec) ? p.i64(0) : 0;
+        if (!p.step(ec)) {
+          t.paused_until = 0;
+          return 0;
+        }
+        t.paused_until = p.i64(0);
+        if (!p.is_null(1) && !p.is_null(2)) {
+          t.limited = true;
+          auto const burst = static_cast<double>(p.i64(2));
+          t.tokens = burst;
+          if (!p.is_null(3) && !p.is_null(4))
+            t.tokens = std::min(burst, p.f64(3) + static_cast<double>(std::max<std::int64_t>(
+                                                      0, now - p.i64(4))) * p.f64(1) / 1000.0);
+        }
       }
       return t.paused_until;
     };
@@ -657,7 +677,8 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
       auto it = per_ep.find(ep);
       if (it == per_ep.end()) return false;
       return it->second.taken >= it->second.cap ||
-             (req.max_per_endpoint != 0 && it->second.taken >= req.max_per_endpoint);
+             (req.max_per_endpoint != 0 && it->second.taken >= req.max_per_endpoint) ||
+             (it->second.limited && it->second.tokens < 1);
     };
     std::size_t blocked_run = 0;
     bool looked = false;
@@ -670,7 +691,12 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
         continue;
       }
       if (!blocked(r.endpoint)) {
-        ++per_ep[r.endpoint].taken;
+        auto& t = per_ep[r.endpoint];
+        ++t.taken;
+        if (t.limited) {  // a token per delivery handed out (docs/sending.md#throttling)
+          t.tokens -= 1;
+          t.spent = true;
+        }
         rows.push_back(r);
         blocked_run = 0;
         continue;
@@ -694,6 +720,13 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     auto u = s.db.use("UPDATE deliveries SET next_at = ?2 WHERE id = ?1", ec);
     if (ec) return;
     u.bind(1, id).bind(2, until).run(ec);
+    if (ec) return;
+  }
+  for (auto const& [ep, t] : per_ep) {
+    if (!t.spent) continue;
+    auto u = s.db.use("UPDATE endpoints SET rate_tokens = ?2, rate_at = ?3 WHERE ix = ?1", ec);
+    if (ec) return;
+    u.bind(1, ep).bind_f64(2, t.tokens).bind(3, now).run(ec);
     if (ec) return;
   }
   std::unordered_map<std::int64_t, endpoint_record> eps;
@@ -745,6 +778,7 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     d.secrets = active_secrets(eit->second.secrets, req.now);
     d.endpoint_failing_since = eit->second.failing_since;
     d.endpoint_paused_until = eit->second.paused_until;
+    d.endpoint_rate_limit = eit->second.rate_limit;
     d.payload = vit->second.payload;
     claimed.push_back(std::move(d));
   }
@@ -988,8 +1022,8 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
   {
     auto const types = detail::sqlite_join_types(ep.event_types);
     auto q = s.db.use("INSERT INTO endpoints(id, org, name, url, description, event_types, enabled, "
-                      "disabled_reason, created_at, updated_at, disabled_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                      "disabled_reason, created_at, updated_at, disabled_at, rate_per_second, "
+                      "rate_burst) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                       ec);
     if (ec) return;
     q.bind(1, ep.id).bind(2, ep.organization_id).bind(3, ep.name).bind(4, ep.url)
@@ -997,6 +1031,8 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
         .bind(8, ep.disabled_reason).bind(9, to_unix_millis(ep.created_at))
         .bind(10, to_unix_millis(ep.updated_at));
     if (!ep.enabled) q.bind(11, to_unix_millis(ep.created_at));
+    if (ep.rate_limit)
+      q.bind_f64(12, ep.rate_limit->per_second).bind(13, std::int64_t{ep.rate_limit->burst});
     q.run(ec);
     if (ec) return;
     ix = s.db.last_rowid();
@@ -1037,6 +1073,7 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
   merged.url = endpoint.url;
   merged.description = endpoint.description;
   merged.event_types = endpoint.event_types;
+  merged.rate_limit = endpoint.rate_limit;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;
@@ -1044,11 +1081,17 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
   {
     auto const types = detail::sqlite_join_types(merged.event_types);
     auto q = s.db.use("UPDATE endpoints SET name = ?2, url = ?3, description = ?4, "
-                      "event_types = ?5, updated_at = ?6 WHERE ix = ?1",
+                      "event_types = ?5, updated_at = ?6, rate_per_second = ?7, rate_burst = ?8, "
+                      "rate_tokens = CASE WHEN rate_per_second IS ?7 AND rate_burst IS ?8 "
+                      "THEN rate_tokens END, rate_at = CASE WHEN rate_per_second IS ?7 AND "
+                      "rate_burst IS ?8 THEN rate_at END WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, *ix).bind(2, merged.name).bind(3, merged.url).bind(4, merged.description)
-        .bind(5, types).bind(6, to_unix_millis(merged.updated_at)).run(ec);
+        .bind(5, types).bind(6, to_unix_millis(merged.updated_at));
+    if (merged.rate_limit)
+      q.bind_f64(7, merged.rate_limit->per_second).bind(8, std::int64_t{merged.rate_limit->burst});
+    q.run(ec);
     if (ec) return;
   }
   {

@@ -46,6 +46,9 @@ struct endpoint_spec {
   /// The fairness checker's bound: this endpoint's p99 time from an event to its 2xx (checked
   /// when it got at least 20 deliveries). Empty: not checked.
   std::optional<duration> expect_p99;
+  /// The endpoint's rate limit (`endpoint_record::rate_limit`); the `rate` checker counts
+  /// every request against it. Empty: none.
+  std::optional<request_rate> rate_limit;
 };
 
 /// What an endpoint action does.
@@ -265,7 +268,8 @@ void parse_scenario(std::string_view text, scenario& out, boost::system::error_c
 
 /// Finds a shipped scenario by name (`default`, `healthy`, `outage-recovery`, `down-four-days`,
 /// `secret-rotation`, `retry-storm`, `speed`, `burst-recovery`, `slow-neighbours`,
-/// `timeout-neighbour`, `senders`) in `dir`, or reads `name_or_path` as a file.
+/// `timeout-neighbour`, `senders`, `auto-disable`, `throttling`) in `dir`, or reads
+/// `name_or_path` as a file.
 void load_scenario(std::string const& name_or_path, std::string const& dir, scenario& out,
                    boost::system::error_code& ec, std::string& what);
 

@@ -100,8 +100,9 @@ void driver<Store, Engine>::finish(time_point now) {
         std::uint32_t const tried = d.id < tracks_.size() ? tracks_[d.id].attempts : 0;
         // The receiver's own pause may outlast a deadline: its 429 / 503 asked for it.
         bool const paused_past_deadline = ep.paused_at(since(d.give_up_at).count() + grace_.count());
+        // So may its configured rate limit, when it is below the endpoint's load.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
-            !paused_past_deadline)
+            !paused_past_deadline && !ep.rate)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
                                     "the endpoint was enabled throughout");
@@ -171,6 +172,11 @@ void driver<Store, Engine>::finish(time_point now) {
                   static_cast<unsigned long long>(ep.rx.duplicates()),
                   fmt_ms(p50).c_str(), fmt_ms(p99).c_str());
     res_.endpoint_lines.push_back(line);
+    if (ep.rate) {
+      std::snprintf(line, sizeof line, "  rate<=%g/s burst %u", ep.rate->per_second,
+                    static_cast<unsigned>(ep.rate->burst));
+      res_.endpoint_lines.back() += line;
+    }
   }
   std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());
   // Every event the workload asked for was accepted, once.

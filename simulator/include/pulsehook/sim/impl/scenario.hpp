@@ -378,7 +378,7 @@ struct scenario_reader {
                               "redirect_rate", "latency", "slow", "retry_after",
                               "retry_after_format", "down", "flap", "big_bodies", "clock_skew",
                               "learn_secret_after", "reject_status", "body_limit",
-                              "request_timeout", "expect_p99", "action", "at"}))
+                              "request_timeout", "expect_p99", "rate_limit", "action", "at"}))
       return false;
     count = 1;
     if (allow_count && !get_count(o, "count", where, count, 10000)) return false;
@@ -459,6 +459,23 @@ struct scenario_reader {
     if (!get_opt_duration(o, "expect_p99", where, ep.expect_p99)) return false;
     if (ep.expect_p99 && ep.expect_p99->count() < 1)
       return fail(where + ".expect_p99: at least 1ms");
+    if (auto const* v = o.if_contains("rate_limit")) {
+      // {"per_second": number, "burst": integer (default: per_second rounded up)}
+      auto const w = where + ".rate_limit";
+      if (!v->is_object()) return fail(w + ": expected {\"per_second\": n, \"burst\": n}");
+      auto const& r = v->as_object();
+      if (!only_keys(r, w, {"per_second", "burst"})) return false;
+      if (!r.contains("per_second")) return fail(w + ".per_second: required");
+      request_rate rate;
+      double burst = 0;
+      if (!get_number(r, "per_second", w, rate.per_second, 0.000001, 100000) ||
+          !get_number(r, "burst", w, burst, 0, 100000))
+        return false;
+      if (r.contains("burst") && (burst < 1 || burst != std::floor(burst)))
+        return fail(w + ".burst: a whole number from 1 to 100000");
+      rate.burst = static_cast<std::uint32_t>(r.contains("burst") ? burst : std::max(1.0, std::ceil(rate.per_second)));
+      ep.rate_limit = rate;
+    }
     return true;
   }
 

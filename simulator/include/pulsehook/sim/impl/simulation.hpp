@@ -57,6 +57,10 @@ struct sim_endpoint {
   // engine's turn that took the answer, as long as Retry-After (or the default pause) says,
   // clamped to max_pause.
   std::vector<std::pair<std::int64_t, std::int64_t>> pauses{};
+  // The rate checker's own token bucket over the requests sent (full at the start).
+  std::optional<request_rate> rate{};
+  double tokens = -1;  // -1: full
+  std::int64_t tokens_at = 0;
   bool paused_at(std::int64_t t) const noexcept {
     for (auto it = pauses.rbegin(); it != pauses.rend(); ++it) {
       if (t >= it->second) return false;
@@ -379,14 +383,22 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   char id[32];
   std::snprintf(id, sizeof id, "ep_%04u", idx);
   receiver_profile prof = spec.profile;
-  if (spec.swarm) prof = draw_profile(action_rng_, duration_);
+  auto rate = spec.rate_limit;
+  if (spec.swarm) {
+    prof = draw_profile(action_rng_, duration_);
+    // One swarm endpoint in four has a rate limit: from one request a minute to 20 a second.
+    if (action_rng_.chance(0.25))
+      rate = request_rate{std::exp(std::log(1.0 / 60) + action_rng_.uniform01() * std::log(1200.0)),
+                          static_cast<std::uint32_t>(action_rng_.uniform(1, 20))};
+  }
   sim_endpoint ep{.id = id,
                   .org = spec.organization,
                   .types = spec.event_types,
                   .secrets = 1,
                   .rx = receiver(prof, rng_.fork(), t0_),
                   .request_timeout = spec.request_timeout,
-                  .expect_p99 = spec.expect_p99};
+                  .expect_p99 = spec.expect_p99,
+                  .rate = rate};
   endpoint_record rec;
   rec.id = id;
   rec.organization_id = gen_->organizations()[spec.organization].id;
@@ -394,6 +406,7 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   rec.url = "https://e" + std::to_string(idx) + ".receivers.example/webhooks";
   rec.description = "simulated receiver, profile " + prof.name;
   rec.event_types = spec.event_types;
+  rec.rate_limit = rate;
   auto const secret = new_secret();
   rec.secrets.push_back(endpoint_secret{secret, now, std::nullopt});
   rec.created_at = rec.updated_at = now;
@@ -621,6 +634,20 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
   if (ep.deleted && now >= ep.deleted_at)
     violate("deleted", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
                            " after it was deleted");
+  if (ep.rate) {
+    // The endpoint's rate limit, counted as the receiver sees it: a token per request.
+    auto const burst = static_cast<double>(ep.rate->burst);
+    ep.tokens = ep.tokens < 0 ? burst
+                              : std::min(burst, ep.tokens + static_cast<double>(now_ms - ep.tokens_at) *
+                                                                ep.rate->per_second / 1000.0);
+    ep.tokens_at = now_ms;
+    if (ep.tokens < 1 - 1e-9)
+      violate("rate", ep.id + " got a request at " + fmt_ms(now_ms) + " beyond its rate limit (" +
+                          std::to_string(ep.rate->per_second) + "/s, burst " +
+                          std::to_string(ep.rate->burst) + ")");
+    else
+      ep.tokens -= 1;
+  }
   if (!ep.pauses.empty() && now_ms >= ep.pauses.back().first && now_ms < ep.pauses.back().second)
     violate("pause", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
                          " at " + fmt_ms(now_ms) + ", while its answer 429 / 503 asked for a pause"
