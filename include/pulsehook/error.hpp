@@ -122,8 +122,7 @@ public:
     case error::storage_busy: return "storage is busy";
     case error::schema_mismatch: return "database schema is newer than this library";
     case error::lease_lost: return "lease lost: the delivery was claimed again by another worker";
-    case error::invalid_rate_limit:
-      return "invalid rate limit: per_second must be above 0 and at most 100000, burst 1 to 100000";
+    case error::invalid_rate_limit: return "invalid rate limit";
     case error::timeout: return "timed out";
     case error::connection_refused: return "connection refused";
     case error::connection_reset: return "connection reset";

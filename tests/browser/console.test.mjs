@@ -195,9 +195,26 @@ test('the help page flows: create, empty state, live events, filters, event deta
   assert.equal(await page.inputValue('#name'), 'Data warehouse');
   assert.ok(await page.isChecked('#type-graph-updated'));
   await page.fill('#name', 'Warehouse (nightly)');
+  // A rate limit (docs/sending.md#throttling) is shown on the endpoint's page.
+  await page.fill('#rate_limit', '0.5');
+  await page.fill('#rate_burst', '4');
   await shot(page, '08-edit-endpoint');
   await page.click('button:text("Update Webhook Endpoint")');
   await page.waitForSelector('h1:text("Warehouse (nightly)")');
+  assert.equal(await page.textContent('#rate-limit'), '0.5 requests per second at most (burst 4)');
+  // One below zero is refused next to its field; cleared, there is no limit.
+  await page.click('#edit');
+  await page.waitForSelector('h1:text("Edit Endpoint")');
+  assert.equal(await page.inputValue('#rate_limit'), '0.5');
+  await page.fill('#rate_limit', '-1');
+  await page.click('button:text("Update Webhook Endpoint")');
+  await page.waitForFunction(() => !document.querySelector('#rate_limit-error').hidden);
+  assert.match(await page.textContent('#rate_limit-error'), /invalid rate limit: a number of requests per second above 0/);
+  await page.fill('#rate_limit', '');
+  await page.fill('#rate_burst', '');
+  await page.click('button:text("Update Webhook Endpoint")');
+  await page.waitForSelector('h1:text("Warehouse (nightly)")');
+  assert.equal(await page.$('#rate-limit'), null);
 
   // Delete Endpoint, confirmed in a dialog.
   await page.click('#delete');

@@ -95,7 +95,7 @@ button:disabled { opacity: .55; cursor: default; }
 .toolbar { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem; }
 label { font-weight: 600; display: block; margin-bottom: .25rem; }
 .field { margin-bottom: 1rem; }
-input[type=text], input[type=url], input[type=password], input[type=datetime-local], select, textarea {
+input[type=text], input[type=url], input[type=password], input[type=datetime-local], input[type=number], select, textarea {
   font: inherit; width: 100%; padding: .5rem .6rem; border: 1px solid #9aa3b2; border-radius: var(--radius); min-height: 44px; }
 input[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--bad); }
 .hint { color: var(--muted); font-size: .9rem; font-weight: normal; }
@@ -391,6 +391,12 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
       placeholder: 'https://example.com/webhooks/metapulse' });
     const description = h('textarea', { id: 'description', name: 'description', rows: 2 });
     if (editing) { name.value = ep.name; url.value = ep.url; description.value = ep.description; }
+    // Rate limit: requests per second at most (fractions allowed), and the burst; empty: none.
+    const rate = h('input', { type: 'number', id: 'rate_limit', name: 'rate_limit', min: '0', step: 'any',
+      inputmode: 'decimal', autocomplete: 'off', placeholder: 'no limit' });
+    const burst = h('input', { type: 'number', id: 'rate_burst', name: 'rate_burst', min: '1', step: '1',
+      inputmode: 'numeric', autocomplete: 'off', placeholder: 'default' });
+    if (editing && ep.rate_limit) { rate.value = String(ep.rate_limit.per_second); burst.value = String(ep.rate_limit.burst); }
 
     const groups = new Map();
     for (const t of types) {
@@ -426,6 +432,11 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
       field('name', 'Name', name, 'A name to recognize this endpoint by, e.g. “Data warehouse”.'),
       field('url', 'URL', url, 'Where MetaPulse sends the HTTP POST requests (http:// or https://).'),
       field('description', 'Description (optional)', description),
+      field('rate_limit', 'Rate limit (optional, requests per second)', rate,
+        'At most this many requests per second to this endpoint, e.g. 2 or 0.5; leave empty for no limit.'),
+      h('div', { class: 'field' }, h('label', { for: 'rate_burst' }, 'Burst (optional)'),
+        h('p', { class: 'hint', id: 'rate_burst-hint' }, 'How many may go at once after a quiet spell; default: the rate, rounded up.'),
+        burst),
       h('fieldset', { id: 'event_types', 'aria-describedby': 'event_types-error' },
         h('legend', {}, 'Events to send'),
         h('p', { class: 'hint' }, 'Choose the events this endpoint receives.'),
@@ -449,7 +460,7 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
         if (target.input) target.input.setAttribute('aria-invalid', 'true');
         links.push(h('li', {}, h('a', { href: '#' + (target.input ? target.input.id : 'event_types'),
           on: { click: (ev) => { ev.preventDefault(); (target.input || boxes[0]).focus(); } } },
-          ({ name: 'Name', url: 'URL', description: 'Description', event_types: 'Events' }[key] || key) + ': ' + e.detail)));
+          ({ name: 'Name', url: 'URL', description: 'Description', event_types: 'Events', rate_limit: 'Rate limit' }[key] || key) + ': ' + e.detail)));
       }
       const summary = h('div', { class: 'error-summary', tabindex: '-1', role: 'alert' },
         h('h2', {}, 'There is a problem'), h('ul', {}, links));
@@ -461,6 +472,13 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
       e.preventDefault();
       const body = { name: name.value, url: url.value.trim(), description: description.value,
         event_types: boxes.filter((b) => b.checked).map((b) => b.value) };
+      // The number as typed (the server says what is wrong with it), or null: no limit.
+      if (rate.value.trim() !== '' || rate.validity.badInput) {
+        body.rate_limit = { per_second: rate.value.trim() === '' ? rate.value : Number(rate.value) };
+        if (burst.value.trim() !== '') body.rate_limit.burst = Number(burst.value);
+      } else if (editing) {
+        body.rate_limit = null;
+      }
       submit.disabled = true;
       try {
         const saved = editing ? await call('PATCH', '/endpoints/' + encodeURIComponent(ep.id), body)
@@ -630,7 +648,12 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
         h('dt', {}, 'URL'), h('dd', { id: 'endpoint-url' }, ep.url),
         ep.description ? [h('dt', {}, 'Description'), h('dd', {}, ep.description)] : null,
         h('dt', {}, 'Status'), h('dd', {}, stateBadge, disabledWhy),
-        h('dt', {}, 'Events'), h('dd', {}, ep.event_types.join(', '))),
+        h('dt', {}, 'Events'), h('dd', {}, ep.event_types.join(', ')),
+        ep.rate_limit ? [h('dt', {}, 'Rate limit'), h('dd', { id: 'rate-limit' },
+          ep.rate_limit.per_second + ' requests per second at most (burst ' + ep.rate_limit.burst + ')')] : null,
+        ep.paused_until && Date.parse(ep.paused_until) > Date.now()
+          ? [h('dt', {}, 'Paused'), h('dd', { id: 'paused-until' },
+            'until ' + new Date(ep.paused_until).toLocaleString() + ' (the receiver answered 429 / 503)')] : null),
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '#/endpoints/' + encodeURIComponent(id) + '/edit', id: 'edit' }, 'Edit Endpoint'),
         toggle, del),

@@ -684,6 +684,9 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
     // rounded up, at least 1)}.
     static constexpr char const* expected =
         "null, or {\"per_second\": a number above 0 and at most 100000, \"burst\": 1 to 100000}";
+    static constexpr char const* per_second_hint =
+        "a number of requests per second above 0 and at most 100000, e.g. 2 or 0.5";
+    static constexpr char const* burst_hint = "a whole number from 1 to 100000";
     if (v->is_null()) {
       ep.rate_limit.reset();
     } else if (!v->is_object()) {
@@ -700,7 +703,7 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
         }
       auto const* ps = r.if_contains("per_second");
       if (!ps || !(ps->is_number())) {
-        p.field("/rate_limit/per_second", make_error_code(error::invalid_rate_limit), expected);
+        p.field("/rate_limit/per_second", make_error_code(error::invalid_rate_limit), per_second_hint);
         ok = false;
       } else {
         rate.per_second = ps->to_number<double>();
@@ -711,7 +714,7 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
         else if (b->is_uint64()) n = b->as_uint64() > 100000 ? 100001 : static_cast<std::int64_t>(b->as_uint64());
         else n = -1;
         if (n < 1 || n > 100000) {
-          p.field("/rate_limit/burst", make_error_code(error::invalid_rate_limit), expected);
+          p.field("/rate_limit/burst", make_error_code(error::invalid_rate_limit), burst_hint);
           ok = false;
         } else {
           rate.burst = static_cast<std::uint32_t>(n);
@@ -722,7 +725,7 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
       if (ok) {
         boost::system::error_code ec;
         validate_rate_limit(rate, ec);
-        if (ec) p.field("/rate_limit/per_second", ec, expected);
+        if (ec) p.field("/rate_limit/per_second", ec, per_second_hint);
         else ep.rate_limit = rate;
       }
     }
