@@ -562,6 +562,38 @@ BOOST_AUTO_TEST_CASE(an_endpoint_pause_outlasting_a_deadline_gives_the_delivery_
   BOOST_TEST(out[0].delivery == c);
 }
 
+// A rate limit through the engine (memory_store keeps the bucket): a burst at once, then one
+// request per token, the engine waking exactly when the next token comes; the other endpoint
+// is not held back.
+BOOST_AUTO_TEST_CASE(a_rate_limited_endpoint_gets_its_burst_then_one_request_per_token) {
+  fixture f{{"ep_1", "org_1"}, {"ep_2", "org_1"}};
+  endpoint_record ep;
+  f.store.get_endpoint("ep_1", ep);
+  ep.rate_limit = request_rate{0.5, 2};  // one every 2 s after a burst of 2
+  f.store.update_endpoint(ep);
+  engine_t engine{f.store};
+  for (int i = 0; i < 5; ++i) engine.publish(f.event("org_1"));
+  std::vector<outgoing_request> out;
+  auto sent_to = [&](time_point at) {
+    out.clear();
+    engine.poll(at, out);
+    std::size_t limited = 0;
+    for (auto const& r : out) {
+      limited += r.endpoint_id == "ep_1";
+      engine.complete(r.delivery, answer(200), at);
+    }
+    return std::pair{limited, out.size() - limited};
+  };
+  BOOST_TEST((sent_to(t0) == std::pair<std::size_t, std::size_t>{2, 5}));
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 2s});
+  BOOST_TEST(sent_to(t0 + 1s).first == 0u);
+  BOOST_TEST(sent_to(t0 + 2s).first == 1u);
+  BOOST_TEST(engine.next_wakeup() == std::optional<time_point>{t0 + 4s});
+  BOOST_TEST(sent_to(t0 + 4s).first == 1u);
+  BOOST_TEST(sent_to(t0 + 60s).first == 1u);  // the last one; the bucket never exceeds its burst
+  BOOST_TEST(!engine.next_wakeup().has_value());
+}
+
 // A claim filled with a paused endpoint's deliveries defers them to the pause's end and hands
 // the room they leave to the other endpoints in the same poll: they do not wait a turn (or,
 // claim after claim, many turns) behind the paused one.
