@@ -499,6 +499,10 @@ private:
   std::vector<endpoint_state*> paused_;  // endpoints a 429 / 503 paused (pruned when it ends)
   std::vector<endpoint_state*> unsaved_pauses_;  // pauses the store failed to take: retried
   std::size_t pause_held_ = 0;           // this poll's claims deferred by a pause
+  // The earliest next token of the rate-limited endpoints claimed for since it last came:
+  // they may have more due work the store held back for tokens, worth a look before the
+  // saturated interval.
+  time_point token_wake_ = time_point::max();
   std::size_t lane_in_flight_ = 0;     // attempts open to lane_ endpoints
   std::size_t lane_cap_ = 1;           // max_in_flight * slow_share
   std::vector<due_delivery> claimed_;  // reused across polls (refilled in place when the store can)

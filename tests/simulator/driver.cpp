@@ -282,6 +282,17 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_holds_and_checker_rate_catches_a_store_that_dr
     BOOST_TEST(r.ok(), violations_text(r));
     BOOST_TEST(r.sent == 1200u);
   }
+  {
+    // 5/s with a burst of 1 on sqlite_store, whose next_due_at cannot see the bucket: the
+    // engine looks again at each next token (not once a second), so 1,500 events published
+    // over 5 minutes are all sent within about 5 minutes, not 15.
+    auto five = parse(R"({"name": "limited5", "duration": "5m", "events": 1500,
+      "endpoints": [{"profile": "healthy", "rate_limit": {"per_second": 5, "burst": 1}, "subscribe": ["*"]}]})");
+    auto const r = run_sqlite(five, "pulsehook-limited5.db");
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.sent == 1500u);
+    BOOST_TEST(r.time_to_delivery_ms.back() < 30000);  // the worst wait, ms
+  }
   sim::test::faulty_store s;
   s.drop_rate_limits = true;
   sim::run_options o;

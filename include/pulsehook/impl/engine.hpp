@@ -396,6 +396,7 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out,
   ec = {};
   last_poll_ = now;
   saturated_ = false;
+  if (token_wake_ <= now) token_wake_ = time_point::max();  // kept until it has come
   if constexpr (shared_pause_storage<StoragePolicy>) {
     // Pauses the store did not take (see pause()): again, until it does.
     std::erase_if(unsaved_pauses_, [this](endpoint_state* ep) {
@@ -499,6 +500,14 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     auto& d = claimed_[k];
     auto& ep = endpoint_for(d.endpoint_id);
     if constexpr (endpoint_health_storage<StoragePolicy>) ep.failing_since = d.endpoint_failing_since;
+    // A store that keeps a rate limit's tokens may hold more of this endpoint's work back
+    // until the next one: look again then (see next_wakeup).
+    if (d.endpoint_rate_limit) {
+      auto const next = now + std::chrono::duration_cast<duration>(
+                                  std::chrono::duration<double, std::milli>(1000.0 / d.endpoint_rate_limit->per_second)) +
+                        duration{1};  // rounded up: never a moment before the token
+      if (next < token_wake_) token_wake_ = next;
+    }
     // A pause the store keeps (another process's, or one from before a restart) holds here too.
     if (d.endpoint_paused_until && *d.endpoint_paused_until > ep.paused_until) {
       ep.paused_until = *d.endpoint_paused_until;
@@ -923,7 +932,12 @@ std::optional<time_point> PULSEHOOK_ENGINE::next_wakeup(boost::system::error_cod
   if (ec) return std::nullopt;
   // Work due at the last poll that it could not take is waiting for in-flight room: without
   // this, a driver would spin on an instant in the past.
-  if (due && *due <= last_poll_ && saturated_) return last_poll_ + opts_.saturated_poll_interval;
+  if (due && *due <= last_poll_ && saturated_) {
+    // Or sooner, when a rate-limited endpoint gets its next token (stores without an exact
+    // due time for held-back work: sqlite_store, postgres_store).
+    auto const t = last_poll_ + opts_.saturated_poll_interval;
+    return token_wake_ > last_poll_ && token_wake_ < t ? token_wake_ : t;
+  }
   return due;
 }
 
