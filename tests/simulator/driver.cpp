@@ -203,16 +203,22 @@ BOOST_AUTO_TEST_CASE(a_per_endpoint_timeout_applies_to_that_endpoint_only) {
 
 // ---- the new checkers fail when a double breaks their invariant ---------------------------
 
-BOOST_AUTO_TEST_CASE(checker_in_flight_catches_an_engine_that_sends_past_its_caps) {
-  auto const sc = parse(busy);
+// A run on memory_store with the engine double, `breaks` setting what it breaks.
+template <class Breaks>
+sim::run_result run_faulty_engine(sim::scenario const& sc, Breaks breaks) {
   pulsehook::memory_store s{sim::sim_endpoint_rules()};
   sim::run_options o;
-  auto const r = sim::run_scenario(sc, s, o, [](sim::fault_store<pulsehook::memory_store>& st,
-                                                sim::engine_config const& c) {
+  return sim::run_scenario(sc, s, o, [&](sim::fault_store<pulsehook::memory_store>& st,
+                                         sim::engine_config const& c) {
     auto e = std::make_unique<sim::test::faulty_engine<sim::fault_store<pulsehook::memory_store>>>(st, c);
-    e->overshoot = true;
+    breaks(*e);
     return e;
   });
+}
+
+BOOST_AUTO_TEST_CASE(checker_in_flight_catches_an_engine_that_sends_past_its_caps) {
+  auto const sc = parse(busy);
+  auto const r = run_faulty_engine(sc, [](auto& e) { e.overshoot = true; });
   BOOST_TEST(has_violation(r, "in-flight"), violations_text(r));
 }
 
@@ -237,14 +243,7 @@ BOOST_AUTO_TEST_CASE(a_429_pauses_its_endpoint_and_checker_pause_catches_an_engi
     BOOST_TEST(count(trace, " 429 retry-after=2.0m") > 10u);
     BOOST_TEST(r.sent == 600u);  // the pauses delay ep_0000's events, they lose none
   }
-  pulsehook::memory_store s{sim::sim_endpoint_rules()};
-  sim::run_options o;
-  auto const r = sim::run_scenario(sc, s, o, [](sim::fault_store<pulsehook::memory_store>& st,
-                                                sim::engine_config const& c) {
-    auto e = std::make_unique<sim::test::faulty_engine<sim::fault_store<pulsehook::memory_store>>>(st, c);
-    e->deaf_to_pauses = true;
-    return e;
-  });
+  auto const r = run_faulty_engine(sc, [](auto& e) { e.deaf_to_pauses = true; });
   BOOST_TEST(has_violation(r, "pause"), violations_text(r));
 }
 
