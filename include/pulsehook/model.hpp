@@ -17,6 +17,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -89,6 +90,11 @@ struct request_rate {
   double per_second = 1;
   std::uint32_t burst = 1;
   friend bool operator==(request_rate const&, request_rate const&) = default;
+  /// `per_second` with the default burst: `per_second` rounded up, 1..100000.
+  static request_rate with_default_burst(double per_second) noexcept {
+    auto const b = std::ceil(per_second);
+    return {per_second, static_cast<std::uint32_t>(b >= 1 ? (b <= 100000 ? b : 100000) : 1)};
+  }
 };
 
 /// A webhook endpoint of an organisation.

@@ -706,7 +706,7 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
         p.field("/rate_limit/per_second", make_error_code(error::invalid_rate_limit), per_second_hint);
         ok = false;
       } else {
-        rate.per_second = ps->to_number<double>();
+        rate = request_rate::with_default_burst(ps->to_number<double>());
       }
       if (auto const* b = r.if_contains("burst")) {
         std::int64_t n = 0;
@@ -719,8 +719,6 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
         } else {
           rate.burst = static_cast<std::uint32_t>(n);
         }
-      } else if (ok) {
-        rate.burst = static_cast<std::uint32_t>(std::clamp(std::ceil(rate.per_second), 1.0, 100000.0));
       }
       if (ok) {
         boost::system::error_code ec;

@@ -412,6 +412,16 @@ struct memory_state {
     return it == endpoint_ix.end() ? nullptr : endpoints[it->second].get();
   }
 
+  // The endpoint `id` unless it is unknown or deleted (then nullptr, with `not_found`).
+  mem_endpoint* live_endpoint(std::string_view id, boost::system::error_code& ec) {
+    auto* ep = endpoint(id);
+    if (!ep || ep->deleted) {
+      ec = error::not_found;
+      return nullptr;
+    }
+    return ep;
+  }
+
   static std::uint64_t& counter(state_counts& c, std::uint8_t s) noexcept {
     switch (static_cast<delivery_state>(s)) {
     case delivery_state::pending: return c.pending;
@@ -477,11 +487,8 @@ struct memory_state {
     ep.throttled_until = now + std::max<std::int64_t>(1, static_cast<std::int64_t>(ms));
   }
 
-  // A new or changed limit starts with a full bucket; none ends the throttle.
-  void set_rate_limit(std::uint32_t ei, mem_endpoint& ep, std::optional<request_rate> const& r) {
-    bool const changed = ep.rec.rate_limit != r;
-    ep.rec.rate_limit = r;
-    if (!changed) return;
+  // After a new or changed limit: a full bucket (none: no throttle).
+  void restart_bucket(std::uint32_t ei, mem_endpoint& ep) {
     ep.tokens_at = mem_no_time;
     ep.throttled_until = 0;
     requeue(ei, ep);
@@ -1215,11 +1222,8 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   auto& s = *s_;
   std::lock_guard lk(s.mu);
   ec = {};
-  auto* ep = s.endpoint(endpoint.id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s.live_endpoint(endpoint.id, ec);
+  if (!ep) return;
   if (ep->rec.organization_id != endpoint.organization_id) {
     ec = error::invalid_argument;
     return;
@@ -1235,9 +1239,9 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;
   normalize_event_types(merged.event_types);
-  merged.rate_limit = ep->rec.rate_limit;  // changed below, with its bucket
+  bool const new_limit = ep->rec.rate_limit != merged.rate_limit;
   ep->rec = std::move(merged);
-  s.set_rate_limit(s.endpoint_ix.find(endpoint.id)->second, *ep, endpoint.rate_limit);
+  if (new_limit) s.restart_bucket(s.endpoint_ix.find(endpoint.id)->second, *ep);
   ep->subscribed.clear();
 }
 
@@ -1246,11 +1250,8 @@ inline void memory_store::delete_endpoint(std::string_view id, time_point now,
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* ep = s.endpoint(id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s.live_endpoint(id, ec);
+  if (!ep) return;
   static std::string const why = "endpoint deleted";
   for (auto abs : ep->log) {
     if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;
@@ -1271,11 +1272,8 @@ inline void memory_store::get_endpoint(std::string_view id, endpoint_record& out
                                        boost::system::error_code& ec) {
   ec = {};
   std::lock_guard lk(s_->mu);
-  auto* ep = s_->endpoint(id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s_->live_endpoint(id, ec);
+  if (!ep) return;
   out = ep->rec;
 }
 
@@ -1304,11 +1302,8 @@ inline void memory_store::rotate_secret(std::string_view id, endpoint_secret con
     return;
   }
   std::lock_guard lk(s_->mu);
-  auto* ep = s_->endpoint(id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s_->live_endpoint(id, ec);
+  if (!ep) return;
   auto secrets = ep->rec.secrets;
   rotate_secrets(secrets, fresh, grace, now);
   if (secrets.size() > 16) secrets.resize(16);
@@ -1325,11 +1320,8 @@ inline void memory_store::disable_endpoint(std::string_view id, std::string_view
   }
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* ep = s.endpoint(id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s.live_endpoint(id, ec);
+  if (!ep) return;
   disable_locked(*ep, reason, now);
 }
 
@@ -1375,11 +1367,8 @@ inline void memory_store::pause_endpoint(std::string_view id, time_point until,
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* ep = s.endpoint(id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s.live_endpoint(id, ec);
+  if (!ep) return;
   auto const u = to_unix_millis(until);
   if (u <= ep->paused_until) return;
   ep->paused_until = u;
@@ -1412,11 +1401,8 @@ inline void memory_store::enable_endpoint(std::string_view id, time_point now,
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto* ep = s.endpoint(id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s.live_endpoint(id, ec);
+  if (!ep) return;
   if (ep->rec.enabled) return;
   ep->rec.enabled = true;
   ep->rec.disabled_reason.clear();
@@ -1635,11 +1621,8 @@ inline void memory_store::record_audit(audit_entry const& e, boost::system::erro
   validate_audit_entry(e, ec);
   if (ec) return;
   std::lock_guard lk(s_->mu);
-  auto* ep = s_->endpoint(e.endpoint_id);
-  if (!ep || ep->deleted) {
-    ec = error::not_found;
-    return;
-  }
+  auto* ep = s_->live_endpoint(e.endpoint_id, ec);
+  if (!ep) return;
   ep->audit.push_back(e);
 }
 

@@ -645,33 +645,28 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
                       ec);
     if (ec) return;
     q.bind(1, now);
-    // A paused endpoint's due deliveries move to the pause's end (or their deadline, when that
-    // comes first), however many: they do not count against the claim, so a pause costs the
-    // other endpoints nothing. One at its deadline is handed out: the engine decides.
-    // The endpoint's pause and token bucket, read once per claim (the bucket refilled to now).
-    auto paused_until = [&](std::int64_t ep) -> std::int64_t {
+    // The endpoint's entry, with its pause and token bucket read once per claim (the bucket
+    // refilled to now).
+    auto endpoint_of = [&](std::int64_t ep) -> taken_of& {
       auto& t = per_ep[ep];
-      if (t.paused_until < 0) {
-        auto p = s.db.use("SELECT paused_until, rate_per_second, rate_burst, rate_tokens, rate_at "
-                          "FROM endpoints WHERE ix = ?1",
-                          ec);
-        if (ec) return 0;
-        p.bind(1, ep);
-        if (!p.step(ec)) {
-          t.paused_until = 0;
-          return 0;
-        }
-        t.paused_until = p.i64(0);
-        if (!p.is_null(1) && !p.is_null(2)) {
-          t.limited = true;
-          auto const burst = static_cast<double>(p.i64(2));
-          t.tokens = burst;
-          if (!p.is_null(3) && !p.is_null(4))
-            t.tokens = std::min(burst, p.f64(3) + static_cast<double>(std::max<std::int64_t>(
-                                                      0, now - p.i64(4))) * p.f64(1) / 1000.0);
-        }
+      if (t.paused_until >= 0) return t;
+      t.paused_until = 0;
+      auto p = s.db.use("SELECT paused_until, rate_per_second, rate_burst, rate_tokens, rate_at "
+                        "FROM endpoints WHERE ix = ?1",
+                        ec);
+      if (ec) return t;
+      p.bind(1, ep);
+      if (!p.step(ec)) return t;
+      t.paused_until = p.i64(0);
+      if (!p.is_null(1) && !p.is_null(2)) {
+        t.limited = true;
+        auto const burst = static_cast<double>(p.i64(2));
+        t.tokens = burst;
+        if (!p.is_null(3) && !p.is_null(4))
+          t.tokens = std::min(burst, p.f64(3) + static_cast<double>(std::max<std::int64_t>(
+                                                    0, now - p.i64(4))) * p.f64(1) / 1000.0);
       }
-      return t.paused_until;
+      return t;
     };
     auto blocked = [&](std::int64_t ep) {
       auto it = per_ep.find(ep);
@@ -684,14 +679,16 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     bool looked = false;
     while (rows.size() < req.max && q.step(ec)) {
       row r{q.i64(0), q.i64(1), q.i64(2), q.i64(3), q.i64(4), q.i64(5)};
-      if (auto const until = paused_until(r.endpoint); ec) {
-        return;
-      } else if (until > now && r.give_up_at > now) {
-        push.emplace_back(r.id, std::min(until, r.give_up_at));
+      auto& t = endpoint_of(r.endpoint);
+      if (ec) return;
+      // A paused endpoint's due deliveries move to the pause's end (or their deadline, when
+      // that comes first), however many: they do not count against the claim, so a pause costs
+      // the other endpoints nothing. One at its deadline is handed out: the engine decides.
+      if (t.paused_until > now && r.give_up_at > now) {
+        push.emplace_back(r.id, std::min(t.paused_until, r.give_up_at));
         continue;
       }
       if (!blocked(r.endpoint)) {
-        auto& t = per_ep[r.endpoint];
         ++t.taken;
         if (t.limited) {  // a token per delivery handed out (docs/sending.md#throttling)
           t.tokens -= 1;

@@ -466,15 +466,14 @@ struct scenario_reader {
       auto const& r = v->as_object();
       if (!only_keys(r, w, {"per_second", "burst"})) return false;
       if (!r.contains("per_second")) return fail(w + ".per_second: required");
-      request_rate rate;
-      double burst = 0;
-      if (!get_number(r, "per_second", w, rate.per_second, 0.000001, 100000) ||
+      double per_second = 0, burst = 0;
+      if (!get_number(r, "per_second", w, per_second, 0.000001, 100000) ||
           !get_number(r, "burst", w, burst, 0, 100000))
         return false;
       if (r.contains("burst") && (burst < 1 || burst != std::floor(burst)))
         return fail(w + ".burst: a whole number from 1 to 100000");
-      rate.burst = static_cast<std::uint32_t>(r.contains("burst") ? burst : std::max(1.0, std::ceil(rate.per_second)));
-      ep.rate_limit = rate;
+      ep.rate_limit = request_rate::with_default_burst(per_second);
+      if (r.contains("burst")) ep.rate_limit->burst = static_cast<std::uint32_t>(burst);
     }
     return true;
   }
