@@ -208,6 +208,15 @@ public:
   void pause_endpoint(std::string_view id, time_point until, boost::system::error_code& ec);
   void pause_endpoint(std::string_view id, time_point until);
 
+  /// `adaptive_rate_storage` (storage.hpp): AIMD on 429 / 503. Halves the endpoint's rate
+  /// (`apply_slow_down`), keeps at most one token in its bucket, and from then on claims spend
+  /// the bucket at `effective_rate`. Every handle of a shared store keeps it.
+  /// @return the endpoint's slow-down afterwards
+  /// @param ec `not_found` for an unknown or deleted endpoint
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view id, slow_down const& sd,
+                                                  boost::system::error_code& ec);
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view id, slow_down const& sd);
+
   // ---- the event log --------------------------------------------------------------------------
 
   /// One page of an endpoint's log, newest first, filtered. The cursor is a keyset position:

@@ -97,6 +97,93 @@ struct request_rate {
   }
 };
 
+/// AIMD (additive increase, multiplicative decrease): the rate an endpoint's own 429 / 503
+/// answers allow it for now, kept by stores modelling `adaptive_rate_storage`
+/// (docs/sending.md#throttling). Each counted slow-down halves the rate; it then grows back by
+/// `step` per second, and ends once it reaches `ceiling`.
+struct adaptive_rate {
+  double per_second = 1;  ///< allowed just after the last slow-down
+  double ceiling = 1;     ///< it grows back to this (the configured limit, or what was sent)
+  double step = 0;        ///< requests per second regained every second
+  time_point since{};     ///< the last slow-down
+  friend bool operator==(adaptive_rate const&, adaptive_rate const&) = default;
+  /// The rate allowed at `t` (never above `ceiling`).
+  double at(time_point t) const noexcept {
+    auto const s = t > since ? std::chrono::duration<double>(t - since).count() : 0.0;
+    auto const r = per_second + step * s;
+    return r < ceiling ? r : ceiling;
+  }
+  /// Whether it still holds at `t` (once grown back to the ceiling it is over).
+  bool holds_at(time_point t) const noexcept { return at(t) < ceiling; }
+};
+
+/// The rate that holds for an endpoint at `t`: its configured `limit`, lowered by a slow-down
+/// that still holds (then the burst is at most the slowed rate, rounded up); empty: no limit.
+inline std::optional<request_rate> effective_rate(std::optional<request_rate> const& limit,
+                                                  std::optional<adaptive_rate> const& slowed,
+                                                  time_point t) noexcept {
+  if (!slowed || !slowed->holds_at(t)) return limit;
+  auto r = request_rate::with_default_burst(slowed->at(t));
+  if (limit) {
+    if (limit->per_second < r.per_second) r.per_second = limit->per_second;
+    if (limit->burst < r.burst) r.burst = limit->burst;
+  }
+  return r;
+}
+
+/// A 429 / 503 answer, as the engine reports it to `adaptive_rate_storage::slow_down_endpoint`.
+struct slow_down {
+  time_point now{};
+  /// When the answered request started: an answer to a request sent before the last
+  /// slow-down does not count again (a burst of 429s to requests already in flight halves
+  /// the rate once, as TCP counts one loss per window).
+  time_point request_started_at{};
+  /// The rate at which the engine was sending to the endpoint (its recent requests per
+  /// second): the base when the endpoint has no slow-down running and no lower limit.
+  double sent_per_second = 0;
+  /// How long the rate takes to grow back from half its ceiling to all of it.
+  duration recovery{std::chrono::seconds{60}};
+};
+
+namespace detail {
+// A token bucket running at `r`: the tokens left at `now_ms`, given `tokens` left at `at_ms`
+// (no tokens: a full bucket).
+inline double bucket_tokens(std::optional<double> tokens, std::int64_t at_ms, std::int64_t now_ms,
+                            request_rate const& r) noexcept {
+  auto const burst = static_cast<double>(r.burst);
+  if (!tokens) return burst;
+  auto const t = *tokens + static_cast<double>(now_ms > at_ms ? now_ms - at_ms : 0) * r.per_second / 1000.0;
+  return t < burst ? t : burst;
+}
+} // namespace detail
+
+/// The least rate a slow-down leaves: one request a minute.
+inline constexpr double min_adaptive_rate = 1.0 / 60;
+
+/// Applies a slow-down to an endpoint's state (`limit`: its configured limit; `slowed`: its
+/// running slow-down, if any); false when it does not count (see `slow_down`). Every store
+/// calls this under its own lock or transaction, so all of them follow one rule.
+inline bool apply_slow_down(std::optional<adaptive_rate>& slowed,
+                            std::optional<request_rate> const& limit,
+                            slow_down const& s) noexcept {
+  bool const running = slowed && slowed->holds_at(s.now);
+  if (running && s.request_started_at < slowed->since) return false;
+  auto base = running ? slowed->at(s.now) : (limit ? limit->per_second : s.sent_per_second);
+  if (s.sent_per_second > 0 && s.sent_per_second < base) base = s.sent_per_second;
+  auto const ceiling = running ? slowed->ceiling
+                               : (limit ? limit->per_second : (base > min_adaptive_rate ? base : min_adaptive_rate));
+  auto const half = base / 2;
+  adaptive_rate a;
+  a.per_second = half > min_adaptive_rate ? half : min_adaptive_rate;
+  if (a.per_second > ceiling) a.per_second = ceiling;
+  a.ceiling = ceiling;
+  auto const secs = std::chrono::duration<double>(s.recovery).count();
+  a.step = secs > 0 ? ceiling / 2 / secs : ceiling;
+  a.since = s.now;
+  slowed = a;
+  return true;
+}
+
 /// A webhook endpoint of an organisation.
 struct endpoint_record {
   std::string id;                       ///< "ep_..."
@@ -119,6 +206,9 @@ struct endpoint_record {
   /// At most this many requests to the endpoint (the delivery engine holds the rest back:
   /// docs/sending.md#throttling); empty: no limit but the in-flight caps.
   std::optional<request_rate> rate_limit;
+  /// Kept by stores modelling `adaptive_rate_storage`: the endpoint's latest slow-down (429 /
+  /// 503, AIMD; it may be over: `adaptive_rate::holds_at`). Ignored on create and update.
+  std::optional<adaptive_rate> adaptive;
   time_point created_at{};
   time_point updated_at{};
 };
@@ -211,6 +301,8 @@ struct due_delivery {
   std::optional<time_point> endpoint_paused_until;
   /// The endpoint's `rate_limit` when it was claimed.
   std::optional<request_rate> endpoint_rate_limit;
+  /// The endpoint's slow-down when it was claimed (`adaptive_rate_storage`).
+  std::optional<adaptive_rate> endpoint_adaptive;
 };
 
 /// An endpoint with attempts in flight and how many more of its deliveries one claim may take.

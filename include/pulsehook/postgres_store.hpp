@@ -114,7 +114,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 4;
+  static constexpr int schema_version = 5;
 
   /// A closed store; call `open`.
   postgres_store();
@@ -169,6 +169,14 @@ public:
                       boost::system::error_code& ec);
   /// As above. @throws boost::system::system_error on failure.
   void pause_endpoint(std::string_view endpoint_id, time_point until);
+
+  /// `adaptive_rate_storage` (storage.hpp): AIMD on 429 / 503, kept in the endpoint's row
+  /// (schema 5) and changed under its lock, so every worker spends one bucket at one rate.
+  /// @return the endpoint's slow-down afterwards
+  /// @param ec `not_found` for an unknown or deleted endpoint
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view endpoint_id, slow_down const& sd,
+                                                  boost::system::error_code& ec);
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view endpoint_id, slow_down const& sd);
 
   /// The outbox (`outbox_storage`): accepts `event` inside the transaction the caller has
   /// open on `tx`, a connection of the caller's to the same database. Nothing is visible, and

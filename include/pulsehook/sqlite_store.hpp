@@ -73,7 +73,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 5;
+  static constexpr int schema_version = 6;
 
   /// A closed store; call `open`.
   sqlite_store();
@@ -190,6 +190,14 @@ public:
   /// @param ec `not_found` for an unknown or deleted endpoint
   void pause_endpoint(std::string_view id, time_point until, boost::system::error_code& ec);
   void pause_endpoint(std::string_view id, time_point until);
+
+  /// `adaptive_rate_storage` (storage.hpp): AIMD on 429 / 503, kept in the endpoint's row
+  /// (schema 6), so every process on the file and every restart sees one rate.
+  /// @return the endpoint's slow-down afterwards
+  /// @param ec `not_found` for an unknown or deleted endpoint
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view id, slow_down const& sd,
+                                                  boost::system::error_code& ec);
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view id, slow_down const& sd);
 
   // ---- the event log --------------------------------------------------------------------------
   void list_log(log_query const& query, log_page& page, boost::system::error_code& ec);

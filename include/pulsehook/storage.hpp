@@ -7,7 +7,7 @@
 /// plus the vocabulary of the log queries. Shipped models: `memory_store` (memory_store.hpp)
 /// and `sqlite_store` (sqlite_store.hpp). The laws are in docs/concepts/Storage.md. Optional
 /// extensions below: `group_commit_storage`, `notifying_storage`, `outbox_storage`,
-/// `shared_pause_storage`, `audit_log_storage`, `bulk_resend_storage`, `endpoint_health_storage`.
+/// `shared_pause_storage`, `adaptive_rate_storage`, `audit_log_storage`, `bulk_resend_storage`, `endpoint_health_storage`.
 ///
 /// **StoragePolicy requirement.** For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
@@ -198,6 +198,22 @@ concept shared_pause_storage =
     storage_policy<S> && requires(S& s, std::string_view id, time_point t,
                                   boost::system::error_code& ec) {
       { s.pause_endpoint(id, t, ec) } -> std::same_as<void>;
+    };
+
+/// Optional extension of `storage_policy`: AIMD on 429 / 503, kept by the store
+/// (docs/sending.md#throttling). `s.slow_down_endpoint(endpoint_id, slow_down const&, ec)`
+/// (`std::optional<adaptive_rate>`: the endpoint's slow-down afterwards; empty with
+/// `error::not_found` for an unknown or deleted endpoint) applies `apply_slow_down` to the
+/// endpoint's `adaptive` under the store's lock or transaction and keeps it, so every process
+/// on the store and every restart sees one rate. From then on `claim_due` spends the bucket at
+/// `effective_rate(rate_limit, adaptive, now)` instead of the configured limit alone, and
+/// claimed deliveries carry `endpoint_adaptive`. Changing the endpoint's `rate_limit` ends a
+/// slow-down. Shipped models: `memory_store`, `sqlite_store`, `postgres_store`.
+template <class S>
+concept adaptive_rate_storage =
+    storage_policy<S> && requires(S& s, std::string_view id, slow_down const& sd,
+                                  boost::system::error_code& ec) {
+      { s.slow_down_endpoint(id, sd, ec) } -> std::same_as<std::optional<adaptive_rate>>;
     };
 
 /// The full storage surface: `storage_policy` plus endpoint management and the event log.

@@ -913,6 +913,73 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claims_spend_a_rate_limits_tokens, K, store_kinds)
   BOOST_TEST(count(t0 + 61s).first == 1u);
 }
 
+// adaptive_rate_storage (AIMD): a slow-down halves the rate the bucket runs at (from the limit,
+// or from the rate sent when that is lower) and keeps at most one token; answers to requests
+// sent before it do not count again; it grows back and ends; it survives a reopen; claims
+// carry it; an endpoint without a limit is slowed from the rate sent; a new limit ends it.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_slow_down_halves_the_rate_and_grows_back, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  static_assert(adaptive_rate_storage<std::remove_cvref_t<decltype(s)>>);
+  auto limited = make_endpoint("ep_a", "org_1", {"goal.created"});
+  limited.rate_limit = request_rate{10, 10};
+  s.create_endpoint(limited);
+  s.create_endpoint(make_endpoint("ep_b", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 40; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
+  std::vector<due_delivery> out;
+  auto count = [&](time_point at, std::string_view ep) {
+    out.clear();
+    claim_all(s, at, at + 1h, &out);
+    return static_cast<std::size_t>(std::count_if(out.begin(), out.end(), [&](auto const& d) { return d.endpoint_id == ep; }));
+  };
+  BOOST_TEST(count(t0, "ep_a") == 10u);  // the limit's burst
+  auto const a = s.slow_down_endpoint("ep_a", slow_down{t0 + 1s, t0 + 500ms, 4.0, 60s});
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST(a->per_second == 2.0);  // half of what was sent, below the limit
+  BOOST_TEST(a->ceiling == 10.0);    // grows back to the limit
+  BOOST_TEST(a->step == 10.0 / 2 / 60);
+  BOOST_TEST((a->since == t0 + 1s));
+  // An answer to a request sent before the slow-down does not count again.
+  BOOST_TEST((s.slow_down_endpoint("ep_a", slow_down{t0 + 1100ms, t0 + 900ms, 4.0, 60s}) == a));
+  BOOST_TEST(count(t0 + 1s, "ep_a") == 1u);     // one token kept, no burst
+  BOOST_TEST(count(t0 + 1400ms, "ep_a") == 0u);  // 0.83 of a token
+  BOOST_TEST(count(t0 + 2s, "ep_a") == 2u);
+  BOOST_TEST((out.front().endpoint_adaptive == a));
+  k.reopen();
+  endpoint_record got;
+  k.store.get_endpoint("ep_a", got);
+  BOOST_TEST((got.adaptive == a));
+  BOOST_TEST(count(t0 + 2s, "ep_a") == 0u);  // the bucket was kept
+  // Grown back to the ceiling after 96 s: over; the limit's burst again.
+  BOOST_TEST(count(t0 + 200s, "ep_a") == 10u);
+  // No limit: slowed from the rate sent, back to it.
+  auto const b = k.store.slow_down_endpoint("ep_b", slow_down{t0 + 300s, t0 + 299s, 6.0, 30s});
+  BOOST_TEST_REQUIRE(b.has_value());
+  BOOST_TEST(b->per_second == 3.0);
+  BOOST_TEST(b->ceiling == 6.0);
+  k.store.create_endpoint(make_endpoint("ep_c", "org_1", {"goal.updated"}));
+  for (int i = 0; i < 10; ++i)
+    k.store.accept(make_event("evt_c" + std::to_string(i), "org_1", "goal.updated", t0 + 300s), t0 + 72h, r);
+  auto const c = k.store.slow_down_endpoint("ep_c", slow_down{t0 + 300s, t0 + 300s, 6.0, 30s});
+  BOOST_TEST(count(t0 + 300s, "ep_c") == 1u);
+  BOOST_TEST(count(t0 + 301s, "ep_c") == 3u);
+  BOOST_TEST((c->at(t0 + 330s) == 6.0));
+  BOOST_TEST(count(t0 + 331s, "ep_c") == 6u);  // over: no limit at all
+  // A new limit ends a slow-down; unknown endpoints are refused.
+  k.store.slow_down_endpoint("ep_a", slow_down{t0 + 400s, t0 + 400s, 10.0, 60s});
+  k.store.get_endpoint("ep_a", got);
+  BOOST_TEST(got.adaptive.has_value());
+  got.rate_limit = request_rate{5, 5};
+  k.store.update_endpoint(got);
+  k.store.get_endpoint("ep_a", got);
+  BOOST_TEST(!got.adaptive.has_value());
+  boost::system::error_code ec;
+  BOOST_TEST(!k.store.slow_down_endpoint("ep_nope", slow_down{t0, t0, 1.0, 60s}, ec).has_value());
+  BOOST_TEST((ec == error::not_found));
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(disable_parks_and_enable_resumes, K, store_kinds) {
   K k;
   auto& s = k.store;

@@ -150,6 +150,14 @@ ALTER TABLE {s}.endpoints ADD COLUMN rate_burst bigint;
 ALTER TABLE {s}.endpoints ADD COLUMN rate_tokens double precision;
 ALTER TABLE {s}.endpoints ADD COLUMN rate_at bigint;
 )sql",
+    // 4 -> 5: AIMD (adaptive_rate_storage): the endpoint's latest slow-down (all NULL: none),
+    // written under the endpoint row's lock when a 429 / 503 slows it down.
+    R"sql(
+ALTER TABLE {s}.endpoints ADD COLUMN adaptive_rate double precision;
+ALTER TABLE {s}.endpoints ADD COLUMN adaptive_ceiling double precision;
+ALTER TABLE {s}.endpoints ADD COLUMN adaptive_step double precision;
+ALTER TABLE {s}.endpoints ADD COLUMN adaptive_since bigint;
+)sql",
 };
 
 inline constexpr int pg_schema_version =

@@ -134,6 +134,14 @@ ALTER TABLE endpoints ADD COLUMN rate_burst INTEGER;
 ALTER TABLE endpoints ADD COLUMN rate_tokens REAL;
 ALTER TABLE endpoints ADD COLUMN rate_at INTEGER;
 )sql",
+    // 5 -> 6: AIMD (adaptive_rate_storage): the endpoint's latest slow-down (all NULL: none),
+    // written only when a 429 / 503 slows it down.
+    R"sql(
+ALTER TABLE endpoints ADD COLUMN adaptive_rate REAL;
+ALTER TABLE endpoints ADD COLUMN adaptive_ceiling REAL;
+ALTER TABLE endpoints ADD COLUMN adaptive_step REAL;
+ALTER TABLE endpoints ADD COLUMN adaptive_since INTEGER;
+)sql",
 };
 
 inline constexpr int sqlite_schema_version =

@@ -465,9 +465,15 @@ struct memory_state {
     return f != mem_no_due && f.first < ep.throttled_until ? mem_due{ep.throttled_until, f.second} : f;
   }
 
-  // Brings the endpoint's token bucket to `now`.
-  static void refill(mem_endpoint& ep, std::int64_t now) noexcept {
-    auto const& r = *ep.rec.rate_limit;
+  // The rate its bucket runs at `now`: the configured limit, lowered by a running slow-down
+  // (adaptive_rate_storage); empty: none.
+  static std::optional<request_rate> bucket_rate(mem_endpoint const& ep, std::int64_t now) noexcept {
+    if (!ep.rec.rate_limit && !ep.rec.adaptive) return std::nullopt;
+    return effective_rate(ep.rec.rate_limit, ep.rec.adaptive, from_unix_millis(now));
+  }
+
+  // Brings the endpoint's token bucket, running at `r`, to `now`.
+  static void refill(mem_endpoint& ep, request_rate const& r, std::int64_t now) noexcept {
     auto const burst = static_cast<double>(r.burst);
     if (ep.tokens_at == mem_no_time) {
       ep.tokens = burst;
@@ -481,9 +487,9 @@ struct memory_state {
   }
 
   // With less than a token left: the endpoint is not due before the next one.
-  static void throttle(mem_endpoint& ep, std::int64_t now) noexcept {
+  static void throttle(mem_endpoint& ep, request_rate const& r, std::int64_t now) noexcept {
     if (ep.tokens >= 1) return;
-    auto const ms = std::ceil((1.0 - ep.tokens) * 1000.0 / ep.rec.rate_limit->per_second);
+    auto const ms = std::ceil((1.0 - ep.tokens) * 1000.0 / r.per_second);
     ep.throttled_until = now + std::max<std::int64_t>(1, static_cast<std::int64_t>(ms));
   }
 
@@ -977,15 +983,15 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
       held.push_back(top);  // set aside with its whole backlog, until the scan is over
       continue;
     }
-    if (ep.rec.rate_limit) {  // a token per delivery handed out (docs/sending.md#throttling)
-      s.refill(ep, now);
+    if (auto const r = s.bucket_rate(ep, now)) {  // a token per delivery (docs/sending.md#throttling)
+      s.refill(ep, *r, now);
       if (ep.tokens < 1) {
-        s.throttle(ep, now);
+        s.throttle(ep, *r, now);
         s.requeue(ei, ep);  // due again with the next token
         continue;
       }
       ep.tokens -= 1;
-      s.throttle(ep, now);
+      s.throttle(ep, *r, now);
     }
     // settle_due_top made top.key the endpoint's earliest live entry: take it.
     auto const abs = top.key.second;
@@ -1025,6 +1031,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     dd.endpoint_failing_since = ep.rec.failing_since;
     dd.endpoint_paused_until = ep.rec.paused_until;
     dd.endpoint_rate_limit = ep.rec.rate_limit;
+    dd.endpoint_adaptive = ep.rec.adaptive;
   }
   for (auto const& h : held)  // untouched since set aside: their keys are still current
     s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
@@ -1209,6 +1216,7 @@ inline void memory_store::create_endpoint(endpoint_record const& endpoint,
   if (ep->rec.enabled) ep->rec.disabled_reason.clear();
   ep->rec.failing_since.reset();
   ep->rec.paused_until.reset();
+  ep->rec.adaptive.reset();
   ep->rec.disabled_at = ep->rec.enabled ? std::nullopt : std::optional<time_point>(endpoint.created_at);
   ep->org = s.strings.get(endpoint.organization_id);
   auto const ix = static_cast<std::uint32_t>(s.endpoints.size());
@@ -1240,6 +1248,7 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   if (ec) return;
   normalize_event_types(merged.event_types);
   bool const new_limit = ep->rec.rate_limit != merged.rate_limit;
+  if (new_limit) merged.adaptive.reset();  // a new limit ends a slow-down
   ep->rec = std::move(merged);
   if (new_limit) s.restart_bucket(s.endpoint_ix.find(endpoint.id)->second, *ep);
   ep->subscribed.clear();
@@ -1394,6 +1403,35 @@ inline void memory_store::pause_endpoint(std::string_view id, time_point until) 
   boost::system::error_code ec;
   pause_endpoint(id, until, ec);
   throw_if(ec, "pulsehook: pause_endpoint");
+}
+
+inline std::optional<adaptive_rate> memory_store::slow_down_endpoint(std::string_view id,
+                                                                     slow_down const& sd,
+                                                                     boost::system::error_code& ec) {
+  ec = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto* ep = s.live_endpoint(id, ec);
+  if (!ep) return std::nullopt;
+  auto const now = to_unix_millis(sd.now);
+  auto const before = s.bucket_rate(*ep, now);
+  if (!apply_slow_down(ep->rec.adaptive, ep->rec.rate_limit, sd)) return ep->rec.adaptive;
+  // The bucket keeps at most one token from before (no burst right after a 429) and runs at
+  // the slowed rate from here on; the endpoint is due again with its next token.
+  if (before) s.refill(*ep, *before, now);
+  ep->tokens = before && ep->tokens < 1 ? ep->tokens : 1;
+  ep->tokens_at = now;
+  if (auto const r = s.bucket_rate(*ep, now)) s.throttle(*ep, *r, now);
+  s.requeue(s.endpoint_ix.find(std::string(id))->second, *ep);
+  return ep->rec.adaptive;
+}
+
+inline std::optional<adaptive_rate> memory_store::slow_down_endpoint(std::string_view id,
+                                                                     slow_down const& sd) {
+  boost::system::error_code ec;
+  auto r = slow_down_endpoint(id, sd, ec);
+  throw_if(ec, "pulsehook: slow_down_endpoint");
+  return r;
 }
 
 inline void memory_store::enable_endpoint(std::string_view id, time_point now,

@@ -43,6 +43,8 @@ enum pg_stmt : std::size_t {
   pg_counts,
   pg_endpoint_ix,
   pg_pause,
+  pg_slow_load,
+  pg_slow_save,
   pg_log_all,
   pg_log_cls,
   pg_event,
@@ -113,7 +115,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_claim_candidates: $1 now, $2 endpoint ids to skip, $3 cap, $4 worker, $5 limit.
     // Endpoints that other workers hold at their cap are left out here already (a hint: the
     // exact count is taken under the endpoint's lock).
-    "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at, p.rate_per_second IS NOT NULL "
+    "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at, "
+    "  p.rate_per_second IS NOT NULL OR p.adaptive_rate IS NOT NULL "
     "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
     "WHERE d.next_at IS NOT NULL AND d.next_at <= $1::bigint AND p.id <> ALL($2::text[]) "
     "  AND d.endpoint NOT IN (SELECT l.endpoint FROM {s}.deliveries l "
@@ -138,14 +141,26 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 
     // pg_claim_tokens: $1 rate-limited endpoints (ascending), $2 how many each wants, $3 now.
     // Spends up to that many whole tokens of each bucket (refilled to now) under the row's
-    // lock, so workers share one bucket; returns what each may take.
+    // lock, so workers share one bucket; returns what each may take. The bucket runs at the
+    // effective rate (model.hpp effective_rate): the limit, lowered by a running slow-down
+    // (`a`: its rate now; over once grown back to its ceiling). An endpoint whose slow-down is
+    // over and that has no limit gets all it asks for.
     "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS w(ix, want)), "
-    "b AS (SELECT e.ix, w.want, LEAST(e.rate_burst::float8, COALESCE(e.rate_tokens + "
-    "  GREATEST(0, $3::bigint - e.rate_at) * e.rate_per_second / 1000.0, e.rate_burst::float8)) AS avail "
-    "  FROM {s}.endpoints e JOIN w ON w.ix = e.ix WHERE e.rate_per_second IS NOT NULL "
-    "  ORDER BY e.ix FOR UPDATE OF e) "
-    "UPDATE {s}.endpoints e SET rate_tokens = b.avail - LEAST(b.want, floor(b.avail)), "
-    "  rate_at = $3::bigint FROM b WHERE e.ix = b.ix "
+    "q AS (SELECT e.ix, w.want, e.rate_tokens, e.rate_at, e.rate_per_second, e.rate_burst, "
+    "  LEAST(e.adaptive_ceiling, e.adaptive_rate + e.adaptive_step * "
+    "    GREATEST(0, $3::bigint - e.adaptive_since) / 1000.0) AS a, e.adaptive_ceiling AS c "
+    "  FROM {s}.endpoints e JOIN w ON w.ix = e.ix ORDER BY e.ix FOR UPDATE OF e), "
+    "r AS (SELECT q.*, CASE WHEN a < c THEN LEAST(a, COALESCE(rate_per_second, a)) "
+    "    ELSE rate_per_second END AS rate, "
+    "  CASE WHEN a < c THEN LEAST(GREATEST(1, LEAST(100000, ceil(a))), COALESCE(rate_burst, 100000)) "
+    "    ELSE rate_burst END::float8 AS burst FROM q), "
+    "b AS (SELECT ix, want, rate, CASE WHEN rate IS NULL THEN want::float8 ELSE LEAST(burst, "
+    "  COALESCE(rate_tokens + GREATEST(0, $3::bigint - rate_at) * rate / 1000.0, burst)) END AS avail "
+    "  FROM r) "
+    "UPDATE {s}.endpoints e SET "
+    "  rate_tokens = CASE WHEN b.rate IS NULL THEN e.rate_tokens "
+    "    ELSE b.avail - LEAST(b.want, floor(b.avail)) END, "
+    "  rate_at = CASE WHEN b.rate IS NULL THEN e.rate_at ELSE $3::bigint END FROM b WHERE e.ix = b.ix "
     "RETURNING e.ix, LEAST(b.want, floor(b.avail))::bigint",
 
     // pg_claim_take: $1 deliveries, $2 lease end, $3 worker.
@@ -154,7 +169,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token) "
     "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
     "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since, p.paused_until, "
-    "  p.rate_per_second, p.rate_burst "
+    "  p.rate_per_second, p.rate_burst, p.adaptive_rate, p.adaptive_ceiling, p.adaptive_step, "
+    "  p.adaptive_since "
     "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
 
     // pg_secrets_of: $1 endpoints.
@@ -266,6 +282,18 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.endpoints SET paused_until = GREATEST(paused_until, $2::bigint) "
     "WHERE id = $1::text AND deleted_at IS NULL RETURNING ix",
 
+    // pg_slow_load: $1 endpoint id. Its limit, bucket and slow-down, the row locked until the
+    // transaction ends (slow_down_endpoint computes the change: apply_slow_down).
+    "SELECT ix, rate_per_second, rate_burst, rate_tokens, rate_at, adaptive_rate, "
+    "  adaptive_ceiling, adaptive_step, adaptive_since "
+    "FROM {s}.endpoints WHERE id = $1::text AND deleted_at IS NULL FOR UPDATE",
+
+    // pg_slow_save: $1 ix, $2 rate, $3 ceiling, $4 step, $5 since, $6 tokens, $7 at
+    "UPDATE {s}.endpoints SET adaptive_rate = $2::double precision, "
+    "  adaptive_ceiling = $3::double precision, adaptive_step = $4::double precision, "
+    "  adaptive_since = $5::bigint, rate_tokens = $6::double precision, rate_at = $7::bigint "
+    "WHERE ix = $1::bigint",
+
     // pg_log_all: $1 endpoint, $2 before id, $3 limit. The three classes' ranges of
     // deliveries_cls, merged newest first (a Merge Append reading at most $3 rows in all).
     // Each range is a row comparison on the index's columns: with plain equalities on endpoint
@@ -331,7 +359,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 
     // pg_ep_load: $1 ix
     "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
-    "  updated_at, failing_since, disabled_at, paused_until, rate_per_second, rate_burst "
+    "  updated_at, failing_since, disabled_at, paused_until, rate_per_second, rate_burst, "
+    "  adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since "
     "FROM {s}.endpoints WHERE ix = $1::bigint",
 
     // pg_ep_list: $1 org
@@ -345,7 +374,12 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  rate_tokens = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
     "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_tokens END, "
     "  rate_at = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
-    "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_at END WHERE ix = $1::bigint",
+    "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_at END, "
+    // A new limit ends a slow-down (a sub-select without a row sets them all NULL).
+    "  (adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since) = (SELECT adaptive_rate, "
+    "    adaptive_ceiling, adaptive_step, adaptive_since WHERE rate_per_second IS NOT DISTINCT "
+    "    FROM $7::double precision AND rate_burst IS NOT DISTINCT FROM $8::bigint) "
+    "WHERE ix = $1::bigint",
 
     // pg_ep_touch: $1 ix, $2 updated_at
     "UPDATE {s}.endpoints SET updated_at = $2::bigint WHERE ix = $1::bigint",
@@ -901,6 +935,14 @@ inline std::optional<request_rate> pg_rate(pg_rows const& r, int row, int col) {
                       static_cast<std::uint32_t>(r.i64(row, col + 1))};
 }
 
+// An endpoint's slow-down from four columns from `col` on (rate, ceiling, step, since).
+inline std::optional<adaptive_rate> pg_adaptive(pg_rows const& r, int row, int col) {
+  for (int c = col; c < col + 4; ++c)
+    if (r.is_null(row, c)) return std::nullopt;
+  return adaptive_rate{std::bit_cast<double>(r.i64(row, col)), std::bit_cast<double>(r.i64(row, col + 1)),
+                       std::bit_cast<double>(r.i64(row, col + 2)), from_unix_millis(r.i64(row, col + 3))};
+}
+
 // Two parameters: the rate per second and the burst; both NULL for no limit.
 inline void pg_put_rate(pg_params& p, std::optional<request_rate> const& rate) {
   if (rate) p.f64(rate->per_second).i64(rate->burst);
@@ -935,6 +977,7 @@ inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
     out.paused_until.reset();
     if (r.i64(0, 12) != 0) out.paused_until = from_unix_millis(r.i64(0, 12));
     out.rate_limit = pg_rate(r, 0, 13);
+    out.adaptive = pg_adaptive(r, 0, 15);
   }
   pg_load_secrets(l, ix, out.secrets, ec);
 }
@@ -1273,6 +1316,51 @@ inline void postgres_store::pause_endpoint(std::string_view endpoint_id, time_po
   throw_if(ec, "pulsehook: pause_endpoint");
 }
 
+inline std::optional<adaptive_rate> postgres_store::slow_down_endpoint(std::string_view endpoint_id,
+                                                                       slow_down const& sd,
+                                                                       boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_PG_READY(std::nullopt);
+  detail::pg_step st(l, true, ec);
+  if (ec) return std::nullopt;
+  detail::pg_params p;
+  p.bytes(endpoint_id);
+  auto r = l.run(detail::pg_slow_load, p, ec);
+  if (ec) return std::nullopt;
+  if (r.empty()) {
+    ec = error::not_found;
+    st.unchanged();
+    return std::nullopt;
+  }
+  auto const now = to_unix_millis(sd.now);
+  auto const limit = detail::pg_rate(r, 0, 1);
+  auto slowed = detail::pg_adaptive(r, 0, 5);
+  // The bucket keeps at most one token from before (no burst right after a 429).
+  double tokens = 1;
+  if (auto const e = effective_rate(limit, slowed, sd.now); e && !r.is_null(0, 3) && !r.is_null(0, 4))
+    tokens = std::min(1.0, detail::bucket_tokens(std::bit_cast<double>(r.i64(0, 3)), r.i64(0, 4), now, *e));
+  if (!apply_slow_down(slowed, limit, sd)) {
+    st.commit(ec);
+    return slowed;
+  }
+  detail::pg_params q;
+  q.i64(r.i64(0, 0)).f64(slowed->per_second).f64(slowed->ceiling).f64(slowed->step)
+      .i64(to_unix_millis(slowed->since)).f64(tokens).i64(now);
+  l.run(detail::pg_slow_save, q, ec);
+  if (ec) return std::nullopt;
+  st.commit(ec);
+  if (ec) return std::nullopt;
+  return slowed;
+}
+
+inline std::optional<adaptive_rate> postgres_store::slow_down_endpoint(std::string_view endpoint_id,
+                                                                       slow_down const& sd) {
+  boost::system::error_code ec;
+  auto r = slow_down_endpoint(endpoint_id, sd, ec);
+  throw_if(ec, "pulsehook: slow_down_endpoint");
+  return r;
+}
+
 inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_point give_up_at,
                                    accept_result& result, boost::system::error_code& ec) {
   result = {};
@@ -1571,6 +1659,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         d.endpoint_paused_until.reset();
         if (r.i64(i, 14) != 0) d.endpoint_paused_until = from_unix_millis(r.i64(i, 14));
         d.endpoint_rate_limit = detail::pg_rate(r, i, 15);
+        d.endpoint_adaptive = detail::pg_adaptive(r, i, 17);
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;

@@ -166,12 +166,20 @@ inline void sqlite_store_secrets(sqlite_state& s, std::int64_t ix,
   }
 }
 
+// An endpoint's slow-down from four columns from `col` on (rate, ceiling, step, since).
+template <class Query>
+std::optional<adaptive_rate> sqlite_adaptive(Query& q, int col) {
+  if (q.is_null(col) || q.is_null(col + 1) || q.is_null(col + 2) || q.is_null(col + 3)) return std::nullopt;
+  return adaptive_rate{q.f64(col), q.f64(col + 1), q.f64(col + 2), from_unix_millis(q.i64(col + 3))};
+}
+
 inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_record& out,
                                  boost::system::error_code& ec) {
   {
     auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
                       "disabled_reason, created_at, updated_at, failing_since, disabled_at, "
-                      "paused_until, rate_per_second, rate_burst FROM endpoints WHERE ix = ?1",
+                      "paused_until, rate_per_second, rate_burst, adaptive_rate, adaptive_ceiling, "
+                      "adaptive_step, adaptive_since FROM endpoints WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, ix);
@@ -198,6 +206,7 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
     out.rate_limit.reset();
     if (!q.is_null(13) && !q.is_null(14))
       out.rate_limit = request_rate{q.f64(13), static_cast<std::uint32_t>(q.i64(14))};
+    out.adaptive = sqlite_adaptive(q, 15);
   }
   sqlite_load_secrets(s, ix, out.secrets, ec);
 }
@@ -651,20 +660,21 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
       auto& t = per_ep[ep];
       if (t.paused_until >= 0) return t;
       t.paused_until = 0;
-      auto p = s.db.use("SELECT paused_until, rate_per_second, rate_burst, rate_tokens, rate_at "
+      auto p = s.db.use("SELECT paused_until, rate_per_second, rate_burst, rate_tokens, rate_at, "
+                        "adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since "
                         "FROM endpoints WHERE ix = ?1",
                         ec);
       if (ec) return t;
       p.bind(1, ep);
       if (!p.step(ec)) return t;
       t.paused_until = p.i64(0);
-      if (!p.is_null(1) && !p.is_null(2)) {
+      std::optional<request_rate> limit;
+      if (!p.is_null(1) && !p.is_null(2))
+        limit = request_rate{p.f64(1), static_cast<std::uint32_t>(p.i64(2))};
+      if (auto const r = effective_rate(limit, detail::sqlite_adaptive(p, 5), req.now)) {
         t.limited = true;
-        auto const burst = static_cast<double>(p.i64(2));
-        t.tokens = burst;
-        if (!p.is_null(3) && !p.is_null(4))
-          t.tokens = std::min(burst, p.f64(3) + static_cast<double>(std::max<std::int64_t>(
-                                                    0, now - p.i64(4))) * p.f64(1) / 1000.0);
+        t.tokens = detail::bucket_tokens(p.is_null(3) || p.is_null(4) ? std::nullopt : std::optional<double>(p.f64(3)),
+                                         p.is_null(4) ? 0 : p.i64(4), now, *r);
       }
       return t;
     };
@@ -776,6 +786,7 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     d.endpoint_failing_since = eit->second.failing_since;
     d.endpoint_paused_until = eit->second.paused_until;
     d.endpoint_rate_limit = eit->second.rate_limit;
+    d.endpoint_adaptive = eit->second.adaptive;
     d.payload = vit->second.payload;
     claimed.push_back(std::move(d));
   }
@@ -1070,11 +1081,20 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
   merged.url = endpoint.url;
   merged.description = endpoint.description;
   merged.event_types = endpoint.event_types;
+  bool const new_limit = merged.rate_limit != endpoint.rate_limit;
   merged.rate_limit = endpoint.rate_limit;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;
   normalize_event_types(merged.event_types);
+  if (new_limit) {  // a new limit ends a slow-down
+    auto q = s.db.use("UPDATE endpoints SET adaptive_rate = NULL, adaptive_ceiling = NULL, "
+                      "adaptive_step = NULL, adaptive_since = NULL WHERE ix = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, *ix).run(ec);
+    if (ec) return;
+  }
   {
     auto const types = detail::sqlite_join_types(merged.event_types);
     auto q = s.db.use("UPDATE endpoints SET name = ?2, url = ?3, description = ?4, "
@@ -1292,6 +1312,61 @@ inline void sqlite_store::pause_endpoint(std::string_view id, time_point until) 
   boost::system::error_code ec;
   pause_endpoint(id, until, ec);
   throw_if(ec, "pulsehook: pause_endpoint");
+}
+
+inline std::optional<adaptive_rate> sqlite_store::slow_down_endpoint(std::string_view id,
+                                                                     slow_down const& sd,
+                                                                     boost::system::error_code& ec) {
+  ec = {};
+  PULSEHOOK_DETAIL_SQLITE_READY(std::nullopt);
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return std::nullopt;
+  auto const ix = detail::sqlite_endpoint_ix(s, id, false, ec);
+  if (ec) return std::nullopt;
+  auto const now = to_unix_millis(sd.now);
+  std::optional<request_rate> limit;
+  std::optional<adaptive_rate> slowed;
+  std::optional<double> tokens;
+  {
+    auto q = s.db.use("SELECT rate_per_second, rate_burst, rate_tokens, rate_at, adaptive_rate, "
+                      "adaptive_ceiling, adaptive_step, adaptive_since FROM endpoints WHERE ix = ?1",
+                      ec);
+    if (ec) return std::nullopt;
+    q.bind(1, *ix);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return std::nullopt;
+    }
+    if (!q.is_null(0) && !q.is_null(1)) limit = request_rate{q.f64(0), static_cast<std::uint32_t>(q.i64(1))};
+    slowed = detail::sqlite_adaptive(q, 4);
+    // The bucket keeps at most one token from before (no burst right after a 429).
+    tokens = 1;
+    if (auto const r = effective_rate(limit, slowed, sd.now); r && !q.is_null(2) && !q.is_null(3))
+      tokens = std::min(1.0, detail::bucket_tokens(q.f64(2), q.i64(3), now, *r));
+  }
+  if (!apply_slow_down(slowed, limit, sd)) return slowed;
+  {
+    auto q = s.db.use("UPDATE endpoints SET adaptive_rate = ?2, adaptive_ceiling = ?3, "
+                      "adaptive_step = ?4, adaptive_since = ?5, rate_tokens = ?6, rate_at = ?7 "
+                      "WHERE ix = ?1",
+                      ec);
+    if (ec) return std::nullopt;
+    q.bind(1, *ix).bind_f64(2, slowed->per_second).bind_f64(3, slowed->ceiling)
+        .bind_f64(4, slowed->step).bind(5, to_unix_millis(slowed->since)).bind_f64(6, *tokens)
+        .bind(7, now).run(ec);
+    if (ec) return std::nullopt;
+  }
+  tx.commit(ec);
+  if (ec) return std::nullopt;
+  return slowed;
+}
+
+inline std::optional<adaptive_rate> sqlite_store::slow_down_endpoint(std::string_view id,
+                                                                     slow_down const& sd) {
+  boost::system::error_code ec;
+  auto r = slow_down_endpoint(id, sd, ec);
+  throw_if(ec, "pulsehook: slow_down_endpoint");
+  return r;
 }
 
 inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,
