@@ -622,6 +622,40 @@ BOOST_AUTO_TEST_CASE(a_rate_limited_endpoint_gets_its_burst_then_one_request_per
   BOOST_TEST(!engine.next_wakeup().has_value());
 }
 
+// AIMD through the engine (memory_store keeps the slow-down): a 429 halves the rate the
+// endpoint was sent at, once for a burst of 429s to requests already in flight; the bucket then
+// runs at the slowed rate. slow_down_recovery = 0 turns it off.
+BOOST_AUTO_TEST_CASE(a_429_halves_the_rate_the_endpoint_was_sent_at) {
+  for (auto const recovery : {duration{60s}, duration{0}}) {
+    fixture f;
+    engine_options o;
+    o.slow_down_recovery = recovery;
+    engine_t engine{f.store, o};
+    for (int i = 0; i < 40; ++i) engine.publish(f.event("org_1"));
+    std::vector<outgoing_request> out;
+    engine.poll(t0, out);
+    BOOST_TEST_REQUIRE(out.size() == 8u);  // max_in_flight_per_endpoint: 8 a second, so far
+    auto busy = answer(429, "slow down");
+    busy.retry_after = 1s;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      engine.complete(out[i].delivery, i < 2 ? busy : answer(200), t0 + 1s);
+    endpoint_record ep;
+    f.store.get_endpoint("ep_1", ep);
+    out.clear();
+    engine.poll(t0 + 2s, out);  // the pause is over
+    if (recovery.count() == 0) {
+      BOOST_TEST(!ep.adaptive.has_value());
+      BOOST_TEST(out.size() == 8u);
+      continue;
+    }
+    BOOST_TEST_REQUIRE(ep.adaptive.has_value());
+    BOOST_TEST(ep.adaptive->per_second == 4.0);  // halved once, not twice
+    BOOST_TEST(ep.adaptive->ceiling == 8.0);
+    BOOST_TEST((ep.adaptive->since == t0 + 1s));
+    BOOST_TEST(out.size() == 5u);  // one token kept + a second at 4.07 a second
+  }
+}
+
 // A paused endpoint's deliveries wait for the pause's end and leave the room to the other
 // endpoints in the same poll: they do not wait a turn (or, claim after claim, many turns)
 // behind the paused one. memory_store holds them back itself (shared_pause_storage); with a

@@ -74,6 +74,38 @@ private:
   std::uint64_t max_ = 0;
 };
 
+// Requests sent to one endpoint lately, per second: two ten-second windows, the older one
+// weighted by how much of it still lies within ten seconds of now (a sliding-window estimate,
+// O(1) per request). Only AIMD reads it, when a 429 / 503 comes back.
+class send_rate {
+public:
+  void add(time_point now) noexcept {
+    roll(now);
+    ++current_;
+  }
+  double per_second(time_point now) noexcept {
+    roll(now);
+    auto const into = std::chrono::duration<double>(now - start_) / window;
+    auto const n = previous_ * (1.0 - into) + current_;
+    // Over the last ten seconds, or since the first of these requests when that is more
+    // recent (a burst after a quiet spell is a burst), but at least a second.
+    auto span = previous_ > 0 ? 10.0 : std::chrono::duration<double>(now - start_).count();
+    if (span < 1) span = 1;
+    return n / span;
+  }
+
+private:
+  static constexpr std::chrono::seconds window{10};
+  void roll(time_point now) noexcept {
+    if (now < start_ + window) return;
+    previous_ = now < start_ + 2 * window ? current_ : 0;
+    current_ = 0;
+    start_ = now < start_ + 2 * window ? start_ + window : now;
+  }
+  time_point start_{};
+  double previous_ = 0, current_ = 0;
+};
+
 struct engine_endpoint {
   std::string id;
   std::size_t in_flight = 0;
@@ -82,6 +114,7 @@ struct engine_endpoint {
   time_point paused_until{};                  // 429 / 503: no new attempt before this
   bool listed_paused = false;                 // in the engine's list of paused endpoints
   bool pause_unsaved = false;                 // the store failed to take the pause: retried
+  send_rate sent;                             // requests per second, lately (AIMD's base)
   std::uint32_t consecutive_failures = 0;
   // The store's failing_since as the last claim saw it, kept up to date by this engine's own
   // results since (auto-disable: endpoint_health_storage).

@@ -502,9 +502,9 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     if constexpr (endpoint_health_storage<StoragePolicy>) ep.failing_since = d.endpoint_failing_since;
     // A store that keeps a rate limit's tokens may hold more of this endpoint's work back
     // until the next one: look again then (see next_wakeup).
-    if (d.endpoint_rate_limit) {
+    if (auto const r = effective_rate(d.endpoint_rate_limit, d.endpoint_adaptive, now)) {
       auto const next = now + std::chrono::duration_cast<duration>(
-                                  std::chrono::duration<double, std::milli>(1000.0 / d.endpoint_rate_limit->per_second)) +
+                                  std::chrono::duration<double, std::milli>(1000.0 / r->per_second)) +
                         duration{1};  // rounded up: never a moment before the token
       if (next < token_wake_) token_wake_ = next;
     }
@@ -575,6 +575,7 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     entry.attempts_before = d.attempts;
     entry.trigger = d.trigger;
     entry.started_at = now;
+    ep.sent.add(now);
     entry.lease_until = claim_.lease_until;
     if (entry.lease_until < lease_check_at_) lease_check_at_ = entry.lease_until;
     entry.event_created_at = d.event_created_at;
@@ -688,8 +689,17 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out) 
 }
 
 PULSEHOOK_ENGINE_TEMPLATE
-void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point now) {
+void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point started_at,
+                             time_point now) {
   if (!detail::answered_with(r, 429) && !detail::answered_with(r, 503)) return;
+  // AIMD: the store halves the endpoint's rate (once per burst of answers: see slow_down) and
+  // lets it grow back over slow_down_recovery. Best effort: on failure the pause still holds.
+  if constexpr (adaptive_rate_storage<StoragePolicy>) {
+    if (opts_.slow_down_recovery.count() > 0) {
+      boost::system::error_code ec;
+      store_.slow_down_endpoint(ep.id, slow_down{now, started_at, ep.sent.per_second(now), opts_.slow_down_recovery}, ec);
+    }
+  }
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;
   if (d > opts_.max_pause) d = opts_.max_pause;
   if (d.count() <= 0) return;
@@ -810,7 +820,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
   ++ep.attempts;
   ++attempts_;
   ep.latency.add(a.elapsed);
-  pause(ep, result, now);
+  pause(ep, result, a.started_at, now);
   bool became_failing = false, recovered = false;
   if (ok) {
     ++ep.successes;
