@@ -299,6 +299,35 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_holds_and_checker_rate_catches_a_store_that_dr
   BOOST_TEST(has_violation(r, "rate"), violations_text(r));
 }
 
+// AIMD: a receiver that takes 2 requests a second and answers 429 (no Retry-After) to the
+// rest, under 5 events a second for 5 minutes: slowed down by its first 429s, its endpoint is
+// sent little over the capacity, and the aimd checker counts it, on memory_store and in the
+// SQLite file. A store without slow-downs (the plain double) leaves the pauses alone, and
+// about half the requests come over the capacity: caught.
+constexpr char const* capacity = R"({
+    "name": "capacity", "duration": "5m", "events": 1500,
+    "endpoints": [
+      {"profile": "healthy", "capacity": 2, "retry_after_format": "none", "subscribe": ["*"]}
+    ]
+  })";
+
+BOOST_AUTO_TEST_CASE(a_429_slows_its_endpoint_down_and_checker_aimd_catches_a_store_that_does_not) {
+  auto const sc = parse(capacity);
+  {
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.sent == 1500u);
+    auto const q = run_sqlite(sc, "pulsehook-capacity.db");
+    BOOST_TEST(q.ok(), violations_text(q));
+  }
+  sim::test::faulty_store s;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "aimd"), violations_text(r));
+}
+
 BOOST_AUTO_TEST_CASE(checker_published_catches_a_store_that_loses_an_event) {
   auto const sc = parse(busy);
   sim::test::faulty_store s;

@@ -4,7 +4,7 @@
 /// @file
 /// The simulator's failing-store wrapper: the engine's storage in a run. It forwards every call
 /// of the storage requirement (and the optional members the engine uses: `refill_due`,
-/// `count_due`, group commit, `disable_failing`, `pause_endpoint`) to the real store, and, inside the scenario's fault window, fails
+/// `count_due`, group commit, `disable_failing`, `pause_endpoint`, `slow_down_endpoint`) to the real store, and, inside the scenario's fault window, fails
 /// a call with `storage_busy` or `storage_failure` instead of making it: the call changes
 /// nothing, as a locked database or a full disk would have it. A commit failure is a real one:
 /// on a store with groups the wrapper rolls the group's transaction back (SQLite `ROLLBACK`
@@ -118,6 +118,16 @@ public:
   {
     if (fault(ec, false)) return;
     inner_.pause_endpoint(id, until, ec);
+  }
+
+  // AIMD slow-downs (adaptive_rate_storage), when the store has them: may fail like any write
+  // (the endpoint is then not slowed down; its pause still holds).
+  std::optional<adaptive_rate> slow_down_endpoint(std::string_view id, slow_down const& sd,
+                                                  boost::system::error_code& ec)
+    requires adaptive_rate_storage<Store>
+  {
+    if (fault(ec, false)) return std::nullopt;
+    return inner_.slow_down_endpoint(id, sd, ec);
   }
 
   // ---- group commit, when the store has it -----------------------------------------------------

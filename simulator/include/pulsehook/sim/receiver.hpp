@@ -26,6 +26,7 @@
 /// | `down` | connection refused during `down` windows (explicit or repeating), healthy otherwise |
 /// | `garbage` | invalid HTTP (protocol error) at rate `garbage_rate`; oversized bodies |
 /// | `flapping` | up for `flap_up`, then down (503) for `flap_down`, repeating |
+/// | `capacity` | healthy, but answers 429 to requests over `capacity` per rolling second |
 ///
 /// Every receiver also verifies signatures the way a real one does: against the secrets it has
 /// learned (a rotated secret may be learned late or never: `secret_delay`, `never_learns`),
@@ -41,6 +42,7 @@
 #include <pulsehook/time.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,6 +102,9 @@ struct receiver_profile {
   double slow_rate = 0;        ///< answer after a `slow` latency instead
   double unavailable_rate = 0; ///< 503 + Retry-After (in `retry_after_form`)
   double redirect_rate = 0;    ///< 3xx + Location
+  /// Requests accepted per rolling second (0: no limit); the ones over it are answered 429
+  /// (with Retry-After as `retry_after_format` says), as a rate-limited API does.
+  double capacity = 0;
   distribution slow = distribution::uniform(2000, 20000);  ///< ms
   duration retry_after{60000}; ///< the delay a 429 / 503-with-Retry-After asks for
   retry_after_form retry_after_format = retry_after_form::seconds;
@@ -176,6 +181,8 @@ public:
 
   /// Requests that arrived (all, duplicates and rejected ones included).
   std::uint64_t received() const noexcept { return received_; }
+  /// Requests answered 429 because they came over `profile().capacity`.
+  std::uint64_t over_capacity() const noexcept { return over_capacity_; }
   /// Arrivals of an event this receiver had already accepted.
   std::uint64_t duplicates() const noexcept { return duplicates_; }
   /// Arrivals whose signature was wrong on the sender's side (see `receiver_outcome`).
@@ -205,6 +212,14 @@ private:
   duration draw_latency(distribution const& d) { return duration{d.draw(rng_)}; }
   static void remember(std::vector<std::string>& v, std::string secret);
   void retry_after_headers(transport_result& r, time_point answered_at);
+  // capacity: whether a request at `now` is one too many for the last second (else counted).
+  bool over_capacity(time_point now) {
+    if (profile_.capacity <= 0) return false;
+    while (!accepted_.empty() && accepted_.front() <= now - std::chrono::seconds{1}) accepted_.pop_front();
+    if (static_cast<double>(accepted_.size()) >= profile_.capacity) return true;
+    accepted_.push_back(now);
+    return false;
+  }
 
   receiver_profile profile_;
   prng rng_;
@@ -218,6 +233,8 @@ private:
   std::vector<pending_secret> pending_;
   std::vector<std::uint32_t> got_;
   std::uint64_t received_ = 0, duplicates_ = 0, bad_signatures_ = 0, rejected_ = 0;
+  std::uint64_t over_capacity_ = 0;
+  std::deque<time_point> accepted_;  // capacity: requests accepted in the last second
   std::string first_bad_;
 };
 

@@ -50,6 +50,7 @@ inline engine_options to_engine_options(engine_config const& c) {
   o.response_body_cap = e.response_body_cap;
   o.default_pause = e.default_pause;
   o.max_pause = e.max_pause;
+  o.slow_down_recovery = e.slow_down_recovery;
   o.claim_batch = e.claim_batch;
   o.group_commit_window = e.group_commit_window;
   o.slow_latency = e.slow_latency;

@@ -126,6 +126,8 @@ struct engine_settings {
   std::size_t response_body_cap = 16 * 1024;
   duration default_pause{std::chrono::seconds{5}};  ///< 429 / 503 without Retry-After
   duration max_pause{std::chrono::hours{1}};        ///< longest endpoint pause from Retry-After
+  /// AIMD on 429 / 503 (engine_options::slow_down_recovery); 0: off.
+  duration slow_down_recovery{std::chrono::seconds{60}};
   std::size_t claim_batch = 256;
   duration group_commit_window{std::chrono::milliseconds{2}};
   /// The retry schedule: after attempt n fails, wait retry_steps[n-1] (the last repeats),

@@ -42,6 +42,13 @@ void driver<Store, Engine>::finish(time_point now) {
                                   " attempts failed after it had failed for " +
                                   fmt_ms(cfg_.engine.disable_after.count()) + " (since " +
                                   fmt_ms(ep.failing_since) + ")");
+    // AIMD: a receiver with a fixed capacity sees few requests over it, because its first 429s
+    // slowed its endpoint down to below the capacity (with pauses alone, about half are over).
+    if (ep.rx.profile().capacity > 0 && cfg_.engine.slow_down_recovery.count() > 0 &&
+        ep.rx.received() >= 200 && ep.rx.over_capacity() * 5 > ep.rx.received())
+      violate("aimd", ep.id + ": " + std::to_string(ep.rx.over_capacity()) + " of " +
+                          std::to_string(ep.rx.received()) + " requests came over its capacity of " +
+                          std::to_string(ep.rx.profile().capacity) + "/s (at most a fifth may)");
     state_counts recount;
     std::uint64_t found_expected = 0;
     log_query q;

@@ -250,6 +250,11 @@ inline receiver_outcome receiver::handle(outgoing_request const& req, std::int64
   } else if (refused_signature) {
     answer(profile_.reject_status);
     r.body = "invalid signature";
+  } else if (over_capacity(now)) {
+    ++over_capacity_;
+    answer(429);
+    retry_after_headers(r, now + o.latency);
+    r.body = "over capacity";
   } else {
     double const x = rng_.uniform01();
     double acc = 0;

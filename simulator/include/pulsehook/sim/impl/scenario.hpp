@@ -375,7 +375,7 @@ struct scenario_reader {
     if (!only_keys(o, where, {"count", "name", "organization", "subscribe", "profile",
                               "error_rate", "timeout_rate", "refuse_rate", "reset_rate",
                               "rate_limit_rate", "garbage_rate", "slow_rate", "unavailable_rate",
-                              "redirect_rate", "latency", "slow", "retry_after",
+                              "redirect_rate", "capacity", "latency", "slow", "retry_after",
                               "retry_after_format", "down", "flap", "big_bodies", "clock_skew",
                               "learn_secret_after", "reject_status", "body_limit",
                               "request_timeout", "expect_p99", "rate_limit", "action", "at"}))
@@ -409,6 +409,7 @@ struct scenario_reader {
         !get_number(o, "slow_rate", where, p.slow_rate, 0, 1) ||
         !get_number(o, "unavailable_rate", where, p.unavailable_rate, 0, 1) ||
         !get_number(o, "redirect_rate", where, p.redirect_rate, 0, 1) ||
+        !get_number(o, "capacity", where, p.capacity, 0, 100000) ||
         !get_duration(o, "retry_after", where, p.retry_after) ||
         !get_duration(o, "clock_skew", where, p.clock_skew, true) ||
         !get_bool(o, "big_bodies", where, p.big_bodies))
@@ -580,7 +581,8 @@ struct scenario_reader {
                               "request_timeout", "lease", "response_body_cap", "default_pause",
                               "max_pause", "claim_batch", "group_commit_window", "retry_steps",
                               "jitter", "deadline", "slow_latency", "slow_share",
-                              "final_attempt_grace", "disable_after", "disable_on_gone"}) ||
+                              "final_attempt_grace", "disable_after", "disable_on_gone",
+                              "slow_down_recovery"}) ||
         !get_count(e, "max_in_flight", where, out.max_in_flight, 1000000) ||
         !get_count(e, "max_in_flight_per_endpoint", where, out.max_in_flight_per_endpoint, 1000000) ||
         !get_count(e, "max_in_flight_failing_endpoint", where, out.max_in_flight_failing_endpoint, 1000000) ||
@@ -589,6 +591,7 @@ struct scenario_reader {
         !get_count(e, "response_body_cap", where, out.response_body_cap, 64 * 1024 * 1024) ||
         !get_duration(e, "default_pause", where, out.default_pause) ||
         !get_duration(e, "max_pause", where, out.max_pause) ||
+        !get_duration(e, "slow_down_recovery", where, out.slow_down_recovery) ||
         !get_count(e, "claim_batch", where, out.claim_batch, 1000000) ||
         !get_duration(e, "group_commit_window", where, out.group_commit_window) ||
         !get_number(e, "jitter", where, out.retry_jitter, 0, 1) ||
