@@ -47,9 +47,9 @@ function nextLine(prefix, ms = 20000) {
   });
 }
 
-async function publish(n) {
+async function publish(n, command = 'publish') {
   const done = nextLine('published');
-  server.stdin.write('publish ' + n + '\n');
+  server.stdin.write(command + ' ' + n + '\n');
   await done;
 }
 
@@ -215,6 +215,16 @@ test('the help page flows: create, empty state, live events, filters, event deta
   await page.click('button:text("Update Webhook Endpoint")');
   await page.waitForSelector('h1:text("Warehouse (nightly)")');
   assert.equal(await page.$('#rate-limit'), null);
+  // A 429 slows the endpoint down (AIMD, docs/sending.md#throttling): its page says how far,
+  // and until when.
+  await publish(1, 'busy');
+  for (let i = 0; i < 50 && !(await page.$('#slowed-down')); ++i) {
+    await new Promise((r) => setTimeout(r, 200));
+    await page.reload();
+    await page.waitForSelector('h1:text("Warehouse (nightly)")');
+  }
+  assert.match(await page.textContent('#slowed-down'),
+    /^to [0-9.]+ requests per second at .+, back to [0-9.]+ by .+ \(the receiver answered 429 \/ 503\)$/);
 
   // Delete Endpoint, confirmed in a dialog.
   await page.click('#delete');

@@ -14,6 +14,8 @@
 //               gets 500 with the body <img src=x onerror=alert(1)>, so Sent and Failed are
 //               both non-empty (failed ones retry only after 10 minutes: they stay Failed).
 //               Answers "published N" once they are durable.
+//   busy N      as publish, but the receiver answers each of them 429 (no Retry-After): the
+//               dispatcher pauses the endpoint and slows it down (AIMD).
 //   quit        stops.
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
@@ -84,12 +86,14 @@ int console_server_main(int argc, char** argv) {
   int published = 0;
   std::string cmd;
   while (std::cin >> cmd && cmd != "quit") {
-    if (cmd != "publish") continue;
+    bool const busy = cmd == "busy";
+    if (cmd != "publish" && !busy) continue;
     int n = 0;
     std::cin >> n;
     for (int i = 0; i < n; ++i) {
-      rx.push(published % 3 == 2 ? test::behaviour::with_status(500, "<img src=x onerror=alert(1)>")
-                                 : test::behaviour::with_status(200, "thanks"));
+      rx.push(busy                ? test::behaviour::with_status(429, "slow down")
+              : published % 3 == 2 ? test::behaviour::with_status(500, "<img src=x onerror=alert(1)>")
+                                   : test::behaviour::with_status(200, "thanks"));
       event_record ev;
       auto const now = system_clock{}.now();
       ev.id = make_event_id(now, rng);

@@ -141,9 +141,17 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_rate_limit_is_set_changed_and_cleared, K, store_
   BOOST_TEST(v.at("rate_limit").at("per_second").template to_number<double>() == 2.5);
   BOOST_TEST(v.at("rate_limit").at("burst").template to_number<int>() == 3);  // per_second rounded up
   BOOST_TEST(v.at("paused_until").is_null());
+  BOOST_TEST(v.at("adaptive").is_null());
   endpoint_record stored;
   f.k.store.get_endpoint(id, stored);
   BOOST_TEST((stored.rate_limit == std::optional<request_rate>(request_rate{2.5, 3})));
+  // A slow-down (AIMD) shows: halved from the limit to 1.25/s, back to 2.5/s 60 s later.
+  f.k.store.slow_down_endpoint(id, slow_down{f.now, f.now, 10.0, std::chrono::seconds{60}});
+  auto const slowed = parse(f.get("/api/v1/endpoints/" + id)).at("adaptive");
+  BOOST_TEST(slowed.at("per_second").template to_number<double>() == 1.25);
+  BOOST_TEST(slowed.at("ceiling").template to_number<double>() == 2.5);
+  BOOST_TEST(slowed.at("since").as_string() == pulsehook::detail::mgmt_time(f.now));
+  BOOST_TEST(slowed.at("until").as_string() == pulsehook::detail::mgmt_time(f.now + std::chrono::seconds{60}));
 
   res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"rate_limit":{"per_second":0.5,"burst":10}})");
   BOOST_TEST_REQUIRE(res.status == 200);

@@ -653,7 +653,13 @@ dialog::backdrop { background: rgba(20, 24, 33, .45); }
           ep.rate_limit.per_second + ' requests per second at most (burst ' + ep.rate_limit.burst + ')')] : null,
         ep.paused_until && Date.parse(ep.paused_until) > Date.now()
           ? [h('dt', {}, 'Paused'), h('dd', { id: 'paused-until' },
-            'until ' + new Date(ep.paused_until).toLocaleString() + ' (the receiver answered 429 / 503)')] : null),
+            'until ' + new Date(ep.paused_until).toLocaleString() + ' (the receiver answered 429 / 503)')] : null,
+        ep.adaptive && Date.parse(ep.adaptive.until) > Date.now()
+          ? [h('dt', {}, 'Slowed down'), h('dd', { id: 'slowed-down' },
+            'to ' + Number(ep.adaptive.per_second.toPrecision(3)) + ' requests per second at ' +
+            new Date(ep.adaptive.since).toLocaleString() + ', back to ' +
+            Number(ep.adaptive.ceiling.toPrecision(3)) + ' by ' + new Date(ep.adaptive.until).toLocaleString() +
+            ' (the receiver answered 429 / 503)')] : null),
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '#/endpoints/' + encodeURIComponent(id) + '/edit', id: 'edit' }, 'Edit Endpoint'),
         toggle, del),

@@ -270,6 +270,18 @@ inline boost::json::object mgmt_endpoint(endpoint_record const& ep, state_counts
     o["rate_limit"] = {{"per_second", ep.rate_limit->per_second}, {"burst", ep.rate_limit->burst}};
   else
     o["rate_limit"] = nullptr;
+  // The latest slow-down (AIMD, docs/sending.md#throttling): the rate it halved to, the rate it
+  // grows back to, and from when to when (it may be over).
+  if (ep.adaptive) {
+    auto const& a = *ep.adaptive;
+    auto const secs = a.step > 0 ? (a.ceiling - a.per_second) / a.step : 0.0;
+    o["adaptive"] = {{"per_second", a.per_second}, {"ceiling", a.ceiling},
+                     {"since", mgmt_time(a.since)},
+                     {"until", mgmt_time(a.since + std::chrono::duration_cast<duration>(
+                                                      std::chrono::duration<double>(secs)))}};
+  } else {
+    o["adaptive"] = nullptr;
+  }
   o["created_at"] = mgmt_time(ep.created_at);
   o["updated_at"] = mgmt_time(ep.updated_at);
   if (!ep.secrets.empty()) o["secret_created_at"] = mgmt_time(ep.secrets.front().created_at);
