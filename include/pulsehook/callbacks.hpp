@@ -95,6 +95,10 @@ struct engine_callbacks {
   /// `engine_options::disable_on_gone`); `last_error` is the reason it recorded. Committed:
   /// the store shows the endpoint disabled with that reason and time.
   std::function<void(endpoint_health const&)> endpoint_disabled;
+  /// A 429 / 503 slowed an endpoint down (AIMD, `engine_options::slow_down_recovery`);
+  /// `last_error` says to what rate, and back to what by when, e.g. "HTTP 429: slowed down to
+  /// 4 requests/s, back to 8 by 2026-12-06T07:01:00Z". Once per counted slow-down.
+  std::function<void(endpoint_health const&)> endpoint_slowed_down;
 };
 
 /// What a notice reports.
@@ -110,8 +114,9 @@ enum class notice_kind : std::uint8_t {
   /// whole `attempt` record (headers, response body). Without it they carry `update` only.
   attempt_details,
   endpoint_disabled,   ///< `update.reason` = the reason recorded; `consecutive_failures`
+  endpoint_slowed_down, ///< `update.reason` says to what rate, and back to what by when
 };
-inline constexpr std::size_t notice_kind_count = 9;
+inline constexpr std::size_t notice_kind_count = 10;
 
 /// The text of a notice kind, e.g. "delivery_sent".
 constexpr char const* to_string(notice_kind k) noexcept {
@@ -125,6 +130,7 @@ constexpr char const* to_string(notice_kind k) noexcept {
   case notice_kind::endpoint_overloaded: return "endpoint_overloaded";
   case notice_kind::attempt_details: return "attempt_details";
   case notice_kind::endpoint_disabled: return "endpoint_disabled";
+  case notice_kind::endpoint_slowed_down: return "endpoint_slowed_down";
   }
   return "?";
 }
@@ -160,6 +166,7 @@ public:
     if (cb.endpoint_recovered) m.add(notice_kind::endpoint_recovered);
     if (cb.endpoint_overloaded) m.add(notice_kind::endpoint_overloaded);
     if (cb.endpoint_disabled) m.add(notice_kind::endpoint_disabled);
+    if (cb.endpoint_slowed_down) m.add(notice_kind::endpoint_slowed_down);
     return m;
   }
   constexpr notice_mask& add(notice_kind k) noexcept {
@@ -247,6 +254,10 @@ inline void announce(notice const& n, engine_callbacks const& cb) {
   case notice_kind::endpoint_disabled:
     if (cb.endpoint_disabled)
       cb.endpoint_disabled(endpoint_health{n.endpoint_id, n.consecutive_failures, n.at, n.update.reason});
+    break;
+  case notice_kind::endpoint_slowed_down:
+    if (cb.endpoint_slowed_down)
+      cb.endpoint_slowed_down(endpoint_health{n.endpoint_id, n.consecutive_failures, n.at, n.update.reason});
     break;
   case notice_kind::attempt_details: break;
   }

@@ -231,12 +231,18 @@ struct engine_options {
   std::size_t response_body_cap = 16 * 1024;
   /// An endpoint answering 429 / 503 without Retry-After is paused this long.
   duration default_pause{std::chrono::seconds{5}};
-  /// **AIMD** on 429 / 503 (docs/sending.md#throttling): each such answer to a request sent
-  /// since the endpoint's last slow-down halves its rate (from its limit, or from the rate it
+  /// **AIMD** on 429 / 503 (docs/sending.md#throttling): while such answers are at least
+  /// `slow_down_share` of the endpoint's recent ones, each to a request sent since the
+  /// endpoint's last slow-down halves its rate (from its limit, or from the rate it
   /// was sent), which then grows back evenly, from half to all of it in this long, and ends.
   /// Kept by the store (`adaptive_rate_storage`: every shipped store), so every process on it
   /// and every restart sees one rate. 0 turns it off (the pause alone holds).
   duration slow_down_recovery{std::chrono::seconds{60}};
+  /// AIMD counts a 429 / 503 only while such answers are at least this share of the endpoint's
+  /// recent ones (a moving average, each answer weighing 1/16): a receiver that is over its
+  /// capacity answers most requests so; one that answers the odd request so (a flaky proxy, a
+  /// random 429) is paused, not slowed down, so its throughput does not collapse. In (0, 1].
+  double slow_down_share = 0.3;
   /// The longest pause a Retry-After can impose on a whole endpoint (the delivery itself still
   /// honours the full Retry-After, up to its deadline).
   duration max_pause{std::chrono::hours{1}};
@@ -470,6 +476,7 @@ private:
   secret_set const& keys_for(endpoint_state& ep, std::vector<endpoint_secret> const& secrets,
                              time_point now, boost::system::error_code& ec);
   void pause(endpoint_state& ep, transport_result const& r, time_point started_at, time_point now);
+  void slowed_down(endpoint_state& ep, adaptive_rate const& a, int status, time_point now);
   void prepare_claim(time_point now, std::size_t room, bool slow_lane, bool skip_paused = false);
   void claim(boost::system::error_code& ec);
   void take_claims(time_point now, std::vector<outgoing_request>& out);

@@ -215,10 +215,10 @@ test('the help page flows: create, empty state, live events, filters, event deta
   await page.click('button:text("Update Webhook Endpoint")');
   await page.waitForSelector('h1:text("Warehouse (nightly)")');
   assert.equal(await page.$('#rate-limit'), null);
-  // A 429 slows the endpoint down (AIMD, docs/sending.md#throttling): its page says how far,
-  // and until when.
-  await publish(1, 'busy');
-  for (let i = 0; i < 50 && !(await page.$('#slowed-down')); ++i) {
+  // 429s to most of its recent requests slow the endpoint down (AIMD, docs/sending.md#throttling):
+  // its page says how far, and until when.
+  await publish(8, 'busy');
+  for (let i = 0; i < 100 && !(await page.$('#slowed-down')); ++i) {
     await new Promise((r) => setTimeout(r, 200));
     await page.reload();
     await page.waitForSelector('h1:text("Warehouse (nightly)")');

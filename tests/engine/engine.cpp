@@ -622,14 +622,16 @@ BOOST_AUTO_TEST_CASE(a_rate_limited_endpoint_gets_its_burst_then_one_request_per
   BOOST_TEST(!engine.next_wakeup().has_value());
 }
 
-// AIMD through the engine (memory_store keeps the slow-down): a 429 halves the rate the
-// endpoint was sent at, once for a burst of 429s to requests already in flight; the bucket then
-// runs at the slowed rate. slow_down_recovery = 0 turns it off.
+// AIMD through the engine (memory_store keeps the slow-down): 429s halve the rate the endpoint
+// was sent at once they are slow_down_share of its recent answers, once for a burst of 429s to
+// requests already in flight; the bucket then runs at the slowed rate; the odd 429 only
+// pauses. slow_down_recovery = 0 turns it off.
 BOOST_AUTO_TEST_CASE(a_429_halves_the_rate_the_endpoint_was_sent_at) {
   for (auto const recovery : {duration{60s}, duration{0}}) {
     fixture f;
     engine_options o;
     o.slow_down_recovery = recovery;
+    o.failing_after = 100;  // eight failures in a row: not the failing lane's cap of 2
     engine_t engine{f.store, o};
     for (int i = 0; i < 40; ++i) engine.publish(f.event("org_1"));
     std::vector<outgoing_request> out;
@@ -638,13 +640,18 @@ BOOST_AUTO_TEST_CASE(a_429_halves_the_rate_the_endpoint_was_sent_at) {
     auto busy = answer(429, "slow down");
     busy.retry_after = 1s;
     for (std::size_t i = 0; i < out.size(); ++i)
-      engine.complete(out[i].delivery, i < 2 ? busy : answer(200), t0 + 1s);
+      engine.complete(out[i].delivery, busy, t0 + 1s);  // the 6th makes them 0.32 of its answers
+    std::vector<std::string> slowed;
+    engine_callbacks cb;
+    cb.endpoint_slowed_down = [&](endpoint_health const& h) { slowed.emplace_back(h.last_error); };
+    announce_to(engine, cb);
     endpoint_record ep;
     f.store.get_endpoint("ep_1", ep);
     out.clear();
     engine.poll(t0 + 2s, out);  // the pause is over
     if (recovery.count() == 0) {
       BOOST_TEST(!ep.adaptive.has_value());
+      BOOST_TEST(slowed.empty());
       BOOST_TEST(out.size() == 8u);
       continue;
     }
@@ -652,8 +659,27 @@ BOOST_AUTO_TEST_CASE(a_429_halves_the_rate_the_endpoint_was_sent_at) {
     BOOST_TEST(ep.adaptive->per_second == 4.0);  // halved once, not twice
     BOOST_TEST(ep.adaptive->ceiling == 8.0);
     BOOST_TEST((ep.adaptive->since == t0 + 1s));
+    // One notice, saying how far and until when (8 a second again 60 s later).
+    BOOST_TEST_REQUIRE(slowed.size() == 1u);
+    BOOST_TEST(slowed[0] == "HTTP 429: slowed down to 4 requests/s, back to 8 by " + format_rfc3339(t0 + 61s));
     BOOST_TEST(out.size() == 5u);  // one token kept + a second at 4.07 a second
   }
+}
+
+// The odd 429 (one in eight answers) pauses the endpoint but does not slow it down.
+BOOST_AUTO_TEST_CASE(the_odd_429_pauses_but_does_not_slow_down) {
+  fixture f;
+  engine_t engine{f.store};
+  for (int i = 0; i < 8; ++i) engine.publish(f.event("org_1"));
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 8u);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    engine.complete(out[i].delivery, i == 7 ? answer(429, "slow down") : answer(200), t0 + 1s);
+  endpoint_record ep;
+  f.store.get_endpoint("ep_1", ep);
+  BOOST_TEST(ep.paused_until.has_value());
+  BOOST_TEST(!ep.adaptive.has_value());
 }
 
 // A paused endpoint's deliveries wait for the pause's end and leave the room to the other

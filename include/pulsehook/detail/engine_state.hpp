@@ -115,6 +115,8 @@ struct engine_endpoint {
   bool listed_paused = false;                 // in the engine's list of paused endpoints
   bool pause_unsaved = false;                 // the store failed to take the pause: retried
   send_rate sent;                             // requests per second, lately (AIMD's base)
+  double busy_share = 0;                      // 429 / 503 among its answers, lately (1/16 each)
+  time_point slowed_at{};                     // its last slow-down this engine announced
   std::uint32_t consecutive_failures = 0;
   // The store's failing_since as the last claim saw it, kept up to date by this engine's own
   // results since (auto-disable: endpoint_health_storage).

@@ -257,6 +257,27 @@ notice* PULSEHOOK_ENGINE::note(notice_kind k) {
   return &n;
 }
 
+// The endpoint_slowed_down notice: the rate it was slowed to, and back to what by when.
+PULSEHOOK_ENGINE_TEMPLATE
+void PULSEHOOK_ENGINE::slowed_down(endpoint_state& ep, adaptive_rate const& a, int status, time_point now) {
+  auto* n = note(notice_kind::endpoint_slowed_down);
+  if (!n) return;
+  auto const rate = [](double r) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", r);
+    return std::string(buf);
+  };
+  auto const back = a.step > 0 ? a.since + std::chrono::duration_cast<duration>(std::chrono::duration<double>(
+                                                 (a.ceiling - a.per_second) / a.step))
+                               : a.since;
+  n->endpoint_id = ep.id;
+  n->at = now;
+  n->consecutive_failures = ep.consecutive_failures;
+  n->update.reason = "HTTP " + std::to_string(status) + ": slowed down to " + rate(a.per_second) +
+                     " requests/s, back to " + rate(a.ceiling) +
+                     " by " + format_rfc3339(back);
+}
+
 PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::overloaded(endpoint_state& ep, time_point now, std::string_view what) {
   if (now < ep.overloaded_until) return;  // announced within the quiet period already
@@ -691,13 +712,23 @@ void PULSEHOOK_ENGINE::poll(time_point now, std::vector<outgoing_request>& out) 
 PULSEHOOK_ENGINE_TEMPLATE
 void PULSEHOOK_ENGINE::pause(endpoint_state& ep, transport_result const& r, time_point started_at,
                              time_point now) {
-  if (!detail::answered_with(r, 429) && !detail::answered_with(r, 503)) return;
+  bool const busy = detail::answered_with(r, 429) || detail::answered_with(r, 503);
+  ep.busy_share += ((busy ? 1.0 : 0.0) - ep.busy_share) / 16;
+  if (!busy) return;
   // AIMD: the store halves the endpoint's rate (once per burst of answers: see slow_down) and
-  // lets it grow back over slow_down_recovery. Best effort: on failure the pause still holds.
+  // lets it grow back over slow_down_recovery, when these answers are a good part of the
+  // endpoint's lately (slow_down_share): one now and then is no sign of overload. Best effort:
+  // on failure the pause still holds.
   if constexpr (adaptive_rate_storage<StoragePolicy>) {
-    if (opts_.slow_down_recovery.count() > 0) {
+    if (opts_.slow_down_recovery.count() > 0 && ep.busy_share >= opts_.slow_down_share) {
       boost::system::error_code ec;
-      store_.slow_down_endpoint(ep.id, slow_down{now, started_at, ep.sent.per_second(now), opts_.slow_down_recovery}, ec);
+      auto const a = store_.slow_down_endpoint(
+          ep.id, slow_down{now, started_at, ep.sent.per_second(now), opts_.slow_down_recovery}, ec);
+      // Announced once: the answers that did not count return the slow-down they found.
+      if (a && a->since == now && ep.slowed_at != now) {
+        ep.slowed_at = now;
+        slowed_down(ep, *a, r.status, now);
+      }
     }
   }
   auto d = r.retry_after ? *r.retry_after : opts_.default_pause;

@@ -116,7 +116,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // Endpoints that other workers hold at their cap are left out here already (a hint: the
     // exact count is taken under the endpoint's lock).
     "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at, "
-    "  p.rate_per_second IS NOT NULL OR p.adaptive_rate IS NOT NULL "
+    "  p.rate_per_second IS NOT NULL OR COALESCE(p.adaptive_rate + p.adaptive_step * "
+    "    GREATEST(0, $1::bigint - p.adaptive_since) / 1000.0 < p.adaptive_ceiling, false) "
     "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
     "WHERE d.next_at IS NOT NULL AND d.next_at <= $1::bigint AND p.id <> ALL($2::text[]) "
     "  AND d.endpoint NOT IN (SELECT l.endpoint FROM {s}.deliveries l "

@@ -51,6 +51,7 @@ inline engine_options to_engine_options(engine_config const& c) {
   o.default_pause = e.default_pause;
   o.max_pause = e.max_pause;
   o.slow_down_recovery = e.slow_down_recovery;
+  o.slow_down_share = e.slow_down_share;
   o.claim_batch = e.claim_batch;
   o.group_commit_window = e.group_commit_window;
   o.slow_latency = e.slow_latency;

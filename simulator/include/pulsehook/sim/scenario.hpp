@@ -128,6 +128,7 @@ struct engine_settings {
   duration max_pause{std::chrono::hours{1}};        ///< longest endpoint pause from Retry-After
   /// AIMD on 429 / 503 (engine_options::slow_down_recovery); 0: off.
   duration slow_down_recovery{std::chrono::seconds{60}};
+  double slow_down_share = 0.3;  ///< engine_options::slow_down_share
   std::size_t claim_batch = 256;
   duration group_commit_window{std::chrono::milliseconds{2}};
   /// The retry schedule: after attempt n fails, wait retry_steps[n-1] (the last repeats),

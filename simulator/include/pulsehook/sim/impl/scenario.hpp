@@ -582,7 +582,7 @@ struct scenario_reader {
                               "max_pause", "claim_batch", "group_commit_window", "retry_steps",
                               "jitter", "deadline", "slow_latency", "slow_share",
                               "final_attempt_grace", "disable_after", "disable_on_gone",
-                              "slow_down_recovery"}) ||
+                              "slow_down_recovery", "slow_down_share"}) ||
         !get_count(e, "max_in_flight", where, out.max_in_flight, 1000000) ||
         !get_count(e, "max_in_flight_per_endpoint", where, out.max_in_flight_per_endpoint, 1000000) ||
         !get_count(e, "max_in_flight_failing_endpoint", where, out.max_in_flight_failing_endpoint, 1000000) ||
@@ -592,6 +592,7 @@ struct scenario_reader {
         !get_duration(e, "default_pause", where, out.default_pause) ||
         !get_duration(e, "max_pause", where, out.max_pause) ||
         !get_duration(e, "slow_down_recovery", where, out.slow_down_recovery) ||
+        !get_number(e, "slow_down_share", where, out.slow_down_share, 0.001, 1) ||
         !get_count(e, "claim_batch", where, out.claim_batch, 1000000) ||
         !get_duration(e, "group_commit_window", where, out.group_commit_window) ||
         !get_number(e, "jitter", where, out.retry_jitter, 0, 1) ||
