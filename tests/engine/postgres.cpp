@@ -461,5 +461,5 @@ BOOST_AUTO_TEST_CASE(three_processes_deliver_everything_while_one_is_killed) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-#endif
 } // namespace pulsehook_test_engine_postgres
+#endif

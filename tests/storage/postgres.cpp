@@ -596,5 +596,5 @@ BOOST_AUTO_TEST_CASE(the_outbox_commits_and_rolls_back_with_the_callers_transact
 
 BOOST_AUTO_TEST_SUITE_END()
 
-#endif
 } // namespace pulsehook_test_storage_postgres
+#endif
