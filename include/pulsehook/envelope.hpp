@@ -42,7 +42,9 @@
 
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace pulsehook {
@@ -62,7 +64,10 @@ struct envelope_context {
 /// @param ctx  id, organisation, time and actor
 /// @param tag  the event type, e.g. `metapulse::graph_created` or `event_tag<"invoice.paid">{}`
 /// @param data the payload: exactly `Registry::type_of<Name>::payload_type`
-/// @return an `event_record` whose `type` is the wire name and `payload` the JSON envelope
+/// @return an `event_record` whose `type` is the wire name, `payload` the JSON envelope and
+///         `subject` (what erasure by subject finds it by) `data.id` when the payload has such
+///         a member (every MetaPulse payload) of 1..256 printable ASCII bytes, else empty; set
+///         `subject` on the record to name another
 /// @throws std::bad_alloc only
 template <class Registry, fixed_string Name, class Payload>
 event_record make_event(envelope_context const& ctx, event_tag<Name> tag, Payload const& data);

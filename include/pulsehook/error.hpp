@@ -59,6 +59,7 @@ enum class error {
   schema_mismatch,             ///< the database was written by a newer schema version
   lease_lost,                  ///< the claim's lease was lost: another worker claimed the delivery since
   invalid_rate_limit,          ///< a rate limit outside (0, 100000] requests/s or a burst outside 1..100000
+  event_erased,                ///< the event's payload was erased: it can never be sent again
 
   // --- transport (sending side); recorded on attempts ---
   timeout = 80,                ///< no complete answer within the timeout
@@ -123,6 +124,7 @@ public:
     case error::schema_mismatch: return "database schema is newer than this library";
     case error::lease_lost: return "lease lost: the delivery was claimed again by another worker";
     case error::invalid_rate_limit: return "invalid rate limit";
+    case error::event_erased: return "the event's payload was erased; it cannot be sent again";
     case error::timeout: return "timed out";
     case error::connection_refused: return "connection refused";
     case error::connection_reset: return "connection reset";
@@ -215,7 +217,7 @@ inline bool detail::error_category::equivalent(
     return e == error::egress_denied || e == error::https_required ||
            e == error::deadline_exceeded || e == error::endpoint_deleted ||
            e == error::permanent_failure || e == error::schema_mismatch ||
-           e == error::lease_lost ||
+           e == error::lease_lost || e == error::event_erased ||
            e == error::invalid_url;
   case condition::bad_input:
     // Listed one by one, so that a new error value is classified on purpose. `not_found` and

@@ -253,6 +253,23 @@ public:
   ///        `invalid_argument` (batch outside 1..10000)
   void recover(recover_request const& req, recover_result& out, boost::system::error_code& ec);
 
+  // ---- erasure (erasure_storage, storage.hpp) ------------------------------------------------
+
+  /// Erases an event's payload and the response bodies of its attempts, and gives up its open
+  /// deliveries ("payload erased"); idempotent. The event, its deliveries and their attempts'
+  /// status, headers and timing stay in the log until retention purges them.
+  /// @param ec `not_found` (unknown or purged event)
+  void erase_event(std::string_view event_id, time_point now, erase_result& out,
+                   boost::system::error_code& ec);
+
+  /// One batch of an erasure by subject: erases, as `erase_event` does, up to `req.batch`
+  /// not yet erased events of the organisation with that subject (`out.events < req.batch`:
+  /// none is left).
+  /// @param ec `invalid_argument` (subject not 1..256 printable ASCII bytes, batch outside
+  ///        1..10000)
+  void erase_subject(erase_subject_request const& req, erase_result& out,
+                     boost::system::error_code& ec);
+
   // ---- the audit log (audit_log_storage, storage.hpp) -----------------------------------------
 
   /// Appends an audit entry to its endpoint's log.
@@ -292,6 +309,7 @@ static_assert(storage_policy<memory_store>);
 static_assert(event_log_storage<memory_store>);
 static_assert(audit_log_storage<memory_store>);
 static_assert(bulk_resend_storage<memory_store>);
+static_assert(erasure_storage<memory_store>);
 static_assert(endpoint_health_storage<memory_store>);
 static_assert(shared_pause_storage<memory_store>);
 

@@ -222,6 +222,10 @@ struct event_record {
   time_point created_at{};
   actor_info actor;
   std::string payload;
+  /// What the event is about, e.g. the resource id "mem_42" (`make_event` takes `data.id`);
+  /// empty: nothing in particular. Erasure by subject finds events by it (storage.hpp,
+  /// `erasure_storage`). Empty or 1..256 bytes of printable ASCII.
+  std::string subject;
 };
 
 /// What accepting an event produced.

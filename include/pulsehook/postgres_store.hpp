@@ -114,7 +114,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 5;
+  static constexpr int schema_version = 6;
 
   /// A closed store; call `open`.
   postgres_store();
@@ -251,6 +251,17 @@ public:
   /// deliveries `FOR UPDATE`.
   void recover(recover_request const& req, recover_result& out, boost::system::error_code& ec);
 
+  // ---- erasure (erasure_storage, storage.hpp; semantics: memory_store.hpp) -------------------
+  /// One transaction for the event (its row locked `FOR UPDATE`, so a concurrent claim either
+  /// sees the deliveries closed or hands them out before the erasure closes them).
+  void erase_event(std::string_view event_id, time_point now, erase_result& out,
+                   boost::system::error_code& ec);
+  /// One transaction per batch, the events found by the index `events(org, subject)` and
+  /// locked `FOR UPDATE` in id order (waiting, not skipping: a batch short because another
+  /// transaction held an event would say "none left" while one is).
+  void erase_subject(erase_subject_request const& req, erase_result& out,
+                     boost::system::error_code& ec);
+
   // ---- the audit log (audit_log_storage, storage.hpp) ----------------------------------------
   /// Appends `entry` to its endpoint's log (one statement). `not_found` for an unknown or
   /// deleted endpoint, `invalid_argument` for what `validate_audit_entry` refuses.
@@ -272,6 +283,7 @@ static_assert(shared_pause_storage<postgres_store>);
 static_assert(outbox_storage<postgres_store, pg_conn*>);
 static_assert(audit_log_storage<postgres_store>);
 static_assert(bulk_resend_storage<postgres_store>);
+static_assert(erasure_storage<postgres_store>);
 static_assert(endpoint_health_storage<postgres_store>);
 
 } // namespace pulsehook

@@ -73,7 +73,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 6;
+  static constexpr int schema_version = 7;
 
   /// A closed store; call `open`.
   sqlite_store();
@@ -213,6 +213,14 @@ public:
   /// One `BEGIN IMMEDIATE` transaction per batch, walking `deliveries(endpoint, cls, id)`.
   void recover(recover_request const& req, recover_result& out, boost::system::error_code& ec);
 
+  // ---- erasure (erasure_storage; semantics: memory_store.hpp) --------------------------------
+  /// One `BEGIN IMMEDIATE` transaction for the event (schema 7: `events.erased_at`).
+  void erase_event(std::string_view event_id, time_point now, erase_result& out,
+                   boost::system::error_code& ec);
+  /// One `BEGIN IMMEDIATE` transaction per batch, found by the index `events(org, subject)`.
+  void erase_subject(erase_subject_request const& req, erase_result& out,
+                     boost::system::error_code& ec);
+
   // ---- the audit log (audit_log_storage; semantics: memory_store.hpp) ---------------------------
   void record_audit(audit_entry const& entry, boost::system::error_code& ec);
   void list_audit(std::string_view endpoint_id, std::size_t limit, std::vector<audit_entry>& out,
@@ -227,6 +235,7 @@ static_assert(event_log_storage<sqlite_store>);
 static_assert(outbox_storage<sqlite_store, sqlite3*>);
 static_assert(audit_log_storage<sqlite_store>);
 static_assert(bulk_resend_storage<sqlite_store>);
+static_assert(erasure_storage<sqlite_store>);
 static_assert(endpoint_health_storage<sqlite_store>);
 static_assert(shared_pause_storage<sqlite_store>);
 

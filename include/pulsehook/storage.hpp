@@ -7,7 +7,8 @@
 /// plus the vocabulary of the log queries. Shipped models: `memory_store` (memory_store.hpp)
 /// and `sqlite_store` (sqlite_store.hpp). The laws are in docs/concepts/Storage.md. Optional
 /// extensions below: `group_commit_storage`, `notifying_storage`, `outbox_storage`,
-/// `shared_pause_storage`, `adaptive_rate_storage`, `audit_log_storage`, `bulk_resend_storage`, `endpoint_health_storage`.
+/// `shared_pause_storage`, `adaptive_rate_storage`, `audit_log_storage`, `bulk_resend_storage`,
+/// `endpoint_health_storage`, `erasure_storage`.
 ///
 /// **StoragePolicy requirement.** For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
@@ -85,7 +86,8 @@ struct log_page {
 
 /// One event with every delivery it produced and every attempt of those deliveries.
 struct event_detail {
-  event_record event;
+  event_record event;                        ///< `payload` empty once erased
+  std::optional<time_point> erased_at;       ///< when its payload was erased (erasure_storage)
   std::vector<delivery_record> deliveries;   ///< by delivery id
   std::vector<attempt_record> attempts;      ///< by delivery id, then attempt number
 };
@@ -105,6 +107,9 @@ struct purge_result {
   std::uint64_t attempts = 0;
   std::uint64_t bodies = 0;
   std::uint64_t endpoints = 0;   ///< deleted endpoints whose log became empty
+  /// Events old enough to go but kept: a delivery of theirs is still open (`pending` or
+  /// `retrying`). They go with a later purge once every delivery is final.
+  std::uint64_t kept_open = 0;
 };
 
 /// One entry of an endpoint's audit log: who did what to it, and when. The management API
@@ -334,6 +339,50 @@ concept endpoint_health_storage =
     storage_policy<S> &&
     requires(S& s, std::string_view id, time_point t, boost::system::error_code& ec) {
       { s.disable_failing(id, t, id, t, ec) } -> std::same_as<bool>;
+    };
+
+/// What an erasure did (erasure_storage).
+struct erase_result {
+  std::uint64_t events = 0;   ///< events whose payload this call erased (not those erased before)
+  std::uint64_t bodies = 0;   ///< response bodies of their attempts emptied
+  std::uint64_t closed = 0;   ///< open deliveries of theirs given up ("payload erased")
+};
+
+/// One batch of an erasure by subject (erasure_storage): the events of one organisation whose
+/// `event_record::subject` is `subject`.
+struct erase_subject_request {
+  std::string organization_id;
+  std::string subject;         ///< 1..256 bytes of printable ASCII
+  time_point now{};
+  std::size_t batch = 500;     ///< at most this many events erased per call (one transaction); 1..10000
+};
+
+/// The reason an erasure gives its open deliveries.
+inline constexpr std::string_view erased_reason = "payload erased";
+
+/// Optional extension of `event_log_storage`: erasing payloads (the right to be forgotten).
+/// For `S& s`, `error_code& ec`:
+/// | expression | returns | semantics |
+/// |---|---|---|
+/// | `s.erase_event(std::string_view event_id, time_point now, erase_result& out, ec)` | `void` | one transaction: empties the event's payload and the response body of every attempt of its deliveries, records `now` as its `erased_at`, and gives up each of its open deliveries (`failed`, reason `erased_reason`, counters follow); idempotent (erasing again changes nothing and counts nothing); `not_found` for an unknown or purged event |
+/// | `s.erase_subject(erase_subject_request const& req, erase_result& out, ec)` | `void` | one short transaction: erases, as `erase_event` does, up to `req.batch` not yet erased events of the organisation whose subject is `req.subject`; `out.events < req.batch` means none is left; `invalid_argument` for a subject or batch outside the limits |
+///
+/// Laws. Nothing erased comes back: `get_event` shows an empty payload and `erased_at`, the
+/// attempts keep status, headers, timing and error but no body, and `resend`, `resend_event`
+/// refuse with `error::event_erased` (`recover` passes such deliveries over). An attempt in
+/// flight during the erasure may still reach the receiver (it was sent before), but its
+/// result is not recorded: the delivery is final. Events and deliveries stay (the log, its
+/// counts and who triggered what are kept) until retention purges them. An erasure by
+/// subject is resumable and idempotent: call it until `out.events < req.batch`. Shipped
+/// models: `memory_store`, `sqlite_store` (schema version 7), `postgres_store` (schema
+/// version 6).
+template <class S>
+concept erasure_storage =
+    event_log_storage<S> &&
+    requires(S& s, std::string_view id, time_point t, erase_result& out,
+             erase_subject_request const& rq, boost::system::error_code& ec) {
+      { s.erase_event(id, t, out, ec) } -> std::same_as<void>;
+      { s.erase_subject(rq, out, ec) } -> std::same_as<void>;
     };
 
 namespace detail {

@@ -1550,6 +1550,188 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(purge_removes_old_events_and_bodies_in_batches, K,
   BOOST_TEST((ec == error::invalid_argument));
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(purge_keeps_an_old_event_until_its_deliveries_are_final, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  s.accept(make_event("evt_open", "org_1", "goal.created", t0), t0 + 60 * 24h, r);
+  auto const id = r.deliveries.at(0);
+  claim_all(s, t0, t0 + 1min);
+  s.record_attempt(make_attempt(id, t0, 503), to_state(id, delivery_state::retrying, t0 + 1h));
+  s.accept(make_event("evt_done", "org_1", "goal.created", t0), t0 + 72h, r);
+  s.give_up(r.deliveries.at(0), "deadline");
+  purge_request req;
+  req.now = t0 + 40 * 24h;
+  purge_result res;
+  s.purge(req, res);
+  BOOST_TEST(res.events == 1u);     // evt_done
+  BOOST_TEST(res.kept_open == 1u);  // evt_open is still retrying: never dropped unsent
+  event_detail det;
+  s.get_event("evt_open", det);
+  BOOST_TEST(det.deliveries.at(0).state == delivery_state::retrying);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 1, 0, 0}));
+  // Once final it goes with the next purge.
+  s.give_up(id, "deadline");
+  s.purge(req, res);
+  BOOST_TEST(res.events == 1u);
+  BOOST_TEST(res.kept_open == 0u);
+  BOOST_TEST(s.counts("ep_a").all() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(erase_event_empties_payload_and_bodies_and_closes_what_is_open, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  for (auto id : {"ep_a", "ep_b", "ep_c"})
+    s.create_endpoint(make_endpoint(id, "org_1", {"goal.created"}));
+  accept_result r;
+  auto ev = make_event("evt_1", "org_1", "goal.created", t0, R"({"name":"Ada Lovelace"})");
+  ev.subject = "goal_7";
+  s.accept(ev, t0 + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 3u);
+  std::map<std::string, delivery_id> by_ep;
+  event_detail det;
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.event.subject == "goal_7");
+  BOOST_TEST(!det.erased_at.has_value());
+  for (auto const& d : det.deliveries) by_ep[d.endpoint_id] = d.id;
+  claim_all(s, t0, t0 + 1min);
+  s.record_attempt(make_attempt(by_ep["ep_a"], t0, 500, "no Ada here"),
+                   to_state(by_ep["ep_a"], delivery_state::retrying, t0 + 1h, "HTTP 500"));
+  s.record_attempt(make_attempt(by_ep["ep_b"], t0, 200, "hello Ada"),
+                   to_state(by_ep["ep_b"], delivery_state::sent));
+  // ep_c's delivery stays claimed: an attempt in flight while the erasure happens.
+
+  erase_result out;
+  s.erase_event("evt_1", t0 + 2h, out);
+  BOOST_TEST(out.events == 1u);
+  BOOST_TEST(out.bodies == 2u);
+  BOOST_TEST(out.closed == 2u);  // ep_a retrying, ep_c in flight
+  k.reopen();
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.event.payload.empty());
+  BOOST_TEST_REQUIRE(det.erased_at.has_value());
+  BOOST_TEST((*det.erased_at == t0 + 2h));
+  BOOST_TEST(det.event.subject == "goal_7");
+  BOOST_TEST(det.event.actor.id == "mem_7");  // who triggered it stays
+  BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
+  for (auto const& a : det.attempts) {
+    BOOST_TEST(a.response_body.empty());
+    BOOST_TEST((a.status == 500 || a.status == 200));  // status, headers, timing stay
+    BOOST_TEST(a.response_headers.size() == 2u);
+  }
+  delivery_record d;
+  s.get_delivery(by_ep["ep_a"], d);
+  BOOST_TEST(d.state == delivery_state::failed);
+  BOOST_TEST(d.reason == std::string(erased_reason));
+  BOOST_TEST(!d.next_attempt_at.has_value());
+  s.get_delivery(by_ep["ep_b"], d);
+  BOOST_TEST(d.state == delivery_state::sent);  // final ones keep their state
+  for (auto id : {"ep_a", "ep_b", "ep_c"}) BOOST_TEST(s.counts(id) == recount(s, id));
+  BOOST_TEST(s.counts("ep_c") == (state_counts{0, 0, 0, 1}));
+
+  // The attempt that was in flight comes back: refused, nothing recorded.
+  boost::system::error_code ec;
+  s.record_attempt(make_attempt(by_ep["ep_c"], t0, 200, "late Ada"),
+                   to_state(by_ep["ep_c"], delivery_state::sent), ec);
+  BOOST_TEST(!!ec);
+  s.get_event("evt_1", det);
+  BOOST_TEST(det.attempts.size() == 2u);
+  BOOST_TEST(s.counts("ep_c") == (state_counts{0, 0, 0, 1}));
+  std::vector<due_delivery> due;
+  s.claim_due(claim_request{t0 + 3h, t0 + 4h, 10, 0, {}, {}}, due);
+  BOOST_TEST(due.empty());
+
+  // Idempotent; never sent again.
+  s.erase_event("evt_1", t0 + 3h, out);
+  BOOST_TEST(out.events == 0u);
+  BOOST_TEST(out.bodies == 0u);
+  BOOST_TEST(out.closed == 0u);
+  s.get_event("evt_1", det);
+  BOOST_TEST((*det.erased_at == t0 + 2h));
+  s.resend(by_ep["ep_b"], t0 + 3h, ec);
+  BOOST_TEST((ec == error::event_erased));
+  resend_event_result rer;
+  s.resend_event("evt_1", t0 + 3h, rer, ec);
+  BOOST_TEST((ec == error::event_erased));
+  recover_result rr;
+  s.recover({"ep_a", t0, t0 + 3h, 100, {}}, rr);
+  BOOST_TEST(rr.reopened.empty());
+  BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 0, 1}));
+  s.erase_event("evt_nope", t0, out, ec);
+  BOOST_TEST((ec == error::not_found));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batches, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  auto publish = [&](std::string id, std::string org, std::string subject) {
+    auto ev = make_event(std::move(id), std::move(org), "goal.created", t0);
+    ev.subject = std::move(subject);
+    s.accept(ev, t0 + 72h, r);
+  };
+  for (int i = 0; i < 7; ++i) publish("evt_m1_" + std::to_string(i), "org_1", "mem_1");
+  publish("evt_m2", "org_1", "mem_2");
+  publish("evt_none", "org_1", "");
+  publish("evt_other_org", "org_2", "mem_1");
+  erase_result out;
+  s.erase_event("evt_m1_3", t0 + 1h, out);  // one erased already: not counted again
+  erase_subject_request req{"org_1", "mem_1", t0 + 2h, 3};
+  std::uint64_t events = 0, closed = 0;
+  std::vector<std::uint64_t> per_call;
+  for (int guard = 0; guard < 10; ++guard) {
+    s.erase_subject(req, out);
+    per_call.push_back(out.events);
+    events += out.events;
+    closed += out.closed;
+    if (out.events < req.batch) break;
+  }
+  BOOST_TEST((per_call == std::vector<std::uint64_t>{3, 3, 0}));
+  BOOST_TEST(events == 6u);
+  BOOST_TEST(closed == 6u);  // each had one pending delivery
+  event_detail det;
+  for (int i = 0; i < 7; ++i) {
+    s.get_event("evt_m1_" + std::to_string(i), det);
+    BOOST_TEST(det.event.payload.empty());
+    BOOST_TEST(det.erased_at.has_value());
+  }
+  for (auto id : {"evt_m2", "evt_none", "evt_other_org"}) {
+    s.get_event(id, det);
+    BOOST_TEST(!det.event.payload.empty());
+    BOOST_TEST(!det.erased_at.has_value());
+  }
+  BOOST_TEST(s.counts("ep_a") == (state_counts{2, 0, 0, 7}));
+  BOOST_TEST(s.counts("ep_a") == recount(s, "ep_a"));
+  // Nothing to do: no error.
+  s.erase_subject({"org_9", "mem_1", t0, 10}, out);
+  BOOST_TEST(out.events == 0u);
+  boost::system::error_code ec;
+  s.erase_subject({"org_1", "", t0, 10}, out, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.erase_subject({"org_1", "mem 1", t0, 10}, out, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.erase_subject({"org_1", "mem_1", t0, 0}, out, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.erase_subject({"org_1", "mem_1", t0, 10001}, out, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  // A subject outside the limits is refused at accept.
+  auto bad = make_event("evt_bad", "org_1", "goal.created", t0);
+  bad.subject = std::string(257, 'x');
+  s.accept(bad, t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  // Purged events leave the subject's index.
+  purge_result pr;
+  purge_request preq;
+  preq.now = t0 + 40 * 24h;
+  s.purge(preq, pr);
+  BOOST_TEST(pr.kept_open == 2u);  // evt_m2 and evt_none are still pending
+  BOOST_TEST(pr.events == 8u);     // the erased ones (their deliveries failed) and evt_other_org
+  s.erase_subject(req, out);
+  BOOST_TEST(out.events == 0u);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(counts_equal_a_full_recount_after_random_operations, K, store_kinds) {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     K k;

@@ -29,6 +29,7 @@
 //                                                no primary key index: nothing looks one up by ix)
 // - attempts_body_age (started_at) WHERE body  : body retention without a scan
 // - events_created (created_at)                : event retention
+// - events_subject (org, subject) WHERE subject: erasure by subject
 // - audit_log_endpoint (endpoint, ix)          : an endpoint's audit log, newest first
 
 #include <cstdint>
@@ -157,6 +158,14 @@ ALTER TABLE {s}.endpoints ADD COLUMN adaptive_rate double precision;
 ALTER TABLE {s}.endpoints ADD COLUMN adaptive_ceiling double precision;
 ALTER TABLE {s}.endpoints ADD COLUMN adaptive_step double precision;
 ALTER TABLE {s}.endpoints ADD COLUMN adaptive_since bigint;
+)sql",
+    // 5 -> 6: erasure (erasure_storage): what an event is about (NULL: nothing in particular)
+    // and when its payload was erased (NULL: not erased). Erasure by subject finds an
+    // organisation's events by the partial index, which events without a subject stay out of.
+    R"sql(
+ALTER TABLE {s}.events ADD COLUMN subject text;
+ALTER TABLE {s}.events ADD COLUMN erased_at bigint;
+CREATE INDEX events_subject ON {s}.events(org, subject) WHERE subject IS NOT NULL;
 )sql",
 };
 

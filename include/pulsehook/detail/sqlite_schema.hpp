@@ -11,6 +11,7 @@
 // - attempts_delivery (delivery)             : attempts of a delivery; purge by delivery range
 // - attempts_body_age (started_at) WHERE body: body retention without a scan
 // - events_created (created_at)              : event retention
+// - events_subject (org, subject)            : erasure by subject
 // - audit_log_endpoint (endpoint, ix)        : an endpoint's audit log, newest first
 // sequences('delivery') holds the next delivery id: ids are never reused after a purge.
 // An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
@@ -141,6 +142,14 @@ ALTER TABLE endpoints ADD COLUMN adaptive_rate REAL;
 ALTER TABLE endpoints ADD COLUMN adaptive_ceiling REAL;
 ALTER TABLE endpoints ADD COLUMN adaptive_step REAL;
 ALTER TABLE endpoints ADD COLUMN adaptive_since INTEGER;
+)sql",
+    // 6 -> 7: erasure (erasure_storage). What an event is about (NULL: nothing in particular),
+    // found by organisation and subject for an erasure by subject, and when its payload was
+    // erased (NULL: never).
+    R"sql(
+ALTER TABLE events ADD COLUMN subject TEXT;
+ALTER TABLE events ADD COLUMN erased_at INTEGER;
+CREATE INDEX events_subject ON events(org, subject) WHERE subject IS NOT NULL;
 )sql",
 };
 

@@ -4,6 +4,7 @@
 // Opaque keyset cursors for the event log: "c1" + 16 hex digits of the last delivery id shown
 // + 8 hex digits binding it to (endpoint, filter), so a cursor from another query is rejected.
 
+#include <pulsehook/endpoint.hpp>
 #include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
 #include <pulsehook/storage.hpp>
@@ -120,6 +121,15 @@ inline bool start_recover(recover_request const& req, recover_result& out, std::
     return false;
   }
   return true;
+}
+
+// The checks every store's erase_subject starts with: subject and batch within the limits.
+inline bool start_erase_subject(erase_subject_request const& req, boost::system::error_code& ec) {
+  ec = {};
+  if (req.batch < 1 || req.batch > 10000 || !printable_ascii_id(req.subject, 256) ||
+      !printable_ascii_id(req.organization_id, 128))
+    ec = error::invalid_argument;
+  return !ec;
 }
 
 } // namespace pulsehook::detail

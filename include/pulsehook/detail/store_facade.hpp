@@ -99,6 +99,12 @@ public:
   void recover(recover_request const& req, recover_result& out) {
     ec_t ec; self().recover(req, out, ec); throw_if(ec, "pulsehook: recover");
   }
+  void erase_event(std::string_view event_id, time_point now, erase_result& out) {
+    ec_t ec; self().erase_event(event_id, now, out, ec); throw_if(ec, "pulsehook: erase_event");
+  }
+  void erase_subject(erase_subject_request const& req, erase_result& out) {
+    ec_t ec; self().erase_subject(req, out, ec); throw_if(ec, "pulsehook: erase_subject");
+  }
   void record_audit(audit_entry const& e) {
     ec_t ec; self().record_audit(e, ec); throw_if(ec, "pulsehook: record_audit");
   }
@@ -119,7 +125,7 @@ public:
   using base::rotate_secret; using base::disable_endpoint; using base::enable_endpoint;            \
   using base::disable_failing;                                                                     \
   using base::list_log; using base::get_event; using base::get_delivery; using base::resend;       \
-  using base::resend_event; using base::recover;                                                   \
+  using base::resend_event; using base::recover; using base::erase_event; using base::erase_subject; \
   using base::record_audit; using base::list_audit; using base::purge
 
 #endif

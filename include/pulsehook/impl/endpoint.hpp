@@ -170,7 +170,8 @@ inline void validate_event(event_record const& ev, boost::system::error_code& ec
   ec = {};
   if (!detail::printable_ascii_id(ev.id, 128) ||
       !detail::printable_ascii_id(ev.organization_id, 128) || ev.actor.type.size() > 128 ||
-      ev.actor.id.size() > 128 || ev.actor.name.size() > 1024) {
+      ev.actor.id.size() > 128 || ev.actor.name.size() > 1024 ||
+      (!ev.subject.empty() && !detail::printable_ascii_id(ev.subject, 256))) {
     ec = error::invalid_argument;
     return;
   }

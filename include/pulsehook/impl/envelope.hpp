@@ -87,6 +87,19 @@ inline event_record make_record(envelope_context const& ctx, std::string_view ty
   return r;
 }
 
+// The default subject: the payload's `id` when it has a string-like one that validate_event
+// accepts as a subject (1..256 printable ASCII bytes); none otherwise, so that an odd id
+// never stops an event from being published.
+template <class Payload>
+void default_subject(event_record& r, Payload const& data) {
+  if constexpr (requires { std::string_view(data.id); }) {
+    std::string_view const id(data.id);
+    if (!id.empty() && id.size() <= 256 &&
+        std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
+      r.subject.assign(id);
+  }
+}
+
 } // namespace detail
 
 template <class Registry, fixed_string Name, class Payload>
@@ -94,6 +107,7 @@ event_record make_event(envelope_context const& ctx, event_tag<Name>, Payload co
   static_assert(detail::check_publish<Registry, Name, Payload, 1>());
   if constexpr (detail::check_publish<Registry, Name, Payload, 1>()) {
     event_record r = detail::make_record(ctx, Name.view());
+    detail::default_subject(r, data);
     detail::begin_checked_write();
     detail::write_envelope_tail(r.payload, data, static_cast<Payload const*>(nullptr));
     detail::end_checked_write(Name.view());
@@ -109,6 +123,7 @@ event_record make_event(envelope_context const& ctx, event_tag<Name>, Payload co
   static_assert(detail::check_publish<Registry, Name, Payload, 2>());
   if constexpr (detail::check_publish<Registry, Name, Payload, 2>()) {
     event_record r = detail::make_record(ctx, Name.view());
+    detail::default_subject(r, data);
     detail::begin_checked_write();
     detail::write_envelope_tail(r.payload, data, &previous);
     detail::end_checked_write(Name.view());

@@ -253,11 +253,13 @@ inline void mem_unpack_headers(std::string_view s, std::vector<http_header>& out
 struct mem_event {
   std::string id;
   std::shared_ptr<std::string const> payload;
+  std::string subject;                 // "" : none (no index: erase_subject scans, see there)
   std::int64_t created_at = 0;
   std::uint32_t org = 0, type = 0, actor = 0;
   std::uint32_t first = 0;             // absolute slot of the first delivery
   std::uint32_t count = 0;             // deliveries; 0 also for a purged event
   bool alive = false;
+  bool erased = false;                 // its payload was erased (when: memory_state::erased_at)
 };
 
 struct mem_bitmap {
@@ -358,6 +360,9 @@ struct memory_state {
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> by_org;
 
   mem_interner strings;                // org ids and type names
+  // When each erased event was erased, by absolute event number (erasures are rare: a map
+  // here, not 8 bytes in every event).
+  std::unordered_map<std::uint32_t, std::int64_t> erased_at;
   mem_interner actor_keys;
   std::vector<actor_info> actors;
 
@@ -716,6 +721,32 @@ struct memory_state {
     std::reverse(out.begin() + static_cast<std::ptrdiff_t>(from), out.end());
   }
 
+  // Erases one event (erasure_storage): payload, its attempts' bodies, its open deliveries.
+  void erase(std::uint32_t eabs, std::int64_t now, erase_result& out) {
+    auto& e = event_at(eabs);
+    if (e.erased) return;
+    e.erased = true;
+    erased_at[eabs] = now;
+    e.payload = std::make_shared<std::string const>();
+    ++out.events;
+    for (std::uint32_t k = 0; k < e.count; ++k) {
+      auto const abs = e.first + k;
+      auto& d = at(abs);
+      if (!(d.flags & mem_delivery::alive)) continue;
+      for (auto i = d.last_attempt; i != mem_attempt::none; i = attempts[i].prev) {
+        auto& a = attempts[i];
+        if (a.body_len == 0) continue;
+        arena.dead += a.body_len;
+        a.body_len = 0;  // the body is the record's tail
+        ++out.bodies;
+      }
+      if (is_open(d.state)) {
+        move_to(abs, delivery_state::failed, erased_reason, mem_no_time);
+        ++out.closed;
+      }
+    }
+  }
+
   void trim_fronts() {
     while (!slots.empty() && !(slots.front().flags & mem_delivery::alive)) {
       slots.pop_front();
@@ -839,6 +870,7 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
   e.first = static_cast<std::uint32_t>(s.slots.size() + s.slot_base);
   e.alive = true;
   s.event_ix.emplace(std::string_view(e.id), eabs);
+  e.subject = ev.subject;
 
   if (auto it = s.by_org.find(org); it != s.by_org.end()) {
     for (auto const epi : it->second) {
@@ -1555,6 +1587,8 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
   out.event.created_at = from_unix_millis(e.created_at);
   out.event.actor = s.actors[e.actor];
   out.event.payload = *e.payload;
+  out.event.subject = e.subject;
+  if (e.erased) out.erased_at = from_unix_millis(s.erased_at[it->second]);
   for (std::uint32_t i = 0; i < e.count; ++i) {
     auto const abs = e.first + i;
     if (!(s.at(abs).flags & detail::mem_delivery::alive)) continue;
@@ -1592,6 +1626,10 @@ inline void memory_store::resend(delivery_id id, time_point now, boost::system::
     ec = error::endpoint_disabled;
     return;
   }
+  if (s.event_at(d->event).erased) {
+    ec = error::event_erased;
+    return;
+  }
   s.reopen(static_cast<std::uint32_t>(id - 1), now);
 }
 
@@ -1607,6 +1645,10 @@ inline void memory_store::resend_event(std::string_view event_id, time_point now
     return;
   }
   auto const& e = s.event_at(it->second);
+  if (e.erased) {
+    ec = error::event_erased;
+    return;
+  }
   for (std::uint32_t i = 0; i < e.count; ++i) {
     auto const abs = e.first + i;
     auto const& d = s.at(abs);
@@ -1649,9 +1691,44 @@ inline void memory_store::recover(recover_request const& req, recover_result& ou
     }
     auto const abs = ep->log[pos];
     auto const& d = s.at(abs);
-    if (d.state != failed || s.event_at(d.event).created_at < since) continue;
+    auto const& e = s.event_at(d.event);
+    if (d.state != failed || e.created_at < since || e.erased) continue;
     s.reopen(abs, req.now);
     out.reopened.push_back(std::uint64_t{abs} + 1);
+  }
+}
+
+inline void memory_store::erase_event(std::string_view event_id, time_point now,
+                                      erase_result& out, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto it = s.event_ix.find(event_id);
+  if (it == s.event_ix.end()) {
+    ec = error::not_found;
+    return;
+  }
+  s.erase(it->second, to_unix_millis(now), out);
+}
+
+inline void memory_store::erase_subject(erase_subject_request const& req, erase_result& out,
+                                        boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  if (!detail::start_erase_subject(req, ec)) return;
+  auto& s = *s_;
+  std::lock_guard lk(s.mu);
+  auto const org = s.strings.find(req.organization_id);
+  if (!org) return;
+  // A scan of every live event, not an index: an index would cost every event memory
+  // (docs/performance.md#storage) for a call made now and then; sqlite_store and
+  // postgres_store keep one.
+  auto const now = to_unix_millis(req.now);
+  for (std::size_t i = 0; i < s.events.size() && out.events < req.batch; ++i) {
+    auto const& e = s.events[i];
+    if (e.alive && !e.erased && e.org == *org && e.subject == req.subject)
+      s.erase(static_cast<std::uint32_t>(i + s.event_base), now, out);
   }
 }
 
@@ -1703,8 +1780,19 @@ inline void memory_store::purge(purge_request const& req, purge_result& out,
     for (; i < s.events.size() && done < req.batch; ++i) {
       auto& e = s.events[i];
       if (!e.alive || e.created_at >= ev_cut) continue;
+      bool open = false;
+      for (std::uint32_t k = 0; k < e.count && !open; ++k) {
+        auto const& d = s.at(e.first + k);
+        open = (d.flags & detail::mem_delivery::alive) && detail::memory_state::is_open(d.state);
+      }
+      if (open) {  // never drop what is still on its way; a later purge takes it
+        ++out.kept_open;
+        continue;
+      }
       for (std::uint32_t k = 0; k < e.count; ++k) s.drop_delivery(e.first + k, out);
       s.event_ix.erase(std::string_view(e.id));
+      std::string{}.swap(e.subject);
+      if (e.erased) s.erased_at.erase(static_cast<std::uint32_t>(i + s.event_base));
       e.alive = false;
       e.count = 0;
       e.payload.reset();

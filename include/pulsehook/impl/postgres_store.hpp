@@ -81,6 +81,9 @@ enum pg_stmt : std::size_t {
   pg_recover_pick,
   pg_recover_reopen,
   pg_ep_disable_failing,
+  pg_erase_lock,
+  pg_erase_pick,
+  pg_erase_events,
   pg_stmt_count
 };
 
@@ -92,15 +95,16 @@ enum pg_stmt : std::size_t {
 
 inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_accept: $1 id, $2 org, $3 type, $4 created_at, $5..$7 actor, $8 payload,
-    // $9 give_up_at, $10 slot, $11 notification channel (NULL: none). Rows: none when the id
-    // was accepted before; else one per delivery (one NULL row when there is none).
+    // $9 give_up_at, $10 slot, $11 notification channel (NULL: none), $12 subject ('': none,
+    // stored NULL). Rows: none when the id was accepted before; else one per delivery (one
+    // NULL row when there is none).
     "WITH t AS (SELECT s.endpoint FROM {s}.subscriptions s JOIN {s}.endpoints e ON e.ix = s.endpoint "
     "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "
     "  ORDER BY s.endpoint), "
     "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint FROM t), "
     "ev AS (INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
-    "  delivery_ids, payload) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bytea, $6::bytea, "
-    "  $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea) "
+    "  delivery_ids, payload, subject) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
+    "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '')) "
     "  ON CONFLICT (id) DO NOTHING RETURNING ix), "
     "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
     "  SELECT ids.id, ev.ix, ids.endpoint, 0, 0, $4::bigint, $9::bigint FROM ids, ev "
@@ -318,8 +322,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 #undef PULSEHOOK_DETAIL_PG_LOG_RANGE
 
     // pg_event: $1 event id
-    "SELECT ix, id, org, type, created_at, actor_type, actor_id, actor_name, payload "
-    "FROM {s}.events WHERE id = $1::text",
+    "SELECT ix, id, org, type, created_at, actor_type, actor_id, actor_name, payload, subject, "
+    "  erased_at FROM {s}.events WHERE id = $1::text",
 
     // pg_event_deliveries: $1 event ix
     "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, p.id "
@@ -337,17 +341,21 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
     "JOIN {s}.endpoints p ON p.ix = d.endpoint WHERE d.id = $1::bigint",
 
-    // pg_resend: $1 delivery, $2 now, $3 slot, $4 now + resend_window
-    "WITH old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
-    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
-    "  WHERE d.id = $1::bigint FOR UPDATE OF d), "
-    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled), "
+    // pg_resend: $1 delivery, $2 now, $3 slot, $4 now + resend_window. The event's row is
+    // share-locked before the delivery's (an erasure locks it before its deliveries): an
+    // erasure that committed meanwhile is seen, one under way is waited for.
+    "WITH v AS (SELECT ix, erased_at IS NOT NULL AS erased FROM {s}.events "
+    "  WHERE ix = (SELECT event FROM {s}.deliveries WHERE id = $1::bigint) FOR SHARE), "
+    "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted, "
+    "  v.erased FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
+    "  JOIN v ON v.ix = d.event WHERE d.id = $1::bigint FOR UPDATE OF d), "
+    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND NOT erased), "
     "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $3::bigint, 1, -(state = 1)::int, -(state = 2)::int, -(state = 3)::int "
     "  FROM ok WHERE state <> 0" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT state, enabled, deleted FROM old",
+    "SELECT state, enabled, deleted, erased FROM old",
 
     // pg_ep_insert: $1 id ... $10 updated_at, $11 rate per second, $12 burst; no row when the
     // id is taken
@@ -438,20 +446,33 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "SELECT $1::bigint, o - 1, v, c, NULLIF(x, -9223372036854775808) "
     "FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(v, c, x, o)",
 
-    // pg_purge_events: $1 cut, $2 batch, $3 slot. One batch of old events with their
-    // deliveries and attempts; the counters follow.
-    "WITH ev AS (SELECT ix, delivery_ids FROM {s}.events WHERE created_at < $1::bigint "
-    "  ORDER BY created_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED), "
-    "ids AS MATERIALIZED (SELECT unnest(delivery_ids) AS id FROM ev), "
+    // pg_purge_events: $1 cut, $2 batch, $3 slot, $4 / $5 the (created_at, ix) the previous
+    // batch ended at. One batch of old events, in (created_at, ix) order: those whose
+    // deliveries are all final go with their deliveries and attempts (the counters follow);
+    // those with an open one stay (never dropped unsent; a later purge takes them). Their
+    // deliveries are locked first (in id order), so one that a resend or recover reopened
+    // meanwhile is seen open. Row: events deleted, deliveries, attempts, events kept, events
+    // seen, and the (created_at, ix) of the last one seen (NULL when none).
+    "WITH ev AS (SELECT ix, created_at, delivery_ids FROM {s}.events WHERE created_at < $1::bigint "
+    "  AND (created_at, ix) > ($4::bigint, $5::bigint) ORDER BY created_at, ix LIMIT $2::bigint "
+    "  FOR UPDATE SKIP LOCKED), "
+    "dl AS MATERIALIZED (SELECT d.event, d.state FROM {s}.deliveries d "
+    "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev) ORDER BY d.id FOR UPDATE), "
+    "gone AS MATERIALIZED (SELECT ix, delivery_ids FROM ev "
+    "  WHERE ix NOT IN (SELECT event FROM dl WHERE state IN (0, 1))), "
+    "ids AS MATERIALIZED (SELECT unnest(delivery_ids) AS id FROM gone), "
     "dd AS (DELETE FROM {s}.deliveries d WHERE d.id IN (SELECT id FROM ids) "
     "  RETURNING d.endpoint, d.state), "
     "da AS (DELETE FROM {s}.attempts a WHERE a.delivery IN (SELECT id FROM ids) RETURNING 1), "
-    "de AS (DELETE FROM {s}.events e WHERE e.ix IN (SELECT ix FROM ev) RETURNING 1), "
+    "de AS (DELETE FROM {s}.events e WHERE e.ix IN (SELECT ix FROM gone) RETURNING 1), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $3::bigint, -count(*) FILTER (WHERE state = 0), "
     "  -count(*) FILTER (WHERE state = 1), -count(*) FILTER (WHERE state = 2), "
-    "  -count(*) FILTER (WHERE state = 3) FROM dd GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT (SELECT count(*) FROM de), (SELECT count(*) FROM dd), (SELECT count(*) FROM da)",
+    "  -count(*) FILTER (WHERE state = 3) FROM dd GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS "), "
+    "last AS (SELECT created_at, ix FROM ev ORDER BY created_at DESC, ix DESC LIMIT 1) "
+    "SELECT (SELECT count(*) FROM de), (SELECT count(*) FROM dd), (SELECT count(*) FROM da), "
+    "  (SELECT count(*) FROM ev) - (SELECT count(*) FROM gone), (SELECT count(*) FROM ev), "
+    "  (SELECT created_at FROM last), (SELECT ix FROM last)",
 
     // pg_purge_bodies: $1 cut, $2 batch
     "WITH b AS (SELECT ctid FROM {s}.attempts WHERE body IS NOT NULL AND started_at < $1::bigint "
@@ -486,14 +507,15 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "ORDER BY ix DESC LIMIT $2::bigint",
 
     // pg_resend_event: $1 event id, $2 now, $3 slot, $4 now + resend_window. One row per
-    // delivery (ix, id, enabled, deleted, state before); one row with a NULL id for an event
-    // without any;
-    // none for an unknown event. Counters move per endpoint (one row each: ON CONFLICT may
-    // touch a row only once).
-    "WITH ev AS (SELECT ix, delivery_ids FROM {s}.events WHERE id = $1::text), "
+    // delivery (ix, id, enabled, deleted, state before, erased); one row with a NULL id for an
+    // event without any or an erased one (nothing changes then); none for an unknown event.
+    // Counters move per endpoint (one row each: ON CONFLICT may touch a row only once). The
+    // event's row is share-locked first, as in pg_resend.
+    "WITH ev AS (SELECT ix, delivery_ids, erased_at IS NOT NULL AS erased FROM {s}.events "
+    "  WHERE id = $1::text FOR SHARE), "
     "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
     "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
-    "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev) FOR UPDATE OF d), "
+    "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev WHERE NOT erased) FOR UPDATE OF d), "
     "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND state IN (2, 3)), "
     "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
@@ -501,21 +523,28 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  SELECT endpoint, $3::bigint, count(*), -count(*) FILTER (WHERE state = 1), "
     "  -count(*) FILTER (WHERE state = 2), -count(*) FILTER (WHERE state = 3) "
     "  FROM ok WHERE state <> 0 GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT ev.ix, old.id, old.enabled, old.deleted, old.state FROM ev LEFT JOIN old ON true ORDER BY old.id",
+    "SELECT ev.ix, old.id, old.enabled, old.deleted, old.state, ev.erased FROM ev LEFT JOIN old ON true "
+    "ORDER BY old.id",
 
     // pg_recover_endpoint: $1 endpoint id. FOR SHARE: a delete or disable waits for the
     // recovery batch, then closes or parks what it reopened.
     "SELECT ix, enabled, deleted_at IS NOT NULL FROM {s}.endpoints WHERE id = $1::text FOR SHARE",
 
-    // pg_recover_pick: $1 endpoint ix, $2 after delivery id, $3 since, $4 limit
+    // pg_recover_pick: $1 endpoint ix, $2 after delivery id, $3 since, $4 limit. Deliveries of
+    // erased events are passed over.
     "SELECT d.id FROM {s}.deliveries d JOIN {s}.events v ON v.ix = d.event "
     "WHERE d.endpoint = $1::bigint AND d.cls = 2 AND d.id > $2::bigint AND d.state = 3 "
-    "  AND v.created_at >= $3::bigint ORDER BY d.id LIMIT $4::bigint FOR UPDATE OF d",
+    "  AND v.created_at >= $3::bigint AND v.erased_at IS NULL ORDER BY d.id LIMIT $4::bigint "
+    "  FOR UPDATE OF d",
 
-    // pg_recover_reopen: $1 delivery ids, $2 now, $3 slot, $4 now + resend_window, $5 endpoint ix
+    // pg_recover_reopen: $1 delivery ids, $2 now, $3 slot, $4 now + resend_window, $5 endpoint
+    // ix. Erasure is checked again here: an erasure that held a delivery while pg_recover_pick
+    // waited for it committed before this statement's snapshot (the pick saw the event's row
+    // as it was).
     "WITH u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL "
-    "  WHERE d.id = ANY($1::bigint[]) AND d.state = 3 RETURNING d.id), "
+    "  WHERE d.id = ANY($1::bigint[]) AND d.state = 3 AND NOT EXISTS (SELECT 1 FROM {s}.events v "
+    "  WHERE v.ix = d.event AND v.erased_at IS NOT NULL) RETURNING d.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT $5::bigint, $3::bigint, count(*), 0, 0, -count(*) FROM u HAVING count(*) > 0"
     PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
@@ -526,6 +555,51 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.endpoints SET enabled = false, disabled_reason = $2::bytea, updated_at = $3::bigint, "
     "  disabled_at = $3::bigint WHERE id = $1::text AND deleted_at IS NULL AND enabled "
     "  AND failing_since <= $4::bigint RETURNING ix",
+
+    // pg_erase_lock: $1 event id. Locks the event's row, then (unless it was erased before)
+    // every delivery of it, in id order, until the transaction ends: the event's row first, as
+    // every statement that locks both does. A record, resend or recover on one of them that
+    // committed meanwhile is seen by pg_erase_events (a statement of its own, so its snapshot
+    // is taken after the locks). Row: ix, erased before, deliveries locked.
+    "WITH ev AS (SELECT ix, erased_at IS NOT NULL AS erased, delivery_ids FROM {s}.events "
+    "  WHERE id = $1::text FOR UPDATE), "
+    "dl AS (SELECT d.id FROM {s}.deliveries d "
+    "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev WHERE NOT erased) ORDER BY d.id FOR UPDATE) "
+    "SELECT ix, erased, (SELECT count(*) FROM dl) FROM ev",
+
+    // pg_erase_pick: $1 org, $2 subject, $3 limit. Up to $3 not yet erased events of the
+    // subject (index events_subject) locked in ix order, then their deliveries in id order,
+    // as pg_erase_lock does. Concurrent erasures of one subject take turns without a deadlock,
+    // and an event another transaction holds is waited for, not passed over: fewer rows than
+    // $3 means none is left. Rows: ix, deliveries locked.
+    "WITH ev AS (SELECT ix, delivery_ids FROM {s}.events WHERE org = $1::text AND subject = $2::text "
+    "  AND erased_at IS NULL ORDER BY ix LIMIT $3::bigint FOR UPDATE), "
+    "dl AS (SELECT d.id FROM {s}.deliveries d "
+    "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev) ORDER BY d.id FOR UPDATE) "
+    "SELECT ix, (SELECT count(*) FROM dl) FROM ev",
+
+    // pg_erase_events: $1 event ixs, $2 now, $3 slot, $4 reason; the events' rows and their
+    // deliveries' locked by this transaction (pg_erase_lock, pg_erase_pick): nothing adds an
+    // attempt or reopens a delivery of theirs meanwhile, and one that a recover waits for is
+    // seen erased when it reopens (pg_recover_reopen). Erases those not erased yet: the
+    // payload emptied, every attempt's body gone (NULL, as body retention leaves it; an empty
+    // body is never stored otherwise), every open delivery given up (as pg_give_up does, its
+    // lease dropped: a late result is refused). One row: events erased, bodies emptied,
+    // deliveries closed.
+    "WITH ev AS (UPDATE {s}.events SET payload = ''::bytea, erased_at = $2::bigint "
+    "  WHERE ix = ANY($1::bigint[]) AND erased_at IS NULL RETURNING delivery_ids), "
+    "ids AS MATERIALIZED (SELECT unnest(delivery_ids) AS id FROM ev), "
+    "x AS MATERIALIZED (SELECT d.id, d.state, d.endpoint FROM {s}.deliveries d "
+    "  WHERE d.id IN (SELECT id FROM ids) AND d.state IN (0, 1)), "
+    "b AS (UPDATE {s}.attempts a SET body = NULL WHERE a.delivery IN (SELECT id FROM ids) "
+    "  AND a.body IS NOT NULL RETURNING 1), "
+    "u AS (UPDATE {s}.deliveries d SET state = 3, cls = 2, next_at = NULL, manual = false, "
+    "  reason = $4::bytea, lease_owner = NULL FROM x WHERE d.id = x.id), "
+    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
+    "  SELECT endpoint, $3::bigint, -count(*) FILTER (WHERE state = 0), "
+    "  -count(*) FILTER (WHERE state = 1), 0, count(*) FROM x GROUP BY endpoint"
+    PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
+    "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM b), (SELECT count(*) FROM x)",
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
@@ -991,6 +1065,7 @@ inline void pg_accept_params(pg_params& p, event_record const& ev, time_point gi
       .i64(to_unix_millis(give_up_at)).i64(slot);
   if (channel) p.bytes(*channel);
   else p.null();
+  p.bytes(ev.subject);
 }
 
 inline void pg_accept_result(pg_rows const& r, accept_result& result) {
@@ -1016,6 +1091,23 @@ inline void pg_check_open(pg_rows const& r, std::optional<std::int64_t> token,
     return;
   }
   if (token && r.i64(0, 1) != *token) ec = error::lease_lost;
+}
+
+// Erases the events `ixs` (pg_erase_events; their rows and their deliveries' locked by the
+// step's transaction, with pg_erase_lock or pg_erase_pick) and adds what it did to `out`.
+inline void pg_erase(pg_lease& l, std::span<std::int64_t const> ixs, std::int64_t now,
+                     erase_result& out, boost::system::error_code& ec) {
+  pg_params p;
+  p.i64_array(ixs).i64(now).i64(l.slot()).bytes(erased_reason);
+  auto r = l.run(pg_erase_events, p, ec);
+  if (ec) return;
+  if (r.empty()) {
+    ec = error::storage_failure;  // one row, always
+    return;
+  }
+  out.events += static_cast<std::uint64_t>(r.i64(0, 0));
+  out.bodies += static_cast<std::uint64_t>(r.i64(0, 1));
+  out.closed += static_cast<std::uint64_t>(r.i64(0, 2));
 }
 
 } // namespace detail
@@ -2256,6 +2348,8 @@ inline void postgres_store::get_event(std::string_view event_id, event_detail& o
     det.event.created_at = from_unix_millis(r.i64(0, 4));
     det.event.actor = {r.str(0, 5), r.str(0, 6), r.str(0, 7)};
     det.event.payload = r.str(0, 8);
+    if (!r.is_null(0, 9)) det.event.subject = r.str(0, 9);
+    if (!r.is_null(0, 10)) det.erased_at = from_unix_millis(r.i64(0, 10));
   }
   {
     detail::pg_params p;
@@ -2326,6 +2420,7 @@ inline void postgres_store::resend(delivery_id id, time_point now, boost::system
   if (r.empty()) ec = error::not_found;
   else if (r.i64(0, 2)) ec = error::endpoint_deleted;
   else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
+  else if (r.i64(0, 3)) ec = error::event_erased;
   if (ec) return st.unchanged();
   st.commit(ec);
 }
@@ -2343,6 +2438,10 @@ inline void postgres_store::resend_event(std::string_view event_id, time_point n
   if (ec) return;
   if (r.empty()) {
     ec = error::not_found;
+    return st.unchanged();
+  }
+  if (r.i64(0, 5)) {
+    ec = error::event_erased;  // nothing was reopened
     return st.unchanged();
   }
   st.commit(ec);
@@ -2405,6 +2504,56 @@ inline void postgres_store::recover(recover_request const& req, recover_result& 
                                                     static_cast<std::uint64_t>(ids.back()));
 }
 
+inline void postgres_store::erase_event(std::string_view event_id, time_point now,
+                                        erase_result& out, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::int64_t ix = 0;
+  {
+    detail::pg_params p;
+    p.bytes(event_id);
+    auto r = l.run(detail::pg_erase_lock, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    if (r.i64(0, 1)) return st.unchanged();  // erased before: nothing to do, nothing counted
+    ix = r.i64(0, 0);
+  }
+  erase_result done;
+  detail::pg_erase(l, std::span<std::int64_t const>(&ix, 1), to_unix_millis(now), done, ec);
+  if (ec) return;
+  st.commit(ec);
+  if (!ec) out = done;
+}
+
+inline void postgres_store::erase_subject(erase_subject_request const& req, erase_result& out,
+                                          boost::system::error_code& ec) {
+  out = {};
+  if (!detail::start_erase_subject(req, ec)) return;
+  PULSEHOOK_DETAIL_PG_READY();
+  detail::pg_step st(l, true, ec);
+  if (ec) return;
+  std::vector<std::int64_t> ixs;
+  {
+    detail::pg_params p;
+    p.bytes(req.organization_id).bytes(req.subject).i64(static_cast<std::int64_t>(req.batch));
+    auto r = l.run(detail::pg_erase_pick, p, ec);
+    if (ec) return;
+    for (int i = 0; i < r.size(); ++i) ixs.push_back(r.i64(i, 0));
+  }
+  if (ixs.empty()) return st.unchanged();  // none left
+  erase_result done;
+  detail::pg_erase(l, ixs, to_unix_millis(req.now), done, ec);
+  if (ec) return;
+  st.commit(ec);
+  if (!ec) out = done;
+}
+
 inline void postgres_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
   validate_audit_entry(e, ec);
   if (ec) return;
@@ -2460,22 +2609,26 @@ inline void postgres_store::purge(purge_request const& req, purge_result& out,
   auto const body_cut = to_unix_millis(req.now - req.bodies_older_than);
   auto const batch = static_cast<std::int64_t>(std::min<std::size_t>(req.batch, 100000));
   // One short transaction per batch (each statement commits by itself), the connection
-  // handed back in between.
+  // handed back in between. The scan goes on after the last event a batch saw: events kept
+  // (a delivery still open) are passed over, each counted once.
+  std::int64_t after_at = detail::pg_no_time, after_ix = 0;
   for (;;) {
     PULSEHOOK_DETAIL_PG_READY();
     detail::pg_step st(l, false, ec);
     if (ec) return;
     detail::pg_params p;
-    p.i64(ev_cut).i64(batch).i64(l.slot());
+    p.i64(ev_cut).i64(batch).i64(l.slot()).i64(after_at).i64(after_ix);
     auto r = l.run(detail::pg_purge_events, p, ec);
     if (ec) return;
     st.commit(ec);
     if (ec) return;
-    auto const events = r.i64(0, 0);
-    out.events += static_cast<std::uint64_t>(events);
+    out.events += static_cast<std::uint64_t>(r.i64(0, 0));
     out.deliveries += static_cast<std::uint64_t>(r.i64(0, 1));
     out.attempts += static_cast<std::uint64_t>(r.i64(0, 2));
-    if (events < batch) break;
+    out.kept_open += static_cast<std::uint64_t>(r.i64(0, 3));
+    if (r.i64(0, 4) < batch || r.is_null(0, 5)) break;
+    after_at = r.i64(0, 5);
+    after_ix = r.i64(0, 6);
   }
   for (;;) {
     PULSEHOOK_DETAIL_PG_READY();

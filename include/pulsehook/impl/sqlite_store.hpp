@@ -292,14 +292,16 @@ inline void sqlite_accept_one(sqlite_connection& db, event_record const& ev, tim
   std::int64_t event_ix = 0;
   {
     auto q = db.use("INSERT INTO events(id, org, type, created_at, actor_type, actor_id, "
-                      "actor_name, first_delivery, deliveries, payload) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      "actor_name, first_delivery, deliveries, payload, subject) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                       ec);
     if (ec) return;
     q.bind(1, ev.id).bind(2, ev.organization_id).bind(3, ev.type)
         .bind(4, to_unix_millis(ev.created_at)).bind(5, ev.actor.type).bind(6, ev.actor.id)
         .bind(7, ev.actor.name).bind(8, first)
         .bind(9, static_cast<std::int64_t>(targets.size())).bind_blob(10, ev.payload);
+    if (ev.subject.empty()) q.bind_null(11);
+    else q.bind(11, ev.subject);
     q.run(ec);
     if (ec) return;
     event_ix = db.last_rowid();
@@ -1470,7 +1472,8 @@ inline void sqlite_store::get_event(std::string_view event_id, event_detail& out
   std::int64_t first = 0, n = 0;
   {
     auto q = s.db.use("SELECT id, org, type, created_at, actor_type, actor_id, actor_name, "
-                      "first_delivery, deliveries, payload FROM events WHERE id = ?1",
+                      "first_delivery, deliveries, payload, subject, erased_at FROM events "
+                      "WHERE id = ?1",
                       ec);
     if (ec) return;
     q.bind(1, event_id);
@@ -1486,6 +1489,8 @@ inline void sqlite_store::get_event(std::string_view event_id, event_detail& out
     first = q.i64(7);
     n = q.i64(8);
     det.event.payload = std::string(q.blob(9));
+    if (!q.is_null(10)) det.event.subject = std::string(q.text(10));
+    if (!q.is_null(11)) det.erased_at = from_unix_millis(q.i64(11));
   }
   if (n > 0) {
     auto q = s.db.use("SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, p.id "
@@ -1559,8 +1564,10 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
   delivery_state from{};
   std::int64_t endpoint = 0;
   {
-    auto q = s.db.use("SELECT d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL "
-                      "FROM deliveries d JOIN endpoints e ON e.ix = d.endpoint WHERE d.id = ?1",
+    auto q = s.db.use("SELECT d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL, "
+                      "v.erased_at IS NOT NULL FROM deliveries d "
+                      "JOIN endpoints e ON e.ix = d.endpoint JOIN events v ON v.ix = d.event "
+                      "WHERE d.id = ?1",
                       ec);
     if (ec) return;
     q.bind(1, static_cast<std::int64_t>(id));
@@ -1576,6 +1583,10 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
     }
     if (!q.i64(2)) {
       ec = error::endpoint_disabled;
+      return;
+    }
+    if (q.i64(4)) {
+      ec = error::event_erased;
       return;
     }
   }
@@ -1616,7 +1627,9 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
   if (ec) return;
   std::int64_t first = 0, n = 0;
   {
-    auto q = s.db.use("SELECT first_delivery, deliveries FROM events WHERE id = ?1", ec);
+    auto q = s.db.use("SELECT first_delivery, deliveries, erased_at IS NOT NULL FROM events "
+                      "WHERE id = ?1",
+                      ec);
     if (ec) return;
     q.bind(1, event_id);
     if (!q.step(ec)) {
@@ -1625,6 +1638,10 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
     }
     first = q.i64(0);
     n = q.i64(1);
+    if (q.i64(2)) {
+      ec = error::event_erased;
+      return;
+    }
   }
   struct row {
     std::int64_t id, endpoint;
@@ -1687,7 +1704,7 @@ inline void sqlite_store::recover(recover_request const& req, recover_result& ou
   {
     auto q = s.db.use("SELECT d.id FROM deliveries d JOIN events v ON v.ix = d.event "
                       "WHERE d.endpoint = ?1 AND d.cls = 2 AND d.id > ?2 AND d.state = 3 "
-                      "AND v.created_at >= ?3 ORDER BY d.id LIMIT ?4",
+                      "AND v.created_at >= ?3 AND v.erased_at IS NULL ORDER BY d.id LIMIT ?4",
                       ec);
     if (ec) return;
     q.bind(1, endpoint)
@@ -1712,6 +1729,117 @@ inline void sqlite_store::recover(recover_request const& req, recover_result& ou
   if (more)
     out.next_cursor = detail::encode_recover_cursor(req.endpoint_id, since,
                                                     static_cast<std::uint64_t>(ids.back()));
+}
+
+namespace detail {
+// Erases one event (erasure_storage) inside the caller's transaction: `ix`, its deliveries
+// [first, first + n), not yet erased.
+inline void sqlite_erase(sqlite_state& s, std::int64_t ix, std::int64_t first, std::int64_t n,
+                         time_point now, erase_result& out, boost::system::error_code& ec) {
+  {
+    auto q = s.db.use("UPDATE events SET payload = X'', erased_at = ?2 WHERE ix = ?1", ec);
+    if (ec) return;
+    q.bind(1, ix).bind(2, to_unix_millis(now)).run(ec);
+    if (ec) return;
+  }
+  ++out.events;
+  if (n == 0) return;
+  {
+    auto q = s.db.use("UPDATE attempts SET body = NULL WHERE delivery BETWEEN ?1 AND ?2 "
+                      "AND body IS NOT NULL AND length(body) > 0",
+                      ec);
+    if (ec) return;
+    q.bind(1, first).bind(2, first + n - 1).run(ec);
+    if (ec) return;
+    out.bodies += static_cast<std::uint64_t>(s.db.changes());
+  }
+  std::vector<std::pair<std::int64_t, delivery_state>> open;  // (endpoint, state)
+  {
+    auto q = s.db.use("SELECT endpoint, state FROM deliveries WHERE id BETWEEN ?1 AND ?2 "
+                      "AND state <= 1",
+                      ec);
+    if (ec) return;
+    q.bind(1, first).bind(2, first + n - 1);
+    while (q.step(ec)) open.emplace_back(q.i64(0), static_cast<delivery_state>(q.i64(1)));
+    if (ec) return;
+  }
+  if (open.empty()) return;
+  {
+    auto q = s.db.use("UPDATE deliveries SET state = ?3, cls = ?4, next_at = NULL, manual = 0, "
+                      "reason = ?5 WHERE id BETWEEN ?1 AND ?2 AND state <= 1",
+                      ec);
+    if (ec) return;
+    q.bind(1, first).bind(2, first + n - 1)
+        .bind(3, static_cast<std::int64_t>(delivery_state::failed))
+        .bind(4, sqlite_cls(delivery_state::failed)).bind(5, erased_reason).run(ec);
+    if (ec) return;
+  }
+  for (auto const& [endpoint, from] : open) {
+    sqlite_bump(s, endpoint, from, delivery_state::failed, 1, ec);
+    if (ec) return;
+    ++out.closed;
+  }
+}
+} // namespace detail
+
+inline void sqlite_store::erase_event(std::string_view event_id, time_point now,
+                                      erase_result& out, boost::system::error_code& ec) {
+  ec = {};
+  out = {};
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  std::int64_t ix = 0, first = 0, n = 0;
+  {
+    auto q = s.db.use("SELECT ix, first_delivery, deliveries, erased_at IS NOT NULL FROM events "
+                      "WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, event_id);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::not_found;
+      return;
+    }
+    if (q.i64(3)) return;  // erased before: nothing to do
+    ix = q.i64(0);
+    first = q.i64(1);
+    n = q.i64(2);
+  }
+  erase_result part;
+  detail::sqlite_erase(s, ix, first, n, now, part, ec);
+  if (ec) return;
+  tx.commit(ec);
+  if (!ec) out = part;
+}
+
+inline void sqlite_store::erase_subject(erase_subject_request const& req, erase_result& out,
+                                        boost::system::error_code& ec) {
+  out = {};
+  if (!detail::start_erase_subject(req, ec)) return;
+  PULSEHOOK_DETAIL_SQLITE_READY();
+  detail::sqlite_transaction tx(s.db, s.scope, ec);
+  if (ec) return;
+  struct ev {
+    std::int64_t ix, first, n;
+  };
+  std::vector<ev> evs;
+  {
+    auto q = s.db.use("SELECT ix, first_delivery, deliveries FROM events INDEXED BY events_subject "
+                      "WHERE org = ?1 AND subject = ?2 AND erased_at IS NULL ORDER BY ix LIMIT ?3",
+                      ec);
+    if (ec) return;
+    q.bind(1, req.organization_id).bind(2, req.subject)
+        .bind(3, static_cast<std::int64_t>(req.batch));
+    while (q.step(ec)) evs.push_back({q.i64(0), q.i64(1), q.i64(2)});
+    if (ec) return;
+  }
+  erase_result part;
+  for (auto const& e : evs) {
+    detail::sqlite_erase(s, e.ix, e.first, e.n, req.now, part, ec);
+    if (ec) return;
+  }
+  tx.commit(ec);
+  if (!ec) out = part;
 }
 
 inline void sqlite_store::record_audit(audit_entry const& e, boost::system::error_code& ec) {
@@ -1772,29 +1900,47 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
   auto const ev_cut = to_unix_millis(req.now - req.events_older_than);
   auto const body_cut = to_unix_millis(req.now - req.bodies_older_than);
   auto const batch = static_cast<std::int64_t>(req.batch);
-  // Events: one short transaction per batch, the lock released in between.
+  // Events: one short transaction per batch, the lock released in between; a keyset position
+  // (created_at, ix) walks past the events kept because a delivery of theirs is open.
+  std::int64_t at_created = std::numeric_limits<std::int64_t>::min(), at_ix = 0;
   for (;;) {
     detail::sqlite_lock lk(s);
     detail::sqlite_transaction tx(s.db, s.scope, ec);
     if (ec) return;
     struct ev {
-      std::int64_t ix, first, n;
+      std::int64_t ix, first, n, created;
     };
     std::vector<ev> evs;
     {
-      auto q = s.db.use("SELECT ix, first_delivery, deliveries FROM events "
-                        "WHERE created_at < ?1 ORDER BY created_at LIMIT ?2",
+      auto q = s.db.use("SELECT ix, first_delivery, deliveries, created_at FROM events "
+                        "WHERE created_at < ?1 AND (created_at, ix) > (?3, ?4) "
+                        "ORDER BY created_at, ix LIMIT ?2",
                         ec);
       if (ec) return;
-      q.bind(1, ev_cut).bind(2, batch);
-      while (q.step(ec)) evs.push_back({q.i64(0), q.i64(1), q.i64(2)});
+      q.bind(1, ev_cut).bind(2, batch).bind(3, at_created).bind(4, at_ix);
+      while (q.step(ec)) evs.push_back({q.i64(0), q.i64(1), q.i64(2), q.i64(3)});
       if (ec) return;
     }
     if (evs.empty()) break;
+    at_created = evs.back().created;
+    at_ix = evs.back().ix;
     purge_result part;
     std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> drops;  // (endpoint, state) -> n
     for (auto const& e : evs) {
       if (e.n > 0) {
+        {  // never drop what is still on its way (pending, retrying): a later purge takes it
+          auto q = s.db.use("SELECT 1 FROM deliveries WHERE id BETWEEN ?1 AND ?2 AND state <= 1 "
+                            "LIMIT 1",
+                            ec);
+          if (ec) return;
+          q.bind(1, e.first).bind(2, e.first + e.n - 1);
+          bool const open = q.step(ec);
+          if (ec) return;
+          if (open) {
+            ++part.kept_open;
+            continue;
+          }
+        }
         {
           auto q = s.db.use("SELECT endpoint, state FROM deliveries WHERE id BETWEEN ?1 AND ?2", ec);
           if (ec) return;
@@ -1840,6 +1986,7 @@ inline void sqlite_store::purge(purge_request const& req, purge_result& out,
     out.events += part.events;
     out.deliveries += part.deliveries;
     out.attempts += part.attempts;
+    out.kept_open += part.kept_open;
     if (static_cast<std::int64_t>(evs.size()) < batch) break;
   }
   // Response bodies.
