@@ -172,7 +172,7 @@
   // ---- page frame --------------------------------------------------------------------------
   function show(title, nodes, focusTitle) {
     const h1 = h('h1', { tabindex: '-1', id: 'page-title' }, title);
-    main.replaceChildren(h1, ...nodes);
+    main.replaceChildren(h1, ...nodes.flat().filter((n) => n !== null && n !== undefined));
     document.title = title + ' · Webhooks';
     if (focusTitle !== false) h1.focus();
   }
@@ -519,25 +519,32 @@
     });
   }
 
-  function confirmDelete(ep, opener) {
+  // The confirmation dialog of a destructive action: `run` goes only after "ok".
+  function confirmAction(title, text, okLabel, opener, run) {
     const dlg = document.getElementById('confirm');
-    document.getElementById('confirm-text').textContent =
-      'Delete “' + ep.name + '”? No more events will be sent to ' + ep.url + '.';
+    document.getElementById('confirm-title').textContent = title;
+    document.getElementById('confirm-text').textContent = text;
     const ok = document.getElementById('confirm-ok');
+    ok.textContent = okLabel;
     const cancel = document.getElementById('confirm-cancel');
     const close = () => { dlg.close(); ok.onclick = null; cancel.onclick = null; };
     cancel.onclick = () => { close(); opener.focus(); };
     dlg.oncancel = () => { ok.onclick = null; cancel.onclick = null; setTimeout(() => opener.focus(), 0); };
     ok.onclick = async () => {
       close();
-      try {
-        await call('DELETE', '/endpoints/' + encodeURIComponent(ep.id));
-        say('Webhook endpoint “' + ep.name + '” deleted.', false, true);
-        location.hash = '#/';
-      } catch (err) { if (err.status !== 401) say(err.message, true); }
+      try { await run(); } catch (err) { if (err.status !== 401) say(err.message, true); }
     };
     dlg.showModal();
     cancel.focus();
+  }
+
+  function confirmDelete(ep, opener) {
+    confirmAction('Delete Endpoint', 'Delete “' + ep.name + '”? No more events will be sent to ' + ep.url + '.',
+      'Delete Endpoint', opener, async () => {
+        await call('DELETE', '/endpoints/' + encodeURIComponent(ep.id));
+        say('Webhook endpoint “' + ep.name + '” deleted.', false, true);
+        location.hash = '#/';
+      });
   }
 
   // ---- one event: who, when, data, every attempt ----------------------------------------------
@@ -570,6 +577,16 @@
           await load(false);
         } catch (err) { if (err.status !== 401) say(err.message, true); }
       });
+      const erased = d.event.erased_at !== null && d.event.erased_at !== undefined;
+      const erase = h('button', { type: 'button', class: 'danger', id: 'erase' }, 'Erase payload');
+      erase.addEventListener('click', () => confirmAction('Erase Payload',
+        'Erase the data of this event and every response body of its attempts, for all endpoints? ' +
+        'It can never be sent again; who triggered it, when, and each attempt’s status stay.',
+        'Erase Payload', erase, async () => {
+          const r = await call('POST', '/events/' + encodeURIComponent(eventId) + '/erase');
+          say('The payload was erased.' + (r.closed ? ' ' + r.closed + ' open deliveries were stopped.' : ''));
+          await load(false);
+        }));
       const attempts = d.attempts.slice().reverse().map((a) => {
         const code = a.status === null ? 'No response' : String(a.status);
         const ok = a.status !== null && a.status >= 200 && a.status < 300;
@@ -601,10 +618,11 @@
           h('dt', {}, 'Status'), h('dd', {}, h('span', { class: 'badge ' + d.delivery.state, id: 'delivery-state' }, d.delivery.state),
             d.delivery.reason ? ' ' + d.delivery.reason : ''),
           d.delivery.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', {}, fmtTime(d.delivery.next_attempt_at))] : null),
-        h('div', { class: 'actions' }, resend, resendAll),
+        h('div', { class: 'actions' }, erased ? null : [resend, resendAll, erase]),
         h('h2', {}, 'Data'),
-        h('pre', { id: 'event-data' }, data !== null ? JSON.stringify(data, null, 2) : payload),
-        h('details', {}, h('summary', {}, 'Full request body'), h('pre', {}, payload)),
+        erased ? h('p', { class: 'empty', id: 'erased' }, 'The payload was erased on ' + fmtTime(d.event.erased_at) + '.')
+          : [h('pre', { id: 'event-data' }, data !== null ? JSON.stringify(data, null, 2) : payload),
+             h('details', {}, h('summary', {}, 'Full request body'), h('pre', {}, payload))],
         h('h2', {}, 'Attempts'),
         attempts.length ? h('div', { id: 'attempts' }, attempts) : h('p', { class: 'empty' }, 'No attempt has finished yet.'),
       ], focus);

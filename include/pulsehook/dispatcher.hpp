@@ -345,6 +345,63 @@ public:
     return n;
   }
 
+  /// Erases an event's payload and its attempts' response bodies, and gives up its open
+  /// deliveries ("payload erased"): the right to be forgotten for one event
+  /// (`erasure_storage`, storage.hpp). Idempotent. An attempt already in flight may still reach
+  /// its receiver; its result is not recorded. Any thread.
+  /// @param ec the store's: `not_found` (unknown or purged event)
+  void erase_event(std::string_view event_id, erase_result& out, boost::system::error_code& ec)
+    requires erasure_storage<storage_type>
+  {
+    store().erase_event(event_id, now_locked(), out, ec);
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  erase_result erase_event(std::string_view event_id)
+    requires erasure_storage<storage_type>
+  {
+    erase_result r;
+    boost::system::error_code ec;
+    erase_event(event_id, r, ec);
+    throw_if(ec, "pulsehook::basic_dispatcher::erase_event");
+    return r;
+  }
+
+  /// Erases every event of an organisation about `subject` (`event_record::subject`, by
+  /// default the resource id: "mem_42"), as `erase_event` erases one: batch after batch of the
+  /// store's `erase_subject`, each its own short transaction. On an error the batches before it
+  /// stay done (run it again to finish: it is idempotent).
+  /// @return the sums over the batches (also on error: those before it)
+  /// @param ec the store's: `invalid_argument` (subject not 1..256 printable ASCII bytes)
+  erase_result erase_subject(std::string_view organization_id, std::string_view subject,
+                             boost::system::error_code& ec, std::size_t batch = 500)
+    requires erasure_storage<storage_type>
+  {
+    erase_subject_request req;
+    req.organization_id = std::string(organization_id);
+    req.subject = std::string(subject);
+    req.now = now_locked();
+    req.batch = batch;
+    erase_result sum, r;
+    do {
+      store().erase_subject(req, r, ec);
+      if (ec) break;
+      sum.events += r.events;
+      sum.bodies += r.bodies;
+      sum.closed += r.closed;
+    } while (r.events == req.batch);
+    return sum;
+  }
+  /// As above. @throws boost::system::system_error on failure.
+  erase_result erase_subject(std::string_view organization_id, std::string_view subject,
+                             std::size_t batch = 500)
+    requires erasure_storage<storage_type>
+  {
+    boost::system::error_code ec;
+    auto const r = erase_subject(organization_id, subject, ec, batch);
+    throw_if(ec, "pulsehook::basic_dispatcher::erase_subject");
+    return r;
+  }
+
   /// Enables a disabled endpoint: its parked deliveries are due at once, and the loop looks at
   /// once. Any thread.
   /// @param ec the store's: `not_found`, `endpoint_deleted`

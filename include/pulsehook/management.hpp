@@ -31,6 +31,8 @@
 /// | POST | `/api/v1/endpoints/{id}/events/{event_id}/resend` | a manual resend |
 /// | POST | `/api/v1/endpoints/{id}/recover` | `{"since": RFC 3339}`: reopen every failed delivery of the endpoint since then (202 with counts) |
 /// | POST | `/api/v1/events/{event_id}/resend` | resend an event to all its endpoints (202 with counts) |
+/// | POST | `/api/v1/events/{event_id}/erase` | erase the event's payload and its attempts' response bodies; its open deliveries are given up |
+/// | POST | `/api/v1/erasures` | `{"subject": "mem_42"}`: erase every event of the organisation about that subject |
 /// | GET | `/api/v1/endpoints/{id}/stream` | Server-Sent Events, one per finished attempt |
 /// | GET | `/metrics` | Prometheus text (needs a `metrics_tokens` bearer token) |
 /// | GET | `/healthz` | 200 when the store answers |
@@ -297,6 +299,8 @@ private:
   management_response resend(endpoint_record const& ep, std::string const& event_id);
   management_response recover(management_request const& req, endpoint_record const& ep);
   management_response resend_event(access_token const& who, std::string const& event_id);
+  management_response erase_event(access_token const& who, std::string const& event_id);
+  management_response erase_subject(management_request const& req, access_token const& who);
   management_response stream(endpoint_record const& ep);
   management_response metrics();
   management_response healthz();

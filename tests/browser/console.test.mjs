@@ -368,5 +368,23 @@ test('recover failed messages since a preset or a chosen time, and resend an eve
   await page.waitForFunction((n) => document.querySelectorAll('details.attempt').length === n + 1, before);
   assert.equal(await page.locator('details.attempt .badge', { hasText: 'manual resend' }).count(), 1);
   await shot(page, '14-resend-to-all-endpoints');
+
+  // Erase payload, confirmed in the dialog: the data and the response bodies go, the attempts'
+  // status codes stay, and the resend buttons are gone (it can never be sent again).
+  await page.waitForFunction(() => document.querySelectorAll('details.attempt').length >= 1);
+  await page.click('#erase');
+  await page.waitForSelector('#confirm[open]');
+  assert.equal(await page.textContent('#confirm-title'), 'Erase Payload');
+  await page.click('#confirm-ok');
+  await page.waitForSelector('#erased');
+  assert.match(await page.textContent('#erased'), /^The payload was erased on .+\.$/);
+  assert.equal(await page.locator('#event-data').count(), 0);
+  assert.equal(await page.locator('#resend').count(), 0);
+  assert.equal(await page.locator('#erase').count(), 0);
+  const bodies = await page.$$eval('pre.response-body', (els) => els.map((e) => e.textContent));
+  assert.ok(bodies.length >= 1);
+  for (const b of bodies) assert.equal(b, '(empty)');
+  assert.ok(await page.locator('dd.status-code').count() >= 1);
+  assert.match(await status(), /payload was erased/);
   await page.close();
 });

@@ -535,6 +535,74 @@ BOOST_AUTO_TEST_CASE(resend_event_and_recover_wake_the_loop_and_make_real_attemp
   BOOST_CHECK_THROW(d.recover("ep_2", t0), boost::system::system_error);
 }
 
+// #17 feature 7: a member asks to be forgotten while deliveries about them are retrying. The
+// typed publish names the subject (the payload's id); erase_subject erases every event of it,
+// the engine never sends them again, and the rest goes on.
+BOOST_AUTO_TEST_CASE(erase_subject_stops_what_was_retrying_and_keeps_nothing) {
+  boost::asio::io_context io;
+  memory_store store;
+  add_endpoint(store, "ep_1", "org_1");
+  scripted script;
+  bool down = true;
+  script.status = [&](outgoing_request const&, int) { return down ? 500 : 200; };
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
+                    metapulse_scheme{}, manual_clock{t0}};
+  d.start();
+  metapulse::objective ada;
+  ada.id = "obj_42";
+  ada.title = "Ada's objective";
+  ada.period = {std::chrono::year{2026} / 10 / 1, std::chrono::year{2026} / 12 / 31};
+  metapulse::objective other = ada;
+  other.id = "obj_43";
+  envelope_context ctx{"evt_a1", "org_1", t0, {"member", "mem_1", "Ada"}};
+  auto const a1 = d.publish(ctx, metapulse::objective_created, ada).deliveries.at(0);
+  ctx.id = "evt_b1";
+  auto const b1 = d.publish(ctx, metapulse::objective_created, other).deliveries.at(0);
+  ctx.id = "evt_a2";
+  auto before = ada;
+  ada.title = "Ada's renamed objective";
+  auto const a2 = d.publish(ctx, metapulse::objective_updated, ada, before).deliveries.at(0);
+  settle(io, d);
+  event_detail det;
+  store.get_event("evt_a2", det);
+  BOOST_TEST(det.event.subject == "obj_42");  // make_event took the payload's id
+  BOOST_TEST_REQUIRE(store.counts("ep_1").retrying == 3u);
+
+  auto const r = d.erase_subject("org_1", "obj_42");
+  BOOST_TEST(r.events == 2u);
+  BOOST_TEST(r.closed == 2u);
+  BOOST_TEST(r.bodies == 2u);  // each failed attempt's "answer"
+  down = false;
+  auto const tried = script.requests.size();
+  run_to_completion(io, d, store);
+  // Only evt_b1 went out again.
+  BOOST_TEST_REQUIRE(script.requests.size() == tried + 1);
+  BOOST_TEST(script.requests.back().delivery == b1);
+  for (auto id : {a1, a2}) {
+    delivery_record rec;
+    store.get_delivery(id, rec);
+    BOOST_TEST((rec.state == delivery_state::failed));
+    BOOST_TEST(rec.reason == "payload erased");
+  }
+  store.get_event("evt_a1", det);
+  BOOST_TEST(det.event.payload.empty());
+  BOOST_TEST(det.attempts.at(0).response_body.empty());
+  // The erasure of one event, and errors.
+  BOOST_TEST(d.erase_event("evt_b1").events == 1u);
+  BOOST_TEST(d.erase_event("evt_b1").events == 0u);  // idempotent
+  boost::system::error_code ec;
+  erase_result none;
+  d.erase_event("evt_nope", none, ec);
+  BOOST_TEST((ec == error::not_found));
+  d.erase_subject("org_1", "obj 42", ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  BOOST_CHECK_THROW(d.erase_subject("org_1", ""), boost::system::system_error);
+  d.resend(a1, ec);
+  BOOST_TEST((ec == error::event_erased));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(dispatcher_endpoint_rules)

@@ -497,6 +497,82 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(recover_since_and_resend_an_event_to_all_endpoints
   BOOST_TEST(f.send("POST", "/api/v1/events/" + ev1, "").status == 404);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(erase_an_event_and_every_event_of_a_subject, K, store_kinds) {
+  api_fixture<K> f;
+  auto const e1 = f.create("One", "https://hooks.example.com/1", {"member.updated"});
+  auto const publish = [&](std::string id, std::string org, std::string subject) {
+    auto ev = storage_test::make_event(id, std::move(org), "member.updated", f.now,
+                                       R"({"data":{"id":"mem_42","name":"Ada Lovelace"}})");
+    ev.subject = std::move(subject);
+    accept_result r;
+    f.k.store.accept(ev, f.now + 72h, r);
+    return id;
+  };
+  auto const ev1 = publish("evt_1", "org_a", "mem_42");
+  auto const ev2 = publish("evt_2", "org_a", "mem_42");
+  auto const ev3 = publish("evt_3", "org_a", "mem_43");
+  publish("evt_4", "org_b", "mem_42");  // another organisation's: never touched
+  f.attempt(e1, ev1, 500, "no Ada Lovelace here", delivery_state::retrying);
+  f.attempt(e1, ev2, 200, "hello Ada Lovelace", delivery_state::sent);
+
+  auto v = parse(f.get("/api/v1/endpoints/" + e1 + "/events/" + ev1));
+  BOOST_TEST(v.at("event").at("subject").as_string() == "mem_42");
+  BOOST_TEST(v.at("event").at("erased_at").is_null());
+
+  management_response res = f.send("POST", "/api/v1/events/" + ev1 + "/erase", "");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  v = parse(res);
+  BOOST_TEST(v.at("erased").template to_number<int>() == 1);
+  BOOST_TEST(v.at("bodies").template to_number<int>() == 1);
+  BOOST_TEST(v.at("closed").template to_number<int>() == 1);  // it was retrying
+  v = parse(f.get("/api/v1/endpoints/" + e1 + "/events/" + ev1));
+  BOOST_TEST(v.at("event").at("payload").as_string().empty());
+  BOOST_TEST(v.at("event").at("erased_at").is_string());
+  BOOST_TEST(v.at("delivery").at("state").as_string() == "failed");
+  BOOST_TEST(v.at("delivery").at("reason").as_string() == "payload erased");
+  BOOST_TEST(v.at("attempts").as_array().at(0).at("response_body").as_string().empty());
+  BOOST_TEST(v.at("attempts").as_array().at(0).at("status").template to_number<int>() == 500);
+  // Again: nothing left to erase; a resend is refused with 409, naming why.
+  res = f.send("POST", "/api/v1/events/" + ev1 + "/erase", "");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(parse(res).at("erased").template to_number<int>() == 0);
+  res = f.send("POST", "/api/v1/endpoints/" + e1 + "/events/" + ev1 + "/resend", "");
+  BOOST_TEST(res.status == 409);
+  check_problem(res, 409);
+  BOOST_TEST(std::string(parse(res).at("detail").as_string()).find("erased") != std::string::npos);
+  BOOST_TEST(f.send("POST", "/api/v1/events/" + ev1 + "/resend", "").status == 409);
+  // Unknown and another organisation's events are 404; GET is 405.
+  BOOST_TEST(f.send("POST", "/api/v1/events/evt_unknown/erase", "").status == 404);
+  BOOST_TEST(f.send("POST", "/api/v1/events/evt_4/erase", "").status == 404);
+  BOOST_TEST(f.send("GET", "/api/v1/events/" + ev1 + "/erase", "").status == 405);
+
+  // By subject: evt_2 (evt_1 is erased already), not mem_43's, not org_b's.
+  res = f.send("POST", "/api/v1/erasures", R"({"subject":"mem_42"})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  v = parse(res);
+  BOOST_TEST(v.at("subject").as_string() == "mem_42");
+  BOOST_TEST(v.at("erased").template to_number<int>() == 1);
+  BOOST_TEST(v.at("bodies").template to_number<int>() == 1);
+  BOOST_TEST(v.at("closed").template to_number<int>() == 0);  // it was sent
+  event_detail det;
+  f.k.store.get_event(ev2, det);
+  BOOST_TEST(det.event.payload.empty());
+  f.k.store.get_event(ev3, det);
+  BOOST_TEST(!det.event.payload.empty());
+  f.k.store.get_event("evt_4", det);
+  BOOST_TEST(!det.event.payload.empty());
+  for (auto const* body : {"", "{}", R"({"subject":""})", R"({"subject":5})", R"({"subject":"mem 42"})",
+                           R"({"subject":"mem_42","extra":1})"}) {
+    BOOST_TEST_INFO(body);
+    res = f.send("POST", "/api/v1/erasures", body);
+    BOOST_TEST((res.status == 400 || res.status == 422));
+    check_problem(res, res.status);
+  }
+  BOOST_TEST(f.send("GET", "/api/v1/erasures", "").status == 405);
+  f.k.store.get_event(ev3, det);
+  BOOST_TEST(!det.event.payload.empty());
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(events_page_has_counts_and_filters, K, store_kinds) {
   api_fixture<K> f;
   auto const id = f.create("Orders", "https://hooks.example.com/a", {"objective.updated", "team.created"});

@@ -197,7 +197,7 @@ inline management_response mgmt_store_failure(boost::system::error_code const& e
   mgmt_problem p;
   p.detail = ec.message();
   if (ec == error::already_exists || ec == error::endpoint_disabled ||
-      ec == error::endpoint_deleted) {
+      ec == error::endpoint_deleted || ec == error::event_erased) {
     p.status = 409;
   } else if (ec == error::storage_busy) {
     p.status = 503;
@@ -510,10 +510,14 @@ management_response management_api<Registry, Store>::route_api(
     if (m != "GET") return detail::mgmt_method_not_allowed("GET");
     return event_types();
   }
-  if (n == 3 && segs[0] == "events" && segs[2] == "resend") {
+  if (n == 3 && segs[0] == "events" && (segs[2] == "resend" || segs[2] == "erase")) {
     if (m != "POST") return detail::mgmt_method_not_allowed("POST");
     if (!detail::mgmt_segment_id(segs[1])) return detail::mgmt_not_found("event");
-    return resend_event(who, segs[1]);
+    return segs[2] == "resend" ? resend_event(who, segs[1]) : erase_event(who, segs[1]);
+  }
+  if (n == 1 && segs[0] == "erasures") {
+    if (m != "POST") return detail::mgmt_method_not_allowed("POST");
+    return erase_subject(req, who);
   }
   if (n == 0 || segs[0] != "endpoints") return detail::mgmt_not_found("resource");
   if (n == 1) {
@@ -1008,6 +1012,10 @@ management_response management_api<Registry, Store>::event_detail_of(endpoint_re
   ev["created_at"] = detail::mgmt_time(det.event.created_at);
   ev["actor"] = detail::mgmt_actor(det.event.actor);
   ev["payload"] = detail::mgmt_utf8(det.event.payload);
+  if (det.event.subject.empty()) ev["subject"] = nullptr;
+  else ev["subject"] = det.event.subject;
+  if (det.erased_at) ev["erased_at"] = detail::mgmt_time(*det.erased_at);
+  else ev["erased_at"] = nullptr;
   return detail::mgmt_json(200, boost::json::object{{"event", std::move(ev)},
                                                     {"delivery", detail::mgmt_delivery(*d)},
                                                     {"attempts", std::move(attempts)}});
@@ -1113,6 +1121,84 @@ management_response management_api<Registry, Store>::resend_event(access_token c
     (void)who;
     (void)event_id;
     return detail::mgmt_fail(501, "this store cannot resend an event in bulk (bulk_resend_storage)");
+  }
+}
+
+template <class Registry, class Store>
+management_response management_api<Registry, Store>::erase_event(access_token const& who,
+                                                                 std::string const& event_id) {
+  if constexpr (erasure_storage<Store>) {
+    // Another organisation's event is 404, exactly as an unknown one.
+    event_detail det;
+    boost::system::error_code ec;
+    store_.get_event(event_id, det, ec);
+    if (ec == error::not_found || (!ec && det.event.organization_id != who.organization_id))
+      return detail::mgmt_not_found("event");
+    if (ec) return detail::mgmt_store_failure(ec, "event");
+    erase_result res;
+    auto const t = now();
+    store_.erase_event(event_id, t, res, ec);
+    if (ec) return detail::mgmt_store_failure(ec, "event");
+    return detail::mgmt_json(
+        200, boost::json::object{{"event_id", event_id},
+                                 {"erased_at", detail::mgmt_time(det.erased_at ? *det.erased_at : t)},
+                                 {"erased", res.events},
+                                 {"bodies", res.bodies},
+                                 {"closed", res.closed}});
+  } else {
+    (void)who;
+    (void)event_id;
+    return detail::mgmt_fail(501, "this store cannot erase payloads (erasure_storage)");
+  }
+}
+
+template <class Registry, class Store>
+management_response management_api<Registry, Store>::erase_subject(management_request const& req,
+                                                                   access_token const& who) {
+  if constexpr (erasure_storage<Store>) {
+    boost::json::object o;
+    management_response bad;
+    if (!detail::mgmt_body(req, {"subject"}, false, opt_.limits.max_json_depth, o, bad)) return bad;
+    detail::mgmt_problem p;
+    p.status = 422;
+    auto const want = "1 to 256 printable ASCII characters without spaces, e.g. \"mem_42\"";
+    erase_subject_request rq;
+    if (auto const* v = o.if_contains("subject"); !v)
+      p.field("/subject", make_error_code(error::invalid_argument), std::string("required: ") + want);
+    else if (!v->is_string())
+      detail::mgmt_type_error(p, "/subject", "a string");
+    else if (rq.subject = std::string(v->as_string());
+             rq.subject.empty() || rq.subject.size() > 256 ||
+             !std::all_of(rq.subject.begin(), rq.subject.end(),
+                          [](char c) { return c > 0x20 && c < 0x7f; }))
+      p.field("/subject", make_error_code(error::invalid_argument), want);
+    if (!p.errors.empty()) return detail::mgmt_answer(p);
+    rq.organization_id = who.organization_id;
+    rq.now = now();
+    // Batch after batch, each its own short transaction, until one comes back short.
+    erase_result res, sum;
+    std::uint64_t batches = 0;
+    boost::system::error_code ec;
+    do {
+      store_.erase_subject(rq, res, ec);
+      if (ec) break;
+      ++batches;
+      sum.events += res.events;
+      sum.bodies += res.bodies;
+      sum.closed += res.closed;
+    } while (res.events == rq.batch);
+    // The batches before a failure stay done; erasing again finishes the rest.
+    if (ec) return detail::mgmt_store_failure(ec, "subject");
+    return detail::mgmt_json(200, boost::json::object{{"subject", rq.subject},
+                                                      {"erased_at", detail::mgmt_time(rq.now)},
+                                                      {"erased", sum.events},
+                                                      {"bodies", sum.bodies},
+                                                      {"closed", sum.closed},
+                                                      {"batches", batches}});
+  } else {
+    (void)req;
+    (void)who;
+    return detail::mgmt_fail(501, "this store cannot erase payloads (erasure_storage)");
   }
 }
 
