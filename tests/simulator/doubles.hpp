@@ -42,6 +42,7 @@ public:
                                          // disable_failing disables whatever it is asked to
   bool never_disable = false;            // disable_failing never disables
   bool drop_rate_limits = false;         // endpoints are stored without their rate limit
+  bool erase_nothing = false;            // erase_event / erase_subject answer success and erase nothing
 
   void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) {
     if (++accepts_ == swallow_event) {
@@ -119,6 +120,9 @@ public:
   void update_endpoint(endpoint_record const& e, ec_t& ec) { inner_.update_endpoint(e, ec); }
   void delete_endpoint(std::string_view id, time_point t, ec_t& ec) { inner_.delete_endpoint(id, t, ec); }
   void get_endpoint(std::string_view id, endpoint_record& out, ec_t& ec) { inner_.get_endpoint(id, out, ec); }
+  void list_endpoints(std::string_view org, std::vector<endpoint_record>& out, ec_t& ec) {
+    inner_.list_endpoints(org, out, ec);
+  }
   void rotate_secret(std::string_view id, endpoint_secret const& s, duration g, time_point t, ec_t& ec) {
     inner_.rotate_secret(id, s, g, t, ec);
   }
@@ -151,6 +155,14 @@ public:
   }
   void recover(recover_request const& r, recover_result& out, ec_t& ec) { inner_.recover(r, out, ec); }
   void purge(purge_request const& r, purge_result& out, ec_t& ec) { inner_.purge(r, out, ec); }
+  void erase_event(std::string_view id, time_point t, erase_result& out, ec_t& ec) {
+    if (erase_nothing) { ec = {}; out = {}; return; }
+    inner_.erase_event(id, t, out, ec);
+  }
+  void erase_subject(erase_subject_request const& r, erase_result& out, ec_t& ec) {
+    if (erase_nothing) { ec = {}; out = {}; return; }
+    inner_.erase_subject(r, out, ec);
+  }
 
 private:
   struct claim_seen {

@@ -328,6 +328,36 @@ BOOST_AUTO_TEST_CASE(a_429_slows_its_endpoint_down_and_checker_aimd_catches_a_st
   BOOST_TEST(has_violation(r, "aimd"), violations_text(r));
 }
 
+// Erasure by subject: the real stores erase and the checkers pass (memory and SQLite); a
+// store that answers success and erases nothing is caught twice: requests keep carrying
+// the erased events, and their payloads are still stored at the end.
+BOOST_AUTO_TEST_CASE(erasures_pass_and_checker_erasure_catches_a_store_that_does_not_erase) {
+  auto sc = shipped("erasure");
+  sc.events = 1500;
+  sc.duration_ = 2h;
+  {
+    auto const r = run_memory(sc);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.erasures > 3u);
+    BOOST_TEST(r.failed > 0u);  // open deliveries of erased events were closed
+    auto const q = run_sqlite(sc, "pulsehook-erasure.db");
+    BOOST_TEST(q.ok(), violations_text(q));
+    BOOST_TEST(q.erasures == r.erasures);
+  }
+  sim::test::faulty_store s;
+  s.erase_nothing = true;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "erasure"), violations_text(r));
+  bool sent_after = false, still_stored = false;
+  for (auto const& v : r.violations) {
+    sent_after |= v.checker == "erasure" && v.message.find("after its payload was erased") != std::string::npos;
+    still_stored |= v.checker == "erasure" && v.message.find("payload is still stored") != std::string::npos;
+  }
+  BOOST_TEST(sent_after, violations_text(r));
+  BOOST_TEST(still_stored, violations_text(r));
+}
+
 BOOST_AUTO_TEST_CASE(checker_published_catches_a_store_that_loses_an_event) {
   auto const sc = parse(busy);
   sim::test::faulty_store s;

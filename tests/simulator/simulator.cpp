@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
   for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
                            "secret-rotation", "retry-storm", "speed", "burst-recovery",
                            "slow-neighbours", "timeout-neighbour", "senders", "auto-disable",
-                           "throttling"}) {
+                           "throttling", "erasure"}) {
     sim::scenario sc;
     boost::system::error_code ec;
     std::string why;
@@ -448,6 +448,7 @@ BOOST_AUTO_TEST_SUITE(sweep, *utf::label("sweep") * utf::disabled())
 
 BOOST_AUTO_TEST_CASE(swarm_seeds) {
   auto sc = parse(R"({"name": "sweep", "duration": "3h", "events": 80, "random_actions_per_day": 160,
+    "random_erasures_per_day": 48,
     "workload": {"organizations": 2},
     "endpoints": [{"count": 4, "profile": "swarm"}, {"count": 2, "profile": "swarm", "organization": 2},
                   {"profile": "healthy", "subscribe": ["objective.*"]}]})");
@@ -511,6 +512,21 @@ BOOST_AUTO_TEST_CASE(throttling_holds_rate_limits_and_pauses) {
     auto const r = sim::run(sc, s, o);
     BOOST_TEST(r.ok(), "throttling seed " << seed << "\n" << violations_text(r));
     BOOST_TEST(r.sent == r.deliveries);
+  }
+}
+
+// Erasure (scenario "erasure"): random erasures by subject beside failing, down and flapping
+// receivers; nothing erased is sent afterwards or kept, and nothing else is lost.
+BOOST_AUTO_TEST_CASE(erasure_leaves_nothing_erased_behind) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    auto sc = shipped("erasure");
+    pulsehook::memory_store s{sim::sim_endpoint_rules()};
+    sim::run_options o;
+    o.seed = seed;
+    o.events_override = sc.events / sweep_scale;
+    auto const r = sim::run(sc, s, o);
+    BOOST_TEST(r.ok(), "erasure seed " << seed << "\n" << violations_text(r));
+    BOOST_TEST(r.erasures > 0u);
   }
 }
 

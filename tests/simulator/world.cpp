@@ -708,6 +708,10 @@ BOOST_AUTO_TEST_CASE(new_fields_are_validated_with_the_key_named) {
       {R"({"action": "purge"}]})", "actions[0].at: required"},
       {R"({"at": "1h", "action": "enable", "endpoint": 0}, {"at": "121h", "action": "disable", "endpoint": 0}]})", "actions[1].at: after the run's end"},
       {R"({"at": "121h", "action": "purge"}]})", "actions[0].at: after the run's end"},
+      {R"({"at": "1h", "action": "erase"}]})", "actions[0].event: required"},
+      {R"({"at": "1h", "action": "erase", "event": 10}]})", "actions[0].event: the scenario publishes 10 events"},
+      {R"({"at": "1h", "action": "erase", "event": 1, "endpoint": 0}]})", "\"endpoint\""},
+      {R"({"at": "1h", "action": "forget", "event": 1}]})", "resend, purge or erase"},
   };
   for (auto const& c : acts) {
     auto const why = parse_error(act + c.json);

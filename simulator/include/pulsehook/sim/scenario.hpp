@@ -82,7 +82,8 @@ struct endpoint_action {
 /// What an event-log action does (the operator's buttons, not endpoint management).
 enum class log_action_kind : std::uint8_t {
   resend,  ///< manual resend of deliveries (`store.resend`, `resend_event`, `recover`)
-  purge    ///< retention purge (`store.purge`)
+  purge,   ///< retention purge (`store.purge`)
+  erase    ///< erasure by subject (`store.erase_subject`, erasure_storage)
 };
 
 /// The text of a log action kind, as written in scenario files.
@@ -90,6 +91,7 @@ constexpr char const* to_string(log_action_kind k) noexcept {
   switch (k) {
   case log_action_kind::resend: return "resend";
   case log_action_kind::purge: return "purge";
+  case log_action_kind::erase: return "erase";
   }
   return "?";
 }
@@ -101,11 +103,15 @@ constexpr char const* to_string(log_action_kind k) noexcept {
 /// was published at or after `since` (from the start of the run). Resend, by event: every
 /// delivery of the `event`-th published event (0-based, publication order) that is final
 /// (`sent` or `failed`) at `at`, only the one to `endpoint` when that is given.
+///
+/// Erase: every event published so far about the subject of the `event`-th published event
+/// (its resource: `event_record::subject`), in its organisation, batch after batch
+/// (`erase_subject`); nothing happens when that event is not published yet.
 struct log_action {
   duration at{};
   log_action_kind kind = log_action_kind::resend;
   std::optional<std::size_t> endpoint;   ///< resend: by endpoint, or narrows `event`
-  std::optional<std::size_t> event;      ///< resend: by event
+  std::optional<std::size_t> event;      ///< resend: by event; erase: whose subject
   duration since{0};                     ///< resend by endpoint
   /// purge: `now` is set to the run's start + `at` when it runs; the other fields as given.
   purge_request purge;
@@ -225,6 +231,9 @@ struct scenario {
   time_point start = from_unix_seconds(1796083200); ///< virtual start: 2026-12-01T00:00:00Z
   duration settle_limit{std::chrono::hours{96}}; ///< max extra time after the workload to settle
   double random_actions_per_day = 0;     ///< extra endpoint actions drawn from the seed
+  /// Erasures by subject drawn from the seed (a Poisson rate per virtual day over the
+  /// workload): each erases the subject of an event published so far, drawn uniformly.
+  double random_erasures_per_day = 0;
   /// Sender processes sharing the store (1..16). More than one needs a store with workers
   /// (`memory_store::share`): each sender claims under its own leases, fenced like
   /// `postgres_store`'s workers; crashes and freezes hit one sender each, drawn from the seed.

@@ -93,6 +93,7 @@ struct run_result {
   std::uint64_t bad_signatures = 0;
   std::uint64_t endpoint_actions = 0;
   std::uint64_t resent = 0;             ///< deliveries reopened by a resend action
+  std::uint64_t erasures = 0;           ///< erasures by subject (actions and random ones)
   std::uint64_t auto_disabled = 0;      ///< endpoints the engine disabled (auto-disable)
   std::uint64_t senders = 1;            ///< sender processes sharing the store
   std::uint64_t crashes = 0;            ///< sender crashes (each restarted)

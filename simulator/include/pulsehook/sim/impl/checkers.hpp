@@ -108,8 +108,9 @@ void driver<Store, Engine>::finish(time_point now) {
         // The receiver's own pause may outlast a deadline: its 429 / 503 asked for it.
         bool const paused_past_deadline = ep.paused_at(since(d.give_up_at).count() + grace_.count());
         // So may its configured rate limit, when it is below the endpoint's load.
+        // An erasure closes what was open of its events, tried or not.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
-            !paused_past_deadline && !ep.rate)
+            !paused_past_deadline && !ep.rate && ev.erased < 0)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
                                     "the endpoint was enabled throughout");
@@ -183,6 +184,30 @@ void driver<Store, Engine>::finish(time_point now) {
       std::snprintf(line, sizeof line, "  rate<=%g/s burst %u", ep.rate->per_second,
                     static_cast<unsigned>(ep.rate->burst));
       res_.endpoint_lines.back() += line;
+    }
+  }
+  // Erasure, read back: what was erased holds no payload and no response body any more, and
+  // nothing of it is still on its way.
+  if constexpr (erasure_storage<Store>) {
+    for (auto const& ev : events_) {
+      if (ev.erased < 0 || ev.purged) continue;
+      event_detail det;
+      store_.get_event(ev.id, det, ec);
+      if (ec == error::not_found) continue;  // purged by retention meanwhile
+      if (ec) { store_error("get_event", ec); break; }
+      std::string what;
+      if (!det.event.payload.empty()) what = "its payload is still stored";
+      else if (!det.erased_at) what = "the store does not say it was erased";
+      for (auto const& a : det.attempts)
+        if (what.empty() && !a.response_body.empty())
+          what = "attempt " + std::to_string(a.number) + " of delivery " + std::to_string(a.delivery) +
+                 " still holds a response body";
+      for (auto const& d : det.deliveries)
+        if (what.empty() && (d.state == delivery_state::pending || d.state == delivery_state::retrying))
+          what = "delivery " + std::to_string(d.id) + " is still " + to_string(d.state);
+      if (!what.empty())
+        violate("erasure", ev.id + " (subject " + ev.subject + ") was erased at " +
+                               fmt_ms(ev.erased) + ", but " + what);
     }
   }
   std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());

@@ -46,6 +46,7 @@ inline std::string summary_text(run_result const& r) {
   row(s, "time to delivery p99", format_duration_ms(percentile(r.time_to_delivery_ms, 99)));
   row(s, "endpoint actions", n(r.endpoint_actions));
   if (r.resent) row(s, "deliveries resent by hand", n(r.resent));
+  if (r.erasures) row(s, "erasures by subject", n(r.erasures));
   if (r.auto_disabled) row(s, "endpoints disabled automatically", n(r.auto_disabled));
   if (r.senders > 1) row(s, "senders on the store", n(r.senders));
   if (r.crashes) row(s, "sender crashes", n(r.crashes));

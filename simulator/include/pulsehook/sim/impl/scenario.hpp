@@ -723,6 +723,18 @@ struct scenario_reader {
       act.purge.batch = batch;
       return true;
     }
+    if (act.kind == log_action_kind::erase) {
+      std::size_t n = 0;
+      if (!only_keys(ao, where, {"action", "at", "event"}) || !get_count(ao, "event", where, n))
+        return false;
+      if (!ao.contains("event"))
+        return fail(where + ".event: required (the erasure takes that event's subject)");
+      if (n >= events)
+        return fail(where + ".event: the scenario publishes " + std::to_string(events) +
+                    " events, numbered from 0");
+      act.event = n;
+      return true;
+    }
     if (!only_keys(ao, where, {"action", "at", "endpoint", "event", "since"})) return false;
     std::size_t n = 0;
     if (ao.contains("endpoint")) {
@@ -821,7 +833,8 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
   if (!doc.is_object()) { r.fail("scenario: expected a JSON object"); return; }
   auto const& o = doc.as_object();
   if (!r.only_keys(o, "scenario", {"name", "description", "seed", "duration", "events", "start",
-                                   "settle_limit", "random_actions_per_day", "senders", "workload",
+                                   "settle_limit", "random_actions_per_day",
+                                   "random_erasures_per_day", "senders", "workload",
                                    "engine", "faults", "endpoints", "actions"}))
     return;
   scenario out;
@@ -831,6 +844,7 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
       !r.get_count(o, "events", "scenario", out.events, max_scenario_events) ||
       !r.get_duration(o, "settle_limit", "scenario", out.settle_limit) ||
       !r.get_number(o, "random_actions_per_day", "scenario", out.random_actions_per_day, 0, 1e6) ||
+      !r.get_number(o, "random_erasures_per_day", "scenario", out.random_erasures_per_day, 0, 1e6) ||
       !r.get_count(o, "senders", "scenario", out.senders, 16))
     return;
   if (out.senders < 1) { r.fail("scenario.senders: at least 1"); return; }
@@ -898,11 +912,13 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
       std::string kind;
       if (!r.get_string(ao, "action", where, kind) || !r.get_duration(ao, "at", where, act.at)) return;
       if (!ao.contains("at")) { r.fail(where + ".at: required"); return; }
-      if (kind == "resend" || kind == "purge") {
+      if (kind == "resend" || kind == "purge" || kind == "erase") {
         log_action la;
         la.at = act.at;
         la.order = i;
-        la.kind = kind == "resend" ? log_action_kind::resend : log_action_kind::purge;
+        la.kind = kind == "resend" ? log_action_kind::resend
+                  : kind == "purge" ? log_action_kind::purge
+                                    : log_action_kind::erase;
         if (!r.get_log_action(ao, where, la, total_endpoints, out.events)) return;
         out.log_actions.push_back(std::move(la));
         continue;
@@ -915,7 +931,7 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
       else if (kind == "delete") act.kind = action_kind::remove;
       else {
         r.fail(where + ".action: expected create, edit_subscriptions, rotate_secret, disable, "
-                       "enable, delete, resend or purge");
+                       "enable, delete, resend, purge or erase");
         return;
       }
       if (act.kind == action_kind::create) {

@@ -18,7 +18,7 @@ namespace detail {
 
 enum class act : std::uint8_t {
   publish, endpoint_action, log_action, random_action, result, wake, crash, restart, stop, resume,
-  freeze, thaw
+  freeze, thaw, random_erasure
 };
 
 struct action {
@@ -76,6 +76,9 @@ struct sim_event {
   time_point deadline{};
   std::uint32_t expected_begin = 0, expected_end = 0;
   bool purged = false;       // removed from the store by a retention purge
+  std::uint32_t org = 0;     // the organisation's index
+  std::string subject;       // event_record::subject (the resource id)
+  std::int64_t erased = -1;  // ms since start: when an erasure by its subject took its payload
 };
 
 struct delivery_track {
@@ -205,6 +208,7 @@ private:
   void auto_disabled(notice const& n);
   void step(std::uint32_t who, time_point now);
   void do_log_action(log_action const& a, time_point now);
+  void erase_subject_of(std::size_t event, time_point now);
   void resend(delivery_id id, time_point now);
   void note_resent(delivery_id id, time_point now);
   void crash(std::uint32_t who, time_point now);
@@ -350,6 +354,7 @@ private:
   event_queue<action> q_;
   std::optional<workload_generator> gen_;
   prng action_rng_{0};
+  prng erase_rng_{0};        // random erasures' own stream (forked only when there are any)
   std::vector<std::int64_t> arrivals_;
   std::size_t next_arrival_ = 0;
   std::vector<sim_endpoint> eps_;
@@ -526,6 +531,9 @@ void driver<Store, Engine>::publish(time_point now) {
   se.created = ev.created_at;
   se.deadline = ev.created_at + retry_window_;
   se.expected_begin = static_cast<std::uint32_t>(expected_.size());
+  se.subject = ev.subject;
+  for (std::uint32_t o = 0; o < gen_->organizations().size(); ++o)
+    if (gen_->organizations()[o].id == ev.organization_id) se.org = o;
   auto const type =
       type_ix_.try_emplace(ev.type, static_cast<std::uint32_t>(type_ix_.size())).first->second;
   for (std::uint32_t i = 0; i < eps_.size(); ++i) {
@@ -634,6 +642,14 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
   if (ep.deleted && now >= ep.deleted_at)
     violate("deleted", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
                            " after it was deleted");
+  // Erasure: once an event's payload is erased, no request carries it any more (one that was
+  // in flight then may still arrive: it started before).
+  if (tk.event != delivery_track::none && events_[tk.event].erased >= 0 &&
+      now_ms > events_[tk.event].erased)
+    violate("erasure", "delivery " + std::to_string(req.delivery) + " of " + events_[tk.event].id +
+                           " (subject " + events_[tk.event].subject + ") was sent to " + ep.id +
+                           " at " + fmt_ms(now_ms) + ", after its payload was erased at " +
+                           fmt_ms(events_[tk.event].erased));
   if (ep.rate) {
     // The endpoint's rate limit, counted as the receiver sees it: a token per request.
     auto const burst = static_cast<double>(ep.rate->burst);
@@ -1031,7 +1047,8 @@ template <class Store, class Engine>
 void driver<Store, Engine>::resend(delivery_id id, time_point now) {
   boost::system::error_code ec;
   store_.resend(id, now, ec);
-  if (ec == error::endpoint_disabled || ec == error::endpoint_deleted) return;
+  if (ec == error::endpoint_disabled || ec == error::endpoint_deleted || ec == error::event_erased)
+    return;
   if (ec) { store_error("resend", ec); return; }
   note_resent(id, now);
 }
@@ -1067,6 +1084,10 @@ void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
               " attempts=" + std::to_string(pr.attempts) + " bodies=" + std::to_string(pr.bodies));
     return;
   }
+  if (a.kind == log_action_kind::erase) {
+    if (*a.event < events_.size()) erase_subject_of(*a.event, now);  // else: not published yet
+    return;
+  }
   std::vector<delivery_id> ids;
   if (a.event && !a.endpoint) {
     // The whole event, in one store call (bulk_resend_storage): its final deliveries to live,
@@ -1074,7 +1095,7 @@ void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
     if (*a.event >= events_.size()) return;  // not published (yet): nothing to resend
     resend_event_result rr;
     store_.resend_event(events_[*a.event].id, now, rr, ec);
-    if (ec == error::not_found) return;  // purged
+    if (ec == error::not_found || ec == error::event_erased) return;  // purged, or erased
     if (ec) { store_error("resend_event", ec); return; }
     for (auto id : rr.reopened) note_resent(id, now);
   } else if (a.event) {
@@ -1109,6 +1130,53 @@ void driver<Store, Engine>::do_log_action(log_action const& a, time_point now) {
   }
   for (auto id : ids) resend(id, now);
   poll_all();
+}
+
+// Erases every event published so far about the subject of events_[event], as the product
+// does when a person asks to be forgotten, and tells the checkers: no request may carry those
+// events any more, their deliveries that were open are closed by the store.
+template <class Store, class Engine>
+void driver<Store, Engine>::erase_subject_of(std::size_t event, time_point now) {
+  auto const ev = events_[event];  // a copy: the loop below reads events_
+  if (ev.subject.empty()) return;
+  if constexpr (erasure_storage<Store>) {
+    erase_subject_request rq;
+    rq.organization_id = gen_->organizations()[ev.org].id;
+    rq.subject = ev.subject;
+    rq.now = now;
+    rq.batch = 4;  // small batches, so that an erasure walks several
+    erase_result out;
+    std::uint64_t erased = 0, closed = 0;
+    boost::system::error_code ec;
+    do {
+      store_.erase_subject(rq, out, ec);
+      if (ec) { store_error("erase_subject", ec); return; }
+      erased += out.events;
+      closed += out.closed;
+    } while (out.events == rq.batch);
+    ++res_.erasures;
+    auto const now_ms = since(now).count();
+    for (auto& e : events_) {
+      if (e.org != ev.org || e.subject != ev.subject || e.erased >= 0) continue;
+      // The deliveries the erasure closed are final now: what the trace checker follows.
+      event_detail det;
+      store_.get_event(e.id, det, ec);
+      if (ec == error::not_found) continue;  // purged by retention
+      if (ec) { store_error("get_event", ec); return; }
+      e.erased = now_ms;
+      for (auto const& d : det.deliveries)
+        if (d.state == delivery_state::failed && d.reason == erased_reason) {
+          auto& tk = track(d.id);
+          if (tk.final_state == 0) tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+        }
+    }
+    trace(now, "ERASE", -1, 0, 0,
+          "subject=" + ev.subject + " events=" + std::to_string(erased) +
+              " closed=" + std::to_string(closed));
+  } else {
+    (void)now;
+    violate("scenario", "the scenario erases, but this store does not model erasure_storage");
+  }
 }
 
 template <class Store, class Engine>
@@ -1184,6 +1252,17 @@ run_result driver<Store, Engine>::run() {
     }
   }
 
+  if (sc_.random_erasures_per_day > 0) {
+    erase_rng_ = rng_.fork();
+    double const mean = 86400000.0 / sc_.random_erasures_per_day;
+    double t = 0;
+    for (;;) {
+      t += -std::log(1.0 - erase_rng_.uniform01()) * mean;
+      if (t >= static_cast<double>(duration_.count())) break;
+      q_.push(t0_ + duration{static_cast<std::int64_t>(t)}, action{act::random_erasure, 0});
+    }
+  }
+
   time_point const hard_stop = t0_ + duration_ + sc_.settle_limit;
   time_point now = t0_;
   for (auto& sd : senders_) sd.engine->start(now);
@@ -1210,6 +1289,10 @@ run_result driver<Store, Engine>::run() {
     case act::random_action:
       random_action(now);
       poll_all();
+      break;
+    case act::random_erasure:
+      if (!events_.empty())
+        erase_subject_of(static_cast<std::size_t>(erase_rng_.uniform(0, events_.size() - 1)), now);
       break;
     case act::crash:
       crash(crash_who_[e.action.index], now);
