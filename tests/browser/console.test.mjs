@@ -386,5 +386,6 @@ test('recover failed messages since a preset or a chosen time, and resend an eve
   for (const b of bodies) assert.equal(b, '(empty)');
   assert.ok(await page.locator('dd.status-code').count() >= 1);
   assert.match(await status(), /payload was erased/);
+  await shot(page, '15-payload-erased');
   await page.close();
 });
