@@ -37,6 +37,7 @@ inline event_record make_event(std::uint64_t i, std::size_t payload_bytes) {
   ev.created_at = t0 + std::chrono::seconds{static_cast<std::int64_t>(i % 100'000'000)};
   ev.actor = {"member", "mem_" + std::to_string(i % 50), "Member " + std::to_string(i % 50)};
   ev.payload = std::string(payload_bytes, 'x');
+  ev.subject = "obj_" + std::to_string(i / 4);  // what make_event sets: the resource, 4 events each
   return ev;
 }
 

@@ -4,7 +4,7 @@
 /// @file
 /// `memory_store`: the in-memory model of `event_log_storage` (storage.hpp), for tests, the
 /// simulator and services that can lose their log on restart. Same behaviour as `sqlite_store`
-/// (one conformance suite runs against both), compact: about 145 bytes per delivery
+/// (one conformance suite runs against both), compact: about 159 bytes per delivery
 /// excluding the payload (docs/performance.md#storage), payload bytes held once per event and shared
 /// with every `due_delivery` by `shared_ptr`.
 ///

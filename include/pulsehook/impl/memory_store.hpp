@@ -251,15 +251,22 @@ inline void mem_unpack_headers(std::string_view s, std::vector<http_header>& out
 }
 
 struct mem_event {
-  std::string id;
+  // The event's id, then (when it has one) a NUL and its subject: one allocation for both
+  // (a second string would cost every event 32 bytes: docs/performance.md#storage).
+  std::string key;
   std::shared_ptr<std::string const> payload;
-  std::string subject;                 // "" : none (no index: erase_subject scans, see there)
   std::int64_t created_at = 0;
   std::uint32_t org = 0, type = 0, actor = 0;
   std::uint32_t first = 0;             // absolute slot of the first delivery
   std::uint32_t count = 0;             // deliveries; 0 also for a purged event
+  std::uint8_t id_len = 0;             // ids are at most 128 bytes (validate_event)
   bool alive = false;
   bool erased = false;                 // its payload was erased (when: memory_state::erased_at)
+  std::string_view id() const noexcept { return std::string_view(key).substr(0, id_len); }
+  // "" : none (no index: erase_subject scans, see there)
+  std::string_view subject() const noexcept {
+    return key.size() > id_len ? std::string_view(key).substr(id_len + 1u) : std::string_view{};
+  }
 };
 
 struct mem_bitmap {
@@ -609,7 +616,7 @@ struct memory_state {
   void fill_record(std::uint32_t abs, delivery_record& r) {
     auto const& d = at(abs);
     r.id = std::uint64_t{abs} + 1;
-    r.event_id = event_at(d.event).id;
+    r.event_id = event_at(d.event).id();
     r.endpoint_id = endpoints[d.endpoint]->rec.id;
     r.state = static_cast<delivery_state>(d.state);
     r.attempts = d.attempts;
@@ -861,7 +868,13 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
 
   auto const eabs = static_cast<std::uint32_t>(s.events.size() + s.event_base);
   auto& e = s.events.emplace_back();
-  e.id = ev.id;
+  e.key.reserve(ev.id.size() + (ev.subject.empty() ? 0 : 1 + ev.subject.size()));  // one exact allocation
+  e.key = ev.id;
+  e.id_len = static_cast<std::uint8_t>(ev.id.size());
+  if (!ev.subject.empty()) {
+    e.key += '\0';
+    e.key += ev.subject;
+  }
   e.payload = std::make_shared<std::string const>(ev.payload);
   e.created_at = to_unix_millis(ev.created_at);
   e.org = org;
@@ -869,8 +882,7 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
   e.actor = actor;
   e.first = static_cast<std::uint32_t>(s.slots.size() + s.slot_base);
   e.alive = true;
-  s.event_ix.emplace(std::string_view(e.id), eabs);
-  e.subject = ev.subject;
+  s.event_ix.emplace(e.id(), eabs);
 
   if (auto it = s.by_org.find(org); it != s.by_org.end()) {
     for (auto const epi : it->second) {
@@ -1042,7 +1054,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     due_delivery& dd = next();
     // Assignments, not constructions: a refilled element reuses its strings' storage.
     dd.id = std::uint64_t{abs} + 1;
-    dd.event_id = e.id;
+    dd.event_id = e.id();
     dd.event_type = s.strings.names[e.type];
     dd.endpoint_id = ep.rec.id;
     dd.url = ep.rec.url;
@@ -1543,7 +1555,7 @@ inline void memory_store::list_log(log_query const& q, log_page& page,
     if (advance(ahead_event)) __builtin_prefetch(&event_of(ahead_event));
   };
   auto prefetch_id = [&] {
-    if (advance(ahead_id)) __builtin_prefetch(event_of(ahead_id).id.data());
+    if (advance(ahead_id)) __builtin_prefetch(event_of(ahead_id).key.data());
   };
   for (int k = 0; k < 12; ++k) prefetch_slot();
   for (int k = 0; k < 6; ++k) prefetch_event();
@@ -1581,13 +1593,13 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
   }
   auto const& e = s.event_at(it->second);
   out = {};
-  out.event.id = e.id;
+  out.event.id = e.id();
   out.event.organization_id = s.strings.names[e.org];
   out.event.type = s.strings.names[e.type];
   out.event.created_at = from_unix_millis(e.created_at);
   out.event.actor = s.actors[e.actor];
   out.event.payload = *e.payload;
-  out.event.subject = e.subject;
+  out.event.subject = e.subject();
   if (e.erased) out.erased_at = from_unix_millis(s.erased_at[it->second]);
   for (std::uint32_t i = 0; i < e.count; ++i) {
     auto const abs = e.first + i;
@@ -1727,7 +1739,7 @@ inline void memory_store::erase_subject(erase_subject_request const& req, erase_
   auto const now = to_unix_millis(req.now);
   for (std::size_t i = 0; i < s.events.size() && out.events < req.batch; ++i) {
     auto const& e = s.events[i];
-    if (e.alive && !e.erased && e.org == *org && e.subject == req.subject)
+    if (e.alive && !e.erased && e.org == *org && e.subject() == req.subject)
       s.erase(static_cast<std::uint32_t>(i + s.event_base), now, out);
   }
 }
@@ -1790,13 +1802,12 @@ inline void memory_store::purge(purge_request const& req, purge_result& out,
         continue;
       }
       for (std::uint32_t k = 0; k < e.count; ++k) s.drop_delivery(e.first + k, out);
-      s.event_ix.erase(std::string_view(e.id));
-      std::string{}.swap(e.subject);
+      s.event_ix.erase(e.id());
       if (e.erased) s.erased_at.erase(static_cast<std::uint32_t>(i + s.event_base));
       e.alive = false;
       e.count = 0;
       e.payload.reset();
-      std::string{}.swap(e.id);
+      std::string{}.swap(e.key);
       ++out.events;
       ++done;
     }
