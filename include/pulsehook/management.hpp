@@ -300,6 +300,8 @@ private:
   management_response recover(management_request const& req, endpoint_record const& ep);
   management_response resend_event(access_token const& who, std::string const& event_id);
   management_response erase_event(access_token const& who, std::string const& event_id);
+  std::optional<management_response> load_event(std::string_view org, std::string const& event_id,
+                                                event_detail& det);
   management_response erase_subject(management_request const& req, access_token const& who);
   management_response stream(endpoint_record const& ep);
   management_response metrics();

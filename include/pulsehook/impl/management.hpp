@@ -977,15 +977,25 @@ management_response management_api<Registry, Store>::list_events(
   return detail::mgmt_json(200, o);
 }
 
+// The event `event_id` of organisation `org` into `det`; else the answer to give: 404 for an
+// unknown, purged or another organisation's event (exactly alike), 500 / 503 for the store.
+template <class Registry, class Store>
+std::optional<management_response> management_api<Registry, Store>::load_event(
+    std::string_view org, std::string const& event_id, event_detail& det) {
+  boost::system::error_code ec;
+  store_.get_event(event_id, det, ec);
+  if (ec == error::not_found || (!ec && det.event.organization_id != org))
+    return detail::mgmt_not_found("event");
+  if (ec) return detail::mgmt_store_failure(ec, "event");
+  return std::nullopt;
+}
+
 template <class Registry, class Store>
 management_response management_api<Registry, Store>::event_detail_of(endpoint_record const& ep,
                                                                      std::string const& event_id) {
   event_detail det;
+  if (auto bad = load_event(ep.organization_id, event_id, det)) return std::move(*bad);
   boost::system::error_code ec;
-  store_.get_event(event_id, det, ec);
-  if (ec == error::not_found || (!ec && det.event.organization_id != ep.organization_id))
-    return detail::mgmt_not_found("event");
-  if (ec) return detail::mgmt_store_failure(ec, "event");
   auto const d = std::find_if(det.deliveries.begin(), det.deliveries.end(),
                               [&](delivery_record const& x) { return x.endpoint_id == ep.id; });
   if (d == det.deliveries.end()) return detail::mgmt_not_found("event");
@@ -1025,11 +1035,8 @@ template <class Registry, class Store>
 management_response management_api<Registry, Store>::resend(endpoint_record const& ep,
                                                             std::string const& event_id) {
   event_detail det;
+  if (auto bad = load_event(ep.organization_id, event_id, det)) return std::move(*bad);
   boost::system::error_code ec;
-  store_.get_event(event_id, det, ec);
-  if (ec == error::not_found || (!ec && det.event.organization_id != ep.organization_id))
-    return detail::mgmt_not_found("event");
-  if (ec) return detail::mgmt_store_failure(ec, "event");
   auto const d = std::find_if(det.deliveries.begin(), det.deliveries.end(),
                               [&](delivery_record const& x) { return x.endpoint_id == ep.id; });
   if (d == det.deliveries.end()) return detail::mgmt_not_found("event");
@@ -1095,13 +1102,9 @@ template <class Registry, class Store>
 management_response management_api<Registry, Store>::resend_event(access_token const& who,
                                                                   std::string const& event_id) {
   if constexpr (bulk_resend_storage<Store>) {
-    // Another organisation's event is 404, exactly as an unknown one.
     event_detail det;
+    if (auto bad = load_event(who.organization_id, event_id, det)) return std::move(*bad);
     boost::system::error_code ec;
-    store_.get_event(event_id, det, ec);
-    if (ec == error::not_found || (!ec && det.event.organization_id != who.organization_id))
-      return detail::mgmt_not_found("event");
-    if (ec) return detail::mgmt_store_failure(ec, "event");
     resend_event_result res;
     store_.resend_event(event_id, now(), res, ec);
     if (ec) return detail::mgmt_store_failure(ec, "event");
@@ -1128,13 +1131,9 @@ template <class Registry, class Store>
 management_response management_api<Registry, Store>::erase_event(access_token const& who,
                                                                  std::string const& event_id) {
   if constexpr (erasure_storage<Store>) {
-    // Another organisation's event is 404, exactly as an unknown one.
     event_detail det;
+    if (auto bad = load_event(who.organization_id, event_id, det)) return std::move(*bad);
     boost::system::error_code ec;
-    store_.get_event(event_id, det, ec);
-    if (ec == error::not_found || (!ec && det.event.organization_id != who.organization_id))
-      return detail::mgmt_not_found("event");
-    if (ec) return detail::mgmt_store_failure(ec, "event");
     erase_result res;
     auto const t = now();
     store_.erase_event(event_id, t, res, ec);
@@ -1167,10 +1166,7 @@ management_response management_api<Registry, Store>::erase_subject(management_re
       p.field("/subject", make_error_code(error::invalid_argument), std::string("required: ") + want);
     else if (!v->is_string())
       detail::mgmt_type_error(p, "/subject", "a string");
-    else if (rq.subject = std::string(v->as_string());
-             rq.subject.empty() || rq.subject.size() > 256 ||
-             !std::all_of(rq.subject.begin(), rq.subject.end(),
-                          [](char c) { return c > 0x20 && c < 0x7f; }))
+    else if (rq.subject = std::string(v->as_string()); !detail::printable_ascii_id(rq.subject, 256))
       p.field("/subject", make_error_code(error::invalid_argument), want);
     if (!p.errors.empty()) return detail::mgmt_answer(p);
     rq.organization_id = who.organization_id;
