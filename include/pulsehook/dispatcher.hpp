@@ -367,8 +367,9 @@ public:
   }
 
   /// Erases every event of an organisation about `subject` (`event_record::subject`, by
-  /// default the resource id: "mem_42"), as `erase_event` erases one: batch after batch of the
-  /// store's `erase_subject`, each its own short transaction. On an error the batches before it
+  /// default the resource id: "mem_42"), as `erase_event` erases one, and the subject's name
+  /// as the actor of the events it triggered (`actor.id == subject`; type and id stay): batch
+  /// after batch of the store's `erase_subject`, each its own short transaction. On an error the batches before it
   /// stay done (run it again to finish: it is idempotent).
   /// @return the sums over the batches (also on error: those before it)
   /// @param ec the store's: `invalid_argument` (subject not 1..256 printable ASCII bytes)
@@ -388,7 +389,8 @@ public:
       sum.events += r.events;
       sum.bodies += r.bodies;
       sum.closed += r.closed;
-    } while (r.events == req.batch);
+      sum.actors += r.actors;
+    } while (r.events + r.actors == req.batch);
     return sum;
   }
   /// As above. @throws boost::system::system_error on failure.

@@ -262,9 +262,10 @@ public:
   void erase_event(std::string_view event_id, time_point now, erase_result& out,
                    boost::system::error_code& ec);
 
-  /// One batch of an erasure by subject: erases, as `erase_event` does, up to `req.batch`
-  /// not yet erased events of the organisation with that subject (`out.events < req.batch`:
-  /// none is left).
+  /// One batch of an erasure by subject: erases, as `erase_event` does, the not yet erased
+  /// events of the organisation with that subject, then empties the subject's name on the
+  /// events it triggered (`actor.id == subject`), at most `req.batch` events in all
+  /// (`out.events + out.actors < req.batch`: none is left).
   /// @param ec `invalid_argument` (subject not 1..256 printable ASCII bytes, batch outside
   ///        1..10000)
   void erase_subject(erase_subject_request const& req, erase_result& out,

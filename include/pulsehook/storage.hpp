@@ -346,15 +346,19 @@ struct erase_result {
   std::uint64_t events = 0;   ///< events whose payload this call erased (not those erased before)
   std::uint64_t bodies = 0;   ///< response bodies of their attempts emptied
   std::uint64_t closed = 0;   ///< open deliveries of theirs given up ("payload erased")
+  /// erase_subject: events the subject had triggered (`actor.id` == subject) whose actor
+  /// name this call erased
+  std::uint64_t actors = 0;
 };
 
 /// One batch of an erasure by subject (erasure_storage): the events of one organisation whose
-/// `event_record::subject` is `subject`.
+/// `event_record::subject` is `subject`, and the display name of the actor on the events the
+/// subject triggered (`actor.id == subject`: a member who asks to be forgotten is both).
 struct erase_subject_request {
   std::string organization_id;
   std::string subject;         ///< 1..256 bytes of printable ASCII
   time_point now{};
-  std::size_t batch = 500;     ///< at most this many events erased per call (one transaction); 1..10000
+  std::size_t batch = 500;     ///< at most this many events changed per call (one transaction); 1..10000
 };
 
 /// The reason an erasure gives its open deliveries.
@@ -365,15 +369,16 @@ inline constexpr std::string_view erased_reason = "payload erased";
 /// | expression | returns | semantics |
 /// |---|---|---|
 /// | `s.erase_event(std::string_view event_id, time_point now, erase_result& out, ec)` | `void` | one transaction: empties the event's payload and the response body of every attempt of its deliveries, records `now` as its `erased_at`, and gives up each of its open deliveries (`failed`, reason `erased_reason`, counters follow); idempotent (erasing again changes nothing and counts nothing); `not_found` for an unknown or purged event |
-/// | `s.erase_subject(erase_subject_request const& req, erase_result& out, ec)` | `void` | one short transaction: erases, as `erase_event` does, up to `req.batch` not yet erased events of the organisation whose subject is `req.subject`; `out.events < req.batch` means none is left; `invalid_argument` for a subject or batch outside the limits |
+/// | `s.erase_subject(erase_subject_request const& req, erase_result& out, ec)` | `void` | one short transaction of at most `req.batch` events: erases, as `erase_event` does, the not yet erased events of the organisation whose subject is `req.subject` (`out.events`), then, with the room left, empties the actor name of the organisation's events whose `actor.id` is `req.subject` (`out.actors`; type and id stay); `out.events + out.actors < req.batch` means none of either is left; `invalid_argument` for a subject or batch outside the limits |
 ///
 /// Laws. Nothing erased comes back: `get_event` shows an empty payload and `erased_at`, the
 /// attempts keep status, headers, timing and error but no body, and `resend`, `resend_event`
 /// refuse with `error::event_erased` (`recover` passes such deliveries over). An attempt in
 /// flight during the erasure may still reach the receiver (it was sent before), but its
 /// result is not recorded: the delivery is final. Events and deliveries stay (the log, its
-/// counts and who triggered what are kept) until retention purges them. An erasure by
-/// subject is resumable and idempotent: call it until `out.events < req.batch`. Shipped
+/// counts and who triggered what, by actor type and id, are kept) until retention purges
+/// them. An erasure by subject is resumable and idempotent: call it until
+/// `out.events + out.actors < req.batch`. Shipped
 /// models: `memory_store`, `sqlite_store` (schema version 7), `postgres_store` (schema
 /// version 6).
 template <class S>

@@ -601,6 +601,10 @@ BOOST_AUTO_TEST_CASE(erase_subject_stops_what_was_retrying_and_keeps_nothing) {
   BOOST_CHECK_THROW(d.erase_subject("org_1", ""), boost::system::system_error);
   d.resend(a1, ec);
   BOOST_TEST((ec == error::event_erased));
+  // The member who triggered all three asks to be forgotten too: their name goes from them.
+  BOOST_TEST(d.erase_subject("org_1", "mem_1").actors == 3u);
+  store.get_event("evt_b1", det);
+  BOOST_TEST((det.event.actor == actor_info{"member", "mem_1", ""}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -512,6 +512,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_an_event_and_every_event_of_a_subject, K, st
   auto const ev2 = publish("evt_2", "org_a", "mem_42");
   auto const ev3 = publish("evt_3", "org_a", "mem_43");
   publish("evt_4", "org_b", "mem_42");  // another organisation's: never touched
+  {  // one mem_42 triggered, about someone else: the name goes, the event stays
+    auto ev = storage_test::make_event("evt_5", "org_a", "member.updated", f.now);
+    ev.subject = "mem_99";
+    ev.actor = {"member", "mem_42", "Ada Lovelace"};
+    accept_result r;
+    f.k.store.accept(ev, f.now + 72h, r);
+  }
   f.attempt(e1, ev1, 500, "no Ada Lovelace here", delivery_state::retrying);
   f.attempt(e1, ev2, 200, "hello Ada Lovelace", delivery_state::sent);
 
@@ -519,6 +526,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_an_event_and_every_event_of_a_subject, K, st
   BOOST_TEST(v.at("event").at("subject").as_string() == "mem_42");
   BOOST_TEST(v.at("event").at("erased_at").is_null());
 
+  event_detail det_of_5;
   management_response res = f.send("POST", "/api/v1/events/" + ev1 + "/erase", "");
   BOOST_TEST_REQUIRE(res.status == 200);
   v = parse(res);
@@ -554,6 +562,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_an_event_and_every_event_of_a_subject, K, st
   BOOST_TEST(v.at("erased").template to_number<int>() == 1);
   BOOST_TEST(v.at("bodies").template to_number<int>() == 1);
   BOOST_TEST(v.at("closed").template to_number<int>() == 0);  // it was sent
+  BOOST_TEST(v.at("actors").template to_number<int>() == 1);  // evt_5's actor name
+  f.k.store.get_event("evt_5", det_of_5);
+  BOOST_TEST(det_of_5.event.actor.name.empty());
+  BOOST_TEST(det_of_5.event.actor.id == "mem_42");
+  BOOST_TEST(!det_of_5.event.payload.empty());
   event_detail det;
   f.k.store.get_event(ev2, det);
   BOOST_TEST(det.event.payload.empty());

@@ -1667,42 +1667,74 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batch
   auto& s = k.store;
   s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
   accept_result r;
-  auto publish = [&](std::string id, std::string org, std::string subject) {
-    auto ev = make_event(std::move(id), std::move(org), "goal.created", t0);
+  auto publish = [&](std::string id, std::string org, std::string subject,
+                     std::string actor = "mem_7", std::string payload = {}) {
+    auto ev = make_event(std::move(id), std::move(org), "goal.created", t0, std::move(payload));
     ev.subject = std::move(subject);
+    if (actor != "mem_7") ev.actor = {"member", std::move(actor), "Grace Hopper"};
     s.accept(ev, t0 + 72h, r);
   };
   for (int i = 0; i < 7; ++i) publish("evt_m1_" + std::to_string(i), "org_1", "mem_1");
-  publish("evt_m2", "org_1", "mem_2");
-  publish("evt_none", "org_1", "");
-  publish("evt_other_org", "org_2", "mem_1");
+  publish("evt_m2", "org_1", "mem_2", "mem_1");       // about someone else, triggered by mem_1
+  // About nothing in particular, by mem_1, with an envelope naming them (and a data field that
+  // happens to hold the same bytes: only the envelope's actor, the first, is rewritten).
+  std::string const actor_json = R"("actor":{"type":"member","id":"mem_1","name":"Grace Hopper"})";
+  publish("evt_none", "org_1", "", "mem_1",
+          R"({"id":"evt_none",)" + actor_json + R"(,"data":{"quote":{)" + actor_json + "}}}");
+  publish("evt_other_org", "org_2", "mem_1", "mem_1"); // another organisation's: untouched
+  publish("evt_by_7", "org_1", "mem_3");              // neither
   erase_result out;
   s.erase_event("evt_m1_3", t0 + 1h, out);  // one erased already: not counted again
   erase_subject_request req{"org_1", "mem_1", t0 + 2h, 3};
-  std::uint64_t events = 0, closed = 0;
+  std::uint64_t events = 0, closed = 0, actors = 0;
   std::vector<std::uint64_t> per_call;
   for (int guard = 0; guard < 10; ++guard) {
     s.erase_subject(req, out);
-    per_call.push_back(out.events);
+    per_call.push_back(out.events + out.actors);
     events += out.events;
     closed += out.closed;
-    if (out.events < req.batch) break;
+    actors += out.actors;
+    if (out.events + out.actors < req.batch) break;
   }
-  BOOST_TEST((per_call == std::vector<std::uint64_t>{3, 3, 0}));
+  BOOST_TEST((per_call == std::vector<std::uint64_t>{3, 3, 2}));  // the events first, then the names
   BOOST_TEST(events == 6u);
   BOOST_TEST(closed == 6u);  // each had one pending delivery
+  BOOST_TEST(actors == 2u);
+  s.erase_subject(req, out);
+  BOOST_TEST(out.events + out.actors == 0u);  // idempotent
+  k.reopen();
   event_detail det;
   for (int i = 0; i < 7; ++i) {
     s.get_event("evt_m1_" + std::to_string(i), det);
     BOOST_TEST(det.event.payload.empty());
     BOOST_TEST(det.erased_at.has_value());
+    BOOST_TEST(det.event.actor.name == "Ada Lovelace");  // mem_7 triggered them: not erased
   }
-  for (auto id : {"evt_m2", "evt_none", "evt_other_org"}) {
+  for (auto id : {"evt_m2", "evt_none"}) {
+    s.get_event(id, det);
+    BOOST_TEST(!det.event.payload.empty());  // not about mem_1
+    BOOST_TEST(!det.erased_at.has_value());
+    BOOST_TEST((det.event.actor == actor_info{"member", "mem_1", ""}));  // who stays, the name goes
+  }
+  for (auto id : {"evt_other_org", "evt_by_7"}) {
     s.get_event(id, det);
     BOOST_TEST(!det.event.payload.empty());
     BOOST_TEST(!det.erased_at.has_value());
+    BOOST_TEST(!det.event.actor.name.empty());
   }
-  BOOST_TEST(s.counts("ep_a") == (state_counts{2, 0, 0, 7}));
+  s.get_event("evt_none", det);
+  BOOST_TEST(det.event.payload == R"({"id":"evt_none","actor":{"type":"member","id":"mem_1","name":""},"data":{"quote":{)" +
+                                      actor_json + "}}}");
+  // The log shows the erased name too.
+  bool seen = false;
+  for (auto const& e : whole_log(s, "ep_a", log_filter::all))
+    if (e.delivery.event_id == "evt_none") {
+      seen = true;
+      BOOST_TEST(e.actor.name.empty());
+      BOOST_TEST(e.actor.id == "mem_1");
+    }
+  BOOST_TEST(seen);
+  BOOST_TEST(s.counts("ep_a") == (state_counts{3, 0, 0, 7}));
   BOOST_TEST(s.counts("ep_a") == recount(s, "ep_a"));
   // Nothing to do: no error.
   s.erase_subject({"org_9", "mem_1", t0, 10}, out);
@@ -1726,7 +1758,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batch
   purge_request preq;
   preq.now = t0 + 40 * 24h;
   s.purge(preq, pr);
-  BOOST_TEST(pr.kept_open == 2u);  // evt_m2 and evt_none are still pending
+  BOOST_TEST(pr.kept_open == 3u);  // evt_m2, evt_none and evt_by_7 are still pending
   BOOST_TEST(pr.events == 8u);     // the erased ones (their deliveries failed) and evt_other_org
   s.erase_subject(req, out);
   BOOST_TEST(out.events == 0u);

@@ -4,6 +4,7 @@
 // Opaque keyset cursors for the event log: "c1" + 16 hex digits of the last delivery id shown
 // + 8 hex digits binding it to (endpoint, filter), so a cursor from another query is rejected.
 
+#include <pulsehook/detail/actor_scrub.hpp>
 #include <pulsehook/endpoint.hpp>
 #include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>

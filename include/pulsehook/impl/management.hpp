@@ -1182,7 +1182,8 @@ management_response management_api<Registry, Store>::erase_subject(management_re
       sum.events += res.events;
       sum.bodies += res.bodies;
       sum.closed += res.closed;
-    } while (res.events == rq.batch);
+      sum.actors += res.actors;
+    } while (res.events + res.actors == rq.batch);
     // The batches before a failure stay done; erasing again finishes the rest.
     if (ec) return detail::mgmt_store_failure(ec, "subject");
     return detail::mgmt_json(200, boost::json::object{{"subject", rq.subject},
@@ -1190,6 +1191,7 @@ management_response management_api<Registry, Store>::erase_subject(management_re
                                                       {"erased", sum.events},
                                                       {"bodies", sum.bodies},
                                                       {"closed", sum.closed},
+                                                      {"actors", sum.actors},
                                                       {"batches", batches}});
   } else {
     (void)req;

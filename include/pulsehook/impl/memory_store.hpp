@@ -1733,14 +1733,34 @@ inline void memory_store::erase_subject(erase_subject_request const& req, erase_
   std::lock_guard lk(s.mu);
   auto const org = s.strings.find(req.organization_id);
   if (!org) return;
-  // A scan of every live event, not an index: an index would cost every event memory
+  // Scans of every live event, not an index: an index would cost every event memory
   // (docs/performance.md#storage) for a call made now and then; sqlite_store and
-  // postgres_store keep one.
+  // postgres_store keep one for subjects.
   auto const now = to_unix_millis(req.now);
   for (std::size_t i = 0; i < s.events.size() && out.events < req.batch; ++i) {
     auto const& e = s.events[i];
     if (e.alive && !e.erased && e.org == *org && e.subject() == req.subject)
       s.erase(static_cast<std::uint32_t>(i + s.event_base), now, out);
+  }
+  // Then the subject's name as the actor of what they triggered: the event gets the interned
+  // actor {type, id, ""} (other events of the same actor keep theirs until their turn), and
+  // its payload the envelope's actor without the name.
+  for (std::size_t i = 0; i < s.events.size() && out.events + out.actors < req.batch; ++i) {
+    auto& e = s.events[i];
+    if (!e.alive || e.org != *org) continue;
+    auto const& a = s.actors[e.actor];
+    if (a.id != req.subject || a.name.empty()) continue;
+    if (!e.payload->empty())
+      e.payload = std::make_shared<std::string const>(detail::scrub_actor_name(*e.payload, a));
+    actor_info nameless{a.type, a.id, {}};
+    std::string key = nameless.type;
+    key += '\x1f';
+    key += nameless.id;
+    key += '\x1f';
+    auto const ix = s.actor_keys.get(key);
+    if (ix == s.actors.size()) s.actors.push_back(std::move(nameless));
+    e.actor = ix;
+    ++out.actors;
   }
 }
 

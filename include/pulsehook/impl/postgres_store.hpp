@@ -84,6 +84,8 @@ enum pg_stmt : std::size_t {
   pg_erase_lock,
   pg_erase_pick,
   pg_erase_events,
+  pg_erase_actor_pick,
+  pg_erase_actor_set,
   pg_stmt_count
 };
 
@@ -600,6 +602,23 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  -count(*) FILTER (WHERE state = 1), 0, count(*) FROM x GROUP BY endpoint"
     PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
     "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM b), (SELECT count(*) FROM x)",
+
+    // pg_erase_actor_pick: $1 org, $2 subject (compared as bytea, as actor ids are stored),
+    // $3 limit. Up to $3 events of the organisation that the subject triggered (actor_id)
+    // whose actor name is not empty yet, locked in ix order; runs after pg_erase_pick /
+    // pg_erase_events in the same transaction. Concurrent erasures of one subject take turns,
+    // and a row another transaction holds is waited for and checked again, not passed over:
+    // fewer than $3 means none is left. No index: a sequential scan of the events per batch,
+    // which under MVCC blocks no other writer (only the rows it picks are locked). Rows: ix,
+    // actor type, actor name, payload (the caller rewrites the envelope's actor in it:
+    // detail::scrub_actor_name, as every store does).
+    "SELECT ix, actor_type, actor_name, payload FROM {s}.events WHERE org = $1::text "
+    "  AND actor_id = $2::bytea AND actor_name <> ''::bytea ORDER BY ix LIMIT $3::bigint FOR UPDATE",
+
+    // pg_erase_actor_set: $1 event ixs, $2 their payloads (rows locked by pg_erase_actor_pick):
+    // the actor name emptied, the payload replaced.
+    "UPDATE {s}.events e SET actor_name = ''::bytea, payload = u.p "
+    "FROM unnest($1::bigint[], $2::bytea[]) AS u(ix, p) WHERE e.ix = u.ix",
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
@@ -2546,10 +2565,33 @@ inline void postgres_store::erase_subject(erase_subject_request const& req, eras
     if (ec) return;
     for (int i = 0; i < r.size(); ++i) ixs.push_back(r.i64(i, 0));
   }
-  if (ixs.empty()) return st.unchanged();  // none left
   erase_result done;
-  detail::pg_erase(l, ixs, to_unix_millis(req.now), done, ec);
-  if (ec) return;
+  if (!ixs.empty()) {
+    detail::pg_erase(l, ixs, to_unix_millis(req.now), done, ec);
+    if (ec) return;
+  }
+  // Then the actor names, with the room the events left, in the same transaction: the name
+  // and the envelope's actor in the payload.
+  if (done.events < req.batch) {
+    detail::pg_params p;
+    p.bytes(req.organization_id).bytes(req.subject).i64(
+        static_cast<std::int64_t>(req.batch - done.events));
+    auto r = l.run(detail::pg_erase_actor_pick, p, ec);
+    if (ec) return;
+    if (r.size() > 0) {
+      detail::pg_array ix{detail::pg_array::int8_oid}, payload{detail::pg_array::bytea_oid};
+      for (int i = 0; i < r.size(); ++i) {
+        ix.i64(r.i64(i, 0));
+        payload.bytes(detail::scrub_actor_name(r.bytes(i, 3), {r.str(i, 1), req.subject, r.str(i, 2)}));
+      }
+      detail::pg_params q;
+      q.array(ix).array(payload);
+      l.run(detail::pg_erase_actor_set, q, ec);
+      if (ec) return;
+      done.actors = static_cast<std::uint64_t>(r.size());
+    }
+  }
+  if (done.events == 0 && done.actors == 0) return st.unchanged();  // none of either left
   st.commit(ec);
   if (!ec) out = done;
 }

@@ -1838,6 +1838,36 @@ inline void sqlite_store::erase_subject(erase_subject_request const& req, erase_
     detail::sqlite_erase(s, e.ix, e.first, e.n, req.now, part, ec);
     if (ec) return;
   }
+  if (part.events < req.batch) {
+    // Then the subject's name on what it triggered: the actor name, and the envelope's actor
+    // in the payload (detail::scrub_actor_name, as every store does it).
+    struct named {
+      std::int64_t ix;
+      std::string payload;
+    };
+    std::vector<named> rows;
+    {
+      auto q = s.db.use("SELECT ix, actor_type, actor_name, payload FROM events "
+                        "INDEXED BY events_actor WHERE org = ?1 AND actor_id = ?2 "
+                        "AND actor_name <> '' ORDER BY ix LIMIT ?3",
+                        ec);
+      if (ec) return;
+      q.bind(1, req.organization_id).bind(2, req.subject)
+          .bind(3, static_cast<std::int64_t>(req.batch - part.events));
+      while (q.step(ec)) {
+        actor_info const a{std::string(q.text(1)), req.subject, std::string(q.text(2))};
+        rows.push_back({q.i64(0), detail::scrub_actor_name(q.blob(3), a)});
+      }
+      if (ec) return;
+    }
+    for (auto const& r : rows) {
+      auto q = s.db.use("UPDATE events SET actor_name = '', payload = ?2 WHERE ix = ?1", ec);
+      if (ec) return;
+      q.bind(1, r.ix).bind_blob(2, r.payload).run(ec);
+      if (ec) return;
+    }
+    part.actors = rows.size();
+  }
   tx.commit(ec);
   if (!ec) out = part;
 }

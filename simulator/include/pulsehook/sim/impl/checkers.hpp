@@ -94,6 +94,13 @@ void driver<Store, Engine>::finish(time_point now) {
           continue;
         }
         ++found_expected;
+        // Erasure by subject also took the subject's name from what it had triggered.
+        if (!erased_subjects_.empty() && !le.actor.name.empty())
+          if (auto it = erased_subjects_.find({ep.org, le.actor.id});
+              it != erased_subjects_.end() && since(ev.created).count() < it->second)
+            violate("erasure-names", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
+                                   " still names its actor " + le.actor.id + " (\"" + le.actor.name +
+                                   "\"), erased at " + fmt_ms(it->second));
         bool const open = d.state == delivery_state::pending || d.state == delivery_state::retrying;
         if (open && ep.enabled)
           violate("final-state", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
@@ -206,7 +213,7 @@ void driver<Store, Engine>::finish(time_point now) {
         if (what.empty() && (d.state == delivery_state::pending || d.state == delivery_state::retrying))
           what = "delivery " + std::to_string(d.id) + " is still " + to_string(d.state);
       if (!what.empty())
-        violate("erasure", ev.id + " (subject " + ev.subject + ") was erased at " +
+        violate("erasure-kept", ev.id + " (subject " + ev.subject + ") was erased at " +
                                fmt_ms(ev.erased) + ", but " + what);
     }
   }

@@ -355,6 +355,9 @@ private:
   std::optional<workload_generator> gen_;
   prng action_rng_{0};
   prng erase_rng_{0};        // random erasures' own stream (forked only when there are any)
+  // (organisation, subject) -> when it was first erased (ms since start): the events it
+  // triggered before then must no longer name it.
+  std::map<std::pair<std::uint32_t, std::string>, std::int64_t> erased_subjects_;
   std::vector<std::int64_t> arrivals_;
   std::size_t next_arrival_ = 0;
   std::vector<sim_endpoint> eps_;
@@ -1153,9 +1156,10 @@ void driver<Store, Engine>::erase_subject_of(std::size_t event, time_point now) 
       if (ec) { store_error("erase_subject", ec); return; }
       erased += out.events;
       closed += out.closed;
-    } while (out.events == rq.batch);
+    } while (out.events + out.actors == rq.batch);
     ++res_.erasures;
     auto const now_ms = since(now).count();
+    erased_subjects_.try_emplace({ev.org, ev.subject}, now_ms);
     for (auto& e : events_) {
       if (e.org != ev.org || e.subject != ev.subject || e.erased >= 0) continue;
       // The deliveries the erasure closed are final now: what the trace checker follows.
