@@ -12,7 +12,6 @@
 // - attempts_body_age (started_at) WHERE body: body retention without a scan
 // - events_created (created_at)              : event retention
 // - events_subject (org, subject)            : erasure by subject
-// - events_actor (org, actor_id)             : erasure by subject, of the names of what it triggered
 // - audit_log_endpoint (endpoint, ix)        : an endpoint's audit log, newest first
 // sequences('delivery') holds the next delivery id: ids are never reused after a purge.
 // An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
@@ -146,13 +145,13 @@ ALTER TABLE endpoints ADD COLUMN adaptive_since INTEGER;
 )sql",
     // 6 -> 7: erasure (erasure_storage). What an event is about (NULL: nothing in particular),
     // found by organisation and subject for an erasure by subject, and when its payload was
-    // erased (NULL: never). The events a subject triggered are found by (org, actor_id) while
-    // their actor name is not erased yet: an erasure holds the write lock, so it must not scan.
+    // erased (NULL: never). The events a subject triggered (actor_id) have no index: one on
+    // actor ids slows every accept noticeably (its inserts land all over the tree), for a
+    // call made now and then; erase_subject scans for them instead (docs/storage.md#erasure).
     R"sql(
 ALTER TABLE events ADD COLUMN subject TEXT;
 ALTER TABLE events ADD COLUMN erased_at INTEGER;
 CREATE INDEX events_subject ON events(org, subject) WHERE subject IS NOT NULL;
-CREATE INDEX events_actor ON events(org, actor_id) WHERE actor_name <> '';
 )sql",
 };
 

@@ -1840,7 +1840,9 @@ inline void sqlite_store::erase_subject(erase_subject_request const& req, erase_
   }
   if (part.events < req.batch) {
     // Then the subject's name on what it triggered: the actor name, and the envelope's actor
-    // in the payload (detail::scrub_actor_name, as every store does it).
+    // in the payload (detail::scrub_actor_name, as every store does it). A scan of the events
+    // under the write lock (no index on actor ids: sqlite_schema.hpp says why; its cost:
+    // docs/storage.md#erasure).
     struct named {
       std::int64_t ix;
       std::string payload;
@@ -1848,7 +1850,7 @@ inline void sqlite_store::erase_subject(erase_subject_request const& req, erase_
     std::vector<named> rows;
     {
       auto q = s.db.use("SELECT ix, actor_type, actor_name, payload FROM events "
-                        "INDEXED BY events_actor WHERE org = ?1 AND actor_id = ?2 "
+                        "WHERE org = ?1 AND actor_id = ?2 "
                         "AND actor_name <> '' ORDER BY ix LIMIT ?3",
                         ec);
       if (ec) return;
