@@ -169,6 +169,7 @@ event_record fresh_event(std::uint64_t i) {
   ev.created_at = t0;
   ev.actor = {"member", "mem_1", "Member 1"};
   ev.payload = std::string(600, 'x');
+  ev.subject = "obj_" + std::to_string(i / 4);  // what make_event sets: the resource, 4 events each
   return ev;
 }
 
