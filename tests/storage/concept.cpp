@@ -82,6 +82,10 @@ static_assert(pulsehook::endpoint_health_storage<pulsehook::memory_store>);
 static_assert(pulsehook::endpoint_health_storage<pulsehook::sqlite_store>);
 // A store without it still drives the engine; auto-disable then does nothing (engine.hpp).
 static_assert(!pulsehook::endpoint_health_storage<exemplar::counting_store<pulsehook::memory_store>>);
+static_assert(pulsehook::erasure_storage<pulsehook::memory_store>);
+static_assert(pulsehook::erasure_storage<pulsehook::sqlite_store>);
+// Without it the API's erase routes answer 501 and the dispatcher has no erase_* (management.hpp).
+static_assert(!pulsehook::erasure_storage<exemplar::counting_store<pulsehook::memory_store>>);
 
 BOOST_AUTO_TEST_SUITE(storage_concept)
 

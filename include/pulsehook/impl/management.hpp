@@ -995,7 +995,6 @@ management_response management_api<Registry, Store>::event_detail_of(endpoint_re
                                                                      std::string const& event_id) {
   event_detail det;
   if (auto bad = load_event(ep.organization_id, event_id, det)) return std::move(*bad);
-  boost::system::error_code ec;
   auto const d = std::find_if(det.deliveries.begin(), det.deliveries.end(),
                               [&](delivery_record const& x) { return x.endpoint_id == ep.id; });
   if (d == det.deliveries.end()) return detail::mgmt_not_found("event");
