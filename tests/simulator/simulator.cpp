@@ -328,6 +328,18 @@ BOOST_AUTO_TEST_CASE(checker_starvation_catches_deliveries_failed_unattempted) {
   BOOST_TEST(has_violation(r, "starvation"), violations_text(r));
 }
 
+// A rate limit excuses a delivery given up untried only when the endpoint was sent about what
+// its limit allows meanwhile: one far above its load excuses nothing.
+BOOST_AUTO_TEST_CASE(checker_starvation_is_not_fooled_by_a_rate_limit_with_room) {
+  auto sc = parse(small);
+  sc.endpoints.at(1).rate_limit = pulsehook::request_rate{50, 10};
+  sim::test::faulty_store s;
+  s.break_secrets_of = "ep_0001";
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "starvation"), violations_text(r));
+}
+
 BOOST_AUTO_TEST_CASE(checker_subscription_catches_a_misrouted_request) {
   auto const sc = parse(R"({"duration": "1h", "events": 50, "endpoints": [
       {"subscribe": ["objective.*"]}, {"subscribe": ["member.*"]}]})");

@@ -114,10 +114,22 @@ void driver<Store, Engine>::finish(time_point now) {
         std::uint32_t const tried = d.id < tracks_.size() ? tracks_[d.id].attempts : 0;
         // The receiver's own pause may outlast a deadline: its 429 / 503 asked for it.
         bool const paused_past_deadline = ep.paused_at(since(d.give_up_at).count() + grace_.count());
-        // So may its configured rate limit, when it is below the endpoint's load.
+        // So may its configured rate limit, when it is below the endpoint's load: then the
+        // endpoint was sent at least half what its limit allows over the delivery's life. An
+        // endpoint whose receiver ever asked for a pause (and so may have been slowed down
+        // below its limit, AIMD) is not judged by its limit.
+        bool limit_was_full = false;
+        if (ep.rate) {
+          auto const from = since(ev.created).count(), to = since(d.give_up_at).count();
+          auto const sent = std::upper_bound(ep.sent_at.begin(), ep.sent_at.end(), to) -
+                            std::lower_bound(ep.sent_at.begin(), ep.sent_at.end(), from);
+          auto const room = ep.rate->per_second * static_cast<double>(to - from) / 1000.0 +
+                            static_cast<double>(ep.rate->burst);
+          limit_was_full = !ep.pauses.empty() || static_cast<double>(sent) * 2 >= room;
+        }
         // An erasure closes what was open of its events, tried or not.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
-            !paused_past_deadline && !ep.rate && ev.erased < 0)
+            !paused_past_deadline && !limit_was_full && ev.erased < 0)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
                                     "the endpoint was enabled throughout");

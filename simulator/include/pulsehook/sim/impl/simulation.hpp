@@ -57,6 +57,10 @@ struct sim_endpoint {
   // engine's turn that took the answer, as long as Retry-After (or the default pause) says,
   // clamped to max_pause.
   std::vector<std::pair<std::int64_t, std::int64_t>> pauses{};
+  // When each request to a rate-limited endpoint was sent (ms since start, in order): the
+  // starvation checker's evidence that a limit, not a store or engine fault, left a delivery
+  // untried (its endpoint was sending at about its limit all the while).
+  std::vector<std::int64_t> sent_at{};
   // The rate checker's own token bucket over the requests sent (full at the start).
   std::optional<request_rate> rate{};
   double tokens = -1;  // -1: full
@@ -660,6 +664,7 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
                               : std::min(burst, ep.tokens + static_cast<double>(now_ms - ep.tokens_at) *
                                                                 ep.rate->per_second / 1000.0);
     ep.tokens_at = now_ms;
+    ep.sent_at.push_back(now_ms);
     if (ep.tokens < 1 - 1e-9)
       violate("rate", ep.id + " got a request at " + fmt_ms(now_ms) + " beyond its rate limit (" +
                           std::to_string(ep.rate->per_second) + "/s, burst " +
