@@ -620,7 +620,8 @@
           d.delivery.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', {}, fmtTime(d.delivery.next_attempt_at))] : null),
         h('div', { class: 'actions' }, erased ? null : [resend, resendAll, erase]),
         h('h2', {}, 'Data'),
-        erased ? h('p', { class: 'empty', id: 'erased' }, 'The payload was erased on ' + fmtTime(d.event.erased_at) + '.')
+        erased ? h('p', { class: 'empty', id: 'erased' }, 'The payload was erased on ' + fmtTime(d.event.erased_at) +
+            (d.event.erased_by ? ' by ' + d.event.erased_by : '') + '.')
           : [h('pre', { id: 'event-data' }, data !== null ? JSON.stringify(data, null, 2) : payload),
              h('details', {}, h('summary', {}, 'Full request body'), h('pre', {}, payload))],
         h('h2', {}, 'Attempts'),

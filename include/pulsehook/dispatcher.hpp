@@ -349,19 +349,21 @@ public:
   /// deliveries ("payload erased"): the right to be forgotten for one event
   /// (`erasure_storage`, storage.hpp). Idempotent. An attempt already in flight may still reach
   /// its receiver; its result is not recorded. Any thread.
-  /// @param ec the store's: `not_found` (unknown or purged event)
-  void erase_event(std::string_view event_id, erase_result& out, boost::system::error_code& ec)
+  /// @param by who asks (kept as `event_detail::erased_by`): <= 256 bytes of UTF-8, no controls
+  /// @param ec the store's: `not_found` (unknown or purged event), `invalid_argument` (`by`)
+  void erase_event(std::string_view event_id, std::string_view by, erase_result& out,
+                   boost::system::error_code& ec)
     requires erasure_storage<storage_type>
   {
-    store().erase_event(event_id, now_locked(), out, ec);
+    store().erase_event(event_id, now_locked(), by, out, ec);
   }
   /// As above. @throws boost::system::system_error on failure.
-  erase_result erase_event(std::string_view event_id)
+  erase_result erase_event(std::string_view event_id, std::string_view by = {})
     requires erasure_storage<storage_type>
   {
     erase_result r;
     boost::system::error_code ec;
-    erase_event(event_id, r, ec);
+    erase_event(event_id, by, r, ec);
     throw_if(ec, "pulsehook::basic_dispatcher::erase_event");
     return r;
   }
@@ -372,9 +374,11 @@ public:
   /// after batch of the store's `erase_subject`, each its own short transaction. On an error the batches before it
   /// stay done (run it again to finish: it is idempotent).
   /// @return the sums over the batches (also on error: those before it)
-  /// @param ec the store's: `invalid_argument` (subject not 1..256 printable ASCII bytes)
+  /// @param by who asks, as for `erase_event`
+  /// @param ec the store's: `invalid_argument` (subject not 1..256 printable ASCII bytes, `by`)
   erase_result erase_subject(std::string_view organization_id, std::string_view subject,
-                             boost::system::error_code& ec, std::size_t batch = 500)
+                             std::string_view by, boost::system::error_code& ec,
+                             std::size_t batch = 500)
     requires erasure_storage<storage_type>
   {
     erase_subject_request req;
@@ -382,6 +386,7 @@ public:
     req.subject = std::string(subject);
     req.now = now_locked();
     req.batch = batch;
+    req.by = std::string(by);
     erase_result sum, r;
     do {
       store().erase_subject(req, r, ec);
@@ -395,11 +400,11 @@ public:
   }
   /// As above. @throws boost::system::system_error on failure.
   erase_result erase_subject(std::string_view organization_id, std::string_view subject,
-                             std::size_t batch = 500)
+                             std::string_view by = {}, std::size_t batch = 500)
     requires erasure_storage<storage_type>
   {
     boost::system::error_code ec;
-    auto const r = erase_subject(organization_id, subject, ec, batch);
+    auto const r = erase_subject(organization_id, subject, by, ec, batch);
     throw_if(ec, "pulsehook::basic_dispatcher::erase_subject");
     return r;
   }

@@ -256,10 +256,10 @@ public:
   // ---- erasure (erasure_storage, storage.hpp) ------------------------------------------------
 
   /// Erases an event's payload and the response bodies of its attempts, and gives up its open
-  /// deliveries ("payload erased"); idempotent. The event, its deliveries and their attempts'
+  /// deliveries ("payload erased"); records when and `by` whom (`event_detail`); idempotent. The event, its deliveries and their attempts'
   /// status, headers and timing stay in the log until retention purges them.
   /// @param ec `not_found` (unknown or purged event)
-  void erase_event(std::string_view event_id, time_point now, erase_result& out,
+  void erase_event(std::string_view event_id, time_point now, std::string_view by, erase_result& out,
                    boost::system::error_code& ec);
 
   /// One batch of an erasure by subject: erases, as `erase_event` does, the not yet erased

@@ -254,7 +254,7 @@ public:
   // ---- erasure (erasure_storage, storage.hpp; semantics: memory_store.hpp) -------------------
   /// One transaction for the event (its row locked `FOR UPDATE`, so a concurrent claim either
   /// sees the deliveries closed or hands them out before the erasure closes them).
-  void erase_event(std::string_view event_id, time_point now, erase_result& out,
+  void erase_event(std::string_view event_id, time_point now, std::string_view by, erase_result& out,
                    boost::system::error_code& ec);
   /// One transaction per batch, the events found by the index `events(org, subject)` and
   /// locked `FOR UPDATE` in id order (waiting, not skipping: a batch short because another

@@ -215,7 +215,7 @@ public:
 
   // ---- erasure (erasure_storage; semantics: memory_store.hpp) --------------------------------
   /// One `BEGIN IMMEDIATE` transaction for the event (schema 7: `events.erased_at`).
-  void erase_event(std::string_view event_id, time_point now, erase_result& out,
+  void erase_event(std::string_view event_id, time_point now, std::string_view by, erase_result& out,
                    boost::system::error_code& ec);
   /// One `BEGIN IMMEDIATE` transaction per batch, found by the index `events(org, subject)`.
   void erase_subject(erase_subject_request const& req, erase_result& out,

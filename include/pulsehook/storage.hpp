@@ -88,6 +88,7 @@ struct log_page {
 struct event_detail {
   event_record event;                        ///< `payload` empty once erased
   std::optional<time_point> erased_at;       ///< when its payload was erased (erasure_storage)
+  std::string erased_by;                     ///< who asked for it (the erasure's `by`; may be empty)
   std::vector<delivery_record> deliveries;   ///< by delivery id
   std::vector<attempt_record> attempts;      ///< by delivery id, then attempt number
 };
@@ -359,6 +360,7 @@ struct erase_subject_request {
   std::string subject;         ///< 1..256 bytes of printable ASCII
   time_point now{};
   std::size_t batch = 500;     ///< at most this many events changed per call (one transaction); 1..10000
+  std::string by;              ///< who asks (recorded as `event_detail::erased_by`): <= 256 bytes of UTF-8, no controls
 };
 
 /// The reason an erasure gives its open deliveries.
@@ -368,7 +370,7 @@ inline constexpr std::string_view erased_reason = "payload erased";
 /// For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
 /// |---|---|---|
-/// | `s.erase_event(std::string_view event_id, time_point now, erase_result& out, ec)` | `void` | one transaction: empties the event's payload and the response body of every attempt of its deliveries, records `now` as its `erased_at`, and gives up each of its open deliveries (`failed`, reason `erased_reason`, counters follow); idempotent (erasing again changes nothing and counts nothing); `not_found` for an unknown or purged event |
+/// | `s.erase_event(std::string_view event_id, time_point now, std::string_view by, erase_result& out, ec)` | `void` | one transaction: empties the event's payload and the response body of every attempt of its deliveries, records `now` as its `erased_at` and `by` (who asked: <= 256 bytes of UTF-8 without control characters, else `invalid_argument`) as its `erased_by`, and gives up each of its open deliveries (`failed`, reason `erased_reason`, counters follow); idempotent (erasing again changes nothing and counts nothing); `not_found` for an unknown or purged event |
 /// | `s.erase_subject(erase_subject_request const& req, erase_result& out, ec)` | `void` | one short transaction of at most `req.batch` events: erases, as `erase_event` does, the not yet erased events of the organisation whose subject is `req.subject` (`out.events`), then, with the room left, empties the actor name of the organisation's events whose `actor.id` is `req.subject` (`out.actors`; type and id stay); `out.events + out.actors < req.batch` means none of either is left; `invalid_argument` for a subject or batch outside the limits |
 ///
 /// Laws. Nothing erased comes back: `get_event` shows an empty payload and `erased_at`, the
@@ -386,7 +388,7 @@ concept erasure_storage =
     event_log_storage<S> &&
     requires(S& s, std::string_view id, time_point t, erase_result& out,
              erase_subject_request const& rq, boost::system::error_code& ec) {
-      { s.erase_event(id, t, out, ec) } -> std::same_as<void>;
+      { s.erase_event(id, t, id, out, ec) } -> std::same_as<void>;
       { s.erase_subject(rq, out, ec) } -> std::same_as<void>;
     };
 

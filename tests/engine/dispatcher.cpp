@@ -570,7 +570,7 @@ BOOST_AUTO_TEST_CASE(erase_subject_stops_what_was_retrying_and_keeps_nothing) {
   BOOST_TEST(det.event.subject == "obj_42");  // make_event took the payload's id
   BOOST_TEST_REQUIRE(store.counts("ep_1").retrying == 3u);
 
-  auto const r = d.erase_subject("org_1", "obj_42");
+  auto const r = d.erase_subject("org_1", "obj_42", "Ada (DPO)");
   BOOST_TEST(r.events == 2u);
   BOOST_TEST(r.closed == 2u);
   BOOST_TEST(r.bodies == 2u);  // each failed attempt's "answer"
@@ -588,15 +588,16 @@ BOOST_AUTO_TEST_CASE(erase_subject_stops_what_was_retrying_and_keeps_nothing) {
   }
   store.get_event("evt_a1", det);
   BOOST_TEST(det.event.payload.empty());
+  BOOST_TEST(det.erased_by == "Ada (DPO)");
   BOOST_TEST(det.attempts.at(0).response_body.empty());
   // The erasure of one event, and errors.
   BOOST_TEST(d.erase_event("evt_b1").events == 1u);
   BOOST_TEST(d.erase_event("evt_b1").events == 0u);  // idempotent
   boost::system::error_code ec;
   erase_result none;
-  d.erase_event("evt_nope", none, ec);
+  d.erase_event("evt_nope", "", none, ec);
   BOOST_TEST((ec == error::not_found));
-  d.erase_subject("org_1", "obj 42", ec);
+  d.erase_subject("org_1", "obj 42", "", ec);
   BOOST_TEST((ec == error::invalid_argument));
   BOOST_CHECK_THROW(d.erase_subject("org_1", ""), boost::system::system_error);
   d.resend(a1, ec);

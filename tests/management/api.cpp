@@ -533,7 +533,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_an_event_and_every_event_of_a_subject, K, st
   BOOST_TEST(v.at("erased").template to_number<int>() == 1);
   BOOST_TEST(v.at("bodies").template to_number<int>() == 1);
   BOOST_TEST(v.at("closed").template to_number<int>() == 1);  // it was retrying
+  BOOST_TEST(v.at("erased_by").as_string() == "Ada (admin)");  // the token's principal
   v = parse(f.get("/api/v1/endpoints/" + e1 + "/events/" + ev1));
+  BOOST_TEST(v.at("event").at("erased_by").as_string() == "Ada (admin)");
   BOOST_TEST(v.at("event").at("payload").as_string().empty());
   BOOST_TEST(v.at("event").at("erased_at").is_string());
   BOOST_TEST(v.at("delivery").at("state").as_string() == "failed");

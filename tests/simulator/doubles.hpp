@@ -155,9 +155,9 @@ public:
   }
   void recover(recover_request const& r, recover_result& out, ec_t& ec) { inner_.recover(r, out, ec); }
   void purge(purge_request const& r, purge_result& out, ec_t& ec) { inner_.purge(r, out, ec); }
-  void erase_event(std::string_view id, time_point t, erase_result& out, ec_t& ec) {
+  void erase_event(std::string_view id, time_point t, std::string_view by, erase_result& out, ec_t& ec) {
     if (erase_nothing) { ec = {}; out = {}; return; }
-    inner_.erase_event(id, t, out, ec);
+    inner_.erase_event(id, t, by, out, ec);
   }
   void erase_subject(erase_subject_request const& r, erase_result& out, ec_t& ec) {
     if (erase_nothing) { ec = {}; out = {}; return; }

@@ -1603,7 +1603,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_event_empties_payload_and_bodies_and_closes_
   // ep_c's delivery stays claimed: an attempt in flight while the erasure happens.
 
   erase_result out;
-  s.erase_event("evt_1", t0 + 2h, out);
+  s.erase_event("evt_1", t0 + 2h, "Grace (privacy desk)", out);
   BOOST_TEST(out.events == 1u);
   BOOST_TEST(out.bodies == 2u);
   BOOST_TEST(out.closed == 2u);  // ep_a retrying, ep_c in flight
@@ -1612,6 +1612,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_event_empties_payload_and_bodies_and_closes_
   BOOST_TEST(det.event.payload.empty());
   BOOST_TEST_REQUIRE(det.erased_at.has_value());
   BOOST_TEST((*det.erased_at == t0 + 2h));
+  BOOST_TEST(det.erased_by == "Grace (privacy desk)");
   BOOST_TEST(det.event.subject == "goal_7");
   BOOST_TEST(det.event.actor.id == "mem_7");  // who triggered it stays
   BOOST_TEST_REQUIRE(det.attempts.size() == 2u);
@@ -1643,12 +1644,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_event_empties_payload_and_bodies_and_closes_
   BOOST_TEST(due.empty());
 
   // Idempotent; never sent again.
-  s.erase_event("evt_1", t0 + 3h, out);
+  s.erase_event("evt_1", t0 + 3h, "someone else", out);
   BOOST_TEST(out.events == 0u);
   BOOST_TEST(out.bodies == 0u);
   BOOST_TEST(out.closed == 0u);
   s.get_event("evt_1", det);
-  BOOST_TEST((*det.erased_at == t0 + 2h));
+  BOOST_TEST((*det.erased_at == t0 + 2h));  // the first erasure's, when and by whom
+  BOOST_TEST(det.erased_by == "Grace (privacy desk)");
   s.resend(by_ep["ep_b"], t0 + 3h, ec);
   BOOST_TEST((ec == error::event_erased));
   resend_event_result rer;
@@ -1658,8 +1660,17 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_event_empties_payload_and_bodies_and_closes_
   s.recover({"ep_a", t0, t0 + 3h, 100, {}}, rr);
   BOOST_TEST(rr.reopened.empty());
   BOOST_TEST(s.counts("ep_a") == (state_counts{0, 0, 0, 1}));
-  s.erase_event("evt_nope", t0, out, ec);
+  s.erase_event("evt_nope", t0, "", out, ec);
   BOOST_TEST((ec == error::not_found));
+  // Who asks: UTF-8 without controls, at most 256 bytes; refused before anything changes.
+  s.accept(make_event("evt_2", "org_1", "goal.created", t0), t0 + 72h, r);
+  for (std::string bad : {std::string("new\nline"), std::string("bad\xff"), std::string(257, 'a')}) {
+    s.erase_event("evt_2", t0, bad, out, ec);
+    BOOST_TEST((ec == error::invalid_argument));
+  }
+  s.get_event("evt_2", det);
+  BOOST_TEST(!det.erased_at.has_value());
+  BOOST_TEST(!det.event.payload.empty());
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batches, K, store_kinds) {
@@ -1684,8 +1695,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batch
   publish("evt_other_org", "org_2", "mem_1", "mem_1"); // another organisation's: untouched
   publish("evt_by_7", "org_1", "mem_3");              // neither
   erase_result out;
-  s.erase_event("evt_m1_3", t0 + 1h, out);  // one erased already: not counted again
-  erase_subject_request req{"org_1", "mem_1", t0 + 2h, 3};
+  s.erase_event("evt_m1_3", t0 + 1h, "", out);  // one erased already: not counted again
+  erase_subject_request req{"org_1", "mem_1", t0 + 2h, 3, "Grace (privacy desk)"};
   std::uint64_t events = 0, closed = 0, actors = 0;
   std::vector<std::uint64_t> per_call;
   for (int guard = 0; guard < 10; ++guard) {
@@ -1709,6 +1720,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batch
     BOOST_TEST(det.event.payload.empty());
     BOOST_TEST(det.erased_at.has_value());
     BOOST_TEST(det.event.actor.name == "Ada Lovelace");  // mem_7 triggered them: not erased
+    BOOST_TEST(det.erased_by == (i == 3 ? "" : "Grace (privacy desk)"));
   }
   for (auto id : {"evt_m2", "evt_none"}) {
     s.get_event(id, det);
@@ -1737,16 +1749,18 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(erase_subject_erases_that_subjects_events_in_batch
   BOOST_TEST(s.counts("ep_a") == (state_counts{3, 0, 0, 7}));
   BOOST_TEST(s.counts("ep_a") == recount(s, "ep_a"));
   // Nothing to do: no error.
-  s.erase_subject({"org_9", "mem_1", t0, 10}, out);
+  s.erase_subject({"org_9", "mem_1", t0, 10, ""}, out);
   BOOST_TEST(out.events == 0u);
   boost::system::error_code ec;
-  s.erase_subject({"org_1", "", t0, 10}, out, ec);
+  s.erase_subject({"org_1", "", t0, 10, ""}, out, ec);
   BOOST_TEST((ec == error::invalid_argument));
-  s.erase_subject({"org_1", "mem 1", t0, 10}, out, ec);
+  s.erase_subject({"org_1", "mem 1", t0, 10, ""}, out, ec);
   BOOST_TEST((ec == error::invalid_argument));
-  s.erase_subject({"org_1", "mem_1", t0, 0}, out, ec);
+  s.erase_subject({"org_1", "mem_1", t0, 0, ""}, out, ec);
   BOOST_TEST((ec == error::invalid_argument));
-  s.erase_subject({"org_1", "mem_1", t0, 10001}, out, ec);
+  s.erase_subject({"org_1", "mem_1", t0, 10001, ""}, out, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.erase_subject({"org_1", "mem_1", t0, 10, "tab\there"}, out, ec);
   BOOST_TEST((ec == error::invalid_argument));
   // A subject outside the limits is refused at accept.
   auto bad = make_event("evt_bad", "org_1", "goal.created", t0);

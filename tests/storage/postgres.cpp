@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(erasures_while_workers_deliver_leave_nothing_behind) {
       erase_result out;
       boost::system::error_code ec;
       do {
-        s.erase_subject({"org_1", subject, t0 + 2s, 7}, out, ec);
+        s.erase_subject({"org_1", subject, t0 + 2s, 7, "eraser"}, out, ec);
       } while (!ec && out.events + out.actors == 7);
       if (ec) ++errors;
       erased_subjects.insert(subject);

@@ -159,12 +159,14 @@ ALTER TABLE {s}.endpoints ADD COLUMN adaptive_ceiling double precision;
 ALTER TABLE {s}.endpoints ADD COLUMN adaptive_step double precision;
 ALTER TABLE {s}.endpoints ADD COLUMN adaptive_since bigint;
 )sql",
-    // 5 -> 6: erasure (erasure_storage): what an event is about (NULL: nothing in particular)
-    // and when its payload was erased (NULL: not erased). Erasure by subject finds an
+    // 5 -> 6: erasure (erasure_storage): what an event is about (NULL: nothing in particular),
+    // when its payload was erased (NULL: not erased) and who asked for it (the erasure's `by`,
+    // free text: bytea; '' when not erased or when `by` was empty). Erasure by subject finds an
     // organisation's events by the partial index, which events without a subject stay out of.
     R"sql(
 ALTER TABLE {s}.events ADD COLUMN subject text;
 ALTER TABLE {s}.events ADD COLUMN erased_at bigint;
+ALTER TABLE {s}.events ADD COLUMN erased_by bytea NOT NULL DEFAULT '';
 CREATE INDEX events_subject ON {s}.events(org, subject) WHERE subject IS NOT NULL;
 )sql",
 };

@@ -145,12 +145,13 @@ ALTER TABLE endpoints ADD COLUMN adaptive_since INTEGER;
 )sql",
     // 6 -> 7: erasure (erasure_storage). What an event is about (NULL: nothing in particular),
     // found by organisation and subject for an erasure by subject, and when its payload was
-    // erased (NULL: never). The events a subject triggered (actor_id) have no index: one on
+    // erased (NULL: never) and by whom. The events a subject triggered (actor_id) have no index: one on
     // actor ids slows every accept noticeably (its inserts land all over the tree), for a
     // call made now and then; erase_subject scans for them instead (docs/storage.md#erasure).
     R"sql(
 ALTER TABLE events ADD COLUMN subject TEXT;
 ALTER TABLE events ADD COLUMN erased_at INTEGER;
+ALTER TABLE events ADD COLUMN erased_by TEXT;
 CREATE INDEX events_subject ON events(org, subject) WHERE subject IS NOT NULL;
 )sql",
 };

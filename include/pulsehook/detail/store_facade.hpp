@@ -99,8 +99,8 @@ public:
   void recover(recover_request const& req, recover_result& out) {
     ec_t ec; self().recover(req, out, ec); throw_if(ec, "pulsehook: recover");
   }
-  void erase_event(std::string_view event_id, time_point now, erase_result& out) {
-    ec_t ec; self().erase_event(event_id, now, out, ec); throw_if(ec, "pulsehook: erase_event");
+  void erase_event(std::string_view event_id, time_point now, std::string_view by, erase_result& out) {
+    ec_t ec; self().erase_event(event_id, now, by, out, ec); throw_if(ec, "pulsehook: erase_event");
   }
   void erase_subject(erase_subject_request const& req, erase_result& out) {
     ec_t ec; self().erase_subject(req, out, ec); throw_if(ec, "pulsehook: erase_subject");

@@ -1023,8 +1023,13 @@ management_response management_api<Registry, Store>::event_detail_of(endpoint_re
   ev["payload"] = detail::mgmt_utf8(det.event.payload);
   if (det.event.subject.empty()) ev["subject"] = nullptr;
   else ev["subject"] = det.event.subject;
-  if (det.erased_at) ev["erased_at"] = detail::mgmt_time(*det.erased_at);
-  else ev["erased_at"] = nullptr;
+  if (det.erased_at) {
+    ev["erased_at"] = detail::mgmt_time(*det.erased_at);
+    ev["erased_by"] = det.erased_by;
+  } else {
+    ev["erased_at"] = nullptr;
+    ev["erased_by"] = nullptr;
+  }
   return detail::mgmt_json(200, boost::json::object{{"event", std::move(ev)},
                                                     {"delivery", detail::mgmt_delivery(*d)},
                                                     {"attempts", std::move(attempts)}});
@@ -1135,11 +1140,12 @@ management_response management_api<Registry, Store>::erase_event(access_token co
     boost::system::error_code ec;
     erase_result res;
     auto const t = now();
-    store_.erase_event(event_id, t, res, ec);
+    store_.erase_event(event_id, t, who.principal, res, ec);
     if (ec) return detail::mgmt_store_failure(ec, "event");
     return detail::mgmt_json(
         200, boost::json::object{{"event_id", event_id},
                                  {"erased_at", detail::mgmt_time(det.erased_at ? *det.erased_at : t)},
+                                 {"erased_by", det.erased_at ? det.erased_by : who.principal},
                                  {"erased", res.events},
                                  {"bodies", res.bodies},
                                  {"closed", res.closed}});
@@ -1170,6 +1176,7 @@ management_response management_api<Registry, Store>::erase_subject(management_re
     if (!p.errors.empty()) return detail::mgmt_answer(p);
     rq.organization_id = who.organization_id;
     rq.now = now();
+    rq.by = who.principal;
     // Batch after batch, each its own short transaction, until one comes back short.
     erase_result res, sum;
     std::uint64_t batches = 0;

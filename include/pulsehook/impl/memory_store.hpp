@@ -367,9 +367,13 @@ struct memory_state {
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> by_org;
 
   mem_interner strings;                // org ids and type names
-  // When each erased event was erased, by absolute event number (erasures are rare: a map
-  // here, not 8 bytes in every event).
-  std::unordered_map<std::uint32_t, std::int64_t> erased_at;
+  // When each erased event was erased and by whom, by absolute event number (erasures are
+  // rare: a map here, not bytes in every event).
+  struct erasure {
+    std::int64_t at = 0;
+    std::string by;
+  };
+  std::unordered_map<std::uint32_t, erasure> erased_at;
   mem_interner actor_keys;
   std::vector<actor_info> actors;
 
@@ -729,11 +733,11 @@ struct memory_state {
   }
 
   // Erases one event (erasure_storage): payload, its attempts' bodies, its open deliveries.
-  void erase(std::uint32_t eabs, std::int64_t now, erase_result& out) {
+  void erase(std::uint32_t eabs, std::int64_t now, std::string_view by, erase_result& out) {
     auto& e = event_at(eabs);
     if (e.erased) return;
     e.erased = true;
-    erased_at[eabs] = now;
+    erased_at[eabs] = {now, std::string(by)};
     e.payload = std::make_shared<std::string const>();
     ++out.events;
     for (std::uint32_t k = 0; k < e.count; ++k) {
@@ -1600,7 +1604,11 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
   out.event.actor = s.actors[e.actor];
   out.event.payload = *e.payload;
   out.event.subject = e.subject();
-  if (e.erased) out.erased_at = from_unix_millis(s.erased_at[it->second]);
+  if (e.erased) {
+    auto const& x = s.erased_at[it->second];
+    out.erased_at = from_unix_millis(x.at);
+    out.erased_by = x.by;
+  }
   for (std::uint32_t i = 0; i < e.count; ++i) {
     auto const abs = e.first + i;
     if (!(s.at(abs).flags & detail::mem_delivery::alive)) continue;
@@ -1711,9 +1719,10 @@ inline void memory_store::recover(recover_request const& req, recover_result& ou
 }
 
 inline void memory_store::erase_event(std::string_view event_id, time_point now,
-                                      erase_result& out, boost::system::error_code& ec) {
-  ec = {};
+                                      std::string_view by, erase_result& out,
+                                      boost::system::error_code& ec) {
   out = {};
+  if (!detail::valid_erased_by(by, ec)) return;
   auto& s = *s_;
   std::lock_guard lk(s.mu);
   auto it = s.event_ix.find(event_id);
@@ -1721,7 +1730,7 @@ inline void memory_store::erase_event(std::string_view event_id, time_point now,
     ec = error::not_found;
     return;
   }
-  s.erase(it->second, to_unix_millis(now), out);
+  s.erase(it->second, to_unix_millis(now), by, out);
 }
 
 inline void memory_store::erase_subject(erase_subject_request const& req, erase_result& out,
@@ -1740,7 +1749,7 @@ inline void memory_store::erase_subject(erase_subject_request const& req, erase_
   for (std::size_t i = 0; i < s.events.size() && out.events < req.batch; ++i) {
     auto const& e = s.events[i];
     if (e.alive && !e.erased && e.org == *org && e.subject() == req.subject)
-      s.erase(static_cast<std::uint32_t>(i + s.event_base), now, out);
+      s.erase(static_cast<std::uint32_t>(i + s.event_base), now, req.by, out);
   }
   // Then the subject's name as the actor of what they triggered: the event gets the interned
   // actor {type, id, ""} (other events of the same actor keep theirs until their turn), and

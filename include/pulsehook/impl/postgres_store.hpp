@@ -325,7 +325,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 
     // pg_event: $1 event id
     "SELECT ix, id, org, type, created_at, actor_type, actor_id, actor_name, payload, subject, "
-    "  erased_at FROM {s}.events WHERE id = $1::text",
+    "  erased_at, erased_by FROM {s}.events WHERE id = $1::text",
 
     // pg_event_deliveries: $1 event ix
     "SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, p.id "
@@ -580,7 +580,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev) ORDER BY d.id FOR UPDATE) "
     "SELECT ix, (SELECT count(*) FROM dl) FROM ev",
 
-    // pg_erase_events: $1 event ixs, $2 now, $3 slot, $4 reason; the events' rows and their
+    // pg_erase_events: $1 event ixs, $2 now, $3 slot, $4 reason, $5 by (who asked: recorded as
+    // erased_by with erased_at; an event erased before keeps both); the events' rows and their
     // deliveries' locked by this transaction (pg_erase_lock, pg_erase_pick): nothing adds an
     // attempt or reopens a delivery of theirs meanwhile, and one that a recover waits for is
     // seen erased when it reopens (pg_recover_reopen). Erases those not erased yet: the
@@ -588,8 +589,9 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // body is never stored otherwise), every open delivery given up (as pg_give_up does, its
     // lease dropped: a late result is refused). One row: events erased, bodies emptied,
     // deliveries closed.
-    "WITH ev AS (UPDATE {s}.events SET payload = ''::bytea, erased_at = $2::bigint "
-    "  WHERE ix = ANY($1::bigint[]) AND erased_at IS NULL RETURNING delivery_ids), "
+    "WITH ev AS (UPDATE {s}.events SET payload = ''::bytea, erased_at = $2::bigint, "
+    "  erased_by = $5::bytea WHERE ix = ANY($1::bigint[]) AND erased_at IS NULL "
+    "  RETURNING delivery_ids), "
     "ids AS MATERIALIZED (SELECT unnest(delivery_ids) AS id FROM ev), "
     "x AS MATERIALIZED (SELECT d.id, d.state, d.endpoint FROM {s}.deliveries d "
     "  WHERE d.id IN (SELECT id FROM ids) AND d.state IN (0, 1)), "
@@ -1113,11 +1115,12 @@ inline void pg_check_open(pg_rows const& r, std::optional<std::int64_t> token,
 }
 
 // Erases the events `ixs` (pg_erase_events; their rows and their deliveries' locked by the
-// step's transaction, with pg_erase_lock or pg_erase_pick) and adds what it did to `out`.
+// step's transaction, with pg_erase_lock or pg_erase_pick), recording `by` (validated by the
+// caller) as their erased_by, and adds what it did to `out`.
 inline void pg_erase(pg_lease& l, std::span<std::int64_t const> ixs, std::int64_t now,
-                     erase_result& out, boost::system::error_code& ec) {
+                     std::string_view by, erase_result& out, boost::system::error_code& ec) {
   pg_params p;
-  p.i64_array(ixs).i64(now).i64(l.slot()).bytes(erased_reason);
+  p.i64_array(ixs).i64(now).i64(l.slot()).bytes(erased_reason).bytes(by);
   auto r = l.run(pg_erase_events, p, ec);
   if (ec) return;
   if (r.empty()) {
@@ -2369,6 +2372,7 @@ inline void postgres_store::get_event(std::string_view event_id, event_detail& o
     det.event.payload = r.str(0, 8);
     if (!r.is_null(0, 9)) det.event.subject = r.str(0, 9);
     if (!r.is_null(0, 10)) det.erased_at = from_unix_millis(r.i64(0, 10));
+    det.erased_by = r.str(0, 11);  // '' when not erased
   }
   {
     detail::pg_params p;
@@ -2524,9 +2528,10 @@ inline void postgres_store::recover(recover_request const& req, recover_result& 
 }
 
 inline void postgres_store::erase_event(std::string_view event_id, time_point now,
-                                        erase_result& out, boost::system::error_code& ec) {
-  ec = {};
+                                        std::string_view by, erase_result& out,
+                                        boost::system::error_code& ec) {
   out = {};
+  if (!detail::valid_erased_by(by, ec)) return;
   PULSEHOOK_DETAIL_PG_READY();
   detail::pg_step st(l, true, ec);
   if (ec) return;
@@ -2544,7 +2549,7 @@ inline void postgres_store::erase_event(std::string_view event_id, time_point no
     ix = r.i64(0, 0);
   }
   erase_result done;
-  detail::pg_erase(l, std::span<std::int64_t const>(&ix, 1), to_unix_millis(now), done, ec);
+  detail::pg_erase(l, std::span<std::int64_t const>(&ix, 1), to_unix_millis(now), by, done, ec);
   if (ec) return;
   st.commit(ec);
   if (!ec) out = done;
@@ -2567,7 +2572,7 @@ inline void postgres_store::erase_subject(erase_subject_request const& req, eras
   }
   erase_result done;
   if (!ixs.empty()) {
-    detail::pg_erase(l, ixs, to_unix_millis(req.now), done, ec);
+    detail::pg_erase(l, ixs, to_unix_millis(req.now), req.by, done, ec);
     if (ec) return;
   }
   // Then the actor names, with the room the events left, in the same transaction: the name

@@ -1472,8 +1472,8 @@ inline void sqlite_store::get_event(std::string_view event_id, event_detail& out
   std::int64_t first = 0, n = 0;
   {
     auto q = s.db.use("SELECT id, org, type, created_at, actor_type, actor_id, actor_name, "
-                      "first_delivery, deliveries, payload, subject, erased_at FROM events "
-                      "WHERE id = ?1",
+                      "first_delivery, deliveries, payload, subject, erased_at, erased_by "
+                      "FROM events WHERE id = ?1",
                       ec);
     if (ec) return;
     q.bind(1, event_id);
@@ -1491,6 +1491,7 @@ inline void sqlite_store::get_event(std::string_view event_id, event_detail& out
     det.event.payload = std::string(q.blob(9));
     if (!q.is_null(10)) det.event.subject = std::string(q.text(10));
     if (!q.is_null(11)) det.erased_at = from_unix_millis(q.i64(11));
+    if (!q.is_null(12)) det.erased_by = std::string(q.text(12));
   }
   if (n > 0) {
     auto q = s.db.use("SELECT d.id, d.state, d.attempts, d.next_at, d.give_up_at, d.reason, p.id "
@@ -1735,11 +1736,13 @@ namespace detail {
 // Erases one event (erasure_storage) inside the caller's transaction: `ix`, its deliveries
 // [first, first + n), not yet erased.
 inline void sqlite_erase(sqlite_state& s, std::int64_t ix, std::int64_t first, std::int64_t n,
-                         time_point now, erase_result& out, boost::system::error_code& ec) {
+                         time_point now, std::string_view by, erase_result& out,
+                         boost::system::error_code& ec) {
   {
-    auto q = s.db.use("UPDATE events SET payload = X'', erased_at = ?2 WHERE ix = ?1", ec);
+    auto q = s.db.use("UPDATE events SET payload = X'', erased_at = ?2, erased_by = ?3 WHERE ix = ?1",
+                      ec);
     if (ec) return;
-    q.bind(1, ix).bind(2, to_unix_millis(now)).run(ec);
+    q.bind(1, ix).bind(2, to_unix_millis(now)).bind(3, by).run(ec);
     if (ec) return;
   }
   ++out.events;
@@ -1783,9 +1786,10 @@ inline void sqlite_erase(sqlite_state& s, std::int64_t ix, std::int64_t first, s
 } // namespace detail
 
 inline void sqlite_store::erase_event(std::string_view event_id, time_point now,
-                                      erase_result& out, boost::system::error_code& ec) {
-  ec = {};
+                                      std::string_view by, erase_result& out,
+                                      boost::system::error_code& ec) {
   out = {};
+  if (!detail::valid_erased_by(by, ec)) return;
   PULSEHOOK_DETAIL_SQLITE_READY();
   detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
@@ -1806,7 +1810,7 @@ inline void sqlite_store::erase_event(std::string_view event_id, time_point now,
     n = q.i64(2);
   }
   erase_result part;
-  detail::sqlite_erase(s, ix, first, n, now, part, ec);
+  detail::sqlite_erase(s, ix, first, n, now, by, part, ec);
   if (ec) return;
   tx.commit(ec);
   if (!ec) out = part;
@@ -1835,7 +1839,7 @@ inline void sqlite_store::erase_subject(erase_subject_request const& req, erase_
   }
   erase_result part;
   for (auto const& e : evs) {
-    detail::sqlite_erase(s, e.ix, e.first, e.n, req.now, part, ec);
+    detail::sqlite_erase(s, e.ix, e.first, e.n, req.now, req.by, part, ec);
     if (ec) return;
   }
   if (part.events < req.batch) {
