@@ -352,6 +352,24 @@ BOOST_AUTO_TEST_CASE(erasures_pass_and_checker_erasure_catches_a_store_that_does
   BOOST_TEST(has_violation(r, "erasure"), violations_text(r));        // sent after it
   BOOST_TEST(has_violation(r, "erasure-kept"), violations_text(r));   // payloads still stored
   BOOST_TEST(has_violation(r, "erasure-names"), violations_text(r));  // the subject still named
+  // A body that names an erased actor again on its way out is caught as it is sent.
+  {
+    pulsehook::memory_store m{sim::sim_endpoint_rules()};
+    sim::run_options t;
+    t.tamper = [](pulsehook::outgoing_request& req) {
+      if (!req.body) return;
+      auto body = *req.body;
+      if (auto p = body.find(",\"name\":\"\"}"); p != std::string::npos) {
+        body.replace(p, 11, ",\"name\":\"Ada\"}");
+        req.body = std::make_shared<std::string const>(std::move(body));
+      }
+    };
+    auto const q = sim::run(sc, m, t);
+    bool named = false;
+    for (auto const& v : q.violations)
+      named |= v.checker == "erasure-names" && v.message.find("naming its actor") != std::string::npos;
+    BOOST_TEST(named, violations_text(q));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(checker_published_catches_a_store_that_loses_an_event) {

@@ -709,6 +709,24 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
                              std::to_string(sc_.engine.max_in_flight));
   ++tk.attempts;
   if (opts_.tamper) opts_.tamper(req);
+  // Erasure by subject took the subject's name from the envelopes of what it had triggered
+  // before: a request sent after the erasure names nobody there.
+  if (!erased_subjects_.empty() && req.body && tk.event != delivery_track::none) {
+    std::string_view const b(*req.body);
+    auto const a = b.find("\"actor\":{\"type\":");
+    auto const id_at = a == std::string_view::npos ? a : b.find(",\"id\":\"", a);
+    auto const name_at = id_at == std::string_view::npos ? id_at : b.find(",\"name\":\"", id_at);
+    if (name_at != std::string_view::npos && name_at + 9 < b.size() && b[name_at + 9] != '"') {
+      auto const id_end = b.find('"', id_at + 7);
+      auto const& ev = events_[tk.event];
+      auto const it = erased_subjects_.find({ev.org, std::string(b.substr(id_at + 7, id_end - id_at - 7))});
+      if (it != erased_subjects_.end() && since(ev.created).count() < it->second && now_ms > it->second)
+        violate("erasure-names", "delivery " + std::to_string(req.delivery) + " of " + ev.id +
+                                     " was sent to " + ep.id + " at " + fmt_ms(now_ms) +
+                                     " naming its actor " + it->first.second + ", erased at " +
+                                     fmt_ms(it->second));
+    }
+  }
   // The simulated transport applies the endpoint's own timeout when it has one.
   if (ep.request_timeout) req.timeout = *ep.request_timeout;
   auto const ev_idx = tk.event == delivery_track::none ? std::int64_t{-1} : std::int64_t{tk.event};
