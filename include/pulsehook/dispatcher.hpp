@@ -387,15 +387,8 @@ public:
     req.now = now_locked();
     req.batch = batch;
     req.by = std::string(by);
-    erase_result sum, r;
-    do {
-      store().erase_subject(req, r, ec);
-      if (ec) break;
-      sum.events += r.events;
-      sum.bodies += r.bodies;
-      sum.closed += r.closed;
-      sum.actors += r.actors;
-    } while (r.events + r.actors == req.batch);
+    erase_result sum;
+    erase_whole_subject(store(), req, sum, ec);
     return sum;
   }
   /// As above. @throws boost::system::system_error on failure.

@@ -33,6 +33,7 @@
 ///     ctx, pulsehook::metapulse::objective_updated, objective_now, objective_before);
 /// @endcode
 
+#include <pulsehook/detail/printable_id.hpp>
 #include <pulsehook/detail/registry_errors.hpp>
 #include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
@@ -42,7 +43,6 @@
 
 #include <boost/system/system_error.hpp>
 
-#include <algorithm>
 #include <string>
 #include <string_view>
 #include <type_traits>

@@ -350,6 +350,13 @@ struct erase_result {
   /// erase_subject: events the subject had triggered (`actor.id` == subject) whose actor
   /// name this call erased
   std::uint64_t actors = 0;
+  erase_result& operator+=(erase_result const& o) noexcept {
+    events += o.events;
+    bodies += o.bodies;
+    closed += o.closed;
+    actors += o.actors;
+    return *this;
+  }
 };
 
 /// One batch of an erasure by subject (erasure_storage): the events of one organisation whose
@@ -391,6 +398,26 @@ concept erasure_storage =
       { s.erase_event(id, t, id, out, ec) } -> std::same_as<void>;
       { s.erase_subject(rq, out, ec) } -> std::same_as<void>;
     };
+
+/// Runs an erasure by subject to its end: `s.erase_subject(req, ...)` batch after batch, each
+/// its own short transaction, until one comes back short. On an error the batches before it
+/// stay done (erasing again finishes the rest: it is idempotent).
+/// @param sum the sums over the batches done (also on error)
+/// @return how many batches were done
+template <erasure_storage S>
+std::uint64_t erase_whole_subject(S& s, erase_subject_request const& req, erase_result& sum,
+                                  boost::system::error_code& ec) {
+  sum = {};
+  std::uint64_t batches = 0;
+  erase_result r;
+  do {
+    s.erase_subject(req, r, ec);
+    if (ec) break;
+    ++batches;
+    sum += r;
+  } while (r.events + r.actors == req.batch);
+  return batches;
+}
 
 namespace detail {
 using ec_ = boost::system::error_code;

@@ -124,22 +124,20 @@ inline bool start_recover(recover_request const& req, recover_result& out, std::
   return true;
 }
 
-// The checks every store's erase_subject starts with: subject and batch within the limits.
-inline bool start_erase_subject(erase_subject_request const& req, boost::system::error_code& ec) {
-  ec = {};
-  std::size_t points = 0;
-  if (req.batch < 1 || req.batch > 10000 || !printable_ascii_id(req.subject, 256) ||
-      !printable_ascii_id(req.organization_id, 128) || req.by.size() > 256 ||
-      !utf8_scan(req.by, points, true))
-    ec = error::invalid_argument;
-  return !ec;
-}
-
 // The check of an erasure's `by` (erase_event): <= 256 bytes of UTF-8 without controls.
 inline bool valid_erased_by(std::string_view by, boost::system::error_code& ec) {
   std::size_t points = 0;
   ec = {};
   if (by.size() > 256 || !utf8_scan(by, points, true)) ec = error::invalid_argument;
+  return !ec;
+}
+
+// The checks every store's erase_subject starts with: subject, batch and `by` within the limits.
+inline bool start_erase_subject(erase_subject_request const& req, boost::system::error_code& ec) {
+  if (!valid_erased_by(req.by, ec)) return false;
+  if (req.batch < 1 || req.batch > 10000 || !printable_ascii_id(req.subject, 256) ||
+      !printable_ascii_id(req.organization_id, 128))
+    ec = error::invalid_argument;
   return !ec;
 }
 

@@ -4,17 +4,13 @@
 #include <pulsehook/endpoint.hpp>
 
 #include <pulsehook/detail/http_url.hpp>
+#include <pulsehook/detail/printable_id.hpp>
 
 #include <algorithm>
 
 namespace pulsehook {
 
 namespace detail {
-
-inline bool printable_ascii_id(std::string_view s, std::size_t max) noexcept {
-  if (s.empty() || s.size() > max) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
 
 // Counts code points of valid UTF-8; rejects C0 controls and DEL when `no_controls`.
 inline bool utf8_scan(std::string_view s, std::size_t& points, bool no_controls) noexcept {

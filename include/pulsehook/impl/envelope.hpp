@@ -94,9 +94,7 @@ template <class Payload>
 void default_subject(event_record& r, Payload const& data) {
   if constexpr (requires { std::string_view(data.id); }) {
     std::string_view const id(data.id);
-    if (!id.empty() && id.size() <= 256 &&
-        std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
-      r.subject.assign(id);
+    if (printable_ascii_id(id, 256)) r.subject.assign(id);
   }
 }
 

@@ -1177,19 +1177,9 @@ management_response management_api<Registry, Store>::erase_subject(management_re
     rq.organization_id = who.organization_id;
     rq.now = now();
     rq.by = who.principal;
-    // Batch after batch, each its own short transaction, until one comes back short.
-    erase_result res, sum;
-    std::uint64_t batches = 0;
+    erase_result sum;
     boost::system::error_code ec;
-    do {
-      store_.erase_subject(rq, res, ec);
-      if (ec) break;
-      ++batches;
-      sum.events += res.events;
-      sum.bodies += res.bodies;
-      sum.closed += res.closed;
-      sum.actors += res.actors;
-    } while (res.events + res.actors == rq.batch);
+    auto const batches = erase_whole_subject(store_, rq, sum, ec);
     // The batches before a failure stay done; erasing again finishes the rest.
     if (ec) return detail::mgmt_store_failure(ec, "subject");
     return detail::mgmt_json(200, boost::json::object{{"subject", rq.subject},

@@ -758,6 +758,18 @@ struct memory_state {
     }
   }
 
+  // The interned actor equal to `a` (added when new).
+  std::uint32_t intern_actor(actor_info const& a) {
+    std::string key = a.type;
+    key += '\x1f';
+    key += a.id;
+    key += '\x1f';
+    key += a.name;
+    auto const ix = actor_keys.get(key);
+    if (ix == actors.size()) actors.push_back(a);
+    return ix;
+  }
+
   void trim_fronts() {
     while (!slots.empty() && !(slots.front().flags & mem_delivery::alive)) {
       slots.pop_front();
@@ -862,13 +874,7 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
   }
   auto const org = s.strings.get(ev.organization_id);
   auto const type = s.strings.get(ev.type);
-  std::string akey = ev.actor.type;
-  akey += '\x1f';
-  akey += ev.actor.id;
-  akey += '\x1f';
-  akey += ev.actor.name;
-  auto const actor = s.actor_keys.get(akey);
-  if (actor == s.actors.size()) s.actors.push_back(ev.actor);
+  auto const actor = s.intern_actor(ev.actor);
 
   auto const eabs = static_cast<std::uint32_t>(s.events.size() + s.event_base);
   auto& e = s.events.emplace_back();
@@ -1605,7 +1611,7 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
   out.event.payload = *e.payload;
   out.event.subject = e.subject();
   if (e.erased) {
-    auto const& x = s.erased_at[it->second];
+    auto const& x = s.erased_at.at(it->second);
     out.erased_at = from_unix_millis(x.at);
     out.erased_by = x.by;
   }
@@ -1761,14 +1767,7 @@ inline void memory_store::erase_subject(erase_subject_request const& req, erase_
     if (a.id != req.subject || a.name.empty()) continue;
     if (!e.payload->empty())
       e.payload = std::make_shared<std::string const>(detail::scrub_actor_name(*e.payload, a));
-    actor_info nameless{a.type, a.id, {}};
-    std::string key = nameless.type;
-    key += '\x1f';
-    key += nameless.id;
-    key += '\x1f';
-    auto const ix = s.actor_keys.get(key);
-    if (ix == s.actors.size()) s.actors.push_back(std::move(nameless));
-    e.actor = ix;
+    e.actor = s.intern_actor(actor_info{a.type, a.id, {}});  // `a` may move: copied first
     ++out.actors;
   }
 }

@@ -1171,15 +1171,10 @@ void driver<Store, Engine>::erase_subject_of(std::size_t event, time_point now) 
     rq.subject = ev.subject;
     rq.now = now;
     rq.batch = 4;  // small batches, so that an erasure walks several
-    erase_result out;
-    std::uint64_t erased = 0, closed = 0;
+    erase_result sum;
     boost::system::error_code ec;
-    do {
-      store_.erase_subject(rq, out, ec);
-      if (ec) { store_error("erase_subject", ec); return; }
-      erased += out.events;
-      closed += out.closed;
-    } while (out.events + out.actors == rq.batch);
+    erase_whole_subject(store_, rq, sum, ec);
+    if (ec) { store_error("erase_subject", ec); return; }
     ++res_.erasures;
     auto const now_ms = since(now).count();
     erased_subjects_.try_emplace({ev.org, ev.subject}, now_ms);
@@ -1198,8 +1193,8 @@ void driver<Store, Engine>::erase_subject_of(std::size_t event, time_point now) 
         }
     }
     trace(now, "ERASE", -1, 0, 0,
-          "subject=" + ev.subject + " events=" + std::to_string(erased) +
-              " closed=" + std::to_string(closed));
+          "subject=" + ev.subject + " events=" + std::to_string(sum.events) +
+              " closed=" + std::to_string(sum.closed));
   } else {
     (void)now;
     violate("scenario", "the scenario erases, but this store does not model erasure_storage");
