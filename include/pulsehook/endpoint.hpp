@@ -75,8 +75,8 @@ void validate_rate_limit(request_rate const& rate, boost::system::error_code& ec
 void validate_endpoint(endpoint_record const& ep, endpoint_rules const& rules,
                        boost::system::error_code& ec);
 
-/// Checks an event before it is accepted: ids and type present and bounded, the subject empty
-/// or 1..256 bytes of printable ASCII.
+/// Checks an event before it is accepted: ids and type present and bounded, the subject and
+/// the ordering key each empty or 1..256 bytes of printable ASCII.
 /// @param ec set to `invalid_argument` or `invalid_event_type_pattern`
 void validate_event(event_record const& ev, boost::system::error_code& ec);
 

@@ -535,6 +535,9 @@ private:
   time_point stop_deadline_{};
   std::optional<time_point> next_wake_;
   std::optional<time_point> scheduled_min_;  // the earliest retry scheduled in this turn
+  // This turn ended an ordered delivery: the next of its key may be due now (law 13), so the
+  // turn polls after recording.
+  bool ordered_closed_ = false;
   std::atomic<bool> poll_requested_{false};
   std::atomic<std::uint64_t> published_{0};
 

@@ -211,6 +211,12 @@ struct endpoint_record {
   std::optional<adaptive_rate> adaptive;
   time_point created_at{};
   time_point updated_at{};
+  /// Ordered delivery (docs/sending.md#ordered-delivery): the deliveries of events accepted
+  /// while this is set go out one at a time per ordering key (`event_record::ordering_key`,
+  /// by default the event's subject), in the order the store accepted them; a retrying
+  /// delivery holds back only the later ones of its key. Changing it affects the events
+  /// accepted afterwards; deliveries already accepted keep the order they were accepted with.
+  bool ordered = false;
 };
 
 /// An accepted event. `payload` holds the exact body bytes sent on every attempt (the JSON
@@ -226,6 +232,14 @@ struct event_record {
   /// empty: nothing in particular. Erasure by subject finds events by it (storage.hpp,
   /// `erasure_storage`). Empty or 1..256 bytes of printable ASCII.
   std::string subject;
+  /// The key an ordered endpoint (`endpoint_record::ordered`) orders this event's delivery by;
+  /// empty: the subject. Events of one key reach an ordered endpoint one at a time, in the
+  /// order they were accepted. Empty or 1..256 bytes of printable ASCII.
+  std::string ordering_key;
+  /// The key an ordered endpoint orders this event by: `ordering_key`, else `subject`.
+  std::string const& effective_ordering_key() const noexcept {
+    return ordering_key.empty() ? subject : ordering_key;
+  }
 };
 
 /// What accepting an event produced.
@@ -307,6 +321,9 @@ struct due_delivery {
   std::optional<request_rate> endpoint_rate_limit;
   /// The endpoint's slow-down when it was claimed (`adaptive_rate_storage`).
   std::optional<adaptive_rate> endpoint_adaptive;
+  /// Ordered (law 13): once it ends, the next delivery of its key is due at once, so the
+  /// engine polls after recording it.
+  bool ordered = false;
 };
 
 /// An endpoint with attempts in flight and how many more of its deliveries one claim may take.

@@ -42,6 +42,14 @@
 ///   as soon as another process, or a caller's outbox transaction, committed new work.
 /// - **The outbox**: `accept(PGconn*, ...)` writes an event and its fan-out inside the
 ///   caller's open transaction (`outbox_storage`).
+/// - **Ordered delivery** (law 13; schema 7): an ordered endpoint's deliveries wait in a queue
+///   per ordering key. Every change to a queue (an accept into it, the end of its head, a
+///   resend to its back, an enable) is made under transaction-scoped advisory locks, the
+///   queue's (endpoint, key) and its endpoint's (shared; exclusive for an enable or for many
+///   queues at once), which a transaction takes once, in one order, after its own row writes
+///   (a group: at `commit_group`): a key's order is the order in which its accepts committed,
+///   across processes, and no two transactions wait for each other's locks the other way
+///   round. Calls that touch no ordered delivery run the statements they did before.
 ///
 /// Calls have the semantics documented in docs/concepts/Storage.md. Every call comes as an
 /// `error_code&` overload and a throwing overload without it.
@@ -114,7 +122,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 6;
+  static constexpr int schema_version = 7;
 
   /// A closed store; call `open`.
   postgres_store();
@@ -182,7 +190,12 @@ public:
   /// open on `tx`, a connection of the caller's to the same database. Nothing is visible, and
   /// nothing is sent, until the caller commits; a rollback leaves nothing. Runs under a
   /// savepoint: on failure the caller's transaction is still usable. Other processes'
-  /// dispatchers are notified when the caller commits.
+  /// dispatchers are notified when the caller commits. An event for an ordered endpoint locks
+  /// its queue until the caller's transaction ends (the queue's order is the commit order;
+  /// the engine's write that ends the queue's head waits for it meanwhile): commit soon. A
+  /// later such publish in the same transaction only tries its locks for a while (waiting
+  /// for them could deadlock): when another transaction holds one meanwhile, it fails with
+  /// `storage_busy`, and the caller should roll back and retry.
   /// @param ec `invalid_argument` when `tx` is null, has no transaction open, or is connected
   ///        to another database; the errors of `accept` otherwise
   void accept(pg_conn* tx, event_record const& event, time_point give_up_at,

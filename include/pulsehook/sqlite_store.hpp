@@ -73,7 +73,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 7;
+  static constexpr int schema_version = 8;
 
   /// A closed store; call `open`.
   sqlite_store();

@@ -107,6 +107,38 @@ BOOST_AUTO_TEST_CASE(advance_after_start_sends_what_is_due_and_names_the_next_in
   BOOST_TEST(act.wake_at == std::optional<time_point>{t0 + engine.options().lease});
 }
 
+// Ordered delivery: the turn that records the end of an ordered head also claims the next
+// delivery of its key (the store made it due in that very write), and sends it at once,
+// instead of waiting for a wake-up that nothing else would schedule.
+BOOST_AUTO_TEST_CASE(the_turn_that_ends_an_ordered_head_sends_the_next_of_its_key) {
+  world w;
+  auto ep = endpoint("ep_1", "org_1");
+  ep.ordered = true;
+  w.store.create_endpoint(ep);
+  delivery_engine<memory_store> engine{w.store};
+  std::vector<std::string> sent;
+  for (int i = 0; i < 3; ++i) {
+    auto e = w.event("org_1");
+    e.subject = "obj_7";
+    engine.publish(e);
+  }
+  engine.start(t0);
+  engine_actions act;
+  engine.advance(t0, act);
+  BOOST_TEST_REQUIRE(act.requests.size() == 1u);  // only the head of obj_7
+  auto now = t0;
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST_REQUIRE(act.requests.size() == 1u, "turn " << i);
+    auto const id = act.requests[0].delivery;
+    sent.push_back(std::string(act.requests[0].body->substr(7, 5)));
+    now += 30ms;
+    engine.add_result(id, answer(200), now);
+    engine.advance(now, act);  // records it, and claims the next one in the same turn
+  }
+  BOOST_TEST(act.requests.empty());
+  BOOST_TEST((sent == std::vector<std::string>{"evt_1", "evt_2", "evt_3"}));
+}
+
 BOOST_AUTO_TEST_CASE(publish_refuses_types_the_registry_lacks_and_makes_a_poll_due) {
   world w;
   w.add("ep_1", "org_1");

@@ -1901,6 +1901,370 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_writer_and_a_ui_reader_can_share_the_store, K, s
   BOOST_TEST(s.counts("ep_a") == recount(s, "ep_a"));
 }
 
+// ---- ordered delivery (law 13, docs/concepts/Storage.md) ----------------------------------------
+
+namespace {
+
+// An ordered endpoint "ep_o" and an unordered one "ep_u", both on goal.created of org_1.
+template <class Store>
+void seed_ordered(Store& s) {
+  auto o = make_endpoint("ep_o", "org_1", {"goal.created"});
+  o.ordered = true;
+  s.create_endpoint(o);
+  s.create_endpoint(make_endpoint("ep_u", "org_1", {"goal.created"}));
+}
+
+inline event_record about(std::string id, time_point at, std::string subject,
+                          std::string key = {}) {
+  auto ev = make_event(std::move(id), "org_1", "goal.created", at);
+  ev.subject = std::move(subject);
+  ev.ordering_key = std::move(key);
+  return ev;
+}
+
+// The delivery of `event` to `endpoint`.
+template <class Store>
+delivery_id delivery_of(Store& s, std::string const& event, std::string const& endpoint) {
+  event_detail det;
+  s.get_event(event, det);
+  for (auto const& d : det.deliveries)
+    if (d.endpoint_id == endpoint) return d.id;
+  BOOST_FAIL("no delivery of " << event << " to " << endpoint);
+  return 0;
+}
+
+// The events of the deliveries to `endpoint` a claim at `now` hands out, sorted.
+template <class Store>
+std::vector<std::string> claim_events(Store& s, std::string const& endpoint, time_point now,
+                                      time_point lease) {
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{now, lease, 1000, 0, {}, {}}, out);
+  std::vector<std::string> evs;
+  for (auto const& d : out)
+    if (d.endpoint_id == endpoint) evs.push_back(d.event_id);
+  std::sort(evs.begin(), evs.end());
+  return evs;
+}
+
+using strings = std::vector<std::string>;
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_ordered_endpoint_hands_out_one_delivery_per_key_in_order, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_ordered(s);
+  endpoint_record got;
+  s.get_endpoint("ep_o", got);
+  BOOST_TEST(got.ordered);
+  s.get_endpoint("ep_u", got);
+  BOOST_TEST(!got.ordered);
+  accept_result r;
+  s.accept(about("evt_1", t0, "goal_a"), t0 + 72h, r);
+  s.accept(about("evt_2", t0 + 1s, "goal_a"), t0 + 72h, r);
+  s.accept(about("evt_3", t0 + 2s, "goal_b"), t0 + 72h, r);
+  // accept_many takes the same path: one queue per key, in the batch's order.
+  std::vector<event_record> batch = {about("evt_4", t0 + 3s, "goal_a"), about("evt_5", t0 + 4s, ""),
+                                     about("evt_6", t0 + 5s, "")};
+  std::vector<time_point> deadlines(batch.size(), t0 + 72h);
+  std::vector<accept_result> rs;
+  s.accept_many(batch, deadlines, rs);
+  BOOST_TEST(s.counts("ep_o") == (state_counts{6, 0, 0, 0}));
+
+  // Only the heads are due: evt_1 (goal_a), evt_3 (goal_b), evt_5 (no subject: its own queue).
+  delivery_record d;
+  s.get_delivery(delivery_of(s, "evt_2", "ep_o"), d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(!d.next_attempt_at.has_value());  // waiting
+  s.get_delivery(delivery_of(s, "evt_2", "ep_u"), d);
+  BOOST_TEST(d.next_attempt_at.has_value());
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 10s, t0 + 1min) == (strings{"evt_1", "evt_3", "evt_5"}));
+  // Nothing else of ep_o is due while the heads are in flight (the unordered endpoint had all six).
+  BOOST_TEST(*s.next_due_at() == t0 + 1min);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 20s, t0 + 1min).empty());
+
+  // A retrying head holds back its own key only.
+  auto const e1 = delivery_of(s, "evt_1", "ep_o");
+  s.record_attempt(make_attempt(e1, t0 + 10s, 500), to_state(e1, delivery_state::retrying, t0 + 5min, "HTTP 500"));
+  auto const e3 = delivery_of(s, "evt_3", "ep_o");
+  s.record_attempt(make_attempt(e3, t0 + 10s, 200), to_state(e3, delivery_state::sent));
+  auto const e5 = delivery_of(s, "evt_5", "ep_o");
+  s.record_attempt(make_attempt(e5, t0 + 10s, 200), to_state(e5, delivery_state::sent));
+  // evt_6 is the head of its queue now, due at once (since its event): nothing of goal_a.
+  s.get_delivery(delivery_of(s, "evt_6", "ep_o"), d);
+  BOOST_TEST(d.next_attempt_at == std::optional<time_point>(t0 + 5s));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 2min, t0 + 10min) == (strings{"evt_6"}));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 4min, t0 + 5min).empty());
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 5min, t0 + 6min) == (strings{"evt_1"}));
+  // Its success lets evt_2 go, then evt_4; a given-up head lets the next go too.
+  s.record_attempt(make_attempt(e1, t0 + 5min, 200), to_state(e1, delivery_state::sent));
+  BOOST_TEST(*s.next_due_at() <= t0 + 1s);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 5min, t0 + 6min) == (strings{"evt_2"}));
+  s.give_up(delivery_of(s, "evt_2", "ep_o"), "deadline passed");
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 5min, t0 + 6min) == (strings{"evt_4"}));
+  BOOST_TEST(s.counts("ep_o") == (state_counts{2, 0, 3, 1}));
+  BOOST_TEST(s.counts("ep_o") == recount(s, "ep_o"));
+  if constexpr (K::durable) {
+    k.reopen();
+    s.get_endpoint("ep_o", got);
+    BOOST_TEST(got.ordered);
+  }
+  s.record_attempt(make_attempt(delivery_of(s, "evt_4", "ep_o"), t0 + 6min, 200),
+                   to_state(delivery_of(s, "evt_4", "ep_o"), delivery_state::sent));
+  s.record_attempt(make_attempt(delivery_of(s, "evt_6", "ep_o"), t0 + 6min, 200),
+                   to_state(delivery_of(s, "evt_6", "ep_o"), delivery_state::sent));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 7min, t0 + 8min).empty());
+  // A new event of an empty queue is due at once.
+  s.accept(about("evt_7", t0 + 8min, "goal_a"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 8min, t0 + 9min) == (strings{"evt_7"}));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_ordering_key_overrides_the_subject_and_a_resend_goes_to_the_back, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_ordered(s);
+  accept_result r;
+  s.accept(about("evt_1", t0, "dp_1", "obj_9"), t0 + 72h, r);
+  s.accept(about("evt_2", t0 + 1s, "dp_2", "obj_9"), t0 + 72h, r);
+  s.accept(about("evt_3", t0 + 2s, "dp_1"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 3s, t0 + 1min) == (strings{"evt_1", "evt_3"}));
+  auto const e1 = delivery_of(s, "evt_1", "ep_o");
+  auto const e2 = delivery_of(s, "evt_2", "ep_o");
+  s.record_attempt(make_attempt(e1, t0 + 3s, 200), to_state(e1, delivery_state::sent));
+  // Resending evt_1 while evt_2 is open: it waits behind evt_2.
+  s.resend(e1, t0 + 4s);
+  delivery_record d;
+  s.get_delivery(e1, d);
+  BOOST_TEST(d.state == delivery_state::pending);
+  BOOST_TEST(!d.next_attempt_at.has_value());
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 5s, t0 + 1min, 100, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].id == e2);
+  // A resend of an open delivery keeps its place (the head stays the head).
+  s.resend(e2, t0 + 6s);
+  s.release(e2, t0 + 6s);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 6s, t0 + 1min) == (strings{"evt_2"}));
+  s.record_attempt(make_attempt(e2, t0 + 6s, 200), to_state(e2, delivery_state::sent));
+  out.clear();
+  s.claim_due(claim_request{t0 + 7s, t0 + 1min, 100, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].id == e1);
+  BOOST_TEST((out[0].trigger == attempt_trigger::manual));
+  auto a = make_attempt(e1, t0 + 7s, 200);
+  a.trigger = attempt_trigger::manual;
+  s.record_attempt(a, to_state(e1, delivery_state::sent));
+  // A resend into an empty queue is due at once.
+  s.resend(e2, t0 + 8s);
+  s.get_delivery(e2, d);
+  BOOST_TEST(d.next_attempt_at == std::optional<time_point>(t0 + 8s));
+  // recover reopens failed deliveries behind what is open, in delivery id order.
+  s.record_attempt(make_attempt(e2, t0 + 8s, 0), to_state(e2, delivery_state::failed, {}, "gone"));
+  s.give_up(delivery_of(s, "evt_3", "ep_o"), "deadline passed");
+  s.accept(about("evt_4", t0 + 9s, "dp_1"), t0 + 72h, r);
+  recover_result rec;
+  s.recover(recover_request{"ep_o", t0, t0 + 10s, 100, {}}, rec);
+  BOOST_TEST(rec.reopened.size() == 2u);  // evt_2 (key obj_9) and evt_3 (key dp_1)
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 10s, t0 + 1min) == (strings{"evt_2", "evt_4"}));
+  auto const e4 = delivery_of(s, "evt_4", "ep_o");
+  s.record_attempt(make_attempt(e4, t0 + 10s, 200), to_state(e4, delivery_state::sent));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 11s, t0 + 1min) == (strings{"evt_3"}));
+  BOOST_TEST(s.counts("ep_o") == recount(s, "ep_o"));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(disabling_parks_an_ordered_queue_and_enabling_wakes_its_head, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_ordered(s);
+  accept_result r;
+  for (int i = 1; i <= 3; ++i)
+    s.accept(about("evt_" + std::to_string(i), t0 + std::chrono::seconds{i}, "goal_a"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 5s, t0 + 1min) == (strings{"evt_1"}));
+  s.disable_endpoint("ep_o", "maintenance", t0 + 6s);
+  auto const e1 = delivery_of(s, "evt_1", "ep_o");
+  s.record_attempt(make_attempt(e1, t0 + 6s, 500), to_state(e1, delivery_state::retrying, t0 + 1min));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 1h, t0 + 2h).empty());
+  s.enable_endpoint("ep_o", t0 + 2h);
+  delivery_record d;
+  s.get_delivery(delivery_of(s, "evt_2", "ep_o"), d);
+  BOOST_TEST(!d.next_attempt_at.has_value());
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 2h, t0 + 3h) == (strings{"evt_1"}));
+  // A pause (429 / 503) holds back the head that comes next; the rest stay behind it.
+  s.pause_endpoint("ep_o", t0 + 4h);
+  s.record_attempt(make_attempt(e1, t0 + 2h, 200), to_state(e1, delivery_state::sent));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 3h, t0 + 3h + 1min).empty());
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 4h, t0 + 5h) == (strings{"evt_2"}));
+  // Deleting the endpoint closes the whole queue.
+  s.delete_endpoint("ep_o", t0 + 5h);
+  BOOST_TEST(s.counts("ep_o") == (state_counts{0, 0, 1, 2}));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 6h, t0 + 7h).empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(erasing_the_head_lets_the_next_go_and_ordering_changes_apply_to_later_events, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  seed_ordered(s);
+  accept_result r;
+  for (int i = 1; i <= 3; ++i)
+    s.accept(about("evt_" + std::to_string(i), t0 + std::chrono::seconds{i}, "goal_a"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 5s, t0 + 1min) == (strings{"evt_1"}));
+  erase_result er;
+  s.erase_event("evt_1", t0 + 6s, "privacy desk", er);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 6s, t0 + 1min) == (strings{"evt_2"}));
+  // Erasing a waiting delivery's event closes it; the queue keeps its order.
+  s.erase_event("evt_3", t0 + 7s, "privacy desk", er);
+  auto const e2 = delivery_of(s, "evt_2", "ep_o");
+  s.record_attempt(make_attempt(e2, t0 + 7s, 200), to_state(e2, delivery_state::sent));
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 8s, t0 + 1min).empty());
+  BOOST_TEST(s.counts("ep_o") == (state_counts{0, 0, 1, 2}));
+
+  // Turning ordering off: later events go out side by side; the queue of earlier ones, if any,
+  // still drains in order.
+  s.accept(about("evt_4", t0 + 10s, "goal_b"), t0 + 72h, r);
+  s.accept(about("evt_5", t0 + 11s, "goal_b"), t0 + 72h, r);
+  auto ep = make_endpoint("ep_o", "org_1", {"goal.created"});
+  ep.ordered = false;
+  s.update_endpoint(ep);
+  endpoint_record got;
+  s.get_endpoint("ep_o", got);
+  BOOST_TEST(!got.ordered);
+  s.accept(about("evt_6", t0 + 12s, "goal_b"), t0 + 72h, r);
+  s.accept(about("evt_7", t0 + 13s, "goal_b"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 14s, t0 + 1min) == (strings{"evt_4", "evt_6", "evt_7"}));
+  // And on again.
+  ep.ordered = true;
+  s.update_endpoint(ep);
+  s.accept(about("evt_8", t0 + 15s, "goal_c"), t0 + 72h, r);
+  s.accept(about("evt_9", t0 + 16s, "goal_c"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 17s, t0 + 1min) == (strings{"evt_8"}));
+  // A bad ordering key is refused like a bad subject.
+  boost::system::error_code ec;
+  s.accept(about("evt_10", t0 + 18s, "goal_c", std::string(257, 'k')), t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+  s.accept(about("evt_10", t0 + 18s, "goal_c", "bad\x01key"), t0 + 72h, r, ec);
+  BOOST_TEST((ec == error::invalid_argument));
+}
+
+// Random operations against a model of the queues: every claim hands out only heads, at most
+// one delivery per key is out at a time, and draining sends each key's deliveries in the
+// model's order (acceptance order, resends at the back).
+BOOST_AUTO_TEST_CASE_TEMPLATE(ordered_queues_match_a_model_under_random_operations, K, store_kinds) {
+  for (std::uint64_t seed : {11u, 12u, 13u}) {
+    K k;
+    auto& s = k.store;
+    seed_ordered(s);
+    prng rng(seed);
+    std::map<std::string, std::vector<delivery_id>> model;  // key -> open deliveries, in order
+    std::map<delivery_id, std::string> key_of;
+    std::set<delivery_id> out_now;                          // claimed, not yet written
+    std::vector<delivery_id> known;
+    time_point now = t0;
+    int next_event = 0;
+    bool enabled = true;
+    boost::system::error_code ec;
+    auto close = [&](delivery_id id) {
+      auto& q = model[key_of[id]];
+      q.erase(std::remove(q.begin(), q.end(), id), q.end());
+      out_now.erase(id);
+    };
+    auto is_open = [&](delivery_id id) {
+      auto const& q = model[key_of[id]];
+      return std::find(q.begin(), q.end(), id) != q.end();
+    };
+    for (int step = 0; step < 400; ++step) {
+      now += duration{static_cast<std::int64_t>(rng.uniform(0, 3000))};
+      auto const op = rng.uniform(0, 99);
+      if (op < 35) {
+        accept_result r;
+        auto const key = "k" + std::to_string(rng.uniform(0, 3));
+        s.accept(about("evt_" + std::to_string(next_event++), now, key), now + 1h, r);
+        if (!enabled) continue;  // a disabled endpoint gets no delivery
+        auto const id = delivery_of(s, "evt_" + std::to_string(next_event - 1), "ep_o");
+        key_of[id] = key;
+        model[key].push_back(id);
+        known.push_back(id);
+      } else if (op < 75) {
+        std::vector<due_delivery> got;
+        s.claim_due(claim_request{now, now + 20s, rng.uniform(1, 8), 0, {}, {}}, got);
+        for (auto const& d : got) {
+          if (d.endpoint_id != "ep_o") {
+            s.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent));
+            continue;
+          }
+          auto const& q = model[key_of[d.id]];
+          BOOST_TEST_REQUIRE((!q.empty() && q.front() == d.id),
+                             "seed " << seed << " step " << step << ": claimed " << d.id
+                                     << ", not the head of " << key_of[d.id]);
+          out_now.insert(d.id);
+          auto const roll = rng.uniform(0, 9);
+          if (roll < 5) {
+            s.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent));
+            close(d.id);
+          } else if (roll < 7) {
+            s.record_attempt(make_attempt(d.id, now, 500),
+                             to_state(d.id, delivery_state::retrying, now + 5s, "HTTP 500"));
+            out_now.erase(d.id);
+          } else if (roll < 8) {
+            s.give_up(d.id, "deadline passed");
+            close(d.id);
+          } else if (roll < 9) {
+            s.release(d.id, now + 1s);
+            out_now.erase(d.id);
+          }  // else: left in flight until its lease ends
+        }
+      } else if (op < 85 && !known.empty()) {
+        auto const id = known[rng.uniform(0, known.size() - 1)];
+        bool const was_open = is_open(id);
+        s.resend(id, now, ec);
+        if (!enabled) {
+          BOOST_TEST_REQUIRE((ec == error::endpoint_disabled));
+        } else {
+          BOOST_TEST_REQUIRE(!ec);
+          if (!was_open) model[key_of[id]].push_back(id);
+        }
+      } else if (op < 90) {
+        enabled = rng.chance(0.5);
+        if (!enabled) s.disable_endpoint("ep_o", "flaky", now);
+        else s.enable_endpoint("ep_o", now);
+      } else if (op < 93 && !known.empty()) {
+        auto const id = known[rng.uniform(0, known.size() - 1)];
+        delivery_record d;
+        s.get_delivery(id, d);
+        erase_result er;
+        s.erase_event(d.event_id, now, "", er);
+        if (is_open(id)) close(id);
+        std::erase(known, id);  // an erased event is not resent
+      }
+      // Invariant: of each key, only the head may have a due time.
+      for (auto const& [key, q] : model)
+        for (std::size_t i = 1; i < q.size(); ++i) {
+          delivery_record d;
+          s.get_delivery(q[i], d);
+          BOOST_TEST_REQUIRE(!d.next_attempt_at.has_value(),
+                             "seed " << seed << " step " << step << ": " << q[i] << " of " << key
+                                     << " is due while not the head");
+        }
+    }
+    // Drain: everything open goes out, each key in the model's order.
+    s.enable_endpoint("ep_o", now);
+    now += 1h;
+    std::map<std::string, std::vector<delivery_id>> sent;
+    for (int round = 0; round < 10000; ++round) {
+      std::vector<due_delivery> got;
+      s.claim_due(claim_request{now, now + 20s, 16, 0, {}, {}}, got);
+      if (got.empty()) break;
+      for (auto const& d : got) {
+        if (d.endpoint_id == "ep_o") sent[key_of[d.id]].push_back(d.id);
+        s.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent));
+      }
+    }
+    for (auto const& [key, q] : model)
+      BOOST_TEST(sent[key] == q, "seed " << seed << " key " << key);
+    BOOST_TEST(s.counts("ep_o") == recount(s, "ep_o"));
+    BOOST_TEST(s.counts("ep_o").pending + s.counts("ep_o").retrying == 0u);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(storage_differential)

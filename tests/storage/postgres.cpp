@@ -12,9 +12,12 @@
 
 #include <poll.h>
 
+#include <pulsehook/random.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -281,6 +284,359 @@ BOOST_AUTO_TEST_CASE(erasures_while_workers_deliver_leave_nothing_behind) {
   BOOST_TEST(w.b.counts("ep_b") == recount(w.b, "ep_b"));
 }
 
+// Ordered delivery (law 13) across processes: three stores accept ordered events over a few
+// keys at once (single accepts; accept_many and groups; the outbox on a caller's connection)
+// while two workers claim and record (sent, retrying, given up; one in groups as the
+// dispatcher runs them, one call by call). Per key, one delivery at most is out at a time,
+// and deliveries go out in the order their accepts committed: each accepting thread's own
+// order, and across threads whenever one accept returned before another began. Nothing is
+// left waiting at the end.
+BOOST_AUTO_TEST_CASE(ordered_queues_hold_across_accepting_and_delivering_workers) {
+  pg_schema schema;
+  postgres_store acc_a{named_url(schema.name + "_acc_a"), {}, pg_options(schema.name)};
+  postgres_store acc_b{named_url(schema.name + "_acc_b"), {}, pg_options(schema.name)};
+  postgres_store acc_c{named_url(schema.name + "_acc_c"), {}, pg_options(schema.name)};
+  postgres_store grouped{named_url(schema.name + "_w1"), {}, pg_options(schema.name)};
+  postgres_store plain{named_url(schema.name + "_w2"), {}, pg_options(schema.name)};
+  auto ordered = make_endpoint("ep_o", "org_1", {"goal.created"});
+  ordered.ordered = true;
+  acc_a.create_endpoint(ordered);
+  acc_a.create_endpoint(make_endpoint("ep_u", "org_1", {"goal.created"}));
+
+  using clock = std::chrono::steady_clock;
+  constexpr int acceptors = 3, per_acceptor = 250;
+  std::map<std::string, std::string> key_of;  // event -> ordering key (read-only once running)
+  std::vector<std::vector<event_record>> events(acceptors);
+  prng keys(7);
+  for (int t = 0; t < acceptors; ++t)
+    for (int n = 0; n < per_acceptor; ++n) {
+      auto ev = make_event("evt_" + std::to_string(t) + "_" + std::to_string(n), "org_1", "goal.created",
+                           t0 + std::chrono::milliseconds{n});
+      auto const k = "k" + std::to_string(keys.uniform(0, 7));
+      if (keys.chance(0.5)) {
+        ev.subject = k;
+      } else {  // the ordering key wins over the subject
+        ev.subject = "s" + std::to_string(n);
+        ev.ordering_key = k;
+      }
+      key_of[ev.id] = k;
+      events[static_cast<std::size_t>(t)].push_back(std::move(ev));
+    }
+
+  struct accepted {
+    clock::time_point began, committed;
+  };
+  std::mutex mu;  // everything below
+  std::map<std::string, accepted> when;                      // event -> its accept
+  std::map<std::string, std::vector<std::string>> accept_order;  // "thread/key" -> events
+  struct flight {
+    delivery_id id = 0;
+    bool closing = false;  // its record or give-up is under way (it may have committed)
+  };
+  std::map<std::string, flight> out;                      // key -> the delivery out now
+  std::map<std::string, std::vector<std::string>> handed;  // key -> events, in hand-out order
+  int overlaps = 0;
+  std::atomic<int> errors{0}, accepting{acceptors}, outbox_retries{0};
+  std::atomic<bool> go{false};
+
+  auto note_accepted = [&](int t, std::vector<event_record const*> const& evs, clock::time_point began) {
+    auto const done = clock::now();
+    std::lock_guard lk(mu);
+    for (auto const* ev : evs) {
+      when[ev->id] = {began, done};
+      accept_order[std::to_string(t) + "/" + key_of.at(ev->id)].push_back(ev->id);
+    }
+  };
+  auto accept_with = [&](int t) {
+    while (!go) std::this_thread::yield();
+    auto const& evs = events[static_cast<std::size_t>(t)];
+    prng rng(100 + static_cast<std::uint64_t>(t));
+    pg_admin caller;  // the outbox acceptor's own connection
+    for (std::size_t i = 0; i < evs.size();) {
+      boost::system::error_code ec;
+      auto began = clock::now();
+      std::vector<event_record const*> batch;
+      if (t == 0) {  // one accept, one commit
+        accept_result r;
+        acc_a.accept(evs[i], t0 + 72h, r, ec);
+        batch.push_back(&evs[i++]);
+      } else if (t == 1 && rng.chance(0.5)) {  // accept_many: one transaction, several keys
+        auto const n = std::min<std::size_t>(rng.uniform(1, 4), evs.size() - i);
+        std::vector<time_point> deadlines(n, t0 + 72h);
+        std::vector<accept_result> rs;
+        acc_b.accept_many(std::span<event_record const>(evs).subspan(i, n), deadlines, rs, ec);
+        for (std::size_t k = 0; k < n; ++k) batch.push_back(&evs[i++]);
+      } else if (t == 1) {  // a group of accepts
+        acc_b.begin_group(ec);
+        for (std::size_t k = 0; !ec && k < 2 && i < evs.size(); ++k) {
+          accept_result r;
+          acc_b.accept(evs[i], t0 + 72h, r, ec);
+          batch.push_back(&evs[i++]);
+        }
+        boost::system::error_code commit_ec;
+        acc_b.commit_group(commit_ec);
+        if (!ec) ec = commit_ec;
+      } else {  // the outbox: two publishes inside the caller's transaction
+        for (;;) {
+          began = clock::now();
+          ec = {};
+          caller.exec("BEGIN");
+          std::size_t k = 0;
+          for (; !ec && k < 2 && i + k < evs.size(); ++k) {
+            accept_result r;
+            acc_c.accept(caller.c, evs[i + k], t0 + 72h, r, ec);
+          }
+          // the caller's own work before its commit: the queue stays locked meanwhile
+          if (!ec) std::this_thread::sleep_for(std::chrono::microseconds{rng.uniform(0, 2000)});
+          caller.exec(ec ? "ROLLBACK" : "COMMIT");
+          // The second publish's queue was held by a transaction waiting for the first's:
+          // roll back and start again, as a caller would.
+          if (ec != error::storage_busy) break;
+          ++outbox_retries;
+        }
+        for (std::size_t k = 0; !ec && k < 2 && i < evs.size(); ++k) batch.push_back(&evs[i++]);
+      }
+      if (ec) {
+        ++errors;
+        BOOST_TEST_MESSAGE("accept " << t << ": " << ec.message());
+        break;
+      }
+      note_accepted(t, batch, began);
+    }
+    --accepting;
+  };
+
+  // Claims and results, at a fixed `now`: a retry is due again at once.
+  time_point const now = t0 + 1h;
+  auto handed_out = [&](std::vector<due_delivery> const& got) {
+    std::lock_guard lk(mu);
+    for (auto const& d : got) {
+      if (d.endpoint_id != "ep_o") continue;
+      auto const& k = key_of.at(d.event_id);
+      if (auto it = out.find(k); it != out.end() && !it->second.closing && it->second.id != d.id)
+        ++overlaps;
+      out[k] = {d.id, false};
+      handed[k].push_back(d.event_id);
+    }
+  };
+  auto closing = [&](due_delivery const& d, bool done) {
+    if (d.endpoint_id != "ep_o") return;
+    std::lock_guard lk(mu);
+    auto const& k = key_of.at(d.event_id);
+    auto it = out.find(k);
+    if (it == out.end() || it->second.id != d.id) return;
+    if (done) out.erase(it);
+    else it->second.closing = true;
+  };
+  auto finish = [&](postgres_store& s, due_delivery const& d, prng& rng, std::map<delivery_id, int>& tries,
+                    boost::system::error_code& ec) {
+    auto const roll = rng.uniform(0, 9);
+    if (d.endpoint_id == "ep_o" && roll < 2 && tries[d.id]++ < 2) {
+      s.record_attempt(make_attempt(d.id, now, 503), to_state(d.id, delivery_state::retrying, now, "HTTP 503"), ec);
+    } else if (d.endpoint_id == "ep_o" && roll < 3) {
+      s.give_up(d.id, "deadline passed", ec);
+    } else {
+      s.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent), ec);
+    }
+  };
+  auto deliver = [&](postgres_store& s, bool in_groups, std::uint64_t seed) {
+    while (!go) std::this_thread::yield();
+    prng rng(seed);
+    std::map<delivery_id, int> tries;
+    std::vector<due_delivery> results;  // claimed by the last turn, finished by the next
+    for (int idle = 0; idle < 3 || !results.empty();) {
+      boost::system::error_code ec;
+      std::vector<due_delivery> got;
+      if (in_groups) {  // a dispatcher's turn: the last claims' results, the next claim, one commit
+        s.begin_group(ec);
+        for (auto const& d : results) {
+          if (ec) break;
+          closing(d, false);
+          finish(s, d, rng, tries, ec);
+        }
+        if (!ec) s.claim_due(claim_request{now, now + 1h, 6, 0, {}, {}}, got, ec);
+        boost::system::error_code commit_ec;
+        s.commit_group(commit_ec);
+        if (!ec) ec = commit_ec;
+        if (ec) {
+          ++errors;
+          BOOST_TEST_MESSAGE("turn: " << ec.message());
+          return;
+        }
+        for (auto const& d : results) closing(d, true);
+        handed_out(got);
+        results = std::move(got);
+      } else {
+        s.claim_due(claim_request{now, now + 1h, 6, 0, {}, {}}, got, ec);
+        if (!ec) handed_out(got);
+        for (auto const& d : got) {
+          if (ec) break;
+          closing(d, false);
+          finish(s, d, rng, tries, ec);
+          closing(d, true);
+        }
+        if (ec) {
+          ++errors;
+          BOOST_TEST_MESSAGE("call: " << ec.message());
+          return;
+        }
+        results.clear();
+      }
+      if (results.empty() && got.empty() && accepting.load() == 0) ++idle;
+      else idle = 0;
+      if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    }
+  };
+  auto const started = clock::now();
+  {
+    std::vector<std::jthread> ts;
+    for (int t = 0; t < acceptors; ++t) ts.emplace_back(accept_with, t);
+    ts.emplace_back(deliver, std::ref(grouped), true, 11u);
+    ts.emplace_back(deliver, std::ref(plain), false, 12u);
+    go = true;
+  }
+  // Whatever is still due (a worker may have stopped while the other's last result let a
+  // queue move on).
+  for (int round = 0; round < 1000; ++round) {
+    auto const got = claim(plain, now, now + 1h);
+    if (got.empty()) break;
+    handed_out(got);
+    for (auto const& d : got) {
+      closing(d, false);
+      plain.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent));
+      closing(d, true);
+    }
+  }
+  BOOST_TEST_MESSAGE("ordered stress: " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               clock::now() - started).count()
+                                        << " ms, outbox transactions retried: " << outbox_retries.load());
+  BOOST_TEST(errors.load() == 0);
+  BOOST_TEST(overlaps == 0);  // never two deliveries of one key out at once
+
+  // Per key, the first hand-out of each event, in order.
+  std::map<std::string, std::vector<std::string>> first;
+  std::size_t total = 0;
+  for (auto const& [k, evs] : handed) {
+    std::set<std::string> seen;
+    for (auto const& e : evs)
+      if (seen.insert(e).second) first[k].push_back(e);
+    total += first[k].size();
+  }
+  BOOST_TEST(total == static_cast<std::size_t>(acceptors * per_acceptor));  // every one went out
+  std::map<std::string, std::map<std::string, std::size_t>> position;  // key -> event -> index
+  for (auto const& [k, evs] : first)
+    for (std::size_t i = 0; i < evs.size(); ++i) position[k][evs[i]] = i;
+  // Each accepting thread's order, key by key.
+  int disorders = 0;
+  for (auto const& [tk, evs] : accept_order) {
+    auto const& pos = position[tk.substr(tk.find('/') + 1)];
+    for (std::size_t i = 1; i < evs.size(); ++i) {
+      auto const a = pos.find(evs[i - 1]), b = pos.find(evs[i]);
+      if (a != pos.end() && b != pos.end() && a->second > b->second) ++disorders;
+    }
+  }
+  BOOST_TEST(disorders == 0);
+  // Across threads: an accept that returned before another began went out first.
+  int inversions = 0;
+  for (auto const& [k, evs] : first)
+    for (std::size_t i = 0; i < evs.size(); ++i)
+      for (std::size_t j = i + 1; j < evs.size(); ++j)
+        if (when.contains(evs[i]) && when.contains(evs[j]) &&
+            when.at(evs[j]).committed < when.at(evs[i]).began)
+          ++inversions;
+  BOOST_TEST(inversions == 0);
+  // Nothing open is left: nothing waits behind a head that is gone.
+  BOOST_TEST(plain.counts("ep_o").pending + plain.counts("ep_o").retrying == 0u);
+  BOOST_TEST(plain.counts("ep_u").pending + plain.counts("ep_u").retrying == 0u);
+  BOOST_TEST(plain.counts("ep_o") == recount(plain, "ep_o"));
+  pg_admin admin;
+  BOOST_TEST(admin.one("SELECT count(*) FROM " + schema.name + ".deliveries WHERE state IN (0, 1)") == "0");
+}
+
+
+// An ordered publish in the outbox locks its queue until the caller's transaction ends: another
+// process's accept of the same key waits for it and queues behind it (its commit came later),
+// another key does not wait. The locks: the endpoint's shared, the queue's own, nothing else.
+BOOST_AUTO_TEST_CASE(an_ordered_outbox_publish_holds_its_queue_until_the_caller_commits) {
+  two_workers w;
+  auto ep = make_endpoint("ep_o", "org_1", {"goal.created"});
+  ep.ordered = true;
+  w.a.create_endpoint(ep);
+  auto about = [](std::string id, std::string key) {
+    auto ev = make_event(std::move(id), "org_1", "goal.created", t0);
+    ev.subject = std::move(key);
+    return ev;
+  };
+  pg_admin caller, admin;
+  caller.exec("BEGIN");
+  accept_result r;
+  w.a.accept(caller.c, about("evt_1", "goal_a"), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+  auto const first = r.deliveries[0];
+  auto const pid = std::to_string(PQbackendPID(caller.c));
+  BOOST_TEST(admin.one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
+                       "AND pid = " + pid) == "1");  // the queue
+  BOOST_TEST(admin.one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 "
+                       "AND mode = 'ShareLock' AND pid = " + pid) == "1");  // its endpoint
+  w.b.accept(about("evt_3", "goal_b"), t0 + 72h, r);  // another queue: no wait
+  std::atomic<bool> done{false};
+  std::jthread other([&] {
+    accept_result r2;
+    w.b.accept(about("evt_2", "goal_a"), t0 + 72h, r2);
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  BOOST_TEST(!done.load());  // waits for the caller's commit
+  caller.exec("COMMIT");
+  other.join();
+  std::vector<std::string> evs;
+  for (auto const& d : claim(w.a, t0 + 1s, t0 + 1min)) evs.push_back(d.event_id);
+  std::sort(evs.begin(), evs.end());
+  BOOST_TEST(evs == (std::vector<std::string>{"evt_1", "evt_3"}));
+  w.a.record_attempt(make_attempt(first, t0 + 1s, 200), to_state(first, delivery_state::sent));
+  auto const next = claim(w.b, t0 + 2s, t0 + 1min);
+  BOOST_TEST_REQUIRE(next.size() == 1u);
+  BOOST_TEST(next[0].event_id == "evt_2");
+}
+
+// One transaction that changes many queues of an endpoint (here an accept_many over 150 keys)
+// locks the endpoint instead of every queue: the heads are the same, and so are the queues.
+BOOST_AUTO_TEST_CASE(many_queues_in_one_transaction_lock_their_endpoint_instead) {
+  two_workers w;
+  auto ep = make_endpoint("ep_o", "org_1", {"goal.created"});
+  ep.ordered = true;
+  w.a.create_endpoint(ep);
+  std::vector<event_record> evs;
+  for (int round = 0; round < 2; ++round)
+    for (int k = 0; k < 150; ++k) {
+      evs.push_back(make_event("evt_" + std::to_string(round) + "_" + std::to_string(k), "org_1",
+                               "goal.created", t0));
+      evs.back().subject = "obj_" + std::to_string(k);
+    }
+  std::vector<time_point> deadlines(evs.size(), t0 + 72h);
+  std::vector<accept_result> rs;
+  std::jthread other([&] {  // meanwhile, single accepts of some of the same keys
+    accept_result r;
+    for (int k = 0; k < 150; k += 10) {
+      auto ev = make_event("evt_x_" + std::to_string(k), "org_1", "goal.created", t0);
+      ev.subject = "obj_" + std::to_string(k);
+      w.b.accept(ev, t0 + 72h, r);
+    }
+  });
+  w.a.accept_many(evs, deadlines, rs);
+  other.join();
+  std::vector<due_delivery> heads;
+  w.a.claim_due(claim_request{t0 + 1s, t0 + 1min, 1000, 0, {}, {}}, heads);
+  BOOST_TEST(heads.size() == 150u);  // one per key
+  w.a.disable_endpoint("ep_o", "maintenance", t0 + 2s);
+  w.a.enable_endpoint("ep_o", t0 + 3s);  // locks the endpoint: every queue at once
+  for (auto const& d : heads) BOOST_TEST(d.ordered);
+  std::vector<due_delivery> again;
+  w.b.claim_due(claim_request{t0 + 3s, t0 + 1min, 1000, 0, {}, {}}, again);
+  BOOST_TEST(again.size() == 150u);  // the parked heads, woken: still one per key
+  BOOST_TEST(w.a.counts("ep_o").pending == 315u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(postgres_store_schema)
@@ -302,6 +658,70 @@ BOOST_AUTO_TEST_CASE(schema_is_versioned_and_a_newer_one_is_refused) {
   BOOST_TEST((ec == condition::permanent));
   BOOST_TEST(!s.is_open());
   BOOST_CHECK_THROW(postgres_store(pg_url(), {}, pg_options(schema.name)), boost::system::system_error);
+}
+
+// Schema 7 adds ordered delivery. A schema-6 database with open deliveries is migrated on
+// open: its endpoints are unordered and its deliveries stay due; once the endpoint is made
+// ordered, only the events accepted afterwards queue up by key.
+BOOST_AUTO_TEST_CASE(a_version_6_schema_is_migrated_and_orders_only_later_events) {
+  pg_schema schema;
+  auto const at = std::to_string(to_unix_millis(t0));
+  auto const deadline = std::to_string(to_unix_millis(t0 + 72h));
+  {
+    pg_admin admin;
+    admin.exec("CREATE SCHEMA " + schema.name);
+    admin.exec("CREATE TABLE " + schema.name + ".schema_version(version int NOT NULL)");
+    for (int v = 0; v < 6; ++v) {
+      admin.exec(pulsehook::detail::pg_in_schema(pulsehook::detail::pg_migrations[v], schema.name));
+      admin.exec("INSERT INTO " + schema.name + ".schema_version VALUES (" + std::to_string(v + 1) + ")");
+    }
+    admin.exec(pulsehook::detail::pg_in_schema(
+        "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
+        "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "
+        "'https://hooks.example.com/old', '', 'goal.created', true, '', 0, 0);"
+        "INSERT INTO {s}.endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
+        "INSERT INTO {s}.subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        "INSERT INTO {s}.endpoint_counts(endpoint, slot, pending) VALUES (1, 0, 2);"
+        "INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
+        "delivery_ids, payload, subject) VALUES ('evt_old1', 'org_1', 'goal.created', " + at +
+        ", 'member', 'mem_1', 'Ada', '{1}', '{}', 'goal_a'), ('evt_old2', 'org_1', 'goal.created', " +
+        at + ", 'member', 'mem_1', 'Ada', '{2}', '{}', 'goal_a');"
+        "INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at) VALUES "
+        "(1, 1, 1, 0, 0, " + at + ", " + deadline + "), (2, 2, 1, 0, 0, " + at + ", " + deadline + ");"
+        "SELECT setval('{s}.delivery_ids', 2);",
+        schema.name));
+  }
+  postgres_store s(pg_url(), {}, pg_options(schema.name));
+  {
+    pg_admin admin;
+    BOOST_TEST(admin.one("SELECT max(version) FROM " + schema.name + ".schema_version") ==
+               std::to_string(postgres_store::schema_version));
+    BOOST_TEST(admin.one("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + schema.name +
+                         "' AND indexname = 'deliveries_order'") == "1");
+    BOOST_TEST(admin.one("SELECT count(*) FROM " + schema.name + ".deliveries WHERE order_key IS NULL") == "2");
+  }
+  endpoint_record ep;
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(!ep.ordered);
+  ep.ordered = true;
+  s.update_endpoint(ep);
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(ep.ordered);
+  accept_result r;
+  for (auto const* id : {"evt_new1", "evt_new2"}) {
+    auto ev = make_event(id, "org_1", "goal.created", t0 + 1s);
+    ev.subject = "goal_a";
+    s.accept(ev, t0 + 72h, r);
+  }
+  delivery_record d;
+  s.get_delivery(r.deliveries.at(0), d);
+  BOOST_TEST(!d.next_attempt_at.has_value());  // evt_new2 waits behind evt_new1
+  BOOST_TEST(r.deliveries.at(0) == 4u);       // ids go on after the old ones
+  std::vector<std::string> evs;
+  for (auto const& x : claim(s, t0 + 2s, t0 + 1min)) evs.push_back(x.event_id);
+  std::sort(evs.begin(), evs.end());
+  BOOST_TEST(evs == (std::vector<std::string>{"evt_new1", "evt_old1", "evt_old2"}));
+  BOOST_TEST(s.counts("ep_old") == (state_counts{4, 0, 0, 0}));
 }
 
 // Six processes' worth of stores opening one fresh schema at the same moment: the advisory

@@ -2,10 +2,13 @@
 // failure handling, integrity.
 #include "fixtures.hpp"
 
+#include <pulsehook/random.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -192,6 +195,213 @@ BOOST_AUTO_TEST_CASE(a_version_2_file_is_migrated_and_gains_the_audit_log) {
   BOOST_TEST(raw.one("SELECT actor FROM audit_log") == "Ada (admin)");
   boost::system::error_code ec;
   BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+// Schema 8 adds ordered delivery. A version-7 file with open deliveries is migrated on open:
+// its endpoints are unordered and its deliveries stay due; once the endpoint is made ordered,
+// only the events accepted afterwards queue up by key (the old ones keep going out as they were).
+BOOST_AUTO_TEST_CASE(a_version_7_file_is_migrated_and_orders_only_later_events) {
+  temp_dir dir;
+  auto const path = (dir.path / "v7.db").string();
+  auto const at = std::to_string(to_unix_millis(t0));
+  auto const deadline = std::to_string(to_unix_millis(t0 + 72h));
+  {
+    raw_db raw(path);
+    for (int i = 0; i < 7; ++i)
+      BOOST_TEST_REQUIRE(raw.exec(pulsehook::detail::sqlite_migrations[i]) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec("PRAGMA user_version = 7") == SQLITE_OK);
+    auto const seed =
+        "INSERT INTO endpoints(ix, id, org, name, url, description, event_types, enabled, "
+        "disabled_reason, created_at, updated_at) VALUES (1, 'ep_old', 'org_1', 'Old', "
+        "'https://hooks.example.com/old', '', 'goal.created', 1, '', 0, 0);"
+        "INSERT INTO endpoint_counts(endpoint, pending) VALUES (1, 2);"
+        "INSERT INTO endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
+        "INSERT INTO subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        "INSERT INTO events(ix, id, org, type, created_at, actor_type, actor_id, actor_name, "
+        "first_delivery, deliveries, payload, subject) VALUES (1, 'evt_old1', 'org_1', "
+        "'goal.created', " + at + ", 'member', 'mem_1', 'Ada', 1, 1, '{}', 'goal_a'), "
+        "(2, 'evt_old2', 'org_1', 'goal.created', " + at + ", 'member', 'mem_1', 'Ada', 2, 1, "
+        "'{}', 'goal_a');"
+        "INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
+        "VALUES (1, 1, 1, 0, 0, " + at + ", " + deadline + "), (2, 2, 1, 0, 0, " + at + ", " +
+        deadline + ");"
+        "UPDATE sequences SET next = 3 WHERE name = 'delivery';";
+    BOOST_TEST_REQUIRE(raw.exec(seed.c_str()) == SQLITE_OK);
+  }
+  sqlite_store s(path);
+  {
+    raw_db raw(path);
+    BOOST_TEST(raw.one("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
+    BOOST_TEST(raw.one("SELECT count(*) FROM sqlite_master WHERE name = 'order_queue'") == "1");
+    BOOST_TEST(raw.one("SELECT count(*) FROM deliveries WHERE order_key IS NULL") == "2");
+  }
+  endpoint_record ep;
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(!ep.ordered);
+  ep.ordered = true;
+  s.update_endpoint(ep);
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(ep.ordered);
+  accept_result r;
+  for (auto const* id : {"evt_new1", "evt_new2"}) {
+    auto ev = make_event(id, "org_1", "goal.created", t0 + 1s);
+    ev.subject = "goal_a";
+    s.accept(ev, t0 + 72h, r);
+  }
+  delivery_record d;
+  s.get_delivery(r.deliveries.at(0), d);
+  BOOST_TEST(!d.next_attempt_at.has_value());  // evt_new2 waits behind evt_new1
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 2s, t0 + 1min, 10, 0, {}, {}}, out);
+  std::vector<std::string> evs;
+  for (auto const& x : out) {
+    evs.push_back(x.event_id);
+    BOOST_TEST(x.ordered == (x.event_id == "evt_new1"));  // the engine polls once it ends
+  }
+  std::sort(evs.begin(), evs.end());
+  BOOST_TEST(evs == (std::vector<std::string>{"evt_new1", "evt_old1", "evt_old2"}));
+  BOOST_TEST(s.counts("ep_old") == (state_counts{4, 0, 0, 0}));
+  {  // only the two ordered deliveries are queued; the old ones never enter a queue
+    raw_db raw(path);
+    BOOST_TEST(raw.one("SELECT count(*) FROM order_queue") == "2");
+  }
+  boost::system::error_code ec;
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+// Ordered delivery keeps its queues in the table order_queue beside the deliveries' order_key
+// and order_seq, and the fan-out reads a copy of the endpoint's flag in subscriptions. Whatever
+// the calls (every path that opens or closes a delivery, inside groups too), order_queue holds
+// exactly the open ordered deliveries, only a queue's head has a due time, an enabled
+// endpoint's heads always have one, and the copy of the flag matches.
+BOOST_AUTO_TEST_CASE(order_queue_holds_exactly_the_open_ordered_deliveries) {
+  for (std::uint64_t seed : {21u, 22u, 23u}) {
+    sqlite_kind k;
+    auto& s = k.store;
+    auto o = make_endpoint("ep_o", "org_1", {"goal.created"});
+    o.ordered = true;
+    s.create_endpoint(o);
+    s.create_endpoint(make_endpoint("ep_u", "org_1", {"goal.created"}));
+    prng rng(seed);
+    time_point now = t0;
+    int next_event = 0;
+    bool ordered = true, in_group = false;
+    boost::system::error_code ec;
+    auto check = [&](int step) {
+      raw_db raw((k.dir.path / "log.db").string());
+      // every queue row is an open ordered delivery with the same endpoint, key and place
+      BOOST_TEST_REQUIRE(raw.one("SELECT count(*) FROM order_queue q LEFT JOIN deliveries d "
+                                 "ON d.id = q.delivery WHERE d.id IS NULL OR d.state > 1 OR "
+                                 "d.endpoint <> q.endpoint OR d.order_key IS NOT q.order_key OR "
+                                 "d.order_seq IS NOT q.seq") == "0",
+                         "seed " << seed << " step " << step);
+      // every open ordered delivery has its row
+      BOOST_TEST_REQUIRE(raw.one("SELECT count(*) FROM deliveries d WHERE d.order_key IS NOT NULL "
+                                 "AND d.state <= 1 AND NOT EXISTS (SELECT 1 FROM order_queue q "
+                                 "WHERE q.delivery = d.id)") == "0",
+                         "seed " << seed << " step " << step);
+      // the fan-out's copy of the flag follows the endpoint's
+      BOOST_TEST_REQUIRE(raw.one("SELECT count(*) FROM subscriptions s JOIN endpoints e "
+                                 "ON e.ix = s.endpoint WHERE s.ordered <> e.ordered") == "0");
+      // only heads are due; an enabled endpoint's heads are
+      BOOST_TEST_REQUIRE(raw.one("SELECT count(*) FROM order_queue q JOIN deliveries d ON "
+                                 "d.id = q.delivery JOIN endpoints e ON e.ix = q.endpoint WHERE "
+                                 "CASE WHEN q.seq = (SELECT MIN(h.seq) FROM order_queue h WHERE "
+                                 "h.endpoint = q.endpoint AND h.order_key = q.order_key) "
+                                 "THEN d.next_at IS NULL AND e.enabled = 1 "
+                                 "ELSE d.next_at IS NOT NULL END") == "0",
+                         "seed " << seed << " step " << step);
+    };
+    for (int step = 0; step < 300; ++step) {
+      now += duration{static_cast<std::int64_t>(rng.uniform(0, 3000))};
+      if (!in_group && rng.chance(0.1)) {
+        s.begin_group(ec);
+        in_group = !ec;
+      }
+      auto const op = rng.uniform(0, 99);
+      auto const event = [&] {
+        auto ev = make_event("evt_" + std::to_string(next_event++), "org_1", "goal.created", now);
+        ev.subject = "s" + std::to_string(rng.uniform(0, 3));
+        if (rng.chance(0.2)) ev.ordering_key = "k" + std::to_string(rng.uniform(0, 1));
+        if (rng.chance(0.1)) ev.subject.clear();
+        return ev;
+      };
+      auto const some_event = [&] { return "evt_" + std::to_string(rng.uniform(0, next_event)); };
+      auto const some_delivery = [&] { return delivery_id{rng.uniform(1, 2 * next_event + 1)}; };
+      if (op < 25) {
+        accept_result r;
+        s.accept(event(), now + 1h, r, ec);
+      } else if (op < 30) {
+        std::vector<event_record> evs;
+        for (int i = 0; i < 3; ++i) evs.push_back(event());
+        std::vector<time_point> deadlines(evs.size(), now + 1h);
+        std::vector<accept_result> rs;
+        s.accept_many(evs, deadlines, rs, ec);
+      } else if (op < 55) {
+        std::vector<due_delivery> got;
+        s.claim_due(claim_request{now, now + 20s, rng.uniform(1, 8), 0, {}, {}}, got, ec);
+        for (auto const& d : got) {
+          if (!in_group) {  // a claim says which deliveries are ordered
+            raw_db raw((k.dir.path / "log.db").string());
+            auto const sql = "SELECT order_key IS NOT NULL FROM deliveries WHERE id = " +
+                             std::to_string(d.id);
+            BOOST_TEST_REQUIRE(raw.one(sql.c_str()) == (d.ordered ? "1" : "0"));
+          }
+          auto const roll = rng.uniform(0, 9);
+          if (roll < 4) {
+            s.record_attempt(make_attempt(d.id, now, 200), to_state(d.id, delivery_state::sent), ec);
+          } else if (roll < 6) {
+            s.record_attempt(make_attempt(d.id, now, 500),
+                             to_state(d.id, delivery_state::retrying, now + 5s, "HTTP 500"), ec);
+          } else if (roll < 7) {
+            s.record_attempt(make_attempt(d.id, now, 410),
+                             to_state(d.id, delivery_state::failed, {}, "gone"), ec);
+          } else if (roll < 8) {
+            s.give_up(d.id, "deadline passed", ec);
+          } else if (roll < 9) {
+            s.release(d.id, now + 1s, ec);
+          }
+        }
+      } else if (op < 63) {
+        s.resend(some_delivery(), now, ec);
+      } else if (op < 67) {
+        resend_event_result out;
+        s.resend_event(some_event(), now, out, ec);
+      } else if (op < 71) {
+        recover_result out;
+        s.recover(recover_request{"ep_o", t0, now, rng.uniform(1, 5), {}}, out, ec);
+      } else if (op < 76) {
+        erase_result out;
+        s.erase_event(some_event(), now, "privacy desk", out, ec);
+      } else if (op < 79) {
+        erase_result out;
+        s.erase_subject({"org_1", "s" + std::to_string(rng.uniform(0, 3)), now, rng.uniform(1, 3), "dpo"},
+                        out, ec);
+      } else if (op < 87) {
+        if (rng.chance(0.5)) s.disable_endpoint("ep_o", "flaky", now, ec);
+        else s.enable_endpoint("ep_o", now, ec);
+      } else if (op < 90) {
+        ordered = !ordered;
+        o.ordered = ordered;
+        s.update_endpoint(o, ec);
+      } else if (op < 93) {
+        s.pause_endpoint("ep_o", now + std::chrono::milliseconds{rng.uniform(0, 5000)}, ec);
+      }
+      if (in_group && rng.chance(0.3)) {
+        s.commit_group(ec);
+        BOOST_TEST_REQUIRE(!ec);
+        in_group = false;
+      }
+      if (!in_group) check(step);
+    }
+    if (in_group) s.commit_group(ec);
+    BOOST_TEST(s.counts("ep_o") == recount(s, "ep_o"));
+    s.delete_endpoint("ep_o", now);
+    check(-1);
+    raw_db raw((k.dir.path / "log.db").string());
+    BOOST_TEST(raw.one("SELECT count(*) FROM order_queue") == "0");
+    BOOST_TEST(s.integrity_check(ec) == "ok");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(failures_are_errors_not_crashes) {

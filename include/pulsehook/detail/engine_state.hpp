@@ -147,6 +147,7 @@ struct engine_in_flight {
   std::string event_id;
   std::uint32_t attempts_before = 0;
   attempt_trigger trigger = attempt_trigger::scheduled;
+  bool ordered = false;  // due_delivery::ordered
   time_point started_at{};
   time_point lease_until{};
   time_point event_created_at{};

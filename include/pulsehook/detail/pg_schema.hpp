@@ -31,6 +31,9 @@
 // - events_created (created_at)                : event retention
 // - events_subject (org, subject) WHERE subject: erasure by subject
 // - audit_log_endpoint (endpoint, ix)          : an endpoint's audit log, newest first
+// - deliveries_order (endpoint, order_key, order_seq) WHERE ordered and open
+//                                              : an ordering queue's head and its back; the
+//                                                unordered deliveries never enter it
 
 #include <cstdint>
 #include <string>
@@ -168,6 +171,20 @@ ALTER TABLE {s}.events ADD COLUMN subject text;
 ALTER TABLE {s}.events ADD COLUMN erased_at bigint;
 ALTER TABLE {s}.events ADD COLUMN erased_by bytea NOT NULL DEFAULT '';
 CREATE INDEX events_subject ON {s}.events(org, subject) WHERE subject IS NOT NULL;
+)sql",
+    // 6 -> 7: ordered delivery (law 13, docs/concepts/Storage.md). The endpoint's `ordered`
+    // flag (it decides for the events accepted while it is set). A delivery accepted while it
+    // was set keeps the event's ordering key (order_key, '' included; NULL: unordered) and its
+    // place in that key's queue (order_seq: 1 + the largest of the key's open deliveries,
+    // given under the queue's advisory lock). Adding the columns rewrites no row (a constant
+    // default stays in the catalog). The partial index holds only open ordered deliveries, so
+    // unordered ones never pay for it.
+    R"sql(
+ALTER TABLE {s}.endpoints ADD COLUMN ordered boolean NOT NULL DEFAULT false;
+ALTER TABLE {s}.deliveries ADD COLUMN order_key text;
+ALTER TABLE {s}.deliveries ADD COLUMN order_seq bigint;
+CREATE INDEX deliveries_order ON {s}.deliveries(endpoint, order_key, order_seq)
+  WHERE order_key IS NOT NULL AND state IN (0, 1);
 )sql",
 };
 

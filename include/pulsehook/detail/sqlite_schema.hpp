@@ -13,6 +13,8 @@
 // - events_created (created_at)              : event retention
 // - events_subject (org, subject)            : erasure by subject
 // - audit_log_endpoint (endpoint, ix)        : an endpoint's audit log, newest first
+// - order_queue (endpoint, order_key, seq)   : a table, not an index: an ordering queue's head
+//                                              and its back (migration 8 says why)
 // sequences('delivery') holds the next delivery id: ids are never reused after a purge.
 // An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
 // no index on deliveries(event) is needed.
@@ -153,6 +155,29 @@ ALTER TABLE events ADD COLUMN subject TEXT;
 ALTER TABLE events ADD COLUMN erased_at INTEGER;
 ALTER TABLE events ADD COLUMN erased_by TEXT;
 CREATE INDEX events_subject ON events(org, subject) WHERE subject IS NOT NULL;
+)sql",
+    // 7 -> 8: ordered delivery (law 13, docs/concepts/Storage.md). An endpoint's `ordered` flag;
+    // a delivery accepted while it was set keeps its event's ordering key (order_key, '' for an
+    // event without one: NULL means unordered) and its place in that key's queue (order_seq,
+    // 1 + the largest of the key's open deliveries). order_queue holds the open ordered
+    // deliveries by (endpoint, key, place): its first row of a key is the head, its last the
+    // back. It is a table rather than a partial index on deliveries because SQLite opens and
+    // tests every index of a table on each insert, and a partial index whose WHERE names
+    // `state` on each update of the state: every unordered delivery would pay for it. The
+    // fan-out reads the flag from subscriptions.ordered, a copy written with the endpoint's
+    // subscriptions: there it sits beside the endpoint id the fan-out reads anyway, while
+    // endpoints.ordered is the last of many columns, costly to reach for every delivery.
+    R"sql(
+ALTER TABLE endpoints ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subscriptions ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN order_key TEXT;
+ALTER TABLE deliveries ADD COLUMN order_seq INTEGER;
+CREATE TABLE order_queue(
+  endpoint INTEGER NOT NULL,
+  order_key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  delivery INTEGER NOT NULL,
+  PRIMARY KEY(endpoint, order_key, seq)) WITHOUT ROWID;
 )sql",
 };
 

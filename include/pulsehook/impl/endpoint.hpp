@@ -167,7 +167,8 @@ inline void validate_event(event_record const& ev, boost::system::error_code& ec
   if (!detail::printable_ascii_id(ev.id, 128) ||
       !detail::printable_ascii_id(ev.organization_id, 128) || ev.actor.type.size() > 128 ||
       ev.actor.id.size() > 128 || ev.actor.name.size() > 1024 ||
-      (!ev.subject.empty() && !detail::printable_ascii_id(ev.subject, 256))) {
+      (!ev.subject.empty() && !detail::printable_ascii_id(ev.subject, 256)) ||
+      (!ev.ordering_key.empty() && !detail::printable_ascii_id(ev.ordering_key, 256))) {
     ec = error::invalid_argument;
     return;
   }

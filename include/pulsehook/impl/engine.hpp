@@ -595,6 +595,7 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     entry.endpoint = &ep;
     entry.attempts_before = d.attempts;
     entry.trigger = d.trigger;
+    entry.ordered = d.ordered;
     entry.started_at = now;
     ep.sent.add(now);
     entry.lease_until = claim_.lease_until;
@@ -844,6 +845,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
   if (u.reason.size() > detail::max_reason_bytes) u.reason.resize(detail::max_reason_bytes);
 
   store_.record_attempt(a, u, ec);
+  if (!ec && entry.ordered && u.state != delivery_state::retrying) ordered_closed_ = true;
 
   // Endpoint health counts every answer, recorded or not: it describes the receiver.
   auto const ms = detail::to_ms(a.elapsed);
@@ -1102,6 +1104,8 @@ void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& o
   results_.clear();
   for (auto& e : side_errors_) out.errors.push_back(e);
   side_errors_.clear();
+  if (ordered_closed_ && !stopping_) poll_now = true;
+  ordered_closed_ = false;
   bool poll_failed = false;
   if (poll_now) {
     poll(now, out.requests, ec);

@@ -65,8 +65,9 @@ struct mem_delivery {
   std::uint32_t attempts = 0;
   std::uint32_t last_attempt = 0xffffffffu;  // index in memory_state::attempts, or none
   std::uint8_t state = 0;
-  std::uint8_t flags = 0;              // 1 alive, 2 manual resend pending, 4 has a reason
-  static constexpr std::uint8_t alive = 1, manual = 2, has_reason = 4;
+  std::uint8_t flags = 0;              // 1 alive, 2 manual resend pending, 4 has a reason,
+                                       // 8 ordered (in its endpoint's queue while open)
+  static constexpr std::uint8_t alive = 1, manual = 2, has_reason = 4, ordered = 8;
 };
 
 static_assert(sizeof(mem_delivery) <= 40, "a delivery slot must stay at 40 bytes");
@@ -251,8 +252,9 @@ inline void mem_unpack_headers(std::string_view s, std::vector<http_header>& out
 }
 
 struct mem_event {
-  // The event's id, then (when it has one) a NUL and its subject: one allocation for both
-  // (a second string would cost every event 32 bytes: docs/performance.md#storage).
+  // The event's id, then (when it has one) a NUL and its subject, then (when it has one of its
+  // own) a NUL and its ordering key: one allocation for all (a second string would cost every
+  // event 32 bytes: docs/performance.md#storage).
   std::string key;
   std::shared_ptr<std::string const> payload;
   std::int64_t created_at = 0;
@@ -265,7 +267,16 @@ struct mem_event {
   std::string_view id() const noexcept { return std::string_view(key).substr(0, id_len); }
   // "" : none (no index: erase_subject scans, see there)
   std::string_view subject() const noexcept {
-    return key.size() > id_len ? std::string_view(key).substr(id_len + 1u) : std::string_view{};
+    if (key.size() <= id_len) return {};
+    auto const rest = std::string_view(key).substr(id_len + 1u);
+    return rest.substr(0, rest.find('\0'));
+  }
+  // event_record::effective_ordering_key
+  std::string_view ordering_key() const noexcept {
+    if (key.size() <= id_len) return {};
+    auto const rest = std::string_view(key).substr(id_len + 1u);
+    auto const nul = rest.find('\0');
+    return nul == std::string_view::npos ? rest : rest.substr(nul + 1);
   }
 };
 
@@ -303,6 +314,45 @@ struct mem_bitmap {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
+// One ordering queue (law 13): the open deliveries of a key, in order. The head is kept
+// inline: most keys never have a second open delivery, and then the queue allocates nothing.
+struct mem_order_queue {
+  std::uint32_t head = 0;
+  std::uint32_t size = 0;
+  std::uint32_t next = 0;              // rest[next] follows the head
+  std::vector<std::uint32_t> rest;
+  bool empty() const noexcept { return size == 0; }
+  std::uint32_t front() const noexcept { return head; }
+  void push_back(std::uint32_t abs) {
+    if (size++ == 0) head = abs;
+    else rest.push_back(abs);
+  }
+  void pop_front() noexcept {
+    if (--size == 0) {
+      rest.clear();
+      next = 0;
+      return;
+    }
+    head = rest[next++];
+    if (next >= 32 && next * 2 >= rest.size()) {  // a key that never empties: drop the popped
+      rest.erase(rest.begin(), rest.begin() + next);
+      next = 0;
+    }
+  }
+  void erase(std::uint32_t abs) {  // abs is queued, and not the head
+    auto const it = std::find(rest.begin() + next, rest.end(), abs);
+    if (it == rest.end()) return;
+    rest.erase(it);
+    --size;
+  }
+};
+
+// Lets the ordering queues be looked up by string_view.
+struct mem_string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct mem_endpoint {
   endpoint_record rec;
   std::uint32_t org = 0;
@@ -316,6 +366,9 @@ struct mem_endpoint {
   // Whether the endpoint subscribes to an interned type: 0 not known yet, 1 no, 2 yes. Filled
   // by accept, emptied whenever event_types change, so fan-out is one lookup per endpoint.
   std::vector<std::uint8_t> subscribed;
+  // Ordered delivery (law 13): by ordering key, the open deliveries accepted while the
+  // endpoint was ordered, in order. Only the front (the head) ever has a due time.
+  std::unordered_map<std::string, mem_order_queue, mem_string_hash, std::equal_to<>> queues;
   // Its deliveries with a due time: a min-heap with lazy deletion (see the layout above).
   std::vector<mem_due> due;
   std::size_t open = 0;                // live entries in `due`
@@ -586,23 +639,72 @@ struct memory_state {
 
   // A manual resend of one delivery (its endpoint checked by the caller): pending, due now,
   // the next attempt manual, the deadline at least now + resend_window.
+  // An ordered delivery that was final goes to the back of its queue, due now only when the
+  // queue was empty; an open one keeps its place (a waiting one stays waiting).
   void reopen(std::uint32_t abs, time_point now) {
-    change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
     auto& d = at(abs);
+    bool const was_open = is_open(d.state);
+    change_state(abs, static_cast<std::uint8_t>(delivery_state::pending));
     d.flags |= mem_delivery::manual;
     d.give_up_at = std::max(d.give_up_at, to_unix_millis(now + resend_window));
+    if (d.flags & mem_delivery::ordered) {
+      auto& q = queue_of(abs);
+      if (!was_open) q.push_back(abs);
+      if (q.front() != abs) return;
+    }
     set_due(abs, to_unix_millis(now));
+  }
+
+  // The ordering queue an ordered delivery belongs to (made when missing).
+  mem_order_queue& queue_of(std::uint32_t abs) {
+    auto const& d = at(abs);
+    auto& qs = endpoints[d.endpoint]->queues;
+    auto const key = event_at(d.event).ordering_key();
+    auto it = qs.find(key);
+    if (it == qs.end()) it = qs.emplace(std::string(key), mem_order_queue{}).first;
+    return it->second;
+  }
+
+  // An ordered delivery became final: it leaves its queue, and when it was the head, the next
+  // one is due at once (since its event was created) unless the endpoint is disabled.
+  void leave_queue(std::uint32_t abs) {
+    auto& d = at(abs);
+    if (!(d.flags & mem_delivery::ordered)) return;
+    auto& ep = *endpoints[d.endpoint];
+    auto it = ep.queues.find(event_at(d.event).ordering_key());
+    if (it == ep.queues.end()) return;
+    auto& q = it->second;
+    if (q.empty()) return;
+    if (q.front() == abs) {
+      q.pop_front();
+      if (!q.empty() && ep.rec.enabled && !ep.deleted)
+        set_due(q.front(), event_at(at(q.front()).event).created_at);
+    } else {
+      q.erase(abs);
+    }
+    if (q.empty()) ep.queues.erase(it);
+  }
+
+  // Whether the delivery may have a due time: unordered, or the head of its queue.
+  bool may_be_due(std::uint32_t abs) {
+    auto const& d = at(abs);
+    if (!(d.flags & mem_delivery::ordered)) return true;
+    auto const& qs = endpoints[d.endpoint]->queues;
+    auto const it = qs.find(event_at(d.event).ordering_key());
+    return it != qs.end() && !it->second.empty() && it->second.front() == abs;
   }
 
   // A delivery's new state, reason and due time, as an attempt or a give-up leaves them (a
   // pending manual resend is consumed). `next_at`: mem_no_time unless it is due again.
   void move_to(std::uint32_t abs, delivery_state to, std::string_view reason,
                std::int64_t next_at) {
+    bool const closes = is_open(at(abs).state) && !is_open(static_cast<std::uint8_t>(to));
     change_state(abs, static_cast<std::uint8_t>(to));
     auto& d = at(abs);
     d.flags = static_cast<std::uint8_t>(d.flags & ~mem_delivery::manual);
     set_reason(abs, reason);
     set_due(abs, next_at);
+    if (closes) leave_queue(abs);
   }
 
   void set_reason(std::uint32_t abs, std::string_view r) {
@@ -878,12 +980,18 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
 
   auto const eabs = static_cast<std::uint32_t>(s.events.size() + s.event_base);
   auto& e = s.events.emplace_back();
-  e.key.reserve(ev.id.size() + (ev.subject.empty() ? 0 : 1 + ev.subject.size()));  // one exact allocation
+  bool const own_key = !ev.ordering_key.empty() && ev.ordering_key != ev.subject;
+  e.key.reserve(ev.id.size() + (ev.subject.empty() && !own_key ? 0 : 1 + ev.subject.size()) +
+                (own_key ? 1 + ev.ordering_key.size() : 0));  // one exact allocation
   e.key = ev.id;
   e.id_len = static_cast<std::uint8_t>(ev.id.size());
-  if (!ev.subject.empty()) {
+  if (!ev.subject.empty() || own_key) {
     e.key += '\0';
     e.key += ev.subject;
+  }
+  if (own_key) {
+    e.key += '\0';
+    e.key += ev.ordering_key;
   }
   e.payload = std::make_shared<std::string const>(ev.payload);
   e.created_at = to_unix_millis(ev.created_at);
@@ -910,8 +1018,15 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
       for (auto& b : ep.bits) b.grow(ep.log.size());
       ep.bits[0].set(d.pos, true);
       ++ep.counts.pending;
-      s.set_due(abs, e.created_at);
       ++e.count;
+      bool due = true;
+      if (ep.rec.ordered) {  // due unless waiting behind an earlier delivery of its key
+        d.flags |= detail::mem_delivery::ordered;
+        auto& q = s.queue_of(abs);
+        q.push_back(abs);
+        due = q.size == 1;
+      }
+      if (due) s.set_due(abs, e.created_at);
       result.deliveries.push_back(std::uint64_t{abs} + 1);
     }
   }
@@ -1071,6 +1186,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     dd.attempts = d.attempts;
     dd.trigger = (d.flags & detail::mem_delivery::manual) ? attempt_trigger::manual
                                                           : attempt_trigger::scheduled;
+    dd.ordered = (d.flags & detail::mem_delivery::ordered) != 0;
     dd.event_created_at = from_unix_millis(e.created_at);
     dd.give_up_at = from_unix_millis(d.give_up_at);
     std::size_t k = 0;  // the active secrets, as active_secrets() selects them
@@ -1220,7 +1336,7 @@ inline void memory_store::release(delivery_id id, time_point next_attempt_at,
   bool const fence = fenced(id, ec);
   if (ec) return;
   auto* d = s.open_slot(id, ec);
-  if (d && s.endpoints[d->endpoint]->rec.enabled)
+  if (d && s.endpoints[d->endpoint]->rec.enabled && s.may_be_due(static_cast<std::uint32_t>(id - 1)))
     s.set_due(static_cast<std::uint32_t>(id - 1), to_unix_millis(next_attempt_at));
   if (fence) end_lease(id, ec);
 }
@@ -1297,6 +1413,7 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   merged.description = endpoint.description;
   merged.event_types = endpoint.event_types;
   merged.rate_limit = endpoint.rate_limit;
+  merged.ordered = endpoint.ordered;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;
@@ -1326,6 +1443,7 @@ inline void memory_store::delete_endpoint(std::string_view id, time_point now,
     d.flags = static_cast<std::uint8_t>(d.flags & ~detail::mem_delivery::manual);
     s.set_reason(abs, why);
   }
+  ep->queues.clear();
   ep->deleted = true;
   ep->deleted_at = to_unix_millis(now);
   ep->rec.updated_at = now;
@@ -1505,7 +1623,7 @@ inline void memory_store::enable_endpoint(std::string_view id, time_point now,
     if (abs < s.slot_base || abs - s.slot_base >= s.slots.size()) continue;
     auto& d = s.at(abs);
     if ((d.flags & detail::mem_delivery::alive) && detail::memory_state::is_open(d.state) &&
-        d.next_at == detail::mem_no_time)
+        d.next_at == detail::mem_no_time && s.may_be_due(abs))
       s.set_due(abs, to_unix_millis(now));
   }
 }

@@ -86,8 +86,19 @@ enum pg_stmt : std::size_t {
   pg_erase_events,
   pg_erase_actor_pick,
   pg_erase_actor_set,
+  pg_queue_lock,
+  pg_queue_try_lock,
+  pg_queue_append,
+  pg_queue_heads,
   pg_stmt_count
 };
+
+// Whether the open delivery `d` waits in its ordering queue: an earlier one of its key is
+// open (an unordered delivery never waits; the subquery runs only for ordered ones).
+#define PULSEHOOK_DETAIL_PG_WAITING(d)                                                             \
+  "CASE WHEN " #d ".order_key IS NULL THEN false ELSE EXISTS (SELECT 1 FROM {s}.deliveries w "     \
+  "WHERE w.endpoint = " #d ".endpoint AND w.order_key = " #d ".order_key AND w.state IN (0, 1) "   \
+  "AND w.order_seq < " #d ".order_seq) END "
 
 // The counter columns' update when a row (endpoint, slot) exists already.
 #define PULSEHOOK_DETAIL_PG_ADD_COUNTS                                                             \
@@ -98,25 +109,37 @@ enum pg_stmt : std::size_t {
 inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_accept: $1 id, $2 org, $3 type, $4 created_at, $5..$7 actor, $8 payload,
     // $9 give_up_at, $10 slot, $11 notification channel (NULL: none), $12 subject ('': none,
-    // stored NULL). Rows: none when the id was accepted before; else one per delivery (one
-    // NULL row when there is none).
-    "WITH t AS (SELECT s.endpoint FROM {s}.subscriptions s JOIN {s}.endpoints e ON e.ix = s.endpoint "
+    // stored NULL), $13 1 when the statement runs inside a transaction that takes care of the
+    // ordering queues (pg_queue_lock, pg_queue_append), $14 the event's ordering key. A
+    // delivery to an ordered endpoint gets the key and no due time: its place in the queue is
+    // given under the queue's lock, which a statement of its own must take before it reads
+    // the queue. Outside such a transaction ($13 = 0) an accept that would make one writes
+    // nothing and says so (one row, refused), so the caller runs it again in one: an accept
+    // to unordered endpoints only stays one statement. Rows (delivery id, notified, ordered,
+    // refused): none when the id was accepted before; else one per delivery (one NULL row
+    // when there is none).
+    "WITH t AS (SELECT s.endpoint, e.ordered FROM {s}.subscriptions s "
+    "  JOIN {s}.endpoints e ON e.ix = s.endpoint "
     "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "
     "  ORDER BY s.endpoint), "
-    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint FROM t), "
+    "gate AS (SELECT $13::bigint = 0 AND EXISTS (SELECT 1 FROM t WHERE t.ordered) AS refused), "
+    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered FROM t "
+    "  WHERE NOT (SELECT refused FROM gate)), "
     "ev AS (INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
-    "  delivery_ids, payload, subject) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
-    "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '')) "
-    "  ON CONFLICT (id) DO NOTHING RETURNING ix), "
-    "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
-    "  SELECT ids.id, ev.ix, ids.endpoint, 0, 0, $4::bigint, $9::bigint FROM ids, ev "
-    "  RETURNING id, endpoint), "
+    "  delivery_ids, payload, subject) SELECT $1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
+    "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '') "
+    "  WHERE NOT (SELECT refused FROM gate) ON CONFLICT (id) DO NOTHING RETURNING ix), "
+    "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at, order_key) "
+    "  SELECT ids.id, ev.ix, ids.endpoint, 0, 0, CASE WHEN NOT ids.ordered THEN $4::bigint END, "
+    "  $9::bigint, CASE WHEN ids.ordered THEN $14::text END FROM ids, ev "
+    "  RETURNING id, endpoint, order_key IS NOT NULL AS ordered), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending) "
     "  SELECT endpoint, $10::bigint, 1 FROM d "
     "  ON CONFLICT (endpoint, slot) DO UPDATE SET pending = k.pending + 1) "
     "SELECT d.id, (SELECT count(*) FROM (SELECT pg_notify($11::text, '') "
-    "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n) "
-    "FROM ev LEFT JOIN d ON true ORDER BY d.id",
+    "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n), COALESCE(d.ordered, false), false "
+    "FROM ev LEFT JOIN d ON true "
+    "UNION ALL SELECT NULL, 0, false, true FROM gate WHERE refused ORDER BY 1",
 
     // pg_claim_candidates: $1 now, $2 endpoint ids to skip, $3 cap, $4 worker, $5 limit.
     // Endpoints that other workers hold at their cap are left out here already (a hint: the
@@ -170,14 +193,17 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  rate_at = CASE WHEN b.rate IS NULL THEN e.rate_at ELSE $3::bigint END FROM b WHERE e.ix = b.ix "
     "RETURNING e.ix, LEAST(b.want, floor(b.avail))::bigint",
 
-    // pg_claim_take: $1 deliveries, $2 lease end, $3 worker.
+    // pg_claim_take: $1 deliveries, $2 lease end, $3 worker. The last column says whether
+    // the delivery is in an ordering queue (due_delivery::ordered; the store keeps it with
+    // the lease too: a record in a group then knows that its commit moves a queue on).
     "WITH u AS (UPDATE {s}.deliveries d SET next_at = $2::bigint, lease_owner = $3::bigint, "
     "  lease_token = d.lease_token + 1 WHERE d.id = ANY($1::bigint[]) "
-    "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token) "
+    "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token, "
+    "  d.order_key IS NOT NULL AS ordered) "
     "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
     "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since, p.paused_until, "
     "  p.rate_per_second, p.rate_burst, p.adaptive_rate, p.adaptive_ceiling, p.adaptive_step, "
-    "  p.adaptive_since "
+    "  p.adaptive_since, u.ordered "
     "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
 
     // pg_secrets_of: $1 endpoints.
@@ -195,13 +221,17 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // $11 status, $12 error, $13 truncated, $14/$15 headers, $16 body, $17 slot. Writes only
     // when the delivery is open and the token matches (checked again on the row's latest
     // version if another transaction changed it meanwhile); one row when it wrote, none when
-    // it refused (pg_delivery_state then tells why).
+    // it refused (pg_delivery_state then tells why). $18: 1 when the statement runs inside a
+    // transaction that moves the delivery's ordering queue on afterwards (pg_queue_lock,
+    // pg_queue_heads); with 0 it refuses to close an ordered delivery, which the caller then
+    // records again inside one. Row: the delivery, whether it is ordered.
     "WITH u AS (UPDATE {s}.deliveries d SET prev_state = d.state, state = $3::bigint, cls = $4::bigint, "
     "  attempts = d.attempts + 1, next_at = CASE WHEN $3::bigint = 1 AND e.enabled THEN $5::bigint END, "
     "  manual = false, reason = $6::bytea, lease_owner = NULL FROM {s}.endpoints e "
     "  WHERE d.id = $1::bigint AND e.ix = d.endpoint AND d.state IN (0, 1) "
     "  AND ($2::bigint IS NULL OR d.lease_token = $2::bigint) "
-    "  RETURNING d.id, d.prev_state, d.endpoint, d.attempts), "
+    "  AND ($18::bigint = 1 OR $3::bigint = 1 OR d.order_key IS NULL) "
+    "  RETURNING d.id, d.prev_state, d.endpoint, d.attempts, d.order_key IS NOT NULL AS ordered), "
     "a AS (INSERT INTO {s}.attempts(delivery, number, trigger, started_at, elapsed, status, error, "
     "  truncated, request_headers, response_headers, body) "
     "  SELECT u.id, COALESCE(NULLIF($7::bigint, 0), u.attempts), $8::bigint, $9::bigint, "
@@ -215,7 +245,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "h AS (UPDATE {s}.endpoints e SET failing_since = CASE WHEN $3::bigint = 2 THEN NULL "
     "  ELSE $9::bigint END FROM u WHERE e.ix = u.endpoint "
     "  AND ($3::bigint = 2) = (e.failing_since IS NOT NULL)) "
-    "SELECT id FROM u",
+    "SELECT id, ordered FROM u",
 
     // pg_record_many: a group's records sent ahead, in one statement. $1..$16 arrays, one
     // element per record, of pg_record's $1..$16 ($13 truncated as 0 / 1); $17 slot. Writes
@@ -255,26 +285,33 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "SELECT count(*) FROM u",
 
     // pg_delivery_state: $1 delivery (why a write was refused)
-    "SELECT state, lease_token FROM {s}.deliveries WHERE id = $1::bigint",
+    "SELECT state, lease_token, order_key IS NOT NULL FROM {s}.deliveries WHERE id = $1::bigint",
 
-    // pg_release: $1 delivery, $2 due at, $3 fencing token.
-    "WITH old AS (SELECT d.id, d.state, d.lease_token, e.enabled FROM {s}.deliveries d "
+    // pg_release: $1 delivery, $2 due at, $3 fencing token. An ordered delivery waiting in
+    // its queue (an earlier one of its key is open) stays waiting.
+    "WITH old AS (SELECT d.id, d.state, d.lease_token, e.enabled, " PULSEHOOK_DETAIL_PG_WAITING(d)
+    "  AS waiting FROM {s}.deliveries d "
     "  JOIN {s}.endpoints e ON e.ix = d.endpoint WHERE d.id = $1::bigint FOR UPDATE OF d), "
     "u AS (UPDATE {s}.deliveries d SET next_at = $2::bigint, lease_owner = NULL FROM old "
-    "  WHERE d.id = old.id AND old.state IN (0, 1) AND old.enabled "
+    "  WHERE d.id = old.id AND old.state IN (0, 1) AND old.enabled AND NOT old.waiting "
     "  AND ($3::bigint IS NULL OR old.lease_token = $3::bigint)) "
     "SELECT state, lease_token FROM old",
 
-    // pg_give_up: $1 delivery, $2 reason, $3 fencing token, $4 slot.
-    "WITH old AS (SELECT id, state, endpoint, lease_token FROM {s}.deliveries "
+    // pg_give_up: $1 delivery, $2 reason, $3 fencing token, $4 slot, $5 as pg_record's $18.
+    // An ordered delivery with a due time (its queue's head: a waiting one has none) hands
+    // its queue on when it closes; with $5 = 0 it is left alone. Row: state, token, whether
+    // closing it moves a queue on.
+    "WITH old AS (SELECT id, state, endpoint, lease_token, "
+    "  order_key IS NOT NULL AND next_at IS NOT NULL AS head FROM {s}.deliveries "
     "  WHERE id = $1::bigint FOR UPDATE), "
-    "ok AS (SELECT * FROM old WHERE state IN (0, 1) AND ($3::bigint IS NULL OR lease_token = $3::bigint)), "
+    "ok AS (SELECT * FROM old WHERE state IN (0, 1) AND ($3::bigint IS NULL OR lease_token = $3::bigint) "
+    "  AND ($5::bigint = 1 OR NOT head)), "
     "u AS (UPDATE {s}.deliveries d SET state = 3, cls = 2, next_at = NULL, manual = false, "
     "  reason = $2::bytea, lease_owner = NULL FROM ok WHERE d.id = ok.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $4::bigint, -(state = 0)::int, -(state = 1)::int, 0, 1 FROM ok"
     PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT state, lease_token FROM old",
+    "SELECT state, lease_token, head FROM old",
 
     // pg_counts: $1 endpoint id
     "SELECT p.ix, COALESCE(sum(c.pending), 0)::bigint, COALESCE(sum(c.retrying), 0)::bigint, "
@@ -343,45 +380,56 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "FROM {s}.deliveries d JOIN {s}.events e ON e.ix = d.event "
     "JOIN {s}.endpoints p ON p.ix = d.endpoint WHERE d.id = $1::bigint",
 
-    // pg_resend: $1 delivery, $2 now, $3 slot, $4 now + resend_window. The event's row is
-    // share-locked before the delivery's (an erasure locks it before its deliveries): an
-    // erasure that committed meanwhile is seen, one under way is waited for.
+    // pg_resend: $1 delivery, $2 now, $3 slot, $4 now + resend_window, $5 as pg_accept's $13.
+    // The event's row is share-locked before the delivery's (an erasure locks it before its
+    // deliveries): an erasure that committed meanwhile is seen, one under way is waited for.
+    // An ordered delivery that is open keeps its place (one waiting behind an earlier one of
+    // its key stays without a due time; the head is due now); one that was final goes to the
+    // back of its queue: reopened without a due time or a place (pg_queue_append gives both),
+    // or, with $5 = 0, left alone. Row: state, enabled, deleted, erased, whether it goes to
+    // the back of a queue.
     "WITH v AS (SELECT ix, erased_at IS NOT NULL AS erased FROM {s}.events "
     "  WHERE ix = (SELECT event FROM {s}.deliveries WHERE id = $1::bigint) FOR SHARE), "
     "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted, "
-    "  v.erased FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
+    "  v.erased, d.order_key IS NOT NULL AS ordered, d.state IN (0, 1) AND "
+    PULSEHOOK_DETAIL_PG_WAITING(d) " AS waiting "
+    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
     "  JOIN v ON v.ix = d.event WHERE d.id = $1::bigint FOR UPDATE OF d), "
-    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND NOT erased), "
-    "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
+    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND NOT erased "
+    "  AND ($5::bigint = 1 OR NOT ordered OR state IN (0, 1))), "
+    "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, "
+    "  next_at = CASE WHEN ok.ordered AND (ok.state IN (2, 3) OR ok.waiting) THEN NULL ELSE $2::bigint END, "
+    "  order_seq = CASE WHEN ok.ordered AND ok.state IN (2, 3) THEN NULL ELSE d.order_seq END, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $3::bigint, 1, -(state = 1)::int, -(state = 2)::int, -(state = 3)::int "
     "  FROM ok WHERE state <> 0" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT state, enabled, deleted, erased FROM old",
+    "SELECT state, enabled, deleted, erased, ordered AND state IN (2, 3) FROM old",
 
-    // pg_ep_insert: $1 id ... $10 updated_at, $11 rate per second, $12 burst; no row when the
-    // id is taken
+    // pg_ep_insert: $1 id ... $10 updated_at, $11 rate per second, $12 burst, $13 ordered;
+    // no row when the id is taken
     "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
-    "  disabled_reason, created_at, updated_at, disabled_at, rate_per_second, rate_burst) "
+    "  disabled_reason, created_at, updated_at, disabled_at, rate_per_second, rate_burst, ordered) "
     "  VALUES ($1::text, $2::text, $3::bytea, "
     "  $4::bytea, $5::bytea, $6::text, $7::bigint <> 0, $8::bytea, $9::bigint, $10::bigint, "
-    "  CASE WHEN $7::bigint = 0 THEN $9::bigint END, $11::double precision, $12::bigint) "
+    "  CASE WHEN $7::bigint = 0 THEN $9::bigint END, $11::double precision, $12::bigint, "
+    "  $13::bigint <> 0) "
     "ON CONFLICT (id) DO NOTHING RETURNING ix",
 
     // pg_ep_load: $1 ix
     "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
     "  updated_at, failing_since, disabled_at, paused_until, rate_per_second, rate_burst, "
-    "  adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since "
+    "  adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since, ordered "
     "FROM {s}.endpoints WHERE ix = $1::bigint",
 
     // pg_ep_list: $1 org
     "SELECT ix FROM {s}.endpoints WHERE org = $1::text AND deleted_at IS NULL ORDER BY ix",
 
     // pg_ep_update: $1 ix, $2 name, $3 url, $4 description, $5 types, $6 updated_at,
-    // $7 rate per second, $8 burst
+    // $7 rate per second, $8 burst, $9 ordered (for the events accepted from now on)
     "UPDATE {s}.endpoints SET name = $2::bytea, url = $3::bytea, description = $4::bytea, "
     "  event_types = $5::text, updated_at = $6::bigint, rate_per_second = $7::double precision, "
-    "  rate_burst = $8::bigint, "
+    "  rate_burst = $8::bigint, ordered = $9::bigint <> 0, "
     "  rate_tokens = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
     "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_tokens END, "
     "  rate_at = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
@@ -425,9 +473,10 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "UPDATE {s}.endpoints SET enabled = true, disabled_reason = ''::bytea, updated_at = $2::bigint, "
     "  disabled_at = NULL, failing_since = NULL WHERE ix = $1::bigint",
 
-    // pg_ep_unpark: $1 ix, $2 now
+    // pg_ep_unpark: $1 ix, $2 now. Unordered deliveries only: of an ordering queue only the
+    // head becomes due (pg_queue_heads).
     "UPDATE {s}.deliveries SET next_at = $2::bigint WHERE endpoint = $1::bigint AND cls IN (0, 2) "
-    "  AND state IN (0, 1) AND next_at IS NULL",
+    "  AND state IN (0, 1) AND next_at IS NULL AND order_key IS NULL",
 
     // pg_subs_insert: $1 org, $2 ix, $3 types
     "INSERT INTO {s}.subscriptions(org, type, endpoint) "
@@ -508,24 +557,32 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "SELECT action, actor, at FROM {s}.audit_log WHERE endpoint = $1::bigint "
     "ORDER BY ix DESC LIMIT $2::bigint",
 
-    // pg_resend_event: $1 event id, $2 now, $3 slot, $4 now + resend_window. One row per
-    // delivery (ix, id, enabled, deleted, state before, erased); one row with a NULL id for an
-    // event without any or an erased one (nothing changes then); none for an unknown event.
+    // pg_resend_event: $1 event id, $2 now, $3 slot, $4 now + resend_window, $5 as pg_accept's
+    // $13. One row per delivery (ix, id, enabled, deleted, state before, erased, whether it
+    // goes to the back of an ordering queue, refused); one row with a NULL id for an event
+    // without any or an erased one (nothing changes then); none for an unknown event.
     // Counters move per endpoint (one row each: ON CONFLICT may touch a row only once). The
-    // event's row is share-locked first, as in pg_resend.
+    // event's row is share-locked first, as in pg_resend. Ordered deliveries are reopened as
+    // pg_resend reopens final ones; with $5 = 0 and one of them among the event's, nothing
+    // is reopened (refused: the caller runs it again inside a transaction).
     "WITH ev AS (SELECT ix, delivery_ids, erased_at IS NOT NULL AS erased FROM {s}.events "
     "  WHERE id = $1::text FOR SHARE), "
-    "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted "
-    "  FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
+    "old AS (SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL AS deleted, "
+    "  d.order_key IS NOT NULL AS ordered FROM {s}.deliveries d JOIN {s}.endpoints e ON e.ix = d.endpoint "
     "  WHERE d.id IN (SELECT unnest(delivery_ids) FROM ev WHERE NOT erased) FOR UPDATE OF d), "
-    "ok AS (SELECT * FROM old WHERE NOT deleted AND enabled AND state IN (2, 3)), "
-    "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
+    "can AS (SELECT * FROM old WHERE NOT deleted AND enabled AND state IN (2, 3)), "
+    "gate AS (SELECT $5::bigint = 0 AND EXISTS (SELECT 1 FROM can WHERE ordered) AS refused), "
+    "ok AS (SELECT * FROM can WHERE NOT (SELECT refused FROM gate)), "
+    "u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, "
+    "  next_at = CASE WHEN ok.ordered THEN NULL ELSE $2::bigint END, "
+    "  order_seq = CASE WHEN ok.ordered THEN NULL ELSE d.order_seq END, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL FROM ok WHERE d.id = ok.id), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT endpoint, $3::bigint, count(*), -count(*) FILTER (WHERE state = 1), "
     "  -count(*) FILTER (WHERE state = 2), -count(*) FILTER (WHERE state = 3) "
     "  FROM ok WHERE state <> 0 GROUP BY endpoint" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT ev.ix, old.id, old.enabled, old.deleted, old.state, ev.erased FROM ev LEFT JOIN old ON true "
+    "SELECT ev.ix, old.id, old.enabled, old.deleted, old.state, ev.erased, "
+    "  COALESCE(old.ordered, false), (SELECT refused FROM gate) FROM ev LEFT JOIN old ON true "
     "ORDER BY old.id",
 
     // pg_recover_endpoint: $1 endpoint id. FOR SHARE: a delete or disable waits for the
@@ -542,15 +599,17 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_recover_reopen: $1 delivery ids, $2 now, $3 slot, $4 now + resend_window, $5 endpoint
     // ix. Erasure is checked again here: an erasure that held a delivery while pg_recover_pick
     // waited for it committed before this statement's snapshot (the pick saw the event's row
-    // as it was).
-    "WITH u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, next_at = $2::bigint, "
+    // as it was). Ordered ones are reopened without a due time or a place, for
+    // pg_queue_append. Rows: the reopened deliveries in id order, whether each is ordered.
+    "WITH u AS (UPDATE {s}.deliveries d SET state = 0, cls = 0, manual = true, "
+    "  next_at = CASE WHEN d.order_key IS NULL THEN $2::bigint END, order_seq = NULL, "
     "  give_up_at = GREATEST(d.give_up_at, $4::bigint), lease_owner = NULL "
     "  WHERE d.id = ANY($1::bigint[]) AND d.state = 3 AND NOT EXISTS (SELECT 1 FROM {s}.events v "
-    "  WHERE v.ix = d.event AND v.erased_at IS NOT NULL) RETURNING d.id), "
+    "  WHERE v.ix = d.event AND v.erased_at IS NOT NULL) RETURNING d.id, d.order_key IS NOT NULL AS ordered), "
     "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending, retrying, sent, failed) "
     "  SELECT $5::bigint, $3::bigint, count(*), 0, 0, -count(*) FROM u HAVING count(*) > 0"
     PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT id FROM u ORDER BY id",
+    "SELECT id, ordered FROM u ORDER BY id",
 
     // pg_ep_disable_failing: $1 endpoint id, $2 reason, $3 now, $4 failing since at the latest.
     // One row (its ix) when it disabled the endpoint.
@@ -587,13 +646,16 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // seen erased when it reopens (pg_recover_reopen). Erases those not erased yet: the
     // payload emptied, every attempt's body gone (NULL, as body retention leaves it; an empty
     // body is never stored otherwise), every open delivery given up (as pg_give_up does, its
-    // lease dropped: a late result is refused). One row: events erased, bodies emptied,
-    // deliveries closed.
+    // lease dropped: a late result is refused). First row: events erased, bodies emptied,
+    // deliveries closed; then one row (NULL, NULL, id) per ordered delivery closed while it
+    // had a due time, its queue's head: the queue moves on (pg_queue_heads). One that was
+    // waiting (no due time) leaves its queue without changing the head.
     "WITH ev AS (UPDATE {s}.events SET payload = ''::bytea, erased_at = $2::bigint, "
     "  erased_by = $5::bytea WHERE ix = ANY($1::bigint[]) AND erased_at IS NULL "
     "  RETURNING delivery_ids), "
     "ids AS MATERIALIZED (SELECT unnest(delivery_ids) AS id FROM ev), "
-    "x AS MATERIALIZED (SELECT d.id, d.state, d.endpoint FROM {s}.deliveries d "
+    "x AS MATERIALIZED (SELECT d.id, d.state, d.endpoint, "
+    "  d.order_key IS NOT NULL AND d.next_at IS NOT NULL AS head FROM {s}.deliveries d "
     "  WHERE d.id IN (SELECT id FROM ids) AND d.state IN (0, 1)), "
     "b AS (UPDATE {s}.attempts a SET body = NULL WHERE a.delivery IN (SELECT id FROM ids) "
     "  AND a.body IS NOT NULL RETURNING 1), "
@@ -603,7 +665,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  SELECT endpoint, $3::bigint, -count(*) FILTER (WHERE state = 0), "
     "  -count(*) FILTER (WHERE state = 1), 0, count(*) FROM x GROUP BY endpoint"
     PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
-    "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM b), (SELECT count(*) FROM x)",
+    "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM b), (SELECT count(*) FROM x) "
+    "UNION ALL SELECT NULL, NULL, id FROM x WHERE head ORDER BY 1 NULLS LAST",
 
     // pg_erase_actor_pick: $1 org, $2 subject (compared as bytea, as actor ids are stored),
     // $3 limit. Up to $3 events of the organisation that the subject triggered (actor_id)
@@ -621,9 +684,100 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // the actor name emptied, the payload replaced.
     "UPDATE {s}.events e SET actor_name = ''::bytea, payload = u.p "
     "FROM unnest($1::bigint[], $2::bytea[]) AS u(ix, p) WHERE e.ix = u.ix",
+
+    // ---- ordering queues (law 13; see pg_queue_work) --------------------------------------------
+    // A queue is (endpoint, order_key): its open deliveries by order_seq; the first is the head,
+    // the only one with a due time (the others wait with none). Whatever reads or changes a
+    // queue's membership or head does it under the queue's advisory lock, in statements that
+    // start after the lock was taken (under READ COMMITTED each statement sees what committed
+    // before it started, so the lock's previous holders' work is seen whole).
+
+    // pg_queue_lock: $1 deliveries, $2 lock space, $3 endpoint ixs (enable). Takes, until
+    // the transaction ends, the locks that let it change the queues of the ordered deliveries
+    // of $1 and every queue of the endpoints $3: an endpoint's lock (the two-int advisory
+    // lock (lock space, -ix)) and a queue's ((endpoint, key): the 64-bit advisory lock of the
+    // key's hashtextextended seeded with the lock space and the endpoint; a collision only
+    // makes two queues take turns). Every queue change holds its endpoint's lock shared and
+    // its queue's lock; the endpoints of $3, and those of which $1 touches more than 64 queues,
+    // are locked exclusively instead, which covers all their queues (so a transaction holds
+    // few locks: the server's lock table is small). All in one order: endpoints by ix, then
+    // queues by key (a volatile function of the select list is evaluated after the sort). A
+    // transaction takes all its queue locks with this one statement, after its own row
+    // writes: two never wait for each other's in opposite orders.
+#define PULSEHOOK_DETAIL_PG_QUEUE_LOCKS                                                            \
+  "WITH t AS (SELECT DISTINCT endpoint, order_key FROM {s}.deliveries "                          \
+  "  WHERE id = ANY($1::bigint[]) AND order_key IS NOT NULL), "                                   \
+  "e AS (SELECT ix, bool_or(excl) AS excl FROM (SELECT endpoint AS ix, count(*) > 64 AS excl "     \
+  "  FROM t GROUP BY endpoint UNION ALL SELECT unnest($3::bigint[]), true) x GROUP BY ix), "       \
+  "k AS (SELECT ix, excl, NULL::bigint AS h FROM e UNION "                                          \
+  "  SELECT NULL, NULL, hashtextextended(t.order_key, ($2::bigint << 32) # t.endpoint) FROM t "    \
+  "  JOIN e ON e.ix = t.endpoint WHERE NOT e.excl) "
+    PULSEHOOK_DETAIL_PG_QUEUE_LOCKS
+    "SELECT CASE WHEN h IS NOT NULL THEN pg_advisory_xact_lock(h) "
+    "  WHEN excl THEN pg_advisory_xact_lock($2::bigint::int, -ix::int) "
+    "  ELSE pg_advisory_xact_lock_shared($2::bigint::int, -ix::int) END "
+    "FROM k ORDER BY ix NULLS LAST, h",
+
+    // pg_queue_try_lock: pg_queue_lock's parameters; the outbox, before pg_queue_lock. The
+    // caller's transaction may hold queue locks already (an earlier publish in it): then the
+    // locks are only tried, in any order (pg_queue_lock then finds them held); waiting for
+    // them could break the order. Row: whether it holds some (an endpoint's lock of this
+    // store), how many of those tried another transaction holds.
+    PULSEHOOK_DETAIL_PG_QUEUE_LOCKS
+    ", held AS (SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 "
+    "  AND classid::bigint = $2::bigint AND objid::bigint >= 2147483648 AND pid = pg_backend_pid() "
+    "  AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS h) "
+    "SELECT (SELECT h FROM held), count(*) FILTER (WHERE CASE WHEN (SELECT h FROM held) THEN NOT "
+    "  CASE WHEN h IS NOT NULL THEN pg_try_advisory_xact_lock(h) "
+    "  WHEN excl THEN pg_try_advisory_xact_lock($2::bigint::int, -ix::int) "
+    "  ELSE pg_try_advisory_xact_lock_shared($2::bigint::int, -ix::int) END ELSE false END) FROM k",
+#undef PULSEHOOK_DETAIL_PG_QUEUE_LOCKS
+
+    // pg_queue_append: $1 deliveries, $2 their due times (after pg_queue_lock). Puts each
+    // open ordered delivery of $1 at the back of its queue, in the order of $1: order_seq 1 +
+    // the largest of the queue's other open deliveries; due at its time when nothing else of
+    // the queue is open (the first of $1 there), else waiting.
+    "WITH l AS (SELECT DISTINCT ON (id) id, due, n FROM unnest($1::bigint[], $2::bigint[]) "
+    "  WITH ORDINALITY AS l(id, due, n) ORDER BY id, n), "
+    "x AS (SELECT d.id, d.endpoint, d.order_key, l.due, l.n, (SELECT o.order_seq "
+    "  FROM {s}.deliveries o WHERE o.endpoint = d.endpoint AND o.order_key = d.order_key "
+    "  AND o.state IN (0, 1) AND o.order_seq IS NOT NULL AND o.id <> ALL($1::bigint[]) "
+    "  ORDER BY o.order_seq DESC LIMIT 1) AS top "
+    "  FROM l JOIN {s}.deliveries d ON d.id = l.id WHERE d.order_key IS NOT NULL AND d.state IN (0, 1)), "
+    "r AS (SELECT id, due, top, row_number() OVER (PARTITION BY endpoint, order_key ORDER BY n) AS k "
+    "  FROM x) "
+    "UPDATE {s}.deliveries d SET order_seq = COALESCE(r.top, 0) + r.k, "
+    "  next_at = CASE WHEN r.top IS NULL AND r.k = 1 THEN r.due END FROM r WHERE d.id = r.id",
+
+    // pg_queue_heads: $1 deliveries, $2 endpoint ixs, $3 a time per endpoint of $2 (after
+    // pg_queue_lock). The head of the queue of each ordered delivery of $1 and of each open
+    // queue of the endpoints $2, when it has no due time and its endpoint is enabled, becomes
+    // due: at the time $3 gives its endpoint (enable: as unparked deliveries), else at its
+    // event's created_at, held back by a pause as claims hold back any delivery of a paused
+    // endpoint (to the pause's end, or to its deadline when that comes first). Row: heads
+    // found without a due time, heads made due; fewer made due than found means one changed
+    // after this statement's snapshot (a transaction holding it closed it: one that closes a
+    // waiting delivery takes no queue lock), and the caller runs it again.
+    "WITH q AS (SELECT endpoint, order_key, min(at) AS at FROM ("
+    "  SELECT endpoint, order_key, NULL::bigint AS at FROM {s}.deliveries "
+    "    WHERE id = ANY($1::bigint[]) AND order_key IS NOT NULL "
+    "  UNION ALL SELECT d.endpoint, d.order_key, w.at FROM unnest($2::bigint[], $3::bigint[]) AS w(ix, at) "
+    "    JOIN {s}.deliveries d ON d.endpoint = w.ix WHERE d.order_key IS NOT NULL AND d.state IN (0, 1)) a "
+    "  GROUP BY endpoint, order_key), "
+    "h AS (SELECT q.at, (SELECT o.id FROM {s}.deliveries o WHERE o.endpoint = q.endpoint "
+    "  AND o.order_key = q.order_key AND o.state IN (0, 1) ORDER BY o.order_seq LIMIT 1) AS id FROM q), "
+    "c AS MATERIALIZED (SELECT d.id, COALESCE(h.at, CASE WHEN v.created_at < p.paused_until THEN "
+    "  GREATEST(v.created_at, LEAST(p.paused_until, d.give_up_at)) ELSE v.created_at END) AS due "
+    "  FROM h JOIN {s}.deliveries d ON d.id = h.id JOIN {s}.endpoints p ON p.ix = d.endpoint "
+    "  JOIN {s}.events v ON v.ix = d.event "
+    "  WHERE d.next_at IS NULL AND p.enabled AND p.deleted_at IS NULL), "
+    "u AS (UPDATE {s}.deliveries d SET next_at = c.due FROM c WHERE d.id = c.id AND d.state IN (0, 1) "
+    "  AND d.next_at IS NULL RETURNING 1) "
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)",
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
+#undef PULSEHOOK_DETAIL_PG_WAITING
 
 inline constexpr std::int64_t pg_no_time = std::numeric_limits<std::int64_t>::min();
 
@@ -646,12 +800,31 @@ struct pg_record_batch {
   }
 };
 
+// What a step did to ordering queues (law 13), for its transaction to finish before it
+// commits (pg_move_queues): deliveries to put at the back of their queues, in this order,
+// each with the time it is due at if its queue has nothing else open; deliveries that left
+// their queue while they were its head (it has a due time: a waiting one leaves without
+// changing the head); endpoints enabled, whose queues' heads become due at the time given.
+// Inside a group it is gathered until commit_group, so a group takes its queue locks once.
+struct pg_queue_work {
+  std::vector<std::int64_t> append, append_due, closed, endpoints, endpoints_at;
+  bool empty() const noexcept { return append.empty() && closed.empty() && endpoints.empty(); }
+  void add(pg_queue_work const& w) {
+    append.insert(append.end(), w.append.begin(), w.append.end());
+    append_due.insert(append_due.end(), w.append_due.begin(), w.append_due.end());
+    closed.insert(closed.end(), w.closed.begin(), w.closed.end());
+    endpoints.insert(endpoints.end(), w.endpoints.begin(), w.endpoints.end());
+    endpoints_at.insert(endpoints_at.end(), w.endpoints_at.begin(), w.endpoints_at.end());
+  }
+};
+
 struct pg_group {
   pg_connection* conn = nullptr;
   bool spoiled = false;
   std::vector<std::pair<delivery_id, std::int64_t>> claimed;  // tokens this group handed out
   pg_record_batch records;
   bool claims = false;  // claim_due ran in it: the driver asks next_due_at after the commit
+  pg_queue_work queues;  // run just before the COMMIT
 };
 
 struct pg_state {
@@ -675,6 +848,7 @@ struct pg_state {
   struct lease {
     std::int64_t token = 0;
     time_point until{};
+    bool ordered = false;  // in an ordering queue: closing it moves the queue on
   };
   std::mutex tokens_mu;
   std::unordered_map<delivery_id, lease> tokens;
@@ -1074,29 +1248,43 @@ inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
     if (r.i64(0, 12) != 0) out.paused_until = from_unix_millis(r.i64(0, 12));
     out.rate_limit = pg_rate(r, 0, 13);
     out.adaptive = pg_adaptive(r, 0, 15);
+    out.ordered = r.i64(0, 19) != 0;
   }
   pg_load_secrets(l, ix, out.secrets, ec);
 }
 
-// The parameters of pg_accept for one event.
+// The parameters of pg_accept for one event; `queues`: the caller's transaction moves the
+// ordering queues on afterwards (else an accept that would queue a delivery is refused).
 inline void pg_accept_params(pg_params& p, event_record const& ev, time_point give_up_at,
-                             std::int64_t slot, std::string const* channel) {
+                             std::int64_t slot, std::string const* channel, bool queues) {
   p.bytes(ev.id).bytes(ev.organization_id).bytes(ev.type).i64(to_unix_millis(ev.created_at))
       .bytes(ev.actor.type).bytes(ev.actor.id).bytes(ev.actor.name).bytes(ev.payload)
       .i64(to_unix_millis(give_up_at)).i64(slot);
   if (channel) p.bytes(*channel);
   else p.null();
-  p.bytes(ev.subject);
+  p.bytes(ev.subject).i64(queues ? 1 : 0).bytes(ev.effective_ordering_key());
 }
 
-inline void pg_accept_result(pg_rows const& r, accept_result& result) {
+// Reads pg_accept's rows for `ev` into `result`; its ordered deliveries go to the back of
+// their queues (`work`), due at the event's creation when first there. False when the accept
+// was refused (nothing written: it would queue a delivery and `work` is null).
+inline bool pg_accept_result(pg_rows const& r, event_record const& ev, accept_result& result,
+                             pg_queue_work* work) {
   result = {};
   if (r.empty()) {
     result.duplicate = true;
-    return;
+    return true;
   }
-  for (int i = 0; i < r.size(); ++i)
-    if (!r.is_null(i, 0)) result.deliveries.push_back(static_cast<delivery_id>(r.i64(i, 0)));
+  if (r.i64(0, 3)) return false;
+  for (int i = 0; i < r.size(); ++i) {
+    if (r.is_null(i, 0)) continue;
+    result.deliveries.push_back(static_cast<delivery_id>(r.i64(i, 0)));
+    if (r.i64(i, 2) && work) {
+      work->append.push_back(r.i64(i, 0));
+      work->append_due.push_back(to_unix_millis(ev.created_at));
+    }
+  }
+  return true;
 }
 
 // The state and fencing token a write step saw, and what they mean.
@@ -1116,9 +1304,11 @@ inline void pg_check_open(pg_rows const& r, std::optional<std::int64_t> token,
 
 // Erases the events `ixs` (pg_erase_events; their rows and their deliveries' locked by the
 // step's transaction, with pg_erase_lock or pg_erase_pick), recording `by` (validated by the
-// caller) as their erased_by, and adds what it did to `out`.
+// caller) as their erased_by, and adds what it did to `out`; the queue heads it closed to
+// `work`.
 inline void pg_erase(pg_lease& l, std::span<std::int64_t const> ixs, std::int64_t now,
-                     std::string_view by, erase_result& out, boost::system::error_code& ec) {
+                     std::string_view by, erase_result& out, pg_queue_work& work,
+                     boost::system::error_code& ec) {
   pg_params p;
   p.i64_array(ixs).i64(now).i64(l.slot()).bytes(erased_reason).bytes(by);
   auto r = l.run(pg_erase_events, p, ec);
@@ -1130,6 +1320,74 @@ inline void pg_erase(pg_lease& l, std::span<std::int64_t const> ixs, std::int64_
   out.events += static_cast<std::uint64_t>(r.i64(0, 0));
   out.bodies += static_cast<std::uint64_t>(r.i64(0, 1));
   out.closed += static_cast<std::uint64_t>(r.i64(0, 2));
+  for (int i = 1; i < r.size(); ++i) work.closed.push_back(r.i64(i, 2));
+}
+
+// Finishes `w` in the transaction that `run(statement, params, ec)` runs statements in, as
+// its last step before the commit: the queue locks (pg_queue_lock, one statement), then, in
+// statements that start after them, the appends and the heads. The heads' statement runs
+// again while a head it found changed meanwhile (bounded: storage_busy after many).
+//
+// Lock order: a transaction first writes its own rows (the deliveries it closes, reopens or
+// inserts, their counters, the endpoint or event rows its step locks), then takes all its
+// queue locks at once, in one order (pg_queue_lock), then writes only rows of the queues it
+// holds: its own appended deliveries, and heads that have no due time. A transaction waiting
+// for queue locks holds, of those queues, only rows that had a due time (a closed head) or
+// that nobody else can see (reopened, new), so the holder never waits for it: claims, records,
+// accepts and groups never deadlock over queues. Claims take no queue lock and skip locked
+// rows; closing a waiting delivery (no due time: erase_event, give_up) takes none at all, the
+// heads' statement finding it closed once it waited for it. Left: a transaction that closes
+// several queues' deliveries of one event at once (an erasure) or an enable that waits for
+// a parked head whose result is being recorded can still meet one that waits for it; the
+// server then aborts one of them (storage_busy, nothing changed). Inside a group the work is
+// gathered and done once, at commit_group.
+template <class Run>
+void pg_move_queues(Run&& run, std::int32_t space, pg_queue_work const& w,
+                    boost::system::error_code& ec) {
+  if (w.empty()) return;
+  {
+    std::vector<std::int64_t> ids = w.append;
+    ids.insert(ids.end(), w.closed.begin(), w.closed.end());
+    pg_params p;
+    p.i64_array(ids).i64(space).i64_array(w.endpoints);
+    run(pg_queue_lock, p, ec);
+    if (ec) return;
+  }
+  if (!w.append.empty()) {
+    pg_params p;
+    p.i64_array(w.append).i64_array(w.append_due);
+    run(pg_queue_append, p, ec);
+    if (ec) return;
+  }
+  if (w.closed.empty() && w.endpoints.empty()) return;
+  for (int round = 0;; ++round) {
+    pg_params p;
+    p.i64_array(w.closed).i64_array(w.endpoints).i64_array(w.endpoints_at);
+    auto r = run(pg_queue_heads, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::storage_failure;  // one row, always
+      return;
+    }
+    if (r.i64(0, 1) >= r.i64(0, 0)) return;
+    if (round == 100) {
+      ec = error::storage_busy;
+      return;
+    }
+  }
+}
+
+// pg_move_queues on the step's connection.
+inline void pg_move_queues(pg_lease& l, pg_queue_work const& w, boost::system::error_code& ec) {
+  pg_move_queues([&l](pg_stmt st, pg_params const& p, boost::system::error_code& e) { return l.run(st, p, e); },
+                 l.state().space, w, ec);
+}
+
+// The step's queue work: inside a group it waits for commit_group, else it is done now.
+inline void pg_finish_queues(pg_lease& l, pg_queue_work const& w, boost::system::error_code& ec) {
+  if (w.empty()) return;
+  if (auto* g = l.group()) g->queues.add(w);
+  else pg_move_queues(l, w, ec);
 }
 
 } // namespace detail
@@ -1330,14 +1588,24 @@ inline void postgres_store::commit_group(boost::system::error_code& ec) {
   }
   auto& c = *g.conn;
   if (!g.spoiled) detail::pg_flush_records(s, g, ec);
+  // The ordering queues the group's steps changed move on last, under queue locks the group
+  // takes once (the records sent ahead are read first: a refused one rolls it all back).
+  boost::system::error_code queue_ec;
+  if (!g.spoiled && !ec)
+    detail::pg_move_queues(
+        [&](detail::pg_stmt st, detail::pg_params const& p, boost::system::error_code& e) {
+          return c.run(st, s.sql[st], p, e);
+        },
+        s.space, g.queues, queue_ec);
   // After a claim the driver asks next_due_at: its answer is read in the COMMIT's round trip.
   detail::pg_params none;
   detail::pg_rows due;
   detail::pg_connection::last_statement const next_due{detail::pg_next_due, s.sql[detail::pg_next_due],
                                                        none, due};
-  bool const ask_due = g.claims && !ec;
+  bool const ask_due = g.claims && !ec && !queue_ec;
   // COMMIT, or ROLLBACK when spoiled or a record was refused
-  c.end_pipeline(!g.spoiled && !ec, ec, ask_due ? &next_due : nullptr);
+  c.end_pipeline(!g.spoiled && !ec && !queue_ec, ec, ask_due ? &next_due : nullptr);
+  if (queue_ec) ec = queue_ec;
   if (!ec && ask_due && due.get()) {
     std::lock_guard lk(s.mu);
     s.due_after_commit[std::this_thread::get_id()] = due.empty() ? detail::pg_no_time : due.i64(0, 0);
@@ -1506,9 +1774,28 @@ inline void postgres_store::accept(pg_conn* tx, event_record const& ev, time_poi
   }
   if (!ec) {
     detail::pg_params p;
-    detail::pg_accept_params(p, ev, give_up_at, slot, s.opts.notify ? &s.channel : nullptr);
+    detail::pg_accept_params(p, ev, give_up_at, slot, s.opts.notify ? &s.channel : nullptr, true);
     auto r = detail::pg_exec_params(tx, s.sql[detail::pg_accept], p, ec);
-    if (!ec) detail::pg_accept_result(r, result);
+    // The queue locks of an ordered accept are taken here, inside the caller's transaction,
+    // and held until it ends: a queue's order is the order in which such transactions
+    // commit. After an earlier publish of the same transaction took some, the locks are
+    // only tried, for a while, never waited for (pg_queue_try_lock): a transaction that
+    // publishes to several queues cannot deadlock with another (or with a dispatcher) over
+    // them; it gets storage_busy instead, and should roll back.
+    detail::pg_queue_work work;
+    if (!ec) detail::pg_accept_result(r, ev, result, &work);
+    auto run = [&](detail::pg_stmt st, detail::pg_params const& q, boost::system::error_code& e) {
+      return detail::pg_exec_params(tx, s.sql[st], q, e);
+    };
+    for (int round = 0; !ec && !work.append.empty(); ++round) {
+      detail::pg_params q;
+      q.i64_array(work.append).i64(s.space).i64_array(std::span<std::int64_t const>{});
+      auto taken = run(detail::pg_queue_try_lock, q, ec);
+      if (ec || taken.empty() || !taken.i64(0, 0) || taken.i64(0, 1) == 0) break;
+      if (round == 100) ec = error::storage_busy;
+      else std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    if (!ec) detail::pg_move_queues(run, s.space, work, ec);
   }
   boost::system::error_code end_ec;
   if (ec) {
@@ -1535,15 +1822,39 @@ inline void postgres_store::accept(event_record const& ev, time_point give_up_at
   validate_event(ev, ec);
   if (ec) return;
   PULSEHOOK_DETAIL_PG_READY();
-  detail::pg_step st(l, false, ec);
+  auto const* channel = s.opts.notify ? &s.channel : nullptr;
+  {
+    // One statement that commits by itself, unless an endpoint it fans out to is ordered
+    // (then it writes nothing: below). Inside a group, the group's commit moves the queues.
+    auto* g = l.group();
+    detail::pg_step st(l, false, ec);
+    if (ec) return;
+    detail::pg_params p;
+    detail::pg_accept_params(p, ev, give_up_at, l.slot(), channel, g != nullptr);
+    auto r = l.run(detail::pg_accept, p, ec);
+    if (ec) return;
+    detail::pg_queue_work work;
+    if (detail::pg_accept_result(r, ev, result, &work)) {
+      if (result.duplicate) return st.unchanged();
+      if (g) g->queues.add(work);
+      st.commit(ec);
+      if (ec) result = {};
+      return;
+    }
+    st.unchanged();
+  }
+  // An ordered accept: one transaction with the queue work.
+  detail::pg_step st(l, true, ec);
   if (ec) return;
   detail::pg_params p;
-  detail::pg_accept_params(p, ev, give_up_at, l.slot(), s.opts.notify ? &s.channel : nullptr);
+  detail::pg_accept_params(p, ev, give_up_at, l.slot(), channel, true);
   auto r = l.run(detail::pg_accept, p, ec);
   if (ec) return;
-  detail::pg_accept_result(r, result);
+  detail::pg_queue_work work;
+  detail::pg_accept_result(r, ev, result, &work);
   if (result.duplicate) return st.unchanged();
-  st.commit(ec);
+  detail::pg_move_queues(l, work, ec);
+  if (!ec) st.commit(ec);
   if (ec) result = {};
 }
 
@@ -1564,16 +1875,18 @@ inline void postgres_store::accept_many(std::span<event_record const> events,
   PULSEHOOK_DETAIL_PG_READY();
   std::vector<accept_result> out(events.size());
   auto const* channel = s.opts.notify ? &s.channel : nullptr;
-  if (l.group()) {  // inside a group: one statement after the other, into the group
+  if (auto* g = l.group()) {  // inside a group: one statement after the other, into the group
     detail::pg_step st(l, false, ec);
     if (ec) return;
+    detail::pg_queue_work work;
     for (std::size_t i = 0; i < events.size(); ++i) {
       detail::pg_params p;
-      detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(), channel);
+      detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(), channel, true);
       auto r = l.run(detail::pg_accept, p, ec);
       if (ec) return;
-      detail::pg_accept_result(r, out[i]);
+      detail::pg_accept_result(r, events[i], out[i], &work);
     }
+    g->queues.add(work);
     st.commit(ec);
     if (!ec) results = std::move(out);
     return;
@@ -1592,14 +1905,23 @@ inline void postgres_store::accept_many(std::span<event_record const> events,
   rows.reserve(events.size());
   for (std::size_t i = 0; i < events.size() && !ec; ++i) {
     detail::pg_params p;
-    detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(), channel);
+    detail::pg_accept_params(p, events[i], give_up_at[i], l.slot(), channel, true);
     c.send_deferred(detail::pg_accept, s.sql[detail::pg_accept], p, nullptr, 0, ec, true, &rows);
   }
   if (!ec) c.resolve(ec, &rows);
   bool const whole = !ec && rows.size() == events.size();
-  c.end_pipeline(whole, ec);  // COMMIT only when every accept ran
+  // The batch's ordered deliveries go to the back of their queues in the batch's order, under
+  // the queue locks taken once for all of them.
+  detail::pg_queue_work work;
+  boost::system::error_code queue_ec;
+  if (whole) {
+    for (std::size_t i = 0; i < events.size(); ++i)
+      detail::pg_accept_result(rows[i], events[i], out[i], &work);
+    detail::pg_move_queues(l, work, queue_ec);
+  }
+  c.end_pipeline(whole && !queue_ec, ec);  // COMMIT only when every accept ran
+  if (queue_ec) ec = queue_ec;
   if (ec) return;
-  for (std::size_t i = 0; i < events.size(); ++i) detail::pg_accept_result(rows[i], out[i]);
   results = std::move(out);
 }
 
@@ -1734,11 +2056,13 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   }
   std::vector<due_delivery> claimed;
   std::vector<std::pair<delivery_id, std::int64_t>> tokens;
+  std::vector<char> ordered;  // by index of `tokens`
   if (!take.empty()) {
     std::unordered_map<std::int64_t, std::size_t> order;
     for (std::size_t i = 0; i < take.size(); ++i) order[take[i]] = i;
     claimed.resize(take.size());
     tokens.resize(take.size());
+    ordered.resize(take.size());
     std::unordered_map<std::int64_t, std::shared_ptr<std::string const>> payloads;
     std::vector<std::int64_t> ep_of(take.size());
     detail::pg_rows r, secret_rows;  // in a group: both statements in one round trip
@@ -1764,6 +2088,8 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         d.give_up_at = from_unix_millis(r.i64(i, 4));
         d.trigger = r.i64(i, 5) ? attempt_trigger::manual : attempt_trigger::scheduled;
         tokens[k] = {d.id, r.i64(i, 6)};
+        d.ordered = r.i64(i, 21) != 0;
+        ordered[k] = d.ordered;
         d.event_id = r.str(i, 7);
         d.event_type = r.str(i, 8);
         d.event_created_at = from_unix_millis(r.i64(i, 9));
@@ -1795,7 +2121,8 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   if (ec) return;
   {
     std::lock_guard lk(s.tokens_mu);
-    for (auto const& [id, token] : tokens) s.tokens[id] = {token, req.lease_until};
+    for (std::size_t k = 0; k < tokens.size(); ++k)
+      s.tokens[tokens[k].first] = {tokens[k].second, req.lease_until, ordered[k] != 0};
   }
   if (auto* g = l.group()) g->claimed.insert(g->claimed.end(), tokens.begin(), tokens.end());
   if (held) s.held_at = now;
@@ -1849,10 +2176,9 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
     return;
   }
   PULSEHOOK_DETAIL_PG_READY();
-  detail::pg_step st(l, false, ec);
-  if (ec) return;
   auto const lease = s.lease_of(u.id);
   auto const token = lease ? std::optional<std::int64_t>(lease->token) : std::nullopt;
+  bool const closes = u.state != delivery_state::retrying;
   std::string_view body = a.response_body;
   bool truncated = a.body_truncated;
   if (body.size() > s.opts.max_response_body) {
@@ -1873,6 +2199,8 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
   // next statement or its commit: one statement and one counter update per endpoint for a
   // whole burst, instead of one each.
   if (l.group() && lease && a.started_at + a.elapsed + std::chrono::seconds{1} < lease->until) {
+    detail::pg_step st(l, false, ec);
+    if (ec) return;
     auto& b = l.group()->records;
     b.id.i64(static_cast<std::int64_t>(u.id));
     b.token.i64(lease->token);
@@ -1893,35 +2221,53 @@ inline void postgres_store::record_attempt(attempt_record const& a, delivery_upd
     if (body.empty()) b.body.null();
     else b.body.bytes(body);
     s.forget_token(u.id);
+    // the claim said whether it is ordered: the group's commit moves its queue on
+    if (lease->ordered && closes) l.group()->queues.closed.push_back(static_cast<std::int64_t>(u.id));
     if (b.size() >= 512) detail::pg_flush_records(s, *l.group(), ec);  // bounded
     if (ec) return;
     return st.commit(ec);
   }
-  detail::pg_params p;
-  p.i64(static_cast<std::int64_t>(u.id)).opt_i64(token.has_value(), token.value_or(0))
-      .i64(static_cast<std::int64_t>(u.state)).i64(detail::pg_cls(u.state))
-      .opt_i64(u.next_attempt_at.has_value(), u.next_attempt_at ? to_unix_millis(*u.next_attempt_at) : 0)
-      .bytes(u.reason).i64(a.number).i64(static_cast<std::int64_t>(a.trigger))
-      .i64(to_unix_millis(a.started_at)).i64(static_cast<std::int64_t>(a.elapsed.count()))
-      .i64(a.status).bytes(err).i64(truncated ? 1 : 0).bytes(req_h).bytes(resp_h);
-  if (body.empty()) p.null();
-  else p.bytes(body);
-  p.i64(l.slot());
-  auto r = l.run(detail::pg_record, p, ec);
-  if (ec) return;
-  if (r.empty()) {  // refused, nothing written: why?
-    detail::pg_params q;
-    q.i64(static_cast<std::int64_t>(u.id));
-    auto why = l.run(detail::pg_delivery_state, q, ec);
+  // Closing an ordered delivery moves its queue on in the same transaction (outside a group,
+  // one of the step's own; a single statement commits by itself). A delivery this store
+  // claimed said at the claim whether it is ordered; for another one, the statement refuses
+  // to close an ordered delivery outside such a transaction, and it is recorded again in one.
+  for (int pass = 0; pass < 2; ++pass) {
+    bool const queues = l.group() || pass == 1 || (closes && lease && lease->ordered);
+    detail::pg_step st(l, queues && !l.group(), ec);
     if (ec) return;
-    detail::pg_check_open(why, token, ec);
-    if (!ec) ec = error::storage_busy;  // it changed again since: try again
+    detail::pg_params p;
+    p.i64(static_cast<std::int64_t>(u.id)).opt_i64(token.has_value(), token.value_or(0))
+        .i64(static_cast<std::int64_t>(u.state)).i64(detail::pg_cls(u.state))
+        .opt_i64(u.next_attempt_at.has_value(), u.next_attempt_at ? to_unix_millis(*u.next_attempt_at) : 0)
+        .bytes(u.reason).i64(a.number).i64(static_cast<std::int64_t>(a.trigger))
+        .i64(to_unix_millis(a.started_at)).i64(static_cast<std::int64_t>(a.elapsed.count()))
+        .i64(a.status).bytes(err).i64(truncated ? 1 : 0).bytes(req_h).bytes(resp_h);
+    if (body.empty()) p.null();
+    else p.bytes(body);
+    p.i64(l.slot()).i64(queues ? 1 : 0);
+    auto r = l.run(detail::pg_record, p, ec);
+    if (ec) return;
+    if (r.empty()) {  // refused, nothing written: why?
+      detail::pg_params q;
+      q.i64(static_cast<std::int64_t>(u.id));
+      auto why = l.run(detail::pg_delivery_state, q, ec);
+      if (ec) return;
+      detail::pg_check_open(why, token, ec);
+      if (!ec && !queues && closes && why.i64(0, 2)) continue;  // ordered: in a transaction
+      if (!ec) ec = error::storage_busy;  // it changed again since: try again
+    }
+    // This claim is over, unless its lease was lost: then the token stays, so that every
+    // later call of this worker on the delivery stays fenced until it claims it again.
+    if (token && ec != error::lease_lost) s.forget_token(u.id);
+    if (ec) return st.unchanged();
+    if (closes && r.i64(0, 1)) {
+      detail::pg_queue_work w;
+      w.closed.push_back(static_cast<std::int64_t>(u.id));
+      detail::pg_finish_queues(l, w, ec);
+      if (ec) return;
+    }
+    return st.commit(ec);
   }
-  // This claim is over, unless its lease was lost: then the token stays, so that every later
-  // call of this worker on the delivery stays fenced until it claims it again.
-  if (token && ec != error::lease_lost) s.forget_token(u.id);
-  if (ec) return st.unchanged();
-  st.commit(ec);
 }
 
 inline void postgres_store::give_up(delivery_id id, std::string_view reason,
@@ -1932,18 +2278,31 @@ inline void postgres_store::give_up(delivery_id id, std::string_view reason,
     return;
   }
   PULSEHOOK_DETAIL_PG_READY();
-  detail::pg_step st(l, false, ec);
-  if (ec) return;
-  auto const token = s.token_of(id);
-  detail::pg_params p;
-  p.i64(static_cast<std::int64_t>(id)).bytes(reason).opt_i64(token.has_value(), token.value_or(0))
-      .i64(l.slot());
-  auto r = l.run(detail::pg_give_up, p, ec);
-  if (ec) return;
-  detail::pg_check_open(r, token, ec);
-  if (token && ec != error::lease_lost) s.forget_token(id);
-  if (ec) return st.unchanged();
-  st.commit(ec);
+  auto const lease = s.lease_of(id);
+  auto const token = lease ? std::optional<std::int64_t>(lease->token) : std::nullopt;
+  // As record_attempt: a queue's head closes in a transaction that moves the queue on.
+  for (int pass = 0; pass < 2; ++pass) {
+    bool const queues = l.group() || pass == 1 || (lease && lease->ordered);
+    detail::pg_step st(l, queues && !l.group(), ec);
+    if (ec) return;
+    detail::pg_params p;
+    p.i64(static_cast<std::int64_t>(id)).bytes(reason).opt_i64(token.has_value(), token.value_or(0))
+        .i64(l.slot()).i64(queues ? 1 : 0);
+    auto r = l.run(detail::pg_give_up, p, ec);
+    if (ec) return;
+    detail::pg_check_open(r, token, ec);
+    bool const head = !ec && r.i64(0, 2);
+    if (head && !queues) continue;  // refused, nothing written: in a transaction
+    if (token && ec != error::lease_lost) s.forget_token(id);
+    if (ec) return st.unchanged();
+    if (head) {
+      detail::pg_queue_work w;
+      w.closed.push_back(static_cast<std::int64_t>(id));
+      detail::pg_finish_queues(l, w, ec);
+      if (ec) return;
+    }
+    return st.commit(ec);
+  }
 }
 
 inline void postgres_store::release(delivery_id id, time_point next_attempt_at,
@@ -2012,6 +2371,7 @@ inline void postgres_store::create_endpoint(endpoint_record const& endpoint,
         .bytes(types).i64(ep.enabled ? 1 : 0).bytes(ep.disabled_reason)
         .i64(to_unix_millis(ep.created_at)).i64(to_unix_millis(ep.updated_at));
     detail::pg_put_rate(p, ep.rate_limit);
+    p.i64(ep.ordered ? 1 : 0);
     auto r = l.run(detail::pg_ep_insert, p, ec);
     if (ec) return;
     if (r.empty()) {
@@ -2066,6 +2426,7 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
   merged.description = endpoint.description;
   merged.event_types = endpoint.event_types;
   merged.rate_limit = endpoint.rate_limit;
+  merged.ordered = endpoint.ordered;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, rules, ec);
   if (ec) return st.unchanged();
@@ -2076,6 +2437,7 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
     p.i64(ix).bytes(merged.name).bytes(merged.url).bytes(merged.description).bytes(types)
         .i64(to_unix_millis(merged.updated_at));
     detail::pg_put_rate(p, merged.rate_limit);
+    p.i64(merged.ordered ? 1 : 0);
     l.run(detail::pg_ep_update, p, ec);
     if (ec) return;
   }
@@ -2306,6 +2668,12 @@ inline void postgres_store::enable_endpoint(std::string_view id, time_point now,
     l.run(stmt, p, ec);
     if (ec) return;
   }
+  // Of its ordering queues, only the heads become due.
+  detail::pg_queue_work w;
+  w.endpoints.push_back(ix);
+  w.endpoints_at.push_back(to_unix_millis(now));
+  detail::pg_finish_queues(l, w, ec);
+  if (ec) return;
   st.commit(ec);
 }
 
@@ -2433,19 +2801,32 @@ inline void postgres_store::get_delivery(delivery_id id, delivery_record& out,
 inline void postgres_store::resend(delivery_id id, time_point now, boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_PG_READY();
-  detail::pg_step st(l, false, ec);
-  if (ec) return;
-  detail::pg_params p;
-  p.i64(static_cast<std::int64_t>(id)).i64(to_unix_millis(now)).i64(l.slot()).i64(
-      to_unix_millis(now + resend_window));
-  auto r = l.run(detail::pg_resend, p, ec);
-  if (ec) return;
-  if (r.empty()) ec = error::not_found;
-  else if (r.i64(0, 2)) ec = error::endpoint_deleted;
-  else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
-  else if (r.i64(0, 3)) ec = error::event_erased;
-  if (ec) return st.unchanged();
-  st.commit(ec);
+  // One statement, unless the delivery was final and is ordered: it goes to the back of its
+  // queue in a transaction that appends it (the statement refuses it outside one).
+  for (int pass = 0; pass < 2; ++pass) {
+    bool const queues = l.group() || pass == 1;
+    detail::pg_step st(l, queues && !l.group(), ec);
+    if (ec) return;
+    detail::pg_params p;
+    p.i64(static_cast<std::int64_t>(id)).i64(to_unix_millis(now)).i64(l.slot()).i64(
+        to_unix_millis(now + resend_window)).i64(queues ? 1 : 0);
+    auto r = l.run(detail::pg_resend, p, ec);
+    if (ec) return;
+    if (r.empty()) ec = error::not_found;
+    else if (r.i64(0, 2)) ec = error::endpoint_deleted;
+    else if (!r.i64(0, 1)) ec = error::endpoint_disabled;
+    else if (r.i64(0, 3)) ec = error::event_erased;
+    if (ec) return st.unchanged();
+    if (r.i64(0, 4)) {
+      if (!queues) continue;  // refused, nothing written
+      detail::pg_queue_work w;
+      w.append.push_back(static_cast<std::int64_t>(id));
+      w.append_due.push_back(to_unix_millis(now));
+      detail::pg_finish_queues(l, w, ec);
+      if (ec) return;
+    }
+    return st.commit(ec);
+  }
 }
 
 inline void postgres_store::resend_event(std::string_view event_id, time_point now,
@@ -2453,28 +2834,45 @@ inline void postgres_store::resend_event(std::string_view event_id, time_point n
   ec = {};
   out = {};
   PULSEHOOK_DETAIL_PG_READY();
-  detail::pg_step st(l, false, ec);
-  if (ec) return;
-  detail::pg_params p;
-  p.bytes(event_id).i64(to_unix_millis(now)).i64(l.slot()).i64(to_unix_millis(now + resend_window));
-  auto r = l.run(detail::pg_resend_event, p, ec);
-  if (ec) return;
-  if (r.empty()) {
-    ec = error::not_found;
-    return st.unchanged();
-  }
-  if (r.i64(0, 5)) {
-    ec = error::event_erased;  // nothing was reopened
-    return st.unchanged();
-  }
-  st.commit(ec);
-  if (ec) return;
-  for (int i = 0; i < r.size(); ++i) {
-    if (r.is_null(i, 1)) continue;  // an event without deliveries
-    if (r.i64(i, 3)) ++out.skipped_deleted;
-    else if (!r.i64(i, 2)) ++out.skipped_disabled;
-    else if (r.i64(i, 4) <= 1) ++out.already_open;  // pending or retrying
-    else out.reopened.push_back(static_cast<delivery_id>(r.i64(i, 1)));
+  // As resend: ordered deliveries go to the back of their queues, in a transaction.
+  for (int pass = 0; pass < 2; ++pass) {
+    bool const queues = l.group() || pass == 1;
+    detail::pg_step st(l, queues && !l.group(), ec);
+    if (ec) return;
+    detail::pg_params p;
+    p.bytes(event_id).i64(to_unix_millis(now)).i64(l.slot()).i64(to_unix_millis(now + resend_window))
+        .i64(queues ? 1 : 0);
+    auto r = l.run(detail::pg_resend_event, p, ec);
+    if (ec) return;
+    if (r.empty()) {
+      ec = error::not_found;
+      return st.unchanged();
+    }
+    if (r.i64(0, 5)) {
+      ec = error::event_erased;  // nothing was reopened
+      return st.unchanged();
+    }
+    if (r.i64(0, 7)) continue;  // refused, nothing written
+    resend_event_result done;
+    detail::pg_queue_work w;
+    for (int i = 0; i < r.size(); ++i) {
+      if (r.is_null(i, 1)) continue;  // an event without deliveries
+      if (r.i64(i, 3)) ++done.skipped_deleted;
+      else if (!r.i64(i, 2)) ++done.skipped_disabled;
+      else if (r.i64(i, 4) <= 1) ++done.already_open;  // pending or retrying
+      else {
+        done.reopened.push_back(static_cast<delivery_id>(r.i64(i, 1)));
+        if (r.i64(i, 6)) {
+          w.append.push_back(r.i64(i, 1));
+          w.append_due.push_back(to_unix_millis(now));
+        }
+      }
+    }
+    detail::pg_finish_queues(l, w, ec);
+    if (ec) return;
+    st.commit(ec);
+    if (!ec) out = std::move(done);
+    return;
   }
 }
 
@@ -2517,7 +2915,16 @@ inline void postgres_store::recover(recover_request const& req, recover_result& 
         to_unix_millis(req.now + resend_window)).i64(endpoint);
     auto r = l.run(detail::pg_recover_reopen, p, ec);
     if (ec) return;
-    for (int i = 0; i < r.size(); ++i) done.push_back(r.i64(i, 0));
+    detail::pg_queue_work w;  // the ordered ones to the back of their queues, in id order
+    for (int i = 0; i < r.size(); ++i) {
+      done.push_back(r.i64(i, 0));
+      if (r.i64(i, 1)) {
+        w.append.push_back(r.i64(i, 0));
+        w.append_due.push_back(to_unix_millis(req.now));
+      }
+    }
+    detail::pg_finish_queues(l, w, ec);
+    if (ec) return;
   }
   st.commit(ec);
   if (ec) return;
@@ -2549,7 +2956,10 @@ inline void postgres_store::erase_event(std::string_view event_id, time_point no
     ix = r.i64(0, 0);
   }
   erase_result done;
-  detail::pg_erase(l, std::span<std::int64_t const>(&ix, 1), to_unix_millis(now), by, done, ec);
+  detail::pg_queue_work w;
+  detail::pg_erase(l, std::span<std::int64_t const>(&ix, 1), to_unix_millis(now), by, done, w, ec);
+  if (ec) return;
+  detail::pg_finish_queues(l, w, ec);
   if (ec) return;
   st.commit(ec);
   if (!ec) out = done;
@@ -2571,8 +2981,9 @@ inline void postgres_store::erase_subject(erase_subject_request const& req, eras
     for (int i = 0; i < r.size(); ++i) ixs.push_back(r.i64(i, 0));
   }
   erase_result done;
+  detail::pg_queue_work w;
   if (!ixs.empty()) {
-    detail::pg_erase(l, ixs, to_unix_millis(req.now), req.by, done, ec);
+    detail::pg_erase(l, ixs, to_unix_millis(req.now), req.by, done, w, ec);
     if (ec) return;
   }
   // Then the actor names, with the room the events left, in the same transaction: the name
@@ -2597,6 +3008,8 @@ inline void postgres_store::erase_subject(erase_subject_request const& req, eras
     }
   }
   if (done.events == 0 && done.actors == 0) return st.unchanged();  // none of either left
+  detail::pg_finish_queues(l, w, ec);
+  if (ec) return;
   st.commit(ec);
   if (!ec) out = done;
 }

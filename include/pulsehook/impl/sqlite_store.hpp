@@ -179,7 +179,7 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
     auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
                       "disabled_reason, created_at, updated_at, failing_since, disabled_at, "
                       "paused_until, rate_per_second, rate_burst, adaptive_rate, adaptive_ceiling, "
-                      "adaptive_step, adaptive_since FROM endpoints WHERE ix = ?1",
+                      "adaptive_step, adaptive_since, ordered FROM endpoints WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, ix);
@@ -207,6 +207,7 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
     if (!q.is_null(13) && !q.is_null(14))
       out.rate_limit = request_rate{q.f64(13), static_cast<std::uint32_t>(q.i64(14))};
     out.adaptive = sqlite_adaptive(q, 15);
+    out.ordered = q.i64(19) != 0;
   }
   sqlite_load_secrets(s, ix, out.secrets, ec);
 }
@@ -244,6 +245,76 @@ inline void sqlite_read_delivery(sqlite_use const& q, int c, delivery_record& r)
   r.reason = std::string(q.text(c + 5));
 }
 
+// Ordered delivery (law 13). A delivery accepted while its endpoint was ordered carries its
+// event's ordering key (order_key; '' is a key like any other, NULL means unordered) and its
+// place in that key's queue (order_seq). While it is open it also has a row in order_queue
+// (sqlite_schema.hpp says why a table): the key's first row there is the head, the only
+// delivery of the key that may have a due time; the others wait with next_at NULL, so claims,
+// next_due_at and count_due never see them. Unordered deliveries never touch order_queue.
+
+// An ordered delivery's key and place (the columns order_key, order_seq from `c`); empty for an
+// unordered one (no allocation then).
+struct sqlite_order {
+  std::string key;
+  std::int64_t seq = 0;
+};
+inline std::optional<sqlite_order> sqlite_order_of(sqlite_use const& q, int c) {
+  if (q.is_null(c)) return std::nullopt;
+  return sqlite_order{std::string(q.text(c)), q.i64(c + 1)};
+}
+
+// Puts an ordered delivery at the back of its key's queue. Its place, and whether it is the
+// head (nothing else of the key was open), i.e. due at once.
+struct sqlite_queued {
+  std::int64_t seq = 1;
+  bool head = true;
+};
+inline sqlite_queued sqlite_enqueue(sqlite_connection& db, std::int64_t delivery,
+                                    std::int64_t endpoint, std::string_view key,
+                                    boost::system::error_code& ec) {
+  sqlite_queued r;
+  {
+    auto q = db.use("SELECT MAX(seq) FROM order_queue WHERE endpoint = ?1 AND order_key = ?2", ec);
+    if (ec) return r;
+    q.bind(1, endpoint).bind(2, key);
+    if (!q.step(ec)) {
+      if (!ec) ec = error::storage_failure;  // an aggregate always answers a row
+      return r;
+    }
+    if (!q.is_null(0)) r = {q.i64(0) + 1, false};
+  }
+  auto q = db.use("INSERT INTO order_queue(endpoint, order_key, seq, delivery) "
+                  "VALUES (?1, ?2, ?3, ?4)",
+                  ec);
+  if (ec) return r;
+  q.bind(1, endpoint).bind(2, key).bind(3, r.seq).bind(4, delivery).run(ec);
+  return r;
+}
+
+// An ordered delivery closed: it leaves its key's queue, and the new head, if it is waiting,
+// becomes due at once (since its event was created), unless the endpoint is disabled
+// (enable_endpoint wakes the heads) or deleted. A pause needs nothing here: claims move what
+// they meet of a paused endpoint to the pause's end, a promoted head like any other.
+inline void sqlite_dequeue(sqlite_connection& db, std::int64_t endpoint, sqlite_order const& o,
+                           boost::system::error_code& ec) {
+  {
+    auto q = db.use("DELETE FROM order_queue WHERE endpoint = ?1 AND order_key = ?2 AND seq = ?3",
+                    ec);
+    if (ec) return;
+    q.bind(1, endpoint).bind(2, o.key).bind(3, o.seq).run(ec);
+    if (ec) return;
+  }
+  auto q = db.use("UPDATE deliveries SET next_at = "
+                  "(SELECT created_at FROM events WHERE ix = deliveries.event) "
+                  "WHERE id = (SELECT delivery FROM order_queue WHERE endpoint = ?1 "
+                  "AND order_key = ?2 ORDER BY seq LIMIT 1) AND next_at IS NULL "
+                  "AND EXISTS (SELECT 1 FROM endpoints WHERE ix = ?1 AND enabled = 1 "
+                  "AND deleted_at IS NULL)",
+                  ec);
+  if (ec) return;
+  q.bind(1, endpoint).bind(2, o.key).run(ec);
+}
+
 } // namespace detail
 
 namespace detail {
@@ -262,15 +333,21 @@ inline void sqlite_accept_one(sqlite_connection& db, event_record const& ev, tim
     }
     if (ec) return;
   }
-  std::vector<std::int64_t> targets;
+  struct target {
+    std::int64_t endpoint;
+    bool ordered;
+  };
+  std::vector<target> targets;
   {
-    auto q = db.use("SELECT s.endpoint FROM subscriptions s JOIN endpoints e ON e.ix = s.endpoint "
+    // s.ordered, not e.ordered: the endpoint's flag copied beside its id (sqlite_schema.hpp).
+    auto q = db.use("SELECT s.endpoint, s.ordered FROM subscriptions s JOIN endpoints e "
+                      "ON e.ix = s.endpoint "
                       "WHERE s.org = ?1 AND s.type = ?2 AND e.enabled = 1 AND e.deleted_at IS NULL "
                       "ORDER BY s.endpoint",
                       ec);
     if (ec) return;
     q.bind(1, ev.organization_id).bind(2, ev.type);
-    while (q.step(ec)) targets.push_back(q.i64(0));
+    while (q.step(ec)) targets.push_back({q.i64(0), q.i64(1) != 0});
     if (ec) return;
   }
   std::int64_t first = 1;
@@ -308,19 +385,29 @@ inline void sqlite_accept_one(sqlite_connection& db, event_record const& ev, tim
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     auto const id = first + static_cast<std::int64_t>(i);
+    auto const endpoint = targets[i].endpoint;
+    // An ordered endpoint's delivery goes to the back of its key's queue, due at once only when
+    // nothing of the key is open (else it waits: next_at NULL). Unordered: order_* stay NULL.
+    sqlite_queued place;
+    if (targets[i].ordered) {
+      place = sqlite_enqueue(db, id, endpoint, ev.effective_ordering_key(), ec);
+      if (ec) return;
+    }
     {
-      auto q = db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at) "
-                        "VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
+      auto q = db.use("INSERT INTO deliveries(id, event, endpoint, state, cls, next_at, give_up_at, "
+                        "order_key, order_seq) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7)",
                         ec);
       if (ec) return;
-      q.bind(1, id).bind(2, event_ix).bind(3, targets[i]).bind(4, to_unix_millis(ev.created_at))
-          .bind(5, to_unix_millis(give_up_at)).run(ec);
+      q.bind(1, id).bind(2, event_ix).bind(3, endpoint).bind(5, to_unix_millis(give_up_at));
+      if (place.head) q.bind(4, to_unix_millis(ev.created_at));
+      if (targets[i].ordered) q.bind(6, ev.effective_ordering_key()).bind(7, place.seq);
+      q.run(ec);
       if (ec) return;
     }
     {
       auto q = db.use("UPDATE endpoint_counts SET pending = pending + 1 WHERE endpoint = ?1", ec);
       if (ec) return;
-      q.bind(1, targets[i]).run(ec);
+      q.bind(1, endpoint).run(ec);
       if (ec) return;
     }
     result.deliveries.push_back(static_cast<delivery_id>(id));
@@ -632,11 +719,12 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
   };
   std::vector<row> rows;
   // Per endpoint: how many this claim took, its own cap when the request gives one, the end
-  // of its pause (-1: not read yet), and its rate limit's tokens (limited: it has one).
+  // of its pause (-1: not read yet), its rate limit's tokens (limited: it has one), and whether
+  // it has open ordered deliveries (queued).
   struct taken_of {
     std::size_t taken = 0, cap = static_cast<std::size_t>(-1);
     std::int64_t paused_until = -1;
-    bool limited = false, spent = false;
+    bool limited = false, spent = false, queued = false;
     double tokens = 0;
   };
   auto const now = to_unix_millis(req.now);
@@ -663,13 +751,15 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
       if (t.paused_until >= 0) return t;
       t.paused_until = 0;
       auto p = s.db.use("SELECT paused_until, rate_per_second, rate_burst, rate_tokens, rate_at, "
-                        "adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since "
+                        "adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since, "
+                        "EXISTS (SELECT 1 FROM order_queue WHERE endpoint = ?1) "
                         "FROM endpoints WHERE ix = ?1",
                         ec);
       if (ec) return t;
       p.bind(1, ep);
       if (!p.step(ec)) return t;
       t.paused_until = p.i64(0);
+      t.queued = p.i64(9) != 0;
       std::optional<request_rate> limit;
       if (!p.is_null(1) && !p.is_null(2))
         limit = request_rate{p.f64(1), static_cast<std::uint32_t>(p.i64(2))};
@@ -789,6 +879,15 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     d.endpoint_paused_until = eit->second.paused_until;
     d.endpoint_rate_limit = eit->second.rate_limit;
     d.endpoint_adaptive = eit->second.adaptive;
+    if (per_ep[r.endpoint].queued) {
+      // due_delivery::ordered (the engine polls once it ends). Asked only of an endpoint with
+      // open ordered deliveries: the others' deliveries are all unordered.
+      auto q = s.db.use("SELECT order_key IS NOT NULL FROM deliveries WHERE id = ?1", ec);
+      if (ec) return;
+      q.bind(1, r.id);
+      d.ordered = q.step(ec) && q.i64(0) != 0;
+      if (ec) return;
+    }
     d.payload = vit->second.payload;
     claimed.push_back(std::move(d));
   }
@@ -835,9 +934,10 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
   std::int64_t endpoint = 0, attempts = 0;
   delivery_state from{};
   bool enabled = true, failing = false;
+  std::optional<detail::sqlite_order> order;
   {
     auto q = s.db.use("SELECT d.state, d.endpoint, d.attempts, e.enabled, "
-                      "e.failing_since IS NOT NULL FROM deliveries d "
+                      "e.failing_since IS NOT NULL, d.order_key, d.order_seq FROM deliveries d "
                       "JOIN endpoints e ON e.ix = d.endpoint WHERE d.id = ?1",
                       ec);
     if (ec) return;
@@ -851,6 +951,7 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
     attempts = q.i64(2) + 1;
     enabled = q.i64(3) != 0;
     failing = q.i64(4) != 0;
+    order = detail::sqlite_order_of(q, 5);
   }
   if (from == delivery_state::sent || from == delivery_state::failed) {
     ec = error::invalid_argument;
@@ -908,6 +1009,10 @@ inline void sqlite_store::record_attempt(attempt_record const& a, delivery_updat
   }
   detail::sqlite_bump(s, endpoint, from, u.state, 1, ec);
   if (ec) return;
+  if (order && u.state != delivery_state::retrying) {  // closed: the next of its key may go
+    detail::sqlite_dequeue(s.db, endpoint, *order, ec);
+    if (ec) return;
+  }
   tx.commit(ec);
 }
 
@@ -923,8 +1028,10 @@ inline void sqlite_store::give_up(delivery_id id, std::string_view reason,
   if (ec) return;
   std::int64_t endpoint = 0;
   delivery_state from{};
+  std::optional<detail::sqlite_order> order;
   {
-    auto q = s.db.use("SELECT state, endpoint FROM deliveries WHERE id = ?1", ec);
+    auto q = s.db.use("SELECT state, endpoint, order_key, order_seq FROM deliveries WHERE id = ?1",
+                      ec);
     if (ec) return;
     q.bind(1, static_cast<std::int64_t>(id));
     if (!q.step(ec)) {
@@ -933,6 +1040,7 @@ inline void sqlite_store::give_up(delivery_id id, std::string_view reason,
     }
     from = static_cast<delivery_state>(q.i64(0));
     endpoint = q.i64(1);
+    order = detail::sqlite_order_of(q, 2);
   }
   if (from == delivery_state::sent || from == delivery_state::failed) {
     ec = error::invalid_argument;
@@ -951,6 +1059,10 @@ inline void sqlite_store::give_up(delivery_id id, std::string_view reason,
   }
   detail::sqlite_bump(s, endpoint, from, delivery_state::failed, 1, ec);
   if (ec) return;
+  if (order) {  // the next of its key may go
+    detail::sqlite_dequeue(s.db, endpoint, *order, ec);
+    if (ec) return;
+  }
   tx.commit(ec);
 }
 
@@ -1033,13 +1145,14 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
     auto const types = detail::sqlite_join_types(ep.event_types);
     auto q = s.db.use("INSERT INTO endpoints(id, org, name, url, description, event_types, enabled, "
                       "disabled_reason, created_at, updated_at, disabled_at, rate_per_second, "
-                      "rate_burst) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                      "rate_burst, ordered) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                       ec);
     if (ec) return;
     q.bind(1, ep.id).bind(2, ep.organization_id).bind(3, ep.name).bind(4, ep.url)
         .bind(5, ep.description).bind(6, types).bind(7, ep.enabled ? 1 : 0)
         .bind(8, ep.disabled_reason).bind(9, to_unix_millis(ep.created_at))
-        .bind(10, to_unix_millis(ep.updated_at));
+        .bind(10, to_unix_millis(ep.updated_at)).bind(14, ep.ordered ? 1 : 0);
     if (!ep.enabled) q.bind(11, to_unix_millis(ep.created_at));
     if (ep.rate_limit)
       q.bind_f64(12, ep.rate_limit->per_second).bind(13, std::int64_t{ep.rate_limit->burst});
@@ -1054,9 +1167,11 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
     if (ec) return;
   }
   for (auto const& t : ep.event_types) {
-    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint) VALUES (?1, ?2, ?3)", ec);
+    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint, ordered) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+                      ec);
     if (ec) return;
-    q.bind(1, ep.organization_id).bind(2, t).bind(3, ix).run(ec);
+    q.bind(1, ep.organization_id).bind(2, t).bind(3, ix).bind(4, ep.ordered ? 1 : 0).run(ec);
     if (ec) return;
   }
   detail::sqlite_store_secrets(s, ix, ep.secrets, ec);
@@ -1085,6 +1200,7 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
   merged.event_types = endpoint.event_types;
   bool const new_limit = merged.rate_limit != endpoint.rate_limit;
   merged.rate_limit = endpoint.rate_limit;
+  merged.ordered = endpoint.ordered;  // for later accepts: open deliveries keep their order_key
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;
@@ -1103,11 +1219,11 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
                       "event_types = ?5, updated_at = ?6, rate_per_second = ?7, rate_burst = ?8, "
                       "rate_tokens = CASE WHEN rate_per_second IS ?7 AND rate_burst IS ?8 "
                       "THEN rate_tokens END, rate_at = CASE WHEN rate_per_second IS ?7 AND "
-                      "rate_burst IS ?8 THEN rate_at END WHERE ix = ?1",
+                      "rate_burst IS ?8 THEN rate_at END, ordered = ?9 WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, *ix).bind(2, merged.name).bind(3, merged.url).bind(4, merged.description)
-        .bind(5, types).bind(6, to_unix_millis(merged.updated_at));
+        .bind(5, types).bind(6, to_unix_millis(merged.updated_at)).bind(9, merged.ordered ? 1 : 0);
     if (merged.rate_limit)
       q.bind_f64(7, merged.rate_limit->per_second).bind(8, std::int64_t{merged.rate_limit->burst});
     q.run(ec);
@@ -1120,9 +1236,12 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
     if (ec) return;
   }
   for (auto const& t : merged.event_types) {
-    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint) VALUES (?1, ?2, ?3)", ec);
+    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint, ordered) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+                      ec);
     if (ec) return;
-    q.bind(1, merged.organization_id).bind(2, t).bind(3, *ix).run(ec);
+    q.bind(1, merged.organization_id).bind(2, t).bind(3, *ix).bind(4, merged.ordered ? 1 : 0)
+        .run(ec);
     if (ec) return;
   }
   tx.commit(ec);
@@ -1149,6 +1268,12 @@ inline void sqlite_store::delete_endpoint(std::string_view id, time_point now,
     auto q = s.db.use("UPDATE endpoint_counts SET failed = failed + pending + retrying, "
                       "pending = 0, retrying = 0 WHERE endpoint = ?1",
                       ec);
+    if (ec) return;
+    q.bind(1, *ix).run(ec);
+    if (ec) return;
+  }
+  {  // its ordering queues close with its open deliveries
+    auto q = s.db.use("DELETE FROM order_queue WHERE endpoint = ?1", ec);
     if (ec) return;
     q.bind(1, *ix).run(ec);
     if (ec) return;
@@ -1395,8 +1520,12 @@ inline void sqlite_store::enable_endpoint(std::string_view id, time_point now,
     if (ec) return;
   }
   {
+    // The parked deliveries become due: all unordered ones, and of each ordering queue only
+    // its head (the others keep waiting).
     auto q = s.db.use("UPDATE deliveries SET next_at = ?2 WHERE endpoint = ?1 AND cls IN (0, 2) "
-                      "AND state IN (0, 1) AND next_at IS NULL",
+                      "AND state IN (0, 1) AND next_at IS NULL AND (order_key IS NULL OR "
+                      "id = (SELECT q.delivery FROM order_queue q WHERE q.endpoint = ?1 "
+                      "AND q.order_key = deliveries.order_key ORDER BY q.seq LIMIT 1))",
                       ec);
     if (ec) return;
     q.bind(1, *ix).bind(2, to_unix_millis(now)).run(ec);
@@ -1557,6 +1686,45 @@ inline void sqlite_store::get_delivery(delivery_id id, delivery_record& out,
   out = std::move(r);
 }
 
+namespace detail {
+// resend's change to one delivery, inside the caller's transaction (counters left to it):
+// pending, manual, the deadline at least now + resend_window, due now. Unless it is ordered
+// (`order`): then one that was final goes to the back of its key's queue, due now only when
+// nothing of the key is open; an open one keeps its place, the head due now, a waiting one
+// still waiting (with its endpoint enabled, as a resend needs, an open ordered delivery has no
+// due time exactly when it waits behind its head).
+inline void sqlite_reopen(sqlite_state& s, std::int64_t id, std::int64_t endpoint,
+                          std::optional<sqlite_order> const& order, bool was_open, time_point now,
+                          boost::system::error_code& ec) {
+  if (!order) {
+    auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
+                      "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, id).bind(2, to_unix_millis(now)).bind(3, to_unix_millis(now + resend_window)).run(ec);
+    return;
+  }
+  if (was_open) {
+    auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, "
+                      "next_at = CASE WHEN next_at IS NOT NULL THEN ?2 END, "
+                      "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
+                      ec);
+    if (ec) return;
+    q.bind(1, id).bind(2, to_unix_millis(now)).bind(3, to_unix_millis(now + resend_window)).run(ec);
+    return;
+  }
+  auto const place = sqlite_enqueue(s.db, id, endpoint, order->key, ec);
+  if (ec) return;
+  auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
+                    "give_up_at = MAX(give_up_at, ?3), order_seq = ?4 WHERE id = ?1",
+                    ec);
+  if (ec) return;
+  q.bind(1, id).bind(3, to_unix_millis(now + resend_window)).bind(4, place.seq);
+  if (place.head) q.bind(2, to_unix_millis(now));
+  q.run(ec);
+}
+} // namespace detail
+
 inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::error_code& ec) {
   ec = {};
   PULSEHOOK_DETAIL_SQLITE_READY();
@@ -1564,9 +1732,10 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
   if (ec) return;
   delivery_state from{};
   std::int64_t endpoint = 0;
+  std::optional<detail::sqlite_order> order;
   {
     auto q = s.db.use("SELECT d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL, "
-                      "v.erased_at IS NOT NULL FROM deliveries d "
+                      "v.erased_at IS NOT NULL, d.order_key, d.order_seq FROM deliveries d "
                       "JOIN endpoints e ON e.ix = d.endpoint JOIN events v ON v.ix = d.event "
                       "WHERE d.id = ?1",
                       ec);
@@ -1590,34 +1759,15 @@ inline void sqlite_store::resend(delivery_id id, time_point now, boost::system::
       ec = error::event_erased;
       return;
     }
+    order = detail::sqlite_order_of(q, 5);
   }
-  {
-    auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
-                      "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
-                      ec);
-    if (ec) return;
-    q.bind(1, static_cast<std::int64_t>(id))
-        .bind(2, to_unix_millis(now))
-        .bind(3, to_unix_millis(now + resend_window))
-        .run(ec);
-    if (ec) return;
-  }
+  bool const was_open = from == delivery_state::pending || from == delivery_state::retrying;
+  detail::sqlite_reopen(s, static_cast<std::int64_t>(id), endpoint, order, was_open, now, ec);
+  if (ec) return;
   detail::sqlite_bump(s, endpoint, from, delivery_state::pending, 1, ec);
   if (ec) return;
   tx.commit(ec);
 }
-
-namespace detail {
-// resend's change to one delivery, inside the caller's transaction (counters left to it).
-inline void sqlite_reopen(sqlite_state& s, std::int64_t id, time_point now,
-                          boost::system::error_code& ec) {
-  auto q = s.db.use("UPDATE deliveries SET state = 0, cls = 0, manual = 1, next_at = ?2, "
-                    "give_up_at = MAX(give_up_at, ?3) WHERE id = ?1",
-                    ec);
-  if (ec) return;
-  q.bind(1, id).bind(2, to_unix_millis(now)).bind(3, to_unix_millis(now + resend_window)).run(ec);
-}
-} // namespace detail
 
 inline void sqlite_store::resend_event(std::string_view event_id, time_point now,
                                        resend_event_result& out, boost::system::error_code& ec) {
@@ -1647,11 +1797,13 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
   struct row {
     std::int64_t id, endpoint;
     delivery_state from;
+    std::optional<detail::sqlite_order> order;
   };
   std::vector<row> rows;
   if (n > 0) {
-    auto q = s.db.use("SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL "
-                      "FROM deliveries d JOIN endpoints e ON e.ix = d.endpoint "
+    auto q = s.db.use("SELECT d.id, d.state, d.endpoint, e.enabled, e.deleted_at IS NOT NULL, "
+                      "d.order_key, d.order_seq FROM deliveries d "
+                      "JOIN endpoints e ON e.ix = d.endpoint "
                       "WHERE d.id BETWEEN ?1 AND ?2 ORDER BY d.id",
                       ec);
     if (ec) return;
@@ -1660,12 +1812,13 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
       if (q.i64(4)) ++out.skipped_deleted;
       else if (!q.i64(3)) ++out.skipped_disabled;
       else if (q.i64(1) <= 1) ++out.already_open;  // pending or retrying
-      else rows.push_back({q.i64(0), q.i64(2), static_cast<delivery_state>(q.i64(1))});
+      else rows.push_back({q.i64(0), q.i64(2), static_cast<delivery_state>(q.i64(1)),
+                           detail::sqlite_order_of(q, 5)});
     }
     if (ec) return;
   }
   for (auto const& r : rows) {
-    detail::sqlite_reopen(s, r.id, now, ec);
+    detail::sqlite_reopen(s, r.id, r.endpoint, r.order, false, now, ec);
     if (ec) return;
     detail::sqlite_bump(s, r.endpoint, r.from, delivery_state::pending, 1, ec);
     if (ec) return;
@@ -1700,10 +1853,13 @@ inline void sqlite_store::recover(recover_request const& req, recover_result& ou
     else if (!q.i64(1)) ec = error::endpoint_disabled;
     if (ec) return;
   }
-  // One row more than the batch says whether anything is left after it.
+  // One row more than the batch says whether anything is left after it. Reopened in id order:
+  // ordered ones go to the back of their key's queue in that order.
   std::vector<std::int64_t> ids;
+  std::vector<std::optional<detail::sqlite_order>> orders;
   {
-    auto q = s.db.use("SELECT d.id FROM deliveries d JOIN events v ON v.ix = d.event "
+    auto q = s.db.use("SELECT d.id, d.order_key, d.order_seq FROM deliveries d "
+                      "JOIN events v ON v.ix = d.event "
                       "WHERE d.endpoint = ?1 AND d.cls = 2 AND d.id > ?2 AND d.state = 3 "
                       "AND v.created_at >= ?3 AND v.erased_at IS NULL ORDER BY d.id LIMIT ?4",
                       ec);
@@ -1712,13 +1868,19 @@ inline void sqlite_store::recover(recover_request const& req, recover_result& ou
         .bind(2, static_cast<std::int64_t>(after))
         .bind(3, since)
         .bind(4, static_cast<std::int64_t>(req.batch) + 1);
-    while (q.step(ec)) ids.push_back(q.i64(0));
+    while (q.step(ec)) {
+      ids.push_back(q.i64(0));
+      orders.push_back(detail::sqlite_order_of(q, 1));
+    }
     if (ec) return;
   }
   bool const more = ids.size() > req.batch;
-  if (more) ids.pop_back();
-  for (auto id : ids) {
-    detail::sqlite_reopen(s, id, req.now, ec);
+  if (more) {
+    ids.pop_back();
+    orders.pop_back();
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    detail::sqlite_reopen(s, ids[i], endpoint, orders[i], false, req.now, ec);
     if (ec) return;
   }
   detail::sqlite_bump(s, endpoint, delivery_state::failed, delivery_state::pending,
@@ -1756,14 +1918,20 @@ inline void sqlite_erase(sqlite_state& s, std::int64_t ix, std::int64_t first, s
     if (ec) return;
     out.bodies += static_cast<std::uint64_t>(s.db.changes());
   }
-  std::vector<std::pair<std::int64_t, delivery_state>> open;  // (endpoint, state)
+  struct open_one {
+    std::int64_t endpoint;
+    delivery_state from;
+    std::optional<sqlite_order> order;
+  };
+  std::vector<open_one> open;
   {
-    auto q = s.db.use("SELECT endpoint, state FROM deliveries WHERE id BETWEEN ?1 AND ?2 "
-                      "AND state <= 1",
+    auto q = s.db.use("SELECT endpoint, state, order_key, order_seq FROM deliveries "
+                      "WHERE id BETWEEN ?1 AND ?2 AND state <= 1",
                       ec);
     if (ec) return;
     q.bind(1, first).bind(2, first + n - 1);
-    while (q.step(ec)) open.emplace_back(q.i64(0), static_cast<delivery_state>(q.i64(1)));
+    while (q.step(ec))
+      open.push_back({q.i64(0), static_cast<delivery_state>(q.i64(1)), sqlite_order_of(q, 2)});
     if (ec) return;
   }
   if (open.empty()) return;
@@ -1777,10 +1945,14 @@ inline void sqlite_erase(sqlite_state& s, std::int64_t ix, std::int64_t first, s
         .bind(4, sqlite_cls(delivery_state::failed)).bind(5, erased_reason).run(ec);
     if (ec) return;
   }
-  for (auto const& [endpoint, from] : open) {
-    sqlite_bump(s, endpoint, from, delivery_state::failed, 1, ec);
+  for (auto const& o : open) {
+    sqlite_bump(s, o.endpoint, o.from, delivery_state::failed, 1, ec);
     if (ec) return;
     ++out.closed;
+    if (o.order) {  // the next of its key may go
+      sqlite_dequeue(s.db, o.endpoint, *o.order, ec);
+      if (ec) return;
+    }
   }
 }
 } // namespace detail
