@@ -234,6 +234,8 @@
     const burst = h('input', { type: 'number', id: 'rate_burst', name: 'rate_burst', min: '1', step: '1',
       inputmode: 'numeric', autocomplete: 'off', placeholder: 'default' });
     if (editing && ep.rate_limit) { rate.value = String(ep.rate_limit.per_second); burst.value = String(ep.rate_limit.burst); }
+    const ordered = h('input', { type: 'checkbox', id: 'ordered', name: 'ordered', 'aria-describedby': 'ordered-desc' });
+    ordered.checked = editing ? !!ep.ordered : false;
 
     const groups = new Map();
     for (const t of types) {
@@ -274,6 +276,10 @@
       h('div', { class: 'field' }, h('label', { for: 'rate_burst' }, 'Burst (optional)'),
         h('p', { class: 'hint', id: 'rate_burst-hint' }, 'How many may go at once after a quiet spell; default: the rate, rounded up.'),
         burst),
+      h('div', { class: 'check' }, ordered,
+        h('label', { for: 'ordered' }, 'Deliver in order',
+          h('span', { class: 'hint', id: 'ordered-desc' },
+            'Send the events of each resource one at a time, in the order they happened: a failing one holds back the later ones of the same resource until it is delivered or given up.'))),
       h('fieldset', { id: 'event_types', 'aria-describedby': 'event_types-error' },
         h('legend', {}, 'Events to send'),
         h('p', { class: 'hint' }, 'Choose the events this endpoint receives.'),
@@ -308,7 +314,7 @@
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const body = { name: name.value, url: url.value.trim(), description: description.value,
-        event_types: boxes.filter((b) => b.checked).map((b) => b.value) };
+        event_types: boxes.filter((b) => b.checked).map((b) => b.value), ordered: ordered.checked };
       // The number as typed (the server says what is wrong with it), or null: no limit.
       if (rate.value.trim() !== '' || rate.validity.badInput) {
         body.rate_limit = { per_second: rate.value.trim() === '' ? rate.value : Number(rate.value) };
@@ -486,6 +492,8 @@
         ep.description ? [h('dt', {}, 'Description'), h('dd', {}, ep.description)] : null,
         h('dt', {}, 'Status'), h('dd', {}, stateBadge, disabledWhy),
         h('dt', {}, 'Events'), h('dd', {}, ep.event_types.join(', ')),
+        ep.ordered ? [h('dt', {}, 'Ordering'), h('dd', { id: 'ordering' },
+          'One event at a time per resource, in the order they happened')] : null,
         ep.rate_limit ? [h('dt', {}, 'Rate limit'), h('dd', { id: 'rate-limit' },
           ep.rate_limit.per_second + ' requests per second at most (burst ' + ep.rate_limit.burst + ')')] : null,
         ep.paused_until && Date.parse(ep.paused_until) > Date.now()
@@ -617,7 +625,9 @@
           h('dt', {}, 'Event ID'), h('dd', {}, d.event.id),
           h('dt', {}, 'Status'), h('dd', {}, h('span', { class: 'badge ' + d.delivery.state, id: 'delivery-state' }, d.delivery.state),
             d.delivery.reason ? ' ' + d.delivery.reason : ''),
-          d.delivery.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', {}, fmtTime(d.delivery.next_attempt_at))] : null),
+          d.delivery.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', {}, fmtTime(d.delivery.next_attempt_at))]
+            : d.delivery.waiting ? [h('dt', {}, 'Next attempt'), h('dd', { id: 'waiting' },
+              'waiting: the earlier events of the same resource go first (ordered endpoint)')] : null),
         h('div', { class: 'actions' }, erased ? null : [resend, resendAll, erase]),
         h('h2', {}, 'Data'),
         erased ? h('p', { class: 'empty', id: 'erased' }, 'The payload was erased on ' + fmtTime(d.event.erased_at) +

@@ -125,7 +125,7 @@ test('the help page flows: create, empty state, live events, filters, event deta
   // New Webhook Endpoint: the 24 event types as checkboxes grouped by resource, with descriptions.
   await page.click('#new-endpoint');
   await page.waitForSelector('h1:text("New Webhook Endpoint")');
-  assert.equal(await page.locator('#endpoint-form input[type=checkbox]').count(), 24);
+  assert.equal(await page.locator('#endpoint-form input[name=event_types]').count(), 24);
   assert.equal(await page.locator('#event_types .groups fieldset').count(), 8);
   assert.match(await page.textContent('label[for=type-graph-updated]'), /graph\.updated \(this refers to graph settings, not values\)/);
   assert.match(await page.textContent('#type-team-created-desc'), /A team was created\./);
@@ -387,5 +387,36 @@ test('recover failed messages since a preset or a chosen time, and resend an eve
   assert.ok(await page.locator('dd.status-code').count() >= 1);
   assert.match(await status(), /payload was erased/);
   await shot(page, '15-payload-erased');
+  await page.close();
+});
+
+test('an ordered endpoint: "Deliver in order", and later events wait behind a failing one', async () => {
+  const page = await newPage();
+  await page.click('#new-endpoint');
+  await page.waitForSelector('h1:text("New Webhook Endpoint")');
+  await page.fill('#name', 'Member sync (ordered)');
+  await page.fill('#url', receiver.replace(/\/hook$/, '/ordered'));
+  await page.check('#type-member-updated');
+  assert.equal(await page.isChecked('#ordered'), false);
+  await page.check('#ordered');
+  await page.click('#submit');
+  await page.waitForSelector('#events');
+  assert.match(await page.textContent('#ordering'), /One event at a time per resource/);
+  await page.waitForSelector('#live.on');
+  // Three updates of one member: the receiver answers 503, so the first keeps retrying and the
+  // two after it wait their turn (no next attempt), instead of overtaking it.
+  await publish(3, 'ordered');
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 3);
+  await page.waitForFunction(() => /\(1\)/.test(document.querySelector('#count-failed').textContent));
+  await page.click('#events li a');  // newest first: the last of the three
+  await page.waitForSelector('#waiting');
+  assert.match(await page.textContent('#waiting'), /earlier events of the same resource go first/);
+  assert.equal(await page.textContent('#delivery-state'), 'pending');
+  await shot(page, '16-ordered-waiting');
+  // Editing keeps the setting, and shows it.
+  await page.click('text=← Back to the endpoint');
+  await page.click('#edit');
+  await page.waitForSelector('h1:text("Edit Endpoint")');
+  assert.equal(await page.isChecked('#ordered'), true);
   await page.close();
 });

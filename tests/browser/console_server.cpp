@@ -16,6 +16,9 @@
 //               Answers "published N" once they are durable.
 //   busy N      as publish, but the receiver answers each of them 429 (no Retry-After): the
 //               dispatcher pauses the endpoint and slows it down (AIMD).
+//   ordered N   publishes N member.updated events about one member (mem_7); the receiver's
+//               path /ordered answers 503 to everything, so an ordered endpoint there keeps
+//               the first retrying and the others waiting behind it.
 //   quit        stops.
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
@@ -46,6 +49,8 @@ int console_server_main(int argc, char** argv) {
 
   test::test_receiver rx;
   rx.set_default(test::behaviour::with_status(200, "thanks"));
+  // The ordered endpoint's receiver path: not ready yet, so its first event keeps retrying.
+  rx.on_path("/ordered", test::behaviour::with_status(503, "not ready"));
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
@@ -87,8 +92,27 @@ int console_server_main(int argc, char** argv) {
   std::string cmd;
   while (std::cin >> cmd && cmd != "quit") {
     bool const busy = cmd == "busy";
-    if (cmd != "publish" && !busy) continue;
     int n = 0;
+    if (cmd == "ordered") {
+      // N member.updated events about one member (subject "mem_7"), for an ordered endpoint.
+      std::cin >> n;
+      for (int i = 0; i < n; ++i) {
+        event_record ev;
+        auto const now = system_clock{}.now();
+        ev.id = make_event_id(now, rng);
+        ev.organization_id = "org_demo";
+        ev.type = "member.updated";
+        ev.created_at = now;
+        ev.actor = {"member", "mem_42", "Grace Hopper"};
+        ev.subject = "mem_7";
+        ev.payload = R"({"id":")" + ev.id + R"(","type":"member.updated","data":{"id":"mem_7","name":"Ada","version":)" +
+                     std::to_string(i) + "}}";
+        d.publish(ev);
+      }
+      std::cout << "published " << n << std::endl;
+      continue;
+    }
+    if (cmd != "publish" && !busy) continue;
     std::cin >> n;
     for (int i = 0; i < n; ++i) {
       rx.push(busy                ? test::behaviour::with_status(429, "slow down")

@@ -179,6 +179,53 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_rate_limit_is_set_changed_and_cleared, K, store_
   BOOST_TEST(!stored.rate_limit.has_value());
 }
 
+// Ordered delivery through the API: set on create, shown, kept by an unrelated PATCH, turned
+// off; a delivery waiting behind an earlier one of its key says so ("waiting"), in the log and
+// on the event page; a non-boolean is a 422 naming #/ordered.
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_endpoint_is_ordered_and_its_waiting_deliveries_say_so, K, store_kinds) {
+  api_fixture<K> f;
+  auto res = f.send("POST", "/api/v1/endpoints",
+                    R"({"name":"Member sync","url":"https://hooks.example.com/sync",
+                        "event_types":["objective.updated"],"ordered":true})");
+  BOOST_TEST_REQUIRE(res.status == 201);
+  std::string const id(parse(res).at("id").as_string());
+  BOOST_TEST(parse(res).at("ordered").as_bool());
+  endpoint_record stored;
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST(stored.ordered);
+  auto ev1 = storage_test::make_event("evt_1", "org_a", "objective.updated", f.now);
+  ev1.subject = "obj_7";
+  auto ev2 = storage_test::make_event("evt_2", "org_a", "objective.updated", f.now + 1s);
+  ev2.subject = "obj_7";
+  accept_result r;
+  f.k.store.accept(ev1, f.now + 72h, r);
+  f.k.store.accept(ev2, f.now + 72h, r);
+  auto const log = parse(f.get("/api/v1/endpoints/" + id + "/events")).at("data").as_array();
+  BOOST_TEST_REQUIRE(log.size() == 2u);
+  BOOST_TEST(log[0].at("event_id").as_string() == "evt_2");  // newest first
+  BOOST_TEST(log[0].at("delivery").at("waiting").as_bool());
+  BOOST_TEST(log[0].at("delivery").at("next_attempt_at").is_null());
+  BOOST_TEST(!log[1].at("delivery").at("waiting").as_bool());
+  auto const page = parse(f.get("/api/v1/endpoints/" + id + "/events/evt_2"));
+  BOOST_TEST(page.at("delivery").at("waiting").as_bool());
+
+  res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"name":"Sync"})");
+  BOOST_TEST(parse(res).at("ordered").as_bool());  // untouched
+  for (auto const* bad : {R"({"ordered":1})", R"({"ordered":"yes"})", R"({"ordered":null})"}) {
+    BOOST_TEST_INFO(bad);
+    res = f.send("PATCH", "/api/v1/endpoints/" + id, bad);
+    BOOST_TEST(res.status == 422);
+    BOOST_TEST(res.body.find("#/ordered") != std::string::npos);
+  }
+  res = f.send("PATCH", "/api/v1/endpoints/" + id, R"({"ordered":false})");
+  BOOST_TEST_REQUIRE(res.status == 200);
+  BOOST_TEST(!parse(res).at("ordered").as_bool());
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST(!stored.ordered);
+  // The queue accepted while it was ordered still drains in order: evt_2 still waits.
+  BOOST_TEST(parse(f.get("/api/v1/endpoints/" + id + "/events/evt_2")).at("delivery").at("waiting").as_bool());
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(bad_input_gets_a_clear_4xx_and_changes_nothing, K, store_kinds) {
   api_fixture<K> f;
   auto const ep = f.create("Orders", "https://hooks.example.com/a", {"objective.updated"});

@@ -225,13 +225,17 @@ inline boost::json::object mgmt_actor(actor_info const& a) {
   return {{"type", mgmt_utf8(a.type)}, {"id", mgmt_utf8(a.id)}, {"name", mgmt_utf8(a.name)}};
 }
 
-inline boost::json::object mgmt_delivery(delivery_record const& d) {
+// `ep`: the delivery's endpoint. An open delivery of an enabled endpoint with no next attempt
+// is waiting behind an earlier one of its ordering key (docs/sending.md#ordered-delivery).
+inline boost::json::object mgmt_delivery(delivery_record const& d, endpoint_record const& ep) {
   boost::json::object o;
   o["id"] = d.id;
   o["state"] = to_string(d.state);
   o["attempts"] = d.attempts;
   if (d.next_attempt_at) o["next_attempt_at"] = mgmt_time(*d.next_attempt_at);
   else o["next_attempt_at"] = nullptr;
+  o["waiting"] = !d.next_attempt_at && ep.enabled &&
+                 (d.state == delivery_state::pending || d.state == delivery_state::retrying);
   o["give_up_at"] = mgmt_time(d.give_up_at);
   o["reason"] = mgmt_utf8(d.reason);
   return o;
@@ -282,6 +286,7 @@ inline boost::json::object mgmt_endpoint(endpoint_record const& ep, state_counts
   } else {
     o["adaptive"] = nullptr;
   }
+  o["ordered"] = ep.ordered;
   o["created_at"] = mgmt_time(ep.created_at);
   o["updated_at"] = mgmt_time(ep.updated_at);
   if (!ep.secrets.empty()) o["secret_created_at"] = mgmt_time(ep.secrets.front().created_at);
@@ -695,6 +700,10 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
     if (!v->is_bool()) mgmt_type_error(p, "/enabled", "true or false");
     else ep.enabled = v->as_bool();
   }
+  if (auto const* v = o.if_contains("ordered")) {
+    if (!v->is_bool()) mgmt_type_error(p, "/ordered", "true or false");
+    else ep.ordered = v->as_bool();
+  }
   if (auto const* v = o.if_contains("rate_limit")) {
     // null: no limit; else {"per_second": number, "burst": integer (default: per_second
     // rounded up, at least 1)}.
@@ -753,7 +762,7 @@ management_response management_api<Registry, Store>::create_endpoint(management_
                                                                      access_token const& who) {
   boost::json::object o;
   management_response bad;
-  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "enabled", "rate_limit"}, false,
+  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "enabled", "rate_limit", "ordered"}, false,
                          opt_.limits.max_json_depth, o, bad))
     return bad;
   endpoint_record ep;
@@ -790,7 +799,7 @@ management_response management_api<Registry, Store>::update_endpoint(management_
                                                                      endpoint_record ep) {
   boost::json::object o;
   management_response bad;
-  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "rate_limit"}, false,
+  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "rate_limit", "ordered"}, false,
                          opt_.limits.max_json_depth, o, bad))
     return bad;
   detail::mgmt_problem p;
@@ -968,7 +977,7 @@ management_response management_api<Registry, Store>::list_events(
                                     {"event_type", e.event_type},
                                     {"created_at", detail::mgmt_time(e.event_created_at)},
                                     {"actor", detail::mgmt_actor(e.actor)},
-                                    {"delivery", detail::mgmt_delivery(e.delivery)}});
+                                    {"delivery", detail::mgmt_delivery(e.delivery, ep)}});
   boost::json::object o;
   o["data"] = std::move(a);
   if (page.next_cursor.empty()) o["next_cursor"] = nullptr;
@@ -1031,7 +1040,7 @@ management_response management_api<Registry, Store>::event_detail_of(endpoint_re
     ev["erased_by"] = nullptr;
   }
   return detail::mgmt_json(200, boost::json::object{{"event", std::move(ev)},
-                                                    {"delivery", detail::mgmt_delivery(*d)},
+                                                    {"delivery", detail::mgmt_delivery(*d, ep)},
                                                     {"attempts", std::move(attempts)}});
 }
 
@@ -1050,7 +1059,7 @@ management_response management_api<Registry, Store>::resend(endpoint_record cons
   delivery_record fresh;
   store_.get_delivery(d->id, fresh, ec);
   if (ec) return detail::mgmt_store_failure(ec, "event");
-  return detail::mgmt_json(202, boost::json::object{{"delivery", detail::mgmt_delivery(fresh)}});
+  return detail::mgmt_json(202, boost::json::object{{"delivery", detail::mgmt_delivery(fresh, ep)}});
 }
 
 template <class Registry, class Store>
