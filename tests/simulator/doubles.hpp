@@ -43,6 +43,7 @@ public:
   bool never_disable = false;            // disable_failing never disables
   bool drop_rate_limits = false;         // endpoints are stored without their rate limit
   bool erase_nothing = false;            // erase_event / erase_subject answer success and erase nothing
+  bool drop_ordering = false;            // endpoints are stored unordered (endpoint_record::ordered)
 
   void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) {
     if (++accepts_ == swallow_event) {
@@ -112,9 +113,9 @@ public:
     return c;
   }
   void create_endpoint(endpoint_record const& e, ec_t& ec) {
-    if (!drop_rate_limits) return inner_.create_endpoint(e, ec);
     auto copy = e;
-    copy.rate_limit.reset();
+    if (drop_rate_limits) copy.rate_limit.reset();
+    if (drop_ordering) copy.ordered = false;
     inner_.create_endpoint(copy, ec);
   }
   void update_endpoint(endpoint_record const& e, ec_t& ec) { inner_.update_endpoint(e, ec); }

@@ -299,6 +299,30 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_holds_and_checker_rate_catches_a_store_that_dr
   BOOST_TEST(has_violation(r, "rate"), violations_text(r));
 }
 
+// Ordered delivery (scenario "ordering"): on memory_store (two senders) and in the SQLite file
+// every ordered endpoint gets each resource's events one at a time, in publish order, and
+// nothing is lost; a store that keeps its endpoints unordered is caught by the order checker.
+BOOST_AUTO_TEST_CASE(ordered_endpoints_pass_and_checker_order_catches_a_store_that_does_not_order) {
+  auto sc = shipped("ordering");
+  sc.events = 1500;
+  sc.duration_ = 2h;
+  {
+    auto const r = run_memory(sc);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.resent > 0u);
+    auto one = sc;
+    one.senders = 1;  // sqlite_store serves one sender process
+    auto const q = run_sqlite(one, "pulsehook-ordering.db");
+    BOOST_TEST(q.ok(), violations_text(q));
+    BOOST_TEST(q.sent + q.failed == q.deliveries);
+  }
+  sim::test::faulty_store s;
+  s.drop_ordering = true;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "order"), violations_text(r));
+}
+
 // AIMD: a receiver that takes 2 requests a second and answers 429 (no Retry-After) to the
 // rest, under 5 events a second for 5 minutes: slowed down by its first 429s, its endpoint is
 // sent little over the capacity, and the aimd checker counts it, on memory_store and in the

@@ -49,6 +49,9 @@ struct endpoint_spec {
   /// The endpoint's rate limit (`endpoint_record::rate_limit`); the `rate` checker counts
   /// every request against it. Empty: none.
   std::optional<request_rate> rate_limit;
+  /// Ordered delivery (`endpoint_record::ordered`); the `order` checker makes sure each
+  /// resource's events reach it one at a time, in the order they were published.
+  bool ordered = false;
 };
 
 /// What an endpoint action does.

@@ -127,9 +127,16 @@ void driver<Store, Engine>::finish(time_point now) {
                             static_cast<double>(ep.rate->burst);
           limit_was_full = !ep.pauses.empty() || static_cast<double>(sent) * 2 >= room;
         }
+        // An ordered delivery may wait behind an earlier one of its key past its own deadline
+        // (law 13): excused when it became the head of its queue only about then.
+        bool waited_in_queue = false;
+        if (d.id < tracks_.size() && tracks_[d.id].queue != delivery_track::none) {
+          auto const head_at = tracks_[d.id].head_at;
+          waited_in_queue = head_at < 0 || head_at + grace_.count() >= since(d.give_up_at).count();
+        }
         // An erasure closes what was open of its events, tried or not.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
-            !paused_past_deadline && !limit_was_full && ev.erased < 0)
+            !paused_past_deadline && !limit_was_full && !waited_in_queue && ev.erased < 0)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
                                     "the endpoint was enabled throughout");

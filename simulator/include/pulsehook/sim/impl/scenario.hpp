@@ -378,7 +378,7 @@ struct scenario_reader {
                               "redirect_rate", "capacity", "latency", "slow", "retry_after",
                               "retry_after_format", "down", "flap", "big_bodies", "clock_skew",
                               "learn_secret_after", "reject_status", "body_limit",
-                              "request_timeout", "expect_p99", "rate_limit", "action", "at"}))
+                              "request_timeout", "expect_p99", "rate_limit", "ordered", "action", "at"}))
       return false;
     count = 1;
     if (allow_count && !get_count(o, "count", where, count, 10000)) return false;
@@ -454,6 +454,7 @@ struct scenario_reader {
       if (!size_value(*v, where + ".body_limit", n)) return false;
       p.body_limit = static_cast<std::size_t>(n);
     }
+    if (!get_bool(o, "ordered", where, ep.ordered)) return false;
     if (!get_opt_duration(o, "request_timeout", where, ep.request_timeout)) return false;
     if (ep.request_timeout && (ep.request_timeout->count() < 1 || *ep.request_timeout > std::chrono::hours{1}))
       return fail(where + ".request_timeout: from 1ms to 1h");

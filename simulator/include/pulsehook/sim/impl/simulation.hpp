@@ -43,6 +43,7 @@ struct sim_endpoint {
   std::uint32_t in_flight = 0;                  // sent, result not yet in
   std::vector<std::int64_t> time_to_delivery{}; // ms, per delivery this endpoint got (2xx)
   std::optional<duration> request_timeout{};    // the endpoint's own, else the engine's
+  bool ordered = false;                         // endpoint_record::ordered (the order checker)
   // The auto-disable checker's view of the endpoint's health, from the recorded attempts:
   // the start of the current run of failures (ms since start; -1: its last attempt
   // succeeded, or it was enabled since), whether the last answer was 410, and how many failed
@@ -102,6 +103,10 @@ struct delivery_track {
   std::uint32_t holder = none;
   std::int64_t lease_end = -1;
   bool holder_done = false;
+  // Ordered delivery (the order checker): the delivery's queue (driver::order_queues_; none:
+  // not ordered), and since when it has been the queue's head (ms since start; -1: not yet).
+  std::uint32_t queue = none;
+  std::int64_t head_at = -1;
 };
 
 struct inflight {
@@ -215,6 +220,8 @@ private:
   void erase_subject_of(std::size_t event, time_point now);
   void resend(delivery_id id, time_point now);
   void note_resent(delivery_id id, time_point now);
+  void note_final(delivery_id id, time_point now);
+  void queue_deliveries(event_record const& ev, std::size_t first_expected, time_point now);
   void crash(std::uint32_t who, time_point now);
   void restart(std::uint32_t who, time_point now);
   void freeze(std::uint32_t who, time_point now, duration length);
@@ -371,6 +378,10 @@ private:
   std::vector<std::uint32_t> expected_;
   std::unordered_map<std::string, std::uint32_t> type_ix_;  // event type -> number
   std::vector<delivery_track> tracks_;
+  // Ordered delivery: the open deliveries of each (endpoint, ordering key) in the order the
+  // store must hand them out (publish order, a resend of a final one at the back).
+  std::vector<std::vector<delivery_id>> order_queues_;  // short: a vector, freed when emptied
+  std::map<std::pair<std::uint32_t, std::string>, std::uint32_t> order_queue_ix_;
   std::vector<inflight> slots_;
   std::vector<std::uint32_t> free_slots_;
   engine_actions act_;
@@ -396,12 +407,15 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   std::snprintf(id, sizeof id, "ep_%04u", idx);
   receiver_profile prof = spec.profile;
   auto rate = spec.rate_limit;
+  bool ordered = spec.ordered;
   if (spec.swarm) {
     prof = draw_profile(action_rng_, duration_);
     // One swarm endpoint in four has a rate limit: from one request a minute to 20 a second.
     if (action_rng_.chance(0.25))
       rate = request_rate{std::exp(std::log(1.0 / 60) + action_rng_.uniform01() * std::log(1200.0)),
                           static_cast<std::uint32_t>(action_rng_.uniform(1, 20))};
+    // And one in five is ordered.
+    ordered = action_rng_.chance(0.2);
   }
   sim_endpoint ep{.id = id,
                   .org = spec.organization,
@@ -409,6 +423,7 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
                   .secrets = 1,
                   .rx = receiver(prof, rng_.fork(), t0_),
                   .request_timeout = spec.request_timeout,
+                  .ordered = ordered,
                   .expect_p99 = spec.expect_p99,
                   .rate = rate};
   endpoint_record rec;
@@ -419,6 +434,7 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   rec.description = "simulated receiver, profile " + prof.name;
   rec.event_types = spec.event_types;
   rec.rate_limit = rate;
+  rec.ordered = ordered;
   auto const secret = new_secret();
   rec.secrets.push_back(endpoint_secret{secret, now, std::nullopt});
   rec.created_at = rec.updated_at = now;
@@ -592,6 +608,51 @@ void driver<Store, Engine>::publish(time_point now) {
     trace(now, "PUB", -1, 0, 0,
           ev.id + " " + ev.type + " " + ev.organization_id + " by " + ev.actor.id + " fanout=" +
               std::to_string(ar.deliveries.size()));
+  queue_deliveries(ev, se.expected_begin, now);
+}
+
+// The deliveries of a published event to ordered endpoints join their queues (the order
+// checker's model of law 13). Which delivery went to which endpoint is read back from the
+// store, only when an ordered endpoint got one.
+template <class Store, class Engine>
+void driver<Store, Engine>::queue_deliveries(event_record const& ev, std::size_t first_expected,
+                                             time_point now) {
+  bool any = false;
+  for (auto i = first_expected; i < expected_.size(); ++i) any |= eps_[expected_[i]].ordered;
+  if (!any) return;
+  event_detail det;
+  boost::system::error_code ec;
+  store_.get_event(ev.id, det, ec);
+  if (ec) { store_error("get_event", ec); return; }
+  auto const idx = static_cast<std::uint32_t>(events_.size() - 1);
+  for (auto const& d : det.deliveries) {
+    auto const e = endpoint_of(d.endpoint_id);
+    if (e == delivery_track::none || !eps_[e].ordered) continue;
+    auto const [it, fresh] = order_queue_ix_.try_emplace(
+        {e, ev.effective_ordering_key()}, static_cast<std::uint32_t>(order_queues_.size()));
+    if (fresh) order_queues_.emplace_back();
+    auto& q = order_queues_[it->second];
+    auto& tk = track(d.id);
+    tk.event = idx;
+    tk.endpoint = e;
+    tk.queue = it->second;
+    if (q.empty()) tk.head_at = since(now).count();
+    q.push_back(d.id);
+  }
+}
+
+// A delivery became final: it leaves its ordering queue, and the next one is the head.
+template <class Store, class Engine>
+void driver<Store, Engine>::note_final(delivery_id id, time_point now) {
+  auto const& tk = track(id);
+  if (tk.queue == delivery_track::none) return;
+  auto& q = order_queues_[tk.queue];
+  auto const it = std::find(q.begin(), q.end(), id);
+  if (it == q.end()) return;
+  bool const head = it == q.begin();
+  q.erase(it);
+  if (q.empty()) std::vector<delivery_id>{}.swap(q);
+  else if (head) track(q.front()).head_at = since(now).count();
 }
 
 template <class Store, class Engine>
@@ -680,6 +741,20 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
     violate("final-state", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
                                " was attempted again after it ended " +
                                to_string(static_cast<delivery_state>(tk.final_state)));
+  // Ordered delivery: only the head of its queue goes out; every delivery of the same key
+  // published before it (or resent before it was) has ended.
+  if (tk.queue != delivery_track::none) {
+    auto const& q = order_queues_[tk.queue];
+    if (!q.empty() && q.front() != req.delivery) {
+      auto const& head = track(q.front());
+      violate("order", "delivery " + std::to_string(req.delivery) + " of " +
+                           (tk.event != delivery_track::none ? events_[tk.event].id : std::string("?")) +
+                           " was sent to " + ep.id + " (ordered) at " + fmt_ms(now_ms) +
+                           " while delivery " + std::to_string(q.front()) + " of " +
+                           (head.event != delivery_track::none ? events_[head.event].id : std::string("?")) +
+                           ", published before it with the same ordering key, was still open");
+    }
+  }
   // Leases: the store hands a delivery to one sender at a time, until its lease ends or the
   // holder writes it (several senders; one sender's own re-claims are the engine's business).
   if (senders_.size() > 1) {
@@ -902,6 +977,7 @@ void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
       ++res_.series.failed_attempts[b];
     }
     if (n.update.state == delivery_state::sent || n.update.state == delivery_state::failed) {
+      if (tk.final_state == 0) note_final(n.delivery, n.at);
       tk.final_state = static_cast<std::uint8_t>(n.update.state);
       if (n.update.state == delivery_state::failed) ++res_.series.failed[b];
     }
@@ -917,6 +993,7 @@ void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
   }
   case notice_kind::delivery_failed:
     if (tk.final_state != 0) break;  // its attempt_finished said so already
+    note_final(n.delivery, n.at);
     tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
     ++res_.series.failed[b];
     if (tk.slot != delivery_track::none) {
@@ -1083,6 +1160,12 @@ void driver<Store, Engine>::resend(delivery_id id, time_point now) {
 template <class Store, class Engine>
 void driver<Store, Engine>::note_resent(delivery_id id, time_point now) {
   auto& tk = track(id);
+  // An ordered delivery that was final goes to the back of its queue (law 13).
+  if (tk.queue != delivery_track::none && tk.final_state != 0) {
+    auto& q = order_queues_[tk.queue];
+    if (q.empty()) tk.head_at = since(now).count();
+    q.push_back(id);
+  }
   // Reopened by hand: not a retry of the policy's, and it has a deadline of its own.
   tk.final_state = 0;
   tk.last_end = -1;
@@ -1189,7 +1272,10 @@ void driver<Store, Engine>::erase_subject_of(std::size_t event, time_point now) 
       for (auto const& d : det.deliveries)
         if (d.state == delivery_state::failed && d.reason == erased_reason) {
           auto& tk = track(d.id);
-          if (tk.final_state == 0) tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+          if (tk.final_state == 0) {
+            note_final(d.id, now);
+            tk.final_state = static_cast<std::uint8_t>(delivery_state::failed);
+          }
         }
     }
     trace(now, "ERASE", -1, 0, 0,
