@@ -1948,6 +1948,17 @@ std::vector<std::string> claim_events(Store& s, std::string const& endpoint, tim
 
 using strings = std::vector<std::string>;
 
+// seed_ordered, then evt_1..evt_3 about goal_a (at t0 + 1..3 s); a claim at t0 + 5 s (leased
+// for a minute) hands out evt_1 alone to ep_o.
+template <class Store>
+void three_about_one_key_the_first_claimed(Store& s) {
+  seed_ordered(s);
+  accept_result r;
+  for (int i = 1; i <= 3; ++i)
+    s.accept(about("evt_" + std::to_string(i), t0 + std::chrono::seconds{i}, "goal_a"), t0 + 72h, r);
+  BOOST_TEST(claim_events(s, "ep_o", t0 + 5s, t0 + 1min) == (strings{"evt_1"}));
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(an_ordered_endpoint_hands_out_one_delivery_per_key_in_order, K, store_kinds) {
@@ -2075,11 +2086,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_ordering_key_overrides_the_subject_and_a_resend
 BOOST_AUTO_TEST_CASE_TEMPLATE(disabling_parks_an_ordered_queue_and_enabling_wakes_its_head, K, store_kinds) {
   K k;
   auto& s = k.store;
-  seed_ordered(s);
-  accept_result r;
-  for (int i = 1; i <= 3; ++i)
-    s.accept(about("evt_" + std::to_string(i), t0 + std::chrono::seconds{i}, "goal_a"), t0 + 72h, r);
-  BOOST_TEST(claim_events(s, "ep_o", t0 + 5s, t0 + 1min) == (strings{"evt_1"}));
+  three_about_one_key_the_first_claimed(s);
   s.disable_endpoint("ep_o", "maintenance", t0 + 6s);
   auto const e1 = delivery_of(s, "evt_1", "ep_o");
   s.record_attempt(make_attempt(e1, t0 + 6s, 500), to_state(e1, delivery_state::retrying, t0 + 1min));
@@ -2103,11 +2110,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(disabling_parks_an_ordered_queue_and_enabling_wake
 BOOST_AUTO_TEST_CASE_TEMPLATE(erasing_the_head_lets_the_next_go_and_ordering_changes_apply_to_later_events, K, store_kinds) {
   K k;
   auto& s = k.store;
-  seed_ordered(s);
+  three_about_one_key_the_first_claimed(s);
   accept_result r;
-  for (int i = 1; i <= 3; ++i)
-    s.accept(about("evt_" + std::to_string(i), t0 + std::chrono::seconds{i}, "goal_a"), t0 + 72h, r);
-  BOOST_TEST(claim_events(s, "ep_o", t0 + 5s, t0 + 1min) == (strings{"evt_1"}));
   erase_result er;
   s.erase_event("evt_1", t0 + 6s, "privacy desk", er);
   BOOST_TEST(claim_events(s, "ep_o", t0 + 6s, t0 + 1min) == (strings{"evt_2"}));

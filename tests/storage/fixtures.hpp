@@ -13,7 +13,9 @@
 
 #include <boost/mpl/list.hpp>
 #include <boost/test/tools/detail/print_helper.hpp>
+#include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
@@ -214,6 +216,43 @@ state_counts recount(Store& s, std::string const& ep) {
     }
   }
   return c;
+}
+
+// After a migration to the schema with ordered delivery (SQLite 8, PostgreSQL 7), on a store
+// holding endpoint "ep_old" (org_1, goal.created) with two open deliveries of evt_old1 and
+// evt_old2 accepted before it: the endpoint is unordered, can be made ordered, and only the
+// events accepted afterwards queue (evt_new2 waits behind evt_new1; the old ones stay due).
+// Returns the claim it made at t0 + 2s.
+template <class Store>
+std::vector<due_delivery> check_only_later_events_are_ordered(Store& s) {
+  endpoint_record ep;
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(!ep.ordered);
+  ep.ordered = true;
+  s.update_endpoint(ep);
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(ep.ordered);
+  accept_result r;
+  for (auto const* id : {"evt_new1", "evt_new2"}) {
+    auto ev = make_event(id, "org_1", "goal.created", t0 + 1s);
+    ev.subject = "goal_a";
+    s.accept(ev, t0 + 72h, r);
+  }
+  delivery_record d;
+  s.get_delivery(r.deliveries.at(0), d);
+  BOOST_TEST(!d.next_attempt_at.has_value());  // evt_new2 waits behind evt_new1
+  BOOST_TEST(r.deliveries.at(0) == 4u);       // ids go on after the old ones
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 2s, t0 + 1min, 10, 0, {}, {}}, out);
+  std::vector<std::string> evs;
+  for (auto const& x : out) {
+    evs.push_back(x.event_id);
+    BOOST_TEST(x.ordered == (x.event_id == "evt_new1"));  // the engine polls once it ends
+  }
+  std::sort(evs.begin(), evs.end());
+  BOOST_TEST(evs == (std::vector<std::string>{"evt_new1", "evt_old1", "evt_old2"}));
+  BOOST_TEST(s.counts("ep_old") == (state_counts{4, 0, 0, 0}));
+  return out;
 }
 
 } // namespace storage_test

@@ -700,28 +700,7 @@ BOOST_AUTO_TEST_CASE(a_version_6_schema_is_migrated_and_orders_only_later_events
                          "' AND indexname = 'deliveries_order'") == "1");
     BOOST_TEST(admin.one("SELECT count(*) FROM " + schema.name + ".deliveries WHERE order_key IS NULL") == "2");
   }
-  endpoint_record ep;
-  s.get_endpoint("ep_old", ep);
-  BOOST_TEST(!ep.ordered);
-  ep.ordered = true;
-  s.update_endpoint(ep);
-  s.get_endpoint("ep_old", ep);
-  BOOST_TEST(ep.ordered);
-  accept_result r;
-  for (auto const* id : {"evt_new1", "evt_new2"}) {
-    auto ev = make_event(id, "org_1", "goal.created", t0 + 1s);
-    ev.subject = "goal_a";
-    s.accept(ev, t0 + 72h, r);
-  }
-  delivery_record d;
-  s.get_delivery(r.deliveries.at(0), d);
-  BOOST_TEST(!d.next_attempt_at.has_value());  // evt_new2 waits behind evt_new1
-  BOOST_TEST(r.deliveries.at(0) == 4u);       // ids go on after the old ones
-  std::vector<std::string> evs;
-  for (auto const& x : claim(s, t0 + 2s, t0 + 1min)) evs.push_back(x.event_id);
-  std::sort(evs.begin(), evs.end());
-  BOOST_TEST(evs == (std::vector<std::string>{"evt_new1", "evt_old1", "evt_old2"}));
-  BOOST_TEST(s.counts("ep_old") == (state_counts{4, 0, 0, 0}));
+  check_only_later_events_are_ordered(s);
 }
 
 // Six processes' worth of stores opening one fresh schema at the same moment: the advisory

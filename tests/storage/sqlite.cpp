@@ -235,32 +235,7 @@ BOOST_AUTO_TEST_CASE(a_version_7_file_is_migrated_and_orders_only_later_events) 
     BOOST_TEST(raw.one("SELECT count(*) FROM sqlite_master WHERE name = 'order_queue'") == "1");
     BOOST_TEST(raw.one("SELECT count(*) FROM deliveries WHERE order_key IS NULL") == "2");
   }
-  endpoint_record ep;
-  s.get_endpoint("ep_old", ep);
-  BOOST_TEST(!ep.ordered);
-  ep.ordered = true;
-  s.update_endpoint(ep);
-  s.get_endpoint("ep_old", ep);
-  BOOST_TEST(ep.ordered);
-  accept_result r;
-  for (auto const* id : {"evt_new1", "evt_new2"}) {
-    auto ev = make_event(id, "org_1", "goal.created", t0 + 1s);
-    ev.subject = "goal_a";
-    s.accept(ev, t0 + 72h, r);
-  }
-  delivery_record d;
-  s.get_delivery(r.deliveries.at(0), d);
-  BOOST_TEST(!d.next_attempt_at.has_value());  // evt_new2 waits behind evt_new1
-  std::vector<due_delivery> out;
-  s.claim_due(claim_request{t0 + 2s, t0 + 1min, 10, 0, {}, {}}, out);
-  std::vector<std::string> evs;
-  for (auto const& x : out) {
-    evs.push_back(x.event_id);
-    BOOST_TEST(x.ordered == (x.event_id == "evt_new1"));  // the engine polls once it ends
-  }
-  std::sort(evs.begin(), evs.end());
-  BOOST_TEST(evs == (std::vector<std::string>{"evt_new1", "evt_old1", "evt_old2"}));
-  BOOST_TEST(s.counts("ep_old") == (state_counts{4, 0, 0, 0}));
+  check_only_later_events_are_ordered(s);
   {  // only the two ordered deliveries are queued; the old ones never enter a queue
     raw_db raw(path);
     BOOST_TEST(raw.one("SELECT count(*) FROM order_queue") == "2");
