@@ -39,7 +39,7 @@ char const usage[] =
     "  --scenario NAME|FILE  a shipped scenario (default, healthy, outage-recovery,\n"
     "                        down-four-days, secret-rotation, retry-storm, speed, burst-recovery,\n"
     "                        slow-neighbours, timeout-neighbour, senders, auto-disable,\n"
-    "                        throttling; see --list) or a JSON file\n"
+    "                        throttling, erasure, ordering; see --list) or a JSON file\n"
     "                        [default: default]\n"
     "  --seed N              the one seed everything is drawn from [default: the scenario's]\n"
     "  --duration D          how long the workload publishes, e.g. 90m, 12h, 3d\n"

@@ -283,8 +283,8 @@ void parse_scenario(std::string_view text, scenario& out, boost::system::error_c
 
 /// Finds a shipped scenario by name (`default`, `healthy`, `outage-recovery`, `down-four-days`,
 /// `secret-rotation`, `retry-storm`, `speed`, `burst-recovery`, `slow-neighbours`,
-/// `timeout-neighbour`, `senders`, `auto-disable`, `throttling`) in `dir`, or reads
-/// `name_or_path` as a file.
+/// `timeout-neighbour`, `senders`, `auto-disable`, `throttling`, `erasure`, `ordering`) in `dir`,
+/// or reads `name_or_path` as a file.
 void load_scenario(std::string const& name_or_path, std::string const& dir, scenario& out,
                    boost::system::error_code& ec, std::string& what);
 
