@@ -107,6 +107,26 @@ enum pg_stmt : std::size_t {
   "retrying = k.retrying + excluded.retrying, sent = k.sent + excluded.sent, "                    \
   "failed = k.failed + excluded.failed"
 
+// The accept statements' common parts (pg_accept, pg_accept_tx): the subscribed endpoints (t);
+// after the event (ev) and its delivery ids (ids), the deliveries, their counters, the
+// notification and the first three result columns.
+#define PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS                                                         \
+  "WITH t AS (SELECT s.endpoint, e.ordered FROM {s}.subscriptions s "                              \
+  "  JOIN {s}.endpoints e ON e.ix = s.endpoint "                                                   \
+  "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "         \
+  "  ORDER BY s.endpoint), "
+#define PULSEHOOK_DETAIL_PG_ACCEPT_DELIVERIES                                                      \
+  "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at, "        \
+  "  order_key) SELECT ids.id, ev.ix, ids.endpoint, 0, 0, "                                        \
+  "  CASE WHEN NOT ids.ordered THEN $4::bigint END, $9::bigint, "                                  \
+  "  CASE WHEN ids.ordered THEN $14::text END FROM ids, ev "                                       \
+  "  RETURNING id, endpoint, order_key IS NOT NULL AS ordered), "                                  \
+  "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending) "                           \
+  "  SELECT endpoint, $10::bigint, 1 FROM d "                                                      \
+  "  ON CONFLICT (endpoint, slot) DO UPDATE SET pending = k.pending + 1) "                         \
+  "SELECT d.id, (SELECT count(*) FROM (SELECT pg_notify($11::text, '') "                           \
+  "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n), COALESCE(d.ordered, false), "
+
 inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_accept: $1 id, $2 org, $3 type, $4 created_at, $5..$7 actor, $8 payload,
     // $9 give_up_at, $10 slot, $11 notification channel (NULL: none), $12 subject ('': none,
@@ -119,10 +139,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // to unordered endpoints only stays one statement. Rows (delivery id, notified, ordered,
     // refused): none when the id was accepted before; else one per delivery (one NULL row
     // when there is none).
-    "WITH t AS (SELECT s.endpoint, e.ordered FROM {s}.subscriptions s "
-    "  JOIN {s}.endpoints e ON e.ix = s.endpoint "
-    "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "
-    "  ORDER BY s.endpoint), "
+    PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS
     "gate AS (SELECT $13::bigint = 0 AND EXISTS (SELECT 1 FROM t WHERE t.ordered) AS refused), "
     "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered FROM t "
     "  WHERE NOT (SELECT refused FROM gate)), "
@@ -130,42 +147,24 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  delivery_ids, payload, subject) SELECT $1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
     "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '') "
     "  WHERE NOT (SELECT refused FROM gate) ON CONFLICT (id) DO NOTHING RETURNING ix), "
-    "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at, order_key) "
-    "  SELECT ids.id, ev.ix, ids.endpoint, 0, 0, CASE WHEN NOT ids.ordered THEN $4::bigint END, "
-    "  $9::bigint, CASE WHEN ids.ordered THEN $14::text END FROM ids, ev "
-    "  RETURNING id, endpoint, order_key IS NOT NULL AS ordered), "
-    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending) "
-    "  SELECT endpoint, $10::bigint, 1 FROM d "
-    "  ON CONFLICT (endpoint, slot) DO UPDATE SET pending = k.pending + 1) "
-    "SELECT d.id, (SELECT count(*) FROM (SELECT pg_notify($11::text, '') "
-    "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n), COALESCE(d.ordered, false), false "
+    PULSEHOOK_DETAIL_PG_ACCEPT_DELIVERIES
+    "false "
     "FROM ev LEFT JOIN d ON true "
     "UNION ALL SELECT NULL, 0, false, true FROM gate WHERE refused ORDER BY 1",
 
     // pg_accept_tx: pg_accept inside a transaction that takes care of the ordering queues
     // (accept_many, a group, the outbox, an accept run again after a refusal): the same
-    // parameters and rows, never refused, so without the gate. The gate and its UNION cost a
-    // statement about 5 % (pgbench against the statement before ordered delivery: the new
-    // columns cost nothing measurable), and batched accepts run this one only.
-    "WITH t AS (SELECT s.endpoint, e.ordered FROM {s}.subscriptions s "
-    "  JOIN {s}.endpoints e ON e.ix = s.endpoint "
-    "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "
-    "  ORDER BY s.endpoint), "
+    // parameters and rows, never refused, so without the gate, whose check and UNION make the
+    // statement measurably slower (docs/performance.md#ordered-delivery): batched accepts run
+    // this one only.
+    PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS
     "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered FROM t), "
     "ev AS (INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
     "  delivery_ids, payload, subject) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
     "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '')) "
     "  ON CONFLICT (id) DO NOTHING RETURNING ix), "
-    "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at, order_key) "
-    "  SELECT ids.id, ev.ix, ids.endpoint, 0, 0, CASE WHEN NOT ids.ordered THEN $4::bigint END, "
-    "  $9::bigint, CASE WHEN ids.ordered THEN $14::text END FROM ids, ev "
-    "  RETURNING id, endpoint, order_key IS NOT NULL AS ordered), "
-    "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending) "
-    "  SELECT endpoint, $10::bigint, 1 FROM d "
-    "  ON CONFLICT (endpoint, slot) DO UPDATE SET pending = k.pending + 1) "
-    "SELECT d.id, (SELECT count(*) FROM (SELECT pg_notify($11::text, '') "
-    "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n), COALESCE(d.ordered, false), "
-    "  $13::bigint = 0 AND false "
+    PULSEHOOK_DETAIL_PG_ACCEPT_DELIVERIES
+    "$13::bigint = 0 AND false "
     "FROM ev LEFT JOIN d ON true ORDER BY d.id",
 
     // pg_claim_candidates: $1 now, $2 endpoint ids to skip, $3 cap, $4 worker, $5 limit.
@@ -804,6 +803,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 };
 
 #undef PULSEHOOK_DETAIL_PG_ADD_COUNTS
+#undef PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS
+#undef PULSEHOOK_DETAIL_PG_ACCEPT_DELIVERIES
 #undef PULSEHOOK_DETAIL_PG_WAITING
 
 inline constexpr std::int64_t pg_no_time = std::numeric_limits<std::int64_t>::min();
