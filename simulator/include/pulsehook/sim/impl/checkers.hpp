@@ -127,19 +127,27 @@ void driver<Store, Engine>::finish(time_point now) {
                             static_cast<double>(ep.rate->burst);
           limit_was_full = !ep.pauses.empty() || static_cast<double>(sent) * 2 >= room;
         }
-        // An ordered delivery may wait behind an earlier one of its key past its own deadline
-        // (law 13): excused when it became the head of its queue only about then.
+        // An ordered delivery may wait behind an earlier one of its key until about its own
+        // deadline (law 13): excused when it became the head of its queue only within the
+        // grace plus the longest pause a receiver may ask for (the endpoint may be paused or at
+        // its cap just then, as any delivery may be for that long).
         bool waited_in_queue = false;
         if (d.id < tracks_.size() && tracks_[d.id].queue != delivery_track::none) {
           auto const head_at = tracks_[d.id].head_at;
-          waited_in_queue = head_at < 0 || head_at + grace_.count() >= since(d.give_up_at).count();
+          waited_in_queue = head_at < 0 || head_at + (grace_ + cfg_.engine.max_pause).count() >=
+                                                since(d.give_up_at).count();
         }
         // An erasure closes what was open of its events, tried or not.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
             !paused_past_deadline && !limit_was_full && !waited_in_queue && ev.erased < 0)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
-                                    "the endpoint was enabled throughout");
+                                    "the endpoint was enabled throughout" +
+                                    (d.id < tracks_.size() && tracks_[d.id].queue != delivery_track::none
+                                         ? " (ordered: the head of its queue since " +
+                                               fmt_ms(tracks_[d.id].head_at) + ", deadline " +
+                                               fmt_ms(since(d.give_up_at).count()) + ")"
+                                         : std::string()));
         if (d.id < tracks_.size()) {
           auto const& tk = tracks_[d.id];
           if (d.state == delivery_state::sent && tk.attempts > 0 && !tk.received_2xx)

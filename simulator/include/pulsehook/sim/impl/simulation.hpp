@@ -444,7 +444,8 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   ep.rx.learn_secret(secret);
   ep_index_.emplace(ep.id, idx);
   trace(now, "EP+", idx, 0, 0,
-        rec.organization_id + " " + prof.name + " types=" + std::to_string(rec.event_types.size()));
+        rec.organization_id + " " + prof.name + " types=" + std::to_string(rec.event_types.size()) +
+            (ordered ? " ordered" : ""));
   eps_.push_back(std::move(ep));
   ++res_.endpoint_actions;
 }
