@@ -13,8 +13,8 @@
 /// **StoragePolicy requirement.** For `S& s`, `error_code& ec`:
 /// | expression | returns | semantics |
 /// |---|---|---|
-/// | `s.accept(event_record const&, time_point give_up_at, accept_result&, ec)` | `void` | one transaction: the event (idempotent by id) and one `pending` delivery, due at `event.created_at`, per enabled endpoint of the event's organisation subscribed to its type |
-/// | `s.claim_due(claim_request const&, std::vector<due_delivery>& out, ec)` | `void` | appends due deliveries oldest-due first within the caps and each endpoint's `rate_limit` (a token bucket the store keeps, one token per delivery handed out; lowered by a running slow-down with `adaptive_rate_storage`) and leases them until `lease_until` |
+/// | `s.accept(event_record const&, time_point give_up_at, accept_result&, ec)` | `void` | one transaction: the event (idempotent by id) and one `pending` delivery, due at `event.created_at`, per enabled endpoint of the event's organisation subscribed to its type (to an `ordered` endpoint: at the back of its ordering key's queue, waiting with no due time unless the queue was empty; law 13 of docs/concepts/Storage.md) |
+/// | `s.claim_due(claim_request const&, std::vector<due_delivery>& out, ec)` | `void` | appends due deliveries oldest-due first within the caps and each endpoint's `rate_limit` (a token bucket the store keeps, one token per delivery handed out; lowered by a running slow-down with `adaptive_rate_storage`) and leases them until `lease_until`; `due_delivery::ordered` says whether one is in an ordering queue |
 /// | `s.next_due_at(ec)` | `std::optional<time_point>` | the earliest `next_attempt_at` of an open delivery |
 /// | `s.record_attempt(attempt_record const&, delivery_update const&, ec)` | `void` | one transaction: the attempt, the new state, the counters |
 /// | `s.release(delivery_id, time_point, ec)` | `void` | hands a claim back unsent, due at the given instant |
