@@ -73,6 +73,17 @@ using test_dispatcher =
     basic_dispatcher<metapulse::registry, pulsehook::clock<manual_clock>, transport<scripted_transport>,
                      storage<memory_store>>;
 
+// A dispatcher on `store` at t0 whose receiver answers 500 while `down`, 200 after (not 503:
+// that would pause the endpoint); `script` records the requests.
+test_dispatcher down_then_up(boost::asio::io_context& io, memory_store& store, scripted& script,
+                             bool const& down) {
+  script.status = [&down](outgoing_request const&, int) { return down ? 500 : 200; };
+  scripted_transport t{io.get_executor(),
+                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
+  return test_dispatcher{io.get_executor(), store, std::move(t), {}, default_retry{},
+                         metapulse_scheme{}, manual_clock{t0}};
+}
+
 // Runs the io_context until the dispatcher has nothing in flight and no work due at the
 // manual clock's current instant.
 void settle(boost::asio::io_context& io, test_dispatcher& d) {
@@ -418,11 +429,7 @@ BOOST_AUTO_TEST_CASE(resend_and_enable_wake_the_loop) {
   add_endpoint(store, "ep_1", "org_1");
   scripted script;
   bool down = true;
-  script.status = [&](outgoing_request const&, int) { return down ? 500 : 200; };  // 503 would pause it
-  scripted_transport t{io.get_executor(),
-                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
-  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
-                    metapulse_scheme{}, manual_clock{t0}};
+  auto d = down_then_up(io, store, script, down);
   d.start();
   auto const id = d.publish(make_record("evt_1")).deliveries.at(0);
   run_to_completion(io, d, store);
@@ -465,11 +472,7 @@ BOOST_AUTO_TEST_CASE(resend_event_and_recover_wake_the_loop_and_make_real_attemp
   add_endpoint(store, "ep_2", "org_1");
   scripted script;
   bool down = true;
-  script.status = [&](outgoing_request const&, int) { return down ? 500 : 200; };
-  scripted_transport t{io.get_executor(),
-                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
-  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
-                    metapulse_scheme{}, manual_clock{t0}};
+  auto d = down_then_up(io, store, script, down);
   d.start();
   for (int i = 0; i < 3; ++i) d.publish(make_record("evt_" + std::to_string(i), "org_1", t0 + i * 1s));
   run_to_completion(io, d, store);
@@ -544,11 +547,7 @@ BOOST_AUTO_TEST_CASE(erase_subject_stops_what_was_retrying_and_keeps_nothing) {
   add_endpoint(store, "ep_1", "org_1");
   scripted script;
   bool down = true;
-  script.status = [&](outgoing_request const&, int) { return down ? 500 : 200; };
-  scripted_transport t{io.get_executor(),
-                       std::function<transport_result(outgoing_request const&)>(std::ref(script))};
-  test_dispatcher d{io.get_executor(), store, std::move(t), {}, default_retry{},
-                    metapulse_scheme{}, manual_clock{t0}};
+  auto d = down_then_up(io, store, script, down);
   d.start();
   metapulse::objective ada;
   ada.id = "obj_42";

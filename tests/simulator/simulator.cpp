@@ -454,6 +454,16 @@ BOOST_AUTO_TEST_SUITE_END()
 constexpr std::size_t sweep_scale = pulsehook::test::sanitized ? 10 : 1;
 constexpr std::uint64_t seed_step = sweep_scale == 1 ? 1 : 2;
 
+// A shipped scenario on memory_store with `seed`, its events scaled down by sweep_scale.
+sim::run_result run_shipped_scaled(char const* name, std::uint64_t seed) {
+  auto sc = shipped(name);
+  pulsehook::memory_store s{sim::sim_endpoint_rules()};
+  sim::run_options o;
+  o.seed = seed;
+  o.events_override = sc.events / sweep_scale;
+  return sim::run(sc, s, o);
+}
+
 // Many seeds of a small scenario in swarm mode: the seed also draws every receiver's faults
 // and extra endpoint actions. Disabled in the plain run; `ctest -L sweep` runs it.
 BOOST_AUTO_TEST_SUITE(sweep, *utf::label("sweep") * utf::disabled())
@@ -516,12 +526,7 @@ BOOST_AUTO_TEST_CASE(burst_recovery_delivers_everything_before_the_deadline) {
 // and everything accepted is delivered.
 BOOST_AUTO_TEST_CASE(throttling_holds_rate_limits_and_pauses) {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    auto sc = shipped("throttling");
-    pulsehook::memory_store s{sim::sim_endpoint_rules()};
-    sim::run_options o;
-    o.seed = seed;
-    o.events_override = sc.events / sweep_scale;
-    auto const r = sim::run(sc, s, o);
+    auto const r = run_shipped_scaled("throttling", seed);
     BOOST_TEST(r.ok(), "throttling seed " << seed << "\n" << violations_text(r));
     BOOST_TEST(r.sent == r.deliveries);
   }
@@ -531,12 +536,7 @@ BOOST_AUTO_TEST_CASE(throttling_holds_rate_limits_and_pauses) {
 // receivers; nothing erased is sent afterwards or kept, and nothing else is lost.
 BOOST_AUTO_TEST_CASE(erasure_leaves_nothing_erased_behind) {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    auto sc = shipped("erasure");
-    pulsehook::memory_store s{sim::sim_endpoint_rules()};
-    sim::run_options o;
-    o.seed = seed;
-    o.events_override = sc.events / sweep_scale;
-    auto const r = sim::run(sc, s, o);
+    auto const r = run_shipped_scaled("erasure", seed);
     BOOST_TEST(r.ok(), "erasure seed " << seed << "\n" << violations_text(r));
     BOOST_TEST(r.erasures > 0u);
   }
@@ -547,12 +547,7 @@ BOOST_AUTO_TEST_CASE(erasure_leaves_nothing_erased_behind) {
 // reach an ordered endpoint one at a time, in publish order, and nothing is lost.
 BOOST_AUTO_TEST_CASE(ordered_endpoints_get_each_resource_in_order) {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    auto sc = shipped("ordering");
-    pulsehook::memory_store s{sim::sim_endpoint_rules()};
-    sim::run_options o;
-    o.seed = seed;
-    o.events_override = sc.events / sweep_scale;
-    auto const r = sim::run(sc, s, o);
+    auto const r = run_shipped_scaled("ordering", seed);
     BOOST_TEST(r.ok(), "ordering seed " << seed << "\n" << violations_text(r));
     BOOST_TEST(r.sent + r.failed == r.deliveries);
   }

@@ -473,6 +473,13 @@ struct memory_state {
     else if (!is_open(d->state)) ec = error::invalid_argument;
     return ec ? nullptr : d;
   }
+  // The absolute number of the event `id`; empty with `not_found` when there is none.
+  std::optional<std::uint32_t> find_event(std::string_view id, boost::system::error_code& ec) {
+    auto const it = event_ix.find(id);
+    if (it != event_ix.end()) return it->second;
+    ec = error::not_found;
+    return std::nullopt;
+  }
   mem_delivery& at(std::uint32_t abs) noexcept { return slots[abs - slot_base]; }
   mem_event& event_at(std::uint32_t abs) noexcept { return events[abs - event_base]; }
 
@@ -1714,12 +1721,9 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
   ec = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto it = s.event_ix.find(event_id);
-  if (it == s.event_ix.end()) {
-    ec = error::not_found;
-    return;
-  }
-  auto const& e = s.event_at(it->second);
+  auto const ev = s.find_event(event_id, ec);
+  if (!ev) return;
+  auto const& e = s.event_at(*ev);
   out = {};
   out.event.id = e.id();
   out.event.organization_id = s.strings.names[e.org];
@@ -1729,7 +1733,7 @@ inline void memory_store::get_event(std::string_view event_id, event_detail& out
   out.event.payload = *e.payload;
   out.event.subject = e.subject();
   if (e.erased) {
-    auto const& x = s.erased_at.at(it->second);
+    auto const& x = s.erased_at.at(*ev);
     out.erased_at = from_unix_millis(x.at);
     out.erased_by = x.by;
   }
@@ -1783,12 +1787,9 @@ inline void memory_store::resend_event(std::string_view event_id, time_point now
   out = {};
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto it = s.event_ix.find(event_id);
-  if (it == s.event_ix.end()) {
-    ec = error::not_found;
-    return;
-  }
-  auto const& e = s.event_at(it->second);
+  auto const ev = s.find_event(event_id, ec);
+  if (!ev) return;
+  auto const& e = s.event_at(*ev);
   if (e.erased) {
     ec = error::event_erased;
     return;
@@ -1849,12 +1850,9 @@ inline void memory_store::erase_event(std::string_view event_id, time_point now,
   if (!detail::valid_erased_by(by, ec)) return;
   auto& s = *s_;
   std::lock_guard lk(s.mu);
-  auto it = s.event_ix.find(event_id);
-  if (it == s.event_ix.end()) {
-    ec = error::not_found;
-    return;
-  }
-  s.erase(it->second, to_unix_millis(now), by, out);
+  auto const ev = s.find_event(event_id, ec);
+  if (!ev) return;
+  s.erase(*ev, to_unix_millis(now), by, out);
 }
 
 inline void memory_store::erase_subject(erase_subject_request const& req, erase_result& out,

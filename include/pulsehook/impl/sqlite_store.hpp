@@ -1687,6 +1687,28 @@ inline void sqlite_store::get_delivery(delivery_id id, delivery_record& out,
 }
 
 namespace detail {
+// An event's row number, its deliveries (ids first .. first + n - 1) and whether its payload
+// was erased; `not_found` for an unknown or purged id.
+struct sqlite_event_span {
+  std::int64_t ix = 0, first = 0, n = 0;
+  bool erased = false;
+};
+inline sqlite_event_span sqlite_event_span_of(sqlite_connection& db, std::string_view id,
+                                              boost::system::error_code& ec) {
+  sqlite_event_span r;
+  auto q = db.use("SELECT ix, first_delivery, deliveries, erased_at IS NOT NULL FROM events "
+                  "WHERE id = ?1",
+                  ec);
+  if (ec) return r;
+  q.bind(1, id);
+  if (!q.step(ec)) {
+    if (!ec) ec = error::not_found;
+    return r;
+  }
+  r = {q.i64(0), q.i64(1), q.i64(2), q.i64(3) != 0};
+  return r;
+}
+
 // resend's change to one delivery, inside the caller's transaction (counters left to it):
 // pending, manual, the deadline at least now + resend_window, due now. Unless it is ordered
 // (`order`): then one that was final goes to the back of its key's queue, due now only when
@@ -1776,24 +1798,13 @@ inline void sqlite_store::resend_event(std::string_view event_id, time_point now
   PULSEHOOK_DETAIL_SQLITE_READY();
   detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
-  std::int64_t first = 0, n = 0;
-  {
-    auto q = s.db.use("SELECT first_delivery, deliveries, erased_at IS NOT NULL FROM events "
-                      "WHERE id = ?1",
-                      ec);
-    if (ec) return;
-    q.bind(1, event_id);
-    if (!q.step(ec)) {
-      if (!ec) ec = error::not_found;
-      return;
-    }
-    first = q.i64(0);
-    n = q.i64(1);
-    if (q.i64(2)) {
-      ec = error::event_erased;
-      return;
-    }
+  auto const ev = detail::sqlite_event_span_of(s.db, event_id, ec);
+  if (ec) return;
+  if (ev.erased) {
+    ec = error::event_erased;
+    return;
   }
+  auto const first = ev.first, n = ev.n;
   struct row {
     std::int64_t id, endpoint;
     delivery_state from;
@@ -1965,24 +1976,10 @@ inline void sqlite_store::erase_event(std::string_view event_id, time_point now,
   PULSEHOOK_DETAIL_SQLITE_READY();
   detail::sqlite_transaction tx(s.db, s.scope, ec);
   if (ec) return;
-  std::int64_t ix = 0, first = 0, n = 0;
-  {
-    auto q = s.db.use("SELECT ix, first_delivery, deliveries, erased_at IS NOT NULL FROM events "
-                      "WHERE id = ?1",
-                      ec);
-    if (ec) return;
-    q.bind(1, event_id);
-    if (!q.step(ec)) {
-      if (!ec) ec = error::not_found;
-      return;
-    }
-    if (q.i64(3)) return;  // erased before: nothing to do
-    ix = q.i64(0);
-    first = q.i64(1);
-    n = q.i64(2);
-  }
+  auto const ev = detail::sqlite_event_span_of(s.db, event_id, ec);
+  if (ec || ev.erased) return;  // erased before: nothing to do
   erase_result part;
-  detail::sqlite_erase(s, ix, first, n, now, by, part, ec);
+  detail::sqlite_erase(s, ev.ix, ev.first, ev.n, now, by, part, ec);
   if (ec) return;
   tx.commit(ec);
   if (!ec) out = part;
