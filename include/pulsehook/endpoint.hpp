@@ -17,16 +17,19 @@
 /// - `event_types`: at least one; each a well-formed wire name (`[a-z0-9_-]` segments joined by
 ///   `.`, at most 128 bytes) and, when `endpoint_rules::known_event_type` is set, a known one;
 ///   stores keep them sorted and unique;
-/// - `secrets`: at least one, none empty; `secrets[0]` is the current one.
+/// - `secrets`: at least one, none empty; `secrets[0]` is the current one;
+/// - the per-endpoint settings: `validate_endpoint_settings`.
 
 #include <pulsehook/error.hpp>
 #include <pulsehook/model.hpp>
+#include <pulsehook/retry.hpp>
 #include <pulsehook/secret.hpp>
 #include <pulsehook/storage.hpp>
 #include <pulsehook/time.hpp>
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,9 +63,46 @@ void validate_event_type_name(std::string_view type, boost::system::error_code& 
 /// @param ec set to `error::invalid_rate_limit` otherwise (NaN and infinity included)
 void validate_rate_limit(request_rate const& rate, boost::system::error_code& ec);
 
+/// Limits of the per-endpoint settings (`endpoint_record::headers` ... `metadata`).
+inline constexpr std::size_t max_custom_headers = 32;
+inline constexpr std::size_t max_custom_header_name_bytes = 64;
+inline constexpr std::size_t max_custom_header_value_bytes = 4096;
+inline constexpr duration min_endpoint_timeout{std::chrono::seconds{1}};
+inline constexpr duration max_endpoint_timeout{std::chrono::seconds{60}};
+inline constexpr std::size_t max_retry_steps = 30;
+inline constexpr duration min_retry_step{std::chrono::seconds{1}};
+inline constexpr duration max_retry_step{std::chrono::hours{24 * 7}};
+inline constexpr duration max_retry_schedule_span{std::chrono::hours{24 * 30}};
+inline constexpr std::size_t max_metadata_labels = 32;
+inline constexpr std::size_t max_metadata_key_bytes = 64;
+inline constexpr std::size_t max_metadata_value_bytes = 512;
+
+/// Why a custom request header would be refused, in words for the user (empty: it is fine).
+/// The name must be an HTTP token (RFC 9110) of 1..64 bytes and not one the library sets or a
+/// transport owns: `Content-Type`, `Content-Length`, `Content-Encoding`, `Transfer-Encoding`,
+/// `Host`, `Connection`, `Keep-Alive`, `Upgrade`, `TE`, `Trailer`, `Expect`, `User-Agent`, a
+/// signature scheme's (`Stripe-Signature`, `X-Hub-Signature(-256)`, `X-GitHub-Delivery`,
+/// `X-GitHub-Event`), or one beginning `MetaPulse-`, `webhook-` or `Proxy-` (any case). The value
+/// is at most 4 KiB of visible ASCII, spaces and tabs, without leading or trailing whitespace.
+std::string_view header_problem(std::string_view name, std::string_view value) noexcept;
+
+/// The deadline of a delivery of an event created at `created_at` to `ep`: its own
+/// `retry_schedule`'s span after the creation, or `policy_give_up_at` (the dispatcher's
+/// policy) when it has none. Stores call it in `accept`.
+time_point endpoint_give_up_at(endpoint_record const& ep, time_point created_at,
+                               time_point policy_give_up_at) noexcept;
+
+/// Checks the per-endpoint settings: `headers` (`header_problem`, at most 32, names unique
+/// case-insensitively), `timeout` (1 s..60 s), `retry_schedule` (at most 30 steps of
+/// 1 s..7 days, at most 30 days in all) and `metadata` (at most 32 labels; keys 1..64 bytes of
+/// `[A-Za-z0-9_.:/-]`; values at most 512 bytes of UTF-8 without control characters).
+/// @param ec `invalid_header`, `invalid_timeout`, `invalid_retry_schedule`, `invalid_metadata`
+void validate_endpoint_settings(endpoint_record const& ep, boost::system::error_code& ec);
+
 /// Checks every field of an endpoint (see the file comment).
 /// @param ec set to the first failure: `invalid_argument` (ids, description, secrets count),
-///        `invalid_name`, `invalid_url`, `invalid_rate_limit`, `empty_subscription`,
+///        `invalid_name`, `invalid_url`, `invalid_rate_limit`, the settings' errors
+///        (`validate_endpoint_settings`), `empty_subscription`,
 ///        `invalid_event_type_pattern`,
 ///        `unknown_event_type`, `no_secret`, `invalid_secret` (a secret `validate_secret`
 ///        refuses: signing would refuse it too)

@@ -60,6 +60,10 @@ enum class error {
   lease_lost,                  ///< the claim's lease was lost: another worker claimed the delivery since
   invalid_rate_limit,          ///< a rate limit outside (0, 100000] requests/s or a burst outside 1..100000
   event_erased,                ///< the event's payload was erased: it can never be sent again
+  invalid_header,              ///< a custom request header the library refuses (`header_problem` says why)
+  invalid_timeout,             ///< an endpoint request timeout outside 1 s..60 s
+  invalid_retry_schedule,      ///< an endpoint retry schedule: more than 30 steps, a step outside 1 s..7 days, over 30 days in all
+  invalid_metadata,            ///< endpoint metadata: over 32 labels, a malformed key or a value too long / not text
 
   // --- transport (sending side); recorded on attempts ---
   timeout = 80,                ///< no complete answer within the timeout
@@ -125,6 +129,15 @@ public:
     case error::lease_lost: return "lease lost: the delivery was claimed again by another worker";
     case error::invalid_rate_limit: return "invalid rate limit";
     case error::event_erased: return "the event's payload was erased; it cannot be sent again";
+    case error::invalid_header:
+      return "invalid custom header: names are HTTP tokens of 1..64 bytes, not one the library "
+             "sets (signature, Content-Type, Host ...), values at most 4 KiB of visible ASCII";
+    case error::invalid_timeout: return "invalid request timeout: give 1 s to 60 s";
+    case error::invalid_retry_schedule:
+      return "invalid retry schedule: at most 30 steps, each 1 s to 7 days, 30 days in all";
+    case error::invalid_metadata:
+      return "invalid metadata: at most 32 labels, keys 1..64 bytes of [A-Za-z0-9_.:/-], values "
+             "at most 512 bytes of text";
     case error::timeout: return "timed out";
     case error::connection_refused: return "connection refused";
     case error::connection_reset: return "connection reset";
@@ -231,7 +244,8 @@ inline bool detail::error_category::equivalent(
     case error::invalid_json: case error::invalid_envelope: case error::invalid_payload:
     case error::invalid_argument: case error::invalid_name: case error::invalid_url:
     case error::empty_subscription: case error::already_exists: case error::invalid_cursor:
-    case error::invalid_rate_limit:
+    case error::invalid_rate_limit: case error::invalid_header: case error::invalid_timeout:
+    case error::invalid_retry_schedule: case error::invalid_metadata:
       return true;
     default:
       return false;

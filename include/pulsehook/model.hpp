@@ -19,6 +19,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -217,6 +219,26 @@ struct endpoint_record {
   /// delivery holds back only the later ones of its key. Changing it affects the events
   /// accepted afterwards; deliveries already accepted keep the order they were accepted with.
   bool ordered = false;
+  // --- per-endpoint settings (docs/sending.md#per-endpoint-settings); validated by every
+  // store on create and update (endpoint.hpp), changed by `update_endpoint` like the rest.
+  /// Extra request headers, sent after Content-Type, User-Agent and the signature scheme's
+  /// headers on every attempt: at most 32, each name an HTTP token of 1..64 bytes, unique
+  /// (case-insensitively) and not one the library sets or reserves (`header_problem`), each
+  /// value at most 4 KiB of visible ASCII, spaces and tabs. The order is kept.
+  std::vector<http_header> headers;
+  /// The timeout of each request to this endpoint, 1 s..60 s; empty: the dispatcher's
+  /// `request_timeout`. The engine honours it up to its `max_request_timeout`.
+  std::optional<duration> timeout;
+  /// The endpoint's own retry schedule: after the n-th failed attempt wait `retry_schedule[n-1]`
+  /// (+-20 % jitter, at least a Retry-After), give up when the list is exhausted; at most 30
+  /// steps of 1 s..7 days, 30 days in all. Its deliveries' deadline is the event's creation plus
+  /// `retry_schedule_span` of it. Empty: the dispatcher's retry policy and deadline. Changing it
+  /// affects later attempts; a delivery keeps the deadline it was accepted with.
+  std::vector<duration> retry_schedule;
+  /// Labels, for the service's own use (shown, listed, never sent): at most 32, each key 1..64
+  /// bytes of `[A-Za-z0-9_.:/-]`, each value at most 512 bytes of UTF-8 without control
+  /// characters.
+  std::map<std::string, std::string, std::less<>> metadata;
 };
 
 /// An accepted event. `payload` holds the exact body bytes sent on every attempt (the JSON
@@ -324,6 +346,12 @@ struct due_delivery {
   /// Ordered (law 13): once it ends, the next delivery of its key is due at once, so the
   /// engine polls after recording it.
   bool ordered = false;
+  /// The endpoint's `headers` when it was claimed (sent after the library's own).
+  std::vector<http_header> endpoint_headers;
+  /// The endpoint's `timeout` when it was claimed.
+  std::optional<duration> endpoint_timeout;
+  /// The endpoint's `retry_schedule` when it was claimed (empty: the dispatcher's policy).
+  std::vector<duration> endpoint_retry_schedule;
 };
 
 /// An endpoint with attempts in flight and how many more of its deliveries one claim may take.

@@ -50,6 +50,7 @@
 #include <optional>
 #include <ostream>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace pulsehook {
@@ -89,6 +90,11 @@ struct attempt_info {
   int status = 0;                         ///< HTTP status; 0 when no response arrived
   boost::system::error_code error;        ///< transport error, if any
   std::optional<duration> retry_after;    ///< the receiver's Retry-After, if it sent one
+  /// The endpoint the delivery goes to and the event's type (valid during the call): a
+  /// policy may treat endpoints or types differently. An endpoint with its own
+  /// `endpoint_record::retry_schedule` is not asked about: the engine follows its schedule.
+  std::string_view endpoint_id;
+  std::string_view event_type;
 };
 
 /// What a retry policy answers: give up, or try again at `at`.
@@ -147,6 +153,22 @@ duration jittered(duration d, double j, prng& g) noexcept;
 /// Moves a policy's wish onto the legal range: at least `a.now`, at most `a.deadline`;
 /// gives up when `a.now >= a.deadline`. Exposed for policies users write themselves.
 retry_decision clamp_to_deadline(retry_decision d, attempt_info const& a) noexcept;
+
+/// The jitter of an endpoint's own retry schedule (`endpoint_record::retry_schedule`).
+inline constexpr double endpoint_schedule_jitter = 0.2;
+
+/// How long a list of delays takes at its longest jitter: the sum of `d * (1 + jitter)`,
+/// each rounded down, negative delays counted as 0. The deadline of an `explicit_schedule`,
+/// and of an endpoint's own schedule (with `endpoint_schedule_jitter`), is the event's
+/// creation plus this, so neither is cut short by its own deadline.
+duration schedule_span(std::span<duration const> delays, double jitter) noexcept;
+
+/// The decision an explicit list of delays takes after the failed attempt `a`: wait
+/// `delays[a.attempt - 1]` jittered (one draw of `g`, always), at least a 429 / 503's
+/// Retry-After, within the deadline; give up once the list is exhausted. `explicit_schedule`
+/// and the engine (for an endpoint's own schedule) both decide with it.
+retry_decision schedule_next(std::span<duration const> delays, double jitter,
+                             attempt_info const& a, prng& g) noexcept;
 
 /// The default, deadline-based policy (the MetaPulse "three days of retries").
 ///

@@ -2269,6 +2269,200 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(ordered_queues_match_a_model_under_random_operatio
   }
 }
 
+// ---- per-endpoint settings (docs/sending.md#per-endpoint-settings) ---------------------------
+
+namespace {
+
+// ep_s with every setting, ep_p with none; both on goal.created of org_1.
+endpoint_record endpoint_with_settings() {
+  auto ep = make_endpoint("ep_s", "org_1", {"goal.created"});
+  ep.headers = {{"X-Tenant", "acme"}, {"Authorization", "Bearer t0k3n with spaces"}};
+  ep.timeout = 5s;
+  ep.retry_schedule = {10s, 1min, 1h};
+  ep.metadata = {{"team", "growth"}, {"tier", "gold \xc3\xa9t\xc3\xa9"}};
+  return ep;
+}
+
+void check_settings(endpoint_record const& got, endpoint_record const& want) {
+  BOOST_TEST((got.headers == want.headers));  // in order, exactly
+  BOOST_TEST((got.timeout == want.timeout));
+  BOOST_TEST((got.retry_schedule == want.retry_schedule));
+  BOOST_TEST((got.metadata == want.metadata));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_settings_round_trip_and_claims_carry_them, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto const want = endpoint_with_settings();
+  s.create_endpoint(want);
+  s.create_endpoint(make_endpoint("ep_p", "org_1", {"goal.created"}));
+  endpoint_record got;
+  s.get_endpoint("ep_s", got);
+  check_settings(got, want);
+  k.reopen();
+  s.get_endpoint("ep_s", got);
+  check_settings(got, want);
+  std::vector<endpoint_record> all;
+  s.list_endpoints("org_1", all);
+  BOOST_TEST_REQUIRE(all.size() == 2u);
+  for (auto const& e : all)
+    if (e.id == "ep_s") check_settings(e, want);
+    else check_settings(e, make_endpoint("ep_p", "org_1", {"goal.created"}));
+
+  // The endpoint's own schedule sets its deliveries' deadline; the other keeps the policy's.
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 2u);
+  auto const own_deadline = t0 + schedule_span(want.retry_schedule, endpoint_schedule_jitter);
+  BOOST_TEST(own_deadline == t0 + 12s + 72s + 72min);
+  std::vector<due_delivery> out;
+  BOOST_TEST_REQUIRE(claim_all(s, t0, t0 + 1min, &out).size() == 2u);
+  for (auto const& d : out) {
+    if (d.endpoint_id == "ep_s") {
+      BOOST_TEST((d.endpoint_headers == want.headers));
+      BOOST_TEST((d.endpoint_timeout == want.timeout));
+      BOOST_TEST((d.endpoint_retry_schedule == want.retry_schedule));
+      BOOST_TEST(d.give_up_at == own_deadline);
+    } else {
+      BOOST_TEST(d.endpoint_headers.empty());
+      BOOST_TEST(!d.endpoint_timeout.has_value());
+      BOOST_TEST(d.endpoint_retry_schedule.empty());
+      BOOST_TEST(d.give_up_at == t0 + 72h);
+    }
+    s.release(d.id, t0 + 1s);
+  }
+
+  // A refill (a store that has one) into the same vector overwrites every setting of the
+  // entries it reuses.
+  if constexpr (requires(std::size_t& n) { s.refill_due(claim_request{}, out, n); }) {
+    auto const keep = out;
+    std::swap(out[0], out[1]);
+    std::size_t n = 0;
+    s.refill_due(claim_request{t0 + 1s, t0 + 2min, 100, 0, {}, {}}, out, n);
+    BOOST_TEST_REQUIRE(n == 2u);
+    for (std::size_t i = 0; i < n; ++i) {
+      bool const own = out[i].endpoint_id == "ep_s";
+      BOOST_TEST(out[i].endpoint_headers.size() == (own ? 2u : 0u));
+      BOOST_TEST(out[i].endpoint_timeout.has_value() == own);
+      BOOST_TEST(out[i].endpoint_retry_schedule.size() == (own ? 3u : 0u));
+      s.release(out[i].id, t0 + 1s);
+    }
+    out = keep;
+  }
+
+  // An update changes or clears each setting; accepted deliveries keep their deadline.
+  got.headers = {{"x-tenant", "other"}};
+  got.timeout.reset();
+  got.retry_schedule.clear();
+  got.metadata.clear();
+  s.update_endpoint(got);
+  endpoint_record after;
+  s.get_endpoint("ep_s", after);
+  check_settings(after, got);
+  k.reopen();
+  s.get_endpoint("ep_s", after);
+  check_settings(after, got);
+  s.accept(make_event("evt_2", "org_1", "goal.created", t0 + 1s), t0 + 1s + 72h, r);
+  delivery_record d;
+  for (auto const id : r.deliveries) {
+    s.get_delivery(id, d);
+    BOOST_TEST(d.give_up_at == t0 + 1s + 72h);
+  }
+  auto const first = std::find_if(out.begin(), out.begin() + 2,
+                                  [](auto const& x) { return x.endpoint_id == "ep_s"; });
+  s.get_delivery(first->id, d);
+  BOOST_TEST(d.give_up_at == own_deadline);
+  out.clear();
+  claim_all(s, t0 + 3s, t0 + 3min, &out);
+  bool saw = false;
+  for (auto const& c : out)
+    if (c.endpoint_id == "ep_s") {
+      saw = true;
+      BOOST_TEST((c.endpoint_headers == std::vector<http_header>{{"x-tenant", "other"}}));
+      BOOST_TEST(!c.endpoint_timeout.has_value());
+      BOOST_TEST(c.endpoint_retry_schedule.empty());
+    }
+  BOOST_TEST(saw);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_endpoint_settings_are_refused_and_change_nothing, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto const good = endpoint_with_settings();
+  s.create_endpoint(good);
+  auto try_both = [&](auto&& spoil, error want) {
+    boost::system::error_code ec;
+    auto created = good;
+    created.id = "ep_new";
+    spoil(created);
+    s.create_endpoint(created, ec);
+    BOOST_TEST((ec == want), "create: " << ec.message());
+    endpoint_record missing;
+    boost::system::error_code nf;
+    s.get_endpoint("ep_new", missing, nf);
+    BOOST_TEST((nf == error::not_found));
+    auto updated = good;
+    spoil(updated);
+    s.update_endpoint(updated, ec);
+    BOOST_TEST((ec == want), "update: " << ec.message());
+    endpoint_record now;
+    s.get_endpoint("ep_s", now);
+    check_settings(now, good);
+  };
+  using H = std::vector<http_header>;
+  for (auto const& hs : {H{{"MetaPulse-Signature", "v1=forged"}},
+                         H{{"metapulse-request-timestamp", "1"}}, H{{"Content-Type", "text/plain"}},
+                         H{{"HOST", "evil.example"}}, H{{"Transfer-Encoding", "chunked"}},
+                         H{{"webhook-signature", "x"}}, H{{"Proxy-Authorization", "x"}},
+                         H{{"User-Agent", "me"}}, H{{"X-A", "line\r\nInjected: 1"}},
+                         H{{"X-A", std::string("nul\0byte", 8)}}, H{{"Bad Name", "v"}}, H{{"X:A", "v"}},
+                         H{{"", "v"}}, H{{"X-A", " padded"}}, H{{"X-A", "1"}, {"x-a", "2"}},
+                         H{{std::string(65, 'X'), "v"}}, H{{"X-A", std::string(4097, 'v')}},
+                         H{{"X-A", "caf\xc3\xa9"}}})
+    try_both([&](endpoint_record& e) { e.headers = hs; }, error::invalid_header);
+  try_both([](endpoint_record& e) {
+    e.headers.clear();
+    for (int i = 0; i < 33; ++i) e.headers.push_back({"X-H" + std::to_string(i), "v"});
+  }, error::invalid_header);
+  for (auto t : {duration{0}, duration{999}, duration{-1}, duration{60001}})
+    try_both([&](endpoint_record& e) { e.timeout = t; }, error::invalid_timeout);
+  using S = std::vector<duration>;
+  for (auto const& sch : {S{0s}, S{999ms}, S{10s, -1s}, S{24h * 7 + 1s},
+                          S{24h * 7, 24h * 7, 24h * 7, 24h * 7, 24h * 3}, S(31, 1min)})
+    try_both([&](endpoint_record& e) { e.retry_schedule = sch; }, error::invalid_retry_schedule);
+  using M = std::map<std::string, std::string, std::less<>>;
+  M many;
+  for (int i = 0; i < 33; ++i) many.emplace("k" + std::to_string(i), "v");
+  for (auto const& m : {M{{"", "v"}}, M{{"has space", "v"}}, M{{"k\xc3\xa9", "v"}},
+                        M{{std::string(65, 'k'), "v"}}, M{{"k", "line\nbreak"}},
+                        M{{"k", std::string(513, 'v')}}, M{{"k", "\xff"}}, many})
+    try_both([&](endpoint_record& e) { e.metadata = m; }, error::invalid_metadata);
+
+  // The limits themselves are accepted.
+  auto edge = good;
+  edge.id = "ep_edge";
+  edge.headers.clear();
+  for (int i = 0; i < 32; ++i)
+    edge.headers.push_back({"X-H" + std::to_string(i), std::string(i == 0 ? 4096 : 1, 'v')});
+  edge.headers.push_back({});
+  edge.headers.pop_back();
+  edge.timeout = 60s;
+  edge.retry_schedule = {24h * 7, 24h * 7, 24h * 7, 24h * 7, 24h * 2};  // 30 days
+  edge.metadata.clear();
+  for (int i = 0; i < 32; ++i) edge.metadata.emplace("a.b:c/d-e_" + std::to_string(i), std::string(512, 'v'));
+  s.create_endpoint(edge);
+  endpoint_record got;
+  s.get_endpoint("ep_edge", got);
+  check_settings(got, edge);
+  edge.timeout = 1s;
+  edge.retry_schedule = S(30, 1s);
+  s.update_endpoint(edge);
+  s.get_endpoint("ep_edge", got);
+  check_settings(got, edge);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(storage_differential)

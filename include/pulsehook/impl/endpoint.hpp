@@ -108,6 +108,121 @@ inline void validate_rate_limit(request_rate const& r, boost::system::error_code
     ec = error::invalid_rate_limit;
 }
 
+namespace detail {
+
+inline bool header_token_char(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+inline bool istarts_with_ascii(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
+}
+
+inline bool metadata_key_char(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return c == '_' || c == '.' || c == ':' || c == '/' || c == '-';
+}
+
+} // namespace detail
+
+inline std::string_view header_problem(std::string_view name, std::string_view value) noexcept {
+  if (name.empty()) return "a header needs a name";
+  if (name.size() > max_custom_header_name_bytes) return "header names are at most 64 bytes";
+  for (char c : name)
+    if (!detail::header_token_char(c))
+      return "a header name is letters, digits and !#$%&'*+-.^_`|~ only (no spaces or colons)";
+  static constexpr std::string_view owned[] = {
+      "content-type", "content-length", "content-encoding", "transfer-encoding", "host",
+      "connection", "keep-alive", "upgrade", "te", "trailer", "expect", "user-agent",
+      "stripe-signature", "x-hub-signature", "x-hub-signature-256", "x-github-delivery",
+      "x-github-event"};
+  for (auto o : owned)
+    if (detail::iequals_ascii(name, o))
+      return "the library or the transport sets this header; it cannot be replaced";
+  for (std::string_view prefix : {"metapulse-", "webhook-", "proxy-"})
+    if (detail::istarts_with_ascii(name, prefix))
+      return "headers beginning MetaPulse-, webhook- or Proxy- are reserved (signatures, proxies)";
+  if (value.size() > max_custom_header_value_bytes) return "header values are at most 4 KiB";
+  for (char c : value) {
+    auto const u = static_cast<unsigned char>(c);
+    if (!(u == '\t' || (u >= 0x20 && u < 0x7f)))
+      return "a header value is visible ASCII, spaces and tabs only (no line breaks)";
+  }
+  if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||
+                         value.back() == '\t'))
+    return "a header value may not begin or end with whitespace";
+  return {};
+}
+
+inline time_point endpoint_give_up_at(endpoint_record const& ep, time_point created_at,
+                                      time_point policy_give_up_at) noexcept {
+  if (ep.retry_schedule.empty()) return policy_give_up_at;
+  return created_at + schedule_span(ep.retry_schedule, endpoint_schedule_jitter);
+}
+
+inline void validate_endpoint_settings(endpoint_record const& ep, boost::system::error_code& ec) {
+  ec = {};
+  if (ep.headers.size() > max_custom_headers) {
+    ec = error::invalid_header;
+    return;
+  }
+  for (std::size_t i = 0; i < ep.headers.size(); ++i) {
+    auto const& h = ep.headers[i];
+    if (!header_problem(h.name, h.value).empty()) {
+      ec = error::invalid_header;
+      return;
+    }
+    for (std::size_t j = 0; j < i; ++j)
+      if (detail::iequals_ascii(ep.headers[j].name, h.name)) {
+        ec = error::invalid_header;
+        return;
+      }
+  }
+  if (ep.timeout && (*ep.timeout < min_endpoint_timeout || *ep.timeout > max_endpoint_timeout)) {
+    ec = error::invalid_timeout;
+    return;
+  }
+  if (ep.retry_schedule.size() > max_retry_steps) {
+    ec = error::invalid_retry_schedule;
+    return;
+  }
+  duration total{0};
+  for (auto const d : ep.retry_schedule) {
+    if (d < min_retry_step || d > max_retry_step) {
+      ec = error::invalid_retry_schedule;
+      return;
+    }
+    total += d;
+  }
+  if (total > max_retry_schedule_span) {
+    ec = error::invalid_retry_schedule;
+    return;
+  }
+  if (ep.metadata.size() > max_metadata_labels) {
+    ec = error::invalid_metadata;
+    return;
+  }
+  for (auto const& [k, v] : ep.metadata) {
+    std::size_t points = 0;
+    if (k.empty() || k.size() > max_metadata_key_bytes ||
+        !std::all_of(k.begin(), k.end(), detail::metadata_key_char) ||
+        v.size() > max_metadata_value_bytes || !detail::utf8_scan(v, points, true)) {
+      ec = error::invalid_metadata;
+      return;
+    }
+  }
+}
+
 inline void validate_endpoint(endpoint_record const& ep, endpoint_rules const& rules,
                               boost::system::error_code& ec) {
   ec = {};
@@ -129,6 +244,8 @@ inline void validate_endpoint(endpoint_record const& ep, endpoint_rules const& r
     validate_rate_limit(*ep.rate_limit, ec);
     if (ec) return;
   }
+  validate_endpoint_settings(ep, ec);
+  if (ec) return;
   if (ep.event_types.empty()) {
     ec = error::empty_subscription;
     return;

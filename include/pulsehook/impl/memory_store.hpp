@@ -1015,7 +1015,7 @@ inline void memory_store::accept(event_record const& ev, time_point give_up_at,
       if (ep.deleted || !ep.rec.enabled || !ep.subscribes(type, ev.type)) continue;
       auto const abs = static_cast<std::uint32_t>(s.slots.size() + s.slot_base);
       auto& d = s.slots.emplace_back();
-      d.give_up_at = to_unix_millis(give_up_at);
+      d.give_up_at = to_unix_millis(endpoint_give_up_at(ep.rec, ev.created_at, give_up_at));
       d.event = eabs;
       d.endpoint = epi;
       d.pos = static_cast<std::uint32_t>(ep.log.size());
@@ -1209,6 +1209,9 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     dd.endpoint_paused_until = ep.rec.paused_until;
     dd.endpoint_rate_limit = ep.rec.rate_limit;
     dd.endpoint_adaptive = ep.rec.adaptive;
+    dd.endpoint_headers = ep.rec.headers;  // assignments: no allocation when both are empty
+    dd.endpoint_timeout = ep.rec.timeout;
+    dd.endpoint_retry_schedule = ep.rec.retry_schedule;
   }
   for (auto const& h : held)  // untouched since set aside: their keys are still current
     s.queue_endpoint(h.endpoint, *s.endpoints[h.endpoint], h.key);
@@ -1421,6 +1424,10 @@ inline void memory_store::update_endpoint(endpoint_record const& endpoint,
   merged.event_types = endpoint.event_types;
   merged.rate_limit = endpoint.rate_limit;
   merged.ordered = endpoint.ordered;
+  merged.headers = endpoint.headers;
+  merged.timeout = endpoint.timeout;
+  merged.retry_schedule = endpoint.retry_schedule;
+  merged.metadata = endpoint.metadata;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
   if (ec) return;

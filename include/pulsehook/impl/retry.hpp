@@ -52,6 +52,28 @@ inline retry_decision honour_retry_after(retry_decision d, attempt_info const& a
 
 } // namespace detail
 
+inline duration schedule_span(std::span<duration const> delays, double jitter) noexcept {
+  jitter = std::clamp(jitter, 0.0, 1.0);
+  duration total{0};
+  for (auto const d : delays) {
+    if (d.count() <= 0) continue;
+    auto const longest = static_cast<duration::rep>(
+        std::floor(static_cast<double>(d.count()) * (1.0 + jitter)));
+    total += duration{longest};
+  }
+  return total;
+}
+
+inline retry_decision schedule_next(std::span<duration const> delays, double jitter,
+                                    attempt_info const& a, prng& g) noexcept {
+  bool const exhausted = a.attempt == 0 || a.attempt > delays.size();
+  auto const delay = jittered(exhausted ? duration{0} : delays[a.attempt - 1], jitter, g);
+  if (exhausted) return retry_decision::stop(retry_reason::attempts_exhausted);
+  if (a.now >= a.deadline) return retry_decision::stop(retry_reason::deadline_reached);
+  auto d = retry_decision::retry_at(detail::saturating_add(a.now, delay));
+  return clamp_to_deadline(detail::honour_retry_after(d, a), a);
+}
+
 inline retry_decision default_retry::next(attempt_info const& a, prng& g) const noexcept {
   std::size_t const i = a.attempt == 0 ? 0 : std::min<std::size_t>(a.attempt - 1, steps.size() - 1);
   auto const delay = jittered(steps[i], jitter_, g);
@@ -87,23 +109,13 @@ inline explicit_schedule::explicit_schedule(std::span<duration const> delays, do
 
 inline void explicit_schedule::init(double jitter) {
   jitter_ = std::clamp(jitter, 0.0, 1.0);
-  duration total{0};
-  for (auto& d : delays_) {
+  for (auto& d : delays_)
     if (d.count() < 0) d = duration{0};
-    auto const longest = static_cast<duration::rep>(
-        std::floor(static_cast<double>(d.count()) * (1.0 + jitter_)));
-    total += duration{longest};
-  }
-  span_ = total;
+  span_ = schedule_span(delays_, jitter_);
 }
 
 inline retry_decision explicit_schedule::next(attempt_info const& a, prng& g) const noexcept {
-  bool const exhausted = a.attempt == 0 || a.attempt > delays_.size();
-  auto const delay = jittered(exhausted ? duration{0} : delays_[a.attempt - 1], jitter_, g);
-  if (exhausted) return retry_decision::stop(retry_reason::attempts_exhausted);
-  if (a.now >= a.deadline) return retry_decision::stop(retry_reason::deadline_reached);
-  auto d = retry_decision::retry_at(detail::saturating_add(a.now, delay));
-  return clamp_to_deadline(detail::honour_retry_after(d, a), a);
+  return schedule_next(delays_, jitter_, a, g);
 }
 
 } // namespace pulsehook
