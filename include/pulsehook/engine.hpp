@@ -102,6 +102,7 @@
 
 #include <pulsehook/callbacks.hpp>
 #include <pulsehook/detail/engine_state.hpp>
+#include <pulsehook/endpoint.hpp>
 #include <pulsehook/error.hpp>
 #include <pulsehook/metrics.hpp>
 #include <pulsehook/model.hpp>
@@ -115,6 +116,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -213,11 +215,15 @@ struct engine_options {
   /// The share of `max_in_flight` that slow and failing endpoints hold together, in (0, 1]
   /// (at least one slot), divided equally between them; the rest is kept for the others.
   double slow_share = 0.5;
-  /// The transport's total timeout for one attempt; copied into every `outgoing_request`.
+  /// The transport's total timeout for one attempt; copied into every `outgoing_request` to an
+  /// endpoint without a `timeout` of its own.
   duration request_timeout{15000};
-  /// How long a claim is leased. Derived: never shorter than
-  /// `request_timeout + min_lease_margin` (a lease shorter than a request is how duplicates
-  /// happen), whatever is set here.
+  /// The longest an endpoint's own `timeout` may make a request (endpoint_record::timeout,
+  /// 1 s..60 s): a longer one is cut to this. It bounds the lease as `request_timeout` does.
+  duration max_request_timeout{std::chrono::seconds{30}};
+  /// How long a claim is leased. Derived: never shorter than the longest request
+  /// (`max(request_timeout, max_request_timeout)`) plus `min_lease_margin` (a lease shorter
+  /// than a request is how duplicates happen), whatever is set here.
   duration lease{std::chrono::seconds{45}};
   /// See `lease`.
   duration min_lease_margin{std::chrono::seconds{10}};
@@ -266,9 +272,10 @@ struct engine_options {
   /// `publish` refuses other types with `error::unknown_event_type`. Empty: any type.
   std::function<bool(std::string_view)> known_event_type;
 
-  /// The lease actually used: `max(lease, request_timeout + min_lease_margin)`.
+  /// The lease actually used: `max(lease, max(request_timeout, max_request_timeout) +
+  /// min_lease_margin)`.
   duration effective_lease() const noexcept {
-    auto const floor = request_timeout + min_lease_margin;
+    auto const floor = std::max(request_timeout, max_request_timeout) + min_lease_margin;
     return lease < floor ? floor : lease;
   }
   /// The grace actually used for a late last attempt.

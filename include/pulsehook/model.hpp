@@ -370,6 +370,12 @@ struct claim_request {
   /// Endpoints part-way to their in-flight cap: at most `room` of each (below
   /// `max_per_endpoint`). A store that hands out more only costs the engine a `release` each.
   std::vector<endpoint_room> endpoint_rooms;
+  /// Deliveries due whose `give_up_at` is before this are handed out whatever the caps, the
+  /// rooms and the skipped endpoints say, and spend no room and no rate-limit token (still
+  /// within `max`): the engine gives them up untried at once (law 15), so an endpoint's backlog
+  /// of expired work never takes the room of work that can still be delivered. The engine sets it
+  /// to `now - final_attempt_grace`; the default hands out nothing this way.
+  time_point expired_before{};
 };
 
 /// A request for a transport to send.

@@ -45,6 +45,7 @@ int engine_crash_child_main(int argc, char** argv) {
     dispatcher_settings ds;
     ds.endpoints.egress = to.egress;
     ds.engine.request_timeout = 1s;
+    ds.engine.max_request_timeout = 1s;
     ds.engine.lease = 2s;
     ds.engine.min_lease_margin = 1s;
     ds.engine.max_in_flight_per_endpoint = 4;

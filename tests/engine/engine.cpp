@@ -204,6 +204,124 @@ BOOST_AUTO_TEST_CASE(pending_to_sent_with_signed_request) {
   BOOST_TEST(!engine.next_wakeup().has_value());
 }
 
+// Per-endpoint settings (docs/sending.md#per-endpoint-settings): the endpoint's headers go
+// after the library's, its timeout replaces the engine's (up to max_request_timeout), its own
+// schedule replaces the policy and sets the deadline; a plain endpoint keeps the defaults.
+BOOST_AUTO_TEST_CASE(an_endpoints_own_settings_shape_its_requests_and_retries) {
+  fixture f;
+  endpoint_record ep;
+  f.store.get_endpoint("ep_1", ep);
+  ep.headers = {{"X-Tenant", "acme"}, {"Authorization", "Bearer t0k3n"}};
+  ep.timeout = 5s;
+  ep.retry_schedule = {10s, 1min};
+  f.store.update_endpoint(ep);
+  f.add_endpoint("ep_2", "org_1");
+  engine_t engine{f.store};
+  auto const ev = f.event("org_1");
+  auto const acc = engine.publish(ev);
+  BOOST_TEST_REQUIRE(acc.deliveries.size() == 2u);
+  auto const own = acc.deliveries[0], plain = acc.deliveries[1];
+  BOOST_TEST(f.delivery(own).give_up_at == t0 + 12s + 72s);  // the schedule's span, +20 %
+  BOOST_TEST(f.delivery(plain).give_up_at == t0 + 72h);
+
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  auto const& r = out[0].endpoint_id == "ep_1" ? out[0] : out[1];
+  auto const& p = out[0].endpoint_id == "ep_1" ? out[1] : out[0];
+  BOOST_TEST(r.timeout == duration{5s});
+  BOOST_TEST(p.timeout == duration{15s});
+  std::vector<std::string> names;
+  for (auto const& h : r.headers) names.push_back(h.name);
+  BOOST_TEST((names == std::vector<std::string>{"Content-Type", "User-Agent", "MetaPulse-Request-Timestamp",
+                                                "MetaPulse-Signature", "X-Tenant", "Authorization"}));
+  BOOST_TEST(header(r, "Authorization") == "Bearer t0k3n");
+  BOOST_TEST(header(r, "MetaPulse-Signature") == expected_signature("s3cret-one", r));
+  BOOST_TEST(p.headers.size() == 4u);
+
+  // Its own schedule: 10 s (+-20 %), then 1 min, then exhausted; the plain one retries by the policy.
+  engine.complete(own, answer(500), t0 + 1s);
+  engine.complete(plain, answer(500), t0 + 1s);
+  auto d = f.delivery(own);
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at >= t0 + 1s + 8s);
+  BOOST_TEST(*d.next_attempt_at <= t0 + 1s + 12s);
+  BOOST_TEST(*f.delivery(plain).next_attempt_at <= t0 + 1s + 6s);  // the policy's 5 s
+  BOOST_TEST(f.attempts(ev.id).at(0).request_headers.size() >= 4u);
+  out.clear();
+  engine.poll(*d.next_attempt_at, out);
+  auto const second = *d.next_attempt_at;
+  for (auto const& q : out)
+    if (q.delivery == own) engine.complete(own, answer(503), second + 1s);
+  d = f.delivery(own);
+  BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
+  BOOST_TEST(*d.next_attempt_at >= second + 1s + 48s);
+  BOOST_TEST(*d.next_attempt_at <= t0 + 12s + 72s);  // within its own deadline
+  out.clear();
+  engine.poll(*d.next_attempt_at, out);
+  auto const third = *d.next_attempt_at;
+  for (auto const& q : out)
+    if (q.delivery == own) engine.complete(own, answer(500), third + 1s);
+  d = f.delivery(own);
+  BOOST_TEST((d.state == delivery_state::failed));
+  BOOST_TEST(d.attempts == 3u);
+  BOOST_TEST(d.reason.find("attempts exhausted") != std::string::npos, d.reason);
+
+  // A timeout above the engine's max_request_timeout is cut to it.
+  ep.timeout = 60s;
+  f.store.update_endpoint(ep);
+  auto const acc2 = engine.publish(f.event("org_1", t0 + 1h));
+  out.clear();
+  engine.poll(t0 + 1h, out);
+  for (auto const& q : out)
+    if (q.endpoint_id == "ep_1") BOOST_TEST(q.timeout == engine.options().max_request_timeout);
+  BOOST_TEST(engine.options().max_request_timeout == duration{30s});
+  BOOST_TEST(!acc2.deliveries.empty());
+}
+
+// The retry policy sees the endpoint and the event type of the attempt it decides about.
+struct per_endpoint_policy {
+  std::shared_ptr<std::vector<std::pair<std::string, std::string>>> seen =
+      std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  time_point deadline(time_point created) const noexcept { return created + 72h; }
+  retry_decision next(attempt_info const& a, prng& g) const {
+    (void)g();
+    seen->emplace_back(a.endpoint_id, a.event_type);
+    return retry_decision::retry_at(a.now + (a.endpoint_id == "ep_1" ? 1min : 1h));
+  }
+};
+
+BOOST_AUTO_TEST_CASE(the_retry_policy_sees_the_endpoint_and_the_event_type) {
+  fixture f;
+  f.add_endpoint("ep_2", "org_1");
+  per_endpoint_policy policy;
+  delivery_engine<memory_store, per_endpoint_policy> engine{f.store, {}, policy};
+  auto const acc = engine.publish(f.event("org_1"));
+  std::vector<outgoing_request> out;
+  engine.poll(t0, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  for (auto const& r : out) engine.complete(r.delivery, answer(500), t0 + 1s);
+  BOOST_TEST_REQUIRE(policy.seen->size() == 2u);
+  for (auto const& [endpoint, type] : *policy.seen) BOOST_TEST(type == "objective.updated");
+  std::set<std::string> endpoints;
+  for (auto const& [endpoint, type] : *policy.seen) endpoints.insert(endpoint);
+  BOOST_TEST((endpoints == std::set<std::string>{"ep_1", "ep_2"}));
+  for (auto const id : acc.deliveries) {
+    auto const d = f.delivery(id);
+    auto const e = out[0].delivery == id ? out[0].endpoint_id : out[1].endpoint_id;
+    BOOST_TEST(*d.next_attempt_at == t0 + 1s + (e == "ep_1" ? duration{1min} : duration{1h}));
+  }
+}
+
+// A store that did not check the headers still cannot make the engine replace its own.
+BOOST_AUTO_TEST_CASE(custom_headers_never_replace_the_librarys) {
+  std::vector<http_header> hs{{"Content-Type", "application/json"}, {"MetaPulse-Signature", "v1"}};
+  detail::append_custom_headers(hs, {{"metapulse-signature", "forged"}, {"CONTENT-TYPE", "text/html"},
+                                     {"X-Ok", "1"}});
+  BOOST_TEST((hs == std::vector<http_header>{{"Content-Type", "application/json"},
+                                             {"MetaPulse-Signature", "v1"}, {"X-Ok", "1"}}));
+}
+
 BOOST_AUTO_TEST_CASE(pending_retrying_sent_with_a_fresh_timestamp) {
   fixture f;
   engine_t engine{f.store};

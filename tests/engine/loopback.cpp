@@ -353,6 +353,7 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_delivery_then_restart_delivers_every_accepted_e
     dispatcher_settings ds;
     ds.endpoints.egress = to.egress;
     ds.engine.request_timeout = 1s;
+    ds.engine.max_request_timeout = 1s;
     ds.engine.lease = 2s;
     ds.engine.min_lease_margin = 1s;
     metapulse_dispatcher d{io.get_executor(), store, http_transport{io.get_executor(), to}, ds};

@@ -67,6 +67,7 @@ int engine_postgres_worker_main(int argc, char** argv) {
     ds.endpoints = loopback;
     ds.engine.request_timeout = 5s;
     ds.engine.min_lease_margin = 1s;
+    ds.engine.max_request_timeout = 5s;
     ds.engine.lease = 6s;
     // The endpoint's cap holds across processes (first come, first served): above 3 x 64, so
     // that all three processes have deliveries in flight at once.

@@ -2269,6 +2269,62 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(ordered_queues_match_a_model_under_random_operatio
   }
 }
 
+// Law 15: expired work is handed out beyond every cap and spends no room or token.
+BOOST_AUTO_TEST_CASE_TEMPLATE(expired_deliveries_are_handed_out_beyond_every_cap, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  auto ep = make_endpoint("ep_a", "org_1", {"goal.created"});
+  ep.rate_limit = request_rate{0.1, 1};  // one token, then one every 10 s
+  s.create_endpoint(ep);
+  accept_result r;
+  for (int i = 0; i < 5; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 10s, r);
+  // Due after the others (a store may keep an endpoint's held-back work in due order).
+  s.accept(make_event("evt_fresh", "org_1", "goal.created", t0 + 3s), t0 + 72h, r);
+  auto const fresh = r.deliveries.at(0);
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 1s, t0 + 2s, 100, 1, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);  // the only token; its lease ends at t0 + 2 s
+  // At t0 + 20 s the five are past their deadline and the grace (expired_before = t0 + 15 s);
+  // the endpoint is skipped (at its cap) with a cap of one: all five come out, the fresh
+  // one does not.
+  out.clear();
+  claim_request late{t0 + 20s, t0 + 1min, 100, 1, {"ep_a"}, {}};
+  late.expired_before = t0 + 15s;
+  s.claim_due(late, out);
+  BOOST_TEST(out.size() == 5u);
+  for (auto const& d : out) {
+    BOOST_TEST(d.id != fresh);
+    BOOST_TEST(d.give_up_at == t0 + 10s);
+    s.give_up(d.id, "gave up (deadline reached) after 0 attempts");
+  }
+  BOOST_TEST(s.counts("ep_a").failed == 5u);
+  // They spent no token: the fresh one goes out at once with the token due since t0 + 11 s.
+  out.clear();
+  s.claim_due(claim_request{t0 + 20s, t0 + 2min, 100, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].id == fresh);
+}
+
+// Expired work still counts toward a claim's total.
+BOOST_AUTO_TEST_CASE_TEMPLATE(expired_deliveries_count_toward_max, K, store_kinds) {
+  K k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 5; ++i)
+    s.accept(make_event("evt_" + std::to_string(i), "org_1", "goal.created", t0), t0 + 10s, r);
+  std::vector<due_delivery> out;
+  claim_request late{t0 + 20s, t0 + 1min, 3, 1, {"ep_a"}, {}};
+  late.expired_before = t0 + 15s;
+  s.claim_due(late, out);
+  BOOST_TEST(out.size() == 3u);
+  late.max = 0;
+  out.clear();
+  s.claim_due(late, out);
+  BOOST_TEST(out.empty());
+}
+
 // ---- per-endpoint settings (docs/sending.md#per-endpoint-settings) ---------------------------
 
 namespace {

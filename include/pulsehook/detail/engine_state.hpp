@@ -153,6 +153,8 @@ struct engine_in_flight {
   time_point event_created_at{};
   time_point give_up_at{};
   std::vector<http_header> request_headers;
+  std::string event_type;                 // for the retry policy (attempt_info::event_type)
+  std::vector<duration> retry_schedule;   // due_delivery::endpoint_retry_schedule
 };
 
 } // namespace pulsehook::detail

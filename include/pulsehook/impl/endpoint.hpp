@@ -3,6 +3,7 @@
 
 #include <pulsehook/endpoint.hpp>
 
+#include <pulsehook/detail/ascii.hpp>
 #include <pulsehook/detail/http_url.hpp>
 #include <pulsehook/detail/printable_id.hpp>
 
@@ -113,15 +114,6 @@ namespace detail {
 inline bool header_token_char(char c) noexcept {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 inline bool istarts_with_ascii(std::string_view s, std::string_view prefix) noexcept {

@@ -101,6 +101,20 @@ inline void assign_at(std::vector<std::string>& v, std::size_t i, std::string_vi
 
 inline double to_ms(duration d) noexcept { return static_cast<double>(d.count()); }
 
+// Appends an endpoint's own headers after the library's. Stores refuse the names the library
+// sets (header_problem); a store that did not check still cannot replace one: a custom header
+// whose name is already in the request is left out.
+inline void append_custom_headers(std::vector<http_header>& headers,
+                                  std::vector<http_header> const& custom) {
+  if (custom.empty()) return;
+  auto const own = headers.size();
+  for (auto const& h : custom) {
+    bool const taken = std::any_of(headers.begin(), headers.begin() + static_cast<std::ptrdiff_t>(own),
+                                   [&](http_header const& o) { return iequals_ascii(o.name, h.name); });
+    if (!taken) headers.push_back(h);
+  }
+}
+
 } // namespace detail
 
 #define PULSEHOOK_ENGINE_TEMPLATE template <class StoragePolicy, class RetryPolicy, class SignatureScheme>
@@ -119,6 +133,7 @@ PULSEHOOK_ENGINE::delivery_engine(StoragePolicy& store, engine_options options, 
   opts_.failing_after = std::max<std::uint32_t>(opts_.failing_after, 1);
   opts_.claim_batch = std::max<std::size_t>(opts_.claim_batch, 1);
   if (opts_.request_timeout.count() < 0) opts_.request_timeout = duration{0};
+  if (opts_.max_request_timeout.count() < 0) opts_.max_request_timeout = duration{0};
   if (opts_.saturated_poll_interval.count() <= 0) opts_.saturated_poll_interval = duration{1};
   if (opts_.storage_retry_delay.count() <= 0) opts_.storage_retry_delay = duration{1};
   if (opts_.shutdown_timeout.count() < 0) opts_.shutdown_timeout = duration{0};
@@ -356,6 +371,9 @@ void PULSEHOOK_ENGINE::prepare_claim(time_point now, std::size_t room, bool slow
                                      bool skip_paused) {
   claim_.now = now;
   claim_.lease_until = now + lease_;
+  // Past the grace a delivery is only given up (take_claims): the store hands those out beyond
+  // every cap, so a backlog that outlived its deadlines clears in one claim (law 15).
+  claim_.expired_before = now - grace_;
   claim_.max = room;
   claim_.max_per_endpoint = opts_.max_in_flight_per_endpoint;
   // Assigned in place: no allocation once warm.
@@ -603,6 +621,8 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     entry.event_created_at = d.event_created_at;
     entry.give_up_at = d.give_up_at;
     entry.event_id = d.event_id;  // assignments into pooled storage: no allocation once warm
+    entry.event_type = d.event_type;
+    entry.retry_schedule = d.endpoint_retry_schedule;
 
     outgoing_request r;
     if (!spare_requests_.empty()) {
@@ -613,7 +633,8 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     r.endpoint_id = d.endpoint_id;
     r.url = d.url;
     r.body = d.payload ? std::move(d.payload) : detail::empty_payload();
-    r.timeout = opts_.request_timeout;
+    r.timeout = d.endpoint_timeout ? std::min(*d.endpoint_timeout, opts_.max_request_timeout)
+                                   : opts_.request_timeout;
 
     scratch_headers_.clear();
     boost::system::error_code sign_ec;
@@ -622,7 +643,7 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
       scheme_.sign(keys, signed_message{d.event_id, to_unix_seconds(now), *r.body},
                    scratch_headers_, sign_ec);
     if (sign_ec) scratch_headers_.clear();
-    // Content-Type, User-Agent, then the scheme's headers.
+    // Content-Type, User-Agent, the scheme's headers, then the endpoint's own.
     r.headers.resize(2 + scratch_headers_.size());
     r.headers[0].name = "Content-Type";
     r.headers[0].value = "application/json";
@@ -630,6 +651,7 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     r.headers[1].value = user_agent;
     for (std::size_t i = 0; i < scratch_headers_.size(); ++i)
       r.headers[2 + i] = std::move(scratch_headers_[i]);
+    detail::append_custom_headers(r.headers, d.endpoint_headers);
     entry.request_headers = r.headers;
     in_flight_.insert(d.id, slot);
     add_in_flight(ep, now);
@@ -820,7 +842,14 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
       info.status = result.status;
       info.error = result.error;
       info.retry_after = result.retry_after;
-      auto const d = clamp_to_deadline(retry_.next(info, prng_), info);
+      info.endpoint_id = ep.id;
+      info.event_type = entry.event_type;
+      // An endpoint's own schedule replaces the policy for its deliveries.
+      auto const d = clamp_to_deadline(
+          entry.retry_schedule.empty()
+              ? retry_.next(info, prng_)
+              : schedule_next(entry.retry_schedule, endpoint_schedule_jitter, info, prng_),
+          info);
       if (d.give_up) {
         u.state = delivery_state::failed;
         u.reason = "gave up (";

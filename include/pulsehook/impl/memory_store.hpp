@@ -1095,6 +1095,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
   std::lock_guard lk(s.mu);
   auto const now = to_unix_millis(req.now);
   auto const lease = to_unix_millis(req.lease_until);
+  auto const expired_before = to_unix_millis(req.expired_before);
   // Scratch kept in the state between calls (cleared here): no allocation per claim.
   auto& held = s.claim_held;
   auto& per_ep = s.claim_per_ep;
@@ -1155,11 +1156,14 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     s.pop_due_endpoint();
     auto const ei = top.endpoint;
     auto& ep = *s.endpoints[ei];
-    if (full(ei)) {
+    // settle_due_top made top.key the endpoint's earliest live entry. Expired, it costs no room
+    // and no token (law 15): the engine only gives it up.
+    bool const expired = s.at(top.key.second).give_up_at < expired_before;
+    if (!expired && full(ei)) {
       held.push_back(top);  // set aside with its whole backlog, until the scan is over
       continue;
     }
-    if (auto const r = s.bucket_rate(ep, now)) {  // a token per delivery (docs/sending.md#throttling)
+    if (auto const r = expired ? std::nullopt : s.bucket_rate(ep, now)) {  // a token per delivery (docs/sending.md#throttling)
       s.refill(ep, *r, now);
       if (ep.tokens < 1) {
         s.throttle(ep, *r, now);
@@ -1179,7 +1183,7 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
     --s.open;
     --ep.open;
     s.requeue(ei, ep);
-    ++per_ep[ei];
+    if (!expired) ++per_ep[ei];
     ++claimed;
     taken.push_back(abs);
     auto const& e = s.event_at(d.event);

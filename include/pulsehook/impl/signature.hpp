@@ -7,19 +7,10 @@
 #include <cstring>
 #include <limits>
 
+#include <pulsehook/detail/ascii.hpp>
+
 namespace pulsehook {
 namespace detail {
-
-inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x - unsigned{'A'} < 26u) x |= 0x20u;
-    if (y - unsigned{'A'} < 26u) y |= 0x20u;
-    if (x != y) return false;
-  }
-  return true;
-}
 
 inline std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
