@@ -44,6 +44,7 @@ public:
   bool drop_rate_limits = false;         // endpoints are stored without their rate limit
   bool erase_nothing = false;            // erase_event / erase_subject answer success and erase nothing
   bool drop_ordering = false;            // endpoints are stored unordered (endpoint_record::ordered)
+  bool drop_settings = false;            // claims hand deliveries out without their endpoint's settings
 
   void accept(event_record const& e, time_point t, accept_result& r, ec_t& ec) {
     if (++accepts_ == swallow_event) {
@@ -55,6 +56,19 @@ public:
     inner_.accept(e, t, r, ec);
   }
   void claim_due(claim_request const& c, std::vector<due_delivery>& out, ec_t& ec) {
+    if (drop_settings) {
+      auto const first = out.size();
+      claim_due_inner(c, out, ec);
+      for (auto i = first; i < out.size(); ++i) {
+        out[i].endpoint_headers.clear();
+        out[i].endpoint_timeout.reset();
+        out[i].endpoint_retry_schedule.clear();
+      }
+      return;
+    }
+    claim_due_inner(c, out, ec);
+  }
+  void claim_due_inner(claim_request const& c, std::vector<due_delivery>& out, ec_t& ec) {
     if (ignore_leases) {
       auto const first = out.size();
       inner_.claim_due(c, out, ec);
@@ -92,6 +106,7 @@ public:
     if (starve_endpoint.empty()) return inner_.claim_due(c, out, ec);
     claim_request c2 = c;
     c2.skip_endpoints.push_back(starve_endpoint);
+    c2.expired_before = {};  // not even its expired work (law 15) comes out
     inner_.claim_due(c2, out, ec);
   }
   std::optional<time_point> next_due_at(ec_t& ec) { return inner_.next_due_at(ec); }

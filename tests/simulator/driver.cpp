@@ -189,8 +189,8 @@ BOOST_AUTO_TEST_CASE(a_per_endpoint_timeout_applies_to_that_endpoint_only) {
   auto sc = parse(R"({
     "name": "timeouts", "duration": "1h", "events": 100,
     "endpoints": [
-      {"profile": "healthy", "latency": ["500ms", "900ms"], "request_timeout": "300ms", "subscribe": ["*"]},
-      {"profile": "healthy", "latency": ["500ms", "900ms"], "subscribe": ["*"]}
+      {"profile": "healthy", "latency": ["1500ms", "1900ms"], "request_timeout": "1s", "subscribe": ["*"]},
+      {"profile": "healthy", "latency": ["1500ms", "1900ms"], "subscribe": ["*"]}
     ]
   })");
   std::string trace;
@@ -321,6 +321,29 @@ BOOST_AUTO_TEST_CASE(ordered_endpoints_pass_and_checker_order_catches_a_store_th
   sim::run_options o;
   auto const r = sim::run(sc, s, o);
   BOOST_TEST(has_violation(r, "order"), violations_text(r));
+}
+
+// Per-endpoint settings (scenario "settings"): on memory_store and in the SQLite file every
+// request carries its endpoint's headers and timeout and every retry follows its endpoint's
+// schedule; a store whose claims leave the settings behind is caught by the settings checker
+// (headers, timeouts) and the retry-law checker (the policy's 5 s where the endpoint says 10 s).
+BOOST_AUTO_TEST_CASE(endpoint_settings_pass_and_checkers_catch_a_store_that_drops_them) {
+  auto sc = shipped("settings");
+  sc.events = 600;
+  sc.duration_ = 2h;
+  {
+    auto const r = run_memory(sc);
+    BOOST_TEST(r.ok(), violations_text(r));
+    auto const q = run_sqlite(sc, "pulsehook-settings.db");
+    BOOST_TEST(q.ok(), violations_text(q));
+    BOOST_TEST(q.sent + q.failed == q.deliveries);
+  }
+  sim::test::faulty_store s;
+  s.drop_settings = true;
+  sim::run_options o;
+  auto const r = sim::run(sc, s, o);
+  BOOST_TEST(has_violation(r, "settings"), violations_text(r));
+  BOOST_TEST(has_violation(r, "retry-law"), violations_text(r));
 }
 
 // AIMD: a receiver that takes 2 requests a second and answers 429 (no Retry-After) to the

@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
   for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
                            "secret-rotation", "retry-storm", "speed", "burst-recovery",
                            "slow-neighbours", "timeout-neighbour", "senders", "auto-disable",
-                           "throttling", "erasure", "ordering"}) {
+                           "throttling", "erasure", "ordering", "settings"}) {
     sim::scenario sc;
     boost::system::error_code ec;
     std::string why;
@@ -550,6 +550,18 @@ BOOST_AUTO_TEST_CASE(ordered_endpoints_get_each_resource_in_order) {
     auto const r = run_shipped_scaled("ordering", seed);
     BOOST_TEST(r.ok(), "ordering seed " << seed << "\n" << violations_text(r));
     BOOST_TEST(r.sent + r.failed == r.deliveries);
+  }
+}
+
+// Per-endpoint settings (scenario "settings"): custom headers, own timeouts (shorter and
+// longer than the engine's) and own retry schedules (shorter and longer than the policy's);
+// every request carries its endpoint's settings, every retry follows its endpoint's schedule.
+BOOST_AUTO_TEST_CASE(every_endpoint_is_served_by_its_own_settings) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    auto const r = run_shipped_scaled("settings", seed);
+    BOOST_TEST(r.ok(), "settings seed " << seed << "\n" << violations_text(r));
+    BOOST_TEST(r.sent + r.failed == r.deliveries);
+    BOOST_TEST(r.failed > 0u);  // the short schedule gives up
   }
 }
 

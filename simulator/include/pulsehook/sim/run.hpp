@@ -46,6 +46,7 @@ inline engine_options to_engine_options(engine_config const& c) {
   o.max_in_flight_failing_endpoint = e.max_in_flight_failing_endpoint;
   o.failing_after = e.failing_after;
   o.request_timeout = e.request_timeout;
+  o.max_request_timeout = e.max_request_timeout.value_or(e.request_timeout);
   if (e.lease) o.lease = *e.lease;
   o.response_body_cap = e.response_body_cap;
   o.default_pause = e.default_pause;

@@ -18,6 +18,7 @@
 #include <pulsehook/sim/org.hpp>
 #include <pulsehook/sim/receiver.hpp>
 
+#include <pulsehook/endpoint.hpp>
 #include <pulsehook/error.hpp>
 #include <pulsehook/random.hpp>
 #include <pulsehook/storage.hpp>
@@ -40,9 +41,17 @@ struct endpoint_spec {
   std::vector<std::string> event_types;  ///< expanded wire names
   receiver_profile profile;
   bool swarm = false;                    ///< draw the profile from the seed
-  /// This endpoint's request timeout (the engine's `request_timeout` when empty). The receiver
-  /// side already honours it through `outgoing_request::timeout`.
+  /// This endpoint's own request timeout (`endpoint_record::timeout`, 1 s..60 s; the
+  /// engine's `request_timeout` when empty): the engine sends it in `outgoing_request::timeout`,
+  /// which the simulated receiver honours; the `settings` checker watches every request.
   std::optional<duration> request_timeout;
+  /// Custom request headers (`endpoint_record::headers`): the `settings` checker makes sure
+  /// every request to the endpoint carries them after the library's own, unchanged.
+  std::vector<http_header> headers;
+  /// The endpoint's own retry schedule (`endpoint_record::retry_schedule`): the `retry-law`
+  /// checker holds its deliveries to it instead of the scenario's steps, and the deadline to
+  /// its span.
+  std::vector<duration> retry_schedule;
   /// The fairness checker's bound: this endpoint's p99 time from an event to its 2xx (checked
   /// when it got at least 20 deliveries). Empty: not checked.
   std::optional<duration> expect_p99;
@@ -129,8 +138,11 @@ struct engine_settings {
   std::size_t max_in_flight_failing_endpoint = 2;
   std::uint32_t failing_after = 5;          ///< consecutive failures that mark an endpoint failing
   duration request_timeout{15000};
+  /// The longest an endpoint's own timeout may make a request (engine_options); empty: the
+  /// longest of `request_timeout` and the scenario's endpoints' own timeouts.
+  std::optional<duration> max_request_timeout;
   /// The claim lease; empty: the simulator's rule, 4 x request_timeout (the engine still
-  /// raises it to request_timeout + its margin).
+  /// raises it to the longest request + its margin).
   std::optional<duration> lease;
   std::size_t response_body_cap = 16 * 1024;
   duration default_pause{std::chrono::seconds{5}};  ///< 429 / 503 without Retry-After

@@ -127,6 +127,20 @@ void driver<Store, Engine>::finish(time_point now) {
                             static_cast<double>(ep.rate->burst);
           limit_was_full = !ep.pauses.empty() || static_cast<double>(sent) * 2 >= room;
         }
+        // An endpoint's own schedule may give its deliveries a deadline shorter than its
+        // backlog (a failing endpoint gets few slots) or than a sender outage: excused when the
+        // endpoint was being sent to all the while, at least one request per two timeouts over
+        // the delivery's life (counting those still in flight when it began), or when no
+        // sender was serving for part of it.
+        bool backlog_past_own_deadline = false;
+        if (!ep.retry_schedule.empty()) {
+          auto const t = timeout_of(i).count();
+          auto const from = since(ev.created).count(), to = since(d.give_up_at).count();
+          auto const sent = std::upper_bound(ep.sent_at.begin(), ep.sent_at.end(), to) -
+                            std::lower_bound(ep.sent_at.begin(), ep.sent_at.end(), from - t);
+          backlog_past_own_deadline = (sent > 0 && sent * 2 * t >= to - from) ||
+                                      outage_within(from, to + grace_.count());
+        }
         // An ordered delivery may wait behind an earlier one of its key until about its own
         // deadline (law 13): excused when it became the head of its queue only within the
         // grace plus the longest pause a receiver may ask for (the endpoint may be paused or at
@@ -139,7 +153,8 @@ void driver<Store, Engine>::finish(time_point now) {
         }
         // An erasure closes what was open of its events, tried or not.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&
-            !paused_past_deadline && !limit_was_full && !waited_in_queue && ev.erased < 0)
+            !paused_past_deadline && !limit_was_full && !waited_in_queue &&
+            !backlog_past_own_deadline && ev.erased < 0)
           violate("starvation", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
                                     " failed (" + d.reason + ") without a single attempt, although "
                                     "the endpoint was enabled throughout" +

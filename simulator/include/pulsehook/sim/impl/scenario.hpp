@@ -378,7 +378,8 @@ struct scenario_reader {
                               "redirect_rate", "capacity", "latency", "slow", "retry_after",
                               "retry_after_format", "down", "flap", "big_bodies", "clock_skew",
                               "learn_secret_after", "reject_status", "body_limit",
-                              "request_timeout", "expect_p99", "rate_limit", "ordered", "action", "at"}))
+                              "request_timeout", "expect_p99", "rate_limit", "ordered", "headers",
+                              "retry_schedule", "action", "at"}))
       return false;
     count = 1;
     if (allow_count && !get_count(o, "count", where, count, 10000)) return false;
@@ -456,8 +457,39 @@ struct scenario_reader {
     }
     if (!get_bool(o, "ordered", where, ep.ordered)) return false;
     if (!get_opt_duration(o, "request_timeout", where, ep.request_timeout)) return false;
-    if (ep.request_timeout && (ep.request_timeout->count() < 1 || *ep.request_timeout > std::chrono::hours{1}))
-      return fail(where + ".request_timeout: from 1ms to 1h");
+    if (ep.request_timeout &&
+        (*ep.request_timeout < min_endpoint_timeout || *ep.request_timeout > max_endpoint_timeout))
+      return fail(where + ".request_timeout: from 1s to 60s (an endpoint's own timeout)");
+    if (auto const* v = o.if_contains("headers")) {
+      // {"Name": "value", ...}, in order; the library's rules (header_problem).
+      if (!v->is_object()) return fail(where + ".headers: expected {\"Name\": \"value\", ...}");
+      ep.headers.clear();
+      for (auto const& kv : v->as_object()) {
+        if (!kv.value().is_string())
+          return fail(where + ".headers." + std::string(kv.key()) + ": expected a string");
+        ep.headers.push_back({std::string(kv.key()), std::string(kv.value().as_string())});
+        if (auto const why = header_problem(ep.headers.back().name, ep.headers.back().value); !why.empty())
+          return fail(where + ".headers." + std::string(kv.key()) + ": " + std::string(why));
+      }
+    }
+    if (auto const* v = o.if_contains("retry_schedule")) {
+      if (!v->is_array()) return fail(where + ".retry_schedule: expected a list of durations");
+      ep.retry_schedule.clear();
+      for (auto const& d : v->as_array()) {
+        duration step{};
+        if (!duration_value(d, where + ".retry_schedule", step)) return false;
+        ep.retry_schedule.push_back(step);
+      }
+    }
+    {
+      endpoint_record probe;  // the library's own rules for the settings, and its words
+      probe.headers = ep.headers;
+      probe.timeout = ep.request_timeout;
+      probe.retry_schedule = ep.retry_schedule;
+      boost::system::error_code bad;
+      validate_endpoint_settings(probe, bad);
+      if (bad) return fail(where + ": " + bad.message());
+    }
     if (!get_opt_duration(o, "expect_p99", where, ep.expect_p99)) return false;
     if (ep.expect_p99 && ep.expect_p99->count() < 1)
       return fail(where + ".expect_p99: at least 1ms");
@@ -579,7 +611,8 @@ struct scenario_reader {
     std::string const where = "engine";
     if (!only_keys(e, where, {"max_in_flight", "max_in_flight_per_endpoint",
                               "max_in_flight_failing_endpoint", "failing_after",
-                              "request_timeout", "lease", "response_body_cap", "default_pause",
+                              "request_timeout", "max_request_timeout", "lease",
+                              "response_body_cap", "default_pause",
                               "max_pause", "claim_batch", "group_commit_window", "retry_steps",
                               "jitter", "deadline", "slow_latency", "slow_share",
                               "final_attempt_grace", "disable_after", "disable_on_gone",
@@ -588,6 +621,7 @@ struct scenario_reader {
         !get_count(e, "max_in_flight_per_endpoint", where, out.max_in_flight_per_endpoint, 1000000) ||
         !get_count(e, "max_in_flight_failing_endpoint", where, out.max_in_flight_failing_endpoint, 1000000) ||
         !get_duration(e, "request_timeout", where, out.request_timeout) ||
+        !get_opt_duration(e, "max_request_timeout", where, out.max_request_timeout) ||
         !get_opt_duration(e, "lease", where, out.lease) ||
         !get_count(e, "response_body_cap", where, out.response_body_cap, 64 * 1024 * 1024) ||
         !get_duration(e, "default_pause", where, out.default_pause) ||
@@ -615,6 +649,9 @@ struct scenario_reader {
       if (n < 1) return fail(where + "." + key + ": at least 1");
     if (out.request_timeout.count() < 1 || out.request_timeout > std::chrono::hours{1})
       return fail("engine.request_timeout: from 1ms to 1h");
+    if (out.max_request_timeout &&
+        (out.max_request_timeout->count() < 1 || *out.max_request_timeout > std::chrono::hours{1}))
+      return fail("engine.max_request_timeout: from 1ms to 1h");
     if (out.lease && out.lease->count() < 1) return fail("engine.lease: at least 1ms");
     if (out.deadline.count() < 1) return fail("engine.deadline: at least 1ms");
     if (out.group_commit_window > std::chrono::minutes{1})
@@ -968,6 +1005,16 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
       }
       out.actions.push_back(std::move(act));
     }
+  }
+  if (!out.engine.max_request_timeout) {
+    // An operator lets the longest endpoint timeout through (the lease then covers it).
+    duration longest = out.engine.request_timeout;
+    for (auto const& e : out.endpoints)
+      if (e.request_timeout) longest = std::max(longest, *e.request_timeout);
+    for (auto const& a : out.actions)
+      if (a.kind == action_kind::create && a.spec.request_timeout)
+        longest = std::max(longest, *a.spec.request_timeout);
+    out.engine.max_request_timeout = longest;
   }
   std::stable_sort(out.actions.begin(), out.actions.end(),
                    [](auto const& a, auto const& b) { return a.at < b.at; });

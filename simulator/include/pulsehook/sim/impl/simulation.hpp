@@ -43,6 +43,8 @@ struct sim_endpoint {
   std::uint32_t in_flight = 0;                  // sent, result not yet in
   std::vector<std::int64_t> time_to_delivery{}; // ms, per delivery this endpoint got (2xx)
   std::optional<duration> request_timeout{};    // the endpoint's own, else the engine's
+  std::vector<http_header> headers{};           // endpoint_record::headers (settings checker)
+  std::vector<duration> retry_schedule{};       // endpoint_record::retry_schedule (retry-law)
   bool ordered = false;                         // endpoint_record::ordered (the order checker)
   // The auto-disable checker's view of the endpoint's health, from the recorded attempts:
   // the start of the current run of failures (ms since start; -1: its last attempt
@@ -58,9 +60,10 @@ struct sim_endpoint {
   // engine's turn that took the answer, as long as Retry-After (or the default pause) says,
   // clamped to max_pause.
   std::vector<std::pair<std::int64_t, std::int64_t>> pauses{};
-  // When each request to a rate-limited endpoint was sent (ms since start, in order): the
-  // starvation checker's evidence that a limit, not a store or engine fault, left a delivery
-  // untried (its endpoint was sending at about its limit all the while).
+  // When each request to a rate-limited endpoint, or one with its own retry schedule, was sent
+  // (ms since start, in order): the starvation checker's evidence that a limit or a short
+  // deadline, not a store or engine fault, left a delivery untried (its endpoint was being
+  // sent to all the while).
   std::vector<std::int64_t> sent_at{};
   // The rate checker's own token bucket over the requests sent (full at the start).
   std::optional<request_rate> rate{};
@@ -171,7 +174,9 @@ public:
       sd.engine = make_engine_(*sd.fs, engine_config_of(i));
     }
     lease_ = std::max<duration>(cfg_.engine.lease.value_or(sc.engine.request_timeout * 4),
-                                sc.engine.request_timeout + engine_options{}.min_lease_margin);
+                                std::max(sc.engine.request_timeout,
+                                         sc.engine.max_request_timeout.value_or(sc.engine.request_timeout)) +
+                                    engine_options{}.min_lease_margin);
     duration_ = opts.duration_override.value_or(sc.duration_);
     grace_ = sc.engine.final_attempt_grace.value_or(sc.engine.request_timeout);
     retry_steps_ = opts.retry_steps.value_or(sc.engine.retry_steps);
@@ -278,11 +283,34 @@ private:
       ep.pauses.emplace_back(from, to);
   }
   std::int64_t deadline_ms(delivery_track const& tk) const {
-    auto const d = since(events_[tk.event].deadline).count();
+    auto const& ev = events_[tk.event];
+    // An endpoint's own schedule sets its deliveries' deadline (endpoint_give_up_at).
+    auto const d = tk.endpoint != delivery_track::none && !eps_[tk.endpoint].retry_schedule.empty()
+                       ? since(ev.created + schedule_span(eps_[tk.endpoint].retry_schedule,
+                                                          endpoint_schedule_jitter)).count()
+                       : since(ev.deadline).count();
     return std::max(d, tk.resent_until);
   }
+  // The timeout a request to endpoint `e` must carry: its own (up to the engine's
+  // max_request_timeout), else the engine's.
+  // Keeps `outages_`: the windows in which no sender was serving (all crashed, frozen or
+  // stopped).
+  void note_serving(time_point now) {
+    bool any = false;
+    for (auto const& sd : senders_) any = any || (sd.up && !sd.frozen && !stopped_);
+    auto const t = since(now).count();
+    if (serving_ && !any) outages_.emplace_back(t, std::numeric_limits<std::int64_t>::max());
+    else if (!serving_ && any) outages_.back().second = t;
+    serving_ = any;
+  }
+  bool outage_within(std::int64_t from, std::int64_t to) const noexcept {
+    for (auto const& [a, b] : outages_)
+      if (a <= to && b >= from) return true;
+    return false;
+  }
   duration timeout_of(std::uint32_t e) const {
-    return eps_[e].request_timeout.value_or(sc_.engine.request_timeout);
+    auto const cap = sc_.engine.max_request_timeout.value_or(sc_.engine.request_timeout);
+    return eps_[e].request_timeout ? std::min(*eps_[e].request_timeout, cap) : sc_.engine.request_timeout;
   }
   void finish(time_point now);
   delivery_track& track(delivery_id id) {
@@ -354,6 +382,9 @@ private:
   std::vector<pulsehook::sim::crash> crashes_, freezes_;
   std::vector<std::uint32_t> crash_who_, freeze_who_;
   std::vector<duration> retry_steps_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> outages_;  // see note_serving
+  bool serving_ = true;
+  bool stopped_ = false;  // between a stop action and its resume
   double retry_jitter_ = 0.2;
   duration retry_window_{};
   manual_clock clock_;        // virtual time: moved only by the agenda
@@ -401,7 +432,8 @@ std::string driver<Store, Engine>::new_secret() {
 }
 
 template <class Store, class Engine>
-void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_point now) {
+void driver<Store, Engine>::create_endpoint(endpoint_spec const& given, time_point now) {
+  endpoint_spec spec = given;  // a swarm endpoint draws some of it
   auto const idx = static_cast<std::uint32_t>(eps_.size());
   char id[32];
   std::snprintf(id, sizeof id, "ep_%04u", idx);
@@ -416,6 +448,19 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
                           static_cast<std::uint32_t>(action_rng_.uniform(1, 20))};
     // And one in five is ordered.
     ordered = action_rng_.chance(0.2);
+    // One in five has settings of its own: a header and a timeout from 2 s to the engine's;
+    // one in eight its own retry schedule of 2 to 6 steps from 5 s to 2 h.
+    if (action_rng_.chance(0.2)) {
+      spec.headers = {{"X-Sim-Tenant", "t" + std::to_string(idx)}};
+      auto const top = std::max<std::uint64_t>(2000, static_cast<std::uint64_t>(sc_.engine.request_timeout.count()));
+      spec.request_timeout = duration{static_cast<std::int64_t>(action_rng_.uniform(2000, top))};
+    }
+    if (action_rng_.chance(0.125)) {
+      auto const n = action_rng_.uniform(2, 6);
+      for (std::uint64_t i = 0; i < n; ++i)
+        spec.retry_schedule.push_back(duration{static_cast<std::int64_t>(
+            std::exp(std::log(5000.0) + action_rng_.uniform01() * std::log(7200000.0 / 5000.0)))});
+    }
   }
   sim_endpoint ep{.id = id,
                   .org = spec.organization,
@@ -423,6 +468,8 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
                   .secrets = 1,
                   .rx = receiver(prof, rng_.fork(), t0_),
                   .request_timeout = spec.request_timeout,
+                  .headers = spec.headers,
+                  .retry_schedule = spec.retry_schedule,
                   .ordered = ordered,
                   .expect_p99 = spec.expect_p99,
                   .rate = rate};
@@ -435,6 +482,9 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   rec.event_types = spec.event_types;
   rec.rate_limit = rate;
   rec.ordered = ordered;
+  rec.headers = spec.headers;
+  rec.timeout = spec.request_timeout;
+  rec.retry_schedule = spec.retry_schedule;
   auto const secret = new_secret();
   rec.secrets.push_back(endpoint_secret{secret, now, std::nullopt});
   rec.created_at = rec.updated_at = now;
@@ -445,7 +495,12 @@ void driver<Store, Engine>::create_endpoint(endpoint_spec const& spec, time_poin
   ep_index_.emplace(ep.id, idx);
   trace(now, "EP+", idx, 0, 0,
         rec.organization_id + " " + prof.name + " types=" + std::to_string(rec.event_types.size()) +
-            (ordered ? " ordered" : ""));
+            (ordered ? " ordered" : "") +
+            (rec.timeout ? " timeout=" + fmt_ms(rec.timeout->count()) : std::string()) +
+            (rec.headers.empty() ? std::string() : " headers=" + std::to_string(rec.headers.size())) +
+            (rec.retry_schedule.empty() ? std::string()
+                                        : " schedule=" + std::to_string(rec.retry_schedule.size()) + " steps, " +
+                                              fmt_ms(schedule_span(rec.retry_schedule, endpoint_schedule_jitter).count())));
   eps_.push_back(std::move(ep));
   ++res_.endpoint_actions;
 }
@@ -692,10 +747,20 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
     // The law counts the attempts the policy saw: the recorded ones (an attempt lost to a crash
     // or to a failed store call is attempted again after its lease, not by the policy).
     if (tk.recorded > 0 && tk.last_end >= 0 && ep.enabled_at < tk.last_end) {
-      auto const n = std::min<std::size_t>(tk.recorded, retry_steps_.size());
-      auto const step = n > 0 ? retry_steps_[n - 1].count() : 0;
+      // An endpoint's own schedule replaces the scenario's steps; past its end it allows no
+      // scheduled attempt (a resend's are manual).
+      auto const& own = ep.retry_schedule;
+      auto const& steps = own.empty() ? retry_steps_ : own;
+      auto const jitter = own.empty() ? retry_jitter_ : endpoint_schedule_jitter;
+      if (!own.empty() && tk.recorded > own.size() && tk.resent_until < 0)
+        violate("retry-law", "delivery " + std::to_string(req.delivery) + " to " + ep.id +
+                                 ": attempt " + std::to_string(tk.attempts + 1) + " after its "
+                                 "endpoint's own schedule of " + std::to_string(own.size()) +
+                                 " retries was exhausted");
+      auto const n = std::min<std::size_t>(tk.recorded, steps.size());
+      auto const step = n > 0 ? steps[n - 1].count() : 0;
       std::int64_t lower = tk.last_end + static_cast<std::int64_t>(
-                                             std::floor(static_cast<double>(step) * (1.0 - retry_jitter_)));
+                                             std::floor(static_cast<double>(step) * (1.0 - jitter)));
       if (tk.retry_after >= 0) lower = std::max(lower, tk.last_end + tk.retry_after);
       lower = std::min(lower, deadline_ms(tk));
       if (now_ms + 1 < lower)
@@ -719,6 +784,7 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
                            " (subject " + events_[tk.event].subject + ") was sent to " + ep.id +
                            " at " + fmt_ms(now_ms) + ", after its payload was erased at " +
                            fmt_ms(events_[tk.event].erased));
+  if (ep.rate || !ep.retry_schedule.empty()) ep.sent_at.push_back(now_ms);
   if (ep.rate) {
     // The endpoint's rate limit, counted as the receiver sees it: a token per request.
     auto const burst = static_cast<double>(ep.rate->burst);
@@ -726,7 +792,6 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
                               : std::min(burst, ep.tokens + static_cast<double>(now_ms - ep.tokens_at) *
                                                                 ep.rate->per_second / 1000.0);
     ep.tokens_at = now_ms;
-    ep.sent_at.push_back(now_ms);
     if (ep.tokens < 1 - 1e-9)
       violate("rate", ep.id + " got a request at " + fmt_ms(now_ms) + " beyond its rate limit (" +
                           std::to_string(ep.rate->per_second) + "/s, burst " +
@@ -803,8 +868,18 @@ void driver<Store, Engine>::send(std::uint32_t who, outgoing_request& req, time_
                                      fmt_ms(it->second));
     }
   }
-  // The simulated transport applies the endpoint's own timeout when it has one.
-  if (ep.request_timeout) req.timeout = *ep.request_timeout;
+  // Per-endpoint settings: the engine sends the endpoint's own timeout and, after the
+  // library's headers, its own headers, unchanged.
+  if (req.timeout != timeout_of(e))
+    violate("settings", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
+                            " with a timeout of " + fmt_ms(req.timeout.count()) + "; its settings say " +
+                            fmt_ms(timeout_of(e).count()));
+  for (auto const& h : ep.headers) {
+    auto const it = std::find(req.headers.begin(), req.headers.end(), h);
+    if (it == req.headers.end() || it - req.headers.begin() < 2)
+      violate("settings", "delivery " + std::to_string(req.delivery) + " was sent to " + ep.id +
+                              " without its header " + h.name + ": " + h.value);
+  }
   auto const ev_idx = tk.event == delivery_track::none ? std::int64_t{-1} : std::int64_t{tk.event};
   auto o = ep.rx.handle(req, ev_idx, now, req.timeout, sc_.engine.response_body_cap);
   if (o.arrived) ++res_.received;
@@ -1448,6 +1523,12 @@ run_result driver<Store, Engine>::run() {
       break;
     }
     }
+    if (e.action.kind == act::stop) stopped_ = true;
+    if (e.action.kind == act::resume) stopped_ = false;
+    if (e.action.kind == act::crash || e.action.kind == act::restart ||
+        e.action.kind == act::freeze || e.action.kind == act::thaw ||
+        e.action.kind == act::stop || e.action.kind == act::resume)
+      note_serving(now);
     // Every input of this instant is in: one step per sender, as the dispatcher takes one per
     // burst.
     if (q_.empty() || q_.top().when != now) step_all(now);
