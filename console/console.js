@@ -203,6 +203,13 @@
   }
 
   // ---- New / Edit endpoint form ---------------------------------------------------------------
+  // 10 -> "10 s", 90 -> "1.5 min", 7200 -> "2 h", 172800 -> "2 d".
+  function seconds(n) {
+    const units = [[86400, 'd'], [3600, 'h'], [60, 'min']];
+    for (const [size, unit] of units) if (n >= size) return Number((n / size).toPrecision(3)) + ' ' + unit;
+    return n + ' s';
+  }
+
   function typeLabel(t) {
     if (t.name === 'graph.updated') return 'graph.updated (this refers to graph settings, not values)';
     return t.name;
@@ -236,6 +243,24 @@
     if (editing && ep.rate_limit) { rate.value = String(ep.rate_limit.per_second); burst.value = String(ep.rate_limit.burst); }
     const ordered = h('input', { type: 'checkbox', id: 'ordered', name: 'ordered', 'aria-describedby': 'ordered-desc' });
     ordered.checked = editing ? !!ep.ordered : false;
+    // Per-endpoint settings. A credential header's value is never sent to the browser: it
+    // shows as <hidden>, and sending <hidden> back keeps it.
+    const HIDDEN = '<hidden>';
+    const headers = h('textarea', { id: 'headers', name: 'headers', rows: 3, autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'X-Tenant: acme' });
+    const timeout = h('input', { type: 'number', id: 'timeout_seconds', name: 'timeout_seconds', min: '1', max: '60',
+      step: 'any', inputmode: 'decimal', autocomplete: 'off', placeholder: 'default' });
+    const schedule = h('input', { type: 'text', id: 'retry_schedule', name: 'retry_schedule', autocomplete: 'off',
+      inputmode: 'numeric', placeholder: 'default: 3 days of retries' });
+    const labels = h('textarea', { id: 'metadata', name: 'metadata', rows: 2, autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'team=growth' });
+    if (editing) {
+      headers.value = Object.entries(ep.headers || {}).map(([k, v]) => k + ': ' + (v === null ? HIDDEN : v)).join('\n');
+      if (ep.timeout_seconds !== null && ep.timeout_seconds !== undefined) timeout.value = String(ep.timeout_seconds);
+      schedule.value = (ep.retry_schedule || []).join(', ');
+      labels.value = Object.entries(ep.metadata || {}).map(([k, v]) => k + '=' + v).join('\n');
+    }
+    const hasSettings = editing && (headers.value !== '' || timeout.value !== '' || schedule.value !== '' || labels.value !== '');
 
     const groups = new Map();
     for (const t of types) {
@@ -280,6 +305,15 @@
         h('label', { for: 'ordered' }, 'Deliver in order',
           h('span', { class: 'hint', id: 'ordered-desc' },
             'Send the events of each resource one at a time, in the order they happened: a failing one holds back the later ones of the same resource until it is delivered or given up.'))),
+      h('details', { id: 'settings', open: hasSettings || undefined },
+        h('summary', {}, 'Request and retry settings (optional)'),
+        field('headers', 'Custom headers', headers,
+          'One “Name: value” per line, sent with every request after the signature headers. Credentials (Authorization, tokens, keys) are never shown again: leave ' + HIDDEN + ' to keep one.'),
+        field('timeout_seconds', 'Request timeout (seconds)', timeout,
+          'How long to wait for an answer, 1 to 60 seconds; empty: the service default.'),
+        field('retry_schedule', 'Retry schedule (seconds)', schedule,
+          'The waits after each failed attempt, e.g. “10, 60, 600”, then give up; empty: retry for 3 days.'),
+        field('metadata', 'Labels', labels, 'One “key=value” per line, for your own use; never sent.')),
       h('fieldset', { id: 'event_types', 'aria-describedby': 'event_types-error' },
         h('legend', {}, 'Events to send'),
         h('p', { class: 'hint' }, 'Choose the events this endpoint receives.'),
@@ -303,7 +337,9 @@
         if (target.input) target.input.setAttribute('aria-invalid', 'true');
         links.push(h('li', {}, h('a', { href: '#' + (target.input ? target.input.id : 'event_types'),
           on: { click: (ev) => { ev.preventDefault(); (target.input || boxes[0]).focus(); } } },
-          ({ name: 'Name', url: 'URL', description: 'Description', event_types: 'Events', rate_limit: 'Rate limit' }[key] || key) + ': ' + e.detail)));
+          ({ name: 'Name', url: 'URL', description: 'Description', event_types: 'Events', rate_limit: 'Rate limit',
+            headers: 'Custom headers', timeout_seconds: 'Request timeout', retry_schedule: 'Retry schedule',
+            metadata: 'Labels' }[key] || key) + ': ' + e.detail)));
       }
       const summary = h('div', { class: 'error-summary', tabindex: '-1', role: 'alert' },
         h('h2', {}, 'There is a problem'), h('ul', {}, links));
@@ -321,6 +357,21 @@
         if (burst.value.trim() !== '') body.rate_limit.burst = Number(burst.value);
       } else if (editing) {
         body.rate_limit = null;
+      }
+      // The settings as typed: the server names any line it refuses.
+      const lines = (t) => t.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+      const split = (l, sep) => { const i = l.indexOf(sep); return i < 0 ? [l, ''] : [l.slice(0, i).trim(), l.slice(i + 1).trim()]; };
+      if (headers.value.trim() !== '' || editing) {
+        body.headers = {};
+        for (const l of lines(headers.value)) { const [k, v] = split(l, ':'); body.headers[k] = v === HIDDEN ? null : v; }
+      }
+      if (timeout.value.trim() !== '' || timeout.validity.badInput) body.timeout_seconds = Number(timeout.value);
+      else if (editing) body.timeout_seconds = null;
+      if (schedule.value.trim() !== '' || editing)
+        body.retry_schedule = schedule.value.split(/[\s,]+/).filter((x) => x !== '').map((x) => (isNaN(Number(x)) ? x : Number(x)));
+      if (labels.value.trim() !== '' || editing) {
+        body.metadata = {};
+        for (const l of lines(labels.value)) { const [k, v] = split(l, '='); body.metadata[k] = v; }
       }
       submit.disabled = true;
       try {
@@ -496,6 +547,15 @@
           'One event at a time per resource, in the order they happened')] : null,
         ep.rate_limit ? [h('dt', {}, 'Rate limit'), h('dd', { id: 'rate-limit' },
           ep.rate_limit.per_second + ' requests per second at most (burst ' + ep.rate_limit.burst + ')')] : null,
+        ep.timeout_seconds ? [h('dt', {}, 'Request timeout'), h('dd', { id: 'request-timeout' },
+          ep.timeout_seconds + ' s')] : null,
+        Object.keys(ep.headers || {}).length ? [h('dt', {}, 'Custom headers'), h('dd', { id: 'custom-headers' },
+          h('ul', { class: 'plain' }, Object.entries(ep.headers).map(([k, v]) =>
+            h('li', {}, h('code', {}, k + ': ' + (v === null ? '(hidden)' : v))))))] : null,
+        (ep.retry_schedule || []).length ? [h('dt', {}, 'Retry schedule'), h('dd', { id: 'retry-schedule' },
+          ep.retry_schedule.map(seconds).join(', ') + ' after each failure, then give up')] : null,
+        Object.keys(ep.metadata || {}).length ? [h('dt', {}, 'Labels'), h('dd', { id: 'labels' },
+          Object.entries(ep.metadata).map(([k, v]) => h('span', { class: 'badge' }, k + '=' + v)))] : null,
         ep.paused_until && Date.parse(ep.paused_until) > Date.now()
           ? [h('dt', {}, 'Paused'), h('dd', { id: 'paused-until' },
             'until ' + new Date(ep.paused_until).toLocaleString() + ' (the receiver answered 429 / 503)')] : null,

@@ -86,6 +86,13 @@ inline constexpr std::size_t max_metadata_value_bytes = 512;
 /// is at most 4 KiB of visible ASCII, spaces and tabs, without leading or trailing whitespace.
 std::string_view header_problem(std::string_view name, std::string_view value) noexcept;
 
+/// True when a custom header's value is a credential that is never shown again once stored:
+/// `Authorization`, `Cookie`, or a name containing `token`, `secret`, `key`, `auth`,
+/// `password`, `session` or `credential` (any case). The management API shows such a value as
+/// null, and the engine records it in the attempt log as `[redacted]`: the receiver gets it,
+/// nobody reading the log does.
+bool sensitive_header(std::string_view name) noexcept;
+
 /// The deadline of a delivery of an event created at `created_at` to `ep`: its own
 /// `retry_schedule`'s span after the creation, or `policy_give_up_at` (the dispatcher's
 /// policy) when it has none. Stores call it in `accept`.

@@ -129,15 +129,11 @@ public:
     case error::lease_lost: return "lease lost: the delivery was claimed again by another worker";
     case error::invalid_rate_limit: return "invalid rate limit";
     case error::event_erased: return "the event's payload was erased; it cannot be sent again";
-    case error::invalid_header:
-      return "invalid custom header: names are HTTP tokens of 1..64 bytes, not one the library "
-             "sets (signature, Content-Type, Host ...), values at most 4 KiB of visible ASCII";
-    case error::invalid_timeout: return "invalid request timeout: give 1 s to 60 s";
+    case error::invalid_header: return "invalid custom header";
+    case error::invalid_timeout: return "invalid request timeout (1 s to 60 s)";
     case error::invalid_retry_schedule:
-      return "invalid retry schedule: at most 30 steps, each 1 s to 7 days, 30 days in all";
-    case error::invalid_metadata:
-      return "invalid metadata: at most 32 labels, keys 1..64 bytes of [A-Za-z0-9_.:/-], values "
-             "at most 512 bytes of text";
+      return "invalid retry schedule (at most 30 steps of 1 s to 7 days, 30 days in all)";
+    case error::invalid_metadata: return "invalid metadata";
     case error::timeout: return "timed out";
     case error::connection_refused: return "connection refused";
     case error::connection_reset: return "connection reset";

@@ -390,6 +390,60 @@ test('recover failed messages since a preset or a chosen time, and resend an eve
   await page.close();
 });
 
+test('per-endpoint settings: custom headers (a credential never shown again), timeout, retry schedule, labels', async () => {
+  const page = await newPage();
+  await page.click('#new-endpoint');
+  await page.waitForSelector('h1:text("New Webhook Endpoint")');
+  await page.fill('#name', 'Warehouse (own settings)');
+  await page.fill('#url', receiver);
+  await page.check('#type-objective-updated');
+  await page.click('#settings summary');
+  // A header the library signs with is refused, named in the summary and at the field.
+  await page.fill('#headers', 'X-Tenant: acme\nMetaPulse-Signature: forged');
+  await page.click('#submit');
+  await page.waitForSelector('.error-summary');
+  assert.match(await page.textContent('.error-summary'), /Custom headers: invalid custom header: headers beginning MetaPulse-/);
+  assert.equal(await page.getAttribute('#headers', 'aria-invalid'), 'true');
+  await page.fill('#headers', 'X-Tenant: acme\nAuthorization: Bearer browser-s3cret');
+  await page.fill('#timeout_seconds', '5');
+  await page.fill('#retry_schedule', '10, 60, 600');
+  await page.fill('#metadata', 'team=growth\ntier=gold');
+  await page.click('#submit');
+  await page.waitForSelector('#events');
+  assert.equal(await page.textContent('#request-timeout'), '5 s');
+  assert.match(await page.textContent('#custom-headers'), /X-Tenant: acme/);
+  assert.match(await page.textContent('#custom-headers'), /Authorization: \(hidden\)/);
+  assert.equal(await page.textContent('#retry-schedule'), '10 s, 1 min, 10 min after each failure, then give up');
+  assert.match(await page.textContent('#labels'), /team=growth/);
+  assert.equal((await page.content()).includes('browser-s3cret'), false);
+  // The request carried the headers; the attempt log keeps the credential redacted.
+  await page.waitForSelector('#live.on');
+  await publish(1);
+  await page.waitForFunction(() => document.querySelectorAll('#events li').length === 1);
+  await page.click('#events li a');
+  await page.waitForSelector('details.attempt');
+  await page.click('details.attempt summary');
+  const sent = await page.textContent('details.attempt');
+  assert.match(sent, /X-Tenant: acme/);
+  assert.match(sent, /Authorization: \[redacted\]/);
+  assert.equal(sent.includes('browser-s3cret'), false);
+  await shot(page, '17-settings-attempt-headers');
+  // Editing shows the credential as <hidden> and keeps it when left so.
+  await page.click('text=← Back to the endpoint');
+  await page.click('#edit');
+  await page.waitForSelector('h1:text("Edit Endpoint")');
+  assert.equal(await page.getAttribute('#settings', 'open'), '');
+  assert.equal(await page.inputValue('#headers'), 'X-Tenant: acme\nAuthorization: <hidden>');
+  assert.equal(await page.inputValue('#retry_schedule'), '10, 60, 600');
+  await shot(page, '18-settings-form');
+  await page.fill('#timeout_seconds', '');
+  await page.click('#submit');
+  await page.waitForSelector('#events');
+  assert.equal(await page.locator('#request-timeout').count(), 0);
+  assert.match(await page.textContent('#custom-headers'), /Authorization: \(hidden\)/);
+  await page.close();
+});
+
 test('an ordered endpoint: "Deliver in order", and later events wait behind a failing one', async () => {
   const page = await newPage();
   await page.click('#new-endpoint');

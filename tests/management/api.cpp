@@ -179,6 +179,87 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_rate_limit_is_set_changed_and_cleared, K, store_
   BOOST_TEST(!stored.rate_limit.has_value());
 }
 
+// Per-endpoint settings through the API: set on create, shown (a credential never: null),
+// kept by an unrelated PATCH and by a PATCH that sends the null back, changed, cleared; each
+// bad value is a 422 at its own pointer and changes nothing.
+BOOST_AUTO_TEST_CASE_TEMPLATE(endpoint_settings_are_set_shown_without_credentials_and_cleared, K, store_kinds) {
+  api_fixture<K> f;
+  auto res = f.send("POST", "/api/v1/endpoints",
+                    R"({"name":"CRM","url":"https://hooks.example.com/crm","event_types":["objective.updated"],
+                        "headers":{"X-Tenant":"acme","Authorization":"Bearer s3cr3t"},
+                        "timeout_seconds":2.5,"retry_schedule":[10,60,600],
+                        "metadata":{"team":"growth","tier":"gold"}})");
+  BOOST_TEST_REQUIRE(res.status == 201, res.body);
+  auto v = parse(res);
+  std::string const id(v.at("id").as_string());
+  BOOST_TEST(v.at("headers").at("X-Tenant").as_string() == "acme");
+  BOOST_TEST(v.at("headers").at("Authorization").is_null());  // never shown
+  BOOST_TEST(res.body.find("s3cr3t") == std::string::npos);
+  BOOST_TEST(v.at("timeout_seconds").template to_number<double>() == 2.5);
+  BOOST_TEST(v.at("retry_schedule").as_array().size() == 3u);
+  BOOST_TEST(v.at("retry_schedule").as_array()[2].template to_number<double>() == 600.0);
+  BOOST_TEST(v.at("metadata").at("tier").as_string() == "gold");
+  endpoint_record stored;
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST((stored.headers == std::vector<http_header>{{"X-Tenant", "acme"}, {"Authorization", "Bearer s3cr3t"}}));
+  BOOST_TEST((stored.timeout == std::optional<duration>(duration{2500})));
+  BOOST_TEST((stored.retry_schedule == std::vector<duration>{std::chrono::seconds{10}, std::chrono::minutes{1},
+                                                              std::chrono::minutes{10}}));
+  BOOST_TEST(stored.metadata.at("team") == "growth");
+  BOOST_TEST(f.get("/api/v1/endpoints").body.find("s3cr3t") == std::string::npos);
+
+  // What the console sends back after an edit: the credential as null (kept), a new header.
+  res = f.send("PATCH", "/api/v1/endpoints/" + id,
+               R"({"headers":{"X-Tenant":"acme-2","Authorization":null,"X-Trace":"on"},"name":"CRM 2"})");
+  BOOST_TEST_REQUIRE(res.status == 200, res.body);
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST((stored.headers == std::vector<http_header>{{"X-Tenant", "acme-2"}, {"Authorization", "Bearer s3cr3t"},
+                                                         {"X-Trace", "on"}}));
+  BOOST_TEST((stored.timeout == std::optional<duration>(duration{2500})));  // untouched
+  BOOST_TEST(stored.metadata.size() == 2u);
+
+  struct bad_case { char const* body; char const* pointer; };
+  for (auto const& c : {bad_case{R"({"headers":{"MetaPulse-Signature":"v1=forged"}})", "#/headers/MetaPulse-Signature"},
+                        bad_case{R"({"headers":{"Content-Type":"text/plain"}})", "#/headers/Content-Type"},
+                        bad_case{R"({"headers":{"X-A":"line\r\nbreak"}})", "#/headers/X-A"},
+                        bad_case{R"({"headers":{"Bad Name":"v"}})", "#/headers/Bad Name"},
+                        bad_case{R"({"headers":{"X-New":null}})", "#/headers/X-New"},
+                        bad_case{R"({"headers":{"X-A":"1","x-a":"2"}})", "#/headers/x-a"},
+                        bad_case{R"({"headers":{"X-A":5}})", "#/headers/X-A"},
+                        bad_case{R"({"headers":["X-A"]})", "#/headers"},
+                        bad_case{R"({"timeout_seconds":0.5})", "#/timeout_seconds"},
+                        bad_case{R"({"timeout_seconds":61})", "#/timeout_seconds"},
+                        bad_case{R"({"timeout_seconds":"5"})", "#/timeout_seconds"},
+                        bad_case{R"({"retry_schedule":[10,0]})", "#/retry_schedule/1"},
+                        bad_case{R"({"retry_schedule":[604801]})", "#/retry_schedule/0"},
+                        bad_case{R"({"retry_schedule":[604800,604800,604800,604800,604800]})", "#/retry_schedule"},
+                        bad_case{R"({"retry_schedule":"10s"})", "#/retry_schedule"},
+                        bad_case{R"({"metadata":{"has space":"v"}})", "#/metadata/has space"},
+                        bad_case{R"({"metadata":{"k":1}})", "#/metadata/k"},
+                        bad_case{R"({"metadata":{"k":"a\nb"}})", "#/metadata/k"}}) {
+    BOOST_TEST_INFO(c.body);
+    res = f.send("PATCH", "/api/v1/endpoints/" + id, c.body);
+    BOOST_TEST(res.status == 422);
+    BOOST_TEST(res.body.find(c.pointer) != std::string::npos, res.body);
+  }
+  endpoint_record after;
+  f.k.store.get_endpoint(id, after);
+  BOOST_TEST((after.headers == stored.headers));
+  BOOST_TEST((after.retry_schedule == stored.retry_schedule));
+
+  res = f.send("PATCH", "/api/v1/endpoints/" + id,
+               R"({"headers":null,"timeout_seconds":null,"retry_schedule":[],"metadata":null})");
+  BOOST_TEST_REQUIRE(res.status == 200, res.body);
+  v = parse(res);
+  BOOST_TEST(v.at("headers").as_object().empty());
+  BOOST_TEST(v.at("timeout_seconds").is_null());
+  BOOST_TEST(v.at("retry_schedule").as_array().empty());
+  BOOST_TEST(v.at("metadata").as_object().empty());
+  f.k.store.get_endpoint(id, stored);
+  BOOST_TEST(stored.headers.empty());
+  BOOST_TEST(!stored.timeout.has_value());
+}
+
 // Ordered delivery through the API: set on create, shown, kept by an unrelated PATCH, turned
 // off; a delivery waiting behind an earlier one of its key says so ("waiting"), in the log and
 // on the event page; a non-boolean is a 422 naming #/ordered.

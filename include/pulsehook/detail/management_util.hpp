@@ -105,6 +105,10 @@ inline char const* mgmt_code(boost::system::error_code const& ec) noexcept {
   case error::invalid_url: return "invalid_url";
   case error::empty_subscription: return "empty_subscription";
   case error::invalid_rate_limit: return "invalid_rate_limit";
+  case error::invalid_header: return "invalid_header";
+  case error::invalid_timeout: return "invalid_timeout";
+  case error::invalid_retry_schedule: return "invalid_retry_schedule";
+  case error::invalid_metadata: return "invalid_metadata";
   case error::not_found: return "not_found";
   case error::already_exists: return "already_exists";
   case error::invalid_cursor: return "invalid_cursor";

@@ -156,6 +156,14 @@ inline std::string_view header_problem(std::string_view name, std::string_view v
   return {};
 }
 
+inline bool sensitive_header(std::string_view name) noexcept {
+  if (detail::iequals_ascii(name, "authorization") || detail::iequals_ascii(name, "cookie")) return true;
+  for (std::string_view part : {"token", "secret", "key", "auth", "password", "session", "credential"})
+    for (std::size_t i = 0; i + part.size() <= name.size(); ++i)
+      if (detail::iequals_ascii(name.substr(i, part.size()), part)) return true;
+  return false;
+}
+
 inline time_point endpoint_give_up_at(endpoint_record const& ep, time_point created_at,
                                       time_point policy_give_up_at) noexcept {
   if (ep.retry_schedule.empty()) return policy_give_up_at;

@@ -651,8 +651,12 @@ void PULSEHOOK_ENGINE::take_claims(time_point now, std::vector<outgoing_request>
     r.headers[1].value = user_agent;
     for (std::size_t i = 0; i < scratch_headers_.size(); ++i)
       r.headers[2 + i] = std::move(scratch_headers_[i]);
+    auto const own = r.headers.size();
     detail::append_custom_headers(r.headers, d.endpoint_headers);
     entry.request_headers = r.headers;
+    // The attempt log never keeps an endpoint's credentials (sensitive_header).
+    for (auto i = own; i < entry.request_headers.size(); ++i)
+      if (sensitive_header(entry.request_headers[i].name)) entry.request_headers[i].value = "[redacted]";
     in_flight_.insert(d.id, slot);
     add_in_flight(ep, now);
 

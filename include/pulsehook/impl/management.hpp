@@ -208,6 +208,10 @@ inline management_response mgmt_store_failure(boost::system::error_code const& e
     p.status = 422;
     char const* ptr = ec == error::invalid_name ? "/name"
                       : ec == error::invalid_rate_limit ? "/rate_limit"
+                      : ec == error::invalid_header ? "/headers"
+                      : ec == error::invalid_timeout ? "/timeout_seconds"
+                      : ec == error::invalid_retry_schedule ? "/retry_schedule"
+                      : ec == error::invalid_metadata ? "/metadata"
                       : ec == error::invalid_url ? "/url"
                       : (ec == error::empty_subscription || ec == error::unknown_event_type ||
                          ec == error::invalid_event_type_pattern)
@@ -287,6 +291,22 @@ inline boost::json::object mgmt_endpoint(endpoint_record const& ep, state_counts
     o["adaptive"] = nullptr;
   }
   o["ordered"] = ep.ordered;
+  // Per-endpoint settings. A sensitive header's value (sensitive_header) is never shown:
+  // null stands for it, and a PATCH that sends null back keeps it.
+  boost::json::object headers;
+  for (auto const& h : ep.headers) {
+    if (sensitive_header(h.name)) headers[h.name] = nullptr;
+    else headers[h.name] = h.value;
+  }
+  o["headers"] = std::move(headers);
+  if (ep.timeout) o["timeout_seconds"] = static_cast<double>(ep.timeout->count()) / 1000.0;
+  else o["timeout_seconds"] = nullptr;
+  boost::json::array schedule;
+  for (auto const d : ep.retry_schedule) schedule.push_back(static_cast<double>(d.count()) / 1000.0);
+  o["retry_schedule"] = std::move(schedule);
+  boost::json::object metadata;
+  for (auto const& [k, v] : ep.metadata) metadata[k] = mgmt_utf8(v);
+  o["metadata"] = std::move(metadata);
   o["created_at"] = mgmt_time(ep.created_at);
   o["updated_at"] = mgmt_time(ep.updated_at);
   if (!ep.secrets.empty()) o["secret_created_at"] = mgmt_time(ep.secrets.front().created_at);
@@ -619,6 +639,151 @@ namespace detail {
 
 // Reads the endpoint fields of a create (all required but description) or an update (any),
 // checking each with the library's validators; every invalid field gets its own entry.
+// The per-endpoint settings of a create or PATCH body (docs/management.md): "headers",
+// "timeout_seconds", "retry_schedule", "metadata"; null clears one. Each problem is reported at
+// its own pointer, in the words of the rule it breaks.
+inline void mgmt_settings_fields(boost::json::object const& o, endpoint_record& ep, mgmt_problem& p) {
+  auto const bad = [](error e) { return make_error_code(e); };
+  if (auto const* v = o.if_contains("headers")) {
+    // {"Name": "value", ...} in order; a null value keeps the stored value of that header (the
+    // API never shows a sensitive one, so a client sends back what it was shown).
+    if (v->is_null()) {
+      ep.headers.clear();
+    } else if (!v->is_object()) {
+      mgmt_type_error(p, "/headers", "null, or an object of header names and values");
+    } else {
+      std::vector<http_header> next;
+      bool ok = true;
+      if (v->as_object().size() > max_custom_headers) {
+        p.field("/headers", bad(error::invalid_header),
+                "at most " + std::to_string(max_custom_headers) + " headers");
+        ok = false;
+      }
+      for (auto const& kv : v->as_object()) {
+        std::string const name(kv.key());
+        auto const ptr = "/headers/" + mgmt_pointer_token(name);
+        std::string value;
+        if (kv.value().is_null()) {
+          auto const it = std::find_if(ep.headers.begin(), ep.headers.end(),
+                                       [&](http_header const& h) { return detail::iequals_ascii(h.name, name); });
+          if (it == ep.headers.end()) {
+            p.field(ptr, bad(error::invalid_header), "null keeps a header's stored value; this endpoint has no such header");
+            ok = false;
+            continue;
+          }
+          value = it->value;
+        } else if (!kv.value().is_string()) {
+          mgmt_type_error(p, ptr, "a string, or null to keep the stored value");
+          ok = false;
+          continue;
+        } else {
+          value = std::string(kv.value().as_string());
+        }
+        if (auto const why = header_problem(name, value); !why.empty()) {
+          p.field(ptr, bad(error::invalid_header), std::string(why));
+          ok = false;
+          continue;
+        }
+        for (auto const& h : next)
+          if (detail::iequals_ascii(h.name, name)) {
+            p.field(ptr, bad(error::invalid_header), "the same header twice (names ignore case)");
+            ok = false;
+          }
+        next.push_back({name, std::move(value)});
+      }
+      if (ok) ep.headers = std::move(next);
+    }
+  }
+  if (auto const* v = o.if_contains("timeout_seconds")) {
+    static constexpr char const* hint = "null, or a number of seconds, e.g. 5 or 2.5";
+    if (v->is_null()) {
+      ep.timeout.reset();
+    } else if (!v->is_number()) {
+      mgmt_type_error(p, "/timeout_seconds", hint);
+    } else {
+      auto const secs = v->to_number<double>();
+      auto const ms = secs * 1000.0;
+      if (!(ms >= static_cast<double>(min_endpoint_timeout.count()) &&
+            ms <= static_cast<double>(max_endpoint_timeout.count())))
+        p.field("/timeout_seconds", bad(error::invalid_timeout), hint);
+      else
+        ep.timeout = duration{static_cast<duration::rep>(std::llround(ms))};
+    }
+  }
+  if (auto const* v = o.if_contains("retry_schedule")) {
+    static constexpr char const* hint =
+        "null or [], or the seconds to wait after each failed attempt, e.g. [10, 60, 600]";
+    if (v->is_null()) {
+      ep.retry_schedule.clear();
+    } else if (!v->is_array()) {
+      mgmt_type_error(p, "/retry_schedule", hint);
+    } else {
+      auto const& a = v->as_array();
+      std::vector<duration> steps;
+      bool ok = true;
+      if (a.size() > max_retry_steps) {
+        p.field("/retry_schedule", bad(error::invalid_retry_schedule), hint);
+        ok = false;
+      }
+      for (std::size_t i = 0; ok && i < a.size(); ++i) {
+        auto const ptr = "/retry_schedule/" + std::to_string(i);
+        double const ms = a[i].is_number() ? a[i].to_number<double>() * 1000.0 : -1.0;
+        if (!(ms >= static_cast<double>(min_retry_step.count()) &&
+              ms <= static_cast<double>(max_retry_step.count()))) {
+          p.field(ptr, bad(error::invalid_retry_schedule), "a number of seconds, at most 604800 (7 days)");
+          ok = false;
+          continue;
+        }
+        steps.push_back(duration{static_cast<duration::rep>(std::llround(ms))});
+      }
+      if (ok) {
+        endpoint_record probe;
+        probe.retry_schedule = steps;
+        boost::system::error_code ec;
+        validate_endpoint_settings(probe, ec);
+        if (ec) p.field("/retry_schedule", ec, hint);
+        else ep.retry_schedule = std::move(steps);
+      }
+    }
+  }
+  if (auto const* v = o.if_contains("metadata")) {
+    static constexpr char const* key_hint = "keys are 1 to 64 characters of A-Z a-z 0-9 _ . : / -";
+    if (v->is_null()) {
+      ep.metadata.clear();
+    } else if (!v->is_object()) {
+      mgmt_type_error(p, "/metadata", "null, or an object of labels: {\"team\": \"growth\"}");
+    } else {
+      std::map<std::string, std::string, std::less<>> next;
+      bool ok = true;
+      if (v->as_object().size() > max_metadata_labels) {
+        p.field("/metadata", bad(error::invalid_metadata),
+                "at most " + std::to_string(max_metadata_labels) + " labels");
+        ok = false;
+      }
+      for (auto const& kv : v->as_object()) {
+        std::string const key(kv.key());
+        auto const ptr = "/metadata/" + mgmt_pointer_token(key);
+        if (!kv.value().is_string()) {
+          mgmt_type_error(p, ptr, "a string");
+          ok = false;
+          continue;
+        }
+        endpoint_record probe;
+        probe.metadata.emplace(key, std::string(kv.value().as_string()));
+        boost::system::error_code ec;
+        validate_endpoint_settings(probe, ec);
+        if (ec) {
+          p.field(ptr, ec, std::string(key_hint) + "; values at most 512 bytes of text without control characters");
+          ok = false;
+          continue;
+        }
+        next.emplace(key, std::string(kv.value().as_string()));
+      }
+      if (ok) ep.metadata = std::move(next);
+    }
+  }
+}
+
 template <class Registry>
 void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, bool create,
                           endpoint_rules const& rules, mgmt_problem& p) {
@@ -753,6 +918,7 @@ void mgmt_endpoint_fields(boost::json::object const& o, endpoint_record& ep, boo
       }
     }
   }
+  mgmt_settings_fields(o, ep, p);
 }
 
 } // namespace detail
@@ -762,7 +928,8 @@ management_response management_api<Registry, Store>::create_endpoint(management_
                                                                      access_token const& who) {
   boost::json::object o;
   management_response bad;
-  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "enabled", "rate_limit", "ordered"}, false,
+  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "enabled", "rate_limit", "ordered",
+                          "headers", "timeout_seconds", "retry_schedule", "metadata"}, false,
                          opt_.limits.max_json_depth, o, bad))
     return bad;
   endpoint_record ep;
@@ -799,7 +966,8 @@ management_response management_api<Registry, Store>::update_endpoint(management_
                                                                      endpoint_record ep) {
   boost::json::object o;
   management_response bad;
-  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "rate_limit", "ordered"}, false,
+  if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "rate_limit", "ordered",
+                          "headers", "timeout_seconds", "retry_schedule", "metadata"}, false,
                          opt_.limits.max_json_depth, o, bad))
     return bad;
   detail::mgmt_problem p;
