@@ -61,6 +61,7 @@ struct delivery_outcome {
   time_point at{};                  ///< when it happened
   std::string_view reason;          ///< empty when sent; the failure (and why it was given up)
   std::optional<time_point> next_attempt_at;  ///< `retrying` only
+  std::string_view event_type;      ///< the event's wire name, e.g. "objective.updated"
 };
 
 /// An endpoint's health changed.
@@ -146,6 +147,7 @@ struct notice {
   delivery_update update;                 ///< the delivery's new state; reason texts
   std::uint32_t consecutive_failures = 0; ///< endpoint notices
   attempt_record attempt;                 ///< attempt_finished, when `attempt_details` is asked
+  std::string event_type;                 ///< the event's wire name; empty for endpoint notices
 };
 
 /// The set of notice kinds a driver wants (the engine skips the others).
@@ -193,6 +195,7 @@ public:
     auto& n = items_[size_++];
     n.delivery = 0;
     n.event_id.clear();
+    n.event_type.clear();
     n.attempts = 0;
     n.update.id = 0;
     n.update.next_attempt_at.reset();
@@ -223,8 +226,9 @@ private:
 /// Hands one notice to the matching callback (if set).
 inline void announce(notice const& n, engine_callbacks const& cb) {
   auto outcome = [&](delivery_state s) {
-    return delivery_outcome{n.delivery, n.endpoint_id, n.event_id, s, n.attempts,
-                            n.at,       n.update.reason, n.update.next_attempt_at};
+    return delivery_outcome{n.delivery, n.endpoint_id,    n.event_id,
+                            s,          n.attempts,       n.at,
+                            n.update.reason, n.update.next_attempt_at, n.event_type};
   };
   switch (n.kind) {
   case notice_kind::attempt_finished:

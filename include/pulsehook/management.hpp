@@ -67,6 +67,7 @@
 /// io.run();
 /// @endcode
 
+#include <pulsehook/operational.hpp>
 #include <pulsehook/callbacks.hpp>
 #include <pulsehook/endpoint.hpp>
 #include <pulsehook/error.hpp>
@@ -147,6 +148,13 @@ struct management_options {
   /// Serve the console at `/` (`management_server` and `management_api::handle`).
   bool serve_console = true;
   management_limits limits;
+  /// Called after an endpoint was created, edited or deleted through the API, e.g.
+  /// `operational::emitter::management_hook()` (operational events): the kind, the endpoint
+  /// before (edited, deleted) and after (created, edited; null otherwise), who (the token's
+  /// principal, as an actor of type "api_token") and when.
+  std::function<void(operational::change_kind, endpoint_record const* before,
+                     endpoint_record const* after, actor_info const& by, time_point now)>
+      on_endpoint_change;
 };
 
 /// One request, as any HTTP stack can fill it.
@@ -288,9 +296,13 @@ private:
   management_response list_endpoints(access_token const& who);
   management_response create_endpoint(management_request const& req, access_token const& who);
   management_response endpoint_answer(endpoint_record const& ep, int status);
-  management_response update_endpoint(management_request const& req, endpoint_record ep);
-  management_response delete_endpoint(endpoint_record const& ep);
-  management_response set_enabled(management_request const& req, endpoint_record const& ep, bool enable);
+  management_response update_endpoint(management_request const& req, endpoint_record ep,
+                                      access_token const& who);
+  management_response delete_endpoint(endpoint_record const& ep, access_token const& who);
+  void changed(operational::change_kind k, endpoint_record const* before,
+               endpoint_record const* after, access_token const& who);
+  management_response set_enabled(management_request const& req, endpoint_record const& ep, bool enable,
+                                  access_token const& who);
   management_response reveal_secret(endpoint_record const& ep, access_token const& who);
   management_response rotate_secret(management_request const& req, endpoint_record const& ep);
   management_response list_events(endpoint_record const& ep,

@@ -699,6 +699,7 @@ void PULSEHOOK_ENGINE::give_up_unattempted(endpoint_state& ep, due_delivery cons
     n->delivery = d.id;
     n->endpoint_id = ep.id;
     n->event_id = d.event_id;
+    n->event_type = d.event_type;
     n->at = now;
     n->attempts = d.attempts;
     n->update.id = d.id;
@@ -921,6 +922,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
       n->delivery = id;
       n->endpoint_id = ep.id;
       n->event_id = entry.event_id;
+      n->event_type = entry.event_type;
       n->at = now;
       n->attempts = number;
       n->update.id = id;
@@ -934,6 +936,7 @@ void PULSEHOOK_ENGINE::complete(delivery_id id, transport_result const& result, 
       n->delivery = id;
       n->endpoint_id = ep.id;
       n->event_id = entry.event_id;
+      n->event_type = entry.event_type;
       n->at = now;
       n->attempts = a.number;
       n->update = u;

@@ -578,11 +578,11 @@ management_response management_api<Registry, Store>::route_api(
   switch (r) {
   case route::endpoint:
     if (m == "GET") return endpoint_answer(ep, 200);
-    if (m == "PATCH") return update_endpoint(req, std::move(ep));
-    if (m == "DELETE") return delete_endpoint(ep);
+    if (m == "PATCH") return update_endpoint(req, std::move(ep), who);
+    if (m == "DELETE") return delete_endpoint(ep, who);
     return detail::mgmt_method_not_allowed(allow);
-  case route::disable: return set_enabled(req, ep, false);
-  case route::enable: return set_enabled(req, ep, true);
+  case route::disable: return set_enabled(req, ep, false, who);
+  case route::enable: return set_enabled(req, ep, true, who);
   case route::reveal: return reveal_secret(ep, who);
   case route::rotate: return rotate_secret(req, ep);
   case route::events: return list_events(ep, query);
@@ -958,12 +958,26 @@ management_response management_api<Registry, Store>::create_endpoint(management_
   endpoint_record stored;
   store_.get_endpoint(ep.id, stored, ec);
   if (ec) return detail::mgmt_store_failure(ec, "endpoint");
+  changed(operational::change_kind::created, nullptr, &stored, who);
   return endpoint_answer(stored, 201);
 }
 
 template <class Registry, class Store>
+void management_api<Registry, Store>::changed(operational::change_kind k, endpoint_record const* before,
+                                              endpoint_record const* after, access_token const& who) {
+  if (!opt_.on_endpoint_change) return;
+  // The change is committed: a hook that throws must not turn it into an error answer.
+  try {
+    opt_.on_endpoint_change(k, before, after, actor_info{"api_token", who.principal, who.principal}, now());
+  } catch (...) {
+  }
+}
+
+template <class Registry, class Store>
 management_response management_api<Registry, Store>::update_endpoint(management_request const& req,
-                                                                     endpoint_record ep) {
+                                                                     endpoint_record ep,
+                                                                     access_token const& who) {
+  endpoint_record const before = ep;
   boost::json::object o;
   management_response bad;
   if (!detail::mgmt_body(req, {"name", "url", "description", "event_types", "rate_limit", "ordered",
@@ -983,14 +997,17 @@ management_response management_api<Registry, Store>::update_endpoint(management_
   if (ec) return detail::mgmt_store_failure(ec, "endpoint");
   store_.get_endpoint(ep.id, ep, ec);
   if (ec) return detail::mgmt_store_failure(ec, "endpoint");
+  changed(operational::change_kind::updated, &before, &ep, who);
   return endpoint_answer(ep, 200);
 }
 
 template <class Registry, class Store>
-management_response management_api<Registry, Store>::delete_endpoint(endpoint_record const& ep) {
+management_response management_api<Registry, Store>::delete_endpoint(endpoint_record const& ep,
+                                                                     access_token const& who) {
   boost::system::error_code ec;
   store_.delete_endpoint(ep.id, now(), ec);
   if (ec) return detail::mgmt_store_failure(ec, "endpoint");
+  changed(operational::change_kind::deleted, &ep, nullptr, who);
   management_response r;
   r.status = 204;
   return r;
@@ -999,7 +1016,7 @@ management_response management_api<Registry, Store>::delete_endpoint(endpoint_re
 template <class Registry, class Store>
 management_response management_api<Registry, Store>::set_enabled(management_request const& req,
                                                                  endpoint_record const& ep,
-                                                                 bool enable) {
+                                                                 bool enable, access_token const& who) {
   boost::json::object o;
   management_response bad;
   if (!detail::mgmt_body(req, enable ? std::initializer_list<std::string_view>{}
@@ -1028,6 +1045,8 @@ management_response management_api<Registry, Store>::set_enabled(management_requ
   endpoint_record fresh;
   store_.get_endpoint(ep.id, fresh, ec);
   if (ec) return detail::mgmt_store_failure(ec, "endpoint");
+  if (ep.enabled != fresh.enabled)
+    changed(enable ? operational::change_kind::updated : operational::change_kind::disabled, &ep, &fresh, who);
   return endpoint_answer(fresh, 200);
 }
 
