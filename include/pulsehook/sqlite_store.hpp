@@ -14,7 +14,9 @@
 ///   refused with `error::schema_mismatch`;
 /// - prepared statements are cached for the connection's lifetime;
 /// - payload bytes are stored once per event; per-endpoint counters live in their own table and
-///   change in the same transaction as the deliveries, so `counts` is two index lookups.
+///   change in the same transaction as the deliveries, so `counts` is two index lookups;
+/// - an endpoint's settings (headers, timeout, retry schedule, metadata: schema 9) are JSON text
+///   columns, NULL when empty, parsed only for endpoints that have them.
 ///
 /// Calls have the semantics documented for `memory_store` and in docs/concepts/Storage.md; in
 /// addition any call may fail with `storage_busy` (another process holds the write lock longer
@@ -73,7 +75,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 8;
+  static constexpr int schema_version = 9;
 
   /// A closed store; call `open`.
   sqlite_store();

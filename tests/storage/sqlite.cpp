@@ -244,6 +244,266 @@ BOOST_AUTO_TEST_CASE(a_version_7_file_is_migrated_and_orders_only_later_events) 
   BOOST_TEST(s.integrity_check(ec) == "ok");
 }
 
+// Schema 9 adds per-endpoint settings. A version-8 file with an endpoint and open deliveries is
+// migrated on open: the endpoint has no settings (every new column NULL, the fan-out's copy of
+// the span too), its open deliveries keep their deadlines and claims carry no settings; settings
+// set afterwards read back exactly, travel with the next claim, and give only later events the
+// schedule's deadline.
+BOOST_AUTO_TEST_CASE(a_version_8_file_is_migrated_and_its_endpoints_have_no_settings) {
+  temp_dir dir;
+  auto const path = (dir.path / "v8.db").string();
+  auto const at = std::to_string(to_unix_millis(t0));
+  auto const later = std::to_string(to_unix_millis(t0 + 1h));
+  auto const deadline = std::to_string(to_unix_millis(t0 + 72h));
+  {
+    raw_db raw(path);
+    for (int i = 0; i < 8; ++i)
+      BOOST_TEST_REQUIRE(raw.exec(pulsehook::detail::sqlite_migrations[i]) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(raw.exec("PRAGMA user_version = 8") == SQLITE_OK);
+    auto const seed =
+        "INSERT INTO endpoints(ix, id, org, name, url, description, event_types, enabled, "
+        "disabled_reason, created_at, updated_at) VALUES (1, 'ep_old', 'org_1', 'Old', "
+        "'https://hooks.example.com/old', '', 'goal.created', 1, '', 0, 0);"
+        "INSERT INTO endpoint_counts(endpoint, pending, retrying) VALUES (1, 1, 1);"
+        "INSERT INTO endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
+        "INSERT INTO subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        "INSERT INTO events(ix, id, org, type, created_at, actor_type, actor_id, actor_name, "
+        "first_delivery, deliveries, payload) VALUES (1, 'evt_old1', 'org_1', 'goal.created', " +
+        at + ", 'member', 'mem_1', 'Ada', 1, 1, '{}'), (2, 'evt_old2', 'org_1', 'goal.created', " +
+        at + ", 'member', 'mem_1', 'Ada', 2, 1, '{}');"
+        "INSERT INTO deliveries(id, event, endpoint, state, cls, attempts, next_at, give_up_at) "
+        "VALUES (1, 1, 1, 0, 0, 0, " + at + ", " + deadline + "), (2, 2, 1, 1, 2, 1, " + later +
+        ", " + deadline + ");"
+        "UPDATE sequences SET next = 3 WHERE name = 'delivery';";
+    BOOST_TEST_REQUIRE(raw.exec(seed.c_str()) == SQLITE_OK);
+  }
+  sqlite_store s(path);
+  {
+    raw_db raw(path);
+    BOOST_TEST(raw.one("PRAGMA user_version") == std::to_string(sqlite_store::schema_version));
+    BOOST_TEST(raw.one("PRAGMA user_version") == "9");
+    BOOST_TEST(raw.one("SELECT count(*) FROM endpoints WHERE headers IS NULL AND timeout_ms IS "
+                       "NULL AND retry_schedule IS NULL AND retry_span_ms IS NULL AND metadata "
+                       "IS NULL") == "1");
+    BOOST_TEST(raw.one("SELECT count(*) FROM subscriptions WHERE retry_span_ms IS NULL") == "1");
+  }
+  endpoint_record ep;
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(ep.headers.empty());
+  BOOST_TEST(!ep.timeout.has_value());
+  BOOST_TEST(ep.retry_schedule.empty());
+  BOOST_TEST(ep.metadata.empty());
+  BOOST_TEST(ep.secrets.at(0).value == "sec_old");
+  delivery_record d;
+  for (delivery_id id : {1u, 2u}) {
+    s.get_delivery(id, d);
+    BOOST_TEST(d.give_up_at == t0 + 72h);
+  }
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].id == delivery_id{1});
+  BOOST_TEST(out[0].give_up_at == t0 + 72h);
+  BOOST_TEST(out[0].endpoint_headers.empty());
+  BOOST_TEST(!out[0].endpoint_timeout.has_value());
+  BOOST_TEST(out[0].endpoint_retry_schedule.empty());
+  s.release(out[0].id, t0 + 1s);
+
+  // Settings set now read back exactly, across a reopen too.
+  ep.headers = {{"X-Tenant", "acme"}, {"Authorization", "Bearer \"quoted\" \\ t0k3n"}};
+  ep.timeout = 7s;
+  ep.retry_schedule = {10s, 1min};
+  ep.metadata = {{"team", "growth"}, {"note", "caf\xc3\xa9 \"x\""}};
+  s.update_endpoint(ep);
+  for (int pass = 0; pass < 2; ++pass) {
+    endpoint_record got;
+    s.get_endpoint("ep_old", got);
+    BOOST_TEST((got.headers == ep.headers));
+    BOOST_TEST((got.timeout == ep.timeout));
+    BOOST_TEST((got.retry_schedule == ep.retry_schedule));
+    BOOST_TEST((got.metadata == ep.metadata));
+    if (pass == 0) {
+      s.close();
+      s = sqlite_store(path);
+    }
+  }
+  // The next claim carries them; the old deliveries keep their deadline.
+  out.clear();
+  s.claim_due(claim_request{t0 + 2h, t0 + 3h, 10, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  for (auto const& c : out) {
+    BOOST_TEST(c.give_up_at == t0 + 72h);
+    BOOST_TEST((c.endpoint_headers == ep.headers));
+    BOOST_TEST((c.endpoint_timeout == ep.timeout));
+    BOOST_TEST((c.endpoint_retry_schedule == ep.retry_schedule));
+  }
+  // A later event gets the schedule's deadline: 12 s + 72 s at its longest jitter.
+  accept_result r;
+  s.accept(make_event("evt_new", "org_1", "goal.created", t0 + 5h), t0 + 5h + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+  s.get_delivery(r.deliveries[0], d);
+  BOOST_TEST(d.give_up_at == t0 + 5h + 84s);
+  {
+    raw_db raw(path);
+    BOOST_TEST(raw.one("SELECT retry_span_ms FROM endpoints WHERE id = 'ep_old'") == "84000");
+    BOOST_TEST(raw.one("SELECT count(*) FROM subscriptions s JOIN endpoints e ON e.ix = "
+                       "s.endpoint WHERE s.retry_span_ms IS NOT e.retry_span_ms") == "0");
+  }
+  boost::system::error_code ec;
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+// The settings columns hold JSON the codec wrote (or NULL). A row holding anything else is
+// corrupt: reading it is a storage_failure, not a guess. A claim does not read the metadata,
+// and an update replaces every setting without reading the old ones, so it repairs the row.
+BOOST_AUTO_TEST_CASE(corrupt_settings_are_a_storage_failure) {
+  sqlite_kind k;
+  auto& s = k.store;
+  auto ep = make_endpoint("ep_s", "org_1", {"goal.created"});
+  ep.headers = {{"X-Tenant", "acme"}};
+  ep.retry_schedule = {10s};
+  ep.metadata = {{"team", "growth"}};
+  s.create_endpoint(ep);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  auto const path = (k.dir.path / "log.db").string();
+  auto const spoil = [&](char const* sql) {
+    raw_db raw(path);
+    BOOST_TEST_REQUIRE(raw.exec(sql) == SQLITE_OK);
+  };
+  auto const claim = [&](boost::system::error_code& ec) {
+    std::vector<due_delivery> out;
+    s.claim_due(claim_request{t0, t0, 10, 0, {}, {}}, out, ec);  // a lease in the past: due again
+    return out.size();
+  };
+  boost::system::error_code ec;
+  endpoint_record got;
+  std::vector<endpoint_record> all;
+  for (auto const* sql : {"UPDATE endpoints SET headers = '{\"X-Tenant\":\"acme\"}'",
+                          "UPDATE endpoints SET headers = '[[\"X-Tenant\"]]'",
+                          "UPDATE endpoints SET retry_schedule = '[10000,\"1m\"]'",
+                          "UPDATE endpoints SET retry_schedule = '[10000'"}) {
+    spoil(sql);
+    s.get_endpoint("ep_s", got, ec);
+    BOOST_TEST((ec == error::storage_failure), sql);
+    s.list_endpoints("org_1", all, ec);
+    BOOST_TEST((ec == error::storage_failure), sql);
+    BOOST_TEST(all.empty());
+    BOOST_TEST(claim(ec) == 0u);
+    BOOST_TEST((ec == error::storage_failure), sql);
+    s.update_endpoint(ep, ec);
+    BOOST_TEST(!ec, sql << ": " << ec.message());
+    s.get_endpoint("ep_s", got, ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST((got.headers == ep.headers));
+    BOOST_TEST((got.retry_schedule == ep.retry_schedule));
+  }
+  spoil("UPDATE endpoints SET metadata = '[\"team\"]'");
+  s.get_endpoint("ep_s", got, ec);
+  BOOST_TEST((ec == error::storage_failure));
+  BOOST_TEST(claim(ec) == 1u);
+  BOOST_TEST(!ec);
+  s.update_endpoint(ep, ec);
+  BOOST_TEST(!ec);
+  s.get_endpoint("ep_s", got, ec);
+  BOOST_TEST((got.metadata == ep.metadata));
+  BOOST_TEST(s.integrity_check(ec) == "ok");
+}
+
+// Every way in gives an endpoint's deliveries its own schedule's deadline (law 14): accept,
+// accept_many, the outbox on the caller's connection, a batch and a group. The fan-out reads the
+// span from subscriptions: an update of the schedule changes it for later events only.
+BOOST_AUTO_TEST_CASE(every_accept_path_gives_an_endpoints_schedule_its_deadline) {
+  sqlite_kind k;
+  auto& s = k.store;
+  auto own = make_endpoint("ep_s", "org_1", {"goal.created", "goal.deleted"});
+  own.retry_schedule = {10s, 1min};  // 12 s + 72 s at the longest jitter
+  s.create_endpoint(own);
+  s.create_endpoint(make_endpoint("ep_p", "org_1", {"goal.created"}));
+  auto const span = schedule_span(own.retry_schedule, endpoint_schedule_jitter);
+  BOOST_TEST(span == duration{84s});
+  int n = 0;
+  auto next = [&](time_point at) {
+    return make_event("evt_" + std::to_string(++n), "org_1", "goal.created", at);
+  };
+  // The deliveries of `r` (an event created at `at`, accepted with `policy`): ep_s's by the span
+  // of its schedule when it has one.
+  auto check = [&](accept_result const& r, time_point at, time_point policy,
+                   std::optional<duration> own_span) {
+    BOOST_TEST_REQUIRE(r.deliveries.size() == 2u);
+    for (auto const id : r.deliveries) {
+      delivery_record d;
+      s.get_delivery(id, d);
+      BOOST_TEST(d.give_up_at == (d.endpoint_id == "ep_s" && own_span ? at + *own_span : policy),
+                 d.endpoint_id << " of event " << d.event_id);
+    }
+  };
+  boost::system::error_code ec;
+  accept_result r;
+  s.accept(next(t0), t0 + 72h, r);
+  check(r, t0, t0 + 72h, span);
+
+  std::vector<event_record> evs{next(t0 + 1s), next(t0 + 2s)};
+  std::vector<time_point> deadlines{t0 + 1h, t0 + 2h};
+  std::vector<accept_result> rs;
+  s.accept_many(evs, deadlines, rs);
+  BOOST_TEST_REQUIRE(rs.size() == 2u);
+  check(rs[0], t0 + 1s, t0 + 1h, span);
+  check(rs[1], t0 + 2s, t0 + 2h, span);
+
+  {
+    raw_db app((k.dir.path / "log.db").string());
+    sqlite3_busy_timeout(app.db, 5000);
+    BOOST_TEST_REQUIRE(app.exec("BEGIN IMMEDIATE") == SQLITE_OK);
+    s.accept(app.db, next(t0 + 3s), t0 + 3h, r);
+    BOOST_TEST_REQUIRE(app.exec("COMMIT") == SQLITE_OK);
+  }
+  check(r, t0 + 3s, t0 + 3h, span);
+
+  s.begin_batch(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.accept(next(t0 + 4s), t0 + 4h, r);
+  s.commit_batch(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  check(r, t0 + 4s, t0 + 4h, span);
+
+  // In a group, the claim of the same turn carries the settings too.
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.accept(next(t0 + 5s), t0 + 5h, r);
+  std::vector<due_delivery> out;
+  s.claim_due(claim_request{t0 + 5s, t0 + 6s, 100, 0, {}, {}}, out);
+  s.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  check(r, t0 + 5s, t0 + 5h, span);
+  BOOST_TEST_REQUIRE(out.size() == 12u);
+  for (auto const& d : out) {
+    bool const mine = d.endpoint_id == "ep_s";
+    BOOST_TEST((d.endpoint_retry_schedule == (mine ? own.retry_schedule : std::vector<duration>{})));
+    if (mine) BOOST_TEST(d.give_up_at == d.event_created_at + span);
+  }
+
+  // A new schedule (and a new subscription list: the copy goes with every subscription row)
+  // is for later events; none, and the policy's deadline is back.
+  own.retry_schedule = {1h};
+  own.event_types = {"goal.created"};
+  s.update_endpoint(own);
+  s.accept(next(t0 + 6s), t0 + 6h, r);
+  check(r, t0 + 6s, t0 + 6h, duration{72min});
+  own.retry_schedule.clear();
+  s.update_endpoint(own);
+  s.accept(next(t0 + 7s), t0 + 7h, r);
+  check(r, t0 + 7s, t0 + 7h, std::nullopt);
+  delivery_record first;
+  s.get_delivery(1, first);
+  BOOST_TEST(first.endpoint_id == "ep_s");
+  BOOST_TEST(first.give_up_at == t0 + span);  // kept
+  raw_db raw((k.dir.path / "log.db").string());
+  BOOST_TEST(raw.one("SELECT count(*) FROM subscriptions WHERE retry_span_ms IS NOT NULL") == "0");
+  BOOST_TEST(raw.one("SELECT count(*) FROM endpoints WHERE retry_span_ms IS NOT NULL OR "
+                     "retry_schedule IS NOT NULL") == "0");
+}
+
 // Ordered delivery keeps its queues in the table order_queue beside the deliveries' order_key
 // and order_seq, and the fan-out reads a copy of the endpoint's flag in subscriptions. Whatever
 // the calls (every path that opens or closes a delivery, inside groups too), order_queue holds

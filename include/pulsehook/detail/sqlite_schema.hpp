@@ -15,6 +15,9 @@
 // - audit_log_endpoint (endpoint, ix)        : an endpoint's audit log, newest first
 // - order_queue (endpoint, order_key, seq)   : a table, not an index: an ordering queue's head
 //                                              and its back (migration 8 says why)
+// Per-endpoint settings (migration 9) are JSON text columns of endpoints, NULL when empty
+// (detail/endpoint_settings_codec.hpp); the fan-out reads the retry schedule's span from a
+// copy in subscriptions, as it reads `ordered`.
 // sequences('delivery') holds the next delivery id: ids are never reused after a purge.
 // An event's deliveries are consecutive ids [first_delivery, first_delivery + deliveries), so
 // no index on deliveries(event) is needed.
@@ -178,6 +181,23 @@ CREATE TABLE order_queue(
   seq INTEGER NOT NULL,
   delivery INTEGER NOT NULL,
   PRIMARY KEY(endpoint, order_key, seq)) WITHOUT ROWID;
+)sql",
+    // 8 -> 9: per-endpoint settings (law 14, docs/concepts/Storage.md). Each is one column of
+    // endpoints, NULL when the endpoint does not have it, so an endpoint without settings is
+    // read as before and nothing is parsed for it: headers, retry_schedule and metadata as
+    // JSON text (detail/endpoint_settings_codec.hpp), timeout_ms in milliseconds. retry_span_ms
+    // is the retry schedule's deadline span (schedule_span with endpoint_schedule_jitter),
+    // kept beside it so that accept adds it to the event's creation without parsing the
+    // schedule. The fan-out reads it from subscriptions.retry_span_ms, a copy written with the
+    // endpoint's subscriptions like subscriptions.ordered (migration 8 says why). Endpoints
+    // from before have no settings: every new column starts NULL.
+    R"sql(
+ALTER TABLE endpoints ADD COLUMN headers TEXT;
+ALTER TABLE endpoints ADD COLUMN timeout_ms INTEGER;
+ALTER TABLE endpoints ADD COLUMN retry_schedule TEXT;
+ALTER TABLE endpoints ADD COLUMN retry_span_ms INTEGER;
+ALTER TABLE endpoints ADD COLUMN metadata TEXT;
+ALTER TABLE subscriptions ADD COLUMN retry_span_ms INTEGER;
 )sql",
 };
 

@@ -3,6 +3,7 @@
 
 #include <pulsehook/sqlite_store.hpp>
 
+#include <pulsehook/detail/endpoint_settings_codec.hpp>
 #include <pulsehook/detail/sqlite_handle.hpp>
 #include <pulsehook/detail/sqlite_schema.hpp>
 #include <pulsehook/detail/store_cursor.hpp>
@@ -173,13 +174,39 @@ std::optional<adaptive_rate> sqlite_adaptive(Query& q, int col) {
   return adaptive_rate{q.f64(col), q.f64(col + 1), q.f64(col + 2), from_unix_millis(q.i64(col + 3))};
 }
 
+// Which of an endpoint's settings (schema 9) sqlite_load_endpoint decodes: all of them, those
+// a claim hands out (not the metadata), or none (update_endpoint replaces them all). The ones
+// it does not decode are left empty.
+enum class sqlite_settings { all, claimed, none };
+
+// The settings from the columns headers, timeout_ms, retry_schedule, metadata from `col` on.
+// Only non-NULL columns are parsed, so an endpoint without settings costs four NULL tests.
+// false: a column holds what the codec did not write (a corrupt row).
+inline bool sqlite_read_settings(sqlite_use const& q, int col, sqlite_settings what,
+                                 endpoint_record& out) {
+  out.headers.clear();
+  out.timeout.reset();
+  out.retry_schedule.clear();
+  out.metadata.clear();
+  if (what == sqlite_settings::none) return true;
+  if (!q.is_null(col) && !decode_headers(q.text(col), out.headers)) return false;
+  if (!q.is_null(col + 1)) out.timeout = duration{q.i64(col + 1)};
+  if (!q.is_null(col + 2) && !decode_schedule(q.text(col + 2), out.retry_schedule)) return false;
+  if (what == sqlite_settings::all && !q.is_null(col + 3) &&
+      !decode_metadata(q.text(col + 3), out.metadata))
+    return false;
+  return true;
+}
+
 inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_record& out,
-                                 boost::system::error_code& ec) {
+                                 boost::system::error_code& ec,
+                                 sqlite_settings settings = sqlite_settings::all) {
   {
     auto q = s.db.use("SELECT id, org, name, url, description, event_types, enabled, "
                       "disabled_reason, created_at, updated_at, failing_since, disabled_at, "
                       "paused_until, rate_per_second, rate_burst, adaptive_rate, adaptive_ceiling, "
-                      "adaptive_step, adaptive_since, ordered FROM endpoints WHERE ix = ?1",
+                      "adaptive_step, adaptive_since, ordered, headers, timeout_ms, retry_schedule, "
+                      "metadata FROM endpoints WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, ix);
@@ -208,9 +235,33 @@ inline void sqlite_load_endpoint(sqlite_state& s, std::int64_t ix, endpoint_reco
       out.rate_limit = request_rate{q.f64(13), static_cast<std::uint32_t>(q.i64(14))};
     out.adaptive = sqlite_adaptive(q, 15);
     out.ordered = q.i64(19) != 0;
+    if (!sqlite_read_settings(q, 20, settings, out)) {
+      ec = error::storage_failure;
+      return;
+    }
   }
   sqlite_load_secrets(s, ix, out.secrets, ec);
 }
+
+// An endpoint's settings as create_endpoint / update_endpoint write them (schema 9), encoded
+// once per call. An empty setting stays unbound: SQL NULL.
+struct sqlite_settings_text {
+  std::string headers, schedule, metadata;
+  std::int64_t span_ms = 0;
+  bool has_span = false;
+  explicit sqlite_settings_text(endpoint_record const& ep)
+      : headers(encode_headers(ep.headers)), schedule(encode_schedule(ep.retry_schedule)),
+        metadata(encode_metadata(ep.metadata)),
+        has_span(schedule_span_ms(ep.retry_schedule, span_ms)) {}
+  // Binds headers, timeout_ms, retry_schedule, retry_span_ms, metadata from `col` on.
+  void bind(sqlite_use& q, int col, endpoint_record const& ep) const {
+    if (!headers.empty()) q.bind(col, headers);
+    if (ep.timeout) q.bind(col + 1, static_cast<std::int64_t>(ep.timeout->count()));
+    if (!schedule.empty()) q.bind(col + 2, schedule);
+    if (has_span) q.bind(col + 3, span_ms);
+    if (!metadata.empty()) q.bind(col + 4, metadata);
+  }
+};
 
 // Parks the open deliveries of a disabled endpoint: not due until it is enabled again.
 inline void sqlite_park_open(sqlite_state& s, std::int64_t ix, boost::system::error_code& ec) {
@@ -336,18 +387,23 @@ inline void sqlite_accept_one(sqlite_connection& db, event_record const& ev, tim
   struct target {
     std::int64_t endpoint;
     bool ordered;
+    std::int64_t give_up_at;
   };
   std::vector<target> targets;
   {
-    // s.ordered, not e.ordered: the endpoint's flag copied beside its id (sqlite_schema.hpp).
-    auto q = db.use("SELECT s.endpoint, s.ordered FROM subscriptions s JOIN endpoints e "
-                      "ON e.ix = s.endpoint "
+    // s.ordered and s.retry_span_ms, not e.*: the endpoint's flag and its retry schedule's span
+    // copied beside its id (sqlite_schema.hpp). An endpoint with its own schedule gives its
+    // deliveries that schedule's deadline, the others the one passed in (endpoint_give_up_at).
+    auto q = db.use("SELECT s.endpoint, s.ordered, s.retry_span_ms FROM subscriptions s "
+                      "JOIN endpoints e ON e.ix = s.endpoint "
                       "WHERE s.org = ?1 AND s.type = ?2 AND e.enabled = 1 AND e.deleted_at IS NULL "
                       "ORDER BY s.endpoint",
                       ec);
     if (ec) return;
     q.bind(1, ev.organization_id).bind(2, ev.type);
-    while (q.step(ec)) targets.push_back({q.i64(0), q.i64(1) != 0});
+    auto const created = to_unix_millis(ev.created_at), policy = to_unix_millis(give_up_at);
+    while (q.step(ec))
+      targets.push_back({q.i64(0), q.i64(1) != 0, q.is_null(2) ? policy : created + q.i64(2)});
     if (ec) return;
   }
   std::int64_t first = 1;
@@ -398,7 +454,7 @@ inline void sqlite_accept_one(sqlite_connection& db, event_record const& ev, tim
                         "order_key, order_seq) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7)",
                         ec);
       if (ec) return;
-      q.bind(1, id).bind(2, event_ix).bind(3, endpoint).bind(5, to_unix_millis(give_up_at));
+      q.bind(1, id).bind(2, event_ix).bind(3, endpoint).bind(5, targets[i].give_up_at);
       if (place.head) q.bind(4, to_unix_millis(ev.created_at));
       if (targets[i].ordered) q.bind(6, ev.effective_ordering_key()).bind(7, place.seq);
       q.run(ec);
@@ -840,8 +896,9 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
   for (auto const& r : rows) {
     auto eit = eps.find(r.endpoint);
     if (eit == eps.end()) {
+      // Read at every claim, so an update is seen by the next one (law 14).
       endpoint_record rec;
-      detail::sqlite_load_endpoint(s, r.endpoint, rec, ec);
+      detail::sqlite_load_endpoint(s, r.endpoint, rec, ec, detail::sqlite_settings::claimed);
       if (ec) return;
       eit = eps.emplace(r.endpoint, std::move(rec)).first;
     }
@@ -879,6 +936,10 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     d.endpoint_paused_until = eit->second.paused_until;
     d.endpoint_rate_limit = eit->second.rate_limit;
     d.endpoint_adaptive = eit->second.adaptive;
+    // `d` is new, its settings empty: copied only when the endpoint has them.
+    if (!eit->second.headers.empty()) d.endpoint_headers = eit->second.headers;
+    d.endpoint_timeout = eit->second.timeout;
+    if (!eit->second.retry_schedule.empty()) d.endpoint_retry_schedule = eit->second.retry_schedule;
     if (per_ep[r.endpoint].queued) {
       // due_delivery::ordered (the engine polls once it ends). Asked only of an endpoint with
       // open ordered deliveries: the others' deliveries are all unordered.
@@ -1141,12 +1202,14 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
     if (ec) return;
   }
   std::int64_t ix = 0;
+  detail::sqlite_settings_text const settings(ep);
   {
     auto const types = detail::sqlite_join_types(ep.event_types);
     auto q = s.db.use("INSERT INTO endpoints(id, org, name, url, description, event_types, enabled, "
                       "disabled_reason, created_at, updated_at, disabled_at, rate_per_second, "
-                      "rate_burst, ordered) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                      "rate_burst, ordered, headers, timeout_ms, retry_schedule, retry_span_ms, "
+                      "metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                      "?14, ?15, ?16, ?17, ?18, ?19)",
                       ec);
     if (ec) return;
     q.bind(1, ep.id).bind(2, ep.organization_id).bind(3, ep.name).bind(4, ep.url)
@@ -1156,6 +1219,7 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
     if (!ep.enabled) q.bind(11, to_unix_millis(ep.created_at));
     if (ep.rate_limit)
       q.bind_f64(12, ep.rate_limit->per_second).bind(13, std::int64_t{ep.rate_limit->burst});
+    settings.bind(q, 15, ep);
     q.run(ec);
     if (ec) return;
     ix = s.db.last_rowid();
@@ -1167,11 +1231,13 @@ inline void sqlite_store::create_endpoint(endpoint_record const& endpoint,
     if (ec) return;
   }
   for (auto const& t : ep.event_types) {
-    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint, ordered) "
-                      "VALUES (?1, ?2, ?3, ?4)",
+    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint, ordered, retry_span_ms) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
                       ec);
     if (ec) return;
-    q.bind(1, ep.organization_id).bind(2, t).bind(3, ix).bind(4, ep.ordered ? 1 : 0).run(ec);
+    q.bind(1, ep.organization_id).bind(2, t).bind(3, ix).bind(4, ep.ordered ? 1 : 0);
+    if (settings.has_span) q.bind(5, settings.span_ms);
+    q.run(ec);
     if (ec) return;
   }
   detail::sqlite_store_secrets(s, ix, ep.secrets, ec);
@@ -1187,8 +1253,8 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
   if (ec) return;
   auto const ix = detail::sqlite_endpoint_ix(s, endpoint.id, false, ec);
   if (ec) return;
-  endpoint_record merged;
-  detail::sqlite_load_endpoint(s, *ix, merged, ec);
+  endpoint_record merged;  // its settings are all replaced: not decoded
+  detail::sqlite_load_endpoint(s, *ix, merged, ec, detail::sqlite_settings::none);
   if (ec) return;
   if (merged.organization_id != endpoint.organization_id) {
     ec = error::invalid_argument;
@@ -1201,10 +1267,16 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
   bool const new_limit = merged.rate_limit != endpoint.rate_limit;
   merged.rate_limit = endpoint.rate_limit;
   merged.ordered = endpoint.ordered;  // for later accepts: open deliveries keep their order_key
+  // The settings, for later attempts and accepts: open deliveries keep their give_up_at.
+  merged.headers = endpoint.headers;
+  merged.timeout = endpoint.timeout;
+  merged.retry_schedule = endpoint.retry_schedule;
+  merged.metadata = endpoint.metadata;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, s.rules, ec);
-  if (ec) return;
+  if (ec) return;  // nothing written yet: the transaction rolls back empty
   normalize_event_types(merged.event_types);
+  detail::sqlite_settings_text const settings(merged);
   if (new_limit) {  // a new limit ends a slow-down
     auto q = s.db.use("UPDATE endpoints SET adaptive_rate = NULL, adaptive_ceiling = NULL, "
                       "adaptive_step = NULL, adaptive_since = NULL WHERE ix = ?1",
@@ -1219,13 +1291,16 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
                       "event_types = ?5, updated_at = ?6, rate_per_second = ?7, rate_burst = ?8, "
                       "rate_tokens = CASE WHEN rate_per_second IS ?7 AND rate_burst IS ?8 "
                       "THEN rate_tokens END, rate_at = CASE WHEN rate_per_second IS ?7 AND "
-                      "rate_burst IS ?8 THEN rate_at END, ordered = ?9 WHERE ix = ?1",
+                      "rate_burst IS ?8 THEN rate_at END, ordered = ?9, headers = ?10, "
+                      "timeout_ms = ?11, retry_schedule = ?12, retry_span_ms = ?13, "
+                      "metadata = ?14 WHERE ix = ?1",
                       ec);
     if (ec) return;
     q.bind(1, *ix).bind(2, merged.name).bind(3, merged.url).bind(4, merged.description)
         .bind(5, types).bind(6, to_unix_millis(merged.updated_at)).bind(9, merged.ordered ? 1 : 0);
     if (merged.rate_limit)
       q.bind_f64(7, merged.rate_limit->per_second).bind(8, std::int64_t{merged.rate_limit->burst});
+    settings.bind(q, 10, merged);
     q.run(ec);
     if (ec) return;
   }
@@ -1236,12 +1311,13 @@ inline void sqlite_store::update_endpoint(endpoint_record const& endpoint,
     if (ec) return;
   }
   for (auto const& t : merged.event_types) {
-    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint, ordered) "
-                      "VALUES (?1, ?2, ?3, ?4)",
+    auto q = s.db.use("INSERT INTO subscriptions(org, type, endpoint, ordered, retry_span_ms) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
                       ec);
     if (ec) return;
-    q.bind(1, merged.organization_id).bind(2, t).bind(3, *ix).bind(4, merged.ordered ? 1 : 0)
-        .run(ec);
+    q.bind(1, merged.organization_id).bind(2, t).bind(3, *ix).bind(4, merged.ordered ? 1 : 0);
+    if (settings.has_span) q.bind(5, settings.span_ms);
+    q.run(ec);
     if (ec) return;
   }
   tx.commit(ec);
