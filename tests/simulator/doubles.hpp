@@ -213,6 +213,7 @@ public:
   bool fake_success = false;
   bool overshoot = false;
   bool deaf_to_pauses = false;
+  bool mute_give_ups = false;  // announces no delivery_failed (nor endpoint_disabled) notice
 
   void publish(event_record const& e, accept_result& r, ec_t& ec) { inner_.publish(e, r, ec); }
   void request_poll() noexcept { inner_.request_poll(); }
@@ -228,6 +229,12 @@ public:
   }
   void advance(time_point now, engine_actions& out) {
     inner_.advance(now, out);
+    if (mute_give_ups) {
+      notice_buffer kept;
+      for (auto const& n : out.notices)
+        if (n.kind != notice_kind::delivery_failed && n.kind != notice_kind::endpoint_disabled) kept.push() = n;
+      out.notices.swap(kept);
+    }
     if (out.requests.empty() || done_) return;
     auto& first = out.requests.front();
     if (misroute) {

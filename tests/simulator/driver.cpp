@@ -346,6 +346,25 @@ BOOST_AUTO_TEST_CASE(endpoint_settings_pass_and_checkers_catch_a_store_that_drop
   BOOST_TEST(has_violation(r, "retry-law"), violations_text(r));
 }
 
+// Operational events (scenario "operational"): on memory_store and in the SQLite file every
+// disable and every given-up delivery is announced to the admins (and delivered to them); an
+// engine that does not announce its give-ups is caught by the operational checker.
+BOOST_AUTO_TEST_CASE(operational_events_pass_and_checker_operational_catches_a_silent_engine) {
+  auto sc = shipped("operational");
+  sc.events = 400;
+  sc.duration_ = 2h;
+  {
+    auto const r = run_memory(sc);
+    BOOST_TEST(r.ok(), violations_text(r));
+    BOOST_TEST(r.operational > 0u);
+    auto const q = run_sqlite(sc, "pulsehook-operational.db");
+    BOOST_TEST(q.ok(), violations_text(q));
+    BOOST_TEST(q.operational > 0u);
+  }
+  auto const r = run_faulty_engine(sc, [](auto& e) { e.mute_give_ups = true; });
+  BOOST_TEST(has_violation(r, "operational"), violations_text(r));
+}
+
 // AIMD: a receiver that takes 2 requests a second and answers 429 (no Retry-After) to the
 // rest, under 5 events a second for 5 minutes: slowed down by its first 429s, its endpoint is
 // sent little over the capacity, and the aimd checker counts it, on memory_store and in the

@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(shipped_scenarios_parse) {
   for (char const* name : {"default", "healthy", "outage-recovery", "down-four-days",
                            "secret-rotation", "retry-storm", "speed", "burst-recovery",
                            "slow-neighbours", "timeout-neighbour", "senders", "auto-disable",
-                           "throttling", "erasure", "ordering", "settings"}) {
+                           "throttling", "erasure", "ordering", "settings", "operational"}) {
     sim::scenario sc;
     boost::system::error_code ec;
     std::string why;
@@ -562,6 +562,18 @@ BOOST_AUTO_TEST_CASE(every_endpoint_is_served_by_its_own_settings) {
     BOOST_TEST(r.ok(), "settings seed " << seed << "\n" << violations_text(r));
     BOOST_TEST(r.sent + r.failed == r.deliveries);
     BOOST_TEST(r.failed > 0u);  // the short schedule gives up
+  }
+}
+
+// Operational events (scenario "operational"): every endpoint the engine disables and every
+// delivery it gives up is announced to the admin organisation's endpoint, which gets them as
+// webhooks; its own given-up deliveries announce nothing.
+BOOST_AUTO_TEST_CASE(every_disable_and_exhausted_delivery_is_announced) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    auto const r = run_shipped_scaled("operational", seed);
+    BOOST_TEST(r.ok(), "operational seed " << seed << "\n" << violations_text(r));
+    BOOST_TEST(r.operational > 0u);
+    BOOST_TEST(r.auto_disabled > 0u);
   }
 }
 

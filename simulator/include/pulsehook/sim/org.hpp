@@ -23,6 +23,7 @@
 #include <pulsehook/envelope.hpp>
 #include <pulsehook/metapulse/payloads.hpp>
 #include <pulsehook/metapulse/registry.hpp>
+#include <pulsehook/operational.hpp>
 
 #include <array>
 #include <cstdint>
@@ -48,6 +49,10 @@ constexpr std::string_view wire_name(resource_kind k) noexcept {
 /// Every event type of `metapulse::registry` (`<kind>.created|updated|deleted`, 24 in all),
 /// sorted by wire name.
 std::vector<std::string> const& all_event_types();
+/// The operational event types, sorted (subscribed to by name, never by "*").
+std::vector<std::string> const& operational_event_types();
+/// One of the 24 or an operational type.
+bool known_sim_event_type(std::string_view type);
 
 /// Expands subscription entries ("objective.updated", "objective.*", "*") into sorted, unique
 /// wire names. Returns false (and names the bad entry in `bad`) on an unknown entry.

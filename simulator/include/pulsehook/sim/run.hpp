@@ -27,13 +27,10 @@
 
 namespace pulsehook::sim {
 
-/// Endpoint rules that accept exactly the fake MetaPulse's 24 event types.
+/// Endpoint rules that accept exactly the fake MetaPulse's 24 event types and the operational ones.
 inline endpoint_rules sim_endpoint_rules() {
   endpoint_rules r;
-  r.known_event_type = [](std::string_view t) {
-    auto const& all = all_event_types();
-    return std::binary_search(all.begin(), all.end(), t);
-  };
+  r.known_event_type = known_sim_event_type;
   return r;
 }
 
@@ -61,10 +58,7 @@ inline engine_options to_engine_options(engine_config const& c) {
   o.disable_after = e.disable_after;
   o.disable_on_gone = e.disable_on_gone;
   o.seed = c.seed;
-  o.known_event_type = [](std::string_view t) {
-    auto const& all = all_event_types();
-    return std::binary_search(all.begin(), all.end(), t);
-  };
+  o.known_event_type = known_sim_event_type;
   return o;
 }
 

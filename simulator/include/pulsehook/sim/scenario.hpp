@@ -253,6 +253,10 @@ struct scenario {
   /// (`memory_store::share`): each sender claims under its own leases, fenced like
   /// `postgres_store`'s workers; crashes and freezes hit one sender each, drawn from the seed.
   std::size_t senders = 1;
+  /// Operational events (`pulsehook::operational`): the organisation (0-based) whose endpoints
+  /// receive them; they are published through the senders like the workload's, and the
+  /// `operational` checker compares them with the store. Empty: none.
+  std::optional<std::size_t> operational_organization;
   workload_config workload;
   engine_settings engine;
   fault_config faults;

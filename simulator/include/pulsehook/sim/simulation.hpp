@@ -95,6 +95,7 @@ struct run_result {
   std::uint64_t resent = 0;             ///< deliveries reopened by a resend action
   std::uint64_t erasures = 0;           ///< erasures by subject (actions and random ones)
   std::uint64_t auto_disabled = 0;      ///< endpoints the engine disabled (auto-disable)
+  std::uint64_t operational = 0;        ///< operational events published (not in `events`)
   std::uint64_t senders = 1;            ///< sender processes sharing the store
   std::uint64_t crashes = 0;            ///< sender crashes (each restarted)
   std::uint64_t freezes = 0;            ///< sender stalls (each thawed)

@@ -163,6 +163,21 @@ void driver<Store, Engine>::finish(time_point now) {
                                                fmt_ms(tracks_[d.id].head_at) + ", deadline " +
                                                fmt_ms(since(d.give_up_at).count()) + ")"
                                          : std::string()));
+        // Operational events: a delivery the retry rules gave up was announced as
+        // delivery.exhausted (the store's log against what the emitter published), and none
+        // was announced for an operational event's own delivery (no feedback).
+        if (ops_) {
+          bool const announced = ops_exhausted_.find(d.id) != ops_exhausted_.end();
+          if (ev.operational && announced)
+            violate("operational", "delivery.exhausted was published for " + ep.id + " delivery " +
+                                       std::to_string(d.id) + " of " + d.event_id +
+                                       ", itself an operational event (feedback)");
+          if (!ev.operational && d.state == delivery_state::failed && !announced &&
+              d.reason != "endpoint deleted" && d.reason != erased_reason)
+            violate("operational", ep.id + " delivery " + std::to_string(d.id) + " of " + d.event_id +
+                                       " failed (" + d.reason + ") but no delivery.exhausted event "
+                                       "was published for it");
+        }
         if (d.id < tracks_.size()) {
           auto const& tk = tracks_[d.id];
           if (d.state == delivery_state::sent && tk.attempts > 0 && !tk.received_2xx)
@@ -259,6 +274,9 @@ void driver<Store, Engine>::finish(time_point now) {
                                fmt_ms(ev.erased) + ", but " + what);
     }
   }
+  if (ops_ && ops_disabled_ != res_.auto_disabled)
+    violate("operational", std::to_string(res_.auto_disabled) + " endpoints were disabled by the engine, but " +
+                               std::to_string(ops_disabled_) + " endpoint.disabled events were published");
   std::sort(res_.time_to_delivery_ms.begin(), res_.time_to_delivery_ms.end());
   // Every event the workload asked for was accepted, once.
   if (res_.events != requested_events_)

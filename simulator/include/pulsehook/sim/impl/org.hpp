@@ -19,6 +19,25 @@ inline std::vector<std::string> const& all_event_types() {
   return types;
 }
 
+// The operational event types (pulsehook::operational): named on their own ("endpoint.*",
+// "delivery.exhausted"), never by "*", which stands for the workload's 24.
+inline std::vector<std::string> const& operational_event_types() {
+  static std::vector<std::string> const types = [] {
+    std::vector<std::string> v;
+    for (std::size_t i = 0; i < operational::registry::size; ++i)
+      v.emplace_back(operational::registry::name(i));
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  return types;
+}
+
+inline bool known_sim_event_type(std::string_view t) {
+  auto const& all = all_event_types();
+  auto const& ops = operational_event_types();
+  return std::binary_search(all.begin(), all.end(), t) || std::binary_search(ops.begin(), ops.end(), t);
+}
+
 inline bool expand_event_types(std::vector<std::string> const& entries,
                                std::vector<std::string>& out, std::string& bad) {
   out.clear();
@@ -30,9 +49,11 @@ inline bool expand_event_types(std::vector<std::string> const& entries,
       matched = true;
     } else if (e.size() > 2 && e.compare(e.size() - 2, 2, ".*") == 0) {
       auto const prefix = e.substr(0, e.size() - 1); // keeps the dot
-      for (auto const& t : all)
-        if (t.compare(0, prefix.size(), prefix) == 0) { out.push_back(t); matched = true; }
-    } else if (std::binary_search(all.begin(), all.end(), e)) {
+      for (auto const* list : {&all, &operational_event_types()})
+        for (auto const& t : *list)
+          if (t.compare(0, prefix.size(), prefix) == 0) { out.push_back(t); matched = true; }
+    } else if (std::binary_search(all.begin(), all.end(), e) ||
+               std::binary_search(operational_event_types().begin(), operational_event_types().end(), e)) {
       out.push_back(e);
       matched = true;
     }

@@ -48,6 +48,7 @@ inline std::string summary_text(run_result const& r) {
   if (r.resent) row(s, "deliveries resent by hand", n(r.resent));
   if (r.erasures) row(s, "erasures by subject", n(r.erasures));
   if (r.auto_disabled) row(s, "endpoints disabled automatically", n(r.auto_disabled));
+  if (r.operational) row(s, "operational events announced", n(r.operational));
   if (r.senders > 1) row(s, "senders on the store", n(r.senders));
   if (r.crashes) row(s, "sender crashes", n(r.crashes));
   if (r.freezes) row(s, "sender stalls", n(r.freezes));

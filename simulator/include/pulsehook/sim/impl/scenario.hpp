@@ -872,7 +872,7 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
   auto const& o = doc.as_object();
   if (!r.only_keys(o, "scenario", {"name", "description", "seed", "duration", "events", "start",
                                    "settle_limit", "random_actions_per_day",
-                                   "random_erasures_per_day", "senders", "workload",
+                                   "random_erasures_per_day", "senders", "operational", "workload",
                                    "engine", "faults", "endpoints", "actions"}))
     return;
   scenario out;
@@ -937,6 +937,19 @@ inline void parse_scenario(std::string_view text, scenario& sc, boost::system::e
     for (std::size_t n = 0; n < count; ++n) out.endpoints.push_back(spec);
   }
   if (out.endpoints.empty()) { r.fail("scenario.endpoints: at least one endpoint"); return; }
+  if (auto const* v = o.if_contains("operational")) {
+    // {"organization": n}: operational events go to organisation n (numbered from 1).
+    if (!v->is_object()) { r.fail("scenario.operational: expected {\"organization\": n}"); return; }
+    auto const& op = v->as_object();
+    if (!r.only_keys(op, "scenario.operational", {"organization"})) return;
+    std::size_t org = 0;
+    if (!r.get_count(op, "organization", "scenario.operational", org)) return;
+    if (org < 1 || org > out.workload.organizations) {
+      r.fail("scenario.operational.organization: one of the workload's organisations, numbered from 1");
+      return;
+    }
+    out.operational_organization = org - 1;
+  }
   std::size_t total_endpoints = out.endpoints.size();
   if (auto const* as = o.if_contains("actions")) {
     if (!as->is_array()) { r.fail("scenario.actions: expected a list"); return; }

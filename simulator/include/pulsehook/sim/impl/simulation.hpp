@@ -87,6 +87,7 @@ struct sim_event {
   std::uint32_t org = 0;     // the organisation's index
   std::string subject;       // event_record::subject (the resource id)
   std::int64_t erased = -1;  // ms since start: when an erasure by its subject took its payload
+  bool operational = false;  // an operational event (pulsehook::operational), not the workload's
 };
 
 struct delivery_track {
@@ -216,6 +217,21 @@ private:
   void do_action(endpoint_action const& a, time_point now);
   void random_action(time_point now);
   void publish(time_point now);
+  void publish_event(event_record const& ev, time_point now, bool operational);
+  // The operational checker's view of the events the emitter published.
+  void note_operational(event_record const& ev) {
+    if (ev.type == "endpoint.disabled") {
+      ++ops_disabled_;
+    } else if (ev.type == "delivery.exhausted") {
+      // Its data's id is "dlv_<delivery id>".
+      auto const at = ev.payload.find("\"dlv_");
+      if (at == std::string::npos) return;
+      delivery_id id = 0;
+      auto const* p = ev.payload.data() + at + 5;
+      std::from_chars(p, ev.payload.data() + ev.payload.size(), id);
+      ++ops_exhausted_[id];
+    }
+  }
   void send(std::uint32_t who, outgoing_request& req, time_point now);
   void on_result(std::uint32_t slot, time_point now);
   void on_notice(std::uint32_t who, notice const& n);
@@ -382,6 +398,13 @@ private:
   std::vector<pulsehook::sim::crash> crashes_, freezes_;
   std::vector<std::uint32_t> crash_who_, freeze_who_;
   std::vector<duration> retry_steps_;
+  // Operational events (scenario.operational_organization): the library's emitter, fed the
+  // committed notices, publishing through publish_event; what it published, for the checker.
+  std::unique_ptr<operational::emitter> ops_;
+  engine_callbacks ops_cb_;
+  std::unordered_map<delivery_id, std::uint32_t> ops_exhausted_;
+  std::uint64_t ops_disabled_ = 0;
+  bool ops_published_ = false;  // during a step: the emitter published (wake the senders)
   std::vector<std::pair<std::int64_t, std::int64_t>> outages_;  // see note_serving
   bool serving_ = true;
   bool stopped_ = false;  // between a stop action and its resume
@@ -604,8 +627,15 @@ void driver<Store, Engine>::random_action(time_point now) {
 
 template <class Store, class Engine>
 void driver<Store, Engine>::publish(time_point now) {
-  event_record ev = gen_->step(now);
+  publish_event(gen_->step(now), now, false);
+}
+
+// Publishes one event through the senders in turn and records what the checkers expect of it.
+// `operational`: one of the library's own (operational::emitter), not the workload's.
+template <class Store, class Engine>
+void driver<Store, Engine>::publish_event(event_record const& ev, time_point now, bool operational) {
   sim_event se;
+  se.operational = operational;
   se.id = ev.id;
   se.created = ev.created_at;
   se.deadline = ev.created_at + retry_window_;
@@ -652,7 +682,13 @@ void driver<Store, Engine>::publish(time_point now) {
   auto const idx = static_cast<std::uint32_t>(events_.size());
   event_index_.emplace(ev.id, idx);
   events_.push_back(se);
-  ++res_.events;
+  if (operational) {
+    ++res_.operational;
+    ops_published_ = true;
+    note_operational(ev);
+  } else {
+    ++res_.events;
+  }
   res_.deliveries += ar.deliveries.size();
   ++res_.series.published[bucket(now)];
   if (ar.deliveries.size() != se.expected_end - se.expected_begin)
@@ -981,6 +1017,8 @@ void driver<Store, Engine>::auto_disabled(notice const& n) {
 // committed notices, so the trace says what the store says.
 template <class Store, class Engine>
 void driver<Store, Engine>::on_notice(std::uint32_t who, notice const& n) {
+  if (ops_ && (n.kind == notice_kind::endpoint_disabled || n.kind == notice_kind::delivery_failed))
+    announce(n, ops_cb_);  // as basic_dispatcher announces its committed notices
   if (n.kind == notice_kind::endpoint_disabled) return auto_disabled(n);
   if (n.delivery == 0) return;  // other endpoint notices: counted by the engine's metrics
   auto& tk = track(n.delivery);
@@ -1104,6 +1142,16 @@ void driver<Store, Engine>::step(std::uint32_t who, time_point now) {
     store_error(e.where, e.ec);
   }
   for (auto const& n : act_.notices) on_notice(who, n);
+  if (ops_published_) {
+    // The emitter published from the notices (as from a dispatcher's callback): the publisher
+    // looks at once, as basic_dispatcher::publish wakes its loop.
+    ops_published_ = false;
+    for (std::uint32_t i = 0; i < senders_.size(); ++i)
+      if (senders_[i].up && (!senders_[i].wake_at || *senders_[i].wake_at > now)) {
+        senders_[i].wake_at = now;
+        q_.push(now, action{act::wake, i});
+      }
+  }
   for (auto& r : act_.requests) send(who, r, now);
   if (act_.stopped) {
     trace(now, "HALT", -1, 0, 0, "stopped: open attempts handed back to the store");
@@ -1375,6 +1423,19 @@ run_result driver<Store, Engine>::run() {
   action_rng_ = rng_.fork();
   prng arrival_rng = rng_.fork();
   gen_.emplace(sc_.workload, workload_rng);
+  if (sc_.operational_organization) {
+    operational::emitter_options eo;
+    eo.organization_id = gen_->organizations()[*sc_.operational_organization].id;
+    eo.seed = cfg_.seed ^ 0x6f70735f65766e74ull;
+    eo.publish = [this](event_record const& e) { publish_event(e, e.created_at, true); };
+    eo.lookup = [this](std::string_view id, endpoint_record& out) {
+      boost::system::error_code ec;
+      store_.get_endpoint(id, out, ec);
+      return !ec;
+    };
+    ops_ = std::make_unique<operational::emitter>(std::move(eo));
+    ops_cb_ = ops_->hook();
+  }
   trace(t0_, "START", -1, 0, 0,
         "scenario=" + sc_.name + " seed=" + std::to_string(opts_.seed) + " store=" +
             opts_.store_name + " events=" + std::to_string(events_total_) + " duration=" +
