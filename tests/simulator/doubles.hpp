@@ -202,6 +202,16 @@ private:
 /// `overshoot` sends one request twice (an engine that breaks its in-flight cap),
 /// `deaf_to_pauses` hands the engine every 429 / 503 as a plain 500 (an engine that never
 /// pauses an endpoint).
+// A run of `sc` on a faulty_store that `breaks` sets up (one flag, usually): each checker's
+// proof that it catches the store fault it is about.
+template <class Breaks>
+run_result run_faulty_store(scenario const& sc, Breaks breaks) {
+  faulty_store s;
+  breaks(s);
+  run_options o;
+  return run(sc, s, o);
+}
+
 template <class Store>
 class faulty_engine {
 public:

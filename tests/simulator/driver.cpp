@@ -292,10 +292,7 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_holds_and_checker_rate_catches_a_store_that_dr
     BOOST_TEST(r.sent == 1500u);
     BOOST_TEST(r.time_to_delivery_ms.back() < 30000);  // the worst wait, ms
   }
-  sim::test::faulty_store s;
-  s.drop_rate_limits = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.drop_rate_limits = true; });
   BOOST_TEST(has_violation(r, "rate"), violations_text(r));
 }
 
@@ -316,10 +313,7 @@ BOOST_AUTO_TEST_CASE(ordered_endpoints_pass_and_checker_order_catches_a_store_th
     BOOST_TEST(q.ok(), violations_text(q));
     BOOST_TEST(q.sent + q.failed == q.deliveries);
   }
-  sim::test::faulty_store s;
-  s.drop_ordering = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.drop_ordering = true; });
   BOOST_TEST(has_violation(r, "order"), violations_text(r));
 }
 
@@ -338,10 +332,7 @@ BOOST_AUTO_TEST_CASE(endpoint_settings_pass_and_checkers_catch_a_store_that_drop
     BOOST_TEST(q.ok(), violations_text(q));
     BOOST_TEST(q.sent + q.failed == q.deliveries);
   }
-  sim::test::faulty_store s;
-  s.drop_settings = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.drop_settings = true; });
   BOOST_TEST(has_violation(r, "settings"), violations_text(r));
   BOOST_TEST(has_violation(r, "retry-law"), violations_text(r));
 }
@@ -411,10 +402,7 @@ BOOST_AUTO_TEST_CASE(erasures_pass_and_checker_erasure_catches_a_store_that_does
     BOOST_TEST(q.ok(), violations_text(q));
     BOOST_TEST(q.erasures == r.erasures);
   }
-  sim::test::faulty_store s;
-  s.erase_nothing = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.erase_nothing = true; });
   BOOST_TEST(has_violation(r, "erasure"), violations_text(r));        // sent after it
   BOOST_TEST(has_violation(r, "erasure-kept"), violations_text(r));   // payloads still stored
   BOOST_TEST(has_violation(r, "erasure-names"), violations_text(r));  // the subject still named

@@ -269,10 +269,7 @@ BOOST_AUTO_TEST_CASE(auto_disable_disables_the_dead_and_the_gone_and_nobody_else
 
 BOOST_AUTO_TEST_CASE(checker_counts_catches_a_lying_store) {
   auto const sc = parse(small);
-  sim::test::faulty_store s;
-  s.lie_about_sent = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.lie_about_sent = true; });
   BOOST_TEST(has_violation(r, "counts"), violations_text(r));
 }
 
@@ -287,10 +284,7 @@ BOOST_AUTO_TEST_CASE(checker_auto_disable_catches_a_store_that_disables_a_health
 
 BOOST_AUTO_TEST_CASE(checker_auto_disable_catches_a_store_that_never_disables) {
   auto const sc = shipped("auto-disable");
-  sim::test::faulty_store s;
-  s.never_disable = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.never_disable = true; });
   BOOST_TEST(has_violation(r, "auto-disable"), violations_text(r));
   BOOST_TEST(r.auto_disabled == 0u);
 }
@@ -312,10 +306,7 @@ BOOST_AUTO_TEST_CASE(checker_signature_catches_a_tampered_request) {
 
 BOOST_AUTO_TEST_CASE(checker_starvation_catches_a_store_that_never_hands_out_work) {
   auto const sc = parse(small);
-  sim::test::faulty_store s;
-  s.starve_endpoint = "ep_0001";
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.starve_endpoint = "ep_0001"; });
   BOOST_TEST(has_violation(r, "final-state"), violations_text(r));
 }
 
@@ -333,10 +324,7 @@ BOOST_AUTO_TEST_CASE(checker_starvation_catches_deliveries_failed_unattempted) {
 BOOST_AUTO_TEST_CASE(checker_starvation_is_not_fooled_by_a_rate_limit_with_room) {
   auto sc = parse(small);
   sc.endpoints.at(1).rate_limit = pulsehook::request_rate{50, 10};
-  sim::test::faulty_store s;
-  s.break_secrets_of = "ep_0001";
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.break_secrets_of = "ep_0001"; });
   BOOST_TEST(has_violation(r, "starvation"), violations_text(r));
 }
 
@@ -391,10 +379,7 @@ BOOST_AUTO_TEST_CASE(checker_retry_law_and_deadline_catch_a_policy_mismatch) {
 BOOST_AUTO_TEST_CASE(checker_lease_catches_a_store_that_ignores_leases) {
   auto sc = shipped("senders");
   sc.events = 600;
-  sim::test::faulty_store s;
-  s.ignore_leases = true;
-  sim::run_options o;
-  auto const r = sim::run(sc, s, o);
+  auto const r = sim::test::run_faulty_store(sc, [](auto& s) { s.ignore_leases = true; });
   BOOST_TEST(has_violation(r, "lease"), violations_text(r));
 }
 
