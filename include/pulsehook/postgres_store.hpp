@@ -23,6 +23,8 @@
 ///   workers never count at once), so `max_in_flight_per_endpoint` holds across all processes.
 ///   `pause_endpoint` (the engine calls it on 429 / 503) stores the pause with the endpoint:
 ///   no worker hands out its deliveries before the pause ends.
+///   Expired work (law 15) is handed out past the skip list and every worker's cap, and spends
+///   no room and no token of the shared rate limit.
 /// - **Counts in O(1)** without a row every writer updates: each connection adds its changes
 ///   to its own row per endpoint (a slot, held with a session advisory lock), and `counts`
 ///   sums the endpoint's few rows.
@@ -50,6 +52,11 @@
 ///   (a group: at `commit_group`): a key's order is the order in which its accepts committed,
 ///   across processes, and no two transactions wait for each other's locks the other way
 ///   round. Calls that touch no ordered delivery run the statements they did before.
+/// - **Per-endpoint settings** (law 14; schema 8): kept with the endpoint as JSON text columns
+///   (NULL when empty) beside the span of its own retry schedule, which accept adds to the
+///   event's creation in SQL for the deliveries' deadline. Every claim reads the settings from
+///   the endpoint's row as it is then (an update is seen by the next claim); endpoints without
+///   settings cost a claim three NULL columns, nothing parsed.
 ///
 /// Calls have the semantics documented in docs/concepts/Storage.md. Every call comes as an
 /// `error_code&` overload and a throwing overload without it.
@@ -122,7 +129,7 @@ public:
   PULSEHOOK_DETAIL_STORE_USING_FACADE(facade);
 
   /// The schema version this library writes.
-  static constexpr int schema_version = 7;
+  static constexpr int schema_version = 8;
 
   /// A closed store; call `open`.
   postgres_store();

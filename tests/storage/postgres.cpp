@@ -119,6 +119,52 @@ BOOST_AUTO_TEST_CASE(in_flight_caps_hold_across_workers) {
   BOOST_TEST(claim_with(w.a, t0 + 4s + 1min, {{"ep_a", 2}}, {"ep_b"}).size() == 2u);
 }
 
+// Law 15 across workers: an endpoint that other workers hold at its cap still gets its expired
+// work handed out (and nothing else), and handing it out takes none of the cap: the engine
+// gives it up at once. A claim without expired_before hands out nothing of it, as before.
+BOOST_AUTO_TEST_CASE(expired_work_is_handed_out_while_other_workers_hold_the_cap) {
+  two_workers w;
+  w.a.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  for (int i = 0; i < 3; ++i)  // a's two, then one that waits for a's leases
+    w.a.accept(make_event("evt_f" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
+  std::set<delivery_id> expiring;
+  for (int i = 0; i < 3; ++i) {
+    w.a.accept(make_event("evt_e" + std::to_string(i), "org_1", "goal.created", t0), t0 + 10s, r);
+    expiring.insert(r.deliveries.at(0));
+  }
+  auto claim_with = [](postgres_store& s, time_point now, time_point expired_before) {
+    std::vector<due_delivery> out;
+    claim_request req{now, now + 1min, 100, 2, {}, {}};
+    req.expired_before = expired_before;
+    s.claim_due(req, out);
+    return out;
+  };
+  auto const held = claim_with(w.a, t0 + 1s, {});  // leased until t0 + 61 s
+  BOOST_TEST_REQUIRE(held.size() == 2u);
+  for (auto const& d : held) BOOST_TEST(!expiring.contains(d.id));
+  // At t0 + 20 s, a holds ep_a at its cap: b's plain claim gets nothing.
+  BOOST_TEST(claim_with(w.b, t0 + 20s, {}).empty());
+  // With expired_before (as the engine sets it: t0 + 15 s), the three past their deadline come
+  // out; the fresh one keeps waiting for a's leases.
+  auto const expired = claim_with(w.b, t0 + 20s, t0 + 15s);
+  BOOST_TEST_REQUIRE(expired.size() == 3u);
+  for (auto const& d : expired) {
+    BOOST_TEST(expiring.contains(d.id));
+    BOOST_TEST(d.give_up_at == t0 + 10s);
+  }
+  // Leased to b like any claim: nobody else gets them meanwhile, and b gives them up.
+  BOOST_TEST(claim_with(w.a, t0 + 20s, t0 + 15s).empty());
+  for (auto const& d : expired) w.b.give_up(d.id, "gave up (deadline reached) after 0 attempts");
+  BOOST_TEST(w.a.counts("ep_a").failed == 3u);
+  BOOST_TEST(claim_with(w.b, t0 + 21s, t0 + 16s).empty());  // nothing expired left; a's cap holds
+  // a finishes one of its two: the fresh one is b's now.
+  w.a.record_attempt(make_attempt(held[0].id, t0 + 22s, 200), to_state(held[0].id, delivery_state::sent));
+  auto const fresh = claim_with(w.b, t0 + 23s, t0 + 18s);
+  BOOST_TEST_REQUIRE(fresh.size() == 1u);
+  BOOST_TEST(!expiring.contains(fresh[0].id));
+}
+
 // A pause stored by one worker holds for the others: their claims skip the endpoint's due
 // deliveries and make them due when the pause ends (not after their deadline).
 BOOST_AUTO_TEST_CASE(pauses_hold_across_workers) {
@@ -703,6 +749,154 @@ BOOST_AUTO_TEST_CASE(a_version_6_schema_is_migrated_and_orders_only_later_events
   check_only_later_events_are_ordered(s);
 }
 
+// Schema 8 adds per-endpoint settings. A schema-7 database with an endpoint and open
+// deliveries is migrated on open: the endpoint has no settings, its deliveries keep their
+// deadlines and are claimed without settings; settings set afterwards are read back, and
+// only the events accepted afterwards get the deadline of the endpoint's own schedule.
+BOOST_AUTO_TEST_CASE(a_version_7_schema_is_migrated_and_its_endpoints_have_no_settings) {
+  pg_schema schema;
+  auto const at = std::to_string(to_unix_millis(t0));
+  auto const deadline = std::to_string(to_unix_millis(t0 + 72h));
+  {
+    pg_admin admin;
+    admin.exec("CREATE SCHEMA " + schema.name);
+    admin.exec("CREATE TABLE " + schema.name + ".schema_version(version int NOT NULL)");
+    for (int v = 0; v < 7; ++v) {
+      admin.exec(pulsehook::detail::pg_in_schema(pulsehook::detail::pg_migrations[v], schema.name));
+      admin.exec("INSERT INTO " + schema.name + ".schema_version VALUES (" + std::to_string(v + 1) + ")");
+    }
+    admin.exec(pulsehook::detail::pg_in_schema(
+        "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
+        "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "
+        "'https://hooks.example.com/old', '', 'goal.created', true, '', 0, 0);"
+        "INSERT INTO {s}.endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
+        "INSERT INTO {s}.subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        "INSERT INTO {s}.endpoint_counts(endpoint, slot, pending, retrying) VALUES (1, 0, 1, 1);"
+        "INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
+        "delivery_ids, payload, subject) VALUES ('evt_old1', 'org_1', 'goal.created', " + at +
+        ", 'member', 'mem_1', 'Ada', '{1}', '{}', NULL), ('evt_old2', 'org_1', 'goal.created', " +
+        at + ", 'member', 'mem_1', 'Ada', '{2}', '{}', NULL);"
+        "INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, attempts, next_at, give_up_at) "
+        "VALUES (1, 1, 1, 0, 0, 0, " + at + ", " + deadline + "), (2, 2, 1, 1, 2, 1, " + at + ", " +
+        deadline + ");"
+        "SELECT setval('{s}.delivery_ids', 2);",
+        schema.name));
+  }
+  postgres_store s(pg_url(), {}, pg_options(schema.name));
+  {
+    pg_admin admin;
+    BOOST_TEST(admin.one("SELECT max(version) FROM " + schema.name + ".schema_version") ==
+               std::to_string(postgres_store::schema_version));
+    BOOST_TEST(admin.one("SELECT count(*) FROM " + schema.name + ".endpoints WHERE headers IS NULL "
+                         "AND timeout_ms IS NULL AND retry_schedule IS NULL AND retry_span_ms IS NULL "
+                         "AND metadata IS NULL") == "1");
+  }
+  endpoint_record ep;
+  s.get_endpoint("ep_old", ep);
+  BOOST_TEST(ep.headers.empty());
+  BOOST_TEST(!ep.timeout.has_value());
+  BOOST_TEST(ep.retry_schedule.empty());
+  BOOST_TEST(ep.metadata.empty());
+  delivery_record d;
+  for (delivery_id id : {1u, 2u}) {
+    s.get_delivery(id, d);
+    BOOST_TEST(d.give_up_at == t0 + 72h);
+  }
+  {
+    auto out = claim(s, t0 + 1s, t0 + 1min);
+    BOOST_TEST_REQUIRE(out.size() == 2u);
+    for (auto const& c : out) {
+      BOOST_TEST(c.give_up_at == t0 + 72h);
+      BOOST_TEST(c.endpoint_headers.empty());
+      BOOST_TEST(!c.endpoint_timeout.has_value());
+      BOOST_TEST(c.endpoint_retry_schedule.empty());
+      s.release(c.id, t0 + 2s);
+    }
+  }
+
+  ep.headers = {{"X-Tenant", "acme"}, {"Authorization", "Bearer t0k3n"}};
+  ep.timeout = 10s;
+  ep.retry_schedule = {1min, 1h};
+  ep.metadata = {{"team", "growth"}};
+  s.update_endpoint(ep);
+  endpoint_record got;
+  s.get_endpoint("ep_old", got);
+  BOOST_TEST((got.headers == ep.headers));
+  BOOST_TEST((got.timeout == ep.timeout));
+  BOOST_TEST((got.retry_schedule == ep.retry_schedule));
+  BOOST_TEST((got.metadata == ep.metadata));
+  auto const span = schedule_span(ep.retry_schedule, endpoint_schedule_jitter);
+  {
+    pg_admin admin;
+    BOOST_TEST(admin.one("SELECT retry_span_ms FROM " + schema.name + ".endpoints") ==
+               std::to_string(span.count()));
+  }
+  accept_result r;
+  s.accept(make_event("evt_new", "org_1", "goal.created", t0 + 1s), t0 + 1s + 72h, r);
+  BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+  BOOST_TEST(r.deliveries[0] == 3u);  // ids go on after the old ones
+  auto out = claim(s, t0 + 2s, t0 + 2min);
+  BOOST_TEST_REQUIRE(out.size() == 3u);
+  for (auto const& c : out) {
+    BOOST_TEST(c.give_up_at == (c.event_id == "evt_new" ? t0 + 1s + span : t0 + 72h), c.event_id);
+    BOOST_TEST((c.endpoint_headers == ep.headers));
+    BOOST_TEST((c.endpoint_timeout == ep.timeout));
+    BOOST_TEST((c.endpoint_retry_schedule == ep.retry_schedule));
+  }
+  BOOST_TEST(s.counts("ep_old") == (state_counts{2, 1, 0, 0}));
+}
+
+// A settings column that does not decode (written by hand, or by something else) is a corrupt
+// row: reading the endpoint and claiming its deliveries fail with storage_failure and change
+// nothing (the claim's leases are rolled back); an update, which replaces every setting,
+// repairs it.
+BOOST_AUTO_TEST_CASE(corrupt_settings_are_a_storage_failure) {
+  pg_schema schema;
+  postgres_store s(pg_url(), {}, pg_options(schema.name));
+  auto ep = make_endpoint("ep_s", "org_1", {"goal.created"});
+  ep.headers = {{"X-Tenant", "acme"}};
+  ep.retry_schedule = {10s};
+  ep.metadata = {{"team", "growth"}};
+  s.create_endpoint(ep);
+  accept_result r;
+  s.accept(make_event("evt_1", "org_1", "goal.created", t0), t0 + 72h, r);
+  pg_admin admin;
+  boost::system::error_code ec;
+  endpoint_record got;
+  std::vector<endpoint_record> all;
+  std::vector<due_delivery> out;
+  for (std::string const set : {"headers = '{\"X-Tenant\":\"acme\"}'", "headers = '[[\"X-Tenant\"]]'",
+                                "retry_schedule = '[10000,\"1m\"]'", "retry_schedule = '[10000'",
+                                "metadata = '[\"team\"]'", "metadata = '{\"team\":1}'"}) {
+    admin.exec("UPDATE " + schema.name + ".endpoints SET " + set);
+    s.get_endpoint("ep_s", got, ec);
+    BOOST_TEST((ec == error::storage_failure), set);
+    s.list_endpoints("org_1", all, ec);
+    BOOST_TEST((ec == error::storage_failure), set);
+    BOOST_TEST(all.empty());
+    if (!set.starts_with("metadata")) {  // claims do not read the metadata
+      out.clear();
+      s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out, ec);
+      BOOST_TEST((ec == error::storage_failure), set);
+      BOOST_TEST(out.empty());
+      BOOST_TEST(admin.one("SELECT count(*) FROM " + schema.name + ".deliveries WHERE lease_owner IS NULL "
+                           "AND lease_token = 0") == "1");  // not leased
+    }
+    s.update_endpoint(ep, ec);
+    BOOST_TEST(!ec, set << ": " << ec.message());
+    s.get_endpoint("ep_s", got, ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST((got.headers == ep.headers));
+    BOOST_TEST((got.retry_schedule == ep.retry_schedule));
+    BOOST_TEST((got.metadata == ep.metadata));
+  }
+  out.clear();
+  s.claim_due(claim_request{t0, t0 + 1min, 10, 0, {}, {}}, out);
+  BOOST_TEST_REQUIRE(out.size() == 1u);
+  BOOST_TEST((out[0].endpoint_headers == ep.headers));
+  BOOST_TEST((out[0].endpoint_retry_schedule == ep.retry_schedule));
+}
+
 // Six processes' worth of stores opening one fresh schema at the same moment: the advisory
 // lock serialises the migrations, every open succeeds, the schema is made once.
 BOOST_AUTO_TEST_CASE(many_stores_starting_at_once_migrate_once) {
@@ -959,6 +1153,110 @@ BOOST_AUTO_TEST_CASE(an_uncommitted_group_changes_nothing) {
   BOOST_TEST((ec == error::storage_failure));
   s = std::make_unique<postgres_store>(pg_url(), endpoint_rules{}, pg_options(schema.name));
   BOOST_TEST(s->counts("ep_a").all() == 0u);
+}
+
+// Law 14 on every statement path of postgres_store: the one-statement accept, the accept run
+// again in a transaction for an ordered endpoint, accept_many pipelined and inside a group,
+// an accept inside a group and the outbox give each delivery its endpoint's deadline; claims
+// inside a group and outside carry the endpoint's settings as its row has them then.
+BOOST_AUTO_TEST_CASE(every_accept_and_claim_path_applies_the_endpoint_settings) {
+  pg_schema schema;
+  postgres_store s(pg_url(), {}, pg_options(schema.name));
+  auto own = make_endpoint("ep_own", "org_1", {"goal.created", "goal.updated"});
+  own.headers = {{"X-Tenant", "acme"}};
+  own.timeout = 5s;
+  own.retry_schedule = {10s, 1min};
+  auto ord = make_endpoint("ep_ord", "org_1", {"goal.created"});
+  ord.ordered = true;
+  ord.retry_schedule = {1h};
+  s.create_endpoint(own);
+  s.create_endpoint(ord);
+  s.create_endpoint(make_endpoint("ep_plain", "org_1", {"goal.created", "goal.updated"}));
+  auto const policy = t0 + 72h;
+  std::map<std::string, time_point> created;  // by event
+  int n = 0;
+  auto event = [&](char const* type) {
+    auto ev = make_event("evt_" + std::to_string(++n), "org_1", type, t0 + std::chrono::seconds{n});
+    created[ev.id] = ev.created_at;
+    return ev;
+  };
+  std::vector<delivery_id> ids;
+  auto keep = [&](accept_result const& r) { ids.insert(ids.end(), r.deliveries.begin(), r.deliveries.end()); };
+  accept_result r;
+  s.accept(event("goal.updated"), policy, r);  // one statement
+  BOOST_TEST(r.deliveries.size() == 2u);
+  keep(r);
+  s.accept(event("goal.created"), policy, r);  // refused by the gate, run again in a transaction
+  BOOST_TEST(r.deliveries.size() == 3u);
+  keep(r);
+  std::vector<event_record> evs{event("goal.created"), event("goal.updated")};
+  std::vector<time_point> deadlines{policy, policy};
+  std::vector<accept_result> rs;
+  s.accept_many(evs, deadlines, rs);  // pipelined
+  for (auto const& x : rs) keep(x);
+  boost::system::error_code ec;
+  s.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  s.accept(event("goal.created"), policy, r);
+  keep(r);
+  evs = {event("goal.created"), event("goal.updated")};
+  s.accept_many(evs, deadlines, rs);
+  s.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  for (auto const& x : rs) keep(x);
+  {
+    pg_admin app;
+    app.exec("BEGIN");
+    s.accept(app.c, event("goal.created"), policy, r);  // the outbox
+    app.exec("COMMIT");
+    keep(r);
+  }
+  BOOST_TEST(ids.size() == 21u);
+  auto const own_span = schedule_span(own.retry_schedule, endpoint_schedule_jitter);
+  auto const ord_span = schedule_span(ord.retry_schedule, endpoint_schedule_jitter);
+  for (auto const id : ids) {
+    delivery_record d;
+    s.get_delivery(id, d);
+    auto const want = d.endpoint_id == "ep_own"   ? created.at(d.event_id) + own_span
+                      : d.endpoint_id == "ep_ord" ? created.at(d.event_id) + ord_span
+                                                  : policy;
+    BOOST_TEST(d.give_up_at == want, d.event_id << " to " << d.endpoint_id);
+  }
+
+  auto check = [&](std::vector<due_delivery> const& out, endpoint_record const& o) {
+    std::set<std::string> seen;
+    for (auto const& c : out) {
+      seen.insert(c.endpoint_id);
+      if (c.endpoint_id == "ep_own") {
+        BOOST_TEST((c.endpoint_headers == o.headers));
+        BOOST_TEST((c.endpoint_timeout == o.timeout));
+        BOOST_TEST((c.endpoint_retry_schedule == o.retry_schedule));
+        BOOST_TEST(c.give_up_at == created.at(c.event_id) + own_span);
+      } else {
+        BOOST_TEST(c.endpoint_headers.empty());
+        BOOST_TEST(!c.endpoint_timeout.has_value());
+        BOOST_TEST((c.endpoint_retry_schedule == (c.endpoint_id == "ep_ord" ? ord.retry_schedule
+                                                                             : std::vector<duration>{})));
+      }
+    }
+    BOOST_TEST(seen.size() == 3u);
+  };
+  std::vector<due_delivery> out;
+  s.begin_group(ec);
+  s.claim_due(claim_request{t0 + 1min, t0 + 2min, 100, 0, {}, {}}, out);  // inside a group
+  s.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  BOOST_TEST(out.size() == 17u);  // 8 + 8 + 1 (the head of ep_ord's one queue)
+  check(out, own);
+  // An update is seen by the next claim (the leases above ran out at t0 + 2min).
+  own.headers = {{"X-Tenant", "other"}, {"X-Region", "eu"}};
+  own.timeout.reset();
+  own.retry_schedule = {1min};
+  s.update_endpoint(own);
+  out.clear();
+  s.claim_due(claim_request{t0 + 3min, t0 + 4min, 100, 0, {}, {}}, out);
+  BOOST_TEST(out.size() == 17u);
+  check(out, own);  // with the deadlines given at accept (own_span is the old schedule's)
 }
 
 BOOST_AUTO_TEST_SUITE_END()

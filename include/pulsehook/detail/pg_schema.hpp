@@ -16,7 +16,10 @@
 //   endpoint's rows. No row is shared by all writers;
 // - an event lists its delivery ids (delivery_ids): no index on deliveries(event) to maintain;
 // - prev_state: an attempt's UPDATE stores the state it replaced there (SET sees the old row),
-//   so its RETURNING gives the counters' delta without a separate locking read.
+//   so its RETURNING gives the counters' delta without a separate locking read;
+// - an endpoint's settings (schema 8) are JSON text columns, NULL when empty
+//   (detail/endpoint_settings_codec.hpp), with the span of its own retry schedule beside it
+//   (retry_span_ms), so accept gives a delivery its deadline in SQL without parsing anything.
 //
 // Indexes (the queries they serve). Deliveries are updated several times each (claim, attempt),
 // and no update is HOT (next_at is indexed), so every index costs an insert per update: there
@@ -185,6 +188,19 @@ ALTER TABLE {s}.deliveries ADD COLUMN order_key text;
 ALTER TABLE {s}.deliveries ADD COLUMN order_seq bigint;
 CREATE INDEX deliveries_order ON {s}.deliveries(endpoint, order_key, order_seq)
   WHERE order_key IS NOT NULL AND state IN (0, 1);
+)sql",
+    // 7 -> 8: per-endpoint settings (law 14, docs/concepts/Storage.md): custom headers, the
+    // request timeout, the endpoint's own retry schedule with its span (the deadline accept
+    // gives its deliveries: created_at + retry_span_ms) and metadata labels. NULL when the
+    // setting is empty, so the endpoints before it have none, their deliveries keep the
+    // deadlines they were given, and claims of endpoints without settings read only NULLs.
+    // Nullable columns without a default: adding them rewrites no row.
+    R"sql(
+ALTER TABLE {s}.endpoints ADD COLUMN headers text;
+ALTER TABLE {s}.endpoints ADD COLUMN timeout_ms bigint;
+ALTER TABLE {s}.endpoints ADD COLUMN retry_schedule text;
+ALTER TABLE {s}.endpoints ADD COLUMN retry_span_ms bigint;
+ALTER TABLE {s}.endpoints ADD COLUMN metadata text;
 )sql",
 };
 

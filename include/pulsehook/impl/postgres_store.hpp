@@ -3,6 +3,7 @@
 
 #include <pulsehook/postgres_store.hpp>
 
+#include <pulsehook/detail/endpoint_settings_codec.hpp>
 #include <pulsehook/detail/pg_handle.hpp>
 #include <pulsehook/detail/pg_schema.hpp>
 #include <pulsehook/detail/store_cursor.hpp>
@@ -28,6 +29,7 @@ enum pg_stmt : std::size_t {
   pg_accept,
   pg_accept_tx,
   pg_claim_candidates,
+  pg_claim_candidates_expired,
   pg_claim_try_lock,
   pg_claim_leased,
   pg_claim_push,
@@ -109,16 +111,19 @@ enum pg_stmt : std::size_t {
 
 // The accept statements' common parts (pg_accept, pg_accept_tx): the subscribed endpoints (t);
 // after the event (ev) and its delivery ids (ids), the deliveries, their counters, the
-// notification and the first three result columns.
+// notification and the first three result columns. A delivery's deadline is its endpoint's
+// (endpoint_give_up_at): the event's creation plus the span of the endpoint's own retry
+// schedule when it has one (retry_span_ms, NULL otherwise), else the one passed in ($9).
 #define PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS                                                         \
-  "WITH t AS (SELECT s.endpoint, e.ordered FROM {s}.subscriptions s "                              \
+  "WITH t AS (SELECT s.endpoint, e.ordered, e.retry_span_ms FROM {s}.subscriptions s "             \
   "  JOIN {s}.endpoints e ON e.ix = s.endpoint "                                                   \
   "  WHERE s.org = $2::text AND s.type = $3::text AND e.enabled AND e.deleted_at IS NULL "         \
   "  ORDER BY s.endpoint), "
 #define PULSEHOOK_DETAIL_PG_ACCEPT_DELIVERIES                                                      \
   "d AS (INSERT INTO {s}.deliveries(id, event, endpoint, state, cls, next_at, give_up_at, "        \
   "  order_key) SELECT ids.id, ev.ix, ids.endpoint, 0, 0, "                                        \
-  "  CASE WHEN NOT ids.ordered THEN $4::bigint END, $9::bigint, "                                  \
+  "  CASE WHEN NOT ids.ordered THEN $4::bigint END, COALESCE($4::bigint + ids.retry_span_ms, "      \
+  "  $9::bigint), "                                                                                \
   "  CASE WHEN ids.ordered THEN $14::text END FROM ids, ev "                                       \
   "  RETURNING id, endpoint, order_key IS NOT NULL AS ordered), "                                  \
   "c AS (INSERT INTO {s}.endpoint_counts AS k(endpoint, slot, pending) "                           \
@@ -127,22 +132,36 @@ enum pg_stmt : std::size_t {
   "SELECT d.id, (SELECT count(*) FROM (SELECT pg_notify($11::text, '') "                           \
   "  WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)) n), COALESCE(d.ordered, false), "
 
+// The claim candidates' common parts (pg_claim_candidates, pg_claim_candidates_expired): the
+// first six columns (the delivery, its endpoint's row and id, its pause, its deadline, whether
+// the endpoint spends tokens), and the endpoints that other workers hold at the cap ($3).
+#define PULSEHOOK_DETAIL_PG_CLAIM_COLUMNS                                                          \
+  "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at, "                                  \
+  "  p.rate_per_second IS NOT NULL OR COALESCE(p.adaptive_rate + p.adaptive_step * "               \
+  "    GREATEST(0, $1::bigint - p.adaptive_since) / 1000.0 < p.adaptive_ceiling, false) "
+#define PULSEHOOK_DETAIL_PG_CLAIM_AT_CAP                                                           \
+  "SELECT l.endpoint FROM {s}.deliveries l "                                                       \
+  "    WHERE l.lease_owner IS NOT NULL AND l.lease_owner <> $4::bigint "                           \
+  "AND l.next_at > $1::bigint "                                                                    \
+  "    GROUP BY l.endpoint HAVING count(*) >= $3::bigint"
+
 inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_accept: $1 id, $2 org, $3 type, $4 created_at, $5..$7 actor, $8 payload,
-    // $9 give_up_at, $10 slot, $11 notification channel (NULL: none), $12 subject ('': none,
-    // stored NULL), $13 1 when the statement runs inside a transaction that takes care of the
-    // ordering queues (pg_queue_lock, pg_queue_append), $14 the event's ordering key. A
-    // delivery to an ordered endpoint gets the key and no due time: its place in the queue is
-    // given under the queue's lock, which a statement of its own must take before it reads
-    // the queue. Outside such a transaction ($13 = 0) an accept that would make one writes
+    // $9 give_up_at (of the deliveries to endpoints without their own retry schedule), $10 slot,
+    // $11 notification channel (NULL: none), $12 subject ('': none, stored NULL), $13 1 when
+    // the statement runs inside a transaction that takes care of the ordering queues
+    // (pg_queue_lock, pg_queue_append), $14 the event's ordering key. A delivery to an
+    // ordered endpoint gets the key and no due time: its place in the queue is given under
+    // the queue's lock, which a statement of its own must take before it reads the queue.
+    // Outside such a transaction ($13 = 0) an accept that would make one writes
     // nothing and says so (one row, refused), so the caller runs it again in one: an accept
     // to unordered endpoints only stays one statement. Rows (delivery id, notified, ordered,
     // refused): none when the id was accepted before; else one per delivery (one NULL row
     // when there is none).
     PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS
     "gate AS (SELECT $13::bigint = 0 AND EXISTS (SELECT 1 FROM t WHERE t.ordered) AS refused), "
-    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered FROM t "
-    "  WHERE NOT (SELECT refused FROM gate)), "
+    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered, "
+    "  t.retry_span_ms FROM t WHERE NOT (SELECT refused FROM gate)), "
     "ev AS (INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
     "  delivery_ids, payload, subject) SELECT $1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
     "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '') "
@@ -158,7 +177,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // statement measurably slower (docs/performance.md#ordered-delivery): batched accepts run
     // this one only.
     PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS
-    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered FROM t), "
+    "ids AS MATERIALIZED (SELECT nextval('{s}.delivery_ids') AS id, t.endpoint, t.ordered, "
+    "  t.retry_span_ms FROM t), "
     "ev AS (INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
     "  delivery_ids, payload, subject) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bytea, "
     "  $6::bytea, $7::bytea, ARRAY(SELECT id FROM ids ORDER BY id), $8::bytea, NULLIF($12::text, '')) "
@@ -170,14 +190,24 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     // pg_claim_candidates: $1 now, $2 endpoint ids to skip, $3 cap, $4 worker, $5 limit.
     // Endpoints that other workers hold at their cap are left out here already (a hint: the
     // exact count is taken under the endpoint's lock).
-    "SELECT d.id, d.endpoint, p.id, p.paused_until, d.give_up_at, "
-    "  p.rate_per_second IS NOT NULL OR COALESCE(p.adaptive_rate + p.adaptive_step * "
-    "    GREATEST(0, $1::bigint - p.adaptive_since) / 1000.0 < p.adaptive_ceiling, false) "
+    PULSEHOOK_DETAIL_PG_CLAIM_COLUMNS
     "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
     "WHERE d.next_at IS NOT NULL AND d.next_at <= $1::bigint AND p.id <> ALL($2::text[]) "
-    "  AND d.endpoint NOT IN (SELECT l.endpoint FROM {s}.deliveries l "
-    "    WHERE l.lease_owner IS NOT NULL AND l.lease_owner <> $4::bigint AND l.next_at > $1::bigint "
-    "    GROUP BY l.endpoint HAVING count(*) >= $3::bigint) "
+    "  AND d.endpoint NOT IN (" PULSEHOOK_DETAIL_PG_CLAIM_AT_CAP ") "
+    "ORDER BY d.next_at, d.id LIMIT $5::bigint FOR UPDATE OF d SKIP LOCKED",
+
+    // pg_claim_candidates_expired: pg_claim_candidates for a claim that sets expired_before
+    // ($6): a delivery whose deadline is before it passes the skip list and the other
+    // workers' caps (law 15), and says so in column 6. The skipped endpoints are excluded by
+    // their row numbers, so that every condition is on the delivery alone and is checked as
+    // the due index is read: with `p.id` in the OR the planner joins every due row to every
+    // endpoint before filtering. A claim without expired_before runs the statement above.
+    PULSEHOOK_DETAIL_PG_CLAIM_COLUMNS
+    "  , d.give_up_at < $6::bigint "
+    "FROM {s}.deliveries d JOIN {s}.endpoints p ON p.ix = d.endpoint "
+    "WHERE d.next_at IS NOT NULL AND d.next_at <= $1::bigint "
+    "  AND (d.endpoint NOT IN (SELECT k.ix FROM {s}.endpoints k WHERE k.id = ANY($2::text[]) "
+    "    UNION ALL " PULSEHOOK_DETAIL_PG_CLAIM_AT_CAP ") OR d.give_up_at < $6::bigint) "
     "ORDER BY d.next_at, d.id LIMIT $5::bigint FOR UPDATE OF d SKIP LOCKED",
 
     // pg_claim_try_lock: $1 endpoints, $2 lock space. Returns those now locked by us (until
@@ -219,9 +249,10 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  rate_at = CASE WHEN b.rate IS NULL THEN e.rate_at ELSE $3::bigint END FROM b WHERE e.ix = b.ix "
     "RETURNING e.ix, LEAST(b.want, floor(b.avail))::bigint",
 
-    // pg_claim_take: $1 deliveries, $2 lease end, $3 worker. The last column says whether
-    // the delivery is in an ordering queue (due_delivery::ordered; the store keeps it with
-    // the lease too: a record in a group then knows that its commit moves a queue on).
+    // pg_claim_take: $1 deliveries, $2 lease end, $3 worker. Column 21 says whether the
+    // delivery is in an ordering queue (due_delivery::ordered; the store keeps it with the
+    // lease too: a record in a group then knows that its commit moves a queue on); the last
+    // three are the endpoint's settings as they are now (NULL when empty).
     "WITH u AS (UPDATE {s}.deliveries d SET next_at = $2::bigint, lease_owner = $3::bigint, "
     "  lease_token = d.lease_token + 1 WHERE d.id = ANY($1::bigint[]) "
     "  RETURNING d.id, d.event, d.endpoint, d.attempts, d.give_up_at, d.manual, d.lease_token, "
@@ -229,7 +260,7 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "SELECT u.id, u.event, u.endpoint, u.attempts, u.give_up_at, u.manual, u.lease_token, "
     "  e.id, e.type, e.created_at, e.payload, p.id, p.url, p.failing_since, p.paused_until, "
     "  p.rate_per_second, p.rate_burst, p.adaptive_rate, p.adaptive_ceiling, p.adaptive_step, "
-    "  p.adaptive_since, u.ordered "
+    "  p.adaptive_since, u.ordered, p.headers, p.timeout_ms, p.retry_schedule "
     "FROM u JOIN {s}.events e ON e.ix = u.event JOIN {s}.endpoints p ON p.ix = u.endpoint",
 
     // pg_secrets_of: $1 endpoints.
@@ -432,30 +463,35 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
     "  FROM ok WHERE state <> 0" PULSEHOOK_DETAIL_PG_ADD_COUNTS ") "
     "SELECT state, enabled, deleted, erased, ordered AND state IN (2, 3) FROM old",
 
-    // pg_ep_insert: $1 id ... $10 updated_at, $11 rate per second, $12 burst, $13 ordered;
-    // no row when the id is taken
+    // pg_ep_insert: $1 id ... $10 updated_at, $11 rate per second, $12 burst, $13 ordered,
+    // $14..$18 the settings (pg_settings_text); no row when the id is taken
     "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
-    "  disabled_reason, created_at, updated_at, disabled_at, rate_per_second, rate_burst, ordered) "
+    "  disabled_reason, created_at, updated_at, disabled_at, rate_per_second, rate_burst, ordered, "
+    "  headers, timeout_ms, retry_schedule, retry_span_ms, metadata) "
     "  VALUES ($1::text, $2::text, $3::bytea, "
     "  $4::bytea, $5::bytea, $6::text, $7::bigint <> 0, $8::bytea, $9::bigint, $10::bigint, "
     "  CASE WHEN $7::bigint = 0 THEN $9::bigint END, $11::double precision, $12::bigint, "
-    "  $13::bigint <> 0) "
+    "  $13::bigint <> 0, $14::text, $15::bigint, $16::text, $17::bigint, $18::text) "
     "ON CONFLICT (id) DO NOTHING RETURNING ix",
 
     // pg_ep_load: $1 ix
     "SELECT id, org, name, url, description, event_types, enabled, disabled_reason, created_at, "
     "  updated_at, failing_since, disabled_at, paused_until, rate_per_second, rate_burst, "
-    "  adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since, ordered "
+    "  adaptive_rate, adaptive_ceiling, adaptive_step, adaptive_since, ordered, headers, "
+    "  timeout_ms, retry_schedule, metadata "
     "FROM {s}.endpoints WHERE ix = $1::bigint",
 
     // pg_ep_list: $1 org
     "SELECT ix FROM {s}.endpoints WHERE org = $1::text AND deleted_at IS NULL ORDER BY ix",
 
     // pg_ep_update: $1 ix, $2 name, $3 url, $4 description, $5 types, $6 updated_at,
-    // $7 rate per second, $8 burst, $9 ordered (for the events accepted from now on)
+    // $7 rate per second, $8 burst, $9 ordered (for the events accepted from now on),
+    // $10..$14 the settings (pg_settings_text; the retry span for the events accepted from now on)
     "UPDATE {s}.endpoints SET name = $2::bytea, url = $3::bytea, description = $4::bytea, "
     "  event_types = $5::text, updated_at = $6::bigint, rate_per_second = $7::double precision, "
-    "  rate_burst = $8::bigint, ordered = $9::bigint <> 0, "
+    "  rate_burst = $8::bigint, ordered = $9::bigint <> 0, headers = $10::text, "
+    "  timeout_ms = $11::bigint, retry_schedule = $12::text, retry_span_ms = $13::bigint, "
+    "  metadata = $14::text, "
     "  rate_tokens = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
     "    rate_burst IS NOT DISTINCT FROM $8::bigint THEN rate_tokens END, "
     "  rate_at = CASE WHEN rate_per_second IS NOT DISTINCT FROM $7::double precision AND "
@@ -806,6 +842,8 @@ inline constexpr char const* pg_statement_sql[pg_stmt_count] = {
 #undef PULSEHOOK_DETAIL_PG_ACCEPT_TARGETS
 #undef PULSEHOOK_DETAIL_PG_ACCEPT_DELIVERIES
 #undef PULSEHOOK_DETAIL_PG_WAITING
+#undef PULSEHOOK_DETAIL_PG_CLAIM_COLUMNS
+#undef PULSEHOOK_DETAIL_PG_CLAIM_AT_CAP
 
 inline constexpr std::int64_t pg_no_time = std::numeric_limits<std::int64_t>::min();
 
@@ -1247,8 +1285,38 @@ inline void pg_put_rate(pg_params& p, std::optional<request_rate> const& rate) {
   else p.null().null();
 }
 
+// An endpoint's settings as pg_ep_insert and pg_ep_update take them: five parameters
+// (headers, timeout_ms, retry_schedule, retry_span_ms, metadata), NULL for an empty one. The
+// parameters view the JSON texts, which live here until the statement has run.
+struct pg_settings_text {
+  std::string headers, schedule, metadata;
+  explicit pg_settings_text(endpoint_record const& ep)
+      : headers(encode_headers(ep.headers)), schedule(encode_schedule(ep.retry_schedule)),
+        metadata(encode_metadata(ep.metadata)) {}
+  void put(pg_params& p, endpoint_record const& ep) const {
+    auto text = [&p](std::string const& t) {
+      if (t.empty()) p.null();
+      else p.bytes(t);
+    };
+    text(headers);
+    p.opt_i64(ep.timeout.has_value(), ep.timeout ? ep.timeout->count() : 0);
+    text(schedule);
+    std::int64_t span = 0;
+    bool const has_span = schedule_span_ms(ep.retry_schedule, span);
+    p.opt_i64(has_span, span);
+    text(metadata);
+  }
+};
+
+// A text column of settings: empty for NULL (the decoders read "" as "none" without parsing).
+inline std::string_view pg_setting(pg_rows const& r, int row, int col) noexcept {
+  return r.is_null(row, col) ? std::string_view{} : r.bytes(row, col);
+}
+
+// `settings`: read the endpoint's settings too (update_endpoint replaces them all, so it does
+// not decode what it overwrites). A stored setting that does not decode is storage_failure.
 inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
-                             boost::system::error_code& ec) {
+                             boost::system::error_code& ec, bool settings = true) {
   {
     pg_params p;
     p.i64(ix);
@@ -1277,6 +1345,18 @@ inline void pg_load_endpoint(pg_lease& l, std::int64_t ix, endpoint_record& out,
     out.rate_limit = pg_rate(r, 0, 13);
     out.adaptive = pg_adaptive(r, 0, 15);
     out.ordered = r.i64(0, 19) != 0;
+    out.timeout.reset();
+    if (!r.is_null(0, 21)) out.timeout = duration{r.i64(0, 21)};
+    if (!settings) {
+      out.headers.clear();
+      out.retry_schedule.clear();
+      out.metadata.clear();
+    } else if (!decode_headers(pg_setting(r, 0, 20), out.headers) ||
+               !decode_schedule(pg_setting(r, 0, 22), out.retry_schedule) ||
+               !decode_metadata(pg_setting(r, 0, 23), out.metadata)) {
+      ec = error::storage_failure;  // a corrupt row
+      return;
+    }
   }
   pg_load_secrets(l, ix, out.secrets, ec);
 }
@@ -1968,10 +2048,17 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   s.held_at = detail::pg_no_time;
   bool held = false;
 
+  // Expired work (law 15): due deliveries whose deadline is before expired_before are handed
+  // out whatever the skip list, the rooms and the caps (other workers' leases too) say, and
+  // spend no room and no token; the engine gives them up at once. Only a claim that sets
+  // expired_before runs the statement that finds them beyond the skip list and the caps.
+  bool const lapses = req.expired_before != time_point{};
+  auto const expired_before = to_unix_millis(req.expired_before);
+
   struct candidate {
     std::int64_t id, endpoint;
     std::string endpoint_id;
-    bool paused, limited;
+    bool paused, limited, expired;
   };
   std::vector<candidate> cands;
   bool pushed = false;
@@ -1983,12 +2070,15 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     cands.clear();
     detail::pg_params p;
     p.i64(now).text_array(req.skip_endpoints).i64(cap).i64(s.worker).i64(page);
-    auto r = l.run(detail::pg_claim_candidates, p, ec);
+    if (lapses) p.i64(expired_before);
+    auto const stmt = lapses ? detail::pg_claim_candidates_expired : detail::pg_claim_candidates;
+    auto r = l.run(stmt, p, ec);
     if (ec) return;
     std::vector<std::int64_t> push;
     for (int i = 0; i < r.size(); ++i) {
       bool const paused = r.i64(i, 3) > now && r.i64(i, 4) > now;  // at its deadline: out
-      cands.push_back({r.i64(i, 0), r.i64(i, 1), r.str(i, 2), paused, r.i64(i, 5) != 0});
+      bool const expired = lapses && !paused && r.i64(i, 6) != 0;
+      cands.push_back({r.i64(i, 0), r.i64(i, 1), r.str(i, 2), paused, r.i64(i, 5) != 0, expired});
       if (paused) push.push_back(r.i64(i, 0));
     }
     if (push.empty()) break;
@@ -2005,12 +2095,12 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   // in-flight), less what other workers hold leased now, counted under the endpoint's lock.
   struct budget {
     std::int64_t allowed = 0, taken = 0;
-    bool others = false;
+    bool others = false, listed = false;  // listed: in `eps` below
   };
   std::unordered_map<std::int64_t, budget> per;
-  std::vector<std::int64_t> endpoints;
+  std::vector<std::int64_t> endpoints;  // locked and counted: expired work needs neither
   for (auto const& c : cands) {
-    if (c.paused || per.contains(c.endpoint)) continue;
+    if (c.paused || c.expired || per.contains(c.endpoint)) continue;
     std::int64_t room = cap;
     for (auto const& r : req.endpoint_rooms)
       if (r.endpoint_id == c.endpoint_id) room = std::min(room, static_cast<std::int64_t>(r.room));
@@ -2048,7 +2138,8 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     std::map<std::int64_t, std::int64_t> want;  // ordered: rows are locked in ascending order
     std::size_t room_left = req.max;
     for (auto const& c : cands) {
-      if (c.paused || !c.limited) continue;
+      if (c.expired && room_left > 0) --room_left;  // taken before whatever follows it
+      if (c.paused || c.expired || !c.limited) continue;
       auto& w = want[c.endpoint];
       if (room_left == 0 || w >= per[c.endpoint].allowed) continue;
       ++w;
@@ -2075,11 +2166,15 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     if (c.paused) continue;  // moved above
     if (take.size() >= req.max) continue;
     auto& b = per[c.endpoint];
-    if (b.taken >= b.allowed) {
-      held = held || b.others;
-      continue;
+    if (!c.expired) {
+      if (b.taken >= b.allowed) {
+        held = held || b.others;
+        continue;
+      }
+      ++b.taken;
     }
-    if (b.taken++ == 0) eps.push_back(c.endpoint);
+    if (!b.listed) eps.push_back(c.endpoint);
+    b.listed = true;
     take.push_back(c.id);
   }
   std::vector<due_delivery> claimed;
@@ -2092,6 +2187,12 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     tokens.resize(take.size());
     ordered.resize(take.size());
     std::unordered_map<std::int64_t, std::shared_ptr<std::string const>> payloads;
+    // The headers and retry schedules of the endpoints that have some, decoded once per claim.
+    struct endpoint_settings {
+      std::vector<http_header> headers;
+      std::vector<duration> retry_schedule;
+    };
+    std::unordered_map<std::int64_t, endpoint_settings> settings;
     std::vector<std::int64_t> ep_of(take.size());
     detail::pg_rows r, secret_rows;  // in a group: both statements in one round trip
     {
@@ -2129,6 +2230,22 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
         if (r.i64(i, 14) != 0) d.endpoint_paused_until = from_unix_millis(r.i64(i, 14));
         d.endpoint_rate_limit = detail::pg_rate(r, i, 15);
         d.endpoint_adaptive = detail::pg_adaptive(r, i, 17);
+        // The settings as the endpoint's row has them now; every one is set or cleared.
+        d.endpoint_timeout.reset();
+        if (!r.is_null(i, 23)) d.endpoint_timeout = duration{r.i64(i, 23)};
+        if (r.is_null(i, 22) && r.is_null(i, 24)) {
+          d.endpoint_headers.clear();
+          d.endpoint_retry_schedule.clear();
+          continue;
+        }
+        auto [it, fresh] = settings.try_emplace(ep_of[k]);
+        if (fresh && (!detail::decode_headers(detail::pg_setting(r, i, 22), it->second.headers) ||
+                      !detail::decode_schedule(detail::pg_setting(r, i, 24), it->second.retry_schedule))) {
+          ec = error::storage_failure;  // a corrupt endpoint row: the claim is rolled back
+          return;
+        }
+        d.endpoint_headers = it->second.headers;
+        d.endpoint_retry_schedule = it->second.retry_schedule;
       }
     }
     std::unordered_map<std::int64_t, std::vector<endpoint_secret>> secrets;
@@ -2400,6 +2517,8 @@ inline void postgres_store::create_endpoint(endpoint_record const& endpoint,
         .i64(to_unix_millis(ep.created_at)).i64(to_unix_millis(ep.updated_at));
     detail::pg_put_rate(p, ep.rate_limit);
     p.i64(ep.ordered ? 1 : 0);
+    detail::pg_settings_text const settings(ep);
+    settings.put(p, ep);
     auto r = l.run(detail::pg_ep_insert, p, ec);
     if (ec) return;
     if (r.empty()) {
@@ -2443,7 +2562,7 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
     ix = r.i64(0, 0);
   }
   endpoint_record merged;
-  detail::pg_load_endpoint(l, ix, merged, ec);
+  detail::pg_load_endpoint(l, ix, merged, ec, false);
   if (ec) return;
   if (merged.organization_id != endpoint.organization_id) {
     ec = error::invalid_argument;
@@ -2455,6 +2574,10 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
   merged.event_types = endpoint.event_types;
   merged.rate_limit = endpoint.rate_limit;
   merged.ordered = endpoint.ordered;
+  merged.headers = endpoint.headers;
+  merged.timeout = endpoint.timeout;
+  merged.retry_schedule = endpoint.retry_schedule;
+  merged.metadata = endpoint.metadata;
   merged.updated_at = endpoint.updated_at;
   validate_endpoint(merged, rules, ec);
   if (ec) return st.unchanged();
@@ -2466,6 +2589,8 @@ inline void postgres_store::update_endpoint(endpoint_record const& endpoint,
         .i64(to_unix_millis(merged.updated_at));
     detail::pg_put_rate(p, merged.rate_limit);
     p.i64(merged.ordered ? 1 : 0);
+    detail::pg_settings_text const settings(merged);
+    settings.put(p, merged);
     l.run(detail::pg_ep_update, p, ec);
     if (ec) return;
   }
