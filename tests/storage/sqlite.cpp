@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 namespace pulsehook_test_storage_sqlite { // one per test file: the test programs are unity builds
@@ -502,6 +503,49 @@ BOOST_AUTO_TEST_CASE(every_accept_path_gives_an_endpoints_schedule_its_deadline)
   BOOST_TEST(raw.one("SELECT count(*) FROM subscriptions WHERE retry_span_ms IS NOT NULL") == "0");
   BOOST_TEST(raw.one("SELECT count(*) FROM endpoints WHERE retry_span_ms IS NOT NULL OR "
                      "retry_schedule IS NOT NULL") == "0");
+}
+
+// Law 15 in the claim's scan, which asks whether every endpoint is blocked after a long run of
+// held-back rows: expired work met behind more held-back rows than that still comes out while
+// another endpoint can take work, in due order, and writes nothing to its endpoint's token
+// bucket. A claim without expired_before hands out none of it, however long past its deadline.
+BOOST_AUTO_TEST_CASE(expired_work_comes_out_from_behind_a_long_run_of_held_back_work) {
+  sqlite_kind k;
+  auto& s = k.store;
+  s.create_endpoint(make_endpoint("ep_busy", "org_1", {"goal.created"}));
+  auto late = make_endpoint("ep_late", "org_1", {"goal.updated"});
+  late.rate_limit = request_rate{0.1, 1};
+  s.create_endpoint(late);
+  s.create_endpoint(make_endpoint("ep_free", "org_1", {"goal.deleted"}));
+  int n = 0;
+  auto add = [&](char const* type, time_point at, time_point deadline) {
+    accept_result r;
+    s.accept(make_event("evt_" + std::to_string(++n), "org_1", type, at), deadline, r);
+    BOOST_TEST_REQUIRE(r.deliveries.size() == 1u);
+    return r.deliveries[0];
+  };
+  for (int i = 0; i < 100; ++i) add("goal.created", t0, t0 + 72h);  // due first, held back
+  std::set<delivery_id> expiring;
+  for (int i = 0; i < 3; ++i) expiring.insert(add("goal.updated", t0 + 1s, t0 + 10s));
+  auto const fresh = add("goal.deleted", t0 + 2s, t0 + 72h);
+  auto claim_at = [&](time_point expired_before) {
+    std::vector<due_delivery> out;
+    // Leases that end at once: what a claim hands out is due again for the next one.
+    claim_request req{t0 + 20s, t0 + 20s, 100, 0, {"ep_busy", "ep_late"}, {}};
+    req.expired_before = expired_before;
+    s.claim_due(req, out);
+    return out;
+  };
+  auto const plain = claim_at({});
+  BOOST_TEST_REQUIRE(plain.size() == 1u);
+  BOOST_TEST(plain[0].id == fresh);
+  auto const out = claim_at(t0 + 15s);
+  BOOST_TEST_REQUIRE(out.size() == 4u);
+  for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(expiring.contains(out[i].id));
+  BOOST_TEST(out[3].id == fresh);
+  raw_db raw((k.dir.path / "log.db").string());
+  BOOST_TEST(raw.one("SELECT rate_tokens IS NULL AND rate_at IS NULL FROM endpoints "
+                     "WHERE id = 'ep_late'") == "1");
 }
 
 // Ordered delivery keeps its queues in the table order_queue beside the deliveries' order_key

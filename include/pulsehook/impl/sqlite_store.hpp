@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -784,6 +785,10 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
     double tokens = 0;
   };
   auto const now = to_unix_millis(req.now);
+  // Deadlines before this make a delivery expired (law 15); the default makes none so.
+  auto const expired_before = req.expired_before == time_point{}
+                                  ? std::numeric_limits<std::int64_t>::min()
+                                  : to_unix_millis(req.expired_before);
   std::vector<std::pair<std::int64_t, std::int64_t>> push;  // (delivery, pause end)
   std::unordered_map<std::int64_t, taken_of> per_ep;
   auto limit = [&](std::string const& id, std::size_t room) {
@@ -846,11 +851,17 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
         push.emplace_back(r.id, std::min(t.paused_until, r.give_up_at));
         continue;
       }
-      if (!blocked(r.endpoint)) {
-        ++t.taken;
-        if (t.limited) {  // a token per delivery handed out (docs/sending.md#throttling)
-          t.tokens -= 1;
-          t.spent = true;
+      // Expired work passes every cap, room and skip and costs none of them, nor a token
+      // (law 15): the engine only gives it up. It is met in due order like the rest, so it
+      // counts toward max oldest due first.
+      bool const expired = r.give_up_at < expired_before;
+      if (expired || !blocked(r.endpoint)) {
+        if (!expired) {
+          ++t.taken;
+          if (t.limited) {  // a token per delivery handed out (docs/sending.md#throttling)
+            t.tokens -= 1;
+            t.spent = true;
+          }
         }
         rows.push_back(r);
         blocked_run = 0;
@@ -858,7 +869,9 @@ inline void sqlite_store::claim_due(claim_request const& req, std::vector<due_de
       }
       // A long run of rows of blocked endpoints (an endpoint at its cap with a large backlog):
       // once per claim, stop if every endpoint with open deliveries is blocked, since the rest
-      // of the scan could only skip. Without this a claim would walk the whole backlog.
+      // of the scan could only skip. Without this a claim would walk the whole backlog. Expired
+      // work further on waits for a claim that finds an endpoint with room or a token, and so
+      // scans on: finding it now would mean reading every due row's deadline.
       if (++blocked_run < 64 || looked) continue;
       looked = true;
       bool all_blocked = true;
