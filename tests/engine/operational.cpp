@@ -1,6 +1,7 @@
 // Operational events (operational.hpp): the engine's disables and given-up deliveries, and the
 // management API's endpoint changes, become events of the operational registry, by callback
 // and as webhooks published into an admin organisation; no feedback from their own deliveries.
+#include <pulsehook/dispatcher.hpp>
 #include <pulsehook/engine.hpp>
 #include <pulsehook/json.hpp>
 #include <pulsehook/management.hpp>
@@ -8,7 +9,11 @@
 #include <pulsehook/metapulse/registry.hpp>
 #include <pulsehook/operational.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <thread>
 
 #include <string>
 #include <vector>
@@ -258,6 +263,58 @@ BOOST_AUTO_TEST_CASE(the_management_api_reports_endpoint_changes) {
     }
   });
   BOOST_TEST(seen[1].payload.find("\"previous\":{\"name\":\"CRM\"}") != std::string::npos, seen[1].payload);
+}
+
+// The whole path on a real dispatcher: its callbacks feed the emitter, which publishes into
+// the same dispatcher from inside the callback (on its strand), and the admin endpoint receives
+// the events as signed webhooks.
+BOOST_AUTO_TEST_CASE(a_dispatcher_publishes_its_own_operational_events_to_the_admins) {
+  memory_store store;
+  store.create_endpoint(endpoint("ep_gone", "org_1", {"objective.updated"}));
+  auto admin = endpoint("ep_admin", "org_admins", {"delivery.exhausted", "endpoint.disabled"});
+  admin.headers.clear();
+  store.create_endpoint(admin);
+  boost::asio::io_context io;
+  std::vector<std::string> admin_got;  // the event types the admin endpoint received
+  using transport_fn = std::function<transport_result(outgoing_request const&)>;
+  function_transport<transport_fn> t{io.get_executor(), transport_fn([&](outgoing_request const& r) {
+    if (r.endpoint_id == "ep_admin") {
+      boost::system::error_code ec;
+      std::string why;
+      auto const ev = parse_event<everything>(*r.body, ec, why);
+      if (!ec) admin_got.push_back(ev.type);
+      return answer(200);
+    }
+    return answer(410);
+  })};
+  using dispatcher_t = basic_dispatcher<everything, storage<memory_store>, transport<function_transport<transport_fn>>>;
+  dispatcher_t d{io.get_executor(), store, std::move(t)};
+  ops::emitter_options eo;
+  eo.organization_id = "org_admins";
+  eo.publish = [&](event_record const& e) { d.publish(e); };
+  eo.lookup = [&](std::string_view id, endpoint_record& out) {
+    boost::system::error_code ec;
+    store.get_endpoint(id, out, ec);
+    return !ec;
+  };
+  ops::emitter emitter{eo};
+  d.set_callbacks(emitter.hook());
+  d.start();
+  auto ev = event("evt_1", "org_1");
+  ev.created_at = system_clock{}.now();  // due now
+  d.publish(ev);
+  auto const limit = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (admin_got.size() < 2 && std::chrono::steady_clock::now() < limit) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds{50});
+  }
+  d.stop();
+  io.restart();
+  io.run_for(std::chrono::milliseconds{200});
+  std::sort(admin_got.begin(), admin_got.end());
+  BOOST_TEST((admin_got == std::vector<std::string>{"delivery.exhausted", "endpoint.disabled"}));
+  BOOST_TEST(store.counts("ep_admin").sent == 2u);
+  BOOST_TEST(emitter.failed() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
