@@ -139,7 +139,8 @@ void driver<Store, Engine>::finish(time_point now) {
           auto const sent = std::upper_bound(ep.sent_at.begin(), ep.sent_at.end(), to) -
                             std::lower_bound(ep.sent_at.begin(), ep.sent_at.end(), from - t);
           backlog_past_own_deadline = (sent > 0 && sent * 2 * t >= to - from) ||
-                                      outage_within(from, to + grace_.count());
+                                      outage_within(from, to + grace_.count()) ||
+                                      ep.paused_within(from, to + grace_.count());
         }
         // An ordered delivery may wait behind an earlier one of its key until about its own
         // deadline (law 13): excused when it became the head of its queue only within the
@@ -148,8 +149,10 @@ void driver<Store, Engine>::finish(time_point now) {
         bool waited_in_queue = false;
         if (d.id < tracks_.size() && tracks_[d.id].queue != delivery_track::none) {
           auto const head_at = tracks_[d.id].head_at;
-          waited_in_queue = head_at < 0 || head_at + (grace_ + cfg_.engine.max_pause).count() >=
-                                                since(d.give_up_at).count();
+          // ... or when the receiver asked for pauses (429 / 503) while it was the head.
+          waited_in_queue = head_at < 0 ||
+                            head_at + (grace_ + cfg_.engine.max_pause).count() >= since(d.give_up_at).count() ||
+                            ep.paused_within(head_at, since(d.give_up_at).count() + grace_.count());
         }
         // An erasure closes what was open of its events, tried or not.
         if (d.state == delivery_state::failed && tried == 0 && !ep.ever_disabled &&

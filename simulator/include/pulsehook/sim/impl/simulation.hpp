@@ -69,6 +69,12 @@ struct sim_endpoint {
   std::optional<request_rate> rate{};
   double tokens = -1;  // -1: full
   std::int64_t tokens_at = 0;
+  // Whether a pause window overlaps [from, to].
+  bool paused_within(std::int64_t from, std::int64_t to) const noexcept {
+    for (auto const& [a, b] : pauses)
+      if (a <= to && b >= from) return true;
+    return false;
+  }
   bool paused_at(std::int64_t t) const noexcept {
     for (auto it = pauses.rbegin(); it != pauses.rend(); ++it) {
       if (t >= it->second) return false;
