@@ -82,14 +82,17 @@ BOOST_DESCRIBE_STRUCT(endpoint_change, (),
 struct delivery_exhausted {
   std::string id;               ///< "dlv_<number>": the delivery, as the management API names it
   std::string event_id;         ///< the event that was not delivered
+  std::string event_type;       ///< its type, e.g. "objective.updated"
   std::string endpoint_id;
+  std::string endpoint_name;    ///< empty when the emitter has no `lookup`
   std::string organization_id;  ///< the endpoint's organisation
   std::uint32_t attempts = 0;   ///< attempts made (0: given up untried)
   std::string reason;           ///< why, e.g. "gave up (deadline reached) after 10 attempts; last: HTTP 500"
   friend bool operator==(delivery_exhausted const&, delivery_exhausted const&) = default;
 };
 BOOST_DESCRIBE_STRUCT(delivery_exhausted, (),
-                      (id, event_id, endpoint_id, organization_id, attempts, reason))
+                      (id, event_id, event_type, endpoint_id, endpoint_name, organization_id,
+                       attempts, reason))
 
 /// The operational event types (merge into a dispatcher's registry to publish them).
 struct registry : pulsehook::registry<

@@ -145,6 +145,8 @@ BOOST_AUTO_TEST_CASE(disables_and_exhausted_deliveries_become_events_without_fee
     if constexpr (std::is_same_v<std::decay_t<decltype(te.data)>, ops::delivery_exhausted>) {
       BOOST_TEST(te.data.endpoint_id == "ep_gone");
       BOOST_TEST(te.data.event_id == "evt_1");
+      BOOST_TEST(te.data.event_type == "objective.updated");
+      BOOST_TEST(te.data.endpoint_name == "Endpoint ep_gone");
       BOOST_TEST(te.data.organization_id == "org_1");
       BOOST_TEST(te.data.attempts == 1u);
       BOOST_TEST(te.data.reason.find("410") != std::string::npos);

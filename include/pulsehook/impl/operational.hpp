@@ -94,11 +94,15 @@ inline void emitter::delivery_failed(delivery_outcome const& d) {
   delivery_exhausted x;
   x.id = "dlv_" + std::to_string(d.delivery);
   x.event_id = std::string(d.event_id);
+  x.event_type = std::string(d.event_type);
   x.endpoint_id = std::string(d.endpoint_id);
   x.attempts = d.attempts;
   x.reason = std::string(d.reason);
   endpoint_record ep;
-  if (opt_.lookup && opt_.lookup(d.endpoint_id, ep)) x.organization_id = ep.organization_id;
+  if (opt_.lookup && opt_.lookup(d.endpoint_id, ep)) {
+    x.organization_id = ep.organization_id;
+    x.endpoint_name = ep.name;
+  }
   emit(org_for(x.organization_id), delivery_exhausted_event, x,
        static_cast<delivery_exhausted const*>(nullptr), opt_.actor, d.at);
 }
