@@ -164,7 +164,8 @@ public:
   void delivery_failed(delivery_outcome const& d);
 
   /// Engine callbacks that emit `endpoint.disabled` and `delivery.exhausted`, then call the
-  /// same callbacks of `next` (so it wraps the callbacks you already have).
+  /// same callbacks of `next` (so it wraps the callbacks you already have). They (and
+  /// `management_hook()`'s function) refer to this emitter: it must outlive them.
   engine_callbacks hook(engine_callbacks next = {});
   /// The management API's change hook (`management_options::on_endpoint_change`).
   std::function<void(change_kind, endpoint_record const* before, endpoint_record const* after,

@@ -61,6 +61,19 @@ std::vector<due_delivery> claim(postgres_store& s, time_point now, time_point le
   return out;
 }
 
+
+// Creates `schema` at schema version `version`, as a process of that version would have left it
+// (the migration tests then fill it with rows of that version and open it with this store).
+void create_schema_at(pg_schema const& schema, int version) {
+  pg_admin admin;
+  admin.exec("CREATE SCHEMA " + schema.name);
+  admin.exec("CREATE TABLE " + schema.name + ".schema_version(version int NOT NULL)");
+  for (int v = 0; v < version; ++v) {
+    admin.exec(pulsehook::detail::pg_in_schema(pulsehook::detail::pg_migrations[v], schema.name));
+    admin.exec("INSERT INTO " + schema.name + ".schema_version VALUES (" + std::to_string(v + 1) + ")");
+  }
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(postgres_store_workers)
@@ -713,14 +726,9 @@ BOOST_AUTO_TEST_CASE(a_version_6_schema_is_migrated_and_orders_only_later_events
   pg_schema schema;
   auto const at = std::to_string(to_unix_millis(t0));
   auto const deadline = std::to_string(to_unix_millis(t0 + 72h));
+  create_schema_at(schema, 6);
   {
     pg_admin admin;
-    admin.exec("CREATE SCHEMA " + schema.name);
-    admin.exec("CREATE TABLE " + schema.name + ".schema_version(version int NOT NULL)");
-    for (int v = 0; v < 6; ++v) {
-      admin.exec(pulsehook::detail::pg_in_schema(pulsehook::detail::pg_migrations[v], schema.name));
-      admin.exec("INSERT INTO " + schema.name + ".schema_version VALUES (" + std::to_string(v + 1) + ")");
-    }
     admin.exec(pulsehook::detail::pg_in_schema(
         "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
         "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "
@@ -757,14 +765,9 @@ BOOST_AUTO_TEST_CASE(a_version_7_schema_is_migrated_and_its_endpoints_have_no_se
   pg_schema schema;
   auto const at = std::to_string(to_unix_millis(t0));
   auto const deadline = std::to_string(to_unix_millis(t0 + 72h));
+  create_schema_at(schema, 7);
   {
     pg_admin admin;
-    admin.exec("CREATE SCHEMA " + schema.name);
-    admin.exec("CREATE TABLE " + schema.name + ".schema_version(version int NOT NULL)");
-    for (int v = 0; v < 7; ++v) {
-      admin.exec(pulsehook::detail::pg_in_schema(pulsehook::detail::pg_migrations[v], schema.name));
-      admin.exec("INSERT INTO " + schema.name + ".schema_version VALUES (" + std::to_string(v + 1) + ")");
-    }
     admin.exec(pulsehook::detail::pg_in_schema(
         "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
         "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "

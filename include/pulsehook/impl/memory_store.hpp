@@ -1095,7 +1095,9 @@ void memory_store::claim_into(claim_request const& req, Next&& next,
   std::lock_guard lk(s.mu);
   auto const now = to_unix_millis(req.now);
   auto const lease = to_unix_millis(req.lease_until);
-  auto const expired_before = to_unix_millis(req.expired_before);
+  // The default (the epoch) hands nothing out this way, whatever the deadlines (model.hpp).
+  auto const expired_before = req.expired_before == time_point{} ? std::numeric_limits<std::int64_t>::min()
+                                                                 : to_unix_millis(req.expired_before);
   // Scratch kept in the state between calls (cleared here): no allocation per claim.
   auto& held = s.claim_held;
   auto& per_ep = s.claim_per_ep;
