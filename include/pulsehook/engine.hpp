@@ -25,6 +25,10 @@
 ///                             actions.errors   : store errors, with where they happened
 /// @endcode
 ///
+/// `advance(now, actions, send_now)` hands the turn's requests to `send_now` as soon as they
+/// are claimed, before the turn commits, so the sends overlap the store's sync (what
+/// `basic_dispatcher` does; outcomes are the same).
+///
 /// A driver calls `advance` after every input and when `wake_at` comes; nothing else. One
 /// `advance` runs at most one **turn**: it records every result that came in, polls for due
 /// work when one is due (after every batch of results: a result frees a slot; after a publish
@@ -120,6 +124,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -127,6 +132,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -388,7 +394,21 @@ public:
 
   /// Runs what is due at `now` (at most one turn) and says what to do next; see the file
   /// documentation. `out` is cleared first.
-  void advance(time_point now, engine_actions& out);
+  void advance(time_point now, engine_actions& out) { advance_impl(now, out, {}); }
+  /// As above, but the turn's requests are handed to `send_now(out.requests)` as soon as its
+  /// claims are made, before the turn commits (with a `group_commit_storage`, before its
+  /// sync): the sends then overlap the commit instead of waiting for it. `send_now` moves out
+  /// what it sends (whatever it leaves is in `out.requests` on return) and must not call back
+  /// into the engine. It changes no outcome: a claim whose commit fails is sent all the same
+  /// (as `advance` answers it), and the turn's notices still come only once it is committed.
+  /// Called at most once per turn, and only when there is a request.
+  template <class SendNow>
+    requires std::invocable<SendNow&, std::vector<outgoing_request>&>
+  void advance(time_point now, engine_actions& out, SendNow&& send_now) {
+    advance_impl(now, out, early_sink{&send_now, [](void* f, std::vector<outgoing_request>& r) {
+                                        (*static_cast<std::remove_reference_t<SendNow>*>(f))(r);
+                                      }});
+  }
 
   // --- the steps a turn is made of (tests, hand-driving) ------------------------------------
 
@@ -494,7 +514,13 @@ private:
   std::uint32_t take_flight();
   notice* note(notice_kind k);
   bool results_ready(time_point now) const noexcept;
-  void run_turn(time_point now, bool poll_now, engine_actions& out);
+  // Where a turn's requests go before its commit (advance with send_now); empty: nowhere.
+  struct early_sink {
+    void* ctx = nullptr;
+    void (*fn)(void*, std::vector<outgoing_request>&) = nullptr;
+  };
+  void advance_impl(time_point now, engine_actions& out, early_sink early);
+  void run_turn(time_point now, bool poll_now, engine_actions& out, early_sink early);
 
   StoragePolicy& store_;
   engine_options opts_;

@@ -244,6 +244,51 @@ BOOST_AUTO_TEST_CASE(a_turn_whose_commit_fails_announces_nothing) {
   BOOST_TEST(store.commits == 2);
 }
 
+// advance(now, act, send_now): a turn's requests reach the driver as soon as they are
+// claimed, before the turn commits (basic_dispatcher sends them while the store syncs). A
+// failed commit changes nothing about them: they were handed out, as plain advance hands
+// them out after such a commit; the turn's notices are still withheld.
+BOOST_AUTO_TEST_CASE(send_now_gets_a_turns_requests_before_its_commit) {
+  failing_commit_store store;
+  store.create_endpoint(endpoint("ep_1", "org_1"));
+  delivery_engine<failing_commit_store> engine{store};
+  world w;
+  engine.publish(w.event("org_1"));
+  engine.publish(w.event("org_1"));
+  engine.start(t0);
+  engine_actions act;
+  std::vector<delivery_id> early;
+  std::vector<int> commits_when_sent;
+  auto send_now = [&](std::vector<outgoing_request>& claimed) {
+    commits_when_sent.push_back(store.commits);
+    for (auto const& r : claimed) early.push_back(r.delivery);
+    claimed.clear();
+  };
+  engine.advance(t0, act, send_now);
+  BOOST_TEST_REQUIRE(early.size() == 2u);
+  BOOST_TEST((commits_when_sent == std::vector<int>{0}));  // before the turn's one commit
+  BOOST_TEST(store.commits == 1);
+  BOOST_TEST(act.requests.empty());  // all of them went to send_now
+  BOOST_TEST(engine.in_flight() == 2u);
+
+  // The next turn records both and claims the third event; its commit fails.
+  engine.publish(w.event("org_1"));
+  engine.add_result(early[0], answer(200), t0 + 1s);
+  engine.add_result(early[1], answer(200), t0 + 1s);
+  store.fail_next_commit = true;
+  engine.advance(t0 + 1s, act, send_now);
+  BOOST_TEST(early.size() == 3u);
+  BOOST_TEST((commits_when_sent == std::vector<int>{0, 1}));
+  BOOST_TEST(store.commits == 2);
+  BOOST_TEST(act.notices.empty());  // rolled back: never announced
+  BOOST_TEST_REQUIRE(act.errors.size() == 1u);
+  BOOST_TEST(std::string(act.errors[0].where) == "commit");
+
+  // A turn without a request does not call it.
+  engine.advance(t0 + 1s, act, send_now);
+  BOOST_TEST(commits_when_sent.size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_stop_records_what_comes_back_then_releases_the_rest) {
   world w;
   w.add("ep_1", "org_1");

@@ -96,7 +96,12 @@ struct dispatcher_state
     {
       std::lock_guard lk(mu);
       now = clock.now();
-      engine.advance(now, actions);
+      // The turn's requests go out as soon as they are claimed: the transport works while the
+      // store commits the turn (its sync), instead of after it.
+      engine.advance(now, actions, [this](std::vector<outgoing_request>& claimed) {
+        for (auto& r : claimed) send(std::move(r));
+        claimed.clear();
+      });
       cb = callbacks;
       running = engine.running();
     }

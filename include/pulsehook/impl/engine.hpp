@@ -1070,7 +1070,7 @@ bool PULSEHOOK_ENGINE::results_ready(time_point now) const noexcept {
 }
 
 PULSEHOOK_ENGINE_TEMPLATE
-void PULSEHOOK_ENGINE::advance(time_point now, engine_actions& out) {
+void PULSEHOOK_ENGINE::advance_impl(time_point now, engine_actions& out, early_sink early) {
   out.requests.clear();
   out.notices.clear();
   out.errors.clear();
@@ -1094,7 +1094,7 @@ void PULSEHOOK_ENGINE::advance(time_point now, engine_actions& out) {
   // never while stopping. A batch of results with nothing waiting only records: what it
   // schedules is known without asking the store.
   bool const poll_now = !stopping_ && (requested || due || (ready && saturated_));
-  if (poll_now || ready || stop_due) run_turn(now, poll_now, out);
+  if (poll_now || ready || stop_due) run_turn(now, poll_now, out, early);
 
   if (!running_) return;
   auto earliest = [&](time_point t) {
@@ -1106,7 +1106,8 @@ void PULSEHOOK_ENGINE::advance(time_point now, engine_actions& out) {
 }
 
 PULSEHOOK_ENGINE_TEMPLATE
-void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& out) {
+void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& out,
+                                early_sink early) {
   ++turns_;
   auto const mark = notices_.size();
   boost::system::error_code ec;
@@ -1150,6 +1151,8 @@ void PULSEHOOK_ENGINE::run_turn(time_point now, bool poll_now, engine_actions& o
       poll_failed = true;
     }
   }
+  // The claims are made: their requests may go out while the turn commits.
+  if (early.fn && !out.requests.empty()) early.fn(early.ctx, out.requests);
   if constexpr (group_commit_storage<StoragePolicy>) {
     if (grouped) {
       grouped = false;
