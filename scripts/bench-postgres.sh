@@ -5,7 +5,8 @@
 #   2. wrk -t1 -c<C> hits it with the same signed MetaPulse body and headers pulsehook sends;
 #   3. pulsehook_bench_postgres throughput with 1, 2 and 4 dispatcher processes on one database
 #      (events published first, untimed; timed from the processes' start until every delivery
-#      is sent), ROUNDS times, interleaved;
+#      is sent; 1,024 in flight, claims of 512 per process), and 1 and 2 processes with
+#      256 / 256, ROUNDS times, interleaved;
 #   4. the accept rate (events/s, one fsync'd transaction each): plain accept, the outbox (the
 #      caller's transaction with its own row and the event), the caller's transaction alone;
 #   5. publish-to-2xx p50 / p99 at a fixed rate;
@@ -63,6 +64,12 @@ for round in $(seq "$rounds"); do
   for p in 1 2 4; do
     "$bench" throughput "$url/hook" "$p" "$events" | tee -a "$tmp/runs.txt" >&2
   done
+  # 1 and 2 processes with 256 in flight and claims of 256 (the general durable-store
+  # configuration of docs/sending.md), for the window's effect in the same run
+  for p in 1 2; do
+    PULSEHOOK_BENCH_IN_FLIGHT=256 PULSEHOOK_BENCH_CLAIM_BATCH=256 "$bench" throughput "$url/hook" "$p" "$events" |
+      sed 's/^throughput /window256 /' | tee -a "$tmp/runs.txt" >&2
+  done
 done
 "$bench" accept "$accept_events" | tee "$tmp/accept.txt" >&2
 "$bench" latency "$url/hook" "$latency_events" "$latency_rate" | tee "$tmp/latency.txt" >&2
@@ -81,18 +88,33 @@ per = {}
 for line in open(runs):
     if line.startswith("throughput") and "ERROR" not in line:
         f = fields(line)
-        per.setdefault(int(f["processes"]), []).append((float(f["per_s"]), float(f["cpu_us_per_delivery"])))
+        per.setdefault(int(f["processes"]), []).append((float(f["per_s"]), float(f["cpu_us_per_delivery"]),
+                                                        float(f.get("machine_busy_pct", "nan"))))
 print(f"wrk requests/s: {wrk:,.0f} before, {wrk2:,.0f} after; ratios against the lower")
 med = {}
 for p in sorted(per):
-    rates = [r for r, _ in per[p]]
+    rates = [r for r, _, _ in per[p]]
     med[p] = statistics.median(rates)
     target = "   target >= 0.3x: " + ("MET" if med[p] / base >= 0.3 else "NOT MET") if p == 1 else ""
     print(f"postgres_store, {p} process(es): {med[p]:9,.0f} deliveries/s (median of {len(rates)}: "
           + ", ".join(f"{r:,.0f}" for r in rates) + f")  ratio {med[p]/base:.2f}x wrk"
-          + f"   cpu {statistics.median(c for _, c in per[p]):.0f} us/delivery (all processes){target}")
+          + f"   cpu {statistics.median(c for _, c, _ in per[p]):.0f} us/delivery (all processes)"
+          + f"   machine busy {statistics.median(b for _, _, b in per[p]):.0f}%{target}")
 if 1 in med and 2 in med:
     print(f"2 processes vs 1: {med[2]/med[1]:.2f}x   target > 1: {'MET' if med[2] > med[1] else 'NOT MET'}")
+small = {}
+for line in open(runs):
+    if line.startswith("window256") and "ERROR" not in line:
+        f = fields(line)
+        small.setdefault(int(f["processes"]), []).append(float(f["per_s"]))
+for p in sorted(small):
+    m = statistics.median(small[p])
+    print(f"256 in flight / claims of 256, {p} process(es): {m:9,.0f} deliveries/s (median of {len(small[p])}: "
+          + ", ".join(f"{r:,.0f}" for r in small[p]) + f")  ratio {m/base:.2f}x wrk"
+          + (f"; 1,024 / 512 is {med[p]/m:.2f}x of it" if p in med else ""))
+if 1 in small and 2 in small:
+    a, b = statistics.median(small[1]), statistics.median(small[2])
+    print(f"256 / 256: 2 processes vs 1: {b/a:.2f}x")
 print("peer figure: Convoy's published ~300 deliveries/s")
 for line in open(accept):
     f = fields(line)

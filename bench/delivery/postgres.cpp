@@ -5,7 +5,9 @@
 //   pulsehook_bench_postgres throughput <receiver url> <processes> <events>
 //       publishes <events> into a fresh schema (accept_many and ANALYZE, untimed), then starts <processes>
 //       dispatcher processes at once and times them until every delivery is sent; prints
-//       "throughput processes=<p> events=<n> seconds=<s> per_s=<r> cpu_us_per_delivery=<c>"
+//       "throughput processes=<p> events=<n> seconds=<s> per_s=<r> cpu_us_per_delivery=<c>
+//       machine_busy_pct=<b>" (c: the dispatcher processes' CPU; b: the whole machine's CPU
+//       busy over the timed part, from /proc/stat: the server and the receiver included)
 //   pulsehook_bench_postgres accept <events>
 //       the accept rate, one event per transaction, fsync'd: plain accept; the outbox (the
 //       caller's transaction: its own row + the event, then COMMIT); the caller's transaction
@@ -16,9 +18,9 @@
 //   pulsehook_bench_postgres worker <schema> <events>      (started by `throughput`)
 //
 // Environment: PULSEHOOK_PG_URL. Each dispatcher process runs its io_context on two threads,
-// up to 256 deliveries in flight and 16 connections to the receiver (the configuration
-// docs/sending.md recommends with a durable store). To try other settings without rebuilding:
-// PULSEHOOK_BENCH_IN_FLIGHT (256), PULSEHOOK_BENCH_CLAIM_BATCH (= in flight),
+// up to 1,024 deliveries in flight, claims of up to 512 and 16 connections to the receiver
+// (the configuration docs/sending.md recommends with postgres_store). To try other settings
+// without rebuilding: PULSEHOOK_BENCH_IN_FLIGHT (1024), PULSEHOOK_BENCH_CLAIM_BATCH (512),
 // PULSEHOOK_BENCH_WINDOW_MS (group commit window, 2), PULSEHOOK_BENCH_CONNECTIONS (16).
 #include <pulsehook/dispatcher.hpp>
 #include <pulsehook/egress.hpp>
@@ -42,6 +44,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -121,6 +124,22 @@ void analyze_schema(std::string const& schema) {
   PQfinish(c);
 }
 
+// The whole machine's CPU time so far, from /proc/stat (Linux): {busy, all} in clock ticks.
+// Busy is everything but idle and iowait: the database server, the receiver and every other
+// process on the machine included.
+std::pair<double, double> machine_ticks() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return {0, 0};
+  unsigned long long v[8] = {};
+  int const n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                            &v[4], &v[5], &v[6], &v[7]);
+  std::fclose(f);
+  if (n < 5) return {0, 0};
+  double all = 0;
+  for (auto x : v) all += static_cast<double>(x);
+  return {all - static_cast<double>(v[3]) - static_cast<double>(v[4]), all};
+}
+
 double cpu_seconds(int who) {
   rusage u{};
   ::getrusage(who, &u);
@@ -146,10 +165,10 @@ std::size_t knob(char const* name, std::size_t fallback) {
 ph::dispatcher_settings settings() {
   ph::dispatcher_settings s;
   s.endpoints = loopback_rules();
-  s.engine.max_in_flight = knob("PULSEHOOK_BENCH_IN_FLIGHT", 256);
+  s.engine.max_in_flight = knob("PULSEHOOK_BENCH_IN_FLIGHT", 1024);
   // shared by every process: above 4 x their in-flight
   s.engine.max_in_flight_per_endpoint = std::max<std::size_t>(4096, 4 * s.engine.max_in_flight);
-  s.engine.claim_batch = knob("PULSEHOOK_BENCH_CLAIM_BATCH", s.engine.max_in_flight);
+  s.engine.claim_batch = knob("PULSEHOOK_BENCH_CLAIM_BATCH", 512);
   s.engine.group_commit_window = ph::duration(knob("PULSEHOOK_BENCH_WINDOW_MS", 2));
   return s;
 }
@@ -211,6 +230,7 @@ int throughput(std::string const& self, std::string const& url, int processes, s
   }
   analyze_schema(schema);
   auto const cpu0 = cpu_seconds(RUSAGE_CHILDREN);
+  auto const m0 = machine_ticks();
   auto const t0 = clock_type::now();
   std::vector<pid_t> kids;
   for (int p = 0; p < processes; ++p) {
@@ -230,14 +250,17 @@ int throughput(std::string const& self, std::string const& url, int processes, s
   }
   double const secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   double const cpu = cpu_seconds(RUSAGE_CHILDREN) - cpu0;
+  auto const m1 = machine_ticks();
+  double const busy = m1.second > m0.second ? 100.0 * (m1.first - m0.first) / (m1.second - m0.second) : 0.0;
   drop_schema(schema);
   if (!ok) {
     std::printf("throughput processes=%d ERROR a worker failed\n", processes);
     return 1;
   }
-  std::printf("throughput processes=%d events=%llu seconds=%.3f per_s=%.0f cpu_us_per_delivery=%.1f\n",
+  std::printf("throughput processes=%d events=%llu seconds=%.3f per_s=%.0f cpu_us_per_delivery=%.1f "
+              "machine_busy_pct=%.0f\n",
               processes, static_cast<unsigned long long>(events), secs,
-              static_cast<double>(events) / secs, cpu * 1e6 / static_cast<double>(events));
+              static_cast<double>(events) / secs, cpu * 1e6 / static_cast<double>(events), busy);
   return 0;
 }
 

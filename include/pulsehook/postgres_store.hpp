@@ -113,10 +113,15 @@ struct postgres_store_options {
   std::size_t max_response_body = 16 * 1024;
   /// Accepts send `NOTIFY` so other processes' dispatchers wake at once.
   bool notify = true;
-  /// After a claim held back due work because other workers had the endpoint at its cap (or
-  /// were claiming it at that moment), `next_due_at` reports that work due this much later
-  /// instead of at once, so a driver polls again then instead of spinning.
+  /// After a claim held back due work because other workers had the endpoint at its cap,
+  /// `next_due_at` reports that work due this much later instead of at once, so a driver polls
+  /// again then instead of spinning (their leases end with their answers).
   duration held_back_poll{200};
+  /// After a claim left an endpoint's due work to another worker that was claiming it at that
+  /// very moment (its lock was taken), `next_due_at` reports that work due this much later:
+  /// the other worker's claim ends with its turn, within milliseconds, so several processes
+  /// on one busy endpoint take turns instead of each waiting `held_back_poll` for the other.
+  duration contended_poll{5};
 };
 
 /// The PostgreSQL store. Models `storage_policy`, `event_log_storage`,
@@ -219,7 +224,8 @@ public:
   void claim_due(claim_request const& req, std::vector<due_delivery>& out,
                  boost::system::error_code& ec);
   /// The earliest `next_attempt_at` of an open delivery (leased ones: their lease's end), or
-  /// `last claim + held_back_poll` when that earliest one was held back by the last claim.
+  /// `last claim + held_back_poll` when that earliest one was held back by the last claim
+  /// (`+ contended_poll` when another worker was claiming its endpoint at that moment).
   /// A call on a thread right after its group that claimed committed, before any other call of
   /// this store, answers with what the group read just before its COMMIT, in the same round
   /// trip (no query of its own).

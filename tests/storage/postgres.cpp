@@ -132,6 +132,38 @@ BOOST_AUTO_TEST_CASE(in_flight_caps_hold_across_workers) {
   BOOST_TEST(claim_with(w.a, t0 + 4s + 1min, {{"ep_a", 2}}, {"ep_b"}).size() == 2u);
 }
 
+// An endpoint another worker is claiming at this very moment (inside its group: it holds the
+// endpoint's lock until its commit) is left to it, and the work held back that way is due
+// again after the short contended_poll, not held_back_poll: the other claim ends with its
+// turn. Without this, two processes on one busy endpoint each waited 200 ms whenever they met.
+BOOST_AUTO_TEST_CASE(work_left_to_a_worker_claiming_it_now_is_due_again_soon) {
+  two_workers w;
+  w.a.create_endpoint(make_endpoint("ep_a", "org_1", {"goal.created"}));
+  accept_result r;
+  // More than a's claim reads (it locks the rows it looks at: up to 32 past its max), so b
+  // finds due rows of ep_a that a did not lock.
+  for (int i = 0; i < 50; ++i)
+    w.a.accept(make_event("evt_c" + std::to_string(i), "org_1", "goal.created", t0), t0 + 72h, r);
+  auto claim_with = [](postgres_store& s, time_point now, std::size_t max) {
+    std::vector<due_delivery> out;
+    s.claim_due(claim_request{now, now + 1min, max, 100, {}, {}}, out);
+    return out;
+  };
+  auto const opts = pg_options(w.schema.name);
+  BOOST_TEST_REQUIRE(opts.contended_poll < opts.held_back_poll);
+  boost::system::error_code ec;
+  w.a.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  BOOST_TEST(claim_with(w.a, t0 + 1s, 2).size() == 2u);  // a holds ep_a's lock until its commit
+  BOOST_TEST(claim_with(w.b, t0 + 1s, 10).empty());
+  BOOST_TEST_REQUIRE(w.b.next_due_at().has_value());
+  BOOST_TEST(*w.b.next_due_at() == t0 + 1s + opts.contended_poll);
+  w.a.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  // a's claim is over: b takes its share (the cap, 100, is far away).
+  BOOST_TEST(claim_with(w.b, t0 + 1s + opts.contended_poll, 10).size() == 10u);
+}
+
 // Law 15 across workers: an endpoint that other workers hold at its cap still gets its expired
 // work handed out (and nothing else), and handing it out takes none of the cap: the engine
 // gives it up at once. A claim without expired_before hands out nothing of it, as before.

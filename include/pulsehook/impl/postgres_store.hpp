@@ -921,6 +921,9 @@ struct pg_state {
 
   // The last claim's instant, when it held back due work (see next_due_at).
   std::atomic<std::int64_t> held_at{pg_no_time};
+  // ... and whether some of it was held back only because another worker was claiming its
+  // endpoint at that moment (then contended_poll applies, not held_back_poll).
+  std::atomic<bool> held_contended{false};
 
   // next_due_at as a group that claimed saw it just before its COMMIT (sent with the COMMIT),
   // by thread, for that thread's next next_due_at call (one use) if no other call of this
@@ -2046,7 +2049,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
                                ? static_cast<std::int64_t>(req.max_per_endpoint)
                                : std::numeric_limits<std::int64_t>::max() / 4;
   s.held_at = detail::pg_no_time;
-  bool held = false;
+  bool held = false, contended = false;
 
   // Expired work (law 15): due deliveries whose deadline is before expired_before are handed
   // out whatever the skip list, the rooms and the caps (other workers' leases too) say, and
@@ -2096,6 +2099,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
   struct budget {
     std::int64_t allowed = 0, taken = 0;
     bool others = false, listed = false;  // listed: in `eps` below
+    bool contended = false;               // another worker holds its lock: it is claiming it
   };
   std::unordered_map<std::int64_t, budget> per;
   std::vector<std::int64_t> endpoints;  // locked and counted: expired work needs neither
@@ -2123,6 +2127,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
       if (!locked.contains(e)) {
         per[e].allowed = 0;  // another worker is claiming it right now
         per[e].others = true;
+        per[e].contended = true;
       }
     for (int i = 0; i < leased_rows.size(); ++i) {
       if (!locked.contains(leased_rows.i64(i, 0))) continue;
@@ -2169,6 +2174,7 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     if (!c.expired) {
       if (b.taken >= b.allowed) {
         held = held || b.others;
+        contended = contended || b.contended;
         continue;
       }
       ++b.taken;
@@ -2270,7 +2276,10 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
       s.tokens[tokens[k].first] = {tokens[k].second, req.lease_until, ordered[k] != 0};
   }
   if (auto* g = l.group()) g->claimed.insert(g->claimed.end(), tokens.begin(), tokens.end());
-  if (held) s.held_at = now;
+  if (held) {
+    s.held_contended = contended;
+    s.held_at = now;
+  }
   for (auto& d : claimed) out.push_back(std::move(d));
 }
 
@@ -2297,7 +2306,7 @@ inline std::optional<time_point> postgres_store::next_due_at(boost::system::erro
   }
   auto const held = s_->held_at.load();
   if (held != detail::pg_no_time && due <= held)
-    return from_unix_millis(held) + s_->opts.held_back_poll;
+    return from_unix_millis(held) + (s_->held_contended ? s_->opts.contended_poll : s_->opts.held_back_poll);
   return from_unix_millis(due);
 }
 
