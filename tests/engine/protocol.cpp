@@ -79,6 +79,19 @@ public:
 };
 static_assert(group_commit_storage<failing_commit_store>);
 
+// An engine on a failing_commit_store with two events published and started at t0.
+struct commit_world {
+  failing_commit_store store;
+  delivery_engine<failing_commit_store> engine{store};
+  world w;
+  commit_world() {
+    store.create_endpoint(endpoint("ep_1", "org_1"));
+    engine.publish(w.event("org_1"));
+    engine.publish(w.event("org_1"));
+    engine.start(t0);
+  }
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(engine_protocol)
@@ -221,13 +234,8 @@ BOOST_AUTO_TEST_CASE(a_turn_polls_after_every_batch_of_results) {
 }
 
 BOOST_AUTO_TEST_CASE(a_turn_whose_commit_fails_announces_nothing) {
-  failing_commit_store store;
-  store.create_endpoint(endpoint("ep_1", "org_1"));
-  delivery_engine<failing_commit_store> engine{store};
-  world w;
-  engine.publish(w.event("org_1"));
-  engine.publish(w.event("org_1"));
-  engine.start(t0);
+  commit_world cw;
+  auto& [store, engine, w] = cw;
   engine_actions act;
   engine.advance(t0, act);
   BOOST_TEST_REQUIRE(act.requests.size() == 2u);
@@ -249,13 +257,8 @@ BOOST_AUTO_TEST_CASE(a_turn_whose_commit_fails_announces_nothing) {
 // failed commit changes nothing about them: they were handed out, as plain advance hands
 // them out after such a commit; the turn's notices are still withheld.
 BOOST_AUTO_TEST_CASE(send_now_gets_a_turns_requests_before_its_commit) {
-  failing_commit_store store;
-  store.create_endpoint(endpoint("ep_1", "org_1"));
-  delivery_engine<failing_commit_store> engine{store};
-  world w;
-  engine.publish(w.event("org_1"));
-  engine.publish(w.event("org_1"));
-  engine.start(t0);
+  commit_world cw;
+  auto& [store, engine, w] = cw;
   engine_actions act;
   std::vector<delivery_id> early;
   std::vector<int> commits_when_sent;
