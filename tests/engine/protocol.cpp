@@ -235,7 +235,8 @@ BOOST_AUTO_TEST_CASE(a_turn_polls_after_every_batch_of_results) {
 
 BOOST_AUTO_TEST_CASE(a_turn_whose_commit_fails_announces_nothing) {
   commit_world cw;
-  auto& [store, engine, w] = cw;
+  auto& store = cw.store;
+  auto& engine = cw.engine;
   engine_actions act;
   engine.advance(t0, act);
   BOOST_TEST_REQUIRE(act.requests.size() == 2u);
@@ -258,7 +259,9 @@ BOOST_AUTO_TEST_CASE(a_turn_whose_commit_fails_announces_nothing) {
 // them out after such a commit; the turn's notices are still withheld.
 BOOST_AUTO_TEST_CASE(send_now_gets_a_turns_requests_before_its_commit) {
   commit_world cw;
-  auto& [store, engine, w] = cw;
+  auto& store = cw.store;
+  auto& engine = cw.engine;
+  auto& w = cw.w;
   engine_actions act;
   std::vector<delivery_id> early;
   std::vector<int> commits_when_sent;
