@@ -121,6 +121,9 @@ struct postgres_store_options {
   /// very moment (its lock was taken), `next_due_at` reports that work due this much later:
   /// the other worker's claim ends with its turn, within milliseconds, so several processes
   /// on one busy endpoint take turns instead of each waiting `held_back_poll` for the other.
+  /// Three claims in a row that meet it wait this long (they cover one other worker's turn);
+  /// each further one waits twice as long as the one before, at most `held_back_poll`, so
+  /// many processes contending for one endpoint back off instead of polling every 5 ms.
   duration contended_poll{5};
 };
 

@@ -158,10 +158,29 @@ BOOST_AUTO_TEST_CASE(work_left_to_a_worker_claiming_it_now_is_due_again_soon) {
   BOOST_TEST(claim_with(w.b, t0 + 1s, 10).empty());
   BOOST_TEST_REQUIRE(w.b.next_due_at().has_value());
   BOOST_TEST(*w.b.next_due_at() == t0 + 1s + opts.contended_poll);
+  // Three claims in a row meeting it wait contended_poll (they cover one other worker's
+  // turn); each further one doubles the wait (many contenders back off), never beyond
+  // held_back_poll.
+  for (int i = 2; i <= 3; ++i) {
+    BOOST_TEST(claim_with(w.b, t0 + 2s, 10).empty());
+    BOOST_TEST(*w.b.next_due_at() == t0 + 2s + opts.contended_poll, "claim " << i);
+  }
+  BOOST_TEST(claim_with(w.b, t0 + 2s, 10).empty());
+  BOOST_TEST(*w.b.next_due_at() == t0 + 2s + 2 * opts.contended_poll);
+  for (int i = 0; i < 12; ++i) BOOST_TEST(claim_with(w.b, t0 + 3s, 10).empty());
+  BOOST_TEST(*w.b.next_due_at() == t0 + 3s + opts.held_back_poll);
   w.a.commit_group(ec);
   BOOST_TEST_REQUIRE(!ec);
-  // a's claim is over: b takes its share (the cap, 100, is far away).
-  BOOST_TEST(claim_with(w.b, t0 + 1s + opts.contended_poll, 10).size() == 10u);
+  // a's claim is over: b takes its share (the cap, 100, is far away), and its next claim
+  // that meets a claiming worker waits contended_poll again.
+  BOOST_TEST(claim_with(w.b, t0 + 4s, 10).size() == 10u);
+  w.a.begin_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
+  BOOST_TEST(claim_with(w.a, t0 + 5s, 2).size() == 2u);
+  BOOST_TEST(claim_with(w.b, t0 + 5s, 10).empty());
+  BOOST_TEST(*w.b.next_due_at() == t0 + 5s + opts.contended_poll);
+  w.a.commit_group(ec);
+  BOOST_TEST_REQUIRE(!ec);
 }
 
 // Law 15 across workers: an endpoint that other workers hold at its cap still gets its expired

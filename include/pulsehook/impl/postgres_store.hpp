@@ -921,9 +921,10 @@ struct pg_state {
 
   // The last claim's instant, when it held back due work (see next_due_at).
   std::atomic<std::int64_t> held_at{pg_no_time};
-  // ... and whether some of it was held back only because another worker was claiming its
-  // endpoint at that moment (then contended_poll applies, not held_back_poll).
-  std::atomic<bool> held_contended{false};
+  // How many claims in a row held work back only because another worker was claiming its
+  // endpoint at that moment (0: the last claim did not): next_due_at then answers
+  // contended_poll, doubled per claim after the third, at most held_back_poll.
+  std::atomic<int> contended_streak{0};
 
   // next_due_at as a group that claimed saw it just before its COMMIT (sent with the COMMIT),
   // by thread, for that thread's next next_due_at call (one use) if no other call of this
@@ -2092,7 +2093,10 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
     pushed = true;
     if (push.size() < cands.size() || r.size() < page) break;
   }
-  if (cands.empty() && !pushed) return st.unchanged();
+  if (cands.empty() && !pushed) {
+    s.contended_streak = 0;
+    return st.unchanged();
+  }
 
   // Per endpoint: how many this claim may take. The request's room (this process's own
   // in-flight), less what other workers hold leased now, counted under the endpoint's lock.
@@ -2276,10 +2280,8 @@ inline void postgres_store::claim_due(claim_request const& req, std::vector<due_
       s.tokens[tokens[k].first] = {tokens[k].second, req.lease_until, ordered[k] != 0};
   }
   if (auto* g = l.group()) g->claimed.insert(g->claimed.end(), tokens.begin(), tokens.end());
-  if (held) {
-    s.held_contended = contended;
-    s.held_at = now;
-  }
+  s.contended_streak = held && contended ? std::min(s.contended_streak.load() + 1, 16) : 0;
+  if (held) s.held_at = now;
   for (auto& d : claimed) out.push_back(std::move(d));
 }
 
@@ -2305,8 +2307,12 @@ inline std::optional<time_point> postgres_store::next_due_at(boost::system::erro
     return std::nullopt;
   }
   auto const held = s_->held_at.load();
-  if (held != detail::pg_no_time && due <= held)
-    return from_unix_millis(held) + (s_->held_contended ? s_->opts.contended_poll : s_->opts.held_back_poll);
+  if (held != detail::pg_no_time && due <= held) {
+    auto poll = s_->opts.held_back_poll;
+    if (auto const streak = s_->contended_streak.load(); streak > 0)
+      poll = std::min(poll, s_->opts.contended_poll * (std::int64_t{1} << std::clamp(streak - 3, 0, 10)));
+    return from_unix_millis(held) + poll;
+  }
   return from_unix_millis(due);
 }
 
