@@ -84,12 +84,15 @@ wrk, wrk2 = float(sys.argv[4]), float(sys.argv[5])
 base = min(wrk, wrk2)
 def fields(line):
     return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
-per = {}
-for line in open(runs):
-    if line.startswith("throughput") and "ERROR" not in line:
-        f = fields(line)
-        per.setdefault(int(f["processes"]), []).append((float(f["per_s"]), float(f["cpu_us_per_delivery"]),
-                                                        float(f.get("machine_busy_pct", "nan"))))
+def collect(prefix):  # {processes: [(per_s, cpu_us_per_delivery, machine_busy_pct)]}
+    out = {}
+    for line in open(runs):
+        if line.startswith(prefix + " ") and "ERROR" not in line:
+            f = fields(line)
+            out.setdefault(int(f["processes"]), []).append(
+                (float(f["per_s"]), float(f["cpu_us_per_delivery"]), float(f.get("machine_busy_pct", "nan"))))
+    return out
+per = collect("throughput")
 print(f"wrk requests/s: {wrk:,.0f} before, {wrk2:,.0f} after; ratios against the lower")
 med = {}
 for p in sorted(per):
@@ -102,11 +105,7 @@ for p in sorted(per):
           + f"   machine busy {statistics.median(b for _, _, b in per[p]):.0f}%{target}")
 if 1 in med and 2 in med:
     print(f"2 processes vs 1: {med[2]/med[1]:.2f}x   target > 1: {'MET' if med[2] > med[1] else 'NOT MET'}")
-small = {}
-for line in open(runs):
-    if line.startswith("window256") and "ERROR" not in line:
-        f = fields(line)
-        small.setdefault(int(f["processes"]), []).append(float(f["per_s"]))
+small = {p: [r for r, _, _ in v] for p, v in collect("window256").items()}
 for p in sorted(small):
     m = statistics.median(small[p])
     print(f"256 in flight / claims of 256, {p} process(es): {m:9,.0f} deliveries/s (median of {len(small[p])}: "

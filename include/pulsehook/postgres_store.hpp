@@ -228,7 +228,8 @@ public:
                  boost::system::error_code& ec);
   /// The earliest `next_attempt_at` of an open delivery (leased ones: their lease's end), or
   /// `last claim + held_back_poll` when that earliest one was held back by the last claim
-  /// (`+ contended_poll` when another worker was claiming its endpoint at that moment).
+  /// (`+ contended_poll`, backing off as that option says, when another worker was claiming
+  /// its endpoint at that moment).
   /// A call on a thread right after its group that claimed committed, before any other call of
   /// this store, answers with what the group read just before its COMMIT, in the same round
   /// trip (no query of its own).

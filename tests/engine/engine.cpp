@@ -254,20 +254,21 @@ BOOST_AUTO_TEST_CASE(an_endpoints_own_settings_shape_its_requests_and_retries) {
     BOOST_TEST((a.request_headers[4] == http_header{"X-Tenant", "acme"}));
     BOOST_TEST((a.request_headers[5] == http_header{"Authorization", "[redacted]"}));
   }
-  out.clear();
-  engine.poll(*d.next_attempt_at, out);
-  auto const second = *d.next_attempt_at;
-  for (auto const& q : out)
-    if (q.delivery == own) engine.complete(own, answer(503), second + 1s);
+  // `own`'s next attempt, when it is due, answered with `status` a second later.
+  auto attempt_again = [&](int status) {
+    auto const at = *f.delivery(own).next_attempt_at;
+    out.clear();
+    engine.poll(at, out);
+    for (auto const& q : out)
+      if (q.delivery == own) engine.complete(own, answer(status), at + 1s);
+    return at;
+  };
+  auto const second = attempt_again(503);
   d = f.delivery(own);
   BOOST_TEST_REQUIRE(d.next_attempt_at.has_value());
   BOOST_TEST(*d.next_attempt_at >= second + 1s + 48s);
   BOOST_TEST(*d.next_attempt_at <= t0 + 12s + 72s);  // within its own deadline
-  out.clear();
-  engine.poll(*d.next_attempt_at, out);
-  auto const third = *d.next_attempt_at;
-  for (auto const& q : out)
-    if (q.delivery == own) engine.complete(own, answer(500), third + 1s);
+  attempt_again(500);
   d = f.delivery(own);
   BOOST_TEST((d.state == delivery_state::failed));
   BOOST_TEST(d.attempts == 3u);

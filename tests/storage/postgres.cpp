@@ -74,6 +74,15 @@ void create_schema_at(pg_schema const& schema, int version) {
   }
 }
 
+// The rows of one endpoint `ep_old` (ix 1, org_1, subscribed to goal.created, secret sec_old)
+// as schemas 6 and 7 hold them, for the migration tests to build on (`{s}`: the schema).
+constexpr char old_endpoint_rows[] =
+    "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
+    "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "
+    "'https://hooks.example.com/old', '', 'goal.created', true, '', 0, 0);"
+    "INSERT INTO {s}.endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
+    "INSERT INTO {s}.subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);";
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(postgres_store_workers)
@@ -781,11 +790,7 @@ BOOST_AUTO_TEST_CASE(a_version_6_schema_is_migrated_and_orders_only_later_events
   {
     pg_admin admin;
     admin.exec(pulsehook::detail::pg_in_schema(
-        "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
-        "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "
-        "'https://hooks.example.com/old', '', 'goal.created', true, '', 0, 0);"
-        "INSERT INTO {s}.endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
-        "INSERT INTO {s}.subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        std::string(old_endpoint_rows) +
         "INSERT INTO {s}.endpoint_counts(endpoint, slot, pending) VALUES (1, 0, 2);"
         "INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
         "delivery_ids, payload, subject) VALUES ('evt_old1', 'org_1', 'goal.created', " + at +
@@ -820,11 +825,7 @@ BOOST_AUTO_TEST_CASE(a_version_7_schema_is_migrated_and_its_endpoints_have_no_se
   {
     pg_admin admin;
     admin.exec(pulsehook::detail::pg_in_schema(
-        "INSERT INTO {s}.endpoints(id, org, name, url, description, event_types, enabled, "
-        "disabled_reason, created_at, updated_at) VALUES ('ep_old', 'org_1', 'Old', "
-        "'https://hooks.example.com/old', '', 'goal.created', true, '', 0, 0);"
-        "INSERT INTO {s}.endpoint_secrets(endpoint, seq, value, created_at) VALUES (1, 0, 'sec_old', 0);"
-        "INSERT INTO {s}.subscriptions(org, type, endpoint) VALUES ('org_1', 'goal.created', 1);"
+        std::string(old_endpoint_rows) +
         "INSERT INTO {s}.endpoint_counts(endpoint, slot, pending, retrying) VALUES (1, 0, 1, 1);"
         "INSERT INTO {s}.events(id, org, type, created_at, actor_type, actor_id, actor_name, "
         "delivery_ids, payload, subject) VALUES ('evt_old1', 'org_1', 'goal.created', " + at +
